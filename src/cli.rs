@@ -1,0 +1,202 @@
+//! The command line: no subcommand opens the counter (GUI); subcommands do headless work.
+//! Every message goes through the locale files; errors exit non-zero.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::{Local, Utc};
+use clap::{Parser, Subcommand};
+use rust_i18n::t;
+
+use crate::catalog::import;
+use crate::config::{self, StoreSettings};
+use crate::ledger::{Ledger, PostContext};
+use crate::money::Money;
+
+#[derive(Parser, Debug)]
+#[command(name = "till", version, about = "A desktop cashier (收银台)")]
+pub struct Cli {
+    /// Where the ledger lives (default: the platform's data directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Language of messages: en or zh-CN (default: from LANG).
+    #[arg(long, global = true, value_name = "LOCALE")]
+    pub lang: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Manage the product catalog.
+    Catalog {
+        #[command(subcommand)]
+        action: CatalogCommand,
+    },
+    /// Check the ledger.
+    Ledger {
+        #[command(subcommand)]
+        action: LedgerCommand,
+    },
+    /// Ring up random cash sales through the real sale and ledger code.
+    Simulate {
+        /// How many sales.
+        #[arg(long)]
+        sales: u64,
+        /// Seed of the random baskets (the same seed rings up the same baskets).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CatalogCommand {
+    /// Import products from a CSV file: all rows or none.
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LedgerCommand {
+    /// Check the hash chain, every sale and the witness; exit 0 only when all is sound.
+    Verify,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let locale = config::pick_locale(cli.lang.as_deref());
+    let data_dir = cli.data_dir.clone().unwrap_or_else(config::default_data_dir);
+    // Until setup writes a configuration, the till runs the demo store in training mode.
+    let store = StoreSettings::demo();
+    match cli.command {
+        None => crate::ui::run(data_dir, store, cli.lang.as_deref()),
+        Some(Command::Catalog { action: CatalogCommand::Import { file } }) => {
+            catalog_import(&data_dir, &store, &file, &locale)
+        }
+        Some(Command::Ledger { action: LedgerCommand::Verify }) => ledger_verify(&data_dir, &locale),
+        Some(Command::Simulate { sales, seed }) => simulate(&data_dir, &store, sales, seed, &locale),
+    }
+}
+
+fn fail(message: impl AsRef<str>) -> ExitCode {
+    eprintln!("{}", message.as_ref());
+    ExitCode::FAILURE
+}
+
+fn open_ledger(data_dir: &Path, store: &StoreSettings, locale: &str) -> Result<Ledger, ExitCode> {
+    Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency).map_err(|e| fail(e.localized(locale)))
+}
+
+fn catalog_import(data_dir: &Path, store: &StoreSettings, file: &Path, locale: &str) -> ExitCode {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            return fail(t!("cli.cannot_read", locale = locale, file = file.display(), detail = e.to_string()));
+        }
+    };
+    let mut ledger = match open_ledger(data_dir, store, locale) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let owner = |code: &str| ledger.barcode_owner(code).ok().flatten();
+    let parsed = import::parse_csv(bytes.as_slice(), store.currency, &store.tax_class_codes(), &owner);
+    let products = match parsed {
+        Ok(p) => p,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{}", e.localized(locale));
+            }
+            return fail(t!("cli.import_refused", locale = locale, count = errors.len()));
+        }
+    };
+    let digest = crate::ledger::records::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let source = format!("{} sha256:{digest}", file.display());
+    match ledger.save_products(&products, &source, Utc::now()) {
+        Ok(_) => {
+            println!("{}", t!("cli.imported", locale = locale, count = products.len()));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.localized(locale)),
+    }
+}
+
+fn ledger_verify(data_dir: &Path, locale: &str) -> ExitCode {
+    let path = config::ledger_path(data_dir);
+    let ledger = match Ledger::open_read_only(&path) {
+        Ok(l) => l,
+        Err(e) => return fail(e.localized(locale)),
+    };
+    let report = match ledger.verify() {
+        Ok(r) => r,
+        Err(e) => return fail(e.localized(locale)),
+    };
+    let (head_seq, head_hash) = report.head.map_or((0, String::from("-")), |h| (h.seq, h.hash_hex()));
+    if report.is_sound() {
+        println!(
+            "{}",
+            t!(
+                "cli.verify_ok",
+                locale = locale,
+                entries = report.entries,
+                sales = report.sales,
+                seq = head_seq,
+                hash = head_hash
+            )
+        );
+        ExitCode::SUCCESS
+    } else {
+        for p in &report.problems {
+            eprintln!("{}", p.localized(locale));
+        }
+        fail(t!("cli.verify_failed", locale = locale, count = report.problems.len(), entries = report.entries))
+    }
+}
+
+fn simulate(data_dir: &Path, store: &StoreSettings, sales: u64, seed: u64, locale: &str) -> ExitCode {
+    let mut ledger = match open_ledger(data_dir, store, locale) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let catalog = match crate::demo::load_catalog(&mut ledger, store, true) {
+        Ok(c) => c,
+        Err(e) => return fail(e.to_string()),
+    };
+    let now = Utc::now();
+    match ledger.current_day() {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            let float = Money::from_minor(500 * 10i64.pow(store.currency.minor_units), store.currency)
+                .unwrap_or(Money::zero(store.currency));
+            if let Err(e) = ledger.open_day(float, now.with_timezone(&Local).date_naive(), now) {
+                return fail(e.localized(locale));
+            }
+        }
+        Err(e) => return fail(e.localized(locale)),
+    }
+    let ctx = PostContext { cashier: "simulate".into(), training: true };
+    let mut first = None;
+    let mut last = 0;
+    let mut total: i64 = 0;
+    let result =
+        crate::simulate::run(&mut ledger, &catalog, &store.sale_settings(), &ctx, sales, seed, |sale, posted| {
+            first.get_or_insert(posted.receipt_no);
+            last = posted.receipt_no;
+            total += sale.totals().total.minor();
+        });
+    if let Err(e) = result {
+        return fail(e.localized(locale));
+    }
+    let total = Money::from_minor(total, store.currency).map_or_else(|_| total.to_string(), |m| m.to_string());
+    println!(
+        "{}",
+        t!(
+            "cli.simulated",
+            locale = locale,
+            count = sales,
+            first = first.unwrap_or(0),
+            last = last,
+            total = total,
+            currency = store.currency.code
+        )
+    );
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,82 @@
+//! Store settings and standard paths.
+//!
+//! The settings file (TOML, validated on load, written atomically) comes with the setup issue;
+//! until a store is configured the till runs in training mode on [`StoreSettings::demo`].
+
+use std::path::{Path, PathBuf};
+
+use rust_decimal::dec;
+
+use crate::catalog::EmbeddedRule;
+use crate::money::Currency;
+use crate::sale::{SaleSettings, TaxClass};
+
+/// Everything the core needs to know about the store and this register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreSettings {
+    pub store_name: String,
+    pub register: String,
+    pub currency: Currency,
+    pub prices_include_tax: bool,
+    pub cash_rounding: Option<rust_decimal::Decimal>,
+    pub tax_classes: Vec<TaxClass>,
+    pub embedded_barcodes: Vec<EmbeddedRule>,
+    pub screen_locale: String,
+    pub receipt_locale: String,
+}
+
+impl StoreSettings {
+    /// The demo convenience store of training mode: CNY, prices include VAT, China's VAT rates
+    /// (13 % goods, 9 % basic foods and agricultural products, 6 % services, 0 % exempt).
+    pub fn demo() -> StoreSettings {
+        StoreSettings {
+            store_name: "Demo Convenience Store 示例便利店".into(),
+            register: "R1".into(),
+            currency: Currency::CNY,
+            prices_include_tax: true,
+            cash_rounding: None,
+            tax_classes: vec![
+                TaxClass { code: "A".into(), rate: dec!(0.13) },
+                TaxClass { code: "B".into(), rate: dec!(0.09) },
+                TaxClass { code: "C".into(), rate: dec!(0.06) },
+                TaxClass { code: "Z".into(), rate: dec!(0) },
+            ],
+            embedded_barcodes: EmbeddedRule::defaults(),
+            screen_locale: "zh-CN".into(),
+            receipt_locale: "zh-CN".into(),
+        }
+    }
+
+    pub fn sale_settings(&self) -> SaleSettings {
+        SaleSettings {
+            currency: self.currency,
+            prices_include_tax: self.prices_include_tax,
+            cash_rounding: self.cash_rounding,
+            tax_classes: self.tax_classes.clone(),
+        }
+    }
+
+    pub fn tax_class_codes(&self) -> Vec<&str> {
+        self.tax_classes.iter().map(|c| c.code.as_str()).collect()
+    }
+}
+
+/// The platform's data directory for the till (`~/.local/share/till` on Linux).
+pub fn default_data_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "till")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("till-data"))
+}
+
+/// The ledger database inside a data directory.
+pub fn ledger_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(crate::ledger::DB_FILE)
+}
+
+/// The locale for messages: `zh-CN` when asked for or when the environment's language is
+/// Chinese, English otherwise.
+pub fn pick_locale(requested: Option<&str>) -> String {
+    let from_env = std::env::var("LC_ALL").or_else(|_| std::env::var("LANG")).unwrap_or_default();
+    let wanted = requested.unwrap_or(&from_env);
+    if wanted.to_ascii_lowercase().starts_with("zh") { "zh-CN".into() } else { "en".into() }
+}

@@ -1,0 +1,708 @@
+//! The ledger: a SQLite file that keeps every posted entry, append-only and hash-chained.
+//! The only module that speaks SQL.
+//!
+//! Durability: WAL with `synchronous=FULL`, one transaction per posted sale, so a power cut at any
+//! instant leaves either the whole sale or none of it. After each commit the chain head is written
+//! to a witness file beside the database (`ledger.db.head`), without fsync: it may lag the
+//! database, never lead it, so a database whose newest entries were cut off is caught by `verify`.
+
+mod catalog_store;
+pub mod records;
+mod schema;
+mod verify;
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Local, NaiveDate, SecondsFormat, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use crate::money::{Currency, Money};
+use crate::sale::{OriginalLine, OriginalSale, Sale, SaleError, SaleKind, SaleState, TenderKind};
+use records::{Canon, EntryHeader, LineRecord, PaymentRecord, SaleRecord, TaxRecord, chain_hash, hex};
+pub use verify::{Problem, VerifyReport};
+
+/// The file name of the ledger database inside the data directory.
+pub const DB_FILE: &str = "ledger.db";
+const GENESIS: [u8; 32] = [0; 32];
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("only a paid sale can be posted (this one is {0:?})")]
+    NotPaid(SaleState),
+    #[error(transparent)]
+    Sale(#[from] SaleError),
+    #[error("the ledger keeps {ledger}, not {other}")]
+    CurrencyMismatch { ledger: String, other: String },
+    #[error("no receipt number {0}")]
+    UnknownReceipt(i64),
+    #[error("business day {0} is already open")]
+    DayAlreadyOpen(i64),
+    #[error("the ledger is damaged: {0}")]
+    Corrupt(String),
+    #[error("the ledger was written by a newer till (schema {0})")]
+    TooNew(i64),
+}
+
+impl LedgerError {
+    pub fn localized(&self, locale: &str) -> String {
+        use rust_i18n::t;
+        match self {
+            LedgerError::Sqlite(e) => t!("error.ledger.sqlite", locale = locale, detail = e.to_string()),
+            LedgerError::Io(e) => t!("error.ledger.io", locale = locale, detail = e.to_string()),
+            LedgerError::NotPaid(s) => t!("error.ledger.not_paid", locale = locale, state = format!("{s:?}")),
+            LedgerError::Sale(e) => return e.localized(locale),
+            LedgerError::CurrencyMismatch { ledger, other } => {
+                t!("error.ledger.currency_mismatch", locale = locale, ledger = ledger, other = other)
+            }
+            LedgerError::UnknownReceipt(n) => t!("error.ledger.unknown_receipt", locale = locale, receipt = n),
+            LedgerError::DayAlreadyOpen(n) => t!("error.ledger.day_already_open", locale = locale, day = n),
+            LedgerError::Corrupt(d) => t!("error.ledger.corrupt", locale = locale, detail = d),
+            LedgerError::TooNew(v) => t!("error.ledger.too_new", locale = locale, version = v),
+        }
+        .into_owned()
+    }
+}
+
+/// An open business day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Day {
+    pub day_no: i64,
+    pub business_date: NaiveDate,
+    pub float: Money,
+}
+
+/// Who posts and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostContext {
+    pub cashier: String,
+    /// Training sales are kept apart from real ones in every total.
+    pub training: bool,
+}
+
+/// What posting a sale produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    pub seq: i64,
+    pub receipt_no: i64,
+    pub day_no: i64,
+}
+
+/// The newest entry of the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub seq: i64,
+    pub hash: [u8; 32],
+}
+
+impl Head {
+    pub fn hash_hex(&self) -> String {
+        hex(&self.hash)
+    }
+}
+
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+    register: String,
+    currency: Currency,
+}
+
+impl Ledger {
+    /// Opens (creating if needed, mode 0600) the ledger at `path` for one register and currency.
+    pub fn open(path: &Path, register: &str, currency: Currency) -> Result<Ledger, LedgerError> {
+        if !path.exists() {
+            create_private_file(path)?;
+        }
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mut ledger = Ledger { conn, path: path.to_path_buf(), register: register.to_string(), currency };
+        ledger.migrate()?;
+        ledger.check_identity()?;
+        Ok(ledger)
+    }
+
+    /// Opens an existing ledger read-only, as it is, for `verify` and reports: no migration, no
+    /// trigger repair, nothing written.
+    pub fn open_read_only(path: &Path) -> Result<Ledger, LedgerError> {
+        if !path.exists() {
+            return Err(LedgerError::Io(std::io::Error::new(std::io::ErrorKind::NotFound, path.display().to_string())));
+        }
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let meta = |key: &str| -> Result<Option<String>, rusqlite::Error> {
+            conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+        };
+        let register = meta("register")?.unwrap_or_default();
+        let currency = meta("currency")?
+            .and_then(|c| Currency::from_code(&c).ok())
+            .ok_or_else(|| LedgerError::Corrupt("no currency in meta".into()))?;
+        Ok(Ledger { conn, path: path.to_path_buf(), register, currency })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn register(&self) -> &str {
+        &self.register
+    }
+
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+
+    /// Where the chain head is witnessed after every commit.
+    pub fn witness_path(&self) -> PathBuf {
+        witness_path(&self.path)
+    }
+
+    fn migrate(&mut self) -> Result<(), LedgerError> {
+        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = schema::MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(LedgerError::TooNew(version));
+        }
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        self.conn.execute_batch(&schema::append_only_triggers())?;
+        Ok(())
+    }
+
+    fn check_identity(&mut self) -> Result<(), LedgerError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('currency', ?1)", [self.currency.code])?;
+        tx.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('register', ?1)", [&self.register])?;
+        let stored: String = tx.query_row("SELECT value FROM meta WHERE key = 'currency'", [], |r| r.get(0))?;
+        tx.commit()?;
+        if stored != self.currency.code {
+            return Err(LedgerError::CurrencyMismatch { ledger: stored, other: self.currency.code.into() });
+        }
+        Ok(())
+    }
+
+    /// The newest entry, or None for an empty ledger.
+    pub fn head(&self) -> Result<Option<Head>, LedgerError> {
+        head_of(&self.conn)
+    }
+
+    /// The business day open now, if any.
+    pub fn current_day(&self) -> Result<Option<Day>, LedgerError> {
+        current_day_of(&self.conn, self.currency)
+    }
+
+    /// Opens a business day with the drawer's opening float.
+    pub fn open_day(&mut self, float: Money, business_date: NaiveDate, now: DateTime<Utc>) -> Result<Day, LedgerError> {
+        self.same_currency(float)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(day) = current_day_of(&tx, self.currency)? {
+            return Err(LedgerError::DayAlreadyOpen(day.day_no));
+        }
+        let day = open_day_in(&tx, &self.register, float, business_date, now)?;
+        let head = head_of(&tx)?;
+        tx.commit()?;
+        self.write_witness(head);
+        Ok(day)
+    }
+
+    /// Posts a paid sale or refund durably: the sale, its lines, taxes and payments and its journal
+    /// entry in one transaction. Opens a business day (float 0) if none is open.
+    pub fn post_sale(&mut self, sale: &mut Sale, ctx: &PostContext, now: DateTime<Utc>) -> Result<Posted, LedgerError> {
+        if sale.state() != SaleState::Paid {
+            return Err(LedgerError::NotPaid(sale.state()));
+        }
+        if sale.currency() != self.currency {
+            return Err(LedgerError::CurrencyMismatch {
+                ledger: self.currency.code.into(),
+                other: sale.currency().code.into(),
+            });
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let day = match current_day_of(&tx, self.currency)? {
+            Some(d) => d,
+            None => open_day_in(
+                &tx,
+                &self.register,
+                Money::zero(self.currency),
+                now.with_timezone(&Local).date_naive(),
+                now,
+            )?,
+        };
+        if sale.kind() == SaleKind::Refund {
+            check_refund_in(&tx, sale, self.currency)?;
+        }
+        let receipt_no: i64 = tx.query_row("SELECT COALESCE(MAX(receipt_no), 0) + 1 FROM sales", [], |r| r.get(0))?;
+        let record = sale_record(sale, receipt_no, day.day_no, ctx, now);
+        let (seq, _) = append_in(&tx, &self.register, &record.kind, Some(day.day_no), now, |h| {
+            records::sale_canonical(h, &record)
+        })?;
+        insert_sale(&tx, seq, &record)?;
+        let head = head_of(&tx)?;
+        tx.commit()?;
+        sale.complete()?;
+        self.write_witness(head);
+        Ok(Posted { seq, receipt_no, day_no: day.day_no })
+    }
+
+    /// Appends an entry that has no table of its own (audit events, voided carts, cash
+    /// movements, catalog imports): its fields are its canonical bytes.
+    pub fn append(&mut self, kind: &str, fields: &[(&str, String)], now: DateTime<Utc>) -> Result<i64, LedgerError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let day = current_day_of(&tx, self.currency)?.map(|d| d.day_no);
+        let (seq, _) = append_in(&tx, &self.register, kind, day, now, |h| {
+            let mut c = Canon::new(h);
+            for (k, v) in fields {
+                c.field(k, v);
+            }
+            c.into_bytes()
+        })?;
+        let head = head_of(&tx)?;
+        tx.commit()?;
+        self.write_witness(head);
+        Ok(seq)
+    }
+
+    /// A posted sale as a refund needs it, with what earlier refunds already returned.
+    pub fn original_sale(&self, receipt_no: i64) -> Result<OriginalSale, LedgerError> {
+        original_sale_in(&self.conn, receipt_no, self.currency)
+    }
+
+    /// A posted sale or refund as stored.
+    pub fn sale_by_receipt(&self, receipt_no: i64) -> Result<SaleRecord, LedgerError> {
+        let seq: i64 = self
+            .conn
+            .query_row("SELECT seq FROM sales WHERE receipt_no = ?1", [receipt_no], |r| r.get(0))
+            .optional()?
+            .ok_or(LedgerError::UnknownReceipt(receipt_no))?;
+        verify::read_sale(&self.conn, seq)
+    }
+
+    /// Counts for a quick summary: (journal entries, sales and refunds).
+    pub fn counts(&self) -> Result<(i64, i64), LedgerError> {
+        Ok(self.conn.query_row("SELECT (SELECT COUNT(*) FROM journal), (SELECT COUNT(*) FROM sales)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?)
+    }
+
+    /// Checks the whole chain, every sale against its entry, the stored totals and the witness.
+    pub fn verify(&self) -> Result<VerifyReport, LedgerError> {
+        verify::verify(&self.conn, &self.witness_path())
+    }
+
+    fn same_currency(&self, m: Money) -> Result<(), LedgerError> {
+        if m.currency() == self.currency {
+            Ok(())
+        } else {
+            Err(LedgerError::CurrencyMismatch { ledger: self.currency.code.into(), other: m.currency().code.into() })
+        }
+    }
+
+    /// Best effort by design: the witness may lag (a crash between commit and this write), and a
+    /// failure to write it must not fail a sale that is already durable.
+    fn write_witness(&self, head: Option<Head>) {
+        if let Some(head) = head {
+            let _ = write_witness_file(&self.witness_path(), head);
+        }
+    }
+}
+
+pub fn witness_path(db: &Path) -> PathBuf {
+    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".head");
+    db.with_file_name(name)
+}
+
+fn write_witness_file(path: &Path, head: Head) -> std::io::Result<()> {
+    let tmp = path.with_extension("head.tmp");
+    {
+        let mut f = fs::File::create(&tmp)?;
+        writeln!(f, "{} {}", head.seq, head.hash_hex())?;
+    }
+    fs::rename(&tmp, path)
+}
+
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)?;
+    }
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn rfc3339(now: DateTime<Utc>) -> String {
+    now.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn head_of(conn: &Connection) -> Result<Option<Head>, LedgerError> {
+    let row: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some((seq, hash)) => {
+            let hash: [u8; 32] =
+                hash.try_into().map_err(|_| LedgerError::Corrupt(format!("entry {seq}: hash is not 32 bytes")))?;
+            Ok(Some(Head { seq, hash }))
+        }
+    }
+}
+
+/// Appends one journal entry inside `tx`; `payload` renders its canonical bytes from the header.
+fn append_in(
+    tx: &Transaction<'_>,
+    register: &str,
+    kind: &str,
+    day_no: Option<i64>,
+    now: DateTime<Utc>,
+    payload: impl FnOnce(&EntryHeader) -> Vec<u8>,
+) -> Result<(i64, [u8; 32]), LedgerError> {
+    let (seq, prev) = match head_of(tx)? {
+        Some(h) => (h.seq + 1, h.hash),
+        None => (1, GENESIS),
+    };
+    let header =
+        EntryHeader { seq, register: register.to_string(), kind: kind.to_string(), day_no, recorded_at: rfc3339(now) };
+    let bytes = payload(&header);
+    let hash = chain_hash(&prev, &bytes);
+    tx.prepare_cached(
+        "INSERT INTO journal(seq, register, kind, day_no, recorded_at, payload, prev_hash, hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        seq,
+        header.register,
+        header.kind,
+        day_no,
+        header.recorded_at,
+        bytes,
+        &prev[..],
+        &hash[..]
+    ])?;
+    Ok((seq, hash))
+}
+
+pub(crate) fn day_open_canonical(header: &EntryHeader, business_date: &str, float_minor: i64) -> Vec<u8> {
+    let mut c = Canon::new(header);
+    c.field("business_date", business_date).field("float", float_minor);
+    c.into_bytes()
+}
+
+fn open_day_in(
+    tx: &Transaction<'_>,
+    register: &str,
+    float: Money,
+    business_date: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Day, LedgerError> {
+    let day_no: i64 = tx.query_row("SELECT COALESCE(MAX(day_no), 0) + 1 FROM business_days", [], |r| r.get(0))?;
+    let date = business_date.format("%Y-%m-%d").to_string();
+    let (seq, _) =
+        append_in(tx, register, "day_open", Some(day_no), now, |h| day_open_canonical(h, &date, float.minor()))?;
+    tx.execute(
+        "INSERT INTO business_days(day_no, business_date, opened_seq, float_minor) VALUES (?1, ?2, ?3, ?4)",
+        params![day_no, date, seq, float.minor()],
+    )?;
+    Ok(Day { day_no, business_date, float })
+}
+
+fn current_day_of(conn: &Connection, currency: Currency) -> Result<Option<Day>, LedgerError> {
+    // A day is open until a day_close entry names it (posted by the Z report).
+    let row: Option<(i64, String, i64)> = conn
+        .prepare_cached(
+            "SELECT day_no, business_date, float_minor FROM business_days d \
+             WHERE NOT EXISTS (SELECT 1 FROM journal j WHERE j.kind = 'day_close' AND j.day_no = d.day_no) \
+             ORDER BY day_no DESC LIMIT 1",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some((day_no, date, float)) => Ok(Some(Day {
+            day_no,
+            business_date: NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+                .map_err(|_| LedgerError::Corrupt(format!("day {day_no}: bad date {date}")))?,
+            float: Money::from_minor(float, currency).map_err(|e| LedgerError::Corrupt(e.to_string()))?,
+        })),
+    }
+}
+
+fn qty_milli(q: Decimal) -> i64 {
+    (q * Decimal::from(1000)).to_i64().unwrap_or(0)
+}
+
+/// The record of a paid sale, exactly as it will be stored.
+fn sale_record(sale: &Sale, receipt_no: i64, day_no: i64, ctx: &PostContext, now: DateTime<Utc>) -> SaleRecord {
+    let totals = sale.totals();
+    let lines = sale
+        .lines()
+        .iter()
+        .zip(&totals.lines)
+        .enumerate()
+        .map(|(i, (l, t))| LineRecord {
+            line_no: i as i64 + 1,
+            sku: l.sku.clone(),
+            name_zh: l.name_zh.clone(),
+            name_en: l.name_en.clone(),
+            qty_milli: qty_milli(l.quantity),
+            unit_price: l.unit_price.minor(),
+            sold_by: l.sold_by.as_str().to_string(),
+            tax_class: l.tax_class.clone(),
+            tax_rate: l.tax_rate.normalize().to_string(),
+            gross: t.gross.minor(),
+            line_discount: t.line_discount.minor(),
+            sale_discount: t.sale_discount.minor(),
+            amount: t.amount.minor(),
+            tax: t.tax.minor(),
+            price_overridden: l.price_overridden,
+            refund_of_receipt: l.refund_of.map(|r| r.receipt_no),
+            refund_of_line: l.refund_of.map(|r| i64::from(r.line_no)),
+        })
+        .collect();
+    let mut taxes: Vec<TaxRecord> = totals
+        .taxes
+        .iter()
+        .map(|t| TaxRecord {
+            tax_class: t.class.clone(),
+            tax_rate: t.rate.normalize().to_string(),
+            base: t.base.minor(),
+            tax: t.tax.minor(),
+            net: t.net.minor(),
+            gross: t.gross.minor(),
+        })
+        .collect();
+    // Stored and re-read in key order, so the canonical bytes are the same both ways.
+    taxes.sort_by(|a, b| (&a.tax_class, &a.tax_rate).cmp(&(&b.tax_class, &b.tax_rate)));
+    let payments = sale
+        .tenders()
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut p = PaymentRecord {
+                tender_no: i as i64 + 1,
+                kind: t.kind.code().to_string(),
+                amount: t.amount.minor(),
+                given: t.given.minor(),
+                change: t.change.minor(),
+                ..Default::default()
+            };
+            match &t.kind {
+                TenderKind::Cash => {}
+                TenderKind::External { reference, .. } => p.reference = Some(reference.clone()),
+                TenderKind::Card(c) => {
+                    p.masked_pan = Some(c.masked_pan.clone());
+                    p.card_name = Some(c.card_name.clone());
+                    p.card_receipt = Some(i64::from(c.receipt_no));
+                    p.card_trace = Some(i64::from(c.trace));
+                    p.terminal_id = Some(c.terminal_id.clone());
+                    p.aid = Some(c.aid.clone());
+                }
+            }
+            p
+        })
+        .collect();
+    SaleRecord {
+        receipt_no,
+        day_no,
+        kind: match sale.kind() {
+            SaleKind::Sale => "sale",
+            SaleKind::Refund => "refund",
+        }
+        .into(),
+        refund_of: sale.refund_of(),
+        currency: sale.currency().code.into(),
+        prices_include_tax: sale.settings().prices_include_tax,
+        gross: totals.gross.minor(),
+        discount: totals.discount.minor(),
+        tax: totals.tax.minor(),
+        total: totals.total.minor(),
+        rounding: sale.rounding().minor(),
+        cashier: ctx.cashier.clone(),
+        training: ctx.training,
+        completed_at: rfc3339(now),
+        lines,
+        taxes,
+        payments,
+    }
+}
+
+fn insert_sale(tx: &Transaction<'_>, seq: i64, s: &SaleRecord) -> Result<(), LedgerError> {
+    tx.prepare_cached(
+        "INSERT INTO sales(seq, receipt_no, day_no, kind, refund_of, currency, prices_include_tax, gross_minor, \
+         discount_minor, tax_minor, total_minor, rounding_minor, cashier, training, completed_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?
+    .execute(params![
+        seq,
+        s.receipt_no,
+        s.day_no,
+        s.kind,
+        s.refund_of,
+        s.currency,
+        s.prices_include_tax,
+        s.gross,
+        s.discount,
+        s.tax,
+        s.total,
+        s.rounding,
+        s.cashier,
+        s.training,
+        s.completed_at
+    ])?;
+    let mut line_stmt = tx.prepare_cached(
+        "INSERT INTO sale_lines(seq, line_no, sku, name_zh, name_en, qty_milli, unit_price_minor, sold_by, tax_class, \
+         tax_rate, gross_minor, line_discount_minor, sale_discount_minor, amount_minor, tax_minor, price_overridden, \
+         refund_of_receipt, refund_of_line) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+    )?;
+    for l in &s.lines {
+        line_stmt.execute(params![
+            seq,
+            l.line_no,
+            l.sku,
+            l.name_zh,
+            l.name_en,
+            l.qty_milli,
+            l.unit_price,
+            l.sold_by,
+            l.tax_class,
+            l.tax_rate,
+            l.gross,
+            l.line_discount,
+            l.sale_discount,
+            l.amount,
+            l.tax,
+            l.price_overridden,
+            l.refund_of_receipt,
+            l.refund_of_line
+        ])?;
+    }
+    let mut tax_stmt = tx.prepare_cached(
+        "INSERT INTO sale_taxes(seq, tax_class, tax_rate, base_minor, tax_minor, net_minor, gross_minor) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for t in &s.taxes {
+        tax_stmt.execute(params![seq, t.tax_class, t.tax_rate, t.base, t.tax, t.net, t.gross])?;
+    }
+    let mut pay_stmt = tx.prepare_cached(
+        "INSERT INTO payments(seq, tender_no, kind, amount_minor, given_minor, change_minor, reference, masked_pan, \
+         card_name, card_receipt, card_trace, terminal_id, aid) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?;
+    for p in &s.payments {
+        pay_stmt.execute(params![
+            seq,
+            p.tender_no,
+            p.kind,
+            p.amount,
+            p.given,
+            p.change,
+            p.reference,
+            p.masked_pan,
+            p.card_name,
+            p.card_receipt,
+            p.card_trace,
+            p.terminal_id,
+            p.aid
+        ])?;
+    }
+    Ok(())
+}
+
+fn original_sale_in(conn: &Connection, receipt_no: i64, currency: Currency) -> Result<OriginalSale, LedgerError> {
+    let seq: i64 = conn
+        .query_row("SELECT seq FROM sales WHERE receipt_no = ?1 AND kind = 'sale'", [receipt_no], |r| r.get(0))
+        .optional()?
+        .ok_or(LedgerError::UnknownReceipt(receipt_no))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT l.line_no, l.sku, l.name_zh, l.name_en, l.qty_milli, l.unit_price_minor, l.amount_minor, \
+                l.tax_class, l.tax_rate, l.sold_by, \
+                COALESCE((SELECT -SUM(r.qty_milli) FROM sale_lines r \
+                          WHERE r.refund_of_receipt = ?2 AND r.refund_of_line = l.line_no), 0), \
+                COALESCE((SELECT -SUM(r.amount_minor) FROM sale_lines r \
+                          WHERE r.refund_of_receipt = ?2 AND r.refund_of_line = l.line_no), 0) \
+         FROM sale_lines l WHERE l.seq = ?1 ORDER BY l.line_no",
+    )?;
+    let corrupt = |e: crate::money::MoneyError| LedgerError::Corrupt(e.to_string());
+    let rows = stmt.query_map(params![seq, receipt_no], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, i64>(5)?,
+            r.get::<_, i64>(6)?,
+            r.get::<_, String>(7)?,
+            r.get::<_, String>(8)?,
+            r.get::<_, String>(9)?,
+            r.get::<_, i64>(10)?,
+            r.get::<_, i64>(11)?,
+        ))
+    })?;
+    let mut lines = Vec::new();
+    for row in rows {
+        let (line_no, sku, name_zh, name_en, qty, price, amount, class, rate, sold_by, rq, ra) = row?;
+        lines.push(OriginalLine {
+            line_no: line_no as u32,
+            sku,
+            name_zh,
+            name_en,
+            quantity: Decimal::new(qty, 3).normalize(),
+            unit_price: Money::from_minor(price, currency).map_err(corrupt)?,
+            amount: Money::from_minor(amount, currency).map_err(corrupt)?,
+            tax_class: class,
+            tax_rate: rate.parse().map_err(|_| LedgerError::Corrupt(format!("bad tax rate {rate}")))?,
+            sold_by: crate::catalog::SoldBy::parse(&sold_by)
+                .ok_or_else(|| LedgerError::Corrupt(format!("bad sold_by {sold_by}")))?,
+            refunded_quantity: Decimal::new(rq, 3).normalize(),
+            refunded_amount: Money::from_minor(ra, currency).map_err(corrupt)?,
+        });
+    }
+    Ok(OriginalSale { receipt_no, lines })
+}
+
+/// Inside the posting transaction: the refund still fits in what the original has left.
+fn check_refund_in(tx: &Transaction<'_>, sale: &Sale, currency: Currency) -> Result<(), LedgerError> {
+    let receipt = sale.refund_of().ok_or(SaleError::NotARefundLine)?;
+    let original = original_sale_in(tx, receipt, currency)?;
+    for line in sale.lines() {
+        let r = line.refund_of.ok_or(SaleError::NotARefundLine)?;
+        let o = original.lines.iter().find(|o| o.line_no == r.line_no).ok_or(SaleError::NotARefundLine)?;
+        let asked: Decimal = sale
+            .lines()
+            .iter()
+            .filter(|l| l.refund_of.is_some_and(|x| x.line_no == r.line_no))
+            .map(|l| -l.quantity)
+            .sum();
+        let left = o.quantity - o.refunded_quantity;
+        if asked > left {
+            return Err(SaleError::RefundExceedsOriginal { line_no: r.line_no, asked, left }.into());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! The ledger's schema, as numbered migrations (`PRAGMA user_version` counts those applied).
+//!
+//! Posted records are append-only: triggers abort any UPDATE or DELETE on them. Money is INTEGER
+//! minor units; quantities are INTEGER thousandths; instants are UTC RFC 3339 text; business dates
+//! are the register's local date.
+
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: the journal, business days, sales, the catalog.
+    r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- One row per posted entry; seq is gap-free from 1; hash = SHA-256(prev_hash || payload).
+CREATE TABLE journal (
+    seq         INTEGER PRIMARY KEY,
+    register    TEXT    NOT NULL,
+    kind        TEXT    NOT NULL,
+    day_no      INTEGER,
+    recorded_at TEXT    NOT NULL,
+    payload     BLOB    NOT NULL,
+    prev_hash   BLOB    NOT NULL CHECK (length(prev_hash) = 32),
+    hash        BLOB    NOT NULL CHECK (length(hash) = 32)
+);
+
+CREATE TABLE business_days (
+    day_no        INTEGER PRIMARY KEY,
+    business_date TEXT    NOT NULL,
+    opened_seq    INTEGER NOT NULL UNIQUE REFERENCES journal(seq),
+    float_minor   INTEGER NOT NULL
+);
+
+-- A sale or refund; its key is the seq of its journal entry.
+CREATE TABLE sales (
+    seq                INTEGER PRIMARY KEY REFERENCES journal(seq),
+    receipt_no         INTEGER NOT NULL UNIQUE,
+    day_no             INTEGER NOT NULL REFERENCES business_days(day_no),
+    kind               TEXT    NOT NULL CHECK (kind IN ('sale', 'refund')),
+    refund_of          INTEGER REFERENCES sales(receipt_no),
+    currency           TEXT    NOT NULL,
+    prices_include_tax INTEGER NOT NULL,
+    gross_minor        INTEGER NOT NULL,
+    discount_minor     INTEGER NOT NULL,
+    tax_minor          INTEGER NOT NULL,
+    total_minor        INTEGER NOT NULL,
+    rounding_minor     INTEGER NOT NULL,
+    cashier            TEXT    NOT NULL,
+    training           INTEGER NOT NULL,
+    completed_at       TEXT    NOT NULL
+);
+
+CREATE TABLE sale_lines (
+    seq                 INTEGER NOT NULL REFERENCES sales(seq),
+    line_no             INTEGER NOT NULL,
+    sku                 TEXT    NOT NULL,
+    name_zh             TEXT    NOT NULL,
+    name_en             TEXT    NOT NULL,
+    qty_milli           INTEGER NOT NULL,
+    unit_price_minor    INTEGER NOT NULL,
+    sold_by             TEXT    NOT NULL,
+    tax_class           TEXT    NOT NULL,
+    tax_rate            TEXT    NOT NULL,
+    gross_minor         INTEGER NOT NULL,
+    line_discount_minor INTEGER NOT NULL,
+    sale_discount_minor INTEGER NOT NULL,
+    amount_minor        INTEGER NOT NULL,
+    tax_minor           INTEGER NOT NULL,
+    price_overridden    INTEGER NOT NULL,
+    refund_of_receipt   INTEGER,
+    refund_of_line      INTEGER,
+    PRIMARY KEY (seq, line_no)
+) WITHOUT ROWID;
+CREATE INDEX sale_lines_refund_of ON sale_lines(refund_of_receipt, refund_of_line)
+    WHERE refund_of_receipt IS NOT NULL;
+
+CREATE TABLE sale_taxes (
+    seq         INTEGER NOT NULL REFERENCES sales(seq),
+    tax_class   TEXT    NOT NULL,
+    tax_rate    TEXT    NOT NULL,
+    base_minor  INTEGER NOT NULL,
+    tax_minor   INTEGER NOT NULL,
+    net_minor   INTEGER NOT NULL,
+    gross_minor INTEGER NOT NULL,
+    PRIMARY KEY (seq, tax_class, tax_rate)
+) WITHOUT ROWID;
+
+CREATE TABLE payments (
+    seq           INTEGER NOT NULL REFERENCES sales(seq),
+    tender_no     INTEGER NOT NULL,
+    kind          TEXT    NOT NULL,
+    amount_minor  INTEGER NOT NULL,
+    given_minor   INTEGER NOT NULL,
+    change_minor  INTEGER NOT NULL,
+    reference     TEXT,
+    masked_pan    TEXT,
+    card_name     TEXT,
+    card_receipt  INTEGER,
+    card_trace    INTEGER,
+    terminal_id   TEXT,
+    aid           TEXT,
+    PRIMARY KEY (seq, tender_no)
+) WITHOUT ROWID;
+
+-- The catalog is working data, not a posted record: it changes (imports are journaled).
+CREATE TABLE products (
+    sku         TEXT PRIMARY KEY,
+    name_zh     TEXT    NOT NULL,
+    name_en     TEXT    NOT NULL,
+    price_minor INTEGER NOT NULL,
+    tax_class   TEXT    NOT NULL,
+    category    TEXT    NOT NULL,
+    quick_key   INTEGER,
+    sold_by     TEXT    NOT NULL,
+    position    INTEGER NOT NULL
+);
+CREATE TABLE product_barcodes (
+    barcode TEXT PRIMARY KEY,
+    sku     TEXT NOT NULL REFERENCES products(sku) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX product_barcodes_sku ON product_barcodes(sku);
+"#,
+];
+
+/// Tables whose rows, once posted, never change.
+pub(super) const APPEND_ONLY: &[&str] = &["journal", "business_days", "sales", "sale_lines", "sale_taxes", "payments"];
+
+pub(super) fn append_only_triggers() -> String {
+    let mut sql = String::new();
+    for table in APPEND_ONLY {
+        for op in ["UPDATE", "DELETE"] {
+            sql.push_str(&format!(
+                "CREATE TRIGGER IF NOT EXISTS {table}_no_{op_l} BEFORE {op} ON {table} \
+                 BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;\n",
+                op_l = op.to_ascii_lowercase()
+            ));
+        }
+    }
+    sql
+}

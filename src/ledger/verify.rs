@@ -1,0 +1,404 @@
+//! `till ledger verify`: walks the whole journal once, in order, alongside the sales tables.
+//!
+//! For every entry: the sequence has no gap, the entry links to the previous hash, its hash is
+//! SHA-256(prev ‖ payload), and its header agrees with its columns. For every sale: the rows in
+//! the sales tables render to exactly the payload that was hashed, and the stored totals add up.
+//! Then the append-only triggers must all be in place and the witness file must not lead the chain.
+
+use std::iter::Peekable;
+use std::path::Path;
+
+use rusqlite::{Connection, Row};
+
+use super::records::{self, Canon, EntryHeader, LineRecord, PaymentRecord, SaleRecord, TaxRecord, chain_hash};
+use super::{GENESIS, Head, LedgerError, schema};
+
+/// Stop collecting after this many problems: the first one is what matters.
+const MAX_PROBLEMS: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The journal entry at fault, when one is.
+    pub seq: Option<i64>,
+    pub kind: ProblemKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProblemKind {
+    SequenceGap { expected: i64 },
+    BrokenLink,
+    HashMismatch,
+    HeaderMismatch,
+    SaleMissing,
+    SaleDiffers { receipt_no: i64 },
+    TotalsWrong { receipt_no: i64, detail: String },
+    ReceiptGap { expected: i64, found: i64 },
+    DayDiffers,
+    Orphan { table: &'static str },
+    TriggerMissing(String),
+    WitnessAhead { witness_seq: i64, head_seq: i64 },
+    WitnessDiffers { witness_seq: i64 },
+    WitnessUnreadable,
+}
+
+impl Problem {
+    pub fn localized(&self, locale: &str) -> String {
+        use rust_i18n::t;
+        let what = match &self.kind {
+            ProblemKind::SequenceGap { expected } => t!("verify.sequence_gap", locale = locale, expected = expected),
+            ProblemKind::BrokenLink => t!("verify.broken_link", locale = locale),
+            ProblemKind::HashMismatch => t!("verify.hash_mismatch", locale = locale),
+            ProblemKind::HeaderMismatch => t!("verify.header_mismatch", locale = locale),
+            ProblemKind::SaleMissing => t!("verify.sale_missing", locale = locale),
+            ProblemKind::SaleDiffers { receipt_no } => t!("verify.sale_differs", locale = locale, receipt = receipt_no),
+            ProblemKind::TotalsWrong { receipt_no, detail } => {
+                t!("verify.totals_wrong", locale = locale, receipt = receipt_no, detail = detail)
+            }
+            ProblemKind::ReceiptGap { expected, found } => {
+                t!("verify.receipt_gap", locale = locale, expected = expected, found = found)
+            }
+            ProblemKind::DayDiffers => t!("verify.day_differs", locale = locale),
+            ProblemKind::Orphan { table } => t!("verify.orphan", locale = locale, table = table),
+            ProblemKind::TriggerMissing(name) => t!("verify.trigger_missing", locale = locale, name = name),
+            ProblemKind::WitnessAhead { witness_seq, head_seq } => {
+                t!("verify.witness_ahead", locale = locale, witness = witness_seq, head = head_seq)
+            }
+            ProblemKind::WitnessDiffers { witness_seq } => {
+                t!("verify.witness_differs", locale = locale, witness = witness_seq)
+            }
+            ProblemKind::WitnessUnreadable => t!("verify.witness_unreadable", locale = locale),
+        };
+        match self.seq {
+            Some(seq) => t!("verify.at_entry", locale = locale, seq = seq, what = what).into_owned(),
+            None => what.into_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub entries: i64,
+    pub sales: i64,
+    pub head: Option<Head>,
+    /// In the order found; the first names the first bad entry.
+    pub problems: Vec<Problem>,
+    /// The witness file's (seq, hash), when it was there and readable.
+    pub witness: Option<(i64, String)>,
+}
+
+impl VerifyReport {
+    pub fn is_sound(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+pub(super) fn sale_header(r: &Row<'_>) -> rusqlite::Result<(i64, SaleRecord)> {
+    Ok((
+        r.get(0)?,
+        SaleRecord {
+            receipt_no: r.get(1)?,
+            day_no: r.get(2)?,
+            kind: r.get(3)?,
+            refund_of: r.get(4)?,
+            currency: r.get(5)?,
+            prices_include_tax: r.get(6)?,
+            gross: r.get(7)?,
+            discount: r.get(8)?,
+            tax: r.get(9)?,
+            total: r.get(10)?,
+            rounding: r.get(11)?,
+            cashier: r.get(12)?,
+            training: r.get(13)?,
+            completed_at: r.get(14)?,
+            lines: Vec::new(),
+            taxes: Vec::new(),
+            payments: Vec::new(),
+        },
+    ))
+}
+
+const SALE_COLUMNS: &str = "seq, receipt_no, day_no, kind, refund_of, currency, prices_include_tax, gross_minor, \
+    discount_minor, tax_minor, total_minor, rounding_minor, cashier, training, completed_at";
+const LINE_COLUMNS: &str = "seq, line_no, sku, name_zh, name_en, qty_milli, unit_price_minor, sold_by, tax_class, \
+    tax_rate, gross_minor, line_discount_minor, sale_discount_minor, amount_minor, tax_minor, price_overridden, \
+    refund_of_receipt, refund_of_line";
+const TAX_COLUMNS: &str = "seq, tax_class, tax_rate, base_minor, tax_minor, net_minor, gross_minor";
+const PAYMENT_COLUMNS: &str = "seq, tender_no, kind, amount_minor, given_minor, change_minor, reference, masked_pan, \
+    card_name, card_receipt, card_trace, terminal_id, aid";
+
+fn line_row(r: &Row<'_>) -> rusqlite::Result<(i64, LineRecord)> {
+    Ok((
+        r.get(0)?,
+        LineRecord {
+            line_no: r.get(1)?,
+            sku: r.get(2)?,
+            name_zh: r.get(3)?,
+            name_en: r.get(4)?,
+            qty_milli: r.get(5)?,
+            unit_price: r.get(6)?,
+            sold_by: r.get(7)?,
+            tax_class: r.get(8)?,
+            tax_rate: r.get(9)?,
+            gross: r.get(10)?,
+            line_discount: r.get(11)?,
+            sale_discount: r.get(12)?,
+            amount: r.get(13)?,
+            tax: r.get(14)?,
+            price_overridden: r.get(15)?,
+            refund_of_receipt: r.get(16)?,
+            refund_of_line: r.get(17)?,
+        },
+    ))
+}
+
+fn tax_row(r: &Row<'_>) -> rusqlite::Result<(i64, TaxRecord)> {
+    Ok((
+        r.get(0)?,
+        TaxRecord {
+            tax_class: r.get(1)?,
+            tax_rate: r.get(2)?,
+            base: r.get(3)?,
+            tax: r.get(4)?,
+            net: r.get(5)?,
+            gross: r.get(6)?,
+        },
+    ))
+}
+
+fn payment_row(r: &Row<'_>) -> rusqlite::Result<(i64, PaymentRecord)> {
+    Ok((
+        r.get(0)?,
+        PaymentRecord {
+            tender_no: r.get(1)?,
+            kind: r.get(2)?,
+            amount: r.get(3)?,
+            given: r.get(4)?,
+            change: r.get(5)?,
+            reference: r.get(6)?,
+            masked_pan: r.get(7)?,
+            card_name: r.get(8)?,
+            card_receipt: r.get(9)?,
+            card_trace: r.get(10)?,
+            terminal_id: r.get(11)?,
+            aid: r.get(12)?,
+        },
+    ))
+}
+
+/// Reads one posted sale with its lines, taxes and payments.
+pub(super) fn read_sale(conn: &Connection, seq: i64) -> Result<SaleRecord, LedgerError> {
+    let (_, mut sale) =
+        conn.query_row(&format!("SELECT {SALE_COLUMNS} FROM sales WHERE seq = ?1"), [seq], sale_header)?;
+    let mut stmt = conn.prepare(&format!("SELECT {LINE_COLUMNS} FROM sale_lines WHERE seq = ?1 ORDER BY line_no"))?;
+    sale.lines = stmt.query_map([seq], line_row)?.map(|r| r.map(|(_, l)| l)).collect::<Result<_, _>>()?;
+    let mut stmt =
+        conn.prepare(&format!("SELECT {TAX_COLUMNS} FROM sale_taxes WHERE seq = ?1 ORDER BY tax_class, tax_rate"))?;
+    sale.taxes = stmt.query_map([seq], tax_row)?.map(|r| r.map(|(_, t)| t)).collect::<Result<_, _>>()?;
+    let mut stmt =
+        conn.prepare(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE seq = ?1 ORDER BY tender_no"))?;
+    sale.payments = stmt.query_map([seq], payment_row)?.map(|r| r.map(|(_, p)| p)).collect::<Result<_, _>>()?;
+    Ok(sale)
+}
+
+/// Takes the rows of `cursor` that belong to `seq`; rows of an earlier seq belong to no entry.
+fn take_for<T, I>(cursor: &mut Peekable<I>, seq: i64, orphans: &mut Vec<i64>) -> Result<Vec<T>, LedgerError>
+where
+    I: Iterator<Item = rusqlite::Result<(i64, T)>>,
+{
+    let mut out = Vec::new();
+    loop {
+        match cursor.peek() {
+            Some(Ok((s, _))) if *s < seq => {
+                orphans.push(*s);
+                cursor.next();
+            }
+            Some(Ok((s, _))) if *s == seq => {
+                if let Some(Ok((_, item))) = cursor.next() {
+                    out.push(item);
+                }
+            }
+            Some(Err(_)) => {
+                if let Some(Err(e)) = cursor.next() {
+                    return Err(e.into());
+                }
+            }
+            _ => return Ok(out),
+        }
+    }
+}
+
+pub(super) fn verify(conn: &Connection, witness_path: &Path) -> Result<VerifyReport, LedgerError> {
+    let mut problems: Vec<Problem> = Vec::new();
+    let push = |problems: &mut Vec<Problem>, seq: Option<i64>, kind: ProblemKind| {
+        if problems.len() < MAX_PROBLEMS {
+            problems.push(Problem { seq, kind });
+        }
+    };
+
+    let witness = match std::fs::read_to_string(witness_path) {
+        Err(_) => None,
+        Ok(text) => {
+            let mut parts = text.split_whitespace();
+            match (parts.next().and_then(|s| s.parse::<i64>().ok()), parts.next()) {
+                (Some(seq), Some(hash)) if records::unhex(hash).is_some_and(|h| h.len() == 32) => {
+                    Some((seq, hash.to_string()))
+                }
+                _ => {
+                    push(&mut problems, None, ProblemKind::WitnessUnreadable);
+                    None
+                }
+            }
+        }
+    };
+
+    let mut journal = conn.prepare(
+        "SELECT seq, register, kind, day_no, recorded_at, payload, prev_hash, hash FROM journal ORDER BY seq",
+    )?;
+    let mut sales_stmt = conn.prepare(&format!("SELECT {SALE_COLUMNS} FROM sales ORDER BY seq"))?;
+    let mut lines_stmt = conn.prepare(&format!("SELECT {LINE_COLUMNS} FROM sale_lines ORDER BY seq, line_no"))?;
+    let mut taxes_stmt =
+        conn.prepare(&format!("SELECT {TAX_COLUMNS} FROM sale_taxes ORDER BY seq, tax_class, tax_rate"))?;
+    let mut pay_stmt = conn.prepare(&format!("SELECT {PAYMENT_COLUMNS} FROM payments ORDER BY seq, tender_no"))?;
+    let mut days_stmt =
+        conn.prepare("SELECT opened_seq, day_no, business_date, float_minor FROM business_days ORDER BY opened_seq")?;
+
+    let mut sales = sales_stmt.query_map([], sale_header)?.peekable();
+    let mut lines = lines_stmt.query_map([], line_row)?.peekable();
+    let mut taxes = taxes_stmt.query_map([], tax_row)?.peekable();
+    let mut payments = pay_stmt.query_map([], payment_row)?.peekable();
+    let mut days = days_stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, (r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?)))
+        })?
+        .peekable();
+
+    let mut rows = journal.query([])?;
+    let mut prev_hash = GENESIS;
+    let mut expected_seq = 1i64;
+    let mut entries = 0i64;
+    let mut sale_count = 0i64;
+    let mut last_receipt: Option<i64> = None;
+    let mut head = None;
+    let mut orphans: Vec<(i64, &'static str)> = Vec::new();
+    let mut scratch = Vec::new();
+
+    while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(0)?;
+        let header =
+            EntryHeader { seq, register: r.get(1)?, kind: r.get(2)?, day_no: r.get(3)?, recorded_at: r.get(4)? };
+        let payload: Vec<u8> = r.get(5)?;
+        let stored_prev: Vec<u8> = r.get(6)?;
+        let stored_hash: Vec<u8> = r.get(7)?;
+        entries += 1;
+        let at = Some(seq);
+
+        if seq != expected_seq {
+            push(&mut problems, at, ProblemKind::SequenceGap { expected: expected_seq });
+        }
+        if stored_prev != prev_hash {
+            push(&mut problems, at, ProblemKind::BrokenLink);
+        }
+        let link: [u8; 32] = stored_prev.as_slice().try_into().unwrap_or(GENESIS);
+        if chain_hash(&link, &payload)[..] != stored_hash[..] {
+            push(&mut problems, at, ProblemKind::HashMismatch);
+        }
+
+        match header.kind.as_str() {
+            "sale" | "refund" => {
+                scratch.clear();
+                let record = take_for(&mut sales, seq, &mut scratch)?.pop();
+                orphans.extend(scratch.drain(..).map(|s| (s, "sales")));
+                let sale_lines = take_for(&mut lines, seq, &mut scratch)?;
+                orphans.extend(scratch.drain(..).map(|s| (s, "sale_lines")));
+                let sale_taxes = take_for(&mut taxes, seq, &mut scratch)?;
+                orphans.extend(scratch.drain(..).map(|s| (s, "sale_taxes")));
+                let sale_payments = take_for(&mut payments, seq, &mut scratch)?;
+                orphans.extend(scratch.drain(..).map(|s| (s, "payments")));
+                match record {
+                    None => push(&mut problems, at, ProblemKind::SaleMissing),
+                    Some(mut sale) => {
+                        sale_count += 1;
+                        sale.lines = sale_lines;
+                        sale.taxes = sale_taxes;
+                        sale.payments = sale_payments;
+                        if records::sale_canonical(&header, &sale) != payload || sale.kind != header.kind {
+                            push(&mut problems, at, ProblemKind::SaleDiffers { receipt_no: sale.receipt_no });
+                        }
+                        if let Err(detail) = sale.check_totals() {
+                            push(&mut problems, at, ProblemKind::TotalsWrong { receipt_no: sale.receipt_no, detail });
+                        }
+                        let expected = last_receipt.map_or(1, |n| n + 1);
+                        if sale.receipt_no != expected {
+                            push(&mut problems, at, ProblemKind::ReceiptGap { expected, found: sale.receipt_no });
+                        }
+                        last_receipt = Some(sale.receipt_no);
+                    }
+                }
+            }
+            "day_open" => {
+                scratch.clear();
+                let day = take_for(&mut days, seq, &mut scratch)?.pop();
+                orphans.extend(scratch.drain(..).map(|s| (s, "business_days")));
+                let same = day.is_some_and(|(day_no, date, float)| {
+                    header.day_no == Some(day_no) && super::day_open_canonical(&header, &date, float) == payload
+                });
+                if !same {
+                    push(&mut problems, at, ProblemKind::DayDiffers);
+                }
+            }
+            _ => {
+                if !payload.starts_with(&Canon::new(&header).into_bytes()) {
+                    push(&mut problems, at, ProblemKind::HeaderMismatch);
+                }
+            }
+        }
+
+        if let Some((wseq, whash)) = &witness
+            && *wseq == seq
+            && records::hex(&stored_hash) != *whash
+        {
+            push(&mut problems, at, ProblemKind::WitnessDiffers { witness_seq: *wseq });
+        }
+
+        prev_hash = stored_hash.as_slice().try_into().unwrap_or(GENESIS);
+        head = Some(Head { seq, hash: prev_hash });
+        expected_seq = seq + 1;
+    }
+
+    // Rows left over belong to no journal entry.
+    for (cursor_orphans, table) in [
+        (sales.filter_map(|r| r.ok().map(|(s, _)| s)).collect::<Vec<_>>(), "sales"),
+        (lines.filter_map(|r| r.ok().map(|(s, _)| s)).collect(), "sale_lines"),
+        (taxes.filter_map(|r| r.ok().map(|(s, _)| s)).collect(), "sale_taxes"),
+        (payments.filter_map(|r| r.ok().map(|(s, _)| s)).collect(), "payments"),
+        (days.filter_map(|r| r.ok().map(|(s, _)| s)).collect(), "business_days"),
+    ] {
+        orphans.extend(cursor_orphans.into_iter().map(|s| (s, table)));
+    }
+    orphans.sort();
+    orphans.dedup();
+    for (seq, table) in orphans {
+        push(&mut problems, Some(seq), ProblemKind::Orphan { table });
+    }
+    problems.sort_by_key(|p| p.seq.unwrap_or(i64::MAX));
+
+    let head_seq = head.map_or(0, |h| h.seq);
+    if let Some((wseq, _)) = &witness
+        && *wseq > head_seq
+    {
+        push(&mut problems, None, ProblemKind::WitnessAhead { witness_seq: *wseq, head_seq });
+    }
+
+    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")?;
+    let present: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    for table in schema::APPEND_ONLY {
+        for op in ["update", "delete"] {
+            let name = format!("{table}_no_{op}");
+            if !present.contains(&name) {
+                push(&mut problems, None, ProblemKind::TriggerMissing(name));
+            }
+        }
+    }
+
+    Ok(VerifyReport { entries, sales: sale_count, head, problems, witness })
+}

@@ -1,0 +1,13 @@
+//! till — a desktop cashier (收银台). See ARCHITECTURE.md for the map of the house.
+
+rust_i18n::i18n!("locales", fallback = "en");
+
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod ledger;
+pub mod money;
+pub mod sale;
+pub mod simulate;
+pub mod ui;

@@ -1,0 +1,104 @@
+//! The counter's GUI (iced). For now the start screen: the till's name, training mode, the open
+//! business day and the catalog. The sale screens come with the counter issue.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use iced::widget::{column, container, text};
+use iced::{Alignment, Element, Font, Length, Task};
+
+use crate::config::{self, StoreSettings};
+use crate::ledger::Ledger;
+
+/// The bundled CJK font (WenQuanYi Micro Hei, Apache-2.0): iced's default has no Chinese glyphs.
+pub const CJK_FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei.ttc");
+pub const CJK_FONT: Font = Font::with_name("WenQuanYi Micro Hei");
+
+/// What the start screen shows, read from the ledger at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartInfo {
+    pub store_name: String,
+    pub training: bool,
+    /// (day number, business date) of the open day.
+    pub day: Option<(i64, String)>,
+    pub products: usize,
+    pub error: Option<String>,
+}
+
+pub struct Till {
+    locale: String,
+    info: StartInfo,
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {}
+
+impl Till {
+    fn update(&mut self, message: Message) -> Task<Message> {
+        match message {}
+    }
+
+    fn view(&self) -> Element<'_, Message> {
+        let l = self.locale.as_str();
+        let mut col = column![
+            text(rust_i18n::t!("ui.app_name", locale = l).into_owned()).size(48),
+            text(self.info.store_name.clone()).size(24),
+        ]
+        .spacing(16)
+        .align_x(Alignment::Center);
+        if self.info.training {
+            col = col.push(text(rust_i18n::t!("ui.training_banner", locale = l).into_owned()).size(28));
+        }
+        let day = match &self.info.day {
+            Some((no, date)) => rust_i18n::t!("ui.day_open", locale = l, day = no, date = date),
+            None => rust_i18n::t!("ui.no_day_open", locale = l),
+        };
+        col = col
+            .push(text(day.into_owned()).size(24))
+            .push(text(rust_i18n::t!("ui.catalog_size", locale = l, count = self.info.products).into_owned()).size(20));
+        if let Some(e) = &self.info.error {
+            col = col.push(text(e.clone()).size(20));
+        }
+        container(col).center(Length::Fill).into()
+    }
+}
+
+/// Reads what the start screen needs; seeds the demo catalog in training mode.
+pub fn start_info(data_dir: &std::path::Path, store: &StoreSettings, training: bool, locale: &str) -> StartInfo {
+    let mut info = StartInfo { store_name: store.store_name.clone(), training, day: None, products: 0, error: None };
+    let opened = Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency);
+    match opened {
+        Err(e) => info.error = Some(e.localized(locale)),
+        Ok(mut ledger) => {
+            match crate::demo::load_catalog(&mut ledger, store, training) {
+                Ok(c) => info.products = c.len(),
+                Err(e) => info.error = Some(e.to_string()),
+            }
+            match ledger.current_day() {
+                Ok(day) => info.day = day.map(|d| (d.day_no, d.business_date.to_string())),
+                Err(e) => info.error = Some(e.localized(locale)),
+            }
+        }
+    }
+    info
+}
+
+/// Opens the window. The screen's language is `--lang` if given, else the store's setting.
+pub fn run(data_dir: PathBuf, store: StoreSettings, requested_locale: Option<&str>) -> ExitCode {
+    let locale = requested_locale.map_or_else(|| store.screen_locale.clone(), |l| config::pick_locale(Some(l)));
+    let info = start_info(&data_dir, &store, true, &locale);
+    let result =
+        iced::application(move || Till { locale: locale.clone(), info: info.clone() }, Till::update, Till::view)
+            .title(|_: &Till| String::from("till 收银台"))
+            .font(CJK_FONT_BYTES)
+            .default_font(CJK_FONT)
+            .window_size((1024.0, 768.0))
+            .run();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
