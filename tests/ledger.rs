@@ -1,0 +1,231 @@
+//! The ledger on a real SQLite file: posting, refunds, and tampering caught by `till ledger verify`.
+
+use std::path::Path;
+use std::process::Command;
+
+use chrono::Utc;
+use rusqlite::Connection;
+use rust_decimal::dec;
+use till::config::{self, StoreSettings};
+use till::ledger::{Ledger, LedgerError, PostContext};
+use till::money::Money;
+use till::sale::{Sale, SaleError};
+use till::simulate::{Rng, random_paid_sale};
+
+fn ctx() -> PostContext {
+    PostContext { cashier: "alice".into(), training: false }
+}
+
+fn open(dir: &Path) -> Ledger {
+    let store = StoreSettings::demo();
+    Ledger::open(&config::ledger_path(dir), &store.register, store.currency).unwrap()
+}
+
+/// Posts `n` random cash sales; returns the ledger.
+fn ledger_with_sales(dir: &Path, n: usize) -> Ledger {
+    let store = StoreSettings::demo();
+    let mut ledger = open(dir);
+    let catalog = till::demo::load_catalog(&mut ledger, &store, true).unwrap();
+    let mut rng = Rng::new(7);
+    for _ in 0..n {
+        let mut sale = random_paid_sale(&catalog, &store.sale_settings(), &mut rng).unwrap();
+        ledger.post_sale(&mut sale, &ctx(), Utc::now()).unwrap();
+    }
+    ledger
+}
+
+fn verify_cli(dir: &Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_till"))
+        .args(["ledger", "verify", "--lang", "en", "--data-dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// The seq of the journal entry of a receipt.
+fn seq_of(conn: &Connection, receipt: i64) -> i64 {
+    conn.query_row("SELECT seq FROM sales WHERE receipt_no = ?1", [receipt], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn posted_sales_verify_and_receipts_are_gap_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger_with_sales(dir.path(), 30);
+    let report = ledger.verify().unwrap();
+    assert!(report.is_sound(), "{:?}", report.problems);
+    assert_eq!(report.sales, 30);
+    // catalog import + day open + 30 sales
+    assert_eq!(report.entries, 32);
+    let conn = Connection::open(config::ledger_path(dir.path())).unwrap();
+    let receipts: Vec<i64> = conn
+        .prepare("SELECT receipt_no FROM sales ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(receipts, (1..=30).collect::<Vec<_>>());
+    let (ok, text) = verify_cli(dir.path());
+    assert!(ok, "{text}");
+    assert!(text.contains("Ledger sound: 32 entries, 30 sales"), "{text}");
+}
+
+#[test]
+fn database_and_witness_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger_with_sales(dir.path(), 1);
+    let mode = std::fs::metadata(ledger.path()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let witness = std::fs::read_to_string(ledger.witness_path()).unwrap();
+    let head = ledger.head().unwrap().unwrap();
+    assert_eq!(witness.trim(), format!("{} {}", head.seq, head.hash_hex()));
+}
+
+#[test]
+fn posted_rows_cannot_be_changed_while_triggers_stand() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(ledger_with_sales(dir.path(), 2));
+    let conn = Connection::open(config::ledger_path(dir.path())).unwrap();
+    for sql in [
+        "UPDATE sale_lines SET amount_minor = 1",
+        "DELETE FROM sales WHERE receipt_no = 2",
+        "UPDATE journal SET payload = x'00' WHERE seq = 1",
+        "DELETE FROM payments",
+    ] {
+        let err = conn.execute(sql, []).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+}
+
+#[test]
+fn an_amount_edited_behind_the_ledgers_back_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(ledger_with_sales(dir.path(), 10));
+    let conn = Connection::open(config::ledger_path(dir.path())).unwrap();
+    let seq = seq_of(&conn, 6);
+    conn.execute_batch("DROP TRIGGER sale_lines_no_update;").unwrap();
+    conn.execute("UPDATE sale_lines SET amount_minor = amount_minor - 100 WHERE seq = ?1 AND line_no = 1", [seq])
+        .unwrap();
+    drop(conn);
+    let (ok, text) = verify_cli(dir.path());
+    assert!(!ok, "{text}");
+    let first = text.lines().next().unwrap();
+    assert!(first.starts_with(&format!("Entry {seq}: sale with receipt 6 differs")), "{text}");
+    assert!(text.contains("sale_lines_no_update is missing"), "{text}");
+}
+
+#[test]
+fn a_consistent_forgery_still_breaks_the_chain() {
+    // Edit the line, the sale's total and the payment together so the sale adds up: the
+    // journal's payload no longer matches; rewrite that too and its hash no longer matches.
+    let dir = tempfile::tempdir().unwrap();
+    drop(ledger_with_sales(dir.path(), 5));
+    let conn = Connection::open(config::ledger_path(dir.path())).unwrap();
+    let seq = seq_of(&conn, 3);
+    conn.execute_batch(
+        "DROP TRIGGER journal_no_update; DROP TRIGGER sales_no_update; DROP TRIGGER sale_lines_no_update; \
+         DROP TRIGGER payments_no_update;",
+    )
+    .unwrap();
+    let payload: Vec<u8> = conn.query_row("SELECT payload FROM journal WHERE seq = ?1", [seq], |r| r.get(0)).unwrap();
+    let forged = String::from_utf8(payload).unwrap().replacen("cashier=alice", "cashier=mallory", 1);
+    conn.execute("UPDATE journal SET payload = ?1 WHERE seq = ?2", rusqlite::params![forged.as_bytes(), seq]).unwrap();
+    conn.execute("UPDATE sales SET cashier = 'mallory' WHERE seq = ?1", [seq]).unwrap();
+    drop(conn);
+    let (ok, text) = verify_cli(dir.path());
+    assert!(!ok);
+    assert!(
+        text.lines().next().unwrap().starts_with(&format!("Entry {seq}: its contents do not match its hash")),
+        "{text}"
+    );
+}
+
+#[test]
+fn cutting_off_the_newest_entries_is_caught_by_the_witness() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(ledger_with_sales(dir.path(), 8));
+    let conn = Connection::open(config::ledger_path(dir.path())).unwrap();
+    let last: i64 = conn.query_row("SELECT MAX(seq) FROM journal", [], |r| r.get(0)).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER journal_no_delete; DROP TRIGGER sales_no_delete; DROP TRIGGER sale_lines_no_delete; \
+         DROP TRIGGER sale_taxes_no_delete; DROP TRIGGER payments_no_delete;",
+    )
+    .unwrap();
+    for table in ["sale_lines", "sale_taxes", "payments", "sales", "journal"] {
+        conn.execute(&format!("DELETE FROM {table} WHERE seq >= ?1"), [last - 1]).unwrap();
+    }
+    drop(conn);
+    let (ok, text) = verify_cli(dir.path());
+    assert!(!ok);
+    assert!(text.contains(&format!("the witness file saw entry {last}, the ledger ends at {}", last - 2)), "{text}");
+}
+
+#[test]
+fn refunds_post_and_never_exceed_the_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreSettings::demo();
+    let mut ledger = open(dir.path());
+    let catalog = till::demo::load_catalog(&mut ledger, &store, true).unwrap();
+    let cny = |s: &str| Money::parse(s, store.currency).unwrap();
+
+    let mut sale = Sale::new(store.sale_settings());
+    sale.add_product(catalog.by_sku("DRK003").unwrap(), dec!(3)).unwrap(); // cola 3.50
+    sale.begin_payment().unwrap();
+    assert_eq!(sale.tender_cash(cny("20")).unwrap(), cny("9.50"));
+    let posted = ledger.post_sale(&mut sale, &ctx(), Utc::now()).unwrap();
+
+    let original = ledger.original_sale(posted.receipt_no).unwrap();
+    let mut refund = Sale::new_refund(store.sale_settings(), &original);
+    refund.add_refund_line(&original, 1, dec!(2)).unwrap();
+    refund.begin_payment().unwrap();
+    refund.tender_cash(cny("0")).unwrap();
+    let refunded = ledger.post_sale(&mut refund, &ctx(), Utc::now()).unwrap();
+    assert_eq!(refunded.receipt_no, posted.receipt_no + 1);
+    let record = ledger.sale_by_receipt(refunded.receipt_no).unwrap();
+    assert_eq!(record.total, -700);
+    assert_eq!(record.refund_of, Some(posted.receipt_no));
+
+    // The original now has one left; two are refused by the sale, and by the ledger when a
+    // refund built on a stale view of the original is posted.
+    let stale = original.clone();
+    let original = ledger.original_sale(posted.receipt_no).unwrap();
+    assert_eq!(original.lines[0].refunded_quantity, dec!(2));
+    let mut again = Sale::new_refund(store.sale_settings(), &original);
+    assert!(matches!(again.add_refund_line(&original, 1, dec!(2)), Err(SaleError::RefundExceedsOriginal { .. })));
+    let mut from_stale = Sale::new_refund(store.sale_settings(), &stale);
+    from_stale.add_refund_line(&stale, 1, dec!(2)).unwrap();
+    from_stale.begin_payment().unwrap();
+    from_stale.tender_cash(cny("0")).unwrap();
+    let err = ledger.post_sale(&mut from_stale, &ctx(), Utc::now()).unwrap_err();
+    assert!(matches!(err, LedgerError::Sale(SaleError::RefundExceedsOriginal { .. })), "{err}");
+    assert!(ledger.verify().unwrap().is_sound());
+    assert!(matches!(ledger.original_sale(99), Err(LedgerError::UnknownReceipt(99))));
+}
+
+#[test]
+fn only_paid_sales_post_and_currencies_never_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreSettings::demo();
+    let mut ledger = open(dir.path());
+    let mut sale = Sale::new(store.sale_settings());
+    assert!(matches!(ledger.post_sale(&mut sale, &ctx(), Utc::now()), Err(LedgerError::NotPaid(_))));
+    drop(ledger);
+    let other = Ledger::open(&config::ledger_path(dir.path()), "R1", till::money::Currency::EUR);
+    assert!(matches!(other, Err(LedgerError::CurrencyMismatch { .. })));
+}
+
+#[test]
+fn business_days_open_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreSettings::demo();
+    let mut ledger = open(dir.path());
+    assert!(ledger.current_day().unwrap().is_none());
+    let today = chrono::Local::now().date_naive();
+    let float = Money::parse("300", store.currency).unwrap();
+    let day = ledger.open_day(float, today, Utc::now()).unwrap();
+    assert_eq!(day.day_no, 1);
+    assert_eq!(ledger.current_day().unwrap(), Some(day));
+    assert!(matches!(ledger.open_day(float, today, Utc::now()), Err(LedgerError::DayAlreadyOpen(1))));
+}
