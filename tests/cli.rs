@@ -1,0 +1,145 @@
+//! The command line as an installer uses it: catalog import (all or nothing), simulate, verify;
+//! and bad input that gets a clear, localized error and changes nothing.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use till::catalog::{Catalog, EmbeddedRule, LookupError};
+use till::config::StoreSettings;
+use till::money::{Currency, Money, MoneyError};
+use till::sale::{Sale, SaleError};
+
+fn till(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_till")).args(args).arg("--data-dir").arg(dir).output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+const HEADER: &str = "sku,barcodes,name_zh,name_en,price,tax_class,category,quick_key,sold_by\n";
+
+#[test]
+fn import_is_all_or_nothing_and_names_each_bad_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.csv");
+    std::fs::write(&good, format!("{HEADER}X1,4006381333931,测试,Test,1.20,A,misc,,piece\n")).unwrap();
+    let out = till(dir.path(), &["catalog", "import", good.to_str().unwrap(), "--lang", "en"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(text(&out).trim(), "Imported 1 products.");
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!(
+            "{HEADER}X2,,好,Good,2.00,A,misc,,piece\nX3,4006381333932,坏,Bad,1.00,A,misc,,\nX4,,坏,Bad,-1,A,misc,,\n\
+             X5,4006381333931,重,Dup,1.00,A,misc,,\nX6,,零,Zero,abc,Q,misc,0,box\n"
+        ),
+    )
+    .unwrap();
+    let out = till(dir.path(), &["catalog", "import", bad.to_str().unwrap(), "--lang", "en"]);
+    assert!(!out.status.success());
+    let t = text(&out);
+    for expected in [
+        "Row 3, column barcodes: Wrong check digit in 4006381333932 (should end in 1): scan again",
+        "Row 4, column price: price must not be negative",
+        "Row 5, column barcodes: barcode 4006381333931 belongs to item X1",
+        "Row 6, column price: Not an amount: abc",
+        "Row 6, column tax_class: unknown tax class Q",
+        "Row 6, column quick_key: quick key must be 1–999: 0",
+        "Row 6, column sold_by: sold_by must be piece or weight: box",
+        "Nothing imported: 7 problem(s) in the file.",
+    ] {
+        assert!(t.contains(expected), "missing {expected:?} in:\n{t}");
+    }
+    // The good row of the bad file was not imported either.
+    let store = StoreSettings::demo();
+    let ledger = till::ledger::Ledger::open(&dir.path().join("ledger.db"), "R1", store.currency).unwrap();
+    let skus: Vec<String> = ledger.load_products().unwrap().into_iter().map(|p| p.sku).collect();
+    assert_eq!(skus, vec!["X1"]);
+
+    let zh = till(dir.path(), &["catalog", "import", bad.to_str().unwrap(), "--lang", "zh-CN"]);
+    assert!(text(&zh).contains("第 4 行，price 列：价格不能为负"), "{}", text(&zh));
+
+    let ragged = dir.path().join("ragged.csv");
+    std::fs::write(&ragged, format!("{HEADER}X7,,a,b,1.00,A\n")).unwrap();
+    let out = till(dir.path(), &["catalog", "import", ragged.to_str().unwrap(), "--lang", "en"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("Row 2, column : unreadable CSV"), "{}", text(&out));
+
+    let missing = till(dir.path(), &["catalog", "import", "/nonexistent/file.csv", "--lang", "en"]);
+    assert!(!missing.status.success());
+    assert!(text(&missing).starts_with("Cannot read /nonexistent/file.csv"));
+}
+
+#[test]
+fn simulate_then_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = till(dir.path(), &["simulate", "--sales", "25", "--seed", "3", "--lang", "en"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).starts_with("Posted 25 sales, receipts 1–25, total "), "{}", text(&out));
+    let out = till(dir.path(), &["simulate", "--sales", "5", "--lang", "en"]);
+    assert!(text(&out).starts_with("Posted 5 sales, receipts 26–30"), "{}", text(&out));
+    let out = till(dir.path(), &["ledger", "verify", "--lang", "zh-CN"]);
+    assert!(out.status.success());
+    assert!(text(&out).starts_with("账本完好：32 条记录，30 笔交易"), "{}", text(&out));
+}
+
+#[test]
+fn verify_of_a_missing_ledger_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = till(dir.path(), &["ledger", "verify", "--lang", "en"]);
+    assert!(!out.status.success());
+    assert!(text(&out).starts_with("Ledger file error:"), "{}", text(&out));
+}
+
+#[test]
+fn bad_input_at_the_counter_gets_a_localized_error_and_changes_nothing() {
+    let store = StoreSettings::demo();
+    let products = till::catalog::import::parse_csv(
+        till::demo::DEMO_CATALOG_CSV.as_bytes(),
+        store.currency,
+        &store.tax_class_codes(),
+        &|_| None,
+    )
+    .unwrap();
+    assert!((180..=220).contains(&products.len()), "a demo store of about 200 products");
+    let catalog = Catalog::new(store.currency, products, EmbeddedRule::defaults());
+
+    // Bad check digit, unknown barcode.
+    let code = &catalog.by_sku("DRK001").unwrap().barcodes[0];
+    let mut wrong = code.clone();
+    let last = wrong.pop().unwrap();
+    wrong.push(if last == '9' { '0' } else { char::from(last as u8 + 1) });
+    let e = catalog.scan(&wrong).unwrap_err();
+    assert!(matches!(e, LookupError::Barcode(_)));
+    assert!(e.localized("zh-CN").contains("校验位错误"));
+    let e = catalog.scan("4006381333931").unwrap_err();
+    assert_eq!(e.localized("en"), "Unknown barcode 4006381333931");
+    assert_eq!(e.localized("zh-CN"), "未知条码 4006381333931");
+
+    // Zero and negative quantities, fractional pieces.
+    let mut sale = Sale::new(store.sale_settings());
+    let water = catalog.scan(code).unwrap().product;
+    let e = sale.add_product(water, rust_decimal::Decimal::ZERO).unwrap_err();
+    assert_eq!(e.localized("en"), "Quantity must be more than zero");
+    assert_eq!(e.localized("zh-CN"), "数量必须大于零");
+    assert!(sale.add_product(water, rust_decimal::Decimal::NEGATIVE_ONE).is_err());
+    assert!(sale.lines().is_empty());
+
+    // Amounts beyond the supported range.
+    let e = Money::parse("12345678901234", Currency::CNY).unwrap_err();
+    assert!(matches!(e, MoneyError::OutOfRange(_)));
+    assert_eq!(e.localized("en"), "Amount out of the supported range: 12345678901234");
+    sale.add_product(water, rust_decimal::Decimal::ONE).unwrap();
+    let huge = Money::parse("9999999999", Currency::CNY).unwrap();
+    assert_eq!(sale.override_price(0, huge), Ok(()));
+    let e = sale.set_quantity(0, rust_decimal::Decimal::from(2)).unwrap_err();
+    assert_eq!(e, SaleError::TotalOutOfRange);
+    assert_eq!(sale.lines()[0].quantity, rust_decimal::Decimal::ONE, "a refused change leaves the line as it was");
+
+    // Illegal transitions name the state in the cashier's language.
+    let e = sale.resume().unwrap_err();
+    assert_eq!(e.localized("en"), "Cannot resume a sale that is open");
+    assert_eq!(e.localized("zh-CN"), "无法取单进行中的交易");
+}
