@@ -142,9 +142,8 @@ impl Money {
     }
 
     fn checked_minor(self) -> Result<i64, MoneyError> {
-        let scaled = self.amount * Decimal::from(10i64.pow(self.currency.minor_units));
-        match scaled.to_i64() {
-            Some(m) if m.abs() <= MAX_MINOR && scaled.fract().is_zero() => Ok(m),
+        match scaled_i64(self.amount, self.currency.minor_units) {
+            Some(m) if m.abs() <= MAX_MINOR => Ok(m),
             _ => Err(MoneyError::OutOfRange(self.amount.to_string())),
         }
     }
@@ -219,6 +218,19 @@ impl fmt::Display for Money {
         let mut a = self.amount;
         a.rescale(self.currency.minor_units);
         write!(f, "{a}")
+    }
+}
+
+/// `value × 10^places` as an integer, if that is whole and fits: integer arithmetic on the
+/// mantissa, since totals are recomputed on every keystroke and Decimal multiplication is slow.
+pub fn scaled_i64(value: Decimal, places: u32) -> Option<i64> {
+    let scale = value.scale();
+    if scale <= places {
+        let factor = 10i128.checked_pow(places - scale)?;
+        i64::try_from(value.mantissa().checked_mul(factor)?).ok()
+    } else {
+        let scaled = value.checked_mul(Decimal::from(10i64.checked_pow(places)?))?;
+        if scaled.fract().is_zero() { scaled.to_i64() } else { None }
     }
 }
 

@@ -13,10 +13,9 @@ pub mod tax;
 mod tender;
 
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 
 use crate::catalog::{Embedded, Product, ScanHit, SoldBy};
-use crate::money::{Currency, MAX_MINOR, Money, MoneyError};
+use crate::money::{Currency, MAX_MINOR, Money, MoneyError, scaled_i64};
 pub use tax::{TaxClass, TaxTotal, Totals};
 pub use tender::{CardPayment, ExternalMethod, Tender, TenderKind};
 
@@ -466,8 +465,8 @@ impl Sale {
         let amount = if quantity == left {
             amount_left
         } else {
-            let q = (quantity * Decimal::from(1000)).to_i64().unwrap_or(0);
-            let total_q = (o.quantity * Decimal::from(1000)).to_i64().unwrap_or(1).max(1);
+            let q = scaled_i64(quantity, 3).unwrap_or(0);
+            let total_q = scaled_i64(o.quantity, 3).unwrap_or(1).max(1);
             (tax::div_half_up(i128::from(o.amount.minor()) * i128::from(q), i128::from(total_q)) as i64)
                 .min(amount_left)
         };
@@ -513,7 +512,7 @@ impl Sale {
             let line_discount = match &l.discount {
                 None => 0,
                 Some(Discount::Percent(p)) => {
-                    let bp = (p * Decimal::from(100)).to_i64().unwrap_or(0);
+                    let bp = scaled_i64(*p, 2).unwrap_or(0);
                     tax::div_half_up(i128::from(gross) * i128::from(bp), 10_000) as i64
                 }
                 Some(Discount::Amount(a)) => a.minor(),
@@ -532,7 +531,7 @@ impl Sale {
         let sale_discount = match &self.discount {
             None => 0,
             Some(Discount::Percent(p)) => {
-                let bp = (p * Decimal::from(100)).to_i64().unwrap_or(0);
+                let bp = scaled_i64(*p, 2).unwrap_or(0);
                 tax::div_half_up(i128::from(nets) * i128::from(bp), 10_000) as i64
             }
             Some(Discount::Amount(a)) => a.minor(),
@@ -707,7 +706,7 @@ impl Sale {
 
 /// qty × price rounded half-up, in minor units.
 fn line_gross(quantity: Decimal, price: Money) -> Result<i64, SaleError> {
-    let milli = (quantity * Decimal::from(1000)).to_i64().ok_or(SaleError::QuantityTooLarge)?;
+    let milli = scaled_i64(quantity, 3).ok_or(SaleError::QuantityTooLarge)?;
     let gross = tax::div_half_up(i128::from(milli) * i128::from(price.minor()), 1000);
     if gross.abs() > i128::from(MAX_MINOR) {
         return Err(SaleError::TotalOutOfRange);

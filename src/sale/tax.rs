@@ -15,7 +15,6 @@
 //! 6. Total due = Σ line amounts (+ Σ taxes when prices exclude tax).
 
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 
 use crate::money::{Currency, Money};
 
@@ -42,7 +41,7 @@ pub fn rate_ppm(rate: Decimal) -> Option<i64> {
     if rate < Decimal::ZERO || rate >= Decimal::ONE || rate.normalize().scale() > 6 {
         return None;
     }
-    (rate * Decimal::from(1_000_000)).to_i64()
+    crate::money::scaled_i64(rate, 6)
 }
 
 /// `n / d` rounded half-up (ties away from zero); `d` > 0.
