@@ -78,6 +78,8 @@ fn database_and_witness_are_private() {
     let ledger = ledger_with_sales(dir.path(), 1);
     let mode = std::fs::metadata(ledger.path()).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
+    let witness_mode = std::fs::metadata(ledger.witness_path()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(witness_mode, 0o600);
     let witness = std::fs::read_to_string(ledger.witness_path()).unwrap();
     let head = ledger.head().unwrap().unwrap();
     assert_eq!(witness.trim(), format!("{} {}", head.seq, head.hash_hex()));
@@ -117,29 +119,71 @@ fn an_amount_edited_behind_the_ledgers_back_is_named() {
 }
 
 #[test]
-fn a_consistent_forgery_still_breaks_the_chain() {
-    // Edit the line, the sale's total and the payment together so the sale adds up: the
-    // journal's payload no longer matches; rewrite that too and its hash no longer matches.
+fn a_forgery_that_rewrites_the_rest_of_the_chain_is_caught_by_the_witness() {
+    // Change who rang up receipt 3 and recompute every hash from there on, so that each entry
+    // links and hashes correctly: only the witness of the head, written at each commit, still
+    // remembers the chain as it was.
+    use till::ledger::records::{EntryHeader, chain_hash, sale_canonical};
     let dir = tempfile::tempdir().unwrap();
-    drop(ledger_with_sales(dir.path(), 5));
+    let ledger = ledger_with_sales(dir.path(), 5);
     let conn = Connection::open(config::ledger_path(dir.path())).unwrap();
-    let seq = seq_of(&conn, 3);
-    conn.execute_batch(
-        "DROP TRIGGER journal_no_update; DROP TRIGGER sales_no_update; DROP TRIGGER sale_lines_no_update; \
-         DROP TRIGGER payments_no_update;",
-    )
-    .unwrap();
-    let payload: Vec<u8> = conn.query_row("SELECT payload FROM journal WHERE seq = ?1", [seq], |r| r.get(0)).unwrap();
-    let forged = String::from_utf8(payload).unwrap().replacen("cashier=alice", "cashier=mallory", 1);
-    conn.execute("UPDATE journal SET payload = ?1 WHERE seq = ?2", rusqlite::params![forged.as_bytes(), seq]).unwrap();
-    conn.execute("UPDATE sales SET cashier = 'mallory' WHERE seq = ?1", [seq]).unwrap();
+    let forged_seq = seq_of(&conn, 3);
+    conn.execute_batch("DROP TRIGGER journal_no_update; DROP TRIGGER sales_no_update;").unwrap();
+    conn.execute("UPDATE sales SET cashier = 'mallory' WHERE seq = ?1", [forged_seq]).unwrap();
+    let last: i64 = conn.query_row("SELECT MAX(seq) FROM journal", [], |r| r.get(0)).unwrap();
+    let mut prev: [u8; 32] = conn
+        .query_row("SELECT hash FROM journal WHERE seq = ?1", [forged_seq - 1], |r| r.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .try_into()
+        .unwrap();
+    for seq in forged_seq..=last {
+        let (header, receipt) = conn
+            .query_row(
+                "SELECT j.register, j.kind, j.day_no, j.recorded_at, s.receipt_no FROM journal j \
+                 JOIN sales s ON s.seq = j.seq WHERE j.seq = ?1",
+                [seq],
+                |r| {
+                    Ok((
+                        EntryHeader {
+                            seq,
+                            register: r.get(0)?,
+                            kind: r.get(1)?,
+                            day_no: r.get(2)?,
+                            recorded_at: r.get(3)?,
+                        },
+                        r.get::<_, i64>(4)?,
+                    ))
+                },
+            )
+            .unwrap();
+        let hash = chain_hash(&prev, &sale_canonical(&header, &ledger.sale_by_receipt(receipt).unwrap()));
+        conn.execute(
+            "UPDATE journal SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
+            rusqlite::params![&prev[..], &hash[..], seq],
+        )
+        .unwrap();
+        prev = hash;
+    }
     drop(conn);
     let (ok, text) = verify_cli(dir.path());
     assert!(!ok);
-    assert!(
-        text.lines().next().unwrap().starts_with(&format!("Entry {seq}: its contents do not match its hash")),
-        "{text}"
-    );
+    assert!(text.starts_with(&format!("Entry {last}: the witness file saw entry {last} with another hash")), "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("Entry")).count(), 1, "the chain itself is consistent: {text}");
+}
+
+#[test]
+fn an_edited_audit_entry_breaks_its_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(ledger_with_sales(dir.path(), 2));
+    let conn = Connection::open(config::ledger_path(dir.path())).unwrap();
+    conn.execute_batch("DROP TRIGGER journal_no_update;").unwrap();
+    // Entry 1 is the demo catalog's import.
+    conn.execute("UPDATE journal SET payload = CAST(replace(CAST(payload AS TEXT), 'products=191', 'products=5') AS BLOB) WHERE seq = 1", [])
+        .unwrap();
+    drop(conn);
+    let (ok, text) = verify_cli(dir.path());
+    assert!(!ok);
+    assert!(text.starts_with("Entry 1: its contents do not match its hash"), "{text}");
 }
 
 #[test]

@@ -276,6 +276,9 @@ mod tests {
         assert_eq!(c.search("WATER 550", 10)[0].sku, "D001");
         assert!(c.search("water chips", 10).is_empty());
         assert_eq!(c.search("s001", 10)[0].sku, "S001");
+        // Pinyin initials of 农夫山泉.
+        assert_eq!(c.search("nfsq", 10)[0].sku, "D001");
+        assert_eq!(c.search("pg", 10)[0].sku, "F001");
         assert_eq!(c.search("", 10).len(), 0);
     }
 }

@@ -1,5 +1,7 @@
 //! Name search: every product's searchable text, lower-cased, in one string, so that a query is
-//! one SIMD substring scan (memchr's memmem) instead of 300,000 small ones.
+//! one SIMD substring scan (memchr's memmem) instead of 300,000 small ones. The text holds the
+//! SKU, both names, the barcodes and the pinyin initials of the Chinese name (农夫山泉 → nfsq),
+//! which is how cashiers in China type a product they cannot scan.
 
 use memchr::memmem;
 
@@ -24,6 +26,8 @@ impl NameIndex {
                 push_lower(&mut haystack, part);
                 haystack.push('\t');
             }
+            push_initials(&mut haystack, &p.name_zh);
+            haystack.push('\t');
             for code in &p.barcodes {
                 haystack.push_str(code);
                 haystack.push('\t');
@@ -74,6 +78,19 @@ fn push_lower(out: &mut String, text: &str) {
             out.push(' ');
         } else {
             out.extend(c.to_lowercase());
+        }
+    }
+}
+
+/// Pinyin initials of the Hanzi, other letters and digits as they are: "农夫山泉 550ml" → "nfsq 550ml".
+fn push_initials(out: &mut String, text: &str) {
+    use pinyin::ToPinyin;
+    for c in text.chars() {
+        match c.to_pinyin() {
+            Some(p) => out.push_str(p.first_letter()),
+            None if c.is_ascii_alphanumeric() => out.push(c.to_ascii_lowercase()),
+            None if c.is_whitespace() => out.push(' '),
+            None => {}
         }
     }
 }

@@ -12,7 +12,6 @@ mod schema;
 mod verify;
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Local, NaiveDate, SecondsFormat, Utc};
@@ -115,6 +114,8 @@ pub struct Ledger {
     currency: Currency,
     /// False only for a read-only view of a file whose creation never finished.
     initialized: bool,
+    /// The witness file, kept open: one positioned write per commit.
+    witness: Option<fs::File>,
 }
 
 impl Ledger {
@@ -128,8 +129,14 @@ impl Ledger {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let mut ledger =
-            Ledger { conn, path: path.to_path_buf(), register: register.to_string(), currency, initialized: true };
+        let mut ledger = Ledger {
+            conn,
+            path: path.to_path_buf(),
+            register: register.to_string(),
+            currency,
+            initialized: true,
+            witness: None,
+        };
         ledger.migrate()?;
         ledger.check_identity()?;
         Ok(ledger)
@@ -152,6 +159,7 @@ impl Ledger {
                 register: String::new(),
                 currency: Currency::CNY,
                 initialized: false,
+                witness: None,
             });
         }
         let meta = |key: &str| -> Result<Option<String>, rusqlite::Error> {
@@ -161,7 +169,7 @@ impl Ledger {
         let currency = meta("currency")?
             .and_then(|c| Currency::from_code(&c).ok())
             .ok_or_else(|| LedgerError::Corrupt("no currency in meta".into()))?;
-        Ok(Ledger { conn, path: path.to_path_buf(), register, currency, initialized: true })
+        Ok(Ledger { conn, path: path.to_path_buf(), register, currency, initialized: true, witness: None })
     }
 
     pub fn path(&self) -> &Path {
@@ -267,7 +275,7 @@ impl Ledger {
         }
         let receipt_no: i64 = tx.query_row("SELECT COALESCE(MAX(receipt_no), 0) + 1 FROM sales", [], |r| r.get(0))?;
         let record = sale_record(sale, receipt_no, day.day_no, ctx, now);
-        let (seq, _) = append_in(&tx, &self.register, &record.kind, Some(day.day_no), now, |h| {
+        let (seq, _) = append_in(&tx, &self.register, &record.kind, Some(day.day_no), now, Content::InRows, |h| {
             records::sale_canonical(h, &record)
         })?;
         insert_sale(&tx, seq, &record)?;
@@ -283,7 +291,7 @@ impl Ledger {
     pub fn append(&mut self, kind: &str, fields: &[(&str, String)], now: DateTime<Utc>) -> Result<i64, LedgerError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let day = current_day_of(&tx, self.currency)?.map(|d| d.day_no);
-        let (seq, _) = append_in(&tx, &self.register, kind, day, now, |h| {
+        let (seq, _) = append_in(&tx, &self.register, kind, day, now, Content::InPayload, |h| {
             let mut c = Canon::new(h);
             for (k, v) in fields {
                 c.field(k, v);
@@ -336,9 +344,16 @@ impl Ledger {
 
     /// Best effort by design: the witness may lag (a crash between commit and this write), and a
     /// failure to write it must not fail a sale that is already durable.
-    fn write_witness(&self, head: Option<Head>) {
-        if let Some(head) = head {
-            let _ = write_witness_file(&self.witness_path(), head);
+    fn write_witness(&mut self, head: Option<Head>) {
+        let Some(head) = head else { return };
+        if self.witness.is_none() {
+            self.witness = open_witness(&self.witness_path()).ok();
+        }
+        if let Some(file) = &self.witness {
+            use std::os::unix::fs::FileExt;
+            if file.write_all_at(witness_record(head).as_bytes(), 0).is_err() {
+                self.witness = None;
+            }
         }
     }
 }
@@ -349,13 +364,22 @@ pub fn witness_path(db: &Path) -> PathBuf {
     db.with_file_name(name)
 }
 
-fn write_witness_file(path: &Path, head: Head) -> std::io::Result<()> {
-    let tmp = path.with_extension("head.tmp");
+/// One fixed-size record (`seq hash`, the seq right-aligned in 20 columns), overwritten in place:
+/// no new inode, no rename and no size change per commit, so the witness adds nothing to the
+/// commit's fsync, and a power cut leaves the old record or the new one (both lie in one sector).
+fn witness_record(head: Head) -> String {
+    format!("{:>20} {}\n", head.seq, head.hash_hex())
+}
+
+fn open_witness(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
     {
-        let mut f = fs::File::create(&tmp)?;
-        writeln!(f, "{} {}", head.seq, head.hash_hex())?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
     }
-    fs::rename(&tmp, path)
+    options.open(path)
 }
 
 fn create_private_file(path: &Path) -> std::io::Result<()> {
@@ -396,12 +420,22 @@ fn head_of(conn: &Connection) -> Result<Option<Head>, LedgerError> {
 }
 
 /// Appends one journal entry inside `tx`; `payload` renders its canonical bytes from the header.
+/// Where an entry's canonical bytes live: in the journal's payload column, or rendered from the
+/// entry's own rows (sales, business days), so they are not written twice. Either way the chain
+/// hashes the canonical bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Content {
+    InPayload,
+    InRows,
+}
+
 fn append_in(
     tx: &Transaction<'_>,
     register: &str,
     kind: &str,
     day_no: Option<i64>,
     now: DateTime<Utc>,
+    content: Content,
     payload: impl FnOnce(&EntryHeader) -> Vec<u8>,
 ) -> Result<(i64, [u8; 32]), LedgerError> {
     let (seq, prev) = match head_of(tx)? {
@@ -422,7 +456,7 @@ fn append_in(
         header.kind,
         day_no,
         header.recorded_at,
-        bytes,
+        if content == Content::InPayload { &bytes[..] } else { &[][..] },
         &prev[..],
         &hash[..]
     ])?;
@@ -444,8 +478,9 @@ fn open_day_in(
 ) -> Result<Day, LedgerError> {
     let day_no: i64 = tx.query_row("SELECT COALESCE(MAX(day_no), 0) + 1 FROM business_days", [], |r| r.get(0))?;
     let date = business_date.format("%Y-%m-%d").to_string();
-    let (seq, _) =
-        append_in(tx, register, "day_open", Some(day_no), now, |h| day_open_canonical(h, &date, float.minor()))?;
+    let (seq, _) = append_in(tx, register, "day_open", Some(day_no), now, Content::InRows, |h| {
+        day_open_canonical(h, &date, float.minor())
+    })?;
     tx.execute(
         "INSERT INTO business_days(day_no, business_date, opened_seq, float_minor) VALUES (?1, ?2, ?3, ?4)",
         params![day_no, date, seq, float.minor()],

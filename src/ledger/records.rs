@@ -1,8 +1,9 @@
 //! Posted records as plain data, and their canonical bytes.
 //!
 //! The hash chain covers the canonical bytes of each entry. A sale's canonical bytes are built from
-//! a [`SaleRecord`], which is made either from the sale being posted or from the rows read back
-//! from the tables; `verify` compares the two, so an amount edited in any table is caught.
+//! a [`SaleRecord`], made either from the sale being posted or from the rows read back from the
+//! tables, and are not stored a second time: `verify` renders them from the rows and checks the
+//! hash, so an amount edited in any table is caught.
 
 use std::fmt::Write as _;
 

@@ -23,6 +23,8 @@ CREATE TABLE journal (
     prev_hash   BLOB    NOT NULL CHECK (length(prev_hash) = 32),
     hash        BLOB    NOT NULL CHECK (length(hash) = 32)
 );
+-- Which days are closed, without scanning the journal (a partial index: day_close rows only).
+CREATE INDEX journal_day_close ON journal(day_no) WHERE kind = 'day_close';
 
 CREATE TABLE business_days (
     day_no        INTEGER PRIMARY KEY,
