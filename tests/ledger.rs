@@ -194,10 +194,10 @@ fn cutting_off_the_newest_entries_is_caught_by_the_witness() {
     let last: i64 = conn.query_row("SELECT MAX(seq) FROM journal", [], |r| r.get(0)).unwrap();
     conn.execute_batch(
         "DROP TRIGGER journal_no_delete; DROP TRIGGER sales_no_delete; DROP TRIGGER sale_lines_no_delete; \
-         DROP TRIGGER sale_taxes_no_delete; DROP TRIGGER payments_no_delete;",
+         DROP TRIGGER payments_no_delete;",
     )
     .unwrap();
-    for table in ["sale_lines", "sale_taxes", "payments", "sales", "journal"] {
+    for table in ["sale_lines", "payments", "sales", "journal"] {
         conn.execute(&format!("DELETE FROM {table} WHERE seq >= ?1"), [last - 1]).unwrap();
     }
     drop(conn);

@@ -21,7 +21,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use crate::money::{Currency, Money};
 use crate::sale::{OriginalLine, OriginalSale, Sale, SaleError, SaleKind, SaleState, TenderKind};
-use records::{Canon, EntryHeader, LineRecord, PaymentRecord, SaleRecord, TaxRecord, chain_hash, hex};
+use records::{Canon, EntryHeader, LineRecord, PaymentRecord, SaleRecord, chain_hash, hex};
 pub use verify::{Problem, VerifyReport};
 
 /// The file name of the ledger database inside the data directory.
@@ -247,7 +247,7 @@ impl Ledger {
         Ok(day)
     }
 
-    /// Posts a paid sale or refund durably: the sale, its lines, taxes and payments and its journal
+    /// Posts a paid sale or refund durably: the sale, its lines and payments and its journal
     /// entry in one transaction. Opens a business day (float 0) if none is open.
     pub fn post_sale(&mut self, sale: &mut Sale, ctx: &PostContext, now: DateTime<Utc>) -> Result<Posted, LedgerError> {
         if sale.state() != SaleState::Paid {
@@ -311,12 +311,7 @@ impl Ledger {
 
     /// A posted sale or refund as stored.
     pub fn sale_by_receipt(&self, receipt_no: i64) -> Result<SaleRecord, LedgerError> {
-        let seq: i64 = self
-            .conn
-            .query_row("SELECT seq FROM sales WHERE receipt_no = ?1", [receipt_no], |r| r.get(0))
-            .optional()?
-            .ok_or(LedgerError::UnknownReceipt(receipt_no))?;
-        verify::read_sale(&self.conn, seq)
+        verify::read_sale(&self.conn, receipt_no)
     }
 
     /// Counts for a quick summary: (journal entries, sales and refunds).
@@ -541,20 +536,6 @@ fn sale_record(sale: &Sale, receipt_no: i64, day_no: i64, ctx: &PostContext, now
             refund_of_line: l.refund_of.map(|r| i64::from(r.line_no)),
         })
         .collect();
-    let mut taxes: Vec<TaxRecord> = totals
-        .taxes
-        .iter()
-        .map(|t| TaxRecord {
-            tax_class: t.class.clone(),
-            tax_rate: t.rate.normalize().to_string(),
-            base: t.base.minor(),
-            tax: t.tax.minor(),
-            net: t.net.minor(),
-            gross: t.gross.minor(),
-        })
-        .collect();
-    // Stored and re-read in key order, so the canonical bytes are the same both ways.
-    taxes.sort_by(|a, b| (&a.tax_class, &a.tax_rate).cmp(&(&b.tax_class, &b.tax_rate)));
     let payments = sale
         .tenders()
         .iter()
@@ -603,7 +584,6 @@ fn sale_record(sale: &Sale, receipt_no: i64, day_no: i64, ctx: &PostContext, now
         training: ctx.training,
         completed_at: rfc3339(now),
         lines,
-        taxes,
         payments,
     }
 }
@@ -658,13 +638,6 @@ fn insert_sale(tx: &Transaction<'_>, seq: i64, s: &SaleRecord) -> Result<(), Led
             l.refund_of_receipt,
             l.refund_of_line
         ])?;
-    }
-    let mut tax_stmt = tx.prepare_cached(
-        "INSERT INTO sale_taxes(seq, tax_class, tax_rate, base_minor, tax_minor, net_minor, gross_minor) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    for t in &s.taxes {
-        tax_stmt.execute(params![seq, t.tax_class, t.tax_rate, t.base, t.tax, t.net, t.gross])?;
     }
     let mut pay_stmt = tx.prepare_cached(
         "INSERT INTO payments(seq, tender_no, kind, amount_minor, given_minor, change_minor, reference, masked_pan, \

@@ -37,7 +37,6 @@ pub struct SaleRecord {
     pub training: bool,
     pub completed_at: String,
     pub lines: Vec<LineRecord>,
-    pub taxes: Vec<TaxRecord>,
     pub payments: Vec<PaymentRecord>,
 }
 
@@ -89,12 +88,60 @@ pub struct PaymentRecord {
 }
 
 impl SaleRecord {
-    /// The stored totals agree with the lines and payments (the second half of `verify`).
+    /// The tax of each rate, from the lines (which carry their share of it), in (class, rate)
+    /// order. Not stored apart: one source for the figure.
+    pub fn taxes(&self) -> Vec<TaxRecord> {
+        let mut taxes: Vec<TaxRecord> = Vec::new();
+        for l in &self.lines {
+            let i = match taxes.iter().position(|t| t.tax_class == l.tax_class && t.tax_rate == l.tax_rate) {
+                Some(i) => i,
+                None => {
+                    taxes.push(TaxRecord {
+                        tax_class: l.tax_class.clone(),
+                        tax_rate: l.tax_rate.clone(),
+                        base: 0,
+                        tax: 0,
+                        net: 0,
+                        gross: 0,
+                    });
+                    taxes.len() - 1
+                }
+            };
+            taxes[i].base += l.amount;
+            taxes[i].tax += l.tax;
+        }
+        for t in &mut taxes {
+            (t.net, t.gross) =
+                if self.prices_include_tax { (t.base - t.tax, t.base) } else { (t.base, t.base + t.tax) };
+        }
+        taxes.sort_by(|a, b| (&a.tax_class, &a.tax_rate).cmp(&(&b.tax_class, &b.tax_rate)));
+        taxes
+    }
+
+    /// The stored totals agree with the lines and payments, and each rate's tax follows the
+    /// rounding rule (the second half of `verify`).
     pub fn check_totals(&self) -> Result<(), String> {
         let gross: i64 = self.lines.iter().map(|l| l.gross).sum();
         let discount: i64 = self.lines.iter().map(|l| l.line_discount + l.sale_discount).sum();
         let amounts: i64 = self.lines.iter().map(|l| l.amount).sum();
-        let tax: i64 = self.taxes.iter().map(|t| t.tax).sum();
+        let taxes = self.taxes();
+        for t in &taxes {
+            let ppm = t
+                .tax_rate
+                .parse::<rust_decimal::Decimal>()
+                .ok()
+                .and_then(crate::sale::tax::rate_ppm)
+                .ok_or_else(|| format!("bad tax rate {}", t.tax_rate))?;
+            let expected = if self.prices_include_tax {
+                crate::sale::tax::div_half_up(i128::from(t.base) * i128::from(ppm), 1_000_000 + i128::from(ppm))
+            } else {
+                crate::sale::tax::div_half_up(i128::from(t.base) * i128::from(ppm), 1_000_000)
+            };
+            if i128::from(t.tax) != expected {
+                return Err(format!("tax {} at {} on {} should be {}", t.tax, t.tax_rate, t.base, expected));
+            }
+        }
+        let tax: i64 = taxes.iter().map(|t| t.tax).sum();
         let line_tax: i64 = self.lines.iter().map(|l| l.tax).sum();
         let paid: i64 = self.payments.iter().map(|p| p.amount).sum();
         let expected_total = if self.prices_include_tax { amounts } else { amounts + tax };
@@ -113,7 +160,7 @@ impl SaleRecord {
             return Err(format!("discount {} ≠ Σ lines {}", self.discount, discount));
         }
         if tax != self.tax || line_tax != self.tax {
-            return Err(format!("tax {} ≠ Σ rates {} / Σ lines {}", self.tax, tax, line_tax));
+            return Err(format!("tax {} ≠ Σ lines {}", self.tax, line_tax));
         }
         if expected_total != self.total {
             return Err(format!("total {} ≠ Σ lines {}", self.total, expected_total));
@@ -201,14 +248,6 @@ pub fn sale_canonical(header: &EntryHeader, s: &SaleRecord) -> Vec<u8> {
             .field("price_overridden", u8::from(l.price_overridden))
             .opt("refund_of_receipt", l.refund_of_receipt)
             .opt("refund_of_line", l.refund_of_line);
-    }
-    for t in &s.taxes {
-        c.field("tax_rate_class", &t.tax_class)
-            .field("rate", &t.tax_rate)
-            .field("base", t.base)
-            .field("rate_tax", t.tax)
-            .field("net", t.net)
-            .field("rate_gross", t.gross);
     }
     for p in &s.payments {
         c.field("tender", p.tender_no)

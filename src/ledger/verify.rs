@@ -9,9 +9,9 @@
 use std::iter::Peekable;
 use std::path::Path;
 
-use rusqlite::{Connection, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 
-use super::records::{self, Canon, EntryHeader, LineRecord, PaymentRecord, SaleRecord, TaxRecord, chain_hash};
+use super::records::{self, Canon, EntryHeader, LineRecord, PaymentRecord, SaleRecord, chain_hash};
 use super::{GENESIS, Head, LedgerError, schema};
 
 /// Stop collecting after this many problems: the first one is what matters.
@@ -112,7 +112,6 @@ pub(super) fn sale_header(r: &Row<'_>) -> rusqlite::Result<(i64, SaleRecord)> {
             training: r.get(13)?,
             completed_at: r.get(14)?,
             lines: Vec::new(),
-            taxes: Vec::new(),
             payments: Vec::new(),
         },
     ))
@@ -123,7 +122,6 @@ const SALE_COLUMNS: &str = "seq, receipt_no, day_no, kind, refund_of, currency, 
 const LINE_COLUMNS: &str = "seq, line_no, sku, name_zh, name_en, qty_milli, unit_price_minor, sold_by, tax_class, \
     tax_rate, gross_minor, line_discount_minor, sale_discount_minor, amount_minor, tax_minor, price_overridden, \
     refund_of_receipt, refund_of_line";
-const TAX_COLUMNS: &str = "seq, tax_class, tax_rate, base_minor, tax_minor, net_minor, gross_minor";
 const PAYMENT_COLUMNS: &str = "seq, tender_no, kind, amount_minor, given_minor, change_minor, reference, masked_pan, \
     card_name, card_receipt, card_trace, terminal_id, aid";
 
@@ -152,20 +150,6 @@ fn line_row(r: &Row<'_>) -> rusqlite::Result<(i64, LineRecord)> {
     ))
 }
 
-fn tax_row(r: &Row<'_>) -> rusqlite::Result<(i64, TaxRecord)> {
-    Ok((
-        r.get(0)?,
-        TaxRecord {
-            tax_class: r.get(1)?,
-            tax_rate: r.get(2)?,
-            base: r.get(3)?,
-            tax: r.get(4)?,
-            net: r.get(5)?,
-            gross: r.get(6)?,
-        },
-    ))
-}
-
 fn payment_row(r: &Row<'_>) -> rusqlite::Result<(i64, PaymentRecord)> {
     Ok((
         r.get(0)?,
@@ -186,15 +170,14 @@ fn payment_row(r: &Row<'_>) -> rusqlite::Result<(i64, PaymentRecord)> {
     ))
 }
 
-/// Reads one posted sale with its lines, taxes and payments.
-pub(super) fn read_sale(conn: &Connection, seq: i64) -> Result<SaleRecord, LedgerError> {
-    let (_, mut sale) =
-        conn.query_row(&format!("SELECT {SALE_COLUMNS} FROM sales WHERE seq = ?1"), [seq], sale_header)?;
+/// Reads one posted sale with its lines and payments.
+pub(super) fn read_sale(conn: &Connection, receipt_no: i64) -> Result<SaleRecord, LedgerError> {
+    let (seq, mut sale) = conn
+        .query_row(&format!("SELECT {SALE_COLUMNS} FROM sales WHERE receipt_no = ?1"), [receipt_no], sale_header)
+        .optional()?
+        .ok_or(LedgerError::UnknownReceipt(receipt_no))?;
     let mut stmt = conn.prepare(&format!("SELECT {LINE_COLUMNS} FROM sale_lines WHERE seq = ?1 ORDER BY line_no"))?;
     sale.lines = stmt.query_map([seq], line_row)?.map(|r| r.map(|(_, l)| l)).collect::<Result<_, _>>()?;
-    let mut stmt =
-        conn.prepare(&format!("SELECT {TAX_COLUMNS} FROM sale_taxes WHERE seq = ?1 ORDER BY tax_class, tax_rate"))?;
-    sale.taxes = stmt.query_map([seq], tax_row)?.map(|r| r.map(|(_, t)| t)).collect::<Result<_, _>>()?;
     let mut stmt =
         conn.prepare(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE seq = ?1 ORDER BY tender_no"))?;
     sale.payments = stmt.query_map([seq], payment_row)?.map(|r| r.map(|(_, p)| p)).collect::<Result<_, _>>()?;
@@ -255,17 +238,14 @@ pub(super) fn verify(conn: &Connection, witness_path: &Path) -> Result<VerifyRep
     let mut journal = conn.prepare(
         "SELECT seq, register, kind, day_no, recorded_at, payload, prev_hash, hash FROM journal ORDER BY seq",
     )?;
-    let mut sales_stmt = conn.prepare(&format!("SELECT {SALE_COLUMNS} FROM sales ORDER BY seq"))?;
+    let mut sales_stmt = conn.prepare(&format!("SELECT {SALE_COLUMNS} FROM sales ORDER BY receipt_no"))?;
     let mut lines_stmt = conn.prepare(&format!("SELECT {LINE_COLUMNS} FROM sale_lines ORDER BY seq, line_no"))?;
-    let mut taxes_stmt =
-        conn.prepare(&format!("SELECT {TAX_COLUMNS} FROM sale_taxes ORDER BY seq, tax_class, tax_rate"))?;
     let mut pay_stmt = conn.prepare(&format!("SELECT {PAYMENT_COLUMNS} FROM payments ORDER BY seq, tender_no"))?;
     let mut days_stmt =
         conn.prepare("SELECT opened_seq, day_no, business_date, float_minor FROM business_days ORDER BY opened_seq")?;
 
     let mut sales = sales_stmt.query_map([], sale_header)?.peekable();
     let mut lines = lines_stmt.query_map([], line_row)?.peekable();
-    let mut taxes = taxes_stmt.query_map([], tax_row)?.peekable();
     let mut payments = pay_stmt.query_map([], payment_row)?.peekable();
     let mut days = days_stmt
         .query_map([], |r| {
@@ -306,12 +286,14 @@ pub(super) fn verify(conn: &Connection, witness_path: &Path) -> Result<VerifyRep
             "sale" | "refund" => {
                 // The canonical bytes of a sale live in its rows: render them back and hash.
                 scratch.clear();
-                let record = take_for(&mut sales, seq, &mut scratch)?.pop();
+                let mut found = take_for(&mut sales, seq, &mut scratch)?;
                 orphans.extend(scratch.drain(..).map(|s| (s, "sales")));
+                if found.len() > 1 {
+                    push(&mut problems, at, ProblemKind::Orphan { table: "sales" });
+                }
+                let record = found.pop();
                 let sale_lines = take_for(&mut lines, seq, &mut scratch)?;
                 orphans.extend(scratch.drain(..).map(|s| (s, "sale_lines")));
-                let sale_taxes = take_for(&mut taxes, seq, &mut scratch)?;
-                orphans.extend(scratch.drain(..).map(|s| (s, "sale_taxes")));
                 let sale_payments = take_for(&mut payments, seq, &mut scratch)?;
                 orphans.extend(scratch.drain(..).map(|s| (s, "payments")));
                 match record {
@@ -319,7 +301,6 @@ pub(super) fn verify(conn: &Connection, witness_path: &Path) -> Result<VerifyRep
                     Some(mut sale) => {
                         sale_count += 1;
                         sale.lines = sale_lines;
-                        sale.taxes = sale_taxes;
                         sale.payments = sale_payments;
                         if !payload.is_empty()
                             || sale.kind != header.kind
@@ -376,7 +357,6 @@ pub(super) fn verify(conn: &Connection, witness_path: &Path) -> Result<VerifyRep
     for (cursor_orphans, table) in [
         (sales.filter_map(|r| r.ok().map(|(s, _)| s)).collect::<Vec<_>>(), "sales"),
         (lines.filter_map(|r| r.ok().map(|(s, _)| s)).collect(), "sale_lines"),
-        (taxes.filter_map(|r| r.ok().map(|(s, _)| s)).collect(), "sale_taxes"),
         (payments.filter_map(|r| r.ok().map(|(s, _)| s)).collect(), "payments"),
         (days.filter_map(|r| r.ok().map(|(s, _)| s)).collect(), "business_days"),
     ] {
