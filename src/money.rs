@@ -179,10 +179,6 @@ impl Money {
         Money::new(product, self.currency)
     }
 
-    pub fn neg(self) -> Money {
-        Money { amount: -self.amount, currency: self.currency }
-    }
-
     pub fn abs(self) -> Money {
         Money { amount: self.amount.abs(), currency: self.currency }
     }
@@ -203,6 +199,14 @@ impl Money {
         } else {
             Err(MoneyError::CurrencyMismatch(self.currency.code, other.currency.code))
         }
+    }
+}
+
+impl std::ops::Neg for Money {
+    type Output = Money;
+
+    fn neg(self) -> Money {
+        Money { amount: -self.amount, currency: self.currency }
     }
 }
 

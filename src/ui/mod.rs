@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use iced::widget::{column, container, text};
-use iced::{Alignment, Element, Font, Length, Task};
+use iced::{Alignment, Color, Element, Font, Length, Task};
 
 use crate::config::{self, StoreSettings};
 use crate::ledger::Ledger;
@@ -46,9 +46,6 @@ impl Till {
         ]
         .spacing(16)
         .align_x(Alignment::Center);
-        if self.info.training {
-            col = col.push(text(rust_i18n::t!("ui.training_banner", locale = l).into_owned()).size(28));
-        }
         let day = match &self.info.day {
             Some((no, date)) => rust_i18n::t!("ui.day_open", locale = l, day = no, date = date),
             None => rust_i18n::t!("ui.no_day_open", locale = l),
@@ -59,7 +56,21 @@ impl Till {
         if let Some(e) = &self.info.error {
             col = col.push(text(e.clone()).size(20));
         }
-        container(col).center(Length::Fill).into()
+        let body = container(col).center(Length::Fill);
+        if !self.info.training {
+            return body.into();
+        }
+        // Training mode is never mistaken for the real till: a banner across the top.
+        let banner = container(text(rust_i18n::t!("ui.training_banner", locale = l).into_owned()).size(24))
+            .padding(12)
+            .width(Length::Fill)
+            .center_x(Length::Fill)
+            .style(|_| container::Style {
+                background: Some(Color::from_rgb8(0xE0, 0x6C, 0x00).into()),
+                text_color: Some(Color::WHITE),
+                ..container::Style::default()
+            });
+        column![banner, body].into()
     }
 }
 
