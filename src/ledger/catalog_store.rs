@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
-use super::{Canon, Content, Ledger, LedgerError, append_in, head_of};
+use super::{Canon, Content, Head, Ledger, LedgerError, append_in};
 use crate::catalog::{Product, SoldBy};
 use crate::money::Money;
 
@@ -53,12 +53,12 @@ impl Ledger {
             }
         }
         let day = super::current_day_of(&tx, self.currency)?.map(|d| d.day_no);
-        let (seq, _) = append_in(&tx, &self.register, "catalog_import", day, now, Content::InPayload, |h| {
+        let (seq, hash) = append_in(&tx, &self.register, "catalog_import", day, now, Content::InPayload, |h| {
             let mut c = Canon::new(h);
             c.field("source", source).field("products", products.len());
             c.into_bytes()
         })?;
-        let head = head_of(&tx)?;
+        let head = Some(Head { seq, hash });
         tx.commit()?;
         self.write_witness(head);
         Ok(seq)

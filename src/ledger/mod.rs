@@ -275,11 +275,11 @@ impl Ledger {
         }
         let receipt_no: i64 = tx.query_row("SELECT COALESCE(MAX(receipt_no), 0) + 1 FROM sales", [], |r| r.get(0))?;
         let record = sale_record(sale, receipt_no, day.day_no, ctx, now);
-        let (seq, _) = append_in(&tx, &self.register, &record.kind, Some(day.day_no), now, Content::InRows, |h| {
+        let (seq, hash) = append_in(&tx, &self.register, &record.kind, Some(day.day_no), now, Content::InRows, |h| {
             records::sale_canonical(h, &record)
         })?;
         insert_sale(&tx, seq, &record)?;
-        let head = head_of(&tx)?;
+        let head = Some(Head { seq, hash });
         tx.commit()?;
         sale.complete()?;
         self.write_witness(head);
@@ -291,14 +291,14 @@ impl Ledger {
     pub fn append(&mut self, kind: &str, fields: &[(&str, String)], now: DateTime<Utc>) -> Result<i64, LedgerError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let day = current_day_of(&tx, self.currency)?.map(|d| d.day_no);
-        let (seq, _) = append_in(&tx, &self.register, kind, day, now, Content::InPayload, |h| {
+        let (seq, hash) = append_in(&tx, &self.register, kind, day, now, Content::InPayload, |h| {
             let mut c = Canon::new(h);
             for (k, v) in fields {
                 c.field(k, v);
             }
             c.into_bytes()
         })?;
-        let head = head_of(&tx)?;
+        let head = Some(Head { seq, hash });
         tx.commit()?;
         self.write_witness(head);
         Ok(seq)
