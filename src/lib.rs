@@ -10,4 +10,5 @@ pub mod ledger;
 pub mod money;
 pub mod sale;
 pub mod simulate;
+pub mod terminal;
 pub mod ui;

@@ -1,0 +1,401 @@
+//! ZVT messages: the commands the cash register (ECR) sends, and what the terminal (PT) answers,
+//! decoded into plain data.
+
+use super::apdu::{
+    Apdu, Bmp, ZvtDecodeError, bcd_digits, currency_bcd, from_bcd, parse_bmps, password_bcd, push_bmp, to_bcd,
+};
+
+/// Registration config byte bits (06 00).
+pub mod config {
+    pub const ECR_PRINTS_PAYMENT_RECEIPTS: u8 = 0x02;
+    pub const ECR_PRINTS_ADMIN_RECEIPTS: u8 = 0x04;
+    pub const ECR_WANTS_INTERMEDIATE_STATUS: u8 = 0x08;
+    pub const ECR_CONTROLS_PAYMENT: u8 = 0x10;
+    pub const ECR_CONTROLS_ADMIN: u8 = 0x20;
+    pub const NO_PRINT_LINES: u8 = 0x80;
+    /// What till asks for: it prints both receipts itself, from the status information, wants
+    /// the intermediate texts for its screen and controls payment and admin functions.
+    pub const TILL: u8 = 0x80 | 0x20 | 0x10 | 0x08 | 0x04 | 0x02;
+}
+
+/// Positive acknowledgement `80 00 00`.
+pub fn ack() -> Apdu {
+    Apdu::new(0x80, 0x00, vec![])
+}
+
+/// Negative acknowledgement `84 xx 00` (CLASS 84, the code in INSTR, no data): 9C asks the
+/// terminal to repeat in 2 s; any other code after a status information means "goods not issued".
+pub fn nak(code: u8) -> Apdu {
+    Apdu::new(0x84, code, vec![])
+}
+
+pub fn registration(password: u32, config_byte: u8, currency: Option<u16>) -> Apdu {
+    let mut data = password_bcd(password).to_vec();
+    data.push(config_byte);
+    if let Some(c) = currency {
+        data.extend_from_slice(&currency_bcd(c));
+    }
+    Apdu::new(0x06, 0x00, data)
+}
+
+pub fn authorization(amount_minor: u64, currency: Option<u16>) -> Apdu {
+    let mut data = Vec::new();
+    push_bmp(&mut data, 0x04, &to_bcd(amount_minor, 6));
+    if let Some(c) = currency {
+        push_bmp(&mut data, 0x49, &currency_bcd(c));
+    }
+    Apdu::new(0x06, 0x01, data)
+}
+
+pub fn reversal(password: u32, receipt_no: u16) -> Apdu {
+    let mut data = password_bcd(password).to_vec();
+    push_bmp(&mut data, 0x87, &to_bcd(u64::from(receipt_no), 2));
+    Apdu::new(0x06, 0x30, data)
+}
+
+pub fn refund(password: u32, amount_minor: u64, currency: Option<u16>) -> Apdu {
+    let mut data = password_bcd(password).to_vec();
+    push_bmp(&mut data, 0x04, &to_bcd(amount_minor, 6));
+    if let Some(c) = currency {
+        push_bmp(&mut data, 0x49, &currency_bcd(c));
+    }
+    Apdu::new(0x06, 0x31, data)
+}
+
+pub fn end_of_day(password: u32) -> Apdu {
+    Apdu::new(0x06, 0x50, password_bcd(password).to_vec())
+}
+
+pub fn status_enquiry(password: u32, service: Option<u8>) -> Apdu {
+    let mut data = password_bcd(password).to_vec();
+    if let Some(s) = service {
+        push_bmp(&mut data, 0x03, &[s]);
+    }
+    Apdu::new(0x05, 0x01, data)
+}
+
+pub fn diagnosis() -> Apdu {
+    Apdu::new(0x06, 0x70, vec![])
+}
+
+/// Repeat Receipt; `resend_status` sets service bit 0 (resend the last status information).
+pub fn repeat_receipt(password: u32, resend_status: bool) -> Apdu {
+    let mut data = password_bcd(password).to_vec();
+    if resend_status {
+        push_bmp(&mut data, 0x03, &[0x01]);
+    }
+    Apdu::new(0x06, 0x20, data)
+}
+
+pub fn abort() -> Apdu {
+    Apdu::new(0x06, 0xB0, vec![])
+}
+
+pub fn log_off() -> Apdu {
+    Apdu::new(0x06, 0x02, vec![])
+}
+
+/// End-of-day totals (BMP 60): the receipt range and count and amount per card family.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EodTotals {
+    pub first_receipt: u16,
+    pub last_receipt: u16,
+    /// girocard, JCB, Eurocard/Mastercard, Amex, VISA, Diners, other: (count, amount in minor units).
+    pub by_card: [(u8, u64); 7],
+}
+
+pub const CARD_FAMILIES: [&str; 7] = ["girocard", "JCB", "Eurocard", "Amex", "VISA", "Diners", "other"];
+
+impl EodTotals {
+    pub fn decode(value: &[u8]) -> Result<EodTotals, ZvtDecodeError> {
+        if value.len() != 53 {
+            return Err(ZvtDecodeError::Truncated { bmp: 0x60 });
+        }
+        let bcd = |b: &[u8]| from_bcd(b).ok_or(ZvtDecodeError::BadBcd(0x60));
+        let mut t = EodTotals {
+            first_receipt: bcd(&value[0..2])? as u16,
+            last_receipt: bcd(&value[2..4])? as u16,
+            ..Default::default()
+        };
+        for (i, slot) in t.by_card.iter_mut().enumerate() {
+            let at = 4 + i * 7;
+            *slot = (value[at], bcd(&value[at + 1..at + 7])?);
+        }
+        Ok(t)
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = to_bcd(u64::from(self.first_receipt), 2);
+        out.extend(to_bcd(u64::from(self.last_receipt), 2));
+        for (count, amount) in self.by_card {
+            out.push(count);
+            out.extend(to_bcd(amount, 6));
+        }
+        out
+    }
+
+    pub fn total_count(&self) -> u32 {
+        self.by_card.iter().map(|(c, _)| u32::from(*c)).sum()
+    }
+
+    pub fn total_amount(&self) -> u64 {
+        self.by_card.iter().map(|(_, a)| a).sum()
+    }
+}
+
+/// Status information (04 0F), decoded. Fields the terminal did not send are None.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StatusInfo {
+    pub result_code: Option<u8>,
+    pub amount_minor: Option<u64>,
+    pub trace: Option<u32>,
+    /// HHMMSS
+    pub time: Option<u32>,
+    /// MMDD
+    pub date: Option<u16>,
+    /// YYMM
+    pub expiry: Option<u16>,
+    pub payment_type: Option<u8>,
+    /// Masked as sent: never more than the terminal shows.
+    pub masked_pan: Option<String>,
+    pub terminal_id: Option<String>,
+    pub merchant_no: Option<String>,
+    pub aid: Option<String>,
+    pub text: Option<String>,
+    pub currency: Option<u16>,
+    pub receipt_no: Option<u16>,
+    pub turnover_no: Option<u32>,
+    pub card_type: Option<u8>,
+    pub card_name: Option<String>,
+    pub totals: Option<EodTotals>,
+    /// Every field as received, including those not decoded above.
+    pub fields: Vec<Bmp>,
+}
+
+fn ascii(value: &[u8]) -> String {
+    value
+        .iter()
+        .take_while(|b| **b != 0)
+        .map(|&b| if b.is_ascii_graphic() || b == b' ' { char::from(b) } else { '?' })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+impl StatusInfo {
+    /// Decodes the data of a 04 0F. Nothing in it can make this panic.
+    pub fn decode(data: &[u8]) -> Result<StatusInfo, ZvtDecodeError> {
+        let fields = parse_bmps(data)?;
+        let mut s = StatusInfo::default();
+        for f in &fields {
+            let v = &f.value;
+            let bcd = || from_bcd(v).ok_or(ZvtDecodeError::BadBcd(f.id));
+            match f.id {
+                0x27 => s.result_code = v.first().copied(),
+                0x04 => s.amount_minor = Some(bcd()?),
+                0x0B => s.trace = Some(bcd()? as u32),
+                0x0C => s.time = Some(bcd()? as u32),
+                0x0D => s.date = Some(bcd()? as u16),
+                0x0E => s.expiry = Some(bcd()? as u16),
+                0x19 => s.payment_type = v.first().copied(),
+                0x22 => s.masked_pan = Some(bcd_digits(v).ok_or(ZvtDecodeError::BadBcd(0x22))?),
+                0x29 => s.terminal_id = Some(bcd_digits(v).ok_or(ZvtDecodeError::BadBcd(0x29))?),
+                0x2A => s.merchant_no = Some(ascii(v)),
+                0x3B => s.aid = Some(ascii(v)),
+                0x3C => s.text = Some(ascii(v)),
+                0x49 => s.currency = Some(bcd()? as u16),
+                0x87 => s.receipt_no = Some(bcd()? as u16),
+                0x88 => s.turnover_no = Some(bcd()? as u32),
+                0x8A => s.card_type = v.first().copied(),
+                0x8B => s.card_name = Some(ascii(v)),
+                0x60 => s.totals = Some(EodTotals::decode(v)?),
+                _ => {}
+            }
+        }
+        s.fields = fields;
+        Ok(s)
+    }
+
+    pub fn approved(&self) -> bool {
+        self.result_code.unwrap_or(0) == 0
+    }
+}
+
+/// What a PT message is, for the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PtMessage {
+    /// 80 00 00: the command was accepted.
+    Accepted,
+    /// 84 xx: the command was refused with code xx (84 00 also means accepted).
+    Refused(u8),
+    /// 04 FF: intermediate status (code, and a new T4 in minutes if given).
+    Intermediate {
+        code: u8,
+        t4_minutes: Option<u8>,
+    },
+    /// 04 0F
+    Status(Box<StatusInfo>),
+    /// 06 D1: one print line (attribute, text).
+    PrintLine {
+        attribute: u8,
+        text: String,
+    },
+    /// 06 D3: a print text block (TLV), kept raw.
+    PrintBlock(Vec<u8>),
+    /// 06 0F: completion; mastership returns to the ECR.
+    Completion(Completion),
+    /// 06 1E: abort with a result code.
+    Abort(u8),
+    Other(Apdu),
+}
+
+impl PtMessage {
+    pub fn decode(apdu: &Apdu) -> Result<PtMessage, ZvtDecodeError> {
+        Ok(match apdu.command() {
+            (0x80, 0x00) => PtMessage::Accepted,
+            (0x84, 0x00) => PtMessage::Accepted,
+            (0x84, code) => PtMessage::Refused(code),
+            (0x04, 0xFF) => {
+                let code = *apdu.data.first().ok_or(ZvtDecodeError::Short)?;
+                let t4_minutes = apdu.data.get(1).and_then(|b| from_bcd(&[*b])).map(|m| m as u8);
+                PtMessage::Intermediate { code, t4_minutes }
+            }
+            (0x04, 0x0F) => PtMessage::Status(Box::new(StatusInfo::decode(&apdu.data)?)),
+            (0x06, 0xD1) => {
+                let (&attribute, text) = apdu.data.split_first().ok_or(ZvtDecodeError::Short)?;
+                PtMessage::PrintLine { attribute, text: text.iter().map(|&b| cp437(b)).collect() }
+            }
+            (0x06, 0xD3) => PtMessage::PrintBlock(apdu.data.clone()),
+            (0x06, 0x0F) => PtMessage::Completion(Completion::decode(&apdu.data)?),
+            (0x06, 0x1E) => PtMessage::Abort(apdu.data.first().copied().unwrap_or(0xFF)),
+            _ => PtMessage::Other(apdu.clone()),
+        })
+    }
+}
+
+/// A completion (06 0F). After a Status Enquiry it starts with the software version (LLLVAR,
+/// without a BMP number) and the terminal status byte; BMPs follow (19 status byte,
+/// 29 terminal id, 49 currency, 27 result code…).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Completion {
+    pub sw_version: Option<String>,
+    pub terminal_status: Option<u8>,
+    pub fields: Vec<Bmp>,
+}
+
+impl Completion {
+    pub fn decode(data: &[u8]) -> Result<Completion, ZvtDecodeError> {
+        if data.len() >= 3 && data[..3].iter().all(|b| b & 0xF0 == 0xF0 && b & 0x0F <= 9) {
+            let len = data[..3].iter().fold(0usize, |n, b| n * 10 + usize::from(b & 0x0F));
+            let version = data.get(3..3 + len).ok_or(ZvtDecodeError::Truncated { bmp: 0 })?;
+            let rest = &data[3 + len..];
+            return Ok(Completion {
+                sw_version: Some(ascii(version)),
+                terminal_status: rest.first().copied(),
+                fields: parse_bmps(rest.get(1..).unwrap_or_default())?,
+            });
+        }
+        Ok(Completion { sw_version: None, terminal_status: None, fields: parse_bmps(data)? })
+    }
+
+    pub fn field(&self, id: u8) -> Option<&[u8]> {
+        self.fields.iter().find(|f| f.id == id).map(|f| f.value.as_slice())
+    }
+}
+
+/// Code page 437, the terminal's default character set for print lines (ASCII range, and the
+/// box-drawing and accented letters above it shown as close as Unicode has them).
+pub fn cp437(b: u8) -> char {
+    const HIGH: &str = "ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u{a0}";
+    match b {
+        0x20..=0x7E => char::from(b),
+        0x80..=0xFF => HIGH.chars().nth(usize::from(b - 0x80)).unwrap_or('?'),
+        _ => ' ',
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::frame::encode_frame;
+    use super::*;
+
+    fn wire(apdu: &Apdu) -> Vec<u8> {
+        encode_frame(&apdu.encode())
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        s.split_whitespace().map(|b| u8::from_str_radix(b, 16).unwrap()).collect()
+    }
+
+    #[test]
+    fn vectors_from_the_notes() {
+        assert_eq!(wire(&ack()), hex("10 02 80 00 00 10 03 F5 1F"));
+        assert_eq!(wire(&nak(0x9C)), hex("10 02 84 9C 00 10 03 C3 41"));
+        assert_eq!(wire(&registration(123456, 0xBA, Some(978))), hex("10 02 06 00 06 12 34 56 BA 09 78 10 03 24 C3"));
+        assert_eq!(
+            wire(&authorization(11000, Some(978))),
+            hex("10 02 06 01 0A 04 00 00 00 01 10 10 00 49 09 78 10 03 F2 FF")
+        );
+        assert_eq!(wire(&authorization(1010, None)), hex("10 02 06 01 07 04 00 00 00 00 10 10 10 10 10 03 F3 04"));
+        assert_eq!(wire(&status_enquiry(123456, None)), hex("10 02 05 01 03 12 34 56 10 03 E0 43"));
+        assert_eq!(wire(&status_enquiry(123456, Some(0x04))), hex("10 02 05 01 05 12 34 56 03 04 10 03 30 94"));
+        assert_eq!(wire(&diagnosis()), hex("10 02 06 70 00 10 03 D9 F9"));
+        assert_eq!(wire(&repeat_receipt(123456, false)), hex("10 02 06 20 03 12 34 56 10 03 C5 6A"));
+        assert_eq!(wire(&end_of_day(123456)), hex("10 02 06 50 03 12 34 56 10 03 C4 AF"));
+        assert_eq!(wire(&abort()), hex("10 02 06 B0 00 10 03 43 F3"));
+        assert_eq!(wire(&log_off()), hex("10 02 06 02 00 10 03 B9 CC"));
+        assert_eq!(wire(&Apdu::new(0x04, 0xFF, vec![0x0A])), hex("10 02 04 FF 01 0A 10 03 F5 7D"));
+        assert_eq!(wire(&Apdu::new(0x06, 0x0F, vec![])), hex("10 02 06 0F 00 10 03 C6 33"));
+        assert_eq!(wire(&Apdu::new(0x06, 0x1E, vec![0x6C])), hex("10 02 06 1E 01 6C 10 03 C9 F2"));
+        let version = Apdu::decode(&hex("06 0F 0B F0 F0 F7 32 2E 31 34 2E 31 35 00")).unwrap();
+        assert_eq!(wire(&version), hex("10 02 06 0F 0B F0 F0 F7 32 2E 31 34 2E 31 35 00 10 03 B1 11"));
+        match PtMessage::decode(&version).unwrap() {
+            PtMessage::Completion(c) => {
+                assert_eq!(c.sw_version.as_deref(), Some("2.14.15"));
+                assert_eq!(c.terminal_status, Some(0x00));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn end_of_day_totals_trace() {
+        let mut bytes = hex(
+            "04 0F 49 27 00 04 00 00 00 00 01 00 0C 17 28 46 0D 04 16 60 F0 F5 F3 00 00 00 00 01 00 00 00 00 01 00",
+        );
+        bytes.resize(3 + 0x49, 0x00);
+        let apdu = Apdu::decode(&bytes).unwrap();
+        let PtMessage::Status(s) = PtMessage::decode(&apdu).unwrap() else { panic!() };
+        assert_eq!(s.result_code, Some(0));
+        assert_eq!(s.amount_minor, Some(100));
+        assert_eq!(s.time, Some(172846));
+        assert_eq!(s.date, Some(416));
+        let t = s.totals.unwrap();
+        assert_eq!(t.by_card[0], (1, 100));
+        assert_eq!(t.total_count(), 1);
+        assert_eq!(t.total_amount(), 100);
+        assert_eq!(EodTotals::decode(&t.encode()).unwrap(), t);
+    }
+
+    #[test]
+    fn status_information_of_a_payment() {
+        let mut data = vec![0x27, 0x00];
+        push_bmp(&mut data, 0x04, &to_bcd(1234, 6));
+        push_bmp(&mut data, 0x0B, &to_bcd(42, 3));
+        push_bmp(&mut data, 0x22, &hex("47 48 43 EE EE EE 77 43"));
+        push_bmp(&mut data, 0x29, &to_bcd(52500038, 4));
+        push_bmp(&mut data, 0x2A, b"455600000012345");
+        push_bmp(&mut data, 0x3B, b"A0000000");
+        push_bmp(&mut data, 0x87, &to_bcd(17, 2));
+        push_bmp(&mut data, 0x8A, &[0x0A]);
+        push_bmp(&mut data, 0x8B, b"VISA\0");
+        let s = StatusInfo::decode(&data).unwrap();
+        assert!(s.approved());
+        assert_eq!(s.masked_pan.as_deref(), Some("474843******7743"));
+        assert_eq!(s.terminal_id.as_deref(), Some("52500038"));
+        assert_eq!(s.merchant_no.as_deref(), Some("455600000012345"));
+        assert_eq!(s.receipt_no, Some(17));
+        assert_eq!(s.card_name.as_deref(), Some("VISA"));
+        assert_eq!(s.trace, Some(42));
+    }
+}
