@@ -273,7 +273,8 @@ impl Ledger {
         if sale.kind() == SaleKind::Refund {
             check_refund_in(&tx, sale, self.currency)?;
         }
-        let receipt_no: i64 = tx.query_row("SELECT COALESCE(MAX(receipt_no), 0) + 1 FROM sales", [], |r| r.get(0))?;
+        let receipt_no: i64 =
+            tx.prepare_cached("SELECT COALESCE(MAX(receipt_no), 0) + 1 FROM sales")?.query_row([], |r| r.get(0))?;
         let record = sale_record(sale, receipt_no, day.day_no, ctx, now);
         let (seq, hash) = append_in(&tx, &self.register, &record.kind, Some(day.day_no), now, Content::InRows, |h| {
             records::sale_canonical(h, &record)
