@@ -3,3 +3,4 @@
 pub mod apdu;
 pub mod frame;
 pub mod messages;
+pub mod transport;

@@ -1,0 +1,332 @@
+//! Moving APDUs over a line: the serial transport (frames, ACK/NAK, T1/T2, two repeats).
+//!
+//! Both ends use this: the till (ECR) and the terminal emulator (PT). The receiver answers every
+//! frame at once with one raw byte, ACK for a good one, NAK for a bad one (or one broken off
+//! for longer than T1 between bytes); the sender repeats after a NAK or after T2 without an answer,
+//! at most twice, then gives up with a transmission error.
+
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+use super::apdu::{Apdu, ZvtDecodeError};
+use super::frame::{ACK, FrameDecoder, NAK, Received, encode_frame};
+
+/// The protocol's timers and repeat count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timers {
+    /// Longest gap between the bytes of a frame.
+    pub t1: Duration,
+    /// Longest wait for ACK/NAK after a frame.
+    pub t2: Duration,
+    /// Longest wait for the answer (80 00 / 84 xx) to a command.
+    pub t3: Duration,
+    /// Longest wait for the completion of a command that handed over mastership, re-armed by
+    /// every intermediate status and status information.
+    pub t4: Duration,
+    /// Repeats after NAK or T2 (2: three attempts in all).
+    pub repeats: u32,
+}
+
+impl Default for Timers {
+    fn default() -> Timers {
+        Timers {
+            t1: Duration::from_millis(200),
+            t2: Duration::from_secs(5),
+            t3: Duration::from_secs(5),
+            t4: Duration::from_secs(180),
+            repeats: 2,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("line: {0}")]
+    Io(#[from] io::Error),
+    #[error("no acknowledgement after {0} attempts")]
+    NoAck(u32),
+    #[error(transparent)]
+    Decode(#[from] ZvtDecodeError),
+}
+
+/// A byte line: a serial port, a pseudo-terminal, or a TCP stream.
+pub trait Link: Send {
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Reads what is there, waiting at most `timeout`; 0 bytes means nothing came.
+    fn receive(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize>;
+}
+
+impl Link for Box<dyn serialport::SerialPort> {
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write_all(bytes)?;
+        self.flush()
+    }
+
+    fn receive(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+        self.set_timeout(timeout.max(Duration::from_millis(1))).map_err(io::Error::other)?;
+        match self.read(buf) {
+            Ok(n) => Ok(n),
+            Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Link for serialport::TTYPort {
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write_all(bytes)?;
+        self.flush()
+    }
+
+    fn receive(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+        use serialport::SerialPort;
+        self.set_timeout(timeout.max(Duration::from_millis(1))).map_err(io::Error::other)?;
+        match self.read(buf) {
+            Ok(n) => Ok(n),
+            Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// How the line should misbehave, for the emulator's rehearsal scenarios: the next frames this
+/// side sends can be corrupted (a CRC byte flipped) or dropped (never sent), and the next frames
+/// it receives can go unacknowledged (as if the ACK were lost on the cable).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineFaults {
+    pub corrupt_next_sends: u32,
+    pub drop_next_sends: u32,
+    pub swallow_next_acks: u32,
+}
+
+pub struct SerialTransport<L: Link> {
+    link: L,
+    decoder: FrameDecoder,
+    timers: Timers,
+    /// Bytes read from the line but not yet fed to the decoder (a read can end mid-frame or hold
+    /// the start of the next frame).
+    inbox: std::collections::VecDeque<u8>,
+    /// The last frame delivered, and how many frames this side sent since. The same frame again
+    /// before this side answered is the sender's repeat after a lost ACK: acknowledged again, not
+    /// delivered twice (the exchange is half-duplex: a new frame needs an answer first).
+    last_delivered: Option<Vec<u8>>,
+    sends_since_delivery: u32,
+    /// Frames that came while this side waited for an ACK: the peer took our frame (it could
+    /// not send otherwise), so they count as its acknowledgement and wait here for `receive`.
+    queued: std::collections::VecDeque<Vec<u8>>,
+    pub faults: LineFaults,
+}
+
+/// What the line brought.
+enum Event {
+    Decoded(Received),
+    /// Nothing until the deadline.
+    Timeout,
+    /// T1 ran out mid-frame.
+    Broken,
+}
+
+impl<L: Link> SerialTransport<L> {
+    pub fn new(link: L, timers: Timers) -> SerialTransport<L> {
+        SerialTransport {
+            link,
+            decoder: FrameDecoder::new(),
+            timers,
+            inbox: Default::default(),
+            last_delivered: None,
+            sends_since_delivery: 0,
+            queued: Default::default(),
+            faults: LineFaults::default(),
+        }
+    }
+
+    pub fn timers(&self) -> Timers {
+        self.timers
+    }
+
+    pub fn set_timers(&mut self, timers: Timers) {
+        self.timers = timers;
+    }
+
+    pub fn link_mut(&mut self) -> &mut L {
+        &mut self.link
+    }
+
+    /// The next decoder event, reading the line until `deadline` (or T1 inside a frame).
+    fn next_event(&mut self, deadline: Instant) -> Result<Event, TransportError> {
+        loop {
+            while let Some(b) = self.inbox.pop_front() {
+                if let Some(r) = self.decoder.push(b) {
+                    return Ok(Event::Decoded(r));
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let in_frame = self.decoder.in_frame();
+            if left.is_zero() && !in_frame {
+                return Ok(Event::Timeout);
+            }
+            let wait = if in_frame { self.timers.t1 } else { left };
+            let mut buf = [0u8; 512];
+            let n = self.link.receive(&mut buf, wait)?;
+            if n == 0 && in_frame {
+                self.decoder.reset();
+                return Ok(Event::Broken);
+            }
+            self.inbox.extend(&buf[..n]);
+        }
+    }
+
+    /// Sends one APDU and waits for its ACK, repeating after NAK or T2 as the protocol allows.
+    pub fn send(&mut self, apdu: &Apdu) -> Result<(), TransportError> {
+        self.sends_since_delivery += 1;
+        let frame = encode_frame(&apdu.encode());
+        let attempts = self.timers.repeats + 1;
+        for _ in 0..attempts {
+            if self.faults.drop_next_sends > 0 {
+                self.faults.drop_next_sends -= 1;
+            } else if self.faults.corrupt_next_sends > 0 {
+                self.faults.corrupt_next_sends -= 1;
+                let mut bad = frame.clone();
+                let last = bad.len() - 1;
+                bad[last] ^= 0x5A;
+                self.link.send(&bad)?;
+            } else {
+                self.link.send(&frame)?;
+            }
+            if self.wait_ack()? {
+                return Ok(());
+            }
+        }
+        Err(TransportError::NoAck(attempts))
+    }
+
+    /// True on ACK (or a new frame from the peer, which implies it); false on NAK or T2.
+    fn wait_ack(&mut self) -> Result<bool, TransportError> {
+        let deadline = Instant::now() + self.timers.t2;
+        loop {
+            match self.next_event(deadline)? {
+                Event::Decoded(Received::Ack) => return Ok(true),
+                Event::Decoded(Received::Nak) | Event::Timeout => return Ok(false),
+                Event::Decoded(Received::Frame(bytes)) => {
+                    self.link.send(&[ACK])?;
+                    // The peer's repeat of what we already took (our ACK was lost): drop it.
+                    if self.last_delivered.as_ref() != Some(&bytes) {
+                        self.queued.push_back(bytes);
+                        return Ok(true);
+                    }
+                }
+                Event::Decoded(Received::BadCrc | Received::BadFrame) | Event::Broken => self.link.send(&[NAK])?,
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for one APDU, acknowledging each good frame at once and NAKing bad
+    /// ones (and frames broken off for longer than T1). Ok(None) when nothing came in time.
+    pub fn receive(&mut self, timeout: Duration) -> Result<Option<Apdu>, TransportError> {
+        if let Some(bytes) = self.queued.pop_front() {
+            return self.deliver(bytes).map(Some);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.next_event(deadline)? {
+                Event::Timeout => return Ok(None),
+                Event::Decoded(Received::Frame(bytes)) => {
+                    if self.faults.swallow_next_acks > 0 {
+                        // Rehearsal: the ACK is "lost on the cable".
+                        self.faults.swallow_next_acks -= 1;
+                    } else {
+                        self.link.send(&[ACK])?;
+                    }
+                    if self.sends_since_delivery == 0 && self.last_delivered.as_ref() == Some(&bytes) {
+                        continue;
+                    }
+                    return self.deliver(bytes).map(Some);
+                }
+                Event::Decoded(Received::BadCrc | Received::BadFrame) | Event::Broken => self.link.send(&[NAK])?,
+                Event::Decoded(Received::Ack | Received::Nak) => {}
+            }
+        }
+    }
+
+    fn deliver(&mut self, bytes: Vec<u8>) -> Result<Apdu, TransportError> {
+        self.sends_since_delivery = 0;
+        let apdu = Apdu::decode(&bytes);
+        self.last_delivered = Some(bytes);
+        Ok(apdu?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::terminal::zvt::messages;
+
+    fn pair(timers: Timers) -> (SerialTransport<serialport::TTYPort>, SerialTransport<serialport::TTYPort>) {
+        let (a, b) = serialport::TTYPort::pair().expect("pseudo-terminal pair");
+        (SerialTransport::new(a, timers), SerialTransport::new(b, timers))
+    }
+
+    fn fast() -> Timers {
+        Timers { t2: Duration::from_millis(300), ..Timers::default() }
+    }
+
+    #[test]
+    fn apdus_cross_a_pty_both_ways() {
+        let (mut ecr, mut pt) = pair(fast());
+        let peer = std::thread::spawn(move || {
+            let got = pt.receive(Duration::from_secs(2)).unwrap().unwrap();
+            pt.send(&messages::ack()).unwrap();
+            (got, pt)
+        });
+        ecr.send(&messages::authorization(1010, Some(978))).unwrap();
+        let answer = ecr.receive(Duration::from_secs(2)).unwrap().unwrap();
+        assert_eq!(answer, messages::ack());
+        assert_eq!(peer.join().unwrap().0, messages::authorization(1010, Some(978)));
+    }
+
+    #[test]
+    fn a_corrupted_frame_is_nakked_and_repeated() {
+        let (mut ecr, mut pt) = pair(fast());
+        ecr.faults.corrupt_next_sends = 2;
+        // The peer hands its end back, so the line stays open until both sides are done.
+        let peer = std::thread::spawn(move || (pt.receive(Duration::from_secs(3)).unwrap(), pt));
+        ecr.send(&messages::diagnosis()).unwrap();
+        assert_eq!(peer.join().unwrap().0, Some(messages::diagnosis()));
+    }
+
+    #[test]
+    fn three_bad_attempts_are_a_transmission_error() {
+        let (mut ecr, mut pt) = pair(fast());
+        ecr.faults.corrupt_next_sends = 3;
+        let peer = std::thread::spawn(move || (pt.receive(Duration::from_secs(2)).unwrap(), pt));
+        assert!(matches!(ecr.send(&messages::diagnosis()), Err(TransportError::NoAck(3))));
+        assert_eq!(peer.join().unwrap().0, None);
+    }
+
+    #[test]
+    fn a_lost_ack_delivers_once() {
+        let (mut ecr, mut pt) = pair(fast());
+        pt.faults.swallow_next_acks = 1;
+        let peer = std::thread::spawn(move || {
+            let first = pt.receive(Duration::from_secs(2)).unwrap();
+            // The repeat (after the ECR's T2) is acknowledged but not delivered again.
+            let second = pt.receive(Duration::from_millis(800)).unwrap();
+            (first, second, pt)
+        });
+        ecr.send(&messages::log_off()).unwrap();
+        let (first, second, _pt) = peer.join().unwrap();
+        assert_eq!(first, Some(messages::log_off()));
+        assert_eq!(second, None);
+    }
+
+    #[test]
+    fn a_dropped_frame_is_repeated_after_t2() {
+        let (mut ecr, mut pt) = pair(fast());
+        ecr.faults.drop_next_sends = 1;
+        let started = Instant::now();
+        let peer = std::thread::spawn(move || (pt.receive(Duration::from_secs(3)).unwrap(), pt));
+        ecr.send(&messages::abort()).unwrap();
+        assert_eq!(peer.join().unwrap().0, Some(messages::abort()));
+        assert!(started.elapsed() >= fast().t2);
+    }
+}
