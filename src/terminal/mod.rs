@@ -1,7 +1,272 @@
 //! The PIN pad (card terminal). Only this module knows ZVT bytes.
 //!
-//! `zvt` speaks the protocol: frames on the serial line (`frame`), APDUs and their fields
-//! (`apdu`), and the messages of a payment (`messages`). The session, the `PaymentTerminal`
-//! interface the sale uses, and the terminal emulator build on these.
+//! The rest of the till sees [`PaymentTerminal`]: register, pay, refund, reverse, end-of-day,
+//! status, repeat the last receipt, diagnosis, abort; each with a typed outcome. `zvt` speaks the
+//! protocol (frames, APDUs, messages, transport, session); `emulator` is a ZVT terminal of our own
+//! for training mode, rehearsals and tests.
 
+pub mod emulator;
 pub mod zvt;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use zvt::messages::{self, EodTotals, StatusInfo};
+use zvt::session::{End, Exchange, Session, StatusAnswer};
+use zvt::transport::Link;
+
+/// What the terminal reported about an approved card transaction. Never a full card number.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CardApproval {
+    pub amount_minor: u64,
+    pub masked_pan: String,
+    pub card_type: Option<u8>,
+    pub card_name: String,
+    pub receipt_no: u16,
+    pub trace: u32,
+    pub turnover_no: Option<u32>,
+    pub aid: String,
+    pub terminal_id: String,
+    pub merchant_no: String,
+    /// MMDD and HHMMSS as the terminal sent them.
+    pub date: Option<u16>,
+    pub time: Option<u32>,
+}
+
+impl CardApproval {
+    fn from_status(s: &StatusInfo) -> CardApproval {
+        CardApproval {
+            amount_minor: s.amount_minor.unwrap_or(0),
+            masked_pan: s.masked_pan.clone().unwrap_or_default(),
+            card_type: s.card_type,
+            card_name: s.card_name.clone().unwrap_or_default(),
+            receipt_no: s.receipt_no.unwrap_or(0),
+            trace: s.trace.unwrap_or(0),
+            turnover_no: s.turnover_no,
+            aid: s.aid.clone().unwrap_or_default(),
+            terminal_id: s.terminal_id.clone().unwrap_or_default(),
+            merchant_no: s.merchant_no.clone().unwrap_or_default(),
+            date: s.date,
+            time: s.time,
+        }
+    }
+}
+
+/// How a payment, refund or reversal ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The terminal approved and took our acknowledgement: the money moved.
+    Approved(CardApproval),
+    /// The host or the terminal said no (result code).
+    Declined { code: u8 },
+    /// Stopped before any money moved: stop key, timeout, the cashier's abort (result code).
+    Aborted { code: u8 },
+    /// The terminal reported another terminal id or merchant than the shop's (跳码): refused
+    /// for the sale, the terminal reverses it; a risk event for the manager.
+    IdentityMismatch { terminal_id: String, merchant_no: String },
+    /// The line failed when the terminal may have booked it: resolve with status enquiry and
+    /// repeat receipt before the next card payment.
+    Unknown { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TerminalError {
+    #[error("the terminal refused the command (code {0:02X})")]
+    Refused(u8),
+    #[error("the terminal stopped the command (code {0:02X})")]
+    Aborted(u8),
+    #[error("no answer from the terminal")]
+    NoAnswer,
+    #[error("the line to the terminal failed")]
+    Link,
+}
+
+impl TerminalError {
+    fn from_end(end: &End) -> TerminalError {
+        match end {
+            End::Refused(c) => TerminalError::Refused(*c),
+            End::Aborted(c) => TerminalError::Aborted(*c),
+            End::NoAnswer | End::T4Expired => TerminalError::NoAnswer,
+            End::LinkFailed { .. } | End::Completed(_) => TerminalError::Link,
+        }
+    }
+}
+
+/// What registration (签到) and status enquiry learn.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TerminalInfo {
+    pub terminal_id: Option<String>,
+    pub currency: Option<u16>,
+    /// 00 ready; F0 end-of-day outstanding; other codes per PA00P015.
+    pub status: Option<u8>,
+    pub sw_version: Option<String>,
+}
+
+/// The shop's identity as the installer configured it, for the merchant-identity check.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExpectedIdentity {
+    pub terminal_id: Option<String>,
+    pub merchant_no: Option<String>,
+}
+
+/// The interface the sale uses; ZVT is one implementation.
+pub trait PaymentTerminal {
+    fn register(&mut self) -> Result<TerminalInfo, TerminalError>;
+    /// `record` must store the approval durably and return true before the terminal is told
+    /// the goods were issued; false refuses it (the terminal then reverses).
+    fn pay(&mut self, amount_minor: u64, record: &mut dyn FnMut(&CardApproval) -> bool) -> Outcome;
+    fn refund(&mut self, amount_minor: u64, record: &mut dyn FnMut(&CardApproval) -> bool) -> Outcome;
+    fn reverse(&mut self, receipt_no: u16, record: &mut dyn FnMut(&CardApproval) -> bool) -> Outcome;
+    fn end_of_day(&mut self) -> Result<EodTotals, TerminalError>;
+    fn status(&mut self) -> Result<TerminalInfo, TerminalError>;
+    /// The last transaction's status information again (after an unclear ending).
+    fn repeat_last(&mut self) -> Result<Option<CardApproval>, TerminalError>;
+    fn diagnosis(&mut self) -> Result<TerminalInfo, TerminalError>;
+    /// Set it to ask the running command to stop (the cashier's Abort button).
+    fn abort_handle(&self) -> Arc<AtomicBool>;
+}
+
+/// A ZVT terminal on a serial line.
+pub struct ZvtTerminal<L: Link> {
+    session: Session<L>,
+    password: u32,
+    currency: u16,
+    expected: ExpectedIdentity,
+    on_intermediate: Box<dyn FnMut(u8) + Send>,
+}
+
+impl<L: Link> ZvtTerminal<L> {
+    pub fn new(session: Session<L>, password: u32, currency: u16, expected: ExpectedIdentity) -> ZvtTerminal<L> {
+        ZvtTerminal { session, password, currency, expected, on_intermediate: Box::new(|_| {}) }
+    }
+
+    /// Where the intermediate status codes go (the cashier's screen).
+    pub fn on_intermediate(&mut self, f: impl FnMut(u8) + Send + 'static) {
+        self.on_intermediate = Box::new(f);
+    }
+
+    pub fn session_mut(&mut self) -> &mut Session<L> {
+        &mut self.session
+    }
+
+    fn money_command(&mut self, command: &zvt::apdu::Apdu, record: &mut dyn FnMut(&CardApproval) -> bool) -> Outcome {
+        let expected = self.expected.clone();
+        let mut mismatch = None;
+        let mut approved = None;
+        let mut on_status = |s: &StatusInfo| {
+            if !s.approved() {
+                return StatusAnswer::Accept;
+            }
+            let approval = CardApproval::from_status(s);
+            let tid_ok = expected.terminal_id.as_ref().is_none_or(|t| *t == approval.terminal_id);
+            let vu_ok = expected.merchant_no.as_ref().is_none_or(|m| m.trim() == approval.merchant_no.trim());
+            if !(tid_ok && vu_ok) {
+                mismatch = Some((approval.terminal_id.clone(), approval.merchant_no.clone()));
+                // Goods not issued: the terminal must reverse it.
+                return StatusAnswer::Refuse(0x66);
+            }
+            if record(&approval) {
+                approved = Some(approval);
+                StatusAnswer::Accept
+            } else {
+                StatusAnswer::Refuse(0x66)
+            }
+        };
+        let on_intermediate = &mut self.on_intermediate;
+        let ex = self.session.run(command, &mut on_status, &mut |c| on_intermediate(c));
+        if let Some((terminal_id, merchant_no)) = mismatch {
+            return Outcome::IdentityMismatch { terminal_id, merchant_no };
+        }
+        outcome(&ex, approved)
+    }
+
+    fn admin(&mut self, command: &zvt::apdu::Apdu) -> Result<Exchange, TerminalError> {
+        let on_intermediate = &mut self.on_intermediate;
+        let ex = self.session.run(command, &mut |_| StatusAnswer::Accept, &mut |c| on_intermediate(c));
+        match &ex.end {
+            End::Completed(_) => Ok(ex),
+            other => Err(TerminalError::from_end(other)),
+        }
+    }
+}
+
+/// Turns an exchange into the outcome the sale acts on.
+fn outcome(ex: &Exchange, approved: Option<CardApproval>) -> Outcome {
+    let last = ex.statuses.last();
+    if let Some(approval) = approved {
+        // We recorded it and answered 80 00 00. If that answer reached the terminal, the money
+        // moved, whatever happens to the completion; if not, nobody can know yet.
+        return if ex.last_status_acknowledged {
+            Outcome::Approved(approval)
+        } else {
+            Outcome::Unknown { reason: "the answer to the approval did not reach the terminal".into() }
+        };
+    }
+    if let Some(s) = last
+        && !s.approved()
+    {
+        return Outcome::Declined { code: s.result_code.unwrap_or(0xFF) };
+    }
+    match &ex.end {
+        End::Refused(code) => Outcome::Declined { code: *code },
+        End::Aborted(code) => Outcome::Aborted { code: *code },
+        // The terminal books only what we acknowledged, and we acknowledged nothing.
+        End::Completed(_) | End::NoAnswer | End::T4Expired => Outcome::Aborted { code: 0x6C },
+        End::LinkFailed { step } => Outcome::Aborted { code: if *step == "command" { 0x9B } else { 0x6C } },
+    }
+}
+
+fn info_from(ex: &Exchange) -> TerminalInfo {
+    let mut info = TerminalInfo::default();
+    if let End::Completed(c) = &ex.end {
+        info.sw_version = c.sw_version.clone();
+        info.status = c.terminal_status.or_else(|| c.field(0x19).and_then(|v| v.first().copied()));
+        info.terminal_id = c.field(0x29).and_then(zvt::apdu::bcd_digits);
+        info.currency = c.field(0x49).and_then(zvt::apdu::from_bcd).map(|c| c as u16);
+    }
+    info
+}
+
+impl<L: Link> PaymentTerminal for ZvtTerminal<L> {
+    fn register(&mut self) -> Result<TerminalInfo, TerminalError> {
+        let cmd = messages::registration(self.password, messages::config::TILL, Some(self.currency));
+        self.admin(&cmd).map(|ex| info_from(&ex))
+    }
+
+    fn pay(&mut self, amount_minor: u64, record: &mut dyn FnMut(&CardApproval) -> bool) -> Outcome {
+        let cmd = messages::authorization(amount_minor, Some(self.currency));
+        self.money_command(&cmd, record)
+    }
+
+    fn refund(&mut self, amount_minor: u64, record: &mut dyn FnMut(&CardApproval) -> bool) -> Outcome {
+        let cmd = messages::refund(self.password, amount_minor, Some(self.currency));
+        self.money_command(&cmd, record)
+    }
+
+    fn reverse(&mut self, receipt_no: u16, record: &mut dyn FnMut(&CardApproval) -> bool) -> Outcome {
+        let cmd = messages::reversal(self.password, receipt_no);
+        self.money_command(&cmd, record)
+    }
+
+    fn end_of_day(&mut self) -> Result<EodTotals, TerminalError> {
+        let ex = self.admin(&messages::end_of_day(self.password))?;
+        ex.statuses.iter().rev().find_map(|s| s.totals.clone()).ok_or(TerminalError::Refused(0x77))
+    }
+
+    fn status(&mut self) -> Result<TerminalInfo, TerminalError> {
+        self.admin(&messages::status_enquiry(self.password, None)).map(|ex| info_from(&ex))
+    }
+
+    fn repeat_last(&mut self) -> Result<Option<CardApproval>, TerminalError> {
+        let ex = self.admin(&messages::repeat_receipt(self.password, true))?;
+        Ok(ex.statuses.last().filter(|s| s.approved() && s.receipt_no.is_some()).map(CardApproval::from_status))
+    }
+
+    fn diagnosis(&mut self) -> Result<TerminalInfo, TerminalError> {
+        self.admin(&messages::diagnosis()).map(|ex| info_from(&ex))
+    }
+
+    fn abort_handle(&self) -> Arc<AtomicBool> {
+        self.session.abort_handle()
+    }
+}

@@ -3,4 +3,5 @@
 pub mod apdu;
 pub mod frame;
 pub mod messages;
+pub mod session;
 pub mod transport;

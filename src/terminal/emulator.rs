@@ -1,0 +1,538 @@
+//! A ZVT payment terminal (PT), faithful enough to rehearse on: training mode talks to it, an
+//! installer checks cabling with it, and the tests run the till against it over pseudo-terminals.
+//!
+//! Like a real terminal it keeps its batch (the turnover store, receipt and trace numbers) in a
+//! state file of its own, so a training day can be closed after a restart; it books a payment only
+//! once the cash register acknowledged the status information, and otherwise reverses it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{Datelike, Local, Timelike};
+
+use super::zvt::apdu::{Apdu, from_bcd, parse_bmps, push_bmp, to_bcd};
+use super::zvt::messages::{self, EodTotals};
+use super::zvt::transport::{Link, SerialTransport, TransportError};
+
+/// How the emulated terminal behaves: the rehearsal scenarios of an acquirer's acceptance test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scenario {
+    /// Cards are approved.
+    #[default]
+    Approve,
+    /// The host declines with this result code (e.g. 0x05, 0x33 expired, 0x64 card unreadable).
+    Decline(u8),
+    /// The customer presses the stop key while asked for the PIN: 06 1E 6C.
+    StopKey,
+    /// Nobody inserts a card: the terminal's own timeout, 06 1E 6C.
+    CardTimeout,
+    /// The terminal accepts the command, then says nothing more (a frozen terminal).
+    Silent,
+    /// The next end-of-day fails (9B); payments are then refused with F0 until one succeeds.
+    EndOfDayFails,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmulatorConfig {
+    pub password: u32,
+    pub currency: u16,
+    /// 8 digits.
+    pub terminal_id: String,
+    /// 15 characters (the VU number).
+    pub merchant_no: String,
+    pub scenario: Scenario,
+    /// Intermediate statuses (insert card, PIN, please wait) before the status information.
+    pub show_intermediate: bool,
+    /// How long the customer takes to present the card (the cashier can abort meanwhile).
+    pub card_delay: Duration,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> EmulatorConfig {
+        EmulatorConfig {
+            password: 123456,
+            currency: 156,
+            terminal_id: "52500038".into(),
+            merchant_no: "455600000012345".into(),
+            scenario: Scenario::Approve,
+            show_intermediate: true,
+            card_delay: Duration::from_millis(200),
+        }
+    }
+}
+
+/// A card the emulator "reads": family index for the end-of-day totals (BMP 60 order).
+struct Card {
+    family: usize,
+    card_type: u8,
+    name: &'static str,
+    masked_pan: &'static [u8],
+    aid: &'static [u8; 8],
+}
+
+const CARDS: [Card; 3] = [
+    Card {
+        family: 4,
+        card_type: 10,
+        name: "VISA",
+        masked_pan: &[0x47, 0x48, 0x43, 0xEE, 0xEE, 0xEE, 0x77, 0x43],
+        aid: b"A0000000",
+    },
+    Card {
+        family: 0,
+        card_type: 5,
+        name: "girocard",
+        masked_pan: &[0x67, 0x20, 0x00, 0xEE, 0xEE, 0xEE, 0x12, 0x34],
+        aid: b"D2760000",
+    },
+    Card {
+        family: 2,
+        card_type: 6,
+        name: "MasterCard",
+        masked_pan: &[0x54, 0x10, 0x21, 0xEE, 0xEE, 0xEE, 0x90, 0x12],
+        aid: b"A0000000",
+    },
+];
+
+/// One booked transaction in the terminal's turnover store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchEntry {
+    pub receipt_no: u16,
+    pub trace: u32,
+    /// Positive for a payment, negative for a refund.
+    pub amount_minor: i64,
+    pub family: usize,
+    pub reversed: bool,
+}
+
+/// What the terminal keeps across restarts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EmulatorState {
+    pub last_receipt: u16,
+    pub last_trace: u32,
+    pub turnover: u32,
+    pub eod_outstanding: bool,
+    pub batch: Vec<BatchEntry>,
+    /// The last status information sent, for Repeat Receipt.
+    pub last_status: Vec<u8>,
+}
+
+impl EmulatorState {
+    pub fn load(path: &Path) -> std::io::Result<EmulatorState> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(EmulatorState::default()),
+            Err(e) => return Err(e),
+        };
+        let mut s = EmulatorState::default();
+        let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("bad state file {}", path.display()));
+        for line in text.lines() {
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            match parts.as_slice() {
+                ["receipt", n] => s.last_receipt = n.parse().map_err(|_| bad())?,
+                ["trace", n] => s.last_trace = n.parse().map_err(|_| bad())?,
+                ["turnover", n] => s.turnover = n.parse().map_err(|_| bad())?,
+                ["eod_outstanding", n] => s.eod_outstanding = *n == "1",
+                ["last_status", hex] => s.last_status = crate::ledger::records::unhex(hex).ok_or_else(bad)?,
+                ["entry", r, t, a, f, rev] => s.batch.push(BatchEntry {
+                    receipt_no: r.parse().map_err(|_| bad())?,
+                    trace: t.parse().map_err(|_| bad())?,
+                    amount_minor: a.parse().map_err(|_| bad())?,
+                    family: f.parse::<usize>().map_err(|_| bad())?.min(6),
+                    reversed: *rev == "1",
+                }),
+                [] | ["till-zvt-emulator", _] => {}
+                _ => return Err(bad()),
+            }
+        }
+        Ok(s)
+    }
+
+    /// Written whole and synced before the terminal confirms anything, like a terminal's
+    /// battery-backed batch.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut text = format!(
+            "till-zvt-emulator 1\nreceipt {}\ntrace {}\nturnover {}\neod_outstanding {}\nlast_status {}\n",
+            self.last_receipt,
+            self.last_trace,
+            self.turnover,
+            u8::from(self.eod_outstanding),
+            crate::ledger::records::hex(&self.last_status)
+        );
+        for e in &self.batch {
+            text.push_str(&format!(
+                "entry {} {} {} {} {}\n",
+                e.receipt_no,
+                e.trace,
+                e.amount_minor,
+                e.family,
+                u8::from(e.reversed)
+            ));
+        }
+        let tmp = path.with_extension("tmp");
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(tmp, path)
+    }
+
+    pub fn totals(&self) -> EodTotals {
+        let mut t = EodTotals::default();
+        let live: Vec<&BatchEntry> = self.batch.iter().filter(|e| !e.reversed).collect();
+        t.first_receipt = self.batch.first().map_or(0, |e| e.receipt_no);
+        t.last_receipt = self.batch.last().map_or(0, |e| e.receipt_no);
+        for e in live {
+            // Refunds reduce the family's amount; the count counts transactions.
+            let slot = &mut t.by_card[e.family];
+            slot.0 = slot.0.saturating_add(1);
+            slot.1 = (slot.1 as i64 + e.amount_minor).max(0) as u64;
+        }
+        t
+    }
+}
+
+pub struct Emulator<L: Link> {
+    transport: SerialTransport<L>,
+    pub config: EmulatorConfig,
+    pub state: EmulatorState,
+    state_path: Option<PathBuf>,
+}
+
+/// What the ECR answered to something the terminal sent.
+enum Answer {
+    Ack,
+    Nak(u8),
+    None,
+}
+
+impl<L: Link> Emulator<L> {
+    pub fn new(
+        transport: SerialTransport<L>,
+        config: EmulatorConfig,
+        state_path: Option<PathBuf>,
+    ) -> std::io::Result<Self> {
+        let state = match &state_path {
+            Some(p) => EmulatorState::load(p)?,
+            None => EmulatorState::default(),
+        };
+        Ok(Emulator { transport, config, state, state_path })
+    }
+
+    pub fn transport_mut(&mut self) -> &mut SerialTransport<L> {
+        &mut self.transport
+    }
+
+    fn persist(&self) -> std::io::Result<()> {
+        match &self.state_path {
+            Some(p) => self.state.save(p),
+            None => Ok(()),
+        }
+    }
+
+    /// Serves commands until `keep_going` says stop; each wait for a command lasts `poll`.
+    pub fn run(&mut self, poll: Duration, keep_going: &dyn Fn() -> bool) -> Result<(), TransportError> {
+        while keep_going() {
+            self.serve_one(poll)?;
+        }
+        Ok(())
+    }
+
+    /// Waits up to `timeout` for one command and carries it out. Ok(false) when none came.
+    pub fn serve_one(&mut self, timeout: Duration) -> Result<bool, TransportError> {
+        let Some(cmd) = self.transport.receive(timeout)? else { return Ok(false) };
+        match cmd.command() {
+            (0x06, 0x00) => self.registration(&cmd)?,
+            (0x06, 0x01) => self.payment(&cmd, false)?,
+            (0x06, 0x31) => self.payment(&cmd, true)?,
+            (0x06, 0x30) => self.reversal(&cmd)?,
+            (0x06, 0x50) => self.end_of_day(&cmd)?,
+            (0x05, 0x01) => self.status_enquiry(&cmd)?,
+            (0x06, 0x20) => self.repeat_receipt(&cmd)?,
+            (0x06, 0x70) => self.diagnosis()?,
+            (0x06, 0x02) => self.transport.send(&messages::ack())?,
+            // Abort with nothing running, or an answer that came late: nothing to stop.
+            (0x06, 0xB0) => self.transport.send(&messages::nak(0x83))?,
+            (0x80, _) | (0x84, _) => {}
+            _ => self.transport.send(&messages::nak(0x83))?,
+        }
+        Ok(true)
+    }
+
+    fn password_ok(&self, data: &[u8]) -> bool {
+        data.len() >= 3 && from_bcd(&data[..3]) == Some(u64::from(self.config.password))
+    }
+
+    /// Sends a PT message and waits for the ECR's answer (T3).
+    fn tell(&mut self, apdu: &Apdu) -> Result<Answer, TransportError> {
+        self.transport.send(apdu)?;
+        let t3 = self.transport.timers().t3;
+        Ok(match self.transport.receive(t3)? {
+            Some(a) if a.command() == (0x80, 0x00) || a.command() == (0x84, 0x00) => Answer::Ack,
+            Some(a) if a.class == 0x84 => Answer::Nak(a.instr),
+            _ => Answer::None,
+        })
+    }
+
+    fn finish(&mut self, extra: Vec<u8>) -> Result<(), TransportError> {
+        self.tell(&Apdu::new(0x06, 0x0F, extra)).map(|_| ())
+    }
+
+    fn abort_with(&mut self, code: u8) -> Result<(), TransportError> {
+        self.tell(&Apdu::new(0x06, 0x1E, vec![code])).map(|_| ())
+    }
+
+    fn identity_bmps(&self) -> Vec<u8> {
+        let mut d = Vec::new();
+        let tid: u64 = self.config.terminal_id.parse().unwrap_or(0);
+        push_bmp(&mut d, 0x29, &to_bcd(tid, 4));
+        push_bmp(&mut d, 0x49, &to_bcd(u64::from(self.config.currency), 2));
+        d
+    }
+
+    fn registration(&mut self, cmd: &Apdu) -> Result<(), TransportError> {
+        if !self.password_ok(&cmd.data) {
+            return self.transport.send(&messages::nak(0x83));
+        }
+        if let Some(c) = cmd.data.get(4..6)
+            && from_bcd(c) != Some(u64::from(self.config.currency))
+        {
+            return self.transport.send(&messages::nak(0x6F));
+        }
+        self.transport.send(&messages::ack())?;
+        let mut d = Vec::new();
+        push_bmp(&mut d, 0x19, &[if self.state.eod_outstanding { 0xF0 } else { 0x00 }]);
+        d.extend(self.identity_bmps());
+        self.finish(d)
+    }
+
+    /// Intermediate status; while the customer is asked for the card, also listens for the
+    /// cashier's abort (06 B0). Ok(false) when the payment was aborted.
+    fn intermediate(&mut self, code: u8) -> Result<bool, TransportError> {
+        if self.config.show_intermediate {
+            self.tell(&Apdu::new(0x04, 0xFF, vec![code]))?;
+        }
+        if code != 0x0A {
+            return Ok(true);
+        }
+        if let Some(a) = self.transport.receive(self.config.card_delay)?
+            && a.command() == (0x06, 0xB0)
+        {
+            self.transport.send(&messages::ack())?;
+            self.abort_with(0x6C)?;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn payment(&mut self, cmd: &Apdu, refund: bool) -> Result<(), TransportError> {
+        let data = if refund {
+            if !self.password_ok(&cmd.data) {
+                return self.transport.send(&messages::nak(0x83));
+            }
+            &cmd.data[3..]
+        } else {
+            &cmd.data[..]
+        };
+        let Ok(bmps) = parse_bmps(data) else { return self.transport.send(&messages::nak(0x9A)) };
+        let amount = bmps.iter().find(|b| b.id == 0x04).and_then(|b| from_bcd(&b.value));
+        let currency = bmps.iter().find(|b| b.id == 0x49).and_then(|b| from_bcd(&b.value));
+        let Some(amount) = amount.filter(|a| *a > 0) else { return self.transport.send(&messages::nak(0x9A)) };
+        if self.state.eod_outstanding {
+            return self.transport.send(&messages::nak(0xF0));
+        }
+        self.transport.send(&messages::ack())?;
+        if currency.is_some_and(|c| c != u64::from(self.config.currency)) {
+            return self.abort_with(0x6F);
+        }
+        match self.config.scenario {
+            Scenario::Silent => return Ok(()),
+            Scenario::CardTimeout => {
+                if self.intermediate(0x0A)? {
+                    self.abort_with(0x6C)?;
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        if !self.intermediate(0x0A)? {
+            return Ok(());
+        }
+        if self.config.scenario == Scenario::StopKey {
+            return self.abort_with(0x6C);
+        }
+        if !self.intermediate(0x17)? {
+            return Ok(());
+        }
+        let result = match self.config.scenario {
+            Scenario::Decline(code) => code,
+            _ => 0x00,
+        };
+        let trace = self.state.last_trace + 1;
+        let receipt = if result == 0 { self.state.last_receipt % 9999 + 1 } else { self.state.last_receipt };
+        let card = &CARDS[(trace as usize) % CARDS.len()];
+        let status = self.status_information(result, amount, trace, receipt, card);
+        self.state.last_trace = trace;
+        self.state.last_status = status.data.clone();
+        self.persist().map_err(TransportError::Io)?;
+        let mut answer = self.tell(&status)?;
+        if let Answer::Nak(0x9C) = answer {
+            // "Repeat in 2 s": the till is still writing.
+            std::thread::sleep(Duration::from_secs(2));
+            answer = self.tell(&status)?;
+        }
+        if result != 0 {
+            return self.abort_with(result);
+        }
+        match answer {
+            Answer::Ack => {
+                // Booked only now that the till has taken it.
+                self.state.last_receipt = receipt;
+                self.state.turnover += 1;
+                self.state.batch.push(BatchEntry {
+                    receipt_no: receipt,
+                    trace,
+                    amount_minor: if refund { -(amount as i64) } else { amount as i64 },
+                    family: card.family,
+                    reversed: false,
+                });
+                self.persist().map_err(TransportError::Io)?;
+                self.finish(self.identity_bmps())
+            }
+            // Goods not issued, or no answer: the terminal reverses on its own, books nothing.
+            Answer::Nak(_) | Answer::None => self.abort_with(0x6C),
+        }
+    }
+
+    fn status_information(&self, result: u8, amount: u64, trace: u32, receipt: u16, card: &Card) -> Apdu {
+        let now = Local::now();
+        let mut d = Vec::new();
+        push_bmp(&mut d, 0x27, &[result]);
+        push_bmp(&mut d, 0x04, &to_bcd(amount, 6));
+        push_bmp(&mut d, 0x0B, &to_bcd(u64::from(trace), 3));
+        push_bmp(&mut d, 0x0C, &to_bcd(u64::from(now.hour() * 10000 + now.minute() * 100 + now.second()), 3));
+        push_bmp(&mut d, 0x0D, &to_bcd(u64::from(now.month() * 100 + now.day()), 2));
+        if result == 0 {
+            push_bmp(&mut d, 0x0E, &to_bcd(2912, 2));
+            push_bmp(&mut d, 0x19, &[0x70]);
+            push_bmp(&mut d, 0x22, card.masked_pan);
+            let tid: u64 = self.config.terminal_id.parse().unwrap_or(0);
+            push_bmp(&mut d, 0x29, &to_bcd(tid, 4));
+            let mut vu = self.config.merchant_no.as_bytes().to_vec();
+            vu.resize(15, b' ');
+            push_bmp(&mut d, 0x2A, &vu);
+            push_bmp(&mut d, 0x3B, card.aid);
+            push_bmp(&mut d, 0x49, &to_bcd(u64::from(self.config.currency), 2));
+            push_bmp(&mut d, 0x87, &to_bcd(u64::from(receipt), 2));
+            push_bmp(&mut d, 0x88, &to_bcd(u64::from(self.state.turnover + 1), 3));
+            push_bmp(&mut d, 0x8A, &[card.card_type]);
+            let mut name = card.name.as_bytes().to_vec();
+            name.push(0);
+            push_bmp(&mut d, 0x8B, &name);
+        }
+        Apdu::new(0x04, 0x0F, d)
+    }
+
+    fn reversal(&mut self, cmd: &Apdu) -> Result<(), TransportError> {
+        if !self.password_ok(&cmd.data) {
+            return self.transport.send(&messages::nak(0x83));
+        }
+        let Ok(bmps) = parse_bmps(&cmd.data[3..]) else { return self.transport.send(&messages::nak(0x9A)) };
+        let receipt = bmps.iter().find(|b| b.id == 0x87).and_then(|b| from_bcd(&b.value)).map(|r| r as u16);
+        self.transport.send(&messages::ack())?;
+        let Some(index) = receipt.and_then(|r| self.state.batch.iter().position(|e| e.receipt_no == r)) else {
+            return self.abort_with(0xB5);
+        };
+        if self.state.batch[index].reversed {
+            return self.abort_with(0xB4);
+        }
+        let entry = self.state.batch[index].clone();
+        let trace = self.state.last_trace + 1;
+        let card = CARDS.iter().find(|c| c.family == entry.family).unwrap_or(&CARDS[0]);
+        let status = self.status_information(0, entry.amount_minor.unsigned_abs(), trace, entry.receipt_no, card);
+        self.state.last_trace = trace;
+        self.state.last_status = status.data.clone();
+        if let Answer::Ack = self.tell(&status)? {
+            self.state.batch[index].reversed = true;
+            self.persist().map_err(TransportError::Io)?;
+            self.finish(self.identity_bmps())
+        } else {
+            self.abort_with(0x6C)
+        }
+    }
+
+    fn end_of_day(&mut self, cmd: &Apdu) -> Result<(), TransportError> {
+        if !self.password_ok(&cmd.data) {
+            return self.transport.send(&messages::nak(0x83));
+        }
+        self.transport.send(&messages::ack())?;
+        if !self.intermediate(0x17)? {
+            return Ok(());
+        }
+        if self.config.scenario == Scenario::EndOfDayFails {
+            // The host could not be reached: the batch stays open, payments wait for a good one.
+            self.config.scenario = Scenario::Approve;
+            self.state.eod_outstanding = true;
+            self.persist().map_err(TransportError::Io)?;
+            let mut d = Vec::new();
+            push_bmp(&mut d, 0x27, &[0x9B]);
+            self.tell(&Apdu::new(0x04, 0x0F, d))?;
+            return self.abort_with(0x9B);
+        }
+        let totals = self.state.totals();
+        let now = Local::now();
+        let trace = self.state.last_trace + 1;
+        let mut d = Vec::new();
+        push_bmp(&mut d, 0x27, &[0x00]);
+        push_bmp(&mut d, 0x04, &to_bcd(totals.total_amount(), 6));
+        push_bmp(&mut d, 0x0B, &to_bcd(u64::from(trace), 3));
+        push_bmp(&mut d, 0x0C, &to_bcd(u64::from(now.hour() * 10000 + now.minute() * 100 + now.second()), 3));
+        push_bmp(&mut d, 0x0D, &to_bcd(u64::from(now.month() * 100 + now.day()), 2));
+        push_bmp(&mut d, 0x60, &totals.encode());
+        let status = Apdu::new(0x04, 0x0F, d);
+        self.state.last_trace = trace;
+        if let Answer::Ack = self.tell(&status)? {
+            self.state.batch.clear();
+            self.state.eod_outstanding = false;
+            self.state.last_status = status.data;
+            self.persist().map_err(TransportError::Io)?;
+            self.finish(self.identity_bmps())
+        } else {
+            self.abort_with(0x77)
+        }
+    }
+
+    fn status_enquiry(&mut self, cmd: &Apdu) -> Result<(), TransportError> {
+        if !cmd.data.is_empty() && !self.password_ok(&cmd.data) {
+            return self.transport.send(&messages::nak(0x83));
+        }
+        self.transport.send(&messages::ack())?;
+        let version = b"till-emulator 1.0";
+        let mut d = super::zvt::apdu::var_prefix(version.len(), 3);
+        d.extend_from_slice(version);
+        d.push(if self.state.eod_outstanding { 0xF0 } else { 0x00 });
+        d.extend(self.identity_bmps());
+        self.finish(d)
+    }
+
+    fn repeat_receipt(&mut self, cmd: &Apdu) -> Result<(), TransportError> {
+        if !self.password_ok(&cmd.data) {
+            return self.transport.send(&messages::nak(0x83));
+        }
+        self.transport.send(&messages::ack())?;
+        if self.state.last_status.is_empty() {
+            return self.abort_with(0x83);
+        }
+        let status = Apdu::new(0x04, 0x0F, self.state.last_status.clone());
+        self.tell(&status)?;
+        self.finish(self.identity_bmps())
+    }
+
+    fn diagnosis(&mut self) -> Result<(), TransportError> {
+        self.transport.send(&messages::ack())?;
+        if !self.intermediate(0x17)? {
+            return Ok(());
+        }
+        self.finish(self.identity_bmps())
+    }
+}

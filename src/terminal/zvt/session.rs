@@ -1,0 +1,234 @@
+//! The ECR side of a ZVT exchange: send a command, wait for its answer (T3), then, when the
+//! terminal takes mastership, answer every message it sends until its completion or abort (T4,
+//! re-armed by each intermediate status and status information, and changed by 04 FF).
+//!
+//! Money safety lives in one rule here: a status information is handed to `on_status` (which
+//! records it durably) *before* the terminal gets its `80 00 00`; the terminal books a payment
+//! only once it has that answer.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::apdu::Apdu;
+use super::messages::{self, Completion, PtMessage, StatusInfo};
+use super::transport::{Link, SerialTransport, Timers, TransportError};
+
+/// How a command's exchange ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    /// 06 0F: the terminal finished and handed mastership back.
+    Completed(Completion),
+    /// 06 1E with its result code.
+    Aborted(u8),
+    /// 84 xx straight to the command: the terminal would not start it.
+    Refused(u8),
+    /// No answer to the command within T3.
+    NoAnswer,
+    /// No completion within T4; an abort (06 B0) was sent.
+    T4Expired,
+    /// The line failed (after repeats) at the step described.
+    LinkFailed { step: &'static str },
+}
+
+/// Everything that happened during one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    pub statuses: Vec<StatusInfo>,
+    /// Whether the terminal took our answer to the last status information (transport ACK).
+    pub last_status_acknowledged: bool,
+    pub intermediate: Vec<u8>,
+    pub print_lines: Vec<String>,
+    pub end: End,
+}
+
+/// Answer to a status information, decided by whoever records it.
+pub enum StatusAnswer {
+    /// Recorded: `80 00 00`, the terminal may book.
+    Accept,
+    /// Not recorded or not wanted (`84 xx`): the terminal must not book, it reverses.
+    Refuse(u8),
+}
+
+pub struct Session<L: Link> {
+    transport: SerialTransport<L>,
+    /// Set from another thread (the cashier's Abort button) to send 06 B0 to the running command.
+    abort: Arc<AtomicBool>,
+}
+
+/// How often the wait for the terminal looks at the abort button.
+const ABORT_POLL: Duration = Duration::from_millis(50);
+
+impl<L: Link> Session<L> {
+    pub fn new(transport: SerialTransport<L>) -> Session<L> {
+        Session { transport, abort: Arc::new(AtomicBool::new(false)) }
+    }
+
+    pub fn abort_handle(&self) -> Arc<AtomicBool> {
+        self.abort.clone()
+    }
+
+    pub fn transport_mut(&mut self) -> &mut SerialTransport<L> {
+        &mut self.transport
+    }
+
+    pub fn timers(&self) -> Timers {
+        self.transport.timers()
+    }
+
+    /// Runs one command to its end. `on_status` sees each status information before the
+    /// terminal gets an answer; `on_intermediate` sees each intermediate status code.
+    pub fn run(
+        &mut self,
+        command: &Apdu,
+        on_status: &mut dyn FnMut(&StatusInfo) -> StatusAnswer,
+        on_intermediate: &mut dyn FnMut(u8),
+    ) -> Exchange {
+        let timers = self.transport.timers();
+        let mut ex = Exchange {
+            statuses: Vec::new(),
+            last_status_acknowledged: false,
+            intermediate: Vec::new(),
+            print_lines: Vec::new(),
+            end: End::NoAnswer,
+        };
+        self.abort.store(false, Ordering::SeqCst);
+        if self.transport.send(command).is_err() {
+            ex.end = End::LinkFailed { step: "command" };
+            return ex;
+        }
+        // T3: the answer to the command.
+        match self.transport.receive(timers.t3) {
+            Ok(Some(apdu)) => match PtMessage::decode(&apdu) {
+                Ok(PtMessage::Accepted) => {}
+                Ok(PtMessage::Refused(code)) => {
+                    ex.end = End::Refused(code);
+                    return ex;
+                }
+                // Some terminals start straight with their messages: take it as accepted.
+                Ok(other) => {
+                    if let Some(end) = self.handle(other, &mut ex, on_status, on_intermediate) {
+                        ex.end = end;
+                        return ex;
+                    }
+                }
+                Err(_) => {
+                    ex.end = End::Refused(0x9A);
+                    return ex;
+                }
+            },
+            Ok(None) => return ex,
+            Err(_) => {
+                ex.end = End::LinkFailed { step: "answer" };
+                return ex;
+            }
+        }
+        if !takes_mastership(command) {
+            ex.end = End::Completed(Completion::default());
+            return ex;
+        }
+        let mut t4 = timers.t4;
+        let mut deadline = Instant::now() + t4;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                // The cashier cannot wait forever: ask the terminal to stop.
+                let _ = self.transport.send(&messages::abort());
+                let _ = self.transport.receive(timers.t3);
+                ex.end = End::T4Expired;
+                return ex;
+            }
+            if self.abort.swap(false, Ordering::SeqCst) && self.transport.send(&messages::abort()).is_err() {
+                ex.end = End::LinkFailed { step: "abort" };
+                return ex;
+            }
+            let apdu = match self.transport.receive(left.min(ABORT_POLL)) {
+                Ok(Some(a)) => a,
+                Ok(None) => continue,
+                Err(TransportError::Decode(_)) => {
+                    if self.transport.send(&messages::nak(0x9A)).is_err() {
+                        ex.end = End::LinkFailed { step: "answer" };
+                        return ex;
+                    }
+                    continue;
+                }
+                Err(_) => {
+                    ex.end = End::LinkFailed { step: "receive" };
+                    return ex;
+                }
+            };
+            let message = match PtMessage::decode(&apdu) {
+                Ok(m) => m,
+                Err(_) => {
+                    let _ = self.transport.send(&messages::nak(0x9A));
+                    continue;
+                }
+            };
+            if let PtMessage::Intermediate { t4_minutes: Some(m), .. } = message {
+                t4 = Duration::from_secs(u64::from(m) * 60);
+            }
+            let rearm = matches!(message, PtMessage::Intermediate { .. } | PtMessage::Status(_));
+            if let Some(end) = self.handle(message, &mut ex, on_status, on_intermediate) {
+                ex.end = end;
+                return ex;
+            }
+            if rearm {
+                deadline = Instant::now() + t4;
+            }
+        }
+    }
+
+    /// Answers one PT message; Some(end) when the exchange is over.
+    fn handle(
+        &mut self,
+        message: PtMessage,
+        ex: &mut Exchange,
+        on_status: &mut dyn FnMut(&StatusInfo) -> StatusAnswer,
+        on_intermediate: &mut dyn FnMut(u8),
+    ) -> Option<End> {
+        let answer = match message {
+            PtMessage::Status(status) => {
+                let answer = match on_status(&status) {
+                    StatusAnswer::Accept => messages::ack(),
+                    StatusAnswer::Refuse(code) => messages::nak(code),
+                };
+                ex.statuses.push(*status);
+                let sent = self.transport.send(&answer).is_ok();
+                ex.last_status_acknowledged = sent && answer == messages::ack();
+                if !sent {
+                    return Some(End::LinkFailed { step: "status answer" });
+                }
+                return None;
+            }
+            PtMessage::Intermediate { code, .. } => {
+                ex.intermediate.push(code);
+                on_intermediate(code);
+                messages::ack()
+            }
+            PtMessage::PrintLine { text, .. } => {
+                ex.print_lines.push(text);
+                messages::ack()
+            }
+            PtMessage::PrintBlock(_) | PtMessage::Other(_) => messages::ack(),
+            // The answer to our own abort (80 00 00, or 84 83 once it is too late): no reply.
+            PtMessage::Accepted | PtMessage::Refused(_) => return None,
+            PtMessage::Completion(c) => {
+                let _ = self.transport.send(&messages::ack());
+                return Some(End::Completed(c));
+            }
+            PtMessage::Abort(code) => {
+                let _ = self.transport.send(&messages::ack());
+                return Some(End::Aborted(code));
+            }
+        };
+        if self.transport.send(&answer).is_err() {
+            return Some(End::LinkFailed { step: "answer" });
+        }
+        None
+    }
+}
+
+/// Commands after which the terminal is master until 06 0F / 06 1E.
+fn takes_mastership(command: &Apdu) -> bool {
+    !matches!(command.command(), (0x06, 0x02) | (0x06, 0xB0) | (0x80, _) | (0x84, _))
+}

@@ -1,0 +1,239 @@
+//! The till's ZVT side against the ZVT terminal emulator, over pseudo-terminal pairs.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serialport::TTYPort;
+use till::terminal::emulator::{Emulator, EmulatorConfig, EmulatorState, Scenario};
+use till::terminal::zvt::session::Session;
+use till::terminal::zvt::transport::{LineFaults, SerialTransport, Timers};
+use till::terminal::{CardApproval, ExpectedIdentity, Outcome, PaymentTerminal, TerminalError, ZvtTerminal};
+
+fn timers() -> Timers {
+    Timers {
+        t2: Duration::from_millis(500),
+        t3: Duration::from_secs(2),
+        t4: Duration::from_secs(5),
+        ..Timers::default()
+    }
+}
+
+struct Rig {
+    till: ZvtTerminal<TTYPort>,
+    stop: Arc<AtomicBool>,
+    emulator: Option<JoinHandle<EmulatorState>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Rig {
+    fn new(config: EmulatorConfig, faults: LineFaults, expected: ExpectedIdentity) -> Rig {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rig = Rig::with_state(config, faults, expected, dir.path().join("terminal.state"));
+        rig._dir = Some(dir);
+        rig
+    }
+
+    fn with_state(
+        config: EmulatorConfig,
+        faults: LineFaults,
+        expected: ExpectedIdentity,
+        state_path: std::path::PathBuf,
+    ) -> Rig {
+        let (ecr, pt) = TTYPort::pair().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let currency = config.currency;
+        let mut emulator = Emulator::new(SerialTransport::new(pt, timers()), config, Some(state_path)).unwrap();
+        emulator.transport_mut().faults = faults;
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            emulator.run(Duration::from_millis(50), &|| !flag.load(Ordering::SeqCst)).unwrap();
+            emulator.state.clone()
+        });
+        let till = ZvtTerminal::new(Session::new(SerialTransport::new(ecr, timers())), 123456, currency, expected);
+        Rig { till, stop, emulator: Some(handle), _dir: None }
+    }
+
+    fn plain() -> Rig {
+        Rig::new(EmulatorConfig::default(), LineFaults::default(), ExpectedIdentity::default())
+    }
+
+    fn scenario(scenario: Scenario) -> Rig {
+        Rig::new(
+            EmulatorConfig { scenario, ..EmulatorConfig::default() },
+            LineFaults::default(),
+            ExpectedIdentity::default(),
+        )
+    }
+
+    /// Stops the emulator and returns its final state.
+    fn finish(mut self) -> EmulatorState {
+        self.stop.store(true, Ordering::SeqCst);
+        self.emulator.take().unwrap().join().unwrap()
+    }
+}
+
+fn record_all(log: &mut Vec<CardApproval>) -> impl FnMut(&CardApproval) -> bool + '_ {
+    move |a| {
+        log.push(a.clone());
+        true
+    }
+}
+
+#[test]
+fn registration_and_status() {
+    let mut rig = Rig::plain();
+    let info = rig.till.register().unwrap();
+    assert_eq!(info.terminal_id.as_deref(), Some("52500038"));
+    assert_eq!(info.currency, Some(156));
+    assert_eq!(info.status, Some(0));
+    let status = rig.till.status().unwrap();
+    assert_eq!(status.sw_version.as_deref(), Some("till-emulator 1.0"));
+    assert!(rig.till.diagnosis().is_ok());
+    rig.finish();
+}
+
+#[test]
+fn approved_payment_is_recorded_before_it_is_booked() {
+    let mut rig = Rig::plain();
+    let statuses = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = statuses.clone();
+    rig.till.on_intermediate(move |c| seen.lock().unwrap().push(c));
+    let mut log = Vec::new();
+    let outcome = rig.till.pay(1234, &mut record_all(&mut log));
+    let Outcome::Approved(a) = outcome else { panic!("{outcome:?}") };
+    assert_eq!(a.amount_minor, 1234);
+    assert_eq!(a.receipt_no, 1);
+    assert!(a.masked_pan.contains("******"), "{}", a.masked_pan);
+    assert_eq!(a.terminal_id, "52500038");
+    assert_eq!(log, vec![a.clone()]);
+    assert_eq!(*statuses.lock().unwrap(), vec![0x0A, 0x17]);
+    // 10.10 exercises DLE doubling in the amount.
+    assert!(matches!(rig.till.pay(1010, &mut |_| true), Outcome::Approved(_)));
+    let repeated = rig.till.repeat_last().unwrap().unwrap();
+    assert_eq!(repeated.amount_minor, 1010);
+    let state = rig.finish();
+    assert_eq!(state.batch.iter().map(|e| e.amount_minor).collect::<Vec<_>>(), vec![1234, 1010]);
+}
+
+#[test]
+fn declines_and_aborts_book_nothing() {
+    let mut rig = Rig::scenario(Scenario::Decline(0x05));
+    assert_eq!(
+        rig.till.pay(500, &mut |_| panic!("a decline is not recorded as approved")),
+        Outcome::Declined { code: 0x05 }
+    );
+    assert!(rig.finish().batch.is_empty());
+
+    let mut rig = Rig::scenario(Scenario::StopKey);
+    assert_eq!(rig.till.pay(500, &mut |_| true), Outcome::Aborted { code: 0x6C });
+    assert!(rig.finish().batch.is_empty());
+
+    let mut rig = Rig::scenario(Scenario::CardTimeout);
+    assert_eq!(rig.till.pay(500, &mut |_| true), Outcome::Aborted { code: 0x6C });
+    assert!(rig.finish().batch.is_empty());
+}
+
+#[test]
+fn the_cashier_can_abort() {
+    let config = EmulatorConfig { card_delay: Duration::from_secs(2), ..EmulatorConfig::default() };
+    let mut rig = Rig::new(config, LineFaults::default(), ExpectedIdentity::default());
+    let abort = rig.till.abort_handle();
+    let presser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        abort.store(true, Ordering::SeqCst);
+    });
+    assert_eq!(rig.till.pay(700, &mut |_| true), Outcome::Aborted { code: 0x6C });
+    presser.join().unwrap();
+    assert!(rig.finish().batch.is_empty());
+}
+
+#[test]
+fn a_silent_terminal_ends_at_t4() {
+    let mut rig = Rig::scenario(Scenario::Silent);
+    let t4 = Duration::from_millis(800);
+    let t = rig.till.session_mut().timers();
+    rig.till.session_mut().transport_mut().set_timers(Timers { t4, ..t });
+    let started = std::time::Instant::now();
+    assert_eq!(rig.till.pay(900, &mut |_| true), Outcome::Aborted { code: 0x6C });
+    assert!(started.elapsed() >= t4);
+    assert!(rig.finish().batch.is_empty());
+}
+
+#[test]
+fn a_refusal_to_record_makes_the_terminal_reverse() {
+    let mut rig = Rig::plain();
+    // The ledger could not write: goods not issued.
+    assert!(matches!(rig.till.pay(800, &mut |_| false), Outcome::Aborted { .. }));
+    assert!(rig.finish().batch.is_empty());
+}
+
+#[test]
+fn merchant_identity_mismatch_is_refused() {
+    let expected =
+        ExpectedIdentity { terminal_id: Some("52500038".into()), merchant_no: Some("455600000099999".into()) };
+    let mut rig = Rig::new(EmulatorConfig::default(), LineFaults::default(), expected);
+    let outcome = rig.till.pay(1500, &mut |_| panic!("a foreign merchant's approval is never recorded"));
+    assert_eq!(
+        outcome,
+        Outcome::IdentityMismatch { terminal_id: "52500038".into(), merchant_no: "455600000012345".into() }
+    );
+    assert!(rig.finish().batch.is_empty());
+}
+
+#[test]
+fn line_faults_are_recovered() {
+    let faults = LineFaults { corrupt_next_sends: 1, drop_next_sends: 1, swallow_next_acks: 1 };
+    let mut rig = Rig::new(EmulatorConfig::default(), faults, ExpectedIdentity::default());
+    assert!(matches!(rig.till.pay(2000, &mut |_| true), Outcome::Approved(_)));
+    assert_eq!(rig.finish().batch.len(), 1);
+}
+
+#[test]
+fn refund_reversal_and_their_refusals() {
+    let mut rig = Rig::plain();
+    let Outcome::Approved(first) = rig.till.pay(3000, &mut |_| true) else { panic!() };
+    assert!(matches!(rig.till.refund(1000, &mut |_| true), Outcome::Approved(_)));
+    assert!(matches!(rig.till.reverse(first.receipt_no, &mut |_| true), Outcome::Approved(_)));
+    assert_eq!(rig.till.reverse(first.receipt_no, &mut |_| true), Outcome::Aborted { code: 0xB4 });
+    assert_eq!(rig.till.reverse(77, &mut |_| true), Outcome::Aborted { code: 0xB5 });
+    let state = rig.finish();
+    assert!(state.batch[0].reversed);
+    assert_eq!(state.batch[1].amount_minor, -1000);
+}
+
+#[test]
+fn end_of_day_failure_then_f0_then_success() {
+    let config = EmulatorConfig { scenario: Scenario::EndOfDayFails, ..EmulatorConfig::default() };
+    let mut rig = Rig::new(config, LineFaults::default(), ExpectedIdentity::default());
+    assert!(matches!(rig.till.pay(1111, &mut |_| true), Outcome::Approved(_)));
+    assert!(matches!(rig.till.pay(2222, &mut |_| true), Outcome::Approved(_)));
+    assert_eq!(rig.till.end_of_day(), Err(TerminalError::Aborted(0x9B)));
+    assert_eq!(rig.till.pay(100, &mut |_| true), Outcome::Declined { code: 0xF0 });
+    assert_eq!(rig.till.status().unwrap().status, Some(0xF0));
+    let totals = rig.till.end_of_day().unwrap();
+    assert_eq!(totals.total_amount(), 3333);
+    assert_eq!(totals.total_count(), 2);
+    assert!(matches!(rig.till.pay(100, &mut |_| true), Outcome::Approved(_)));
+    let state = rig.finish();
+    assert_eq!(state.batch.len(), 1);
+}
+
+#[test]
+fn the_batch_survives_a_restart_of_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("terminal.state");
+    let mut rig =
+        Rig::with_state(EmulatorConfig::default(), LineFaults::default(), ExpectedIdentity::default(), path.clone());
+    assert!(matches!(rig.till.pay(4200, &mut |_| true), Outcome::Approved(_)));
+    let state = rig.finish();
+    assert_eq!(EmulatorState::load(&path).unwrap(), state);
+    // The restarted terminal goes on from its batch: the next receipt number follows.
+    let mut rig =
+        Rig::with_state(EmulatorConfig::default(), LineFaults::default(), ExpectedIdentity::default(), path.clone());
+    let Outcome::Approved(second) = rig.till.pay(800, &mut |_| true) else { panic!() };
+    assert_eq!(second.receipt_no, 2);
+    assert_eq!(rig.till.end_of_day().unwrap().total_amount(), 5000);
+    rig.finish();
+}
