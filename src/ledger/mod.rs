@@ -6,6 +6,7 @@
 //! to a witness file beside the database (`ledger.db.head`), without fsync: it may lag the
 //! database, never lead it, so a database whose newest entries were cut off is caught by `verify`.
 
+mod card;
 mod catalog_store;
 pub mod records;
 mod schema;
@@ -21,6 +22,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use crate::money::{Currency, Money};
 use crate::sale::{OriginalLine, OriginalSale, Sale, SaleError, SaleKind, SaleState, TenderKind};
+pub use card::{CardIntentRecord, CardResultRecord, outcome as card_outcome};
 use records::{Canon, EntryHeader, LineRecord, PaymentRecord, SaleRecord, chain_hash, hex};
 pub use verify::{Problem, VerifyReport};
 
@@ -48,6 +50,8 @@ pub enum LedgerError {
     Corrupt(String),
     #[error("the ledger was written by a newer till (schema {0})")]
     TooNew(i64),
+    #[error("card payment {0} has no known outcome yet")]
+    CardOutcomeUnknown(i64),
 }
 
 impl LedgerError {
@@ -65,6 +69,7 @@ impl LedgerError {
             LedgerError::DayAlreadyOpen(n) => t!("error.ledger.day_already_open", locale = locale, day = n),
             LedgerError::Corrupt(d) => t!("error.ledger.corrupt", locale = locale, detail = d),
             LedgerError::TooNew(v) => t!("error.ledger.too_new", locale = locale, version = v),
+            LedgerError::CardOutcomeUnknown(n) => t!("error.ledger.card_outcome_unknown", locale = locale, intent = n),
         }
         .into_owned()
     }

@@ -96,6 +96,31 @@ CREATE TABLE payments (
     PRIMARY KEY (seq, tender_no)
 ) WITHOUT ROWID;
 
+-- Card payments: the intent is posted before a byte goes to the terminal; each result after it
+-- (approved, declined, aborted, identity mismatch, unknown, and how an unknown was resolved) is
+-- posted before the terminal hears that the till took it. Keys are the entries' journal seqs.
+CREATE TABLE card_intents (
+    intent_id    INTEGER PRIMARY KEY REFERENCES journal(seq),
+    op           TEXT    NOT NULL CHECK (op IN ('pay', 'refund', 'reverse')),
+    amount_minor INTEGER NOT NULL,
+    reference    TEXT    NOT NULL
+);
+CREATE TABLE card_results (
+    seq          INTEGER PRIMARY KEY REFERENCES journal(seq),
+    intent_id    INTEGER NOT NULL REFERENCES card_intents(intent_id),
+    outcome      TEXT    NOT NULL,
+    result_code  INTEGER,
+    amount_minor INTEGER,
+    masked_pan   TEXT,
+    card_name    TEXT,
+    receipt_no   INTEGER,
+    trace        INTEGER,
+    terminal_id  TEXT,
+    merchant_no  TEXT,
+    aid          TEXT
+);
+CREATE INDEX card_results_intent ON card_results(intent_id);
+
 -- The catalog is working data, not a posted record: it changes (imports are journaled).
 CREATE TABLE products (
     sku         TEXT PRIMARY KEY,
@@ -117,7 +142,8 @@ CREATE INDEX product_barcodes_sku ON product_barcodes(sku);
 ];
 
 /// Tables whose rows, once posted, never change.
-pub(super) const APPEND_ONLY: &[&str] = &["journal", "business_days", "sales", "sale_lines", "payments"];
+pub(super) const APPEND_ONLY: &[&str] =
+    &["journal", "business_days", "sales", "sale_lines", "payments", "card_intents", "card_results"];
 
 pub(super) fn append_only_triggers() -> String {
     let mut sql = String::new();

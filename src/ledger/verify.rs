@@ -35,6 +35,7 @@ pub enum ProblemKind {
     TotalsWrong { receipt_no: i64, detail: String },
     ReceiptGap { expected: i64, found: i64 },
     DayDiffers,
+    CardDiffers,
     Orphan { table: &'static str },
     TriggerMissing(String),
     WitnessAhead { witness_seq: i64, head_seq: i64 },
@@ -59,6 +60,7 @@ impl Problem {
                 t!("verify.receipt_gap", locale = locale, expected = expected, found = found)
             }
             ProblemKind::DayDiffers => t!("verify.day_differs", locale = locale),
+            ProblemKind::CardDiffers => t!("verify.card_differs", locale = locale),
             ProblemKind::Orphan { table } => t!("verify.orphan", locale = locale, table = table),
             ProblemKind::TriggerMissing(name) => t!("verify.trigger_missing", locale = locale, name = name),
             ProblemKind::WitnessAhead { witness_seq, head_seq } => {
@@ -244,6 +246,12 @@ pub(super) fn verify(conn: &Connection, witness_path: &Path) -> Result<VerifyRep
     let mut days_stmt =
         conn.prepare("SELECT opened_seq, day_no, business_date, float_minor FROM business_days ORDER BY opened_seq")?;
 
+    let mut intents_stmt =
+        conn.prepare(&format!("SELECT {} FROM card_intents ORDER BY intent_id", super::card::INTENT_COLUMNS))?;
+    let mut results_stmt =
+        conn.prepare(&format!("SELECT {} FROM card_results ORDER BY seq", super::card::RESULT_COLUMNS))?;
+    let mut intents = intents_stmt.query_map([], super::card::intent_row)?.peekable();
+    let mut results = results_stmt.query_map([], super::card::result_row)?.peekable();
     let mut sales = sales_stmt.query_map([], sale_header)?.peekable();
     let mut lines = lines_stmt.query_map([], line_row)?.peekable();
     let mut payments = pay_stmt.query_map([], payment_row)?.peekable();
@@ -332,6 +340,22 @@ pub(super) fn verify(conn: &Connection, witness_path: &Path) -> Result<VerifyRep
                     push(&mut problems, at, ProblemKind::DayDiffers);
                 }
             }
+            "card_intent" => {
+                scratch.clear();
+                let row = take_for(&mut intents, seq, &mut scratch)?.pop();
+                orphans.extend(scratch.drain(..).map(|s| (s, "card_intents")));
+                if !row.is_some_and(|r| payload.is_empty() && hashes_to(&super::card::intent_canonical(&header, &r))) {
+                    push(&mut problems, at, ProblemKind::CardDiffers);
+                }
+            }
+            "card_result" => {
+                scratch.clear();
+                let row = take_for(&mut results, seq, &mut scratch)?.pop();
+                orphans.extend(scratch.drain(..).map(|s| (s, "card_results")));
+                if !row.is_some_and(|r| payload.is_empty() && hashes_to(&super::card::result_canonical(&header, &r))) {
+                    push(&mut problems, at, ProblemKind::CardDiffers);
+                }
+            }
             _ => {
                 if !hashes_to(&payload) {
                     push(&mut problems, at, ProblemKind::HashMismatch);
@@ -359,6 +383,8 @@ pub(super) fn verify(conn: &Connection, witness_path: &Path) -> Result<VerifyRep
         (lines.filter_map(|r| r.ok().map(|(s, _)| s)).collect(), "sale_lines"),
         (payments.filter_map(|r| r.ok().map(|(s, _)| s)).collect(), "payments"),
         (days.filter_map(|r| r.ok().map(|(s, _)| s)).collect(), "business_days"),
+        (intents.filter_map(|r| r.ok().map(|(s, _)| s)).collect(), "card_intents"),
+        (results.filter_map(|r| r.ok().map(|(s, _)| s)).collect(), "card_results"),
     ] {
         orphans.extend(cursor_orphans.into_iter().map(|s| (s, table)));
     }

@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 use crate::catalog::{Embedded, Product, ScanHit, SoldBy};
 use crate::money::{Currency, MAX_MINOR, Money, MoneyError, scaled_i64};
 pub use tax::{TaxClass, TaxTotal, Totals};
-pub use tender::{CardPayment, ExternalMethod, Tender, TenderKind};
+pub use tender::{CardPayment, ExternalMethod, Tender, TenderKind, is_masked_pan};
 
 /// The largest quantity on one line: 9 999 pieces or 9 999.999 kg.
 pub const MAX_QUANTITY: i64 = 9_999;

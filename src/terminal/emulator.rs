@@ -373,7 +373,6 @@ impl<L: Link> Emulator<L> {
         let card = &CARDS[(trace as usize) % CARDS.len()];
         let status = self.status_information(result, amount, trace, receipt, card);
         self.state.last_trace = trace;
-        self.state.last_status = status.data.clone();
         self.persist().map_err(TransportError::Io)?;
         let mut answer = self.tell(&status)?;
         if let Answer::Nak(0x9C) = answer {
@@ -396,6 +395,8 @@ impl<L: Link> Emulator<L> {
                     family: card.family,
                     reversed: false,
                 });
+                // Repeat Receipt gives the last booked transaction.
+                self.state.last_status = status.data;
                 self.persist().map_err(TransportError::Io)?;
                 self.finish(self.identity_bmps())
             }
@@ -451,9 +452,9 @@ impl<L: Link> Emulator<L> {
         let card = CARDS.iter().find(|c| c.family == entry.family).unwrap_or(&CARDS[0]);
         let status = self.status_information(0, entry.amount_minor.unsigned_abs(), trace, entry.receipt_no, card);
         self.state.last_trace = trace;
-        self.state.last_status = status.data.clone();
         if let Answer::Ack = self.tell(&status)? {
             self.state.batch[index].reversed = true;
+            self.state.last_status = status.data;
             self.persist().map_err(TransportError::Io)?;
             self.finish(self.identity_bmps())
         } else {

@@ -1,0 +1,214 @@
+//! Card payment intents and results: the ledger's half of "an approved payment is never lost and
+//! a customer is never charged twice". An intent is posted before the terminal hears of the
+//! payment; the terminal's answer is posted before the terminal is told the till took it. While an
+//! intent has no result, or only an `unknown` one, new card payments are refused.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use super::records::{Canon, EntryHeader};
+use super::{Content, Head, Ledger, LedgerError, append_in, current_day_of};
+use crate::sale::SaleError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardIntentRecord {
+    /// The journal seq of the intent.
+    pub intent_id: i64,
+    /// `pay`, `refund` or `reverse`.
+    pub op: String,
+    pub amount_minor: i64,
+    /// What it is for: the sale's reference, or the terminal receipt number to reverse.
+    pub reference: String,
+}
+
+/// The outcomes a result can record.
+pub mod outcome {
+    pub const APPROVED: &str = "approved";
+    pub const DECLINED: &str = "declined";
+    pub const ABORTED: &str = "aborted";
+    pub const IDENTITY_MISMATCH: &str = "identity_mismatch";
+    pub const UNKNOWN: &str = "unknown";
+    /// After an unknown: the terminal's last transaction was this one, so it stands.
+    pub const RESOLVED_BOOKED: &str = "resolved_booked";
+    /// After an unknown: the terminal did not book it.
+    pub const RESOLVED_NOT_BOOKED: &str = "resolved_not_booked";
+    pub const ALL: [&str; 7] =
+        [APPROVED, DECLINED, ABORTED, IDENTITY_MISMATCH, UNKNOWN, RESOLVED_BOOKED, RESOLVED_NOT_BOOKED];
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CardResultRecord {
+    pub intent_id: i64,
+    pub outcome: String,
+    pub result_code: Option<i64>,
+    pub amount_minor: Option<i64>,
+    pub masked_pan: Option<String>,
+    pub card_name: Option<String>,
+    pub receipt_no: Option<i64>,
+    pub trace: Option<i64>,
+    pub terminal_id: Option<String>,
+    pub merchant_no: Option<String>,
+    pub aid: Option<String>,
+}
+
+pub(super) fn intent_canonical(h: &EntryHeader, r: &CardIntentRecord) -> Vec<u8> {
+    let mut c = Canon::new(h);
+    c.field("op", &r.op).field("amount", r.amount_minor).field("reference", &r.reference);
+    c.into_bytes()
+}
+
+pub(super) fn result_canonical(h: &EntryHeader, r: &CardResultRecord) -> Vec<u8> {
+    let mut c = Canon::new(h);
+    c.field("intent", r.intent_id)
+        .field("outcome", &r.outcome)
+        .opt("result_code", r.result_code)
+        .opt("amount", r.amount_minor)
+        .opt("masked_pan", r.masked_pan.as_ref())
+        .opt("card_name", r.card_name.as_ref())
+        .opt("card_receipt", r.receipt_no)
+        .opt("trace", r.trace)
+        .opt("terminal_id", r.terminal_id.as_ref())
+        .opt("merchant_no", r.merchant_no.as_ref())
+        .opt("aid", r.aid.as_ref());
+    c.into_bytes()
+}
+
+pub(super) const INTENT_COLUMNS: &str = "intent_id, op, amount_minor, reference";
+pub(super) const RESULT_COLUMNS: &str = "seq, intent_id, outcome, result_code, amount_minor, masked_pan, card_name, \
+    receipt_no, trace, terminal_id, merchant_no, aid";
+
+pub(super) fn intent_row(r: &Row<'_>) -> rusqlite::Result<(i64, CardIntentRecord)> {
+    let intent_id: i64 = r.get(0)?;
+    Ok((intent_id, CardIntentRecord { intent_id, op: r.get(1)?, amount_minor: r.get(2)?, reference: r.get(3)? }))
+}
+
+pub(super) fn result_row(r: &Row<'_>) -> rusqlite::Result<(i64, CardResultRecord)> {
+    Ok((
+        r.get(0)?,
+        CardResultRecord {
+            intent_id: r.get(1)?,
+            outcome: r.get(2)?,
+            result_code: r.get(3)?,
+            amount_minor: r.get(4)?,
+            masked_pan: r.get(5)?,
+            card_name: r.get(6)?,
+            receipt_no: r.get(7)?,
+            trace: r.get(8)?,
+            terminal_id: r.get(9)?,
+            merchant_no: r.get(10)?,
+            aid: r.get(11)?,
+        },
+    ))
+}
+
+/// Intents whose last result is missing or `unknown`, oldest first.
+fn open_intents_of(conn: &Connection) -> Result<Vec<CardIntentRecord>, LedgerError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {INTENT_COLUMNS} FROM card_intents i WHERE COALESCE((SELECT r.outcome FROM card_results r \
+         WHERE r.intent_id = i.intent_id ORDER BY r.seq DESC LIMIT 1), 'unknown') = 'unknown' ORDER BY intent_id"
+    ))?;
+    let rows = stmt.query_map([], intent_row)?;
+    Ok(rows.map(|r| r.map(|(_, i)| i)).collect::<Result<_, _>>()?)
+}
+
+impl Ledger {
+    /// Posts the intent to move money by card. Refused while an earlier card payment's outcome is
+    /// not known: the customer must not be charged twice.
+    pub fn begin_card_intent(
+        &mut self,
+        op: &str,
+        amount_minor: i64,
+        reference: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CardIntentRecord, LedgerError> {
+        if !["pay", "refund", "reverse"].contains(&op) {
+            return Err(LedgerError::Corrupt(format!("unknown card operation {op}")));
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(open) = open_intents_of(&tx)?.first() {
+            return Err(LedgerError::CardOutcomeUnknown(open.intent_id));
+        }
+        let day = current_day_of(&tx, self.currency)?.map(|d| d.day_no);
+        let mut record =
+            CardIntentRecord { intent_id: 0, op: op.to_string(), amount_minor, reference: reference.to_string() };
+        let (seq, hash) = append_in(&tx, &self.register, "card_intent", day, now, Content::InRows, |h| {
+            record.intent_id = h.seq;
+            intent_canonical(h, &record)
+        })?;
+        record.intent_id = seq;
+        tx.prepare_cached("INSERT INTO card_intents(intent_id, op, amount_minor, reference) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![seq, record.op, record.amount_minor, record.reference])?;
+        tx.commit()?;
+        self.write_witness(Some(Head { seq, hash }));
+        Ok(record)
+    }
+
+    /// Posts what became of an intent. Never a full card number.
+    pub fn record_card_result(&mut self, result: &CardResultRecord, now: DateTime<Utc>) -> Result<i64, LedgerError> {
+        if let Some(pan) = &result.masked_pan
+            && !crate::sale::is_masked_pan(pan)
+        {
+            return Err(SaleError::FullPan.into());
+        }
+        if !outcome::ALL.contains(&result.outcome.as_str()) {
+            return Err(LedgerError::Corrupt(format!("unknown card outcome {}", result.outcome)));
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let exists: Option<i64> = tx
+            .prepare_cached("SELECT intent_id FROM card_intents WHERE intent_id = ?1")?
+            .query_row([result.intent_id], |r| r.get(0))
+            .optional()?;
+        if exists.is_none() {
+            return Err(LedgerError::Corrupt(format!("no card intent {}", result.intent_id)));
+        }
+        let day = current_day_of(&tx, self.currency)?.map(|d| d.day_no);
+        let (seq, hash) =
+            append_in(&tx, &self.register, "card_result", day, now, Content::InRows, |h| result_canonical(h, result))?;
+        tx.prepare_cached(
+            "INSERT INTO card_results(seq, intent_id, outcome, result_code, amount_minor, masked_pan, card_name, \
+             receipt_no, trace, terminal_id, merchant_no, aid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?
+        .execute(params![
+            seq,
+            result.intent_id,
+            result.outcome,
+            result.result_code,
+            result.amount_minor,
+            result.masked_pan,
+            result.card_name,
+            result.receipt_no,
+            result.trace,
+            result.terminal_id,
+            result.merchant_no,
+            result.aid
+        ])?;
+        tx.commit()?;
+        self.write_witness(Some(Head { seq, hash }));
+        Ok(seq)
+    }
+
+    /// Card intents whose outcome is not known yet (none, or `unknown`).
+    pub fn open_card_intents(&self) -> Result<Vec<CardIntentRecord>, LedgerError> {
+        open_intents_of(&self.conn)
+    }
+
+    /// Every result of card payments, oldest first.
+    pub fn card_results(&self) -> Result<Vec<CardResultRecord>, LedgerError> {
+        let mut stmt = self.conn.prepare(&format!("SELECT {RESULT_COLUMNS} FROM card_results ORDER BY seq"))?;
+        let rows = stmt.query_map([], result_row)?;
+        Ok(rows.map(|r| r.map(|(_, x)| x)).collect::<Result<_, _>>()?)
+    }
+
+    /// Whether a terminal receipt and trace are already recorded as a booked payment.
+    pub fn card_receipt_known(&self, receipt_no: i64, trace: i64) -> Result<bool, LedgerError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM card_results WHERE receipt_no = ?1 AND trace = ?2 \
+                 AND outcome IN ('approved', 'resolved_booked') LIMIT 1",
+            )?
+            .query_row(params![receipt_no, trace], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+}

@@ -1,0 +1,172 @@
+//! Card payments with the ledger on both sides of the terminal: intents, results, the block on
+//! unknown outcomes, and their resolution with the emulator over a pseudo-terminal.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::Utc;
+use serialport::TTYPort;
+use till::card::{self, CardOp};
+use till::ledger::{CardResultRecord, Ledger, LedgerError, card_outcome};
+use till::money::Currency;
+use till::terminal::emulator::{Emulator, EmulatorConfig, EmulatorState};
+use till::terminal::zvt::session::Session;
+use till::terminal::zvt::transport::{SerialTransport, Timers};
+use till::terminal::{ExpectedIdentity, Outcome, PaymentTerminal, ZvtTerminal};
+
+struct Rig {
+    ledger: Ledger,
+    till: ZvtTerminal<TTYPort>,
+    stop: Arc<AtomicBool>,
+    emulator: std::thread::JoinHandle<EmulatorState>,
+    _dir: tempfile::TempDir,
+}
+
+fn rig(config: EmulatorConfig) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let timers = Timers {
+        t2: Duration::from_millis(500),
+        t3: Duration::from_secs(2),
+        t4: Duration::from_secs(5),
+        ..Timers::default()
+    };
+    let (ecr, pt) = TTYPort::pair().unwrap();
+    let mut emulator =
+        Emulator::new(SerialTransport::new(pt, timers), config, Some(dir.path().join("pt.state"))).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let emulator = std::thread::spawn(move || {
+        emulator.run(Duration::from_millis(50), &|| !flag.load(Ordering::SeqCst)).unwrap();
+        emulator.state.clone()
+    });
+    let till =
+        ZvtTerminal::new(Session::new(SerialTransport::new(ecr, timers)), 123456, 156, ExpectedIdentity::default());
+    let ledger = Ledger::open(&dir.path().join("ledger.db"), "R1", Currency::CNY).unwrap();
+    Rig { ledger, till, stop, emulator, _dir: dir }
+}
+
+fn finish(rig: Rig) -> (Ledger, EmulatorState) {
+    rig.stop.store(true, Ordering::SeqCst);
+    (rig.ledger, rig.emulator.join().unwrap())
+}
+
+fn outcomes(ledger: &Ledger) -> Vec<String> {
+    ledger.card_results().unwrap().into_iter().map(|r| r.outcome).collect()
+}
+
+#[test]
+fn an_approved_payment_is_posted_before_and_after_the_answer() {
+    let mut r = rig(EmulatorConfig::default());
+    let paid = card::run(&mut r.ledger, &mut r.till, CardOp::Pay, 2599, "sale-1").unwrap();
+    assert!(matches!(paid.outcome, Outcome::Approved(_)));
+    assert_eq!(outcomes(&r.ledger), vec!["unknown", "approved"]);
+    assert!(r.ledger.open_card_intents().unwrap().is_empty());
+    let (ledger, pt) = finish(r);
+    assert!(ledger.verify().unwrap().is_sound());
+    assert_eq!(pt.batch.len(), 1);
+    let approved = &ledger.card_results().unwrap()[1];
+    assert_eq!(approved.receipt_no, Some(i64::from(pt.batch[0].receipt_no)));
+    assert!(approved.masked_pan.as_deref().unwrap().contains('*'));
+}
+
+#[test]
+fn a_decline_is_posted_and_books_nothing() {
+    let mut r =
+        rig(EmulatorConfig { scenario: till::terminal::emulator::Scenario::Decline(0x05), ..Default::default() });
+    let paid = card::run(&mut r.ledger, &mut r.till, CardOp::Pay, 100, "sale-2").unwrap();
+    assert_eq!(paid.outcome, Outcome::Declined { code: 5 });
+    assert_eq!(outcomes(&r.ledger), vec!["declined"]);
+    let (_, pt) = finish(r);
+    assert!(pt.batch.is_empty());
+}
+
+#[test]
+fn an_unknown_outcome_blocks_card_payments_until_resolved_as_booked() {
+    let mut r = rig(EmulatorConfig::default());
+    // As if the till died right after answering the approval: the approval is posted as
+    // unknown, the terminal booked it, and nobody posted the confirmation.
+    let intent = r.ledger.begin_card_intent("pay", 4500, "sale-3", Utc::now()).unwrap();
+    let ledger = &mut r.ledger;
+    let outcome = r.till.pay(4500, &mut |a| {
+        ledger
+            .record_card_result(
+                &CardResultRecord {
+                    intent_id: intent.intent_id,
+                    outcome: card_outcome::UNKNOWN.into(),
+                    amount_minor: Some(a.amount_minor as i64),
+                    masked_pan: Some(a.masked_pan.clone()),
+                    receipt_no: Some(i64::from(a.receipt_no)),
+                    trace: Some(i64::from(a.trace)),
+                    ..Default::default()
+                },
+                Utc::now(),
+            )
+            .is_ok()
+    });
+    assert!(matches!(outcome, Outcome::Approved(_)));
+    let blocked = card::run(&mut r.ledger, &mut r.till, CardOp::Pay, 100, "sale-4");
+    assert!(
+        matches!(blocked, Err(card::CardError::Ledger(LedgerError::CardOutcomeUnknown(id))) if id == intent.intent_id)
+    );
+
+    let resolved = card::recover(&mut r.ledger, &mut r.till).unwrap();
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].booked.as_ref().unwrap().amount_minor, 4500);
+    assert_eq!(outcomes(&r.ledger), vec!["unknown", "resolved_booked"]);
+    // Unblocked: the next payment goes through.
+    assert!(matches!(
+        card::run(&mut r.ledger, &mut r.till, CardOp::Pay, 100, "sale-4").unwrap().outcome,
+        Outcome::Approved(_)
+    ));
+    let (ledger, pt) = finish(r);
+    assert_eq!(pt.batch.len(), 2, "charged once for each sale");
+    assert!(ledger.verify().unwrap().is_sound());
+}
+
+#[test]
+fn an_unknown_outcome_the_terminal_did_not_book_is_resolved_as_not_booked() {
+    let mut r = rig(EmulatorConfig::default());
+    assert!(matches!(
+        card::run(&mut r.ledger, &mut r.till, CardOp::Pay, 700, "sale-5").unwrap().outcome,
+        Outcome::Approved(_)
+    ));
+    // As if the till died after posting the approval as unknown but before answering: the
+    // terminal, unanswered, reverses on its own.
+    let intent = r.ledger.begin_card_intent("pay", 900, "sale-6", Utc::now()).unwrap();
+    let ledger = &mut r.ledger;
+    let outcome = r.till.pay(900, &mut |a| {
+        let _ = ledger.record_card_result(
+            &CardResultRecord {
+                intent_id: intent.intent_id,
+                outcome: card_outcome::UNKNOWN.into(),
+                amount_minor: Some(a.amount_minor as i64),
+                receipt_no: Some(i64::from(a.receipt_no)),
+                trace: Some(i64::from(a.trace)),
+                ..Default::default()
+            },
+            Utc::now(),
+        );
+        false
+    });
+    assert!(matches!(outcome, Outcome::Aborted { .. }));
+    let resolved = card::recover(&mut r.ledger, &mut r.till).unwrap();
+    assert_eq!(resolved[0].booked, None);
+    assert_eq!(outcomes(&r.ledger).last().unwrap(), "resolved_not_booked");
+    let (_, pt) = finish(r);
+    assert_eq!(pt.batch.iter().map(|e| e.amount_minor).collect::<Vec<_>>(), vec![700]);
+}
+
+#[test]
+fn a_full_card_number_is_refused_by_the_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(&dir.path().join("ledger.db"), "R1", Currency::CNY).unwrap();
+    let intent = ledger.begin_card_intent("pay", 100, "x", Utc::now()).unwrap();
+    let full = CardResultRecord {
+        intent_id: intent.intent_id,
+        outcome: card_outcome::APPROVED.into(),
+        masked_pan: Some("4748430000007743".into()),
+        ..Default::default()
+    };
+    assert!(matches!(ledger.record_card_result(&full, Utc::now()), Err(LedgerError::Sale(_))));
+}
