@@ -133,6 +133,7 @@ impl EmulatorState {
                 ["trace", n] => s.last_trace = n.parse().map_err(|_| bad())?,
                 ["turnover", n] => s.turnover = n.parse().map_err(|_| bad())?,
                 ["eod_outstanding", n] => s.eod_outstanding = *n == "1",
+                ["last_status"] => s.last_status.clear(),
                 ["last_status", hex] => s.last_status = crate::ledger::records::unhex(hex).ok_or_else(bad)?,
                 ["entry", r, t, a, f, rev] => s.batch.push(BatchEntry {
                     receipt_no: r.parse().map_err(|_| bad())?,
@@ -230,10 +231,19 @@ impl<L: Link> Emulator<L> {
         }
     }
 
-    /// Serves commands until `keep_going` says stop; each wait for a command lasts `poll`.
+    /// Serves commands until `keep_going` says stop; each wait for a command lasts `poll`. A
+    /// line failure ends the command in hand, not the terminal: it waits for the next one, as a
+    /// terminal whose cable was pulled does.
     pub fn run(&mut self, poll: Duration, keep_going: &dyn Fn() -> bool) -> Result<(), TransportError> {
         while keep_going() {
-            self.serve_one(poll)?;
+            match self.serve_one(poll) {
+                Ok(_) => {}
+                Err(TransportError::Io(e)) if e.kind() != std::io::ErrorKind::Interrupted => {
+                    // Nobody on the other end (a pty whose till has gone): wait, do not spin.
+                    std::thread::sleep(poll);
+                }
+                Err(_) => {}
+            }
         }
         Ok(())
     }

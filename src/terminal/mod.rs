@@ -258,7 +258,12 @@ impl<L: Link> PaymentTerminal for ZvtTerminal<L> {
     }
 
     fn repeat_last(&mut self) -> Result<Option<CardApproval>, TerminalError> {
-        let ex = self.admin(&messages::repeat_receipt(self.password, true))?;
+        let ex = match self.admin(&messages::repeat_receipt(self.password, true)) {
+            Ok(ex) => ex,
+            // "Function not possible": the terminal has no transaction to repeat.
+            Err(TerminalError::Aborted(0x83) | TerminalError::Refused(0x83)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         Ok(ex.statuses.last().filter(|s| s.approved() && s.receipt_no.is_some()).map(CardApproval::from_status))
     }
 

@@ -1,6 +1,8 @@
 //! The command line: no subcommand opens the counter (GUI); subcommands do headless work.
 //! Every message goes through the locale files; errors exit non-zero.
 
+mod terminal;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -38,6 +40,18 @@ pub enum Command {
         #[command(subcommand)]
         action: LedgerCommand,
     },
+    /// Run a device emulator (training, installer rehearsal).
+    Emulate {
+        #[command(subcommand)]
+        what: EmulateCommand,
+    },
+    /// Talk to the PIN pad: status, registration, a test payment, end-of-day…
+    Terminal {
+        #[command(subcommand)]
+        action: terminal::TerminalCommand,
+        #[command(flatten)]
+        line: terminal::LineArgs,
+    },
     /// Ring up random cash sales through the real sale and ledger code.
     Simulate {
         /// How many sales.
@@ -47,6 +61,12 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EmulateCommand {
+    /// A ZVT payment terminal.
+    Terminal(terminal::EmulateTerminalArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -74,6 +94,8 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Ledger { action: LedgerCommand::Verify }) => ledger_verify(&data_dir, &locale),
         Some(Command::Simulate { sales, seed }) => simulate(&data_dir, &store, sales, seed, &locale),
+        Some(Command::Emulate { what: EmulateCommand::Terminal(args) }) => terminal::emulate(&args, &locale),
+        Some(Command::Terminal { action, line }) => terminal::run(&data_dir, &store, &line, &action, &locale),
     }
 }
 

@@ -1,0 +1,331 @@
+//! `till emulate terminal …` and `till terminal …`: the PIN pad from a shell, for installers
+//! (cabling, settings, a test payment) and for rehearsals without hardware.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use rust_i18n::t;
+use serialport::{DataBits, Parity, SerialPort, StopBits, TTYPort};
+
+use super::fail;
+use crate::card::{self, CardOp};
+use crate::config::{self, StoreSettings};
+use crate::ledger::Ledger;
+use crate::money::{Currency, Money};
+use crate::terminal::emulator::{Emulator, EmulatorConfig, Scenario};
+use crate::terminal::zvt::session::Session;
+use crate::terminal::zvt::transport::{SerialTransport, Timers};
+use crate::terminal::{ExpectedIdentity, Outcome, PaymentTerminal, TerminalError, ZvtTerminal};
+
+/// Where the terminal is and how to talk to it.
+#[derive(Args, Debug, Clone)]
+pub struct LineArgs {
+    /// Serial port (or pseudo-terminal) of the terminal.
+    #[arg(long, value_name = "PATH", global = true)]
+    pub port: Option<PathBuf>,
+    /// Baud rate (ZVT: 9600 8N2 by default).
+    #[arg(long, default_value_t = 9600, global = true)]
+    pub baud: u32,
+    /// The terminal's 6-digit password.
+    #[arg(long, default_value_t = 123456, global = true)]
+    pub password: u32,
+    /// T2 (wait for ACK) in milliseconds; 5000 per the specification.
+    #[arg(long, default_value_t = 5000, hide = true, global = true)]
+    pub t2_ms: u64,
+    /// T3 (wait for an answer) in milliseconds; 5000 per the specification.
+    #[arg(long, default_value_t = 5000, hide = true, global = true)]
+    pub t3_ms: u64,
+    /// T4 (wait for completion) in seconds; 180 per the specification.
+    #[arg(long, default_value_t = 180, hide = true, global = true)]
+    pub t4_s: u64,
+}
+
+impl LineArgs {
+    fn timers(&self) -> Timers {
+        Timers {
+            t2: Duration::from_millis(self.t2_ms),
+            t3: Duration::from_millis(self.t3_ms),
+            t4: Duration::from_secs(self.t4_s),
+            ..Timers::default()
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TerminalCommand {
+    /// Status enquiry: is the terminal there and ready?
+    Status,
+    /// Registration (签到): the terminal id and currency it reports.
+    Register,
+    /// Diagnosis.
+    Diagnosis,
+    /// A card payment of AMOUNT (e.g. 12.50), with the intent and result in the ledger.
+    Pay { amount: String },
+    /// Reverse (cancel) the terminal's transaction RECEIPT-NO.
+    Reverse { receipt: u16 },
+    /// End-of-day: the terminal's totals per card type.
+    EndOfDay,
+    /// Resolve card payments whose outcome is unknown (after a crash or a pulled cable).
+    Recover,
+}
+
+#[derive(Args, Debug)]
+pub struct EmulateTerminalArgs {
+    /// Serve on this serial port.
+    #[arg(long, value_name = "PATH", conflicts_with = "pty")]
+    pub port: Option<PathBuf>,
+    /// Create a pseudo-terminal and print the path the till should open.
+    #[arg(long)]
+    pub pty: bool,
+    #[arg(long, default_value = "CNY")]
+    pub currency: String,
+    #[arg(long, default_value_t = 123456)]
+    pub password: u32,
+    #[arg(long, default_value = "52500038")]
+    pub terminal_id: String,
+    #[arg(long, default_value = "455600000012345")]
+    pub merchant: String,
+    /// approve, decline:CODE (hex), stop-key, card-timeout, silent, eod-fails.
+    #[arg(long, default_value = "approve")]
+    pub scenario: String,
+    /// The terminal's batch (turnover store, receipt and trace numbers) lives here.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    #[arg(long, default_value_t = 5000, hide = true)]
+    pub t2_ms: u64,
+    #[arg(long, default_value_t = 5000, hide = true)]
+    pub t3_ms: u64,
+}
+
+pub fn parse_scenario(text: &str) -> Option<Scenario> {
+    Some(match text {
+        "approve" => Scenario::Approve,
+        "stop-key" => Scenario::StopKey,
+        "card-timeout" => Scenario::CardTimeout,
+        "silent" => Scenario::Silent,
+        "eod-fails" => Scenario::EndOfDayFails,
+        other => Scenario::Decline(u8::from_str_radix(other.strip_prefix("decline:")?, 16).ok()?),
+    })
+}
+
+/// Opens a serial port as ZVT wants it: 8 data bits, no parity, 2 stop bits, no handshake.
+/// Whatever waited in the port's buffers (a terminal's last words to a till that had gone) is
+/// dropped: it answers nothing this till asked.
+fn open_port(path: &Path, baud: u32) -> Result<TTYPort, serialport::Error> {
+    let port = serialport::new(path.to_string_lossy(), baud)
+        .data_bits(DataBits::Eight)
+        .parity(Parity::None)
+        .stop_bits(StopBits::Two)
+        .timeout(Duration::from_millis(100))
+        .open_native()?;
+    port.clear(serialport::ClearBuffer::All)?;
+    Ok(port)
+}
+
+pub fn emulate(args: &EmulateTerminalArgs, locale: &str) -> ExitCode {
+    let Ok(currency) = Currency::from_code(&args.currency) else {
+        return fail(t!("error.money.unknown_currency", locale = locale, value = args.currency));
+    };
+    let Some(scenario) = parse_scenario(&args.scenario) else {
+        return fail(t!("cli.bad_scenario", locale = locale, value = args.scenario));
+    };
+    let timers =
+        Timers { t2: Duration::from_millis(args.t2_ms), t3: Duration::from_millis(args.t3_ms), ..Timers::default() };
+    // With --pty the far end is held open here too, so the line stays up between tills.
+    let (line, _far_end) = if args.pty {
+        match TTYPort::pair() {
+            Ok((ours, theirs)) => {
+                println!("{}", theirs.name().unwrap_or_default());
+                (ours, Some(theirs))
+            }
+            Err(e) => return fail(e.to_string()),
+        }
+    } else {
+        let Some(port) = &args.port else { return fail(t!("cli.need_port", locale = locale)) };
+        match open_port(port, 9600) {
+            Ok(p) => (p, None),
+            Err(e) => {
+                return fail(t!(
+                    "cli.cannot_open_port",
+                    locale = locale,
+                    port = port.display(),
+                    detail = e.to_string()
+                ));
+            }
+        }
+    };
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let config = EmulatorConfig {
+        password: args.password,
+        currency: currency.numeric,
+        terminal_id: args.terminal_id.clone(),
+        merchant_no: args.merchant.clone(),
+        scenario,
+        ..EmulatorConfig::default()
+    };
+    let mut emulator = match Emulator::new(SerialTransport::new(line, timers), config, args.state.clone()) {
+        Ok(e) => e,
+        Err(e) => return fail(e.to_string()),
+    };
+    match emulator.run(Duration::from_millis(200), &|| true) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e.to_string()),
+    }
+}
+
+fn describe(outcome: &Outcome, currency: Currency, locale: &str) -> String {
+    match outcome {
+        Outcome::Approved(a) => t!(
+            "cli.card_approved",
+            locale = locale,
+            amount = Money::from_minor(a.amount_minor as i64, currency)
+                .map_or(a.amount_minor.to_string(), |m| m.to_string()),
+            pan = a.masked_pan,
+            card = a.card_name,
+            receipt = a.receipt_no,
+            trace = a.trace
+        )
+        .into_owned(),
+        Outcome::Declined { code } => {
+            t!("cli.card_declined", locale = locale, code = format!("{code:02X}")).into_owned()
+        }
+        Outcome::Aborted { code } => t!("cli.card_aborted", locale = locale, code = format!("{code:02X}")).into_owned(),
+        Outcome::IdentityMismatch { terminal_id, merchant_no } => {
+            t!("cli.card_identity_mismatch", locale = locale, tid = terminal_id, merchant = merchant_no).into_owned()
+        }
+        Outcome::Unknown { reason } => t!("cli.card_unknown", locale = locale, reason = reason).into_owned(),
+    }
+}
+
+fn terminal_error(e: &TerminalError, locale: &str) -> String {
+    match e {
+        TerminalError::Refused(c) => t!("cli.terminal_refused", locale = locale, code = format!("{c:02X}")),
+        TerminalError::Aborted(c) => t!("cli.terminal_aborted", locale = locale, code = format!("{c:02X}")),
+        TerminalError::NoAnswer => t!("cli.terminal_no_answer", locale = locale),
+        TerminalError::Link => t!("cli.terminal_link", locale = locale),
+    }
+    .into_owned()
+}
+
+pub fn run(
+    data_dir: &Path,
+    store: &StoreSettings,
+    line: &LineArgs,
+    command: &TerminalCommand,
+    locale: &str,
+) -> ExitCode {
+    let Some(path) = &line.port else { return fail(t!("cli.need_port", locale = locale)) };
+    let port = match open_port(path, line.baud) {
+        Ok(p) => p,
+        Err(e) => {
+            return fail(t!("cli.cannot_open_port", locale = locale, port = path.display(), detail = e.to_string()));
+        }
+    };
+    let session = Session::new(SerialTransport::new(port, line.timers()));
+    let mut terminal = ZvtTerminal::new(session, line.password, store.currency.numeric, ExpectedIdentity::default());
+    let needs_ledger =
+        matches!(command, TerminalCommand::Pay { .. } | TerminalCommand::Reverse { .. } | TerminalCommand::Recover);
+    let mut ledger = if needs_ledger {
+        match Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency) {
+            Ok(l) => Some(l),
+            Err(e) => return fail(e.localized(locale)),
+        }
+    } else {
+        None
+    };
+    // Open card payments are settled before any new one.
+    if let Some(ledger) = ledger.as_mut() {
+        match card::recover(ledger, &mut terminal) {
+            Ok(done) => {
+                for r in done {
+                    println!(
+                        "{}",
+                        match r.booked {
+                            Some(a) => t!(
+                                "cli.recovered_booked",
+                                locale = locale,
+                                intent = r.intent.intent_id,
+                                receipt = a.receipt_no
+                            ),
+                            None => t!("cli.recovered_not_booked", locale = locale, intent = r.intent.intent_id),
+                        }
+                    );
+                }
+            }
+            Err(card::CardError::Terminal(e)) => return fail(terminal_error(&e, locale)),
+            Err(card::CardError::Ledger(e)) => return fail(e.localized(locale)),
+        }
+    }
+    let card_run = |ledger: &mut Option<Ledger>, terminal: &mut dyn PaymentTerminal, op: CardOp, amount: u64| {
+        let Some(ledger) = ledger.as_mut() else { return fail("no ledger") };
+        match card::run(ledger, terminal, op, amount, "till terminal") {
+            Ok(paid) => {
+                println!("{}", describe(&paid.outcome, store.currency, locale));
+                if matches!(paid.outcome, Outcome::Approved(_)) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            }
+            Err(card::CardError::Ledger(e)) => fail(e.localized(locale)),
+            Err(card::CardError::Terminal(e)) => fail(terminal_error(&e, locale)),
+        }
+    };
+    match command {
+        TerminalCommand::Recover => ExitCode::SUCCESS,
+        TerminalCommand::Pay { amount } => match Money::parse(amount, store.currency) {
+            Ok(m) if m.is_positive() => card_run(&mut ledger, &mut terminal, CardOp::Pay, m.minor() as u64),
+            Ok(_) => fail(t!("error.sale.tender_not_positive", locale = locale)),
+            Err(e) => fail(e.localized(locale)),
+        },
+        TerminalCommand::Reverse { receipt } => card_run(&mut ledger, &mut terminal, CardOp::Reverse(*receipt), 0),
+        TerminalCommand::Status | TerminalCommand::Register | TerminalCommand::Diagnosis => {
+            let info = match command {
+                TerminalCommand::Status => terminal.status(),
+                TerminalCommand::Register => terminal.register(),
+                _ => terminal.diagnosis(),
+            };
+            match info {
+                Ok(i) => {
+                    println!(
+                        "{}",
+                        t!(
+                            "cli.terminal_info",
+                            locale = locale,
+                            tid = i.terminal_id.unwrap_or_default(),
+                            status = format!("{:02X}", i.status.unwrap_or(0)),
+                            version = i.sw_version.unwrap_or_default()
+                        )
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(terminal_error(&e, locale)),
+            }
+        }
+        TerminalCommand::EndOfDay => match terminal.end_of_day() {
+            Ok(totals) => {
+                for (name, (count, amount)) in crate::terminal::zvt::messages::CARD_FAMILIES.iter().zip(totals.by_card)
+                {
+                    if count > 0 {
+                        println!(
+                            "{name}: {count} × {}",
+                            Money::from_minor(amount as i64, store.currency)
+                                .map_or(amount.to_string(), |m| m.to_string())
+                        );
+                    }
+                }
+                println!(
+                    "{}",
+                    t!(
+                        "cli.eod_total",
+                        locale = locale,
+                        count = totals.total_count(),
+                        amount = Money::from_minor(totals.total_amount() as i64, store.currency)
+                            .map_or(totals.total_amount().to_string(), |m| m.to_string())
+                    )
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(terminal_error(&e, locale)),
+        },
+    }
+}

@@ -1,0 +1,135 @@
+//! Power cuts during card payments: the till process killed (SIGKILL) just before and just after
+//! it answers an approval, and a terminal that goes silent mid-payment. After the till restarts
+//! and recovers, the till's ledger and the terminal emulator's batch agree on every payment, and
+//! no payment was taken twice.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use till::ledger::{Ledger, card_outcome};
+use till::terminal::emulator::EmulatorState;
+
+const FAST: [&str; 4] = ["--t2-ms", "200", "--t3-ms", "800"];
+
+struct Terminal {
+    child: Child,
+    port: String,
+}
+
+impl Terminal {
+    fn start(state: &Path, scenario: &str) -> Terminal {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_till"))
+            .args(["emulate", "terminal", "--pty", "--scenario", scenario, "--state"])
+            .arg(state)
+            .args(FAST)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        Terminal { child, port: line.trim().to_string() }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn till(data: &Path, port: &str, args: &[&str], fault: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_till"));
+    cmd.arg("terminal").args(args).args(["--port", port, "--lang", "en", "--t4-s", "2"]).args(FAST);
+    cmd.arg("--data-dir").arg(data);
+    if let Some(f) = fault {
+        cmd.env("TILL_FAULT", f);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// (receipt, amount) of every payment that stands, per the till and per the terminal.
+fn agree(data: &Path, state: &Path) -> BTreeSet<(i64, i64)> {
+    let ledger = Ledger::open_read_only(&data.join("ledger.db")).unwrap();
+    assert!(ledger.verify().unwrap().is_sound());
+    assert!(ledger.open_card_intents().unwrap().is_empty(), "every intent is resolved");
+    let till: BTreeSet<(i64, i64)> = ledger
+        .card_results()
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.outcome == card_outcome::APPROVED || r.outcome == card_outcome::RESOLVED_BOOKED)
+        .map(|r| (r.receipt_no.unwrap(), r.amount_minor.unwrap()))
+        .collect();
+    let terminal: BTreeSet<(i64, i64)> = EmulatorState::load(state)
+        .unwrap()
+        .batch
+        .into_iter()
+        .filter(|e| !e.reversed)
+        .map(|e| (i64::from(e.receipt_no), e.amount_minor))
+        .collect();
+    assert_eq!(till, terminal, "the till and the terminal agree");
+    till
+}
+
+fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let state = dir.path().join("terminal.state");
+    (dir, data, state)
+}
+
+#[test]
+fn killed_just_before_answering_an_approval() {
+    let (_dir, data, state) = setup();
+    let pt = Terminal::start(&state, "approve");
+    let paid = till(&data, &pt.port, &["pay", "12.34"], Some("before_ack"));
+    assert_eq!(paid.status.signal(), Some(9), "{}", text(&paid));
+    // The terminal waits T3 for the answer that never comes, then reverses on its own.
+    std::thread::sleep(Duration::from_millis(2500));
+    let recovered = till(&data, &pt.port, &["recover"], None);
+    assert!(text(&recovered).contains("did not book it"), "{}", text(&recovered));
+    assert!(agree(&data, &state).is_empty(), "nothing was charged");
+    // The customer pays again, once.
+    let again = till(&data, &pt.port, &["pay", "12.34"], None);
+    assert!(again.status.success(), "{}", text(&again));
+    assert_eq!(agree(&data, &state).len(), 1);
+}
+
+#[test]
+fn killed_just_after_answering_an_approval() {
+    let (_dir, data, state) = setup();
+    let pt = Terminal::start(&state, "approve");
+    let paid = till(&data, &pt.port, &["pay", "56.78"], Some("after_ack"));
+    assert_eq!(paid.status.signal(), Some(9), "{}", text(&paid));
+    // A new card payment cannot start while this one is open: the restart recovers it first.
+    let next = till(&data, &pt.port, &["pay", "1.00"], None);
+    assert!(text(&next).contains("the terminal booked it"), "{}", text(&next));
+    assert!(next.status.success(), "{}", text(&next));
+    let stands = agree(&data, &state);
+    assert_eq!(stands.iter().map(|(_, a)| *a).collect::<Vec<_>>(), vec![5678, 100]);
+}
+
+#[test]
+fn a_terminal_that_goes_silent_mid_payment() {
+    let (_dir, data, state) = setup();
+    {
+        let pt = Terminal::start(&state, "silent");
+        let paid = till(&data, &pt.port, &["pay", "9.99"], None);
+        assert!(!paid.status.success());
+        assert!(text(&paid).contains("nothing was charged"), "{}", text(&paid));
+    }
+    // The terminal comes back (same batch) and the next payment goes through.
+    let pt = Terminal::start(&state, "approve");
+    let paid = till(&data, &pt.port, &["pay", "9.99"], None);
+    assert!(paid.status.success(), "{}", text(&paid));
+    assert_eq!(agree(&data, &state).len(), 1);
+}
