@@ -7,7 +7,8 @@ use rust_decimal::Decimal;
 use crate::catalog::{Catalog, SoldBy};
 use crate::ledger::{Ledger, LedgerError, PostContext, Posted};
 use crate::money::Money;
-use crate::sale::{Discount, Sale, SaleError, SaleSettings};
+use crate::sale::{CardPayment, Discount, Sale, SaleError, SaleSettings};
+use crate::terminal::{Outcome, PaymentTerminal};
 
 /// SplitMix64: small, fast and the same on every machine, so a seed names a day of sales.
 #[derive(Debug, Clone)]
@@ -44,6 +45,8 @@ pub enum SimulateError {
     Ledger(#[from] LedgerError),
     #[error("the catalog is empty")]
     EmptyCatalog,
+    #[error(transparent)]
+    Card(#[from] crate::card::CardError),
 }
 
 impl SimulateError {
@@ -52,13 +55,15 @@ impl SimulateError {
             SimulateError::Sale(e) => e.localized(locale),
             SimulateError::Ledger(e) => e.localized(locale),
             SimulateError::EmptyCatalog => rust_i18n::t!("error.simulate.empty_catalog", locale = locale).into_owned(),
+            SimulateError::Card(crate::card::CardError::Ledger(e)) => e.localized(locale),
+            SimulateError::Card(crate::card::CardError::Terminal(e)) => e.to_string(),
         }
     }
 }
 
-/// A random basket of 1–10 lines, paid: pieces 1–3 at a time, weighed goods 0.1–2.5 kg, now and
-/// then a line or sale discount; cash given as a customer would (exact, or the next round note).
-pub fn random_paid_sale(catalog: &Catalog, settings: &SaleSettings, rng: &mut Rng) -> Result<Sale, SimulateError> {
+/// A random basket of 1–10 lines, ready for payment: pieces 1–3 at a time, weighed goods
+/// 0.1–2.5 kg, now and then a line or sale discount.
+pub fn random_basket(catalog: &Catalog, settings: &SaleSettings, rng: &mut Rng) -> Result<Sale, SimulateError> {
     if catalog.is_empty() {
         return Err(SimulateError::EmptyCatalog);
     }
@@ -78,32 +83,87 @@ pub fn random_paid_sale(catalog: &Catalog, settings: &SaleSettings, rng: &mut Rn
         sale.set_sale_discount(Some(Discount::Percent(Decimal::from(5))))?;
     }
     sale.begin_payment()?;
-    if !sale.remaining().is_zero() {
-        let due = sale.cash_due();
-        let given = if rng.chance(50) {
-            due
-        } else {
-            let note = [10i64, 20, 50, 100][rng.range(0, 3) as usize] * 10i64.pow(due.currency().minor_units);
-            Money::from_minor((due.minor() / note + 1) * note, due.currency()).unwrap_or(due)
-        };
-        sale.tender_cash(given)?;
-    }
     Ok(sale)
 }
 
-/// Rings up and posts `count` random sales; `each` sees every posted sale (progress, printing).
+/// Pays what is left in cash, as a customer would: exact, or the next round note.
+pub fn pay_cash(sale: &mut Sale, rng: &mut Rng) -> Result<(), SimulateError> {
+    if sale.remaining().is_zero() {
+        return Ok(());
+    }
+    let due = sale.cash_due();
+    let given = if rng.chance(50) {
+        due
+    } else {
+        let note = [10i64, 20, 50, 100][rng.range(0, 3) as usize] * 10i64.pow(due.currency().minor_units);
+        Money::from_minor((due.minor() / note + 1) * note, due.currency()).unwrap_or(due)
+    };
+    sale.tender_cash(given)?;
+    Ok(())
+}
+
+/// A random basket paid in cash.
+pub fn random_paid_sale(catalog: &Catalog, settings: &SaleSettings, rng: &mut Rng) -> Result<Sale, SimulateError> {
+    let mut sale = random_basket(catalog, settings, rng)?;
+    pay_cash(&mut sale, rng)?;
+    Ok(sale)
+}
+
+/// Pays the whole sale by card through the terminal, with the ledger's intent and result around
+/// it. Returns false when the card did not go through (the sale then waits for another tender).
+pub fn pay_card(
+    sale: &mut Sale,
+    ledger: &mut Ledger,
+    terminal: &mut dyn PaymentTerminal,
+    reference: &str,
+) -> Result<bool, SimulateError> {
+    let due = sale.remaining();
+    if !due.is_positive() {
+        return Ok(false);
+    }
+    let paid = crate::card::run(ledger, terminal, crate::card::CardOp::Pay, due.minor() as u64, reference)?;
+    let Outcome::Approved(a) = paid.outcome else { return Ok(false) };
+    let card = CardPayment {
+        masked_pan: a.masked_pan,
+        card_name: a.card_name,
+        receipt_no: u32::from(a.receipt_no),
+        trace: a.trace,
+        terminal_id: a.terminal_id,
+        aid: a.aid,
+    };
+    sale.tender_card(due, card)?;
+    Ok(true)
+}
+
+/// What `run` rings up with.
+pub struct Options<'a> {
+    pub count: u64,
+    pub seed: u64,
+    /// The share of sales paid by card (0–1), through this terminal.
+    pub card: Option<(&'a mut dyn PaymentTerminal, f64)>,
+}
+
+/// Rings up and posts random sales; `each` sees every posted sale (progress, printing).
 pub fn run(
     ledger: &mut Ledger,
     catalog: &Catalog,
     settings: &SaleSettings,
     ctx: &PostContext,
-    count: u64,
-    seed: u64,
+    options: Options<'_>,
     mut each: impl FnMut(&Sale, &Posted),
 ) -> Result<(), SimulateError> {
-    let mut rng = Rng::new(seed);
-    for _ in 0..count {
-        let mut sale = random_paid_sale(catalog, settings, &mut rng)?;
+    let mut rng = Rng::new(options.seed);
+    let mut card = options.card;
+    for n in 0..options.count {
+        let mut sale = random_basket(catalog, settings, &mut rng)?;
+        if let Some((terminal, share)) = card.as_mut()
+            && (rng.next_u64() % 10_000) < (*share * 10_000.0) as u64
+        {
+            let reference = format!("simulate {}-{n}", options.seed);
+            pay_card(&mut sale, ledger, &mut **terminal, &reference)?;
+        }
+        // A declined or aborted card is paid in cash, as the customer at the counter would.
+        pay_cash(&mut sale, &mut rng)?;
         let posted = ledger.post_sale(&mut sale, ctx, Utc::now())?;
         each(&sale, &posted);
     }

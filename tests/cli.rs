@@ -143,3 +143,28 @@ fn bad_input_at_the_counter_gets_a_localized_error_and_changes_nothing() {
     assert_eq!(e.localized("en"), "Cannot resume a sale that is open");
     assert_eq!(e.localized("zh-CN"), "无法取单进行中的交易");
 }
+
+#[test]
+fn simulate_pays_part_of_its_sales_by_card_through_the_emulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = till(dir.path(), &["simulate", "--sales", "40", "--card-share", "0.6", "--seed", "9", "--lang", "en"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let ledger = till::ledger::Ledger::open_read_only(&dir.path().join("ledger.db")).unwrap();
+    assert!(ledger.verify().unwrap().is_sound());
+    let approved: Vec<i64> = ledger
+        .card_results()
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.outcome == "approved")
+        .map(|r| r.amount_minor.unwrap())
+        .collect();
+    assert!((12..=36).contains(&approved.len()), "about 60 % of 40 sales by card: {}", approved.len());
+    let terminal = till::terminal::emulator::EmulatorState::load(&dir.path().join("training-terminal.state")).unwrap();
+    let booked: Vec<i64> = terminal.batch.iter().map(|e| e.amount_minor).collect();
+    assert_eq!(booked, approved, "the terminal booked exactly what the ledger recorded");
+    let conn = rusqlite::Connection::open(dir.path().join("ledger.db")).unwrap();
+    let card_paid: i64 = conn
+        .query_row("SELECT COALESCE(SUM(amount_minor), 0) FROM payments WHERE kind = 'card'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(card_paid, approved.iter().sum::<i64>());
+}

@@ -60,6 +60,13 @@ pub enum Command {
         /// Seed of the random baskets (the same seed rings up the same baskets).
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Share of the sales paid by card (0 to 1).
+        #[arg(long, default_value_t = 0.0)]
+        card_share: f64,
+        /// The terminal for card payments: serial:PATH[:BAUD]. Default: the built-in emulator on a
+        /// pseudo-terminal.
+        #[arg(long, value_name = "SPEC")]
+        terminal: Option<String>,
     },
 }
 
@@ -93,7 +100,9 @@ pub fn main() -> ExitCode {
             catalog_import(&data_dir, &store, &file, &locale)
         }
         Some(Command::Ledger { action: LedgerCommand::Verify }) => ledger_verify(&data_dir, &locale),
-        Some(Command::Simulate { sales, seed }) => simulate(&data_dir, &store, sales, seed, &locale),
+        Some(Command::Simulate { sales, seed, card_share, terminal }) => {
+            simulate(&data_dir, &store, SimulateArgs { sales, seed, card_share, terminal }, &locale)
+        }
         Some(Command::Emulate { what: EmulateCommand::Terminal(args) }) => terminal::emulate(&args, &locale),
         Some(Command::Terminal { action, line }) => terminal::run(&data_dir, &store, &line, &action, &locale),
     }
@@ -173,7 +182,18 @@ fn ledger_verify(data_dir: &Path, locale: &str) -> ExitCode {
     }
 }
 
-fn simulate(data_dir: &Path, store: &StoreSettings, sales: u64, seed: u64, locale: &str) -> ExitCode {
+struct SimulateArgs {
+    sales: u64,
+    seed: u64,
+    card_share: f64,
+    terminal: Option<String>,
+}
+
+fn simulate(data_dir: &Path, store: &StoreSettings, args: SimulateArgs, locale: &str) -> ExitCode {
+    let SimulateArgs { sales, seed, card_share, terminal } = args;
+    if !(0.0..=1.0).contains(&card_share) {
+        return fail(t!("cli.bad_card_share", locale = locale, value = card_share));
+    }
     let mut ledger = match open_ledger(data_dir, store, locale) {
         Ok(l) => l,
         Err(code) => return code,
@@ -195,15 +215,34 @@ fn simulate(data_dir: &Path, store: &StoreSettings, sales: u64, seed: u64, local
         Err(e) => return fail(e.localized(locale)),
     }
     let ctx = PostContext { cashier: "simulate".into(), training: true };
+    // Card payments go through a real ZVT line: a configured terminal, or the emulator.
+    let mut card_terminal = None;
+    if card_share > 0.0 {
+        match terminal::open_for_simulation(terminal.as_deref(), data_dir, store, locale) {
+            Ok(t) => card_terminal = Some(t),
+            Err(code) => return code,
+        }
+    }
+    if let Some(t) = card_terminal.as_mut()
+        && let Err(e) = crate::card::recover(&mut ledger, t.terminal.as_mut())
+    {
+        return fail(crate::simulate::SimulateError::Card(e).localized(locale));
+    }
+    let options = crate::simulate::Options {
+        count: sales,
+        seed,
+        card: card_terminal
+            .as_mut()
+            .map(|t| (t.terminal.as_mut() as &mut dyn crate::terminal::PaymentTerminal, card_share)),
+    };
     let mut first = None;
     let mut last = 0;
     let mut total: i64 = 0;
-    let result =
-        crate::simulate::run(&mut ledger, &catalog, &store.sale_settings(), &ctx, sales, seed, |sale, posted| {
-            first.get_or_insert(posted.receipt_no);
-            last = posted.receipt_no;
-            total += sale.totals().total.minor();
-        });
+    let result = crate::simulate::run(&mut ledger, &catalog, &store.sale_settings(), &ctx, options, |sale, posted| {
+        first.get_or_insert(posted.receipt_no);
+        last = posted.receipt_no;
+        total += sale.totals().total.minor();
+    });
     if let Err(e) = result {
         return fail(e.localized(locale));
     }

@@ -329,3 +329,63 @@ pub fn run(
         },
     }
 }
+
+/// A terminal for `till simulate`, and the emulator thread behind it when there is one.
+pub struct SimulationTerminal {
+    pub terminal: Box<dyn PaymentTerminal>,
+    emulator: Option<(std::sync::Arc<std::sync::atomic::AtomicBool>, std::thread::JoinHandle<()>)>,
+}
+
+impl Drop for SimulationTerminal {
+    fn drop(&mut self) {
+        if let Some((stop, handle)) = self.emulator.take() {
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            let _ = handle.join();
+        }
+    }
+}
+
+/// `serial:PATH[:BAUD]`, or with no spec the built-in emulator on a pseudo-terminal pair (its
+/// batch kept in the data dir, so a training day can be closed after a restart).
+pub fn open_for_simulation(
+    spec: Option<&str>,
+    data_dir: &Path,
+    store: &StoreSettings,
+    locale: &str,
+) -> Result<SimulationTerminal, ExitCode> {
+    let timers = Timers::default();
+    let (port, emulator) = match spec {
+        Some(spec) => {
+            let Some(rest) = spec.strip_prefix("serial:") else {
+                return Err(fail(t!("cli.bad_terminal_spec", locale = locale, value = spec)));
+            };
+            let (path, baud) = match rest.rsplit_once(':') {
+                Some((p, b)) if b.parse::<u32>().is_ok() => (p, b.parse().unwrap_or(9600)),
+                _ => (rest, 9600),
+            };
+            let port = open_port(Path::new(path), baud)
+                .map_err(|e| fail(t!("cli.cannot_open_port", locale = locale, port = path, detail = e.to_string())))?;
+            (port, None)
+        }
+        None => {
+            let (ours, theirs) = TTYPort::pair().map_err(|e| fail(e.to_string()))?;
+            let config = EmulatorConfig {
+                currency: store.currency.numeric,
+                card_delay: Duration::ZERO,
+                ..EmulatorConfig::default()
+            };
+            let state = data_dir.join("training-terminal.state");
+            let mut emulator = Emulator::new(SerialTransport::new(theirs, timers), config, Some(state))
+                .map_err(|e| fail(e.to_string()))?;
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = stop.clone();
+            let handle = std::thread::spawn(move || {
+                let _ = emulator.run(Duration::from_millis(50), &|| !flag.load(std::sync::atomic::Ordering::SeqCst));
+            });
+            (ours, Some((stop, handle)))
+        }
+    };
+    let session = Session::new(SerialTransport::new(port, timers));
+    let terminal = ZvtTerminal::new(session, 123456, store.currency.numeric, ExpectedIdentity::default());
+    Ok(SimulationTerminal { terminal: Box::new(terminal), emulator })
+}
