@@ -32,8 +32,12 @@ fn bench(c: &mut Criterion) {
     let handle = std::thread::spawn(move || {
         emulator.run(Duration::from_millis(20), &|| !flag.load(Ordering::SeqCst)).unwrap();
     });
-    let mut till =
-        ZvtTerminal::new(Session::new(SerialTransport::new(ecr, Timers::default())), 123456, 156, ExpectedIdentity::default());
+    let mut till = ZvtTerminal::new(
+        Session::new(SerialTransport::new(ecr, Timers::default())),
+        123456,
+        156,
+        ExpectedIdentity::default(),
+    );
 
     let mut group = c.benchmark_group("terminal");
     group.sample_size(50);

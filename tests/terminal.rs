@@ -184,7 +184,7 @@ fn merchant_identity_mismatch_is_refused() {
 
 #[test]
 fn line_faults_are_recovered() {
-    let faults = LineFaults { corrupt_next_sends: 1, drop_next_sends: 1, swallow_next_acks: 1 };
+    let faults = LineFaults { corrupt_next_sends: 1, drop_next_sends: 1, swallow_next_acks: 1, after_sends: 0 };
     let mut rig = Rig::new(EmulatorConfig::default(), faults, ExpectedIdentity::default());
     assert!(matches!(rig.till.pay(2000, &mut |_| true), Outcome::Approved(_)));
     assert_eq!(rig.finish().batch.len(), 1);
@@ -236,4 +236,21 @@ fn the_batch_survives_a_restart_of_the_terminal() {
     assert_eq!(second.receipt_no, 2);
     assert_eq!(rig.till.end_of_day().unwrap().total_amount(), 5000);
     rig.finish();
+}
+
+#[test]
+fn an_answer_that_never_reaches_the_terminal_is_an_unknown_outcome() {
+    let mut rig = Rig::plain();
+    // The till's 4th APDU is its answer to the status information (after the command and two
+    // answers to intermediate statuses): all three attempts to send it are lost.
+    rig.till.session_mut().transport_mut().faults =
+        LineFaults { after_sends: 3, drop_next_sends: 3, ..LineFaults::default() };
+    let mut recorded = Vec::new();
+    let outcome = rig.till.pay(6600, &mut record_all(&mut recorded));
+    assert!(matches!(outcome, Outcome::Unknown { .. }), "{outcome:?}");
+    assert_eq!(recorded.len(), 1, "the approval was recorded before the answer was sent");
+    // Unanswered, the terminal reverses on its own: nothing was booked.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(rig.till.repeat_last().unwrap(), None);
+    assert!(rig.finish().batch.is_empty());
 }

@@ -54,6 +54,8 @@ pub struct Session<L: Link> {
     transport: SerialTransport<L>,
     /// Set from another thread (the cashier's Abort button) to send 06 B0 to the running command.
     abort: Arc<AtomicBool>,
+    /// The last exchange ended without a clean end: drain the line before the next command.
+    unclean: bool,
 }
 
 /// How often the wait for the terminal looks at the abort button.
@@ -61,7 +63,7 @@ const ABORT_POLL: Duration = Duration::from_millis(50);
 
 impl<L: Link> Session<L> {
     pub fn new(transport: SerialTransport<L>) -> Session<L> {
-        Session { transport, abort: Arc::new(AtomicBool::new(false)) }
+        Session { transport, abort: Arc::new(AtomicBool::new(false)), unclean: false }
     }
 
     pub fn abort_handle(&self) -> Arc<AtomicBool> {
@@ -84,6 +86,23 @@ impl<L: Link> Session<L> {
         on_status: &mut dyn FnMut(&StatusInfo) -> StatusAnswer,
         on_intermediate: &mut dyn FnMut(u8),
     ) -> Exchange {
+        self.abort.store(false, Ordering::SeqCst);
+        // After an exchange that ended badly the terminal may still be talking about it: its
+        // leftovers are not the answer to this command.
+        if self.unclean {
+            let _ = self.transport.drain();
+        }
+        let ex = self.exchange(command, on_status, on_intermediate);
+        self.unclean = matches!(ex.end, End::LinkFailed { .. } | End::NoAnswer | End::T4Expired);
+        ex
+    }
+
+    fn exchange(
+        &mut self,
+        command: &Apdu,
+        on_status: &mut dyn FnMut(&StatusInfo) -> StatusAnswer,
+        on_intermediate: &mut dyn FnMut(u8),
+    ) -> Exchange {
         let timers = self.transport.timers();
         let mut ex = Exchange {
             statuses: Vec::new(),
@@ -92,7 +111,6 @@ impl<L: Link> Session<L> {
             print_lines: Vec::new(),
             end: End::NoAnswer,
         };
-        self.abort.store(false, Ordering::SeqCst);
         if self.transport.send(command).is_err() {
             ex.end = End::LinkFailed { step: "command" };
             return ex;

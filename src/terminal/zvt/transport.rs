@@ -94,6 +94,8 @@ impl Link for serialport::TTYPort {
 /// it receives can go unacknowledged (as if the ACK were lost on the cable).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LineFaults {
+    /// The faults below start after this many APDUs were sent cleanly (to aim at one step).
+    pub after_sends: u32,
     pub corrupt_next_sends: u32,
     pub drop_next_sends: u32,
     pub swallow_next_acks: u32,
@@ -181,8 +183,12 @@ impl<L: Link> SerialTransport<L> {
         self.sends_since_delivery += 1;
         let frame = encode_frame(&apdu.encode());
         let attempts = self.timers.repeats + 1;
+        let faulty = self.faults.after_sends == 0;
+        self.faults.after_sends = self.faults.after_sends.saturating_sub(1);
         for _ in 0..attempts {
-            if self.faults.drop_next_sends > 0 {
+            if !faulty {
+                self.link.send(&frame)?;
+            } else if self.faults.drop_next_sends > 0 {
                 self.faults.drop_next_sends -= 1;
             } else if self.faults.corrupt_next_sends > 0 {
                 self.faults.corrupt_next_sends -= 1;
@@ -246,6 +252,19 @@ impl<L: Link> SerialTransport<L> {
                 Event::Decoded(Received::Ack | Received::Nak) => {}
             }
         }
+    }
+
+    /// Takes (and acknowledges) whatever the peer still had to say about an exchange that is
+    /// over — a terminal's repeated abort after a till went quiet — so it is not taken for the
+    /// answer to the next command. Returns how many frames were dropped.
+    pub fn drain(&mut self) -> Result<usize, TransportError> {
+        self.queued.clear();
+        let mut dropped = 0;
+        while self.receive(Duration::from_millis(5))?.is_some() {
+            dropped += 1;
+        }
+        self.last_delivered = None;
+        Ok(dropped)
     }
 
     fn deliver(&mut self, bytes: Vec<u8>) -> Result<Apdu, TransportError> {
