@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serialport::TTYPort;
 use till::terminal::emulator::{Emulator, EmulatorConfig, EmulatorState, Scenario};
-use till::terminal::zvt::session::Session;
+use till::terminal::zvt::session::{Clock, ManualClock, Session};
 use till::terminal::zvt::transport::{LineFaults, SerialTransport, Timers};
 use till::terminal::{CardApproval, ExpectedIdentity, Outcome, PaymentTerminal, TerminalError, ZvtTerminal};
 
@@ -30,7 +30,7 @@ struct Rig {
 impl Rig {
     fn new(config: EmulatorConfig, faults: LineFaults, expected: ExpectedIdentity) -> Rig {
         let dir = tempfile::tempdir().unwrap();
-        let mut rig = Rig::with_state(config, faults, expected, dir.path().join("terminal.state"));
+        let mut rig = Rig::with_state(config, faults, expected, dir.path().join("terminal.state"), None);
         rig._dir = Some(dir);
         rig
     }
@@ -40,6 +40,7 @@ impl Rig {
         faults: LineFaults,
         expected: ExpectedIdentity,
         state_path: std::path::PathBuf,
+        clock: Option<Arc<dyn Clock>>,
     ) -> Rig {
         let (ecr, pt) = TTYPort::pair().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
@@ -51,7 +52,12 @@ impl Rig {
             emulator.run(Duration::from_millis(50), &|| !flag.load(Ordering::SeqCst)).unwrap();
             emulator.state.clone()
         });
-        let till = ZvtTerminal::new(Session::new(SerialTransport::new(ecr, timers())), 123456, currency, expected);
+        let transport = SerialTransport::new(ecr, timers());
+        let session = match clock {
+            Some(c) => Session::with_clock(transport, c),
+            None => Session::new(transport),
+        };
+        let till = ZvtTerminal::new(session, 123456, currency, expected);
         Rig { till, stop, emulator: Some(handle), _dir: None }
     }
 
@@ -224,14 +230,24 @@ fn end_of_day_failure_then_f0_then_success() {
 fn the_batch_survives_a_restart_of_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("terminal.state");
-    let mut rig =
-        Rig::with_state(EmulatorConfig::default(), LineFaults::default(), ExpectedIdentity::default(), path.clone());
+    let mut rig = Rig::with_state(
+        EmulatorConfig::default(),
+        LineFaults::default(),
+        ExpectedIdentity::default(),
+        path.clone(),
+        None,
+    );
     assert!(matches!(rig.till.pay(4200, &mut |_| true), Outcome::Approved(_)));
     let state = rig.finish();
     assert_eq!(EmulatorState::load(&path).unwrap(), state);
     // The restarted terminal goes on from its batch: the next receipt number follows.
-    let mut rig =
-        Rig::with_state(EmulatorConfig::default(), LineFaults::default(), ExpectedIdentity::default(), path.clone());
+    let mut rig = Rig::with_state(
+        EmulatorConfig::default(),
+        LineFaults::default(),
+        ExpectedIdentity::default(),
+        path.clone(),
+        None,
+    );
     let Outcome::Approved(second) = rig.till.pay(800, &mut |_| true) else { panic!() };
     assert_eq!(second.receipt_no, 2);
     assert_eq!(rig.till.end_of_day().unwrap().total_amount(), 5000);
@@ -252,5 +268,35 @@ fn an_answer_that_never_reaches_the_terminal_is_an_unknown_outcome() {
     // Unanswered, the terminal reverses on its own: nothing was booked.
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(rig.till.repeat_last().unwrap(), None);
+    assert!(rig.finish().batch.is_empty());
+}
+
+#[test]
+fn a_180_second_t4_on_a_driven_clock_costs_no_real_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::default());
+    let config = EmulatorConfig { scenario: Scenario::Silent, ..EmulatorConfig::default() };
+    let mut rig = Rig::with_state(
+        config,
+        LineFaults::default(),
+        ExpectedIdentity::default(),
+        dir.path().join("pt"),
+        Some(clock.clone()),
+    );
+    let t = rig.till.session_mut().timers();
+    rig.till.session_mut().transport_mut().set_timers(Timers { t4: Duration::from_secs(180), ..t });
+    let driver = std::thread::spawn(move || {
+        // Two minutes pass: still waiting. Then the rest of T4.
+        std::thread::sleep(Duration::from_millis(300));
+        clock.advance(Duration::from_secs(120));
+        std::thread::sleep(Duration::from_millis(300));
+        clock.advance(Duration::from_secs(61));
+    });
+    let started = std::time::Instant::now();
+    assert_eq!(rig.till.pay(900, &mut |_| true), Outcome::Aborted { code: 0x6C });
+    let real = started.elapsed();
+    assert!(real >= Duration::from_millis(600), "T4 did not expire before the clock passed 180 s: {real:?}");
+    assert!(real < Duration::from_secs(10), "{real:?}");
+    driver.join().unwrap();
     assert!(rig.finish().batch.is_empty());
 }

@@ -56,14 +56,58 @@ pub struct Session<L: Link> {
     abort: Arc<AtomicBool>,
     /// The last exchange ended without a clean end: drain the line before the next command.
     unclean: bool,
+    clock: Arc<dyn Clock>,
 }
 
-/// How often the wait for the terminal looks at the abort button.
+/// Where the session's long timer (T4, 180 s) reads the time: the system clock, or a clock a test
+/// drives, so that three minutes of a terminal's silence cost no real time in tests.
+pub trait Clock: Send + Sync {
+    /// Time since some fixed start.
+    fn now(&self) -> Duration;
+}
+
+pub struct SystemClock(Instant);
+
+impl Default for SystemClock {
+    fn default() -> SystemClock {
+        SystemClock(Instant::now())
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> Duration {
+        self.0.elapsed()
+    }
+}
+
+/// A clock that moves only when told to.
+#[derive(Default)]
+pub struct ManualClock(std::sync::Mutex<Duration>);
+
+impl ManualClock {
+    pub fn advance(&self, by: Duration) {
+        if let Ok(mut t) = self.0.lock() {
+            *t += by;
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Duration {
+        self.0.lock().map(|t| *t).unwrap_or_default()
+    }
+}
+
+/// How often the wait for the terminal looks at the abort button (and the clock).
 const ABORT_POLL: Duration = Duration::from_millis(50);
 
 impl<L: Link> Session<L> {
     pub fn new(transport: SerialTransport<L>) -> Session<L> {
-        Session { transport, abort: Arc::new(AtomicBool::new(false)), unclean: false }
+        Session::with_clock(transport, Arc::new(SystemClock::default()))
+    }
+
+    pub fn with_clock(transport: SerialTransport<L>, clock: Arc<dyn Clock>) -> Session<L> {
+        Session { transport, abort: Arc::new(AtomicBool::new(false)), unclean: false, clock }
     }
 
     pub fn abort_handle(&self) -> Arc<AtomicBool> {
@@ -146,9 +190,9 @@ impl<L: Link> Session<L> {
             return ex;
         }
         let mut t4 = timers.t4;
-        let mut deadline = Instant::now() + t4;
+        let mut deadline = self.clock.now() + t4;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = deadline.saturating_sub(self.clock.now());
             if left.is_zero() {
                 // The cashier cannot wait forever: ask the terminal to stop.
                 let _ = self.transport.send(&messages::abort());
@@ -191,7 +235,7 @@ impl<L: Link> Session<L> {
                 return ex;
             }
             if rearm {
-                deadline = Instant::now() + t4;
+                deadline = self.clock.now() + t4;
             }
         }
     }
