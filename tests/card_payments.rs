@@ -17,7 +17,7 @@ use till::terminal::{ExpectedIdentity, Outcome, PaymentTerminal, ZvtTerminal};
 
 struct Rig {
     ledger: Ledger,
-    till: ZvtTerminal<TTYPort>,
+    till: ZvtTerminal<SerialTransport<TTYPort>>,
     stop: Arc<AtomicBool>,
     emulator: std::thread::JoinHandle<EmulatorState>,
     _dir: tempfile::TempDir,

@@ -21,7 +21,7 @@ fn timers() -> Timers {
 }
 
 struct Rig {
-    till: ZvtTerminal<TTYPort>,
+    till: ZvtTerminal<SerialTransport<TTYPort>>,
     stop: Arc<AtomicBool>,
     emulator: Option<JoinHandle<EmulatorState>>,
     _dir: Option<tempfile::TempDir>,
@@ -299,4 +299,29 @@ fn a_180_second_t4_on_a_driven_clock_costs_no_real_time() {
     assert!(real < Duration::from_secs(10), "{real:?}");
     driver.join().unwrap();
     assert!(rig.finish().batch.is_empty());
+}
+
+#[test]
+fn the_same_flows_over_tcp() {
+    use till::terminal::zvt::transport::TcpTransport;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let emulator = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let transport = TcpTransport::new(stream, timers()).unwrap();
+        let mut emulator = Emulator::new(transport, EmulatorConfig::default(), None).unwrap();
+        // Serves until the till hangs up.
+        emulator.run(Duration::from_millis(50), &|| true).unwrap();
+        emulator.state.clone()
+    });
+    let transport = TcpTransport::new(std::net::TcpStream::connect(addr).unwrap(), timers()).unwrap();
+    let mut till = ZvtTerminal::new(Session::new(transport), 123456, 156, ExpectedIdentity::default());
+    assert_eq!(till.register().unwrap().terminal_id.as_deref(), Some("52500038"));
+    let Outcome::Approved(a) = till.pay(1010, &mut |_| true) else { panic!() };
+    assert_eq!(a.amount_minor, 1010);
+    assert!(matches!(till.refund(10, &mut |_| true), Outcome::Approved(_)));
+    assert_eq!(till.end_of_day().unwrap().total_amount(), 1000);
+    drop(till);
+    let state = emulator.join().unwrap();
+    assert!(state.batch.is_empty(), "closed by the end-of-day");
 }

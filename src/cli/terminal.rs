@@ -16,15 +16,18 @@ use crate::ledger::Ledger;
 use crate::money::{Currency, Money};
 use crate::terminal::emulator::{Emulator, EmulatorConfig, Scenario};
 use crate::terminal::zvt::session::Session;
-use crate::terminal::zvt::transport::{SerialTransport, Timers};
+use crate::terminal::zvt::transport::{SerialTransport, TcpTransport, Timers};
 use crate::terminal::{ExpectedIdentity, Outcome, PaymentTerminal, TerminalError, ZvtTerminal};
 
 /// Where the terminal is and how to talk to it.
 #[derive(Args, Debug, Clone)]
 pub struct LineArgs {
     /// Serial port (or pseudo-terminal) of the terminal.
-    #[arg(long, value_name = "PATH", global = true)]
+    #[arg(long, value_name = "PATH", global = true, conflicts_with = "tcp")]
     pub port: Option<PathBuf>,
+    /// The terminal on the shop's network, HOST:PORT (ZVT's port is 20007).
+    #[arg(long, value_name = "HOST:PORT", global = true)]
+    pub tcp: Option<String>,
     /// Baud rate (ZVT: 9600 8N2 by default).
     #[arg(long, default_value_t = 9600, global = true)]
     pub baud: u32,
@@ -79,6 +82,9 @@ pub struct EmulateTerminalArgs {
     /// Create a pseudo-terminal and print the path the till should open.
     #[arg(long)]
     pub pty: bool,
+    /// Listen for tills on this address, e.g. 127.0.0.1:20007.
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["port", "pty"])]
+    pub tcp: Option<String>,
     #[arg(long, default_value = "CNY")]
     pub currency: String,
     #[arg(long, default_value_t = 123456)]
@@ -133,6 +139,17 @@ pub fn emulate(args: &EmulateTerminalArgs, locale: &str) -> ExitCode {
     };
     let timers =
         Timers { t2: Duration::from_millis(args.t2_ms), t3: Duration::from_millis(args.t3_ms), ..Timers::default() };
+    let config = EmulatorConfig {
+        password: args.password,
+        currency: currency.numeric,
+        terminal_id: args.terminal_id.clone(),
+        merchant_no: args.merchant.clone(),
+        scenario,
+        ..EmulatorConfig::default()
+    };
+    if let Some(addr) = &args.tcp {
+        return emulate_tcp(addr, config, timers, args.state.clone(), locale);
+    }
     // With --pty the far end is held open here too, so the line stays up between tills.
     let (line, _far_end) = if args.pty {
         match TTYPort::pair() {
@@ -158,14 +175,6 @@ pub fn emulate(args: &EmulateTerminalArgs, locale: &str) -> ExitCode {
     };
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    let config = EmulatorConfig {
-        password: args.password,
-        currency: currency.numeric,
-        terminal_id: args.terminal_id.clone(),
-        merchant_no: args.merchant.clone(),
-        scenario,
-        ..EmulatorConfig::default()
-    };
     let mut emulator = match Emulator::new(SerialTransport::new(line, timers), config, args.state.clone()) {
         Ok(e) => e,
         Err(e) => return fail(e.to_string()),
@@ -174,6 +183,28 @@ pub fn emulate(args: &EmulateTerminalArgs, locale: &str) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e.to_string()),
     }
+}
+
+/// Serves tills over TCP, one connection at a time; the batch lives in the state file.
+fn emulate_tcp(addr: &str, config: EmulatorConfig, timers: Timers, state: Option<PathBuf>, locale: &str) -> ExitCode {
+    let listener = match std::net::TcpListener::bind(addr) {
+        Ok(l) => l,
+        Err(e) => return fail(t!("cli.cannot_open_port", locale = locale, port = addr, detail = e.to_string())),
+    };
+    println!("{}", listener.local_addr().map(|a| a.to_string()).unwrap_or_default());
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let Ok(transport) = TcpTransport::new(stream, timers) else { continue };
+        match Emulator::new(transport, config.clone(), state.clone()) {
+            Ok(mut emulator) => {
+                let _ = emulator.run(Duration::from_millis(200), &|| true);
+            }
+            Err(e) => return fail(e.to_string()),
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn describe(outcome: &Outcome, currency: Currency, locale: &str) -> String {
@@ -210,6 +241,28 @@ fn terminal_error(e: &TerminalError, locale: &str) -> String {
     .into_owned()
 }
 
+/// The terminal on a serial port or over TCP.
+fn connect(line: &LineArgs, store: &StoreSettings, locale: &str) -> Result<Box<dyn PaymentTerminal>, ExitCode> {
+    let expected = ExpectedIdentity::default();
+    if let Some(addr) = &line.tcp {
+        let stream = std::net::TcpStream::connect(addr)
+            .map_err(|e| fail(t!("cli.cannot_open_port", locale = locale, port = addr, detail = e.to_string())))?;
+        let transport = TcpTransport::new(stream, line.timers()).map_err(|e| fail(e.to_string()))?;
+        return Ok(Box::new(ZvtTerminal::new(
+            Session::new(transport),
+            line.password,
+            store.currency.numeric,
+            expected,
+        )));
+    }
+    let Some(path) = &line.port else { return Err(fail(t!("cli.need_port", locale = locale))) };
+    let port = open_port(path, line.baud).map_err(|e| {
+        fail(t!("cli.cannot_open_port", locale = locale, port = path.display(), detail = e.to_string()))
+    })?;
+    let session = Session::new(SerialTransport::new(port, line.timers()));
+    Ok(Box::new(ZvtTerminal::new(session, line.password, store.currency.numeric, expected)))
+}
+
 pub fn run(
     data_dir: &Path,
     store: &StoreSettings,
@@ -217,15 +270,11 @@ pub fn run(
     command: &TerminalCommand,
     locale: &str,
 ) -> ExitCode {
-    let Some(path) = &line.port else { return fail(t!("cli.need_port", locale = locale)) };
-    let port = match open_port(path, line.baud) {
-        Ok(p) => p,
-        Err(e) => {
-            return fail(t!("cli.cannot_open_port", locale = locale, port = path.display(), detail = e.to_string()));
-        }
+    let mut terminal: Box<dyn PaymentTerminal> = match connect(line, store, locale) {
+        Ok(t) => t,
+        Err(code) => return code,
     };
-    let session = Session::new(SerialTransport::new(port, line.timers()));
-    let mut terminal = ZvtTerminal::new(session, line.password, store.currency.numeric, ExpectedIdentity::default());
+    let terminal = terminal.as_mut();
     let needs_ledger =
         matches!(command, TerminalCommand::Pay { .. } | TerminalCommand::Reverse { .. } | TerminalCommand::Recover);
     let mut ledger = if needs_ledger {
@@ -238,7 +287,7 @@ pub fn run(
     };
     // Open card payments are settled before any new one.
     if let Some(ledger) = ledger.as_mut() {
-        match card::recover(ledger, &mut terminal) {
+        match card::recover(ledger, terminal) {
             Ok(done) => {
                 for r in done {
                     println!(
@@ -273,11 +322,11 @@ pub fn run(
     match command {
         TerminalCommand::Recover => ExitCode::SUCCESS,
         TerminalCommand::Pay { amount } => match Money::parse(amount, store.currency) {
-            Ok(m) if m.is_positive() => card_run(&mut ledger, &mut terminal, CardOp::Pay, m.minor() as u64),
+            Ok(m) if m.is_positive() => card_run(&mut ledger, terminal, CardOp::Pay, m.minor() as u64),
             Ok(_) => fail(t!("error.sale.tender_not_positive", locale = locale)),
             Err(e) => fail(e.localized(locale)),
         },
-        TerminalCommand::Reverse { receipt } => card_run(&mut ledger, &mut terminal, CardOp::Reverse(*receipt), 0),
+        TerminalCommand::Reverse { receipt } => card_run(&mut ledger, terminal, CardOp::Reverse(*receipt), 0),
         TerminalCommand::Status | TerminalCommand::Register | TerminalCommand::Diagnosis => {
             let info = match command {
                 TerminalCommand::Status => terminal.status(),

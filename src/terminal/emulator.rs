@@ -12,7 +12,7 @@ use chrono::{Datelike, Local, Timelike};
 
 use super::zvt::apdu::{Apdu, from_bcd, parse_bmps, push_bmp, to_bcd};
 use super::zvt::messages::{self, EodTotals};
-use super::zvt::transport::{Link, SerialTransport, TransportError};
+use super::zvt::transport::{ApduLine, TransportError};
 
 /// How the emulated terminal behaves: the rehearsal scenarios of an acquirer's acceptance test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -193,8 +193,8 @@ impl EmulatorState {
     }
 }
 
-pub struct Emulator<L: Link> {
-    transport: SerialTransport<L>,
+pub struct Emulator<T: ApduLine> {
+    transport: T,
     pub config: EmulatorConfig,
     pub state: EmulatorState,
     state_path: Option<PathBuf>,
@@ -207,12 +207,8 @@ enum Answer {
     None,
 }
 
-impl<L: Link> Emulator<L> {
-    pub fn new(
-        transport: SerialTransport<L>,
-        config: EmulatorConfig,
-        state_path: Option<PathBuf>,
-    ) -> std::io::Result<Self> {
+impl<T: ApduLine> Emulator<T> {
+    pub fn new(transport: T, config: EmulatorConfig, state_path: Option<PathBuf>) -> std::io::Result<Self> {
         let state = match &state_path {
             Some(p) => EmulatorState::load(p)?,
             None => EmulatorState::default(),
@@ -220,7 +216,7 @@ impl<L: Link> Emulator<L> {
         Ok(Emulator { transport, config, state, state_path })
     }
 
-    pub fn transport_mut(&mut self) -> &mut SerialTransport<L> {
+    pub fn transport_mut(&mut self) -> &mut T {
         &mut self.transport
     }
 
@@ -238,6 +234,8 @@ impl<L: Link> Emulator<L> {
         while keep_going() {
             match self.serve_one(poll) {
                 Ok(_) => {}
+                // A TCP till hung up: this connection is over.
+                Err(TransportError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
                 Err(TransportError::Io(e)) if e.kind() != std::io::ErrorKind::Interrupted => {
                     // Nobody on the other end (a pty whose till has gone): wait, do not spin.
                     std::thread::sleep(poll);
@@ -380,7 +378,12 @@ impl<L: Link> Emulator<L> {
         };
         let trace = self.state.last_trace + 1;
         let receipt = if result == 0 { self.state.last_receipt % 9999 + 1 } else { self.state.last_receipt };
-        let card = &CARDS[(trace as usize) % CARDS.len()];
+        // Customers present one of the demo cards in turn; a refund goes back to the card of the
+        // latest payment, as the money goes back to the card that paid.
+        let card = match self.state.batch.iter().rev().find(|e| e.amount_minor > 0) {
+            Some(last) if refund => CARDS.iter().find(|c| c.family == last.family).unwrap_or(&CARDS[0]),
+            _ => &CARDS[(trace as usize) % CARDS.len()],
+        };
         let status = self.status_information(result, amount, trace, receipt, card);
         self.state.last_trace = trace;
         self.persist().map_err(TransportError::Io)?;

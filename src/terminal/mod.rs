@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicBool;
 
 use zvt::messages::{self, EodTotals, StatusInfo};
 use zvt::session::{End, Exchange, Session, StatusAnswer};
-use zvt::transport::Link;
+use zvt::transport::ApduLine;
 
 /// What the terminal reported about an approved card transaction. Never a full card number.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -127,16 +127,16 @@ pub trait PaymentTerminal {
 }
 
 /// A ZVT terminal on a serial line.
-pub struct ZvtTerminal<L: Link> {
-    session: Session<L>,
+pub struct ZvtTerminal<T: ApduLine> {
+    session: Session<T>,
     password: u32,
     currency: u16,
     expected: ExpectedIdentity,
     on_intermediate: Box<dyn FnMut(u8) + Send>,
 }
 
-impl<L: Link> ZvtTerminal<L> {
-    pub fn new(session: Session<L>, password: u32, currency: u16, expected: ExpectedIdentity) -> ZvtTerminal<L> {
+impl<T: ApduLine> ZvtTerminal<T> {
+    pub fn new(session: Session<T>, password: u32, currency: u16, expected: ExpectedIdentity) -> ZvtTerminal<T> {
         ZvtTerminal { session, password, currency, expected, on_intermediate: Box::new(|_| {}) }
     }
 
@@ -145,7 +145,7 @@ impl<L: Link> ZvtTerminal<L> {
         self.on_intermediate = Box::new(f);
     }
 
-    pub fn session_mut(&mut self) -> &mut Session<L> {
+    pub fn session_mut(&mut self) -> &mut Session<T> {
         &mut self.session
     }
 
@@ -227,7 +227,7 @@ fn info_from(ex: &Exchange) -> TerminalInfo {
     info
 }
 
-impl<L: Link> PaymentTerminal for ZvtTerminal<L> {
+impl<T: ApduLine> PaymentTerminal for ZvtTerminal<T> {
     fn register(&mut self) -> Result<TerminalInfo, TerminalError> {
         let cmd = messages::registration(self.password, messages::config::TILL, Some(self.currency));
         self.admin(&cmd).map(|ex| info_from(&ex))

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::apdu::Apdu;
 use super::messages::{self, Completion, PtMessage, StatusInfo};
-use super::transport::{Link, SerialTransport, Timers, TransportError};
+use super::transport::{ApduLine, Timers, TransportError};
 
 /// How a command's exchange ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +50,8 @@ pub enum StatusAnswer {
     Refuse(u8),
 }
 
-pub struct Session<L: Link> {
-    transport: SerialTransport<L>,
+pub struct Session<T: ApduLine> {
+    transport: T,
     /// Set from another thread (the cashier's Abort button) to send 06 B0 to the running command.
     abort: Arc<AtomicBool>,
     /// The last exchange ended without a clean end: drain the line before the next command.
@@ -101,12 +101,12 @@ impl Clock for ManualClock {
 /// How often the wait for the terminal looks at the abort button (and the clock).
 const ABORT_POLL: Duration = Duration::from_millis(50);
 
-impl<L: Link> Session<L> {
-    pub fn new(transport: SerialTransport<L>) -> Session<L> {
+impl<T: ApduLine> Session<T> {
+    pub fn new(transport: T) -> Session<T> {
         Session::with_clock(transport, Arc::new(SystemClock::default()))
     }
 
-    pub fn with_clock(transport: SerialTransport<L>, clock: Arc<dyn Clock>) -> Session<L> {
+    pub fn with_clock(transport: T, clock: Arc<dyn Clock>) -> Session<T> {
         Session { transport, abort: Arc::new(AtomicBool::new(false)), unclean: false, clock }
     }
 
@@ -114,7 +114,7 @@ impl<L: Link> Session<L> {
         self.abort.clone()
     }
 
-    pub fn transport_mut(&mut self) -> &mut SerialTransport<L> {
+    pub fn transport_mut(&mut self) -> &mut T {
         &mut self.transport
     }
 

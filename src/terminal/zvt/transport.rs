@@ -49,7 +49,20 @@ pub enum TransportError {
     Decode(#[from] ZvtDecodeError),
 }
 
-/// A byte line: a serial port, a pseudo-terminal, or a TCP stream.
+/// Something that moves whole APDUs: the serial transport (frames, ACK/NAK) or the TCP one
+/// (raw APDUs). The session and the emulator speak through it.
+pub trait ApduLine: Send {
+    /// Sends one APDU, with whatever the line needs to be sure it arrived.
+    fn send(&mut self, apdu: &Apdu) -> Result<(), TransportError>;
+    /// Waits up to `timeout` for one APDU.
+    fn receive(&mut self, timeout: Duration) -> Result<Option<Apdu>, TransportError>;
+    /// Drops what the peer still says about an exchange that is over.
+    fn drain(&mut self) -> Result<usize, TransportError>;
+    fn timers(&self) -> Timers;
+    fn set_timers(&mut self, timers: Timers);
+}
+
+/// A byte line: a serial port or a pseudo-terminal.
 pub trait Link: Send {
     fn send(&mut self, bytes: &[u8]) -> io::Result<()>;
     /// Reads what is there, waiting at most `timeout`; 0 bytes means nothing came.
@@ -126,6 +139,24 @@ enum Event {
     Timeout,
     /// T1 ran out mid-frame.
     Broken,
+}
+
+impl<L: Link> ApduLine for SerialTransport<L> {
+    fn send(&mut self, apdu: &Apdu) -> Result<(), TransportError> {
+        SerialTransport::send(self, apdu)
+    }
+    fn receive(&mut self, timeout: Duration) -> Result<Option<Apdu>, TransportError> {
+        SerialTransport::receive(self, timeout)
+    }
+    fn drain(&mut self) -> Result<usize, TransportError> {
+        SerialTransport::drain(self)
+    }
+    fn timers(&self) -> Timers {
+        self.timers
+    }
+    fn set_timers(&mut self, timers: Timers) {
+        self.timers = timers;
+    }
 }
 
 impl<L: Link> SerialTransport<L> {
@@ -272,6 +303,85 @@ impl<L: Link> SerialTransport<L> {
         let apdu = Apdu::decode(&bytes);
         self.last_delivered = Some(bytes);
         Ok(apdu?)
+    }
+}
+
+/// ZVT over TCP (port 20007 by default): APDUs back to back, no framing, no ACK/NAK bytes
+/// (TCP already delivers them whole and in order).
+pub struct TcpTransport {
+    stream: std::net::TcpStream,
+    timers: Timers,
+    inbox: Vec<u8>,
+}
+
+impl TcpTransport {
+    pub fn new(stream: std::net::TcpStream, timers: Timers) -> io::Result<TcpTransport> {
+        stream.set_nodelay(true)?;
+        Ok(TcpTransport { stream, timers, inbox: Vec::new() })
+    }
+
+    /// The length of the first whole APDU in the inbox, if there is one.
+    fn whole(&self) -> Option<usize> {
+        let b = &self.inbox;
+        if b.len() < 3 {
+            return None;
+        }
+        let total = if b[2] == 0xFF {
+            if b.len() < 5 {
+                return None;
+            }
+            5 + usize::from(u16::from_le_bytes([b[3], b[4]]))
+        } else {
+            3 + usize::from(b[2])
+        };
+        (b.len() >= total).then_some(total)
+    }
+}
+
+impl ApduLine for TcpTransport {
+    fn send(&mut self, apdu: &Apdu) -> Result<(), TransportError> {
+        self.stream.write_all(&apdu.encode())?;
+        Ok(())
+    }
+
+    fn receive(&mut self, timeout: Duration) -> Result<Option<Apdu>, TransportError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(n) = self.whole() {
+                let bytes: Vec<u8> = self.inbox.drain(..n).collect();
+                return Ok(Some(Apdu::decode(&bytes)?));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            self.stream.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
+            let mut buf = [0u8; 1024];
+            match self.stream.read(&mut buf) {
+                Ok(0) => {
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the peer closed the connection").into());
+                }
+                Ok(n) => self.inbox.extend_from_slice(&buf[..n]),
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn drain(&mut self) -> Result<usize, TransportError> {
+        let mut dropped = 0;
+        while self.receive(Duration::from_millis(5))?.is_some() {
+            dropped += 1;
+        }
+        Ok(dropped)
+    }
+
+    fn timers(&self) -> Timers {
+        self.timers
+    }
+
+    fn set_timers(&mut self, timers: Timers) {
+        self.timers = timers;
     }
 }
 
