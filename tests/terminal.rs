@@ -325,3 +325,55 @@ fn the_same_flows_over_tcp() {
     let state = emulator.join().unwrap();
     assert!(state.batch.is_empty(), "closed by the end-of-day");
 }
+
+#[test]
+fn a_crc_byte_of_0x10_crosses_the_line_raw() {
+    let mut rig = Rig::scenario(Scenario::CrcByte0x10);
+    let codes = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = codes.clone();
+    rig.till.on_intermediate(move |c| seen.lock().unwrap().push(c));
+    assert!(matches!(rig.till.pay(1200, &mut |_| true), Outcome::Approved(_)));
+    assert_eq!(*codes.lock().unwrap(), vec![0x0A, 0x17, 0x68]);
+    rig.finish();
+}
+
+#[test]
+fn a_long_print_block_with_extended_length() {
+    use till::terminal::zvt::apdu::parse_tlv;
+    use till::terminal::zvt::messages;
+    use till::terminal::zvt::session::StatusAnswer;
+    let mut rig = Rig::scenario(Scenario::LongPrintBlock);
+    let ex = rig.till.session_mut().run(
+        &messages::authorization(2500, Some(156)),
+        &mut |_| StatusAnswer::Accept,
+        &mut |_| {},
+    );
+    assert!(matches!(ex.end, till::terminal::zvt::session::End::Completed(_)), "{:?}", ex.end);
+    assert_eq!(ex.print_blocks.len(), 1);
+    assert!(ex.print_blocks[0].len() > 0xFF, "needs the FF lo hi length form");
+    let outer = parse_tlv(&ex.print_blocks[0]).unwrap();
+    assert_eq!(outer[0].children().unwrap().len(), 40);
+    rig.finish();
+}
+
+#[test]
+fn the_status_information_is_resent_after_84_9c() {
+    use till::terminal::zvt::messages;
+    use till::terminal::zvt::session::StatusAnswer;
+    let mut rig = Rig::plain();
+    let mut asked = 0;
+    let ex = rig.till.session_mut().run(
+        &messages::authorization(3100, Some(156)),
+        &mut |_| {
+            asked += 1;
+            // The first time the till is not ready to record: "repeat in 2 s".
+            if asked == 1 { StatusAnswer::Refuse(0x9C) } else { StatusAnswer::Accept }
+        },
+        &mut |_| {},
+    );
+    assert_eq!(ex.statuses.len(), 2);
+    assert!(ex.last_status_acknowledged);
+    assert!(matches!(ex.end, till::terminal::zvt::session::End::Completed(_)));
+    let state = rig.finish();
+    assert_eq!(state.batch.iter().map(|e| e.amount_minor).collect::<Vec<_>>(), vec![3100], "booked once");
+}

@@ -93,7 +93,7 @@ pub struct EmulateTerminalArgs {
     pub terminal_id: String,
     #[arg(long, default_value = "455600000012345")]
     pub merchant: String,
-    /// approve, decline:CODE (hex), stop-key, card-timeout, silent, eod-fails.
+    /// approve, decline:CODE (hex), stop-key, card-timeout, silent, eod-fails, crc-0x10, long-print.
     #[arg(long, default_value = "approve")]
     pub scenario: String,
     /// The terminal's batch (turnover store, receipt and trace numbers) lives here.
@@ -112,6 +112,8 @@ pub fn parse_scenario(text: &str) -> Option<Scenario> {
         "card-timeout" => Scenario::CardTimeout,
         "silent" => Scenario::Silent,
         "eod-fails" => Scenario::EndOfDayFails,
+        "crc-0x10" => Scenario::CrcByte0x10,
+        "long-print" => Scenario::LongPrintBlock,
         other => Scenario::Decline(u8::from_str_radix(other.strip_prefix("decline:")?, 16).ok()?),
     })
 }

@@ -30,6 +30,12 @@ pub enum Scenario {
     Silent,
     /// The next end-of-day fails (9B); payments are then refused with F0 until one succeeds.
     EndOfDayFails,
+    /// Payments approve, with an extra intermediate status (04 FF 68) whose frame ends in a CRC
+    /// byte of 0x10, which goes on the wire raw, never doubled.
+    CrcByte0x10,
+    /// Payments approve, and the terminal prints a long receipt text block (06 D3, extended
+    /// length) before its completion.
+    LongPrintBlock,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +197,15 @@ impl EmulatorState {
         }
         t
     }
+}
+
+/// A receipt text block (06 D3) of some 40 lines: TLV 25 (print texts) holding 07 (text lines).
+fn long_print_block() -> Apdu {
+    use super::zvt::apdu::{Tlv, encode_tlv};
+    let lines: Vec<Tlv> = (1..=40)
+        .map(|i| Tlv { tag: 0x07, value: format!("Line {i:02} of the customer receipt").into_bytes() })
+        .collect();
+    Apdu::new(0x06, 0xD3, encode_tlv(&[Tlv { tag: 0x25, value: encode_tlv(&lines) }]))
 }
 
 pub struct Emulator<T: ApduLine> {
@@ -372,6 +387,10 @@ impl<T: ApduLine> Emulator<T> {
         if !self.intermediate(0x17)? {
             return Ok(());
         }
+        if self.config.scenario == Scenario::CrcByte0x10 {
+            // `04 FF 01 68` frames with the CRC bytes 10 2B.
+            self.tell(&Apdu::new(0x04, 0xFF, vec![0x68]))?;
+        }
         let result = match self.config.scenario {
             Scenario::Decline(code) => code,
             _ => 0x00,
@@ -411,6 +430,9 @@ impl<T: ApduLine> Emulator<T> {
                 // Repeat Receipt gives the last booked transaction.
                 self.state.last_status = status.data;
                 self.persist().map_err(TransportError::Io)?;
+                if self.config.scenario == Scenario::LongPrintBlock {
+                    self.tell(&long_print_block())?;
+                }
                 self.finish(self.identity_bmps())
             }
             // Goods not issued, or no answer: the terminal reverses on its own, books nothing.

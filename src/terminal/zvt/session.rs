@@ -39,6 +39,8 @@ pub struct Exchange {
     pub last_status_acknowledged: bool,
     pub intermediate: Vec<u8>,
     pub print_lines: Vec<String>,
+    /// Raw 06 D3 text blocks (TLV), for the receipt.
+    pub print_blocks: Vec<Vec<u8>>,
     pub end: End,
 }
 
@@ -153,6 +155,7 @@ impl<T: ApduLine> Session<T> {
             last_status_acknowledged: false,
             intermediate: Vec::new(),
             print_lines: Vec::new(),
+            print_blocks: Vec::new(),
             end: End::NoAnswer,
         };
         if self.transport.send(command).is_err() {
@@ -271,7 +274,11 @@ impl<T: ApduLine> Session<T> {
                 ex.print_lines.push(text);
                 messages::ack()
             }
-            PtMessage::PrintBlock(_) | PtMessage::Other(_) => messages::ack(),
+            PtMessage::PrintBlock(block) => {
+                ex.print_blocks.push(block);
+                messages::ack()
+            }
+            PtMessage::Other(_) => messages::ack(),
             // The answer to our own abort (80 00 00, or 84 83 once it is too late): no reply.
             PtMessage::Accepted | PtMessage::Refused(_) => return None,
             PtMessage::Completion(c) => {
