@@ -123,6 +123,19 @@ pub fn run(
         Outcome::Unknown { .. } => return Ok(CardPayment { intent_id: id, outcome }),
     };
     ledger.record_card_result(&result, Utc::now())?;
+    if let Outcome::IdentityMismatch { terminal_id, merchant_no } = &outcome {
+        // 跳码: a terminal answering for another merchant. The manager sees it among the risks.
+        ledger.append(
+            "risk_event",
+            &[
+                ("risk", "merchant_identity".to_string()),
+                ("intent", id.to_string()),
+                ("terminal_id", terminal_id.clone()),
+                ("merchant_no", merchant_no.clone()),
+            ],
+            Utc::now(),
+        )?;
+    }
     Ok(CardPayment { intent_id: id, outcome })
 }
 

@@ -18,6 +18,8 @@ const FAST: [&str; 4] = ["--t2-ms", "200", "--t3-ms", "800"];
 struct Terminal {
     child: Child,
     port: String,
+    /// The emulator's control interface.
+    control: std::process::ChildStdin,
 }
 
 impl Terminal {
@@ -26,13 +28,15 @@ impl Terminal {
             .args(["emulate", "terminal", "--pty", "--scenario", scenario, "--state"])
             .arg(state)
             .args(FAST)
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        Terminal { child, port: line.trim().to_string() }
+        let control = child.stdin.take().unwrap();
+        Terminal { child, port: line.trim().to_string(), control }
     }
 }
 
@@ -132,4 +136,40 @@ fn a_terminal_that_goes_silent_mid_payment() {
     let paid = till(&data, &pt.port, &["pay", "9.99"], None);
     assert!(paid.status.success(), "{}", text(&paid));
     assert_eq!(agree(&data, &state).len(), 1);
+}
+
+#[test]
+fn a_rehearsal_changes_the_scenario_through_the_control_interface() {
+    use std::io::Write;
+    let (_dir, data, state) = setup();
+    let mut pt = Terminal::start(&state, "approve");
+    writeln!(pt.control, "decline:05").unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let declined = till(&data, &pt.port, &["pay", "3.00"], None);
+    assert!(text(&declined).contains("Declined"), "{}", text(&declined));
+    writeln!(pt.control, "approve").unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let approved = till(&data, &pt.port, &["pay", "3.00"], None);
+    assert!(approved.status.success(), "{}", text(&approved));
+    assert_eq!(agree(&data, &state).len(), 1);
+}
+
+#[test]
+fn a_terminal_answering_for_another_merchant_is_refused_and_flagged() {
+    let (_dir, data, state) = setup();
+    let pt = Terminal::start(&state, "approve");
+    let paid = till(&data, &pt.port, &["pay", "88.00", "--expect-merchant", "455600000099999"], None);
+    assert!(!paid.status.success());
+    assert!(
+        text(&paid).contains("REFUSED: the terminal reports terminal 52500038, merchant 455600000012345"),
+        "{}",
+        text(&paid)
+    );
+    // Nothing stands on either side, and the manager has a risk event to look at.
+    assert!(agree(&data, &state).is_empty());
+    let conn = rusqlite::Connection::open(data.join("ledger.db")).unwrap();
+    let risk: String = conn
+        .query_row("SELECT CAST(payload AS TEXT) FROM journal WHERE kind = 'risk_event'", [], |r| r.get(0))
+        .unwrap();
+    assert!(risk.contains("risk=merchant_identity") && risk.contains("merchant_no=455600000012345"), "{risk}");
 }

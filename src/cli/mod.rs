@@ -63,8 +63,8 @@ pub enum Command {
         /// Share of the sales paid by card (0 to 1).
         #[arg(long, default_value_t = 0.0)]
         card_share: f64,
-        /// The terminal for card payments: serial:PATH[:BAUD]. Default: the built-in emulator on a
-        /// pseudo-terminal.
+        /// The terminal for card payments: serial:PATH[:BAUD] or tcp:HOST:PORT. Default: the
+        /// built-in emulator on a pseudo-terminal.
         #[arg(long, value_name = "SPEC")]
         terminal: Option<String>,
     },

@@ -34,6 +34,12 @@ pub struct LineArgs {
     /// The terminal's 6-digit password.
     #[arg(long, default_value_t = 123456, global = true)]
     pub password: u32,
+    /// The terminal id the acquirer gave this shop: a payment reporting another is refused.
+    #[arg(long, value_name = "ID", global = true)]
+    pub expect_terminal_id: Option<String>,
+    /// The merchant (VU) number the acquirer gave this shop.
+    #[arg(long, value_name = "NO", global = true)]
+    pub expect_merchant: Option<String>,
     /// T2 (wait for ACK) in milliseconds; 5000 per the specification.
     #[arg(long, default_value_t = 5000, hide = true, global = true)]
     pub t2_ms: u64,
@@ -129,6 +135,10 @@ fn open_port(path: &Path, baud: u32) -> Result<TTYPort, serialport::Error> {
         .timeout(Duration::from_millis(100))
         .open_native()?;
     port.clear(serialport::ClearBuffer::All)?;
+    // Some terminals want DTR/RTS up; a pseudo-terminal refuses the ioctl: best effort.
+    let mut port = port;
+    let _ = port.write_data_terminal_ready(true);
+    let _ = port.write_request_to_send(true);
     Ok(port)
 }
 
@@ -178,13 +188,38 @@ pub fn emulate(args: &EmulateTerminalArgs, locale: &str) -> ExitCode {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     let mut emulator = match Emulator::new(SerialTransport::new(line, timers), config, args.state.clone()) {
-        Ok(e) => e,
+        Ok(e) => e.with_controls(control_from_stdin(locale)),
         Err(e) => return fail(e.to_string()),
     };
     match emulator.run(Duration::from_millis(200), &|| true) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e.to_string()),
     }
+}
+
+/// The emulator's control interface: one scenario name per line on standard input (as for
+/// `--scenario`), e.g. `decline:05`, then `approve`. Unknown names are reported and ignored.
+fn control_from_stdin(locale: &str) -> std::sync::mpsc::Receiver<Scenario> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let locale = locale.to_string();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines().map_while(Result::ok) {
+            let name = line.trim();
+            if name.is_empty() {
+                continue;
+            }
+            match parse_scenario(name) {
+                Some(s) => {
+                    if tx.send(s).is_err() {
+                        break;
+                    }
+                    eprintln!("{}", t!("cli.scenario_set", locale = &locale, value = name));
+                }
+                None => eprintln!("{}", t!("cli.bad_scenario", locale = &locale, value = name)),
+            }
+        }
+    });
+    rx
 }
 
 /// Serves tills over TCP, one connection at a time; the batch lives in the state file.
@@ -245,7 +280,8 @@ fn terminal_error(e: &TerminalError, locale: &str) -> String {
 
 /// The terminal on a serial port or over TCP.
 fn connect(line: &LineArgs, store: &StoreSettings, locale: &str) -> Result<Box<dyn PaymentTerminal>, ExitCode> {
-    let expected = ExpectedIdentity::default();
+    let expected =
+        ExpectedIdentity { terminal_id: line.expect_terminal_id.clone(), merchant_no: line.expect_merchant.clone() };
     if let Some(addr) = &line.tcp {
         let stream = std::net::TcpStream::connect(addr)
             .map_err(|e| fail(t!("cli.cannot_open_port", locale = locale, port = addr, detail = e.to_string())))?;
@@ -396,7 +432,7 @@ impl Drop for SimulationTerminal {
     }
 }
 
-/// `serial:PATH[:BAUD]`, or with no spec the built-in emulator on a pseudo-terminal pair (its
+/// `serial:PATH[:BAUD]` or `tcp:HOST:PORT`, or with no spec the built-in emulator on a pseudo-terminal pair (its
 /// batch kept in the data dir, so a training day can be closed after a restart).
 pub fn open_for_simulation(
     spec: Option<&str>,
@@ -406,6 +442,15 @@ pub fn open_for_simulation(
 ) -> Result<SimulationTerminal, ExitCode> {
     let timers = Timers::default();
     let (port, emulator) = match spec {
+        Some(spec) if spec.starts_with("tcp:") => {
+            let addr = &spec["tcp:".len()..];
+            let stream = std::net::TcpStream::connect(addr)
+                .map_err(|e| fail(t!("cli.cannot_open_port", locale = locale, port = addr, detail = e.to_string())))?;
+            let transport = TcpTransport::new(stream, timers).map_err(|e| fail(e.to_string()))?;
+            let terminal =
+                ZvtTerminal::new(Session::new(transport), 123456, store.currency.numeric, ExpectedIdentity::default());
+            return Ok(SimulationTerminal { terminal: Box::new(terminal), emulator: None });
+        }
         Some(spec) => {
             let Some(rest) = spec.strip_prefix("serial:") else {
                 return Err(fail(t!("cli.bad_terminal_spec", locale = locale, value = spec)));

@@ -213,6 +213,7 @@ pub struct Emulator<T: ApduLine> {
     pub config: EmulatorConfig,
     pub state: EmulatorState,
     state_path: Option<PathBuf>,
+    controls: Option<std::sync::mpsc::Receiver<Scenario>>,
 }
 
 /// What the ECR answered to something the terminal sent.
@@ -228,7 +229,13 @@ impl<T: ApduLine> Emulator<T> {
             Some(p) => EmulatorState::load(p)?,
             None => EmulatorState::default(),
         };
-        Ok(Emulator { transport, config, state, state_path })
+        Ok(Emulator { transport, config, state, state_path, controls: None })
+    }
+
+    /// Scenarios sent here take effect before the next command.
+    pub fn with_controls(mut self, controls: std::sync::mpsc::Receiver<Scenario>) -> Self {
+        self.controls = Some(controls);
+        self
     }
 
     pub fn transport_mut(&mut self) -> &mut T {
@@ -247,6 +254,10 @@ impl<T: ApduLine> Emulator<T> {
     /// terminal whose cable was pulled does.
     pub fn run(&mut self, poll: Duration, keep_going: &dyn Fn() -> bool) -> Result<(), TransportError> {
         while keep_going() {
+            // The control interface: a rehearsal changes how the terminal behaves between commands.
+            while let Some(scenario) = self.controls.as_ref().and_then(|rx| rx.try_recv().ok()) {
+                self.config.scenario = scenario;
+            }
             match self.serve_one(poll) {
                 Ok(_) => {}
                 // A TCP till hung up: this connection is over.
