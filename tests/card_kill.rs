@@ -148,9 +148,16 @@ fn a_rehearsal_changes_the_scenario_through_the_control_interface() {
     let declined = till(&data, &pt.port, &["pay", "3.00"], None);
     assert!(text(&declined).contains("Declined"), "{}", text(&declined));
     writeln!(pt.control, "approve").unwrap();
+    // The line acts up: the next two frames the terminal sends are corrupted (and repeated).
+    writeln!(pt.control, "corrupt 2").unwrap();
     std::thread::sleep(Duration::from_millis(400));
     let approved = till(&data, &pt.port, &["pay", "3.00"], None);
     assert!(approved.status.success(), "{}", text(&approved));
+    // Now it answers for another merchant.
+    writeln!(pt.control, "merchant 455600000077777").unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let foreign = till(&data, &pt.port, &["pay", "3.00", "--expect-merchant", "455600000012345"], None);
+    assert!(text(&foreign).contains("merchant 455600000077777"), "{}", text(&foreign));
     assert_eq!(agree(&data, &state).len(), 1);
 }
 

@@ -14,6 +14,7 @@ fn keys(text: &str) -> BTreeSet<String> {
         }
         let indent = line.len() - trimmed.len();
         let (key, value) = trimmed.split_once(':').expect("key: value");
+        let key = key.trim_matches('"');
         while path.last().is_some_and(|(i, _)| *i >= indent) {
             path.pop();
         }

@@ -14,7 +14,7 @@ use crate::card::{self, CardOp};
 use crate::config::{self, StoreSettings};
 use crate::ledger::Ledger;
 use crate::money::{Currency, Money};
-use crate::terminal::emulator::{Emulator, EmulatorConfig, Scenario};
+use crate::terminal::emulator::{Control, Emulator, EmulatorConfig, Scenario};
 use crate::terminal::zvt::session::Session;
 use crate::terminal::zvt::transport::{SerialTransport, TcpTransport, Timers};
 use crate::terminal::{ExpectedIdentity, Outcome, PaymentTerminal, TerminalError, ZvtTerminal};
@@ -111,19 +111,6 @@ pub struct EmulateTerminalArgs {
     pub t3_ms: u64,
 }
 
-pub fn parse_scenario(text: &str) -> Option<Scenario> {
-    Some(match text {
-        "approve" => Scenario::Approve,
-        "stop-key" => Scenario::StopKey,
-        "card-timeout" => Scenario::CardTimeout,
-        "silent" => Scenario::Silent,
-        "eod-fails" => Scenario::EndOfDayFails,
-        "crc-0x10" => Scenario::CrcByte0x10,
-        "long-print" => Scenario::LongPrintBlock,
-        other => Scenario::Decline(u8::from_str_radix(other.strip_prefix("decline:")?, 16).ok()?),
-    })
-}
-
 /// Opens a serial port as ZVT wants it: 8 data bits, no parity, 2 stop bits, no handshake.
 /// Whatever waited in the port's buffers (a terminal's last words to a till that had gone) is
 /// dropped: it answers nothing this till asked.
@@ -146,7 +133,7 @@ pub fn emulate(args: &EmulateTerminalArgs, locale: &str) -> ExitCode {
     let Ok(currency) = Currency::from_code(&args.currency) else {
         return fail(t!("error.money.unknown_currency", locale = locale, value = args.currency));
     };
-    let Some(scenario) = parse_scenario(&args.scenario) else {
+    let Some(scenario) = Scenario::parse(&args.scenario) else {
         return fail(t!("cli.bad_scenario", locale = locale, value = args.scenario));
     };
     let timers =
@@ -197,9 +184,10 @@ pub fn emulate(args: &EmulateTerminalArgs, locale: &str) -> ExitCode {
     }
 }
 
-/// The emulator's control interface: one scenario name per line on standard input (as for
-/// `--scenario`), e.g. `decline:05`, then `approve`. Unknown names are reported and ignored.
-fn control_from_stdin(locale: &str) -> std::sync::mpsc::Receiver<Scenario> {
+/// The emulator's control interface: one instruction per line on standard input: a scenario name
+/// (as for `--scenario`, e.g. `decline:05`, then `approve`), `merchant NO`, `corrupt N`, `drop N`
+/// or `lost-ack N`. Unknown lines are reported and ignored.
+fn control_from_stdin(locale: &str) -> std::sync::mpsc::Receiver<Control> {
     let (tx, rx) = std::sync::mpsc::channel();
     let locale = locale.to_string();
     std::thread::spawn(move || {
@@ -208,7 +196,7 @@ fn control_from_stdin(locale: &str) -> std::sync::mpsc::Receiver<Scenario> {
             if name.is_empty() {
                 continue;
             }
-            match parse_scenario(name) {
+            match Control::parse(name) {
                 Some(s) => {
                     if tx.send(s).is_err() {
                         break;
@@ -270,8 +258,18 @@ fn describe(outcome: &Outcome, currency: Currency, locale: &str) -> String {
 
 fn terminal_error(e: &TerminalError, locale: &str) -> String {
     match e {
-        TerminalError::Refused(c) => t!("cli.terminal_refused", locale = locale, code = format!("{c:02X}")),
-        TerminalError::Aborted(c) => t!("cli.terminal_aborted", locale = locale, code = format!("{c:02X}")),
+        TerminalError::Refused(c) => t!(
+            "cli.terminal_refused",
+            locale = locale,
+            code = format!("{c:02X}"),
+            reason = crate::terminal::result_text(*c, locale)
+        ),
+        TerminalError::Aborted(c) => t!(
+            "cli.terminal_aborted",
+            locale = locale,
+            code = format!("{c:02X}"),
+            reason = crate::terminal::result_text(*c, locale)
+        ),
         TerminalError::NoAnswer => t!("cli.terminal_no_answer", locale = locale),
         TerminalError::Link => t!("cli.terminal_link", locale = locale),
     }

@@ -69,6 +69,19 @@ pub enum Discount {
     Amount(Money),
 }
 
+impl Discount {
+    /// The discount on `base` minor units: a percentage rounded half-up, or the amount itself.
+    fn minor_of(&self, base: i64) -> i64 {
+        match self {
+            Discount::Percent(p) => {
+                let bp = scaled_i64(*p, 2).unwrap_or(0);
+                tax::div_half_up(i128::from(base) * i128::from(bp), 10_000) as i64
+            }
+            Discount::Amount(a) => a.minor(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SaleKind {
     Sale,
@@ -509,14 +522,7 @@ impl Sale {
                 Some(a) => a.minor(),
                 None => line_gross(l.quantity, l.unit_price)?,
             };
-            let line_discount = match &l.discount {
-                None => 0,
-                Some(Discount::Percent(p)) => {
-                    let bp = scaled_i64(*p, 2).unwrap_or(0);
-                    tax::div_half_up(i128::from(gross) * i128::from(bp), 10_000) as i64
-                }
-                Some(Discount::Amount(a)) => a.minor(),
-            };
+            let line_discount = l.discount.as_ref().map_or(0, |d| d.minor_of(gross));
             if line_discount > gross.abs() {
                 return Err(SaleError::DiscountTooLarge);
             }
@@ -528,14 +534,7 @@ impl Sale {
             });
         }
         let nets: i64 = inputs.iter().map(|l| l.gross - l.line_discount).sum();
-        let sale_discount = match &self.discount {
-            None => 0,
-            Some(Discount::Percent(p)) => {
-                let bp = scaled_i64(*p, 2).unwrap_or(0);
-                tax::div_half_up(i128::from(nets) * i128::from(bp), 10_000) as i64
-            }
-            Some(Discount::Amount(a)) => a.minor(),
-        };
+        let sale_discount = self.discount.as_ref().map_or(0, |d| d.minor_of(nets));
         if sale_discount > nets.max(0) {
             return Err(SaleError::DiscountTooLarge);
         }

@@ -12,7 +12,7 @@ use chrono::{Datelike, Local, Timelike};
 
 use super::zvt::apdu::{Apdu, from_bcd, parse_bmps, push_bmp, to_bcd};
 use super::zvt::messages::{self, EodTotals};
-use super::zvt::transport::{ApduLine, TransportError};
+use super::zvt::transport::{ApduLine, LineFaults, TransportError};
 
 /// How the emulated terminal behaves: the rehearsal scenarios of an acquirer's acceptance test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,6 +36,51 @@ pub enum Scenario {
     /// Payments approve, and the terminal prints a long receipt text block (06 D3, extended
     /// length) before its completion.
     LongPrintBlock,
+}
+
+/// What the control interface can change while the terminal runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    Scenario(Scenario),
+    /// Answer as a terminal configured for this merchant (VU) number.
+    Merchant(String),
+    /// Corrupt, drop or leave unacknowledged the next frames (serial lines only).
+    Faults(LineFaults),
+}
+
+impl Control {
+    /// One line of the control interface: a scenario name (as `--scenario`), `merchant NO`,
+    /// `corrupt N`, `drop N` or `lost-ack N`.
+    pub fn parse(line: &str) -> Option<Control> {
+        let mut words = line.split_whitespace();
+        let first = words.next()?;
+        let arg = words.next();
+        let count = || arg.and_then(|n| n.parse::<u32>().ok());
+        Some(match first {
+            "merchant" => Control::Merchant(arg?.to_string()),
+            "corrupt" => Control::Faults(LineFaults { corrupt_next_sends: count()?, ..LineFaults::default() }),
+            "drop" => Control::Faults(LineFaults { drop_next_sends: count()?, ..LineFaults::default() }),
+            "lost-ack" => Control::Faults(LineFaults { swallow_next_acks: count()?, ..LineFaults::default() }),
+            name => Control::Scenario(Scenario::parse(name)?),
+        })
+    }
+}
+
+impl Scenario {
+    /// `approve`, `decline:CODE` (hex), `stop-key`, `card-timeout`, `silent`, `eod-fails`,
+    /// `crc-0x10`, `long-print`.
+    pub fn parse(text: &str) -> Option<Scenario> {
+        Some(match text {
+            "approve" => Scenario::Approve,
+            "stop-key" => Scenario::StopKey,
+            "card-timeout" => Scenario::CardTimeout,
+            "silent" => Scenario::Silent,
+            "eod-fails" => Scenario::EndOfDayFails,
+            "crc-0x10" => Scenario::CrcByte0x10,
+            "long-print" => Scenario::LongPrintBlock,
+            other => Scenario::Decline(u8::from_str_radix(other.strip_prefix("decline:")?, 16).ok()?),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,7 +258,7 @@ pub struct Emulator<T: ApduLine> {
     pub config: EmulatorConfig,
     pub state: EmulatorState,
     state_path: Option<PathBuf>,
-    controls: Option<std::sync::mpsc::Receiver<Scenario>>,
+    controls: Option<std::sync::mpsc::Receiver<Control>>,
 }
 
 /// What the ECR answered to something the terminal sent.
@@ -233,7 +278,7 @@ impl<T: ApduLine> Emulator<T> {
     }
 
     /// Scenarios sent here take effect before the next command.
-    pub fn with_controls(mut self, controls: std::sync::mpsc::Receiver<Scenario>) -> Self {
+    pub fn with_controls(mut self, controls: std::sync::mpsc::Receiver<Control>) -> Self {
         self.controls = Some(controls);
         self
     }
@@ -255,8 +300,16 @@ impl<T: ApduLine> Emulator<T> {
     pub fn run(&mut self, poll: Duration, keep_going: &dyn Fn() -> bool) -> Result<(), TransportError> {
         while keep_going() {
             // The control interface: a rehearsal changes how the terminal behaves between commands.
-            while let Some(scenario) = self.controls.as_ref().and_then(|rx| rx.try_recv().ok()) {
-                self.config.scenario = scenario;
+            while let Some(control) = self.controls.as_ref().and_then(|rx| rx.try_recv().ok()) {
+                match control {
+                    Control::Scenario(s) => self.config.scenario = s,
+                    Control::Merchant(m) => self.config.merchant_no = m,
+                    Control::Faults(f) => {
+                        if let Some(faults) = self.transport.faults_mut() {
+                            *faults = f;
+                        }
+                    }
+                }
             }
             match self.serve_one(poll) {
                 Ok(_) => {}

@@ -92,6 +92,37 @@ impl TerminalError {
     }
 }
 
+/// A result code in words for the cashier (PA00P015's list; the host's own codes 01–63 are
+/// "declined by the card issuer").
+pub fn result_text(code: u8, locale: &str) -> String {
+    let key = match code {
+        0x01..=0x63 => "zvt.result.host".to_string(),
+        _ => format!("zvt.result.{code:02x}"),
+    };
+    let text = rust_i18n::t!(&key, locale = locale);
+    if text == key {
+        rust_i18n::t!("zvt.result.other", locale = locale, code = format!("{code:02X}")).into_owned()
+    } else {
+        text.into_owned()
+    }
+}
+
+/// An intermediate status (04 FF) in words for the cashier's screen; 4x/5x add "remove card".
+pub fn status_text(code: u8, locale: &str) -> String {
+    let (base, remove) = match code {
+        0x40..=0x5F => (code & 0x1F, true),
+        _ => (code, false),
+    };
+    let key = format!("zvt.status.{base:02x}");
+    let text = rust_i18n::t!(&key, locale = locale);
+    let text = if text == key {
+        rust_i18n::t!("zvt.status.other", locale = locale, code = format!("{code:02X}")).into_owned()
+    } else {
+        text.into_owned()
+    };
+    if remove { format!("{text} — {}", rust_i18n::t!("zvt.status.0b", locale = locale)) } else { text }
+}
+
 /// What registration (签到) and status enquiry learn.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TerminalInfo {
@@ -273,5 +304,21 @@ impl<T: ApduLine> PaymentTerminal for ZvtTerminal<T> {
 
     fn abort_handle(&self) -> Arc<AtomicBool> {
         self.session.abort_handle()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_in_words() {
+        assert_eq!(result_text(0x6C, "en"), "aborted (timeout or stop key)");
+        assert_eq!(result_text(0x05, "zh-CN"), "发卡行拒绝");
+        assert_eq!(result_text(0xF0, "en"), "end-of-day batch outstanding: run the end-of-day first");
+        assert_eq!(result_text(0xE7, "en"), "terminal code E7");
+        assert_eq!(status_text(0x0A, "zh-CN"), "请插卡");
+        assert_eq!(status_text(0x4A, "en"), "Insert card — Remove card");
+        assert_eq!(status_text(0x99, "en"), "Terminal status 99");
     }
 }

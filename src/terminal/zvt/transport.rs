@@ -60,6 +60,10 @@ pub trait ApduLine: Send {
     fn drain(&mut self) -> Result<usize, TransportError>;
     fn timers(&self) -> Timers;
     fn set_timers(&mut self, timers: Timers);
+    /// The line's rehearsal faults, where the line has any (serial).
+    fn faults_mut(&mut self) -> Option<&mut LineFaults> {
+        None
+    }
 }
 
 /// A byte line: a serial port or a pseudo-terminal.
@@ -69,36 +73,39 @@ pub trait Link: Send {
     fn receive(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize>;
 }
 
+/// Writes and flushes; the port's own timeout bounds a stuck write.
+fn serial_send(port: &mut dyn serialport::SerialPort, bytes: &[u8]) -> io::Result<()> {
+    port.write_all(bytes)?;
+    port.flush()
+}
+
+/// Reads what is there within `timeout`; a timeout is "nothing came", not an error.
+fn serial_receive(port: &mut dyn serialport::SerialPort, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+    port.set_timeout(timeout.max(Duration::from_millis(1))).map_err(io::Error::other)?;
+    match port.read(buf) {
+        Ok(n) => Ok(n),
+        Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => Ok(0),
+        Err(e) => Err(e),
+    }
+}
+
 impl Link for Box<dyn serialport::SerialPort> {
     fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.write_all(bytes)?;
-        self.flush()
+        serial_send(self.as_mut(), bytes)
     }
 
     fn receive(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
-        self.set_timeout(timeout.max(Duration::from_millis(1))).map_err(io::Error::other)?;
-        match self.read(buf) {
-            Ok(n) => Ok(n),
-            Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => Ok(0),
-            Err(e) => Err(e),
-        }
+        serial_receive(self.as_mut(), buf, timeout)
     }
 }
 
 impl Link for serialport::TTYPort {
     fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.write_all(bytes)?;
-        self.flush()
+        serial_send(self, bytes)
     }
 
     fn receive(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
-        use serialport::SerialPort;
-        self.set_timeout(timeout.max(Duration::from_millis(1))).map_err(io::Error::other)?;
-        match self.read(buf) {
-            Ok(n) => Ok(n),
-            Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => Ok(0),
-            Err(e) => Err(e),
-        }
+        serial_receive(self, buf, timeout)
     }
 }
 
@@ -156,6 +163,9 @@ impl<L: Link> ApduLine for SerialTransport<L> {
     }
     fn set_timers(&mut self, timers: Timers) {
         self.timers = timers;
+    }
+    fn faults_mut(&mut self) -> Option<&mut LineFaults> {
+        Some(&mut self.faults)
     }
 }
 
