@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod ledger;
 pub mod money;
+pub mod printer;
 pub mod sale;
 pub mod simulate;
 pub mod terminal;

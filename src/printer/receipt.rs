@@ -1,0 +1,180 @@
+//! A receipt as data: what goes on the paper, already formatted as text, in the receipt's own
+//! language (chosen apart from the screen's). Built from a posted sale; laid out by `layout`.
+
+use rust_i18n::t;
+
+use crate::config::StoreSettings;
+use crate::ledger::records::SaleRecord;
+use crate::money::{Currency, Money};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptLine {
+    pub name: String,
+    /// "2", "1.235 kg"
+    pub quantity: String,
+    pub unit_price: String,
+    /// Quantity × price, before discounts (which follow on a line of their own).
+    pub amount: String,
+    /// The line's discount, if any ("-1.20").
+    pub discount: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaxLine {
+    /// "13%"
+    pub rate: String,
+    pub net: String,
+    pub tax: String,
+}
+
+/// What the terminal reported, for the card slip. Never a full card number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardSlip {
+    pub card_name: String,
+    pub masked_pan: String,
+    pub terminal_receipt: String,
+    pub trace: String,
+    pub terminal_id: String,
+    pub aid: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub locale: String,
+    /// The heading: "销售小票" / "SALES RECEIPT", "退货" / "REFUND"…
+    pub title: String,
+    /// A copy or reprint says so (副本 / COPY).
+    pub copy: bool,
+    pub store_name: String,
+    pub store_lines: Vec<String>,
+    /// (label, value) pairs: register, cashier, receipt number, date and time.
+    pub meta: Vec<(String, String)>,
+    pub lines: Vec<ReceiptLine>,
+    /// (label, value): subtotal, discounts, rounding, total (the last one is printed large).
+    pub totals: Vec<(String, String)>,
+    pub taxes: Vec<TaxLine>,
+    /// (label, value): each tender, then the change.
+    pub tenders: Vec<(String, String)>,
+    pub cards: Vec<CardSlip>,
+    pub footer: Vec<String>,
+    /// What the QR code and the barcode carry: the receipt's id, scanned back for a refund.
+    pub code: String,
+}
+
+fn money(minor: i64, currency: Currency) -> String {
+    Money::from_minor(minor, currency).map_or_else(|_| minor.to_string(), |m| m.to_string())
+}
+
+/// The id a receipt carries in its QR code and barcode: register and receipt number.
+pub fn receipt_code(register: &str, receipt_no: i64) -> String {
+    format!("{register}-{receipt_no:08}")
+}
+
+impl Receipt {
+    /// The receipt of a posted sale or refund, in `locale` ("zh-CN" or "en").
+    pub fn from_sale(sale: &SaleRecord, store: &StoreSettings, locale: &str, copy: bool) -> Receipt {
+        let c = Currency::from_code(&sale.currency).unwrap_or(store.currency);
+        let l = locale;
+        let title = if sale.kind == "refund" {
+            t!("receipt.refund_title", locale = l)
+        } else {
+            t!("receipt.title", locale = l)
+        };
+        let mut meta = vec![
+            (t!("receipt.register", locale = l).into_owned(), store.register.clone()),
+            (t!("receipt.cashier", locale = l).into_owned(), sale.cashier.clone()),
+            (t!("receipt.number", locale = l).into_owned(), sale.receipt_no.to_string()),
+            (t!("receipt.time", locale = l).into_owned(), local_time(&sale.completed_at)),
+        ];
+        if let Some(original) = sale.refund_of {
+            meta.push((t!("receipt.refund_of", locale = l).into_owned(), original.to_string()));
+        }
+        let lines = sale
+            .lines
+            .iter()
+            .map(|line| {
+                let qty = rust_decimal::Decimal::new(line.qty_milli, 3).normalize();
+                ReceiptLine {
+                    name: if l.starts_with("zh") { line.name_zh.clone() } else { line.name_en.clone() },
+                    quantity: if line.sold_by == "weight" { format!("{qty} kg") } else { qty.to_string() },
+                    unit_price: money(line.unit_price, c),
+                    amount: money(line.gross, c),
+                    discount: (line.line_discount + line.sale_discount != 0)
+                        .then(|| money(-(line.line_discount + line.sale_discount), c)),
+                }
+            })
+            .collect();
+        let mut totals = vec![(t!("receipt.subtotal", locale = l).into_owned(), money(sale.gross, c))];
+        if sale.discount != 0 {
+            totals.push((t!("receipt.discount", locale = l).into_owned(), money(-sale.discount, c)));
+        }
+        if !sale.prices_include_tax {
+            totals.push((t!("receipt.tax", locale = l).into_owned(), money(sale.tax, c)));
+        }
+        if sale.rounding != 0 {
+            totals.push((t!("receipt.rounding", locale = l).into_owned(), money(sale.rounding, c)));
+        }
+        totals.push((
+            t!("receipt.total", locale = l, currency = c.code).into_owned(),
+            money(sale.total + sale.rounding, c),
+        ));
+        let taxes = sale
+            .taxes()
+            .iter()
+            .map(|tax| TaxLine {
+                rate: format!(
+                    "{}%",
+                    (tax.tax_rate.parse::<rust_decimal::Decimal>().unwrap_or_default()
+                        * rust_decimal::Decimal::ONE_HUNDRED)
+                        .normalize()
+                ),
+                net: money(tax.net, c),
+                tax: money(tax.tax, c),
+            })
+            .collect();
+        let mut tenders = Vec::new();
+        let mut cards = Vec::new();
+        let mut change = 0;
+        for p in &sale.payments {
+            let label = t!(format!("receipt.tender.{}", p.kind), locale = l).into_owned();
+            let shown = if p.kind == "cash" { p.given } else { p.amount };
+            tenders.push((label, money(shown, c)));
+            change += p.change;
+            if p.kind == "card" {
+                cards.push(CardSlip {
+                    card_name: p.card_name.clone().unwrap_or_default(),
+                    masked_pan: p.masked_pan.clone().unwrap_or_default(),
+                    terminal_receipt: p.card_receipt.map(|r| r.to_string()).unwrap_or_default(),
+                    trace: p.card_trace.map(|r| r.to_string()).unwrap_or_default(),
+                    terminal_id: p.terminal_id.clone().unwrap_or_default(),
+                    aid: p.aid.clone().unwrap_or_default(),
+                });
+            }
+        }
+        if change != 0 {
+            tenders.push((t!("receipt.change", locale = l).into_owned(), money(change, c)));
+        }
+        Receipt {
+            locale: locale.to_string(),
+            title: title.into_owned(),
+            copy,
+            store_name: store.store_name.clone(),
+            store_lines: Vec::new(),
+            meta,
+            lines,
+            totals,
+            taxes,
+            tenders,
+            cards,
+            footer: vec![t!("receipt.thanks", locale = l).into_owned()],
+            code: receipt_code(&store.register, sale.receipt_no),
+        }
+    }
+}
+
+/// "2026-11-27T13:22:30.123Z" as the register's local "2026-11-27 21:22:30".
+fn local_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|_| rfc3339.to_string())
+}

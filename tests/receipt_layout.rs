@@ -1,0 +1,87 @@
+//! Receipts laid out for 58 mm and 80 mm paper in zh-CN and en, from a sale posted to a real
+//! ledger, against golden text files (`tests/golden/*.txt`, looked at by a person). Set
+//! `TILL_BLESS=1` to rewrite them after a deliberate change, and look again.
+
+use chrono::Utc;
+use rust_decimal::Decimal;
+use till::config::StoreSettings;
+use till::ledger::{Ledger, PostContext};
+use till::money::Money;
+use till::printer::layout::{COLUMNS_58MM, COLUMNS_80MM, layout, width};
+use till::printer::receipt::Receipt;
+use till::sale::{CardPayment, Discount, Sale};
+
+fn posted_sale() -> till::ledger::records::SaleRecord {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreSettings::demo();
+    let mut ledger = Ledger::open(&dir.path().join("ledger.db"), &store.register, store.currency).unwrap();
+    let catalog = till::demo::load_catalog(&mut ledger, &store, true).unwrap();
+    let cny = |s: &str| Money::parse(s, store.currency).unwrap();
+    let mut sale = Sale::new(store.sale_settings());
+    sale.add_product(catalog.by_sku("DRK001").unwrap(), Decimal::from(2)).unwrap();
+    sale.add_product(catalog.by_sku("FRU001").unwrap(), Decimal::new(1235, 3)).unwrap();
+    let chips = sale.add_product(catalog.by_sku("SNK001").unwrap(), Decimal::ONE).unwrap();
+    sale.set_line_discount(chips, Some(Discount::Percent(Decimal::from(10)))).unwrap();
+    sale.add_product(catalog.by_sku("DLY004").unwrap(), Decimal::ONE).unwrap();
+    sale.begin_payment().unwrap();
+    let card = CardPayment {
+        masked_pan: "474843******7743".into(),
+        card_name: "VISA".into(),
+        receipt_no: 17,
+        trace: 42,
+        terminal_id: "52500038".into(),
+        aid: "A0000000".into(),
+    };
+    sale.tender_card(cny("20.00"), card).unwrap();
+    sale.tender_cash(cny("50")).unwrap();
+    let ctx = PostContext { cashier: "张三".into(), training: false };
+    let posted = ledger.post_sale(&mut sale, &ctx, Utc::now()).unwrap();
+    let mut record = ledger.sale_by_receipt(posted.receipt_no).unwrap();
+    // A fixed instant, so the golden files do not change with the clock (shown in local time).
+    record.completed_at = "2026-11-27T06:30:00.000Z".into();
+    record
+}
+
+fn check(locale: &str, columns: usize, copy: bool) {
+    let store = StoreSettings::demo();
+    let receipt = Receipt::from_sale(&posted_sale(), &store, locale, copy);
+    let doc = layout(&receipt, columns);
+    let text = doc.to_text();
+    for line in text.lines() {
+        assert!(width(line) <= columns, "too wide for {columns} columns: {line:?}");
+    }
+    // The time line follows the machine's zone: golden files keep it as a placeholder.
+    let local = chrono::DateTime::parse_from_rfc3339("2026-11-27T06:30:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    let text = text.replace(&local, "YYYY-MM-DD HH:MM:SS");
+    let name = format!("receipt-{locale}-{columns}{}.txt", if copy { "-copy" } else { "" });
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(&name);
+    if std::env::var("TILL_BLESS").is_ok() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let golden = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{name} missing: run with TILL_BLESS=1"));
+    assert_eq!(text, golden, "{name}");
+}
+
+#[test]
+fn zh_cn_58mm() {
+    check("zh-CN", COLUMNS_58MM, false);
+}
+
+#[test]
+fn zh_cn_80mm() {
+    check("zh-CN", COLUMNS_80MM, false);
+}
+
+#[test]
+fn en_58mm() {
+    check("en", COLUMNS_58MM, false);
+}
+
+#[test]
+fn en_80mm_copy() {
+    check("en", COLUMNS_80MM, true);
+}
