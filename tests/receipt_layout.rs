@@ -7,6 +7,8 @@ use rust_decimal::Decimal;
 use till::config::StoreSettings;
 use till::ledger::{Ledger, PostContext};
 use till::money::Money;
+use till::printer::emulator::{Decoder, Event};
+use till::printer::escpos::encode;
 use till::printer::layout::{COLUMNS_58MM, COLUMNS_80MM, layout, width};
 use till::printer::receipt::Receipt;
 use till::sale::{CardPayment, Discount, Sale};
@@ -64,6 +66,20 @@ fn check(locale: &str, columns: usize, copy: bool) {
     }
     let golden = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{name} missing: run with TILL_BLESS=1"));
     assert_eq!(text, golden, "{name}");
+
+    // The ESC/POS bytes, decoded back by the printer emulator, show exactly the laid-out text.
+    let chinese = locale.starts_with("zh");
+    let bytes = encode(&doc, false).unwrap();
+    let mut printer = Decoder::new(columns);
+    printer.feed(&bytes);
+    assert_eq!(printer.text, doc.to_text(), "{name} as printed");
+    assert!(printer.text.contains(&format!("[QR {}]", receipt.code)), "the QR code carries the receipt id");
+    assert_eq!(printer.events.iter().filter(|e| **e == Event::Cut).count(), 1);
+    assert!(printer.outside_gb2312.is_empty());
+    if chinese {
+        let (title, _, _) = encoding_rs::GB18030.encode("销售小票");
+        assert!(bytes.windows(title.len()).any(|w| w == &title[..]), "GB18030 in the bytes");
+    }
 }
 
 #[test]

@@ -36,6 +36,9 @@ pub enum Block {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
     pub columns: usize,
+    /// Printed in Chinese mode (GB18030); otherwise on a Latin code page, where a character the
+    /// page lacks is laid out (and printed) as `?`.
+    pub chinese: bool,
     pub blocks: Vec<Block>,
 }
 
@@ -118,16 +121,20 @@ pub fn two_columns(left: &str, right: &str, columns: usize) -> Vec<String> {
 }
 
 impl Document {
+    fn printable(&self, text: &str) -> String {
+        if self.chinese { text.to_string() } else { super::escpos::printable_latin(text) }
+    }
+
     fn text(&mut self, text: &str, align: Align, bold: bool, double: bool) {
         let columns = if double { self.columns / 2 } else { self.columns };
-        for line in wrap(text, columns) {
+        for line in wrap(&self.printable(text), columns) {
             self.blocks.push(Block::Text { text: line, align, bold, double });
         }
     }
 
     fn pair(&mut self, left: &str, right: &str, bold: bool, double: bool) {
         let columns = if double { self.columns / 2 } else { self.columns };
-        for line in two_columns(left, right, columns) {
+        for line in two_columns(&self.printable(left), &self.printable(right), columns) {
             self.blocks.push(Block::Text { text: line, align: Align::Left, bold, double });
         }
     }
@@ -165,10 +172,11 @@ impl Document {
     }
 }
 
-/// Lays a receipt out for `columns` (32 for 58 mm paper, 48 for 80 mm).
+/// Lays a receipt out for `columns` (32 for 58 mm paper, 48 for 80 mm). Chinese receipts print
+/// in Chinese mode; others on a Latin code page.
 pub fn layout(r: &Receipt, columns: usize) -> Document {
     let l = r.locale.as_str();
-    let mut d = Document { columns, blocks: Vec::new() };
+    let mut d = Document { columns, chinese: l.starts_with("zh"), blocks: Vec::new() };
     d.text(&r.store_name, Align::Center, true, false);
     for line in &r.store_lines {
         d.text(line, Align::Center, false, false);

@@ -1,0 +1,187 @@
+//! A laid-out receipt as ESC/POS bytes, through the `escpos` crate's command builder into a
+//! buffer (the bytes are then stored as a print job and sent by a driver of ours, so that a job
+//! can be kept, retried and checked against the printer's status).
+//!
+//! Chinese receipts switch the printer to Chinese mode (FS &) and send GB18030; Latin receipts
+//! select code page 858 (with €) and print any character it lacks as a visible `?`, never as
+//! bytes of another encoding. One init per job; styles are sent only when they change.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use escpos::driver::Driver;
+use escpos::errors::{PrinterError, Result};
+use escpos::printer::Printer;
+use escpos::printer_options::PrinterOptions;
+use escpos::utils::{Encoder, JustifyMode, PageCode, Protocol};
+
+use super::layout::{Align, Block, Document};
+
+/// FS & / FS .: Chinese (double-byte) mode on and off.
+pub const CHINESE_ON: [u8; 2] = [0x1C, 0x26];
+pub const CHINESE_OFF: [u8; 2] = [0x1C, 0x2E];
+/// ESC p 0 25 250: pulse pin 2 for 50 ms, then 500 ms off — the usual drawer kick.
+pub const DRAWER_KICK: [u8; 5] = [0x1B, 0x70, 0x00, 0x19, 0xFA];
+
+/// Collects what the printer builder writes.
+#[derive(Clone, Default)]
+struct Buffer(Rc<RefCell<Vec<u8>>>);
+
+impl Driver for Buffer {
+    fn name(&self) -> String {
+        "buffer".into()
+    }
+    fn write(&self, data: &[u8]) -> Result<()> {
+        self.0.borrow_mut().extend_from_slice(data);
+        Ok(())
+    }
+    fn read(&self, _buf: &mut [u8]) -> Result<usize> {
+        Ok(0)
+    }
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The characters of code page 858 above 0x7F, in byte order (CP850 with € at 0xD5).
+pub const CP858_HIGH: &str = "ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜø£Ø×ƒáíóúñÑªº¿®¬½¼¡«»░▒▓│┤ÁÂÀ©╣║╗╝¢¥┐└┴┬├─┼ãÃ╚╔╩╦╠═╬¤ðÐÊËÈ€ÍÎÏ┘┌█▄¦Ì▀ÓßÔÒõÕµþÞÚÛÙýÝ¯´\u{ad}±‗¾¶§÷¸°¨·¹³²■\u{a0}";
+
+/// Text a Latin receipt can print: characters of CP858 as they are, anything else as `?`.
+pub fn printable_latin(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_ascii() && !c.is_ascii_control() || CP858_HIGH.contains(c) { c } else { '?' })
+        .collect()
+}
+
+/// The bytes of a line of text: GB18030 in Chinese mode; code page 858 otherwise, with `?` for
+/// what it lacks. Encoded here, byte by byte, so that nothing but these bytes reaches the paper.
+pub fn text_bytes(text: &str, chinese: bool) -> Vec<u8> {
+    if chinese {
+        let (bytes, _, _) = encoding_rs::GB18030.encode(text);
+        return bytes.into_owned();
+    }
+    text.chars()
+        .map(|c| match c {
+            ' '..='~' => c as u8,
+            _ => CP858_HIGH.chars().position(|h| h == c).map_or(b'?', |i| 0x80 + i as u8),
+        })
+        .collect()
+}
+
+/// Encodes a document as its `chinese` flag says.
+pub fn encode(doc: &Document, kick_drawer: bool) -> Result<Vec<u8>> {
+    let chinese = doc.chinese;
+    let buffer = Buffer::default();
+    // Text is encoded by `text_bytes`; the builder's encoder only sees the QR payload (ASCII).
+    let encoding = encoding_rs::GB18030;
+    let options = PrinterOptions::new(None, None, u8::try_from(doc.columns).unwrap_or(48));
+    let mut p = Printer::new(buffer.clone(), Protocol::new(Encoder::new(encoding)), Some(options));
+    p.init()?;
+    if chinese {
+        p.custom(&CHINESE_ON)?;
+    } else {
+        p.page_code(PageCode::PC858)?;
+    }
+    let (mut align, mut bold, mut double) = (Align::Left, false, false);
+    for block in &doc.blocks {
+        match block {
+            Block::Text { text, align: a, bold: b, double: d } => {
+                if *a != align {
+                    p.justify(match a {
+                        Align::Left => JustifyMode::LEFT,
+                        Align::Center => JustifyMode::CENTER,
+                        Align::Right => JustifyMode::RIGHT,
+                    })?;
+                    align = *a;
+                }
+                if *b != bold {
+                    p.bold(*b)?;
+                    bold = *b;
+                }
+                if *d != double {
+                    if *d {
+                        p.size(2, 2)?
+                    } else {
+                        p.reset_size()?
+                    };
+                    double = *d;
+                }
+                p.custom(&text_bytes(text, chinese))?.custom(&[0x0A])?;
+            }
+            Block::Rule(c) => {
+                let line: String = std::iter::repeat_n(*c, doc.columns).collect();
+                p.custom(&text_bytes(&line, chinese))?.custom(&[0x0A])?;
+            }
+            Block::Qr(data) => {
+                if align != Align::Center {
+                    p.justify(JustifyMode::CENTER)?;
+                    align = Align::Center;
+                }
+                p.qrcode(data)?;
+            }
+            Block::Barcode(data) => {
+                if align != Align::Center {
+                    p.justify(JustifyMode::CENTER)?;
+                    align = Align::Center;
+                }
+                p.custom(&code128(data)?)?;
+            }
+            Block::Feed(n) => {
+                p.feeds(*n)?;
+            }
+            Block::Cut => {
+                p.cut()?;
+            }
+        }
+    }
+    if kick_drawer {
+        p.custom(&DRAWER_KICK)?;
+    }
+    p.print()?;
+    let bytes = buffer.0.borrow().clone();
+    Ok(bytes)
+}
+
+/// GS k CODE128 (code set B), bars 80 dots high, module width 2, human-readable text below.
+fn code128(data: &str) -> Result<Vec<u8>> {
+    if !data.bytes().all(|b| (0x20..0x7F).contains(&b)) || data.len() > 250 {
+        return Err(PrinterError::Input(format!("not printable as CODE128: {data}")));
+    }
+    let mut cmd =
+        vec![0x1D, 0x68, 80, 0x1D, 0x77, 2, 0x1D, 0x48, 2, 0x1D, 0x6B, 73, (data.len() + 2) as u8, b'{', b'B'];
+    cmd.extend_from_slice(data.as_bytes());
+    Ok(cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::printer::layout::{Block, Document};
+
+    fn doc(text: &str, chinese: bool) -> Document {
+        Document {
+            columns: 32,
+            chinese,
+            blocks: vec![Block::Text { text: text.into(), align: Align::Left, bold: false, double: false }],
+        }
+    }
+
+    #[test]
+    fn chinese_is_gb18030_in_chinese_mode() {
+        let bytes = encode(&doc("收银台", true), false).unwrap();
+        assert_eq!(&bytes[..4], &[0x1B, 0x40, 0x1C, 0x26], "init once, then Chinese mode");
+        let at = bytes.windows(6).position(|w| w == [0xCA, 0xD5, 0xD2, 0xF8, 0xCC, 0xA8]);
+        assert!(at.is_some(), "{bytes:02X?}");
+        assert_eq!(bytes.iter().filter(|b| **b == 0x40).count(), 1, "one init per job");
+    }
+
+    #[test]
+    fn latin_uses_cp858_and_marks_what_it_cannot_print() {
+        assert_eq!(printable_latin("Café 5,00 € 收"), "Café 5,00 € ?");
+        let bytes = encode(&doc("5,00 €", false), false).unwrap();
+        assert_eq!(&bytes[..5], &[0x1B, 0x40, 0x1B, 0x74, 19], "init, then ESC t 19 (CP858)");
+        assert!(bytes.windows(2).any(|w| w == [b' ', 0xD5]), "€ is D5 in CP858: {bytes:02X?}");
+        assert_eq!(CP858_HIGH.chars().count(), 128);
+        assert_eq!(text_bytes("a-b €", false), vec![b'a', b'-', b'b', b' ', 0xD5]);
+    }
+}

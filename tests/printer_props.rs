@@ -1,0 +1,33 @@
+//! The printer emulator's decoder never panics on arbitrary bytes, and text it is given comes
+//! back as printed.
+
+use proptest::prelude::*;
+use till::printer::emulator::Decoder;
+use till::printer::escpos::{encode, printable_latin};
+use till::printer::layout::{Align, Block, Document};
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn decoding_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        let mut d = Decoder::new(48);
+        d.feed(&bytes);
+    }
+
+    #[test]
+    fn escpos_heavy_garbage_never_panics(bytes in prop::collection::vec(prop::sample::select(vec![0x1Bu8, 0x1D, 0x1C, 0x10, 0x04, 0x28, 0x6B, 0x0A, 0x00, 0xFF, 0x41, 0x31]), 0..600)) {
+        let mut d = Decoder::new(32);
+        d.feed(&bytes);
+    }
+
+    #[test]
+    fn text_round_trips(text in "[a-zA-Z0-9 .,:€é收银台小票]{0,30}", chinese in any::<bool>(), center in any::<bool>()) {
+        let align = if center { Align::Center } else { Align::Left };
+        let shown = if chinese { text.trim_end().to_string() } else { printable_latin(text.trim_end()) };
+        let doc = Document { columns: 48, chinese, blocks: vec![Block::Text { text: shown, align, bold: false, double: false }] };
+        let mut d = Decoder::new(48);
+        d.feed(&encode(&doc, false).unwrap());
+        prop_assert_eq!(d.text, doc.to_text());
+    }
+}
