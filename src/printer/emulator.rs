@@ -1,7 +1,8 @@
 //! The receipt printer emulator's decoder: an ESC/POS byte stream back into what the paper shows
 //! (text with its alignment and size, QR codes, barcodes, feeds, cuts) and what else the printer
 //! did (drawer kicks, status answers). Training mode shows receipts through it; the golden tests
-//! decode the till's own bytes with it. It never panics, whatever the bytes.
+//! decode the till's own bytes with it. It takes the stream in pieces as a serial line delivers
+//! it, answers DLE EOT at once from its paper sensor, and never panics, whatever the bytes.
 
 use super::escpos::CP858_HIGH;
 use super::layout::width;
@@ -45,6 +46,10 @@ pub struct Decoder {
     double: bool,
     line: Vec<u8>,
     qr_data: Vec<u8>,
+    /// Bytes of a command not yet complete.
+    pending: Vec<u8>,
+    /// Lines that came while the paper was out: the job was not fully printed.
+    pub lost: usize,
     /// What the paper shows, in the text convention of `layout::Document::to_text`.
     pub text: String,
     pub events: Vec<Event>,
@@ -73,6 +78,8 @@ impl Decoder {
             double: false,
             line: Vec::new(),
             qr_data: Vec::new(),
+            pending: Vec::new(),
+            lost: 0,
             text: String::new(),
             events: Vec::new(),
             outside_gb2312: Vec::new(),
@@ -80,115 +87,174 @@ impl Decoder {
         }
     }
 
-    /// Decodes a whole stream; answers to status queries are in `events`.
-    pub fn feed(&mut self, bytes: &[u8]) {
-        let mut i = 0;
-        let arg = |at: usize| bytes.get(at).copied().unwrap_or(0);
-        while i < bytes.len() {
-            let b = bytes[i];
-            i += 1;
-            match b {
-                0x0A => self.end_line(),
-                0x1B => {
-                    let cmd = arg(i);
-                    i += 1;
-                    match cmd {
-                        b'@' => {
-                            self.line.clear();
-                            self.align = Align::Left;
-                            self.double = false;
+    /// Takes the next bytes of the stream; a command cut off at the end waits for the rest.
+    /// Returns the answers to status queries (DLE EOT), to send back at once.
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<u8> {
+        self.pending.extend_from_slice(bytes);
+        let mut answers = Vec::new();
+        let mut at = 0;
+        while at < self.pending.len() {
+            let buffered = std::mem::take(&mut self.pending);
+            let step = self.step(&buffered[at..], &mut answers);
+            self.pending = buffered;
+            match step {
+                Some(n) => at += n,
+                None => break,
+            }
+        }
+        self.pending.drain(..at);
+        answers
+    }
+
+    /// Decodes one command or character at the start of `b`: how many bytes it took, or None
+    /// when the command is not complete yet.
+    fn step(&mut self, b: &[u8], answers: &mut Vec<u8>) -> Option<usize> {
+        let need = |n: usize| (b.len() >= n).then_some(());
+        match b[0] {
+            0x0A => {
+                self.end_line();
+                Some(1)
+            }
+            0x1B => {
+                need(2)?;
+                match b[1] {
+                    b'@' => {
+                        self.line.clear();
+                        self.align = Align::Left;
+                        self.double = false;
+                        Some(2)
+                    }
+                    b'a' => {
+                        need(3)?;
+                        self.align = match b[2] % 48 {
+                            1 => Align::Center,
+                            2 => Align::Right,
+                            _ => Align::Left,
+                        };
+                        Some(3)
+                    }
+                    b'd' => {
+                        need(3)?;
+                        // Print what is buffered and feed n lines: the first feed ends it.
+                        let mut n = b[2];
+                        if !self.line.is_empty() && n > 0 {
+                            self.end_line();
+                            n -= 1;
                         }
-                        b'a' => {
-                            self.align = match arg(i) % 48 {
-                                1 => Align::Center,
-                                2 => Align::Right,
-                                _ => Align::Left,
-                            };
-                            i += 1;
-                        }
-                        b'd' => {
-                            // Print what is buffered and feed n lines: the first feed ends it.
-                            let mut n = arg(i);
-                            if !self.line.is_empty() && n > 0 {
-                                self.end_line();
-                                n -= 1;
-                            }
-                            for _ in 0..n {
-                                self.text.push('\n');
-                            }
-                            i += 1;
-                        }
-                        b'p' => {
-                            self.events.push(Event::DrawerKick { pin: arg(i) % 48 });
-                            i += 3;
-                        }
-                        // One-byte parameters: ESC E (bold), ESC t (code page), ESC - , ESC M, ESC !…
-                        _ => i += 1,
+                        self.feed_lines(n);
+                        Some(3)
+                    }
+                    b'p' => {
+                        need(5)?;
+                        self.events.push(Event::DrawerKick { pin: b[2] % 48 });
+                        Some(5)
+                    }
+                    // One-byte parameters: ESC E (bold), ESC t (code page), ESC - , ESC M, ESC !…
+                    _ => {
+                        need(3)?;
+                        Some(3)
                     }
                 }
-                0x1C => {
-                    match arg(i) {
-                        0x26 => self.chinese = true,
-                        0x2E => self.chinese = false,
-                        _ => {}
-                    }
-                    i += 1;
+            }
+            0x1C => {
+                need(2)?;
+                match b[1] {
+                    0x26 => self.chinese = true,
+                    0x2E => self.chinese = false,
+                    _ => {}
                 }
-                0x1D => {
-                    let cmd = arg(i);
-                    i += 1;
-                    match cmd {
-                        b'!' => {
-                            self.double = arg(i) & 0x11 != 0;
-                            i += 1;
-                        }
-                        b'V' => {
-                            let m = arg(i);
-                            i += if m >= 65 { 2 } else { 1 };
-                            self.end_line_if_any();
-                            self.text.push_str("[CUT]\n");
-                            self.events.push(Event::Cut);
-                        }
-                        b'(' if arg(i) == b'k' => {
-                            let len = usize::from(arg(i + 1)) | (usize::from(arg(i + 2)) << 8);
-                            let body = bytes.get(i + 3..(i + 3 + len).min(bytes.len())).unwrap_or_default();
-                            // cn fn …: 49 80 48 stores QR data, 49 81 48 prints it.
-                            match body {
+                Some(2)
+            }
+            0x1D => {
+                need(2)?;
+                match b[1] {
+                    b'!' => {
+                        need(3)?;
+                        self.double = b[2] & 0x11 != 0;
+                        Some(3)
+                    }
+                    b'V' => {
+                        need(3)?;
+                        let len = if b[2] >= 65 { 4 } else { 3 };
+                        need(len)?;
+                        self.end_line_if_any();
+                        self.text.push_str("[CUT]\n");
+                        self.events.push(Event::Cut);
+                        Some(len)
+                    }
+                    b'(' => {
+                        need(5)?;
+                        let len = usize::from(b[3]) | (usize::from(b[4]) << 8);
+                        need(5 + len)?;
+                        // GS ( k: cn fn …: 49 80 48 stores QR data, 49 81 48 prints it.
+                        if b[2] == b'k' {
+                            match &b[5..5 + len] {
                                 [49, 80, 48, data @ ..] => self.qr_data = data.to_vec(),
                                 [49, 81, ..] => {
                                     self.end_line_if_any();
-                                    self.text.push_str(&format!("[QR {}]\n", String::from_utf8_lossy(&self.qr_data)));
+                                    let shown = format!("[QR {}]\n", String::from_utf8_lossy(&self.qr_data));
+                                    self.print(&shown);
                                 }
                                 _ => {}
                             }
-                            i += 3 + len;
                         }
-                        b'k' => {
-                            let m = arg(i);
-                            let (data, skip) = if m >= 65 {
-                                let n = usize::from(arg(i + 1));
-                                (bytes.get(i + 2..(i + 2 + n).min(bytes.len())).unwrap_or_default(), 2 + n)
-                            } else {
-                                let end = bytes[i..].iter().position(|b| *b == 0).map_or(bytes.len(), |p| i + p);
-                                (bytes.get(i + 1..end).unwrap_or_default(), end - i + 1)
-                            };
-                            let shown = data.strip_prefix(b"{B").unwrap_or(data);
-                            self.end_line_if_any();
-                            self.text.push_str(&format!("[BARCODE {}]\n", String::from_utf8_lossy(shown)));
-                            i += skip;
-                        }
-                        // GS h, GS w, GS H and other one-byte parameters.
-                        _ => i += 1,
+                        Some(5 + len)
+                    }
+                    b'k' => {
+                        need(3)?;
+                        let (data, len) = if b[2] >= 65 {
+                            need(4)?;
+                            let n = usize::from(b[3]);
+                            need(4 + n)?;
+                            (&b[4..4 + n], 4 + n)
+                        } else {
+                            let end = b[3..].iter().position(|x| *x == 0)? + 3;
+                            (&b[3..end], end + 1)
+                        };
+                        let shown = data.strip_prefix(b"{B").unwrap_or(data);
+                        self.end_line_if_any();
+                        let shown = format!("[BARCODE {}]\n", String::from_utf8_lossy(shown));
+                        self.print(&shown);
+                        Some(len)
+                    }
+                    // GS h, GS w, GS H and other one-byte parameters.
+                    _ => {
+                        need(3)?;
+                        Some(3)
                     }
                 }
-                0x10 if arg(i) == 0x04 => {
-                    let query = arg(i + 1);
-                    self.events.push(Event::Status { query, answer: status_byte(query, self.paper) });
-                    i += 2;
-                }
-                0x00..=0x1F => {}
-                _ => self.line.push(b),
             }
+            0x10 => {
+                need(2)?;
+                if b[1] != 0x04 {
+                    return Some(1);
+                }
+                need(3)?;
+                let answer = status_byte(b[2], self.paper);
+                answers.push(answer);
+                self.events.push(Event::Status { query: b[2], answer });
+                Some(3)
+            }
+            0x00..=0x1F => Some(1),
+            other => {
+                self.line.push(other);
+                Some(1)
+            }
+        }
+    }
+
+    fn feed_lines(&mut self, n: u8) {
+        for _ in 0..n {
+            self.print("\n");
+        }
+    }
+
+    /// Puts text on the paper, if there is paper.
+    fn print(&mut self, text: &str) {
+        if self.paper == Paper::Out {
+            self.lost += 1;
+        } else {
+            self.text.push_str(text);
         }
     }
 
@@ -219,9 +285,8 @@ impl Decoder {
             Align::Center => pad / 2,
             Align::Right => pad,
         };
-        self.text.push_str(&" ".repeat(left));
-        self.text.push_str(&text);
-        self.text.push('\n');
+        let shown = format!("{}{text}\n", " ".repeat(left));
+        self.print(&shown);
     }
 }
 
@@ -252,10 +317,13 @@ mod tests {
     fn rare_hanzi_are_flagged() {
         let mut d = Decoder::new(32);
         let mut bytes = vec![0x1C, 0x26];
+        // Sent in two pieces that cut the command and a Hanzi in half.
         let (encoded, _, _) = encoding_rs::GB18030.encode("收银台 堃");
         bytes.extend_from_slice(&encoded);
         bytes.push(0x0A);
-        d.feed(&bytes);
+        d.feed(&bytes[..1]);
+        d.feed(&bytes[1..4]);
+        d.feed(&bytes[4..]);
         assert_eq!(d.text, "收银台 堃\n");
         assert_eq!(d.outside_gb2312, vec!['堃']);
     }
