@@ -56,6 +56,8 @@ pub struct Decoder {
     /// Characters outside GB2312, which older printers print as blanks.
     pub outside_gb2312: Vec<char>,
     pub paper: Paper,
+    /// Rehearsal: the roll runs out after this many more printed lines.
+    pub paper_lines_left: Option<usize>,
 }
 
 /// The real-time status byte for DLE EOT `n` (bits 1 and 4 always set, bit 7 clear).
@@ -84,6 +86,7 @@ impl Decoder {
             events: Vec::new(),
             outside_gb2312: Vec::new(),
             paper: Paper::Ok,
+            paper_lines_left: None,
         }
     }
 
@@ -178,7 +181,7 @@ impl Decoder {
                         let len = if b[2] >= 65 { 4 } else { 3 };
                         need(len)?;
                         self.end_line_if_any();
-                        self.text.push_str("[CUT]\n");
+                        self.print("[CUT]\n");
                         self.events.push(Event::Cut);
                         Some(len)
                     }
@@ -251,6 +254,14 @@ impl Decoder {
 
     /// Puts text on the paper, if there is paper.
     fn print(&mut self, text: &str) {
+        if let Some(left) = self.paper_lines_left.as_mut() {
+            if *left == 0 {
+                self.paper = Paper::Out;
+                self.paper_lines_left = None;
+            } else {
+                *left -= 1;
+            }
+        }
         if self.paper == Paper::Out {
             self.lost += 1;
         } else {
@@ -327,4 +338,71 @@ mod tests {
         assert_eq!(d.text, "收银台 堃\n");
         assert_eq!(d.outside_gb2312, vec!['堃']);
     }
+}
+
+/// What the emulator's operator can change while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaperControl {
+    Set(Paper),
+    /// The roll runs out after this many more lines (paper out mid-job).
+    RunsOutAfter(usize),
+}
+
+impl PaperControl {
+    /// `paper ok`, `paper near-end`, `paper out`, `paper runs-out N`.
+    pub fn parse(line: &str) -> Option<PaperControl> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        Some(match words.as_slice() {
+            ["paper", "ok"] | ["paper", "loaded"] => PaperControl::Set(Paper::Ok),
+            ["paper", "near-end"] => PaperControl::Set(Paper::NearEnd),
+            ["paper", "out"] => PaperControl::Set(Paper::Out),
+            ["paper", "runs-out", n] => PaperControl::RunsOutAfter(n.parse().ok()?),
+            _ => return None,
+        })
+    }
+}
+
+/// Serves a printer on a line: decodes what comes, answers status queries at once, applies the
+/// operator's paper changes, and hands each finished receipt (up to a cut) to `printed`.
+pub fn serve(
+    port: &mut dyn serialport::SerialPort,
+    decoder: &mut Decoder,
+    controls: &std::sync::mpsc::Receiver<PaperControl>,
+    keep_going: &dyn Fn() -> bool,
+    printed: &mut dyn FnMut(&str, &[Event]),
+) -> std::io::Result<()> {
+    let mut buf = [0u8; 1024];
+    let mut shown = 0;
+    let mut events_shown = 0;
+    port.set_timeout(std::time::Duration::from_millis(50)).map_err(std::io::Error::other)?;
+    while keep_going() {
+        while let Ok(control) = controls.try_recv() {
+            match control {
+                PaperControl::Set(p) => {
+                    decoder.paper = p;
+                    decoder.paper_lines_left = None;
+                }
+                PaperControl::RunsOutAfter(n) => decoder.paper_lines_left = Some(n),
+            }
+        }
+        let n = match port.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => 0,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            continue;
+        }
+        let answers = decoder.feed(&buf[..n]);
+        if !answers.is_empty() {
+            port.write_all(&answers)?;
+            port.flush()?;
+        }
+        if decoder.events[events_shown..].iter().any(|e| *e == Event::Cut) {
+            printed(&decoder.text[shown..], &decoder.events[events_shown..]);
+            shown = decoder.text.len();
+            events_shown = decoder.events.len();
+        }
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@
 //! Still to come with issue 4: the serial and device-file drivers, status before and after each
 //! job, the job queue in the ledger, the drawer, `till emulate printer`, PNG rendering, `till print`.
 
+pub mod driver;
 pub mod emulator;
 pub mod escpos;
 pub mod layout;
