@@ -398,7 +398,7 @@ pub fn serve(
             port.write_all(&answers)?;
             port.flush()?;
         }
-        if decoder.events[events_shown..].iter().any(|e| *e == Event::Cut) {
+        if decoder.events[events_shown..].contains(&Event::Cut) {
             printed(&decoder.text[shown..], &decoder.events[events_shown..]);
             shown = decoder.text.len();
             events_shown = decoder.events.len();
