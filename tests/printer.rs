@@ -13,10 +13,13 @@ use till::printer::emulator::{Decoder, Event, Paper, PaperControl, serve};
 use till::printer::escpos::encode;
 use till::printer::layout::{Align, Block, Document};
 
+/// Each receipt the emulator finished (up to a cut), with what else the printer did.
+type Printed = Arc<Mutex<Vec<(String, Vec<Event>)>>>;
+
 struct Rig {
     printer: SerialPrinter,
     paper: Sender<PaperControl>,
-    printed: Arc<Mutex<Vec<(String, Vec<Event>)>>>,
+    printed: Printed,
     stop: Arc<AtomicBool>,
     emulator: Option<JoinHandle<Decoder>>,
 }
