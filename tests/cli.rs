@@ -168,3 +168,35 @@ fn simulate_pays_part_of_its_sales_by_card_through_the_emulator() {
         .unwrap();
     assert_eq!(card_paid, approved.iter().sum::<i64>());
 }
+
+#[test]
+fn print_a_test_page_on_the_printer_emulator() {
+    use std::io::{BufRead, BufReader, Read};
+    let mut emulator = Command::new(env!("CARGO_BIN_EXE_till"))
+        .args(["emulate", "printer", "--pty", "--paper", "58"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(emulator.stdout.take().unwrap());
+    let mut path = String::new();
+    out.read_line(&mut path).unwrap();
+    let printer = format!("serial:{}", path.trim());
+    let dir = tempfile::tempdir().unwrap();
+    let status = till(dir.path(), &["print", "status", "--printer", &printer, "--lang", "en"]);
+    assert_eq!(text(&status).trim(), "Printer ready");
+    let printed = till(dir.path(), &["print", "test-page", "--printer", &printer, "--paper", "58", "--lang", "en"]);
+    assert!(printed.status.success(), "{}", text(&printed));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    emulator.kill().unwrap();
+    emulator.wait().unwrap();
+    let mut shown = String::new();
+    out.read_to_string(&mut shown).unwrap();
+    assert!(
+        shown.contains("   TEST PAGE\n") && shown.contains("Café 12,50 € Grüße\n") && shown.ends_with("[CUT]\n"),
+        "{shown}"
+    );
+    let missing = till(dir.path(), &["print", "status", "--lang", "en"]);
+    assert!(text(&missing).contains("Say which printer"));
+}

@@ -1,6 +1,7 @@
 //! The command line: no subcommand opens the counter (GUI); subcommands do headless work.
 //! Every message goes through the locale files; errors exit non-zero.
 
+mod print;
 mod terminal;
 
 use std::path::{Path, PathBuf};
@@ -52,6 +53,13 @@ pub enum Command {
         #[command(flatten)]
         line: terminal::LineArgs,
     },
+    /// The receipt printer: a test page, its status.
+    Print {
+        #[command(subcommand)]
+        action: print::PrintCommand,
+        #[command(flatten)]
+        printer: print::PrinterArgs,
+    },
     /// Ring up random cash sales through the real sale and ledger code.
     Simulate {
         /// How many sales.
@@ -74,6 +82,8 @@ pub enum Command {
 pub enum EmulateCommand {
     /// A ZVT payment terminal.
     Terminal(terminal::EmulateTerminalArgs),
+    /// An ESC/POS receipt printer: prints each receipt as text.
+    Printer(print::EmulatePrinterArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -104,6 +114,8 @@ pub fn main() -> ExitCode {
             simulate(&data_dir, &store, SimulateArgs { sales, seed, card_share, terminal }, &locale)
         }
         Some(Command::Emulate { what: EmulateCommand::Terminal(args) }) => terminal::emulate(&args, &locale),
+        Some(Command::Emulate { what: EmulateCommand::Printer(args) }) => print::emulate(&args, &locale),
+        Some(Command::Print { action, printer }) => print::run(&printer, &action, &locale),
         Some(Command::Terminal { action, line }) => terminal::run(&data_dir, &store, &line, &action, &locale),
     }
 }

@@ -122,9 +122,11 @@ impl Decoder {
                 need(2)?;
                 match b[1] {
                     b'@' => {
+                        // Back to the power-on state: single-byte mode, left, normal size.
                         self.line.clear();
                         self.align = Align::Left;
                         self.double = false;
+                        self.chinese = false;
                         Some(2)
                     }
                     b'a' => {

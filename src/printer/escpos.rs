@@ -80,6 +80,8 @@ pub fn encode(doc: &Document, kick_drawer: bool) -> Result<Vec<u8>> {
     if chinese {
         p.custom(&CHINESE_ON)?;
     } else {
+        // Many printers sold in China start in Chinese mode: leave it before single-byte text.
+        p.custom(&CHINESE_OFF)?;
         p.page_code(PageCode::PC858)?;
     }
     let (mut align, mut bold, mut double) = (Align::Left, false, false);
@@ -179,7 +181,7 @@ mod tests {
     fn latin_uses_cp858_and_marks_what_it_cannot_print() {
         assert_eq!(printable_latin("Café 5,00 € 收"), "Café 5,00 € ?");
         let bytes = encode(&doc("5,00 €", false), false).unwrap();
-        assert_eq!(&bytes[..5], &[0x1B, 0x40, 0x1B, 0x74, 19], "init, then ESC t 19 (CP858)");
+        assert_eq!(&bytes[..7], &[0x1B, 0x40, 0x1C, 0x2E, 0x1B, 0x74, 19], "init, Chinese mode off, ESC t 19 (CP858)");
         assert!(bytes.windows(2).any(|w| w == [b' ', 0xD5]), "€ is D5 in CP858: {bytes:02X?}");
         assert_eq!(CP858_HIGH.chars().count(), 128);
         assert_eq!(text_bytes("a-b €", false), vec![b'a', b'-', b'b', b' ', 0xD5]);

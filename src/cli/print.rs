@@ -1,0 +1,199 @@
+//! `till emulate printer …` and `till print …`: the receipt printer from a shell.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use rust_i18n::t;
+use serialport::{SerialPort, TTYPort};
+
+use super::fail;
+use crate::printer::driver::{FilePrinter, JobResult, PrinterPort, PrinterStatus, SerialPrinter, print_job, status};
+use crate::printer::emulator::{Decoder, PaperControl, serve};
+use crate::printer::escpos::encode;
+use crate::printer::layout::{Align, Block, COLUMNS_58MM, COLUMNS_80MM, Document};
+
+#[derive(Subcommand, Debug)]
+pub enum PrintCommand {
+    /// Print a test page (both languages' characters, a QR code, a barcode, a cut).
+    TestPage,
+    /// Ask the printer how it is (paper, cover, cutter).
+    Status,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PrinterArgs {
+    /// serial:PATH[:BAUD] or file:PATH (e.g. file:/dev/usb/lp0).
+    #[arg(long, value_name = "SPEC", global = true)]
+    pub printer: Option<String>,
+    /// Paper width in mm: 58 or 80.
+    #[arg(long, default_value_t = 80, global = true)]
+    pub paper: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct EmulatePrinterArgs {
+    /// Serve on this serial port.
+    #[arg(long, value_name = "PATH", conflicts_with = "pty")]
+    pub port: Option<PathBuf>,
+    /// Create a pseudo-terminal and print the path the till should open.
+    #[arg(long)]
+    pub pty: bool,
+    /// Paper width in mm: 58 or 80.
+    #[arg(long, default_value_t = 80)]
+    pub paper: u32,
+}
+
+fn columns(paper: u32) -> usize {
+    if paper <= 58 { COLUMNS_58MM } else { COLUMNS_80MM }
+}
+
+/// Opens the printer a spec names.
+pub fn open(spec: &str, locale: &str) -> Result<Box<dyn PrinterPort>, ExitCode> {
+    if let Some(path) = spec.strip_prefix("file:") {
+        return Ok(Box::new(FilePrinter::new(Path::new(path))));
+    }
+    let Some(rest) = spec.strip_prefix("serial:") else {
+        return Err(fail(t!("cli.bad_printer_spec", locale = locale, value = spec)));
+    };
+    let (path, baud) = match rest.rsplit_once(':') {
+        Some((p, b)) if b.parse::<u32>().is_ok() => (p, b.parse().unwrap_or(9600)),
+        _ => (rest, 9600),
+    };
+    SerialPrinter::open(Path::new(path), baud)
+        .map(|p| Box::new(p) as Box<dyn PrinterPort>)
+        .map_err(|e| fail(t!("cli.cannot_open_port", locale = locale, port = path, detail = e.to_string())))
+}
+
+/// A printer status in words.
+pub fn describe(s: &PrinterStatus, locale: &str) -> String {
+    if s.unknown {
+        return t!("printer.status_unknown", locale = locale).into_owned();
+    }
+    let mut text = match s.problem_key() {
+        Some(key) => t!(key, locale = locale).into_owned(),
+        None => t!("printer.ready", locale = locale).into_owned(),
+    };
+    if s.paper_near_end && !s.paper_out {
+        text = format!("{text}; {}", t!("printer.paper_near_end", locale = locale));
+    }
+    text
+}
+
+/// The test page, in the receipt language.
+pub fn test_page(columns: usize, locale: &str) -> Document {
+    let chinese = locale.starts_with("zh");
+    let text = |t: &str, align, bold, double| Block::Text { text: t.to_string(), align, bold, double };
+    Document {
+        columns,
+        chinese,
+        blocks: vec![
+            text(&t!("printer.test_title", locale = locale), Align::Center, true, true),
+            Block::Rule('='),
+            text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", Align::Left, false, false),
+            text("abcdefghijklmnopqrstuvwxyz", Align::Left, false, false),
+            text("0123456789", Align::Left, false, false),
+            text(if chinese { "收银台 中文打印测试 ¥12.50" } else { "Café 12,50 € Grüße" }, Align::Left, false, false),
+            text(&format!("{columns} columns"), Align::Right, true, false),
+            Block::Rule('-'),
+            Block::Barcode("TILL-TEST".into()),
+            Block::Qr("TILL-TEST".into()),
+            Block::Feed(3),
+            Block::Cut,
+        ],
+    }
+}
+
+pub fn run(args: &PrinterArgs, command: &PrintCommand, locale: &str) -> ExitCode {
+    let Some(spec) = &args.printer else { return fail(t!("cli.need_printer", locale = locale)) };
+    let mut port = match open(spec, locale) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    match command {
+        PrintCommand::Status => match status(port.as_mut()) {
+            Ok(s) => {
+                println!("{}", describe(&s, locale));
+                if s.can_print() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            }
+            Err(e) => fail(e.to_string()),
+        },
+        PrintCommand::TestPage => {
+            let bytes = match encode(&test_page(columns(args.paper), locale), false) {
+                Ok(b) => b,
+                Err(e) => return fail(e.to_string()),
+            };
+            match print_job(port.as_mut(), &bytes) {
+                Ok(JobResult::Printed { after }) => {
+                    println!("{}", t!("printer.printed", locale = locale));
+                    if after.paper_near_end {
+                        println!("{}", t!("printer.paper_near_end", locale = locale));
+                    }
+                    ExitCode::SUCCESS
+                }
+                Ok(JobResult::Refused { before }) => {
+                    fail(t!("printer.refused", locale = locale, reason = describe(&before, locale)))
+                }
+                Ok(JobResult::Incomplete { after }) => {
+                    fail(t!("printer.incomplete", locale = locale, reason = describe(&after, locale)))
+                }
+                Err(e) => fail(e.to_string()),
+            }
+        }
+    }
+}
+
+/// Runs the printer emulator; each finished receipt is written to standard output as text.
+/// Standard input takes `paper ok|near-end|out` and `paper runs-out N`.
+pub fn emulate(args: &EmulatePrinterArgs, locale: &str) -> ExitCode {
+    use std::io::Write;
+    let (mut line, _far_end): (Box<dyn SerialPort>, Option<TTYPort>) = if args.pty {
+        match TTYPort::pair() {
+            Ok((ours, theirs)) => {
+                println!("{}", theirs.name().unwrap_or_default());
+                (Box::new(ours), Some(theirs))
+            }
+            Err(e) => return fail(e.to_string()),
+        }
+    } else {
+        let Some(port) = &args.port else { return fail(t!("cli.need_port", locale = locale)) };
+        match serialport::new(port.to_string_lossy(), 9600).timeout(Duration::from_millis(50)).open() {
+            Ok(p) => (p, None),
+            Err(e) => {
+                return fail(t!(
+                    "cli.cannot_open_port",
+                    locale = locale,
+                    port = port.display(),
+                    detail = e.to_string()
+                ));
+            }
+        }
+    };
+    let _ = std::io::stdout().flush();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned_locale = locale.to_string();
+    std::thread::spawn(move || {
+        for text in std::io::stdin().lines().map_while(Result::ok) {
+            match PaperControl::parse(&text) {
+                Some(c) => {
+                    if tx.send(c).is_err() {
+                        break;
+                    }
+                    eprintln!("{}", t!("cli.scenario_set", locale = &owned_locale, value = text.trim()));
+                }
+                None if text.trim().is_empty() => {}
+                None => eprintln!("{}", t!("cli.bad_paper_control", locale = &owned_locale, value = text.trim())),
+            }
+        }
+    });
+    let mut decoder = Decoder::new(columns(args.paper));
+    let result = serve(line.as_mut(), &mut decoder, &rx, &|| true, &mut |text, _events| {
+        print!("{text}");
+        let _ = std::io::stdout().flush();
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e.to_string()),
+    }
+}
