@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod ledger;
 pub mod money;
+pub mod print_queue;
 pub mod printer;
 pub mod sale;
 pub mod simulate;

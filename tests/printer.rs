@@ -117,3 +117,101 @@ fn a_printer_that_does_not_answer_is_not_taken_for_ready() {
     assert!(!s.answering && !s.can_print());
     assert!(matches!(print_job(&mut printer, &receipt(1)).unwrap(), JobResult::Refused { .. }));
 }
+
+mod queue {
+    use super::*;
+    use chrono::Utc;
+    use till::config::StoreSettings;
+    use till::ledger::{Ledger, PostContext};
+    use till::print_queue::{no_sale, print_sale, retry_pending};
+    use till::simulate::{Rng, random_paid_sale};
+
+    fn ledger_with_a_cash_sale(dir: &std::path::Path) -> (Ledger, i64) {
+        let store = StoreSettings::demo();
+        let mut ledger = Ledger::open(&dir.join("ledger.db"), &store.register, store.currency).unwrap();
+        let catalog = till::demo::load_catalog(&mut ledger, &store, true).unwrap();
+        let mut sale = random_paid_sale(&catalog, &store.sale_settings(), &mut Rng::new(5)).unwrap();
+        let ctx = PostContext { cashier: "李四".into(), training: true };
+        let posted = ledger.post_sale(&mut sale, &ctx, Utc::now()).unwrap();
+        (ledger, posted.receipt_no)
+    }
+
+    #[test]
+    fn a_receipt_refused_for_paper_out_stays_queued_and_prints_after_loading() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut ledger, receipt) = ledger_with_a_cash_sale(dir.path());
+        let mut rig = Rig::new();
+        rig.paper.send(PaperControl::Set(Paper::Out)).unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        let store = StoreSettings::demo();
+        let (job, result) = print_sale(&mut ledger, &mut rig.printer, &store, receipt, false).unwrap();
+        assert!(matches!(result, JobResult::Refused { .. }));
+        let pending = ledger.pending_print_jobs().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].job_id, job);
+        assert_eq!(pending[0].last, Some(("refused".into(), "printer.paper_out".into())));
+
+        rig.paper.send(PaperControl::Set(Paper::Ok)).unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        let retried = retry_pending(&mut ledger, &mut rig.printer).unwrap();
+        assert!(matches!(retried[0].1, JobResult::Printed { .. }));
+        assert!(ledger.pending_print_jobs().unwrap().is_empty());
+        std::thread::sleep(Duration::from_millis(200));
+        let printed = rig.printed.lock().unwrap().clone();
+        assert_eq!(printed.len(), 1, "printed once");
+        assert!(printed[0].0.contains("销售小票") && printed[0].0.contains("李四"), "{}", printed[0].0);
+        assert!(printed[0].1.contains(&Event::DrawerKick { pin: 0 }), "cash opens the drawer");
+        assert!(ledger.verify().unwrap().is_sound());
+        rig.finish();
+    }
+
+    #[test]
+    fn a_receipt_cut_off_by_the_paper_is_printed_again_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut ledger, receipt) = ledger_with_a_cash_sale(dir.path());
+        let mut rig = Rig::new();
+        rig.paper.send(PaperControl::RunsOutAfter(4)).unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        let store = StoreSettings::demo();
+        let (_, result) = print_sale(&mut ledger, &mut rig.printer, &store, receipt, false).unwrap();
+        assert!(matches!(result, JobResult::Incomplete { .. }));
+        assert_eq!(ledger.pending_print_jobs().unwrap()[0].last.as_ref().unwrap().0, "incomplete");
+        rig.paper.send(PaperControl::Set(Paper::Ok)).unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        retry_pending(&mut ledger, &mut rig.printer).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let printed = rig.printed.lock().unwrap().clone();
+        assert!(printed.last().unwrap().0.contains("谢谢惠顾"), "the whole receipt came out the second time");
+        rig.finish();
+    }
+
+    #[test]
+    fn a_no_sale_opening_is_audited_before_the_drawer_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut ledger, _) = ledger_with_a_cash_sale(dir.path());
+        let mut rig = Rig::new();
+        assert!(matches!(
+            no_sale(&mut ledger, &mut rig.printer, "manager", "change for the till").unwrap(),
+            JobResult::Printed { .. }
+        ));
+        std::thread::sleep(Duration::from_millis(200));
+        let decoder = rig.finish();
+        assert!(decoder.events.contains(&Event::DrawerKick { pin: 0 }));
+        drop(ledger);
+        let conn = rusqlite::Connection::open(dir.path().join("ledger.db")).unwrap();
+        let audit: String = conn
+            .query_row("SELECT CAST(payload AS TEXT) FROM journal WHERE kind = 'no_sale'", [], |r| r.get(0))
+            .unwrap();
+        assert!(audit.contains("by=manager") && audit.contains("reason=change for the till"));
+        // A print job's bytes edited behind the ledger's back are caught.
+        conn.execute_batch("DROP TRIGGER print_jobs_no_update; UPDATE print_jobs SET bytes = x'00';").unwrap();
+        drop(conn);
+        let ledger = Ledger::open_read_only(&dir.path().join("ledger.db")).unwrap();
+        let report = ledger.verify().unwrap();
+        assert!(
+            report.problems.iter().any(|p| p.localized("en").contains("print job's bytes differ")),
+            "{:?}",
+            report.problems
+        );
+    }
+}

@@ -23,6 +23,8 @@ pub struct StoreSettings {
     pub embedded_barcodes: Vec<EmbeddedRule>,
     pub screen_locale: String,
     pub receipt_locale: String,
+    /// Columns of the receipt paper: 32 for 58 mm, 48 for 80 mm.
+    pub paper_columns: usize,
 }
 
 impl StoreSettings {
@@ -44,6 +46,7 @@ impl StoreSettings {
             embedded_barcodes: EmbeddedRule::defaults(),
             screen_locale: "zh-CN".into(),
             receipt_locale: "zh-CN".into(),
+            paper_columns: crate::printer::layout::COLUMNS_80MM,
         }
     }
 

@@ -8,6 +8,7 @@
 
 mod card;
 mod catalog_store;
+mod print_jobs;
 pub mod records;
 mod schema;
 mod verify;
@@ -23,6 +24,7 @@ use rust_decimal::prelude::ToPrimitive;
 use crate::money::{Currency, Money};
 use crate::sale::{OriginalLine, OriginalSale, Sale, SaleError, SaleKind, SaleState, TenderKind};
 pub use card::{CardIntentRecord, CardResultRecord, outcome as card_outcome};
+pub use print_jobs::PrintJob;
 use records::{Canon, EntryHeader, LineRecord, PaymentRecord, SaleRecord, chain_hash, hex};
 pub use verify::{Problem, VerifyReport};
 

@@ -121,6 +121,22 @@ CREATE TABLE card_results (
 );
 CREATE INDEX card_results_intent ON card_results(intent_id);
 
+-- Print jobs: the ESC/POS bytes of each receipt, kept until printed; each attempt's outcome
+-- (printed, refused, incomplete) with its reason. The journal entry carries the bytes' SHA-256.
+CREATE TABLE print_jobs (
+    job_id     INTEGER PRIMARY KEY REFERENCES journal(seq),
+    kind       TEXT    NOT NULL,
+    receipt_no INTEGER,
+    bytes      BLOB    NOT NULL
+);
+CREATE TABLE print_results (
+    seq     INTEGER PRIMARY KEY REFERENCES journal(seq),
+    job_id  INTEGER NOT NULL REFERENCES print_jobs(job_id),
+    outcome TEXT    NOT NULL CHECK (outcome IN ('printed', 'refused', 'incomplete')),
+    reason  TEXT    NOT NULL
+);
+CREATE INDEX print_results_job ON print_results(job_id);
+
 -- The catalog is working data, not a posted record: it changes (imports are journaled).
 CREATE TABLE products (
     sku         TEXT PRIMARY KEY,
@@ -142,8 +158,17 @@ CREATE INDEX product_barcodes_sku ON product_barcodes(sku);
 ];
 
 /// Tables whose rows, once posted, never change.
-pub(super) const APPEND_ONLY: &[&str] =
-    &["journal", "business_days", "sales", "sale_lines", "payments", "card_intents", "card_results"];
+pub(super) const APPEND_ONLY: &[&str] = &[
+    "journal",
+    "business_days",
+    "sales",
+    "sale_lines",
+    "payments",
+    "card_intents",
+    "card_results",
+    "print_jobs",
+    "print_results",
+];
 
 pub(super) fn append_only_triggers() -> String {
     let mut sql = String::new();

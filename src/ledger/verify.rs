@@ -36,6 +36,7 @@ pub enum ProblemKind {
     ReceiptGap { expected: i64, found: i64 },
     DayDiffers,
     CardDiffers,
+    PrintJobDiffers,
     Orphan { table: &'static str },
     TriggerMissing(String),
     WitnessAhead { witness_seq: i64, head_seq: i64 },
@@ -61,6 +62,7 @@ impl Problem {
             }
             ProblemKind::DayDiffers => t!("verify.day_differs", locale = locale),
             ProblemKind::CardDiffers => t!("verify.card_differs", locale = locale),
+            ProblemKind::PrintJobDiffers => t!("verify.print_job_differs", locale = locale),
             ProblemKind::Orphan { table } => t!("verify.orphan", locale = locale, table = table),
             ProblemKind::TriggerMissing(name) => t!("verify.trigger_missing", locale = locale, name = name),
             ProblemKind::WitnessAhead { witness_seq, head_seq } => {
@@ -361,6 +363,8 @@ pub(super) fn verify(conn: &Connection, witness_path: &Path) -> Result<VerifyRep
                     push(&mut problems, at, ProblemKind::HashMismatch);
                 } else if !payload.starts_with(&Canon::new(&header).into_bytes()) {
                     push(&mut problems, at, ProblemKind::HeaderMismatch);
+                } else if header.kind == "print_job" && !print_job_matches(conn, seq, &payload)? {
+                    push(&mut problems, at, ProblemKind::PrintJobDiffers);
                 }
             }
         }
@@ -414,4 +418,16 @@ pub(super) fn verify(conn: &Connection, witness_path: &Path) -> Result<VerifyRep
     }
 
     Ok(VerifyReport { entries, sales: sale_count, head, problems, witness })
+}
+
+/// A print job's kept bytes still have the digest its journal entry recorded.
+fn print_job_matches(conn: &Connection, job_id: i64, payload: &[u8]) -> Result<bool, LedgerError> {
+    use sha2::{Digest, Sha256};
+    let bytes: Option<Vec<u8>> =
+        conn.query_row("SELECT bytes FROM print_jobs WHERE job_id = ?1", [job_id], |r| r.get(0)).optional()?;
+    let recorded = String::from_utf8_lossy(payload).lines().find_map(|l| l.strip_prefix("sha256=").map(str::to_string));
+    Ok(match (bytes, recorded) {
+        (Some(b), Some(digest)) => records::hex(&Sha256::digest(&b)) == digest,
+        _ => false,
+    })
 }

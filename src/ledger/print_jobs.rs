@@ -1,0 +1,104 @@
+//! Print jobs kept in the ledger: a receipt that could not print is not lost; the cashier sees it
+//! and prints it again after fixing the printer. The sale itself never waits for the printer.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use sha2::{Digest, Sha256};
+
+use super::records::{Canon, hex};
+use super::{Content, Head, Ledger, LedgerError, append_in, current_day_of};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrintJob {
+    pub job_id: i64,
+    /// `receipt`, `refund`, `copy`, `report`, `test_page`…
+    pub kind: String,
+    pub receipt_no: Option<i64>,
+    pub bytes: Vec<u8>,
+    /// The last attempt's outcome and reason, if it was tried.
+    pub last: Option<(String, String)>,
+}
+
+impl Ledger {
+    /// Keeps a job's bytes before they go to the printer.
+    pub fn queue_print_job(
+        &mut self,
+        kind: &str,
+        receipt_no: Option<i64>,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<i64, LedgerError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let day = current_day_of(&tx, self.currency)?.map(|d| d.day_no);
+        let digest = hex(&Sha256::digest(bytes));
+        let (seq, hash) = append_in(&tx, &self.register, "print_job", day, now, Content::InPayload, |h| {
+            let mut c = Canon::new(h);
+            c.field("job_kind", kind).opt("receipt", receipt_no).field("size", bytes.len()).field("sha256", &digest);
+            c.into_bytes()
+        })?;
+        tx.prepare_cached("INSERT INTO print_jobs(job_id, kind, receipt_no, bytes) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![seq, kind, receipt_no, bytes])?;
+        tx.commit()?;
+        self.write_witness(Some(Head { seq, hash }));
+        Ok(seq)
+    }
+
+    /// Records how an attempt to print a job went.
+    pub fn record_print_result(
+        &mut self,
+        job_id: i64,
+        outcome: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, LedgerError> {
+        if !["printed", "refused", "incomplete"].contains(&outcome) {
+            return Err(LedgerError::Corrupt(format!("unknown print outcome {outcome}")));
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let day = current_day_of(&tx, self.currency)?.map(|d| d.day_no);
+        let (seq, hash) = append_in(&tx, &self.register, "print_result", day, now, Content::InPayload, |h| {
+            let mut c = Canon::new(h);
+            c.field("job", job_id).field("outcome", outcome).field("reason", reason);
+            c.into_bytes()
+        })?;
+        tx.prepare_cached("INSERT INTO print_results(seq, job_id, outcome, reason) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![seq, job_id, outcome, reason])?;
+        tx.commit()?;
+        self.write_witness(Some(Head { seq, hash }));
+        Ok(seq)
+    }
+
+    /// Jobs not printed yet (never tried, refused, or not fully printed), oldest first.
+    pub fn pending_print_jobs(&self) -> Result<Vec<PrintJob>, LedgerError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT j.job_id, j.kind, j.receipt_no, j.bytes, \
+                    (SELECT r.outcome FROM print_results r WHERE r.job_id = j.job_id ORDER BY r.seq DESC LIMIT 1), \
+                    (SELECT r.reason FROM print_results r WHERE r.job_id = j.job_id ORDER BY r.seq DESC LIMIT 1) \
+             FROM print_jobs j ORDER BY j.job_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let outcome: Option<String> = r.get(4)?;
+            let reason: Option<String> = r.get(5)?;
+            Ok(PrintJob {
+                job_id: r.get(0)?,
+                kind: r.get(1)?,
+                receipt_no: r.get(2)?,
+                bytes: r.get(3)?,
+                last: outcome.map(|o| (o, reason.unwrap_or_default())),
+            })
+        })?;
+        let mut jobs = Vec::new();
+        for job in rows {
+            let job = job?;
+            if job.last.as_ref().is_none_or(|(o, _)| o != "printed") {
+                jobs.push(job);
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// A job's bytes as kept (a reprint sends them again).
+    pub fn print_job(&self, job_id: i64) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self.conn.query_row("SELECT bytes FROM print_jobs WHERE job_id = ?1", [job_id], |r| r.get(0)).optional()?)
+    }
+}
