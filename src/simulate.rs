@@ -47,6 +47,8 @@ pub enum SimulateError {
     EmptyCatalog,
     #[error(transparent)]
     Card(#[from] crate::card::CardError),
+    #[error(transparent)]
+    Print(#[from] crate::print_queue::PrintError),
 }
 
 impl SimulateError {
@@ -57,6 +59,8 @@ impl SimulateError {
             SimulateError::EmptyCatalog => rust_i18n::t!("error.simulate.empty_catalog", locale = locale).into_owned(),
             SimulateError::Card(crate::card::CardError::Ledger(e)) => e.localized(locale),
             SimulateError::Card(crate::card::CardError::Terminal(e)) => e.to_string(),
+            SimulateError::Print(crate::print_queue::PrintError::Ledger(e)) => e.localized(locale),
+            SimulateError::Print(e) => e.to_string(),
         }
     }
 }
@@ -143,14 +147,15 @@ pub struct Options<'a> {
     pub card: Option<(&'a mut dyn PaymentTerminal, f64)>,
 }
 
-/// Rings up and posts random sales; `each` sees every posted sale (progress, printing).
+/// Rings up and posts random sales; `each` sees every posted sale with the ledger (progress,
+/// printing its receipt).
 pub fn run(
     ledger: &mut Ledger,
     catalog: &Catalog,
     settings: &SaleSettings,
     ctx: &PostContext,
     options: Options<'_>,
-    mut each: impl FnMut(&Sale, &Posted),
+    mut each: impl FnMut(&mut Ledger, &Sale, &Posted) -> Result<(), SimulateError>,
 ) -> Result<(), SimulateError> {
     let mut rng = Rng::new(options.seed);
     let mut card = options.card;
@@ -165,7 +170,7 @@ pub fn run(
         // A declined or aborted card is paid in cash, as the customer at the counter would.
         pay_cash(&mut sale, &mut rng)?;
         let posted = ledger.post_sale(&mut sale, ctx, Utc::now())?;
-        each(&sale, &posted);
+        each(ledger, &sale, &posted)?;
     }
     Ok(())
 }

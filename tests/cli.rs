@@ -188,6 +188,9 @@ fn print_a_test_page_on_the_printer_emulator() {
     assert_eq!(text(&status).trim(), "Printer ready");
     let printed = till(dir.path(), &["print", "test-page", "--printer", &printer, "--paper", "58", "--lang", "en"]);
     assert!(printed.status.success(), "{}", text(&printed));
+    // A day of sales rehearsed on paper.
+    let simulated = till(dir.path(), &["simulate", "--sales", "3", "--printer", &printer, "--lang", "en"]);
+    assert!(simulated.status.success(), "{}", text(&simulated));
     std::thread::sleep(std::time::Duration::from_millis(300));
     emulator.kill().unwrap();
     emulator.wait().unwrap();

@@ -75,6 +75,9 @@ pub enum Command {
         /// built-in emulator on a pseudo-terminal.
         #[arg(long, value_name = "SPEC")]
         terminal: Option<String>,
+        /// Print every receipt on this printer: serial:PATH[:BAUD] or file:PATH.
+        #[arg(long, value_name = "SPEC")]
+        printer: Option<String>,
     },
 }
 
@@ -110,8 +113,8 @@ pub fn main() -> ExitCode {
             catalog_import(&data_dir, &store, &file, &locale)
         }
         Some(Command::Ledger { action: LedgerCommand::Verify }) => ledger_verify(&data_dir, &locale),
-        Some(Command::Simulate { sales, seed, card_share, terminal }) => {
-            simulate(&data_dir, &store, SimulateArgs { sales, seed, card_share, terminal }, &locale)
+        Some(Command::Simulate { sales, seed, card_share, terminal, printer }) => {
+            simulate(&data_dir, &store, SimulateArgs { sales, seed, card_share, terminal, printer }, &locale)
         }
         Some(Command::Emulate { what: EmulateCommand::Terminal(args) }) => terminal::emulate(&args, &locale),
         Some(Command::Emulate { what: EmulateCommand::Printer(args) }) => print::emulate(&args, &locale),
@@ -199,10 +202,16 @@ struct SimulateArgs {
     seed: u64,
     card_share: f64,
     terminal: Option<String>,
+    printer: Option<String>,
 }
 
 fn simulate(data_dir: &Path, store: &StoreSettings, args: SimulateArgs, locale: &str) -> ExitCode {
-    let SimulateArgs { sales, seed, card_share, terminal } = args;
+    let SimulateArgs { sales, seed, card_share, terminal, printer } = args;
+    let mut printer = match printer.as_deref().map(|spec| print::open(spec, locale)).transpose() {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let mut not_printed = 0usize;
     if !(0.0..=1.0).contains(&card_share) {
         return fail(t!("cli.bad_card_share", locale = locale, value = card_share));
     }
@@ -250,13 +259,25 @@ fn simulate(data_dir: &Path, store: &StoreSettings, args: SimulateArgs, locale: 
     let mut first = None;
     let mut last = 0;
     let mut total: i64 = 0;
-    let result = crate::simulate::run(&mut ledger, &catalog, &store.sale_settings(), &ctx, options, |sale, posted| {
-        first.get_or_insert(posted.receipt_no);
-        last = posted.receipt_no;
-        total += sale.totals().total.minor();
-    });
+    let result =
+        crate::simulate::run(&mut ledger, &catalog, &store.sale_settings(), &ctx, options, |ledger, sale, posted| {
+            first.get_or_insert(posted.receipt_no);
+            last = posted.receipt_no;
+            total += sale.totals().total.minor();
+            if let Some(port) = printer.as_mut() {
+                let (_, printed) =
+                    crate::print_queue::print_sale(ledger, port.as_mut(), store, posted.receipt_no, false)?;
+                if !matches!(printed, crate::printer::driver::JobResult::Printed { .. }) {
+                    not_printed += 1;
+                }
+            }
+            Ok(())
+        });
     if let Err(e) = result {
         return fail(e.localized(locale));
+    }
+    if not_printed > 0 {
+        eprintln!("{}", t!("cli.not_printed", locale = locale, count = not_printed));
     }
     let total = Money::from_minor(total, store.currency).map_or_else(|_| total.to_string(), |m| m.to_string());
     println!(
