@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod fonts;
 pub mod ledger;
 pub mod money;
 pub mod print_queue;

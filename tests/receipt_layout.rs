@@ -76,6 +76,18 @@ fn check(locale: &str, columns: usize, copy: bool) {
     assert!(printer.text.contains(&format!("[QR {}]", receipt.code)), "the QR code carries the receipt id");
     assert_eq!(printer.events.iter().filter(|e| **e == Event::Cut).count(), 1);
     assert!(printer.outside_gb2312.is_empty());
+    // What a person looks at: the printed receipt as a picture (golden PNGs for 80 mm paper).
+    let png = till::printer::render::render_png(&printer.items, columns).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]) as usize;
+    assert_eq!(width, columns * 12 + 24);
+    if columns == COLUMNS_80MM {
+        let picture = path.with_extension("png");
+        if std::env::var("TILL_BLESS").is_ok() {
+            std::fs::write(&picture, &png).unwrap();
+        }
+        assert!(picture.exists(), "{} missing: run with TILL_BLESS=1", picture.display());
+    }
     if chinese {
         let (title, _, _) = encoding_rs::GB18030.encode("销售小票");
         assert!(bytes.windows(title.len()).any(|w| w == &title[..]), "GB18030 in the bytes");

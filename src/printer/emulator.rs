@@ -16,6 +16,15 @@ pub enum Paper {
     Out,
 }
 
+/// One thing on the paper, with its style: what the PNG rendering draws.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaperItem {
+    Text { text: String, centered: bool, right: bool, double: bool, bold: bool },
+    Qr(String),
+    Barcode(String),
+    Cut,
+}
+
 /// Something the printer did besides printing text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -56,6 +65,9 @@ pub struct Decoder {
     /// Characters outside GB2312, which older printers print as blanks.
     pub outside_gb2312: Vec<char>,
     pub paper: Paper,
+    /// What is on the paper, item by item (the text above, with styles, QR and barcode data).
+    pub items: Vec<PaperItem>,
+    bold: bool,
     /// Rehearsal: the roll runs out after this many more printed lines.
     pub paper_lines_left: Option<usize>,
 }
@@ -86,6 +98,8 @@ impl Decoder {
             events: Vec::new(),
             outside_gb2312: Vec::new(),
             paper: Paper::Ok,
+            items: Vec::new(),
+            bold: false,
             paper_lines_left: None,
         }
     }
@@ -126,6 +140,7 @@ impl Decoder {
                         self.line.clear();
                         self.align = Align::Left;
                         self.double = false;
+                        self.bold = false;
                         self.chinese = false;
                         Some(2)
                     }
@@ -147,6 +162,11 @@ impl Decoder {
                             n -= 1;
                         }
                         self.feed_lines(n);
+                        Some(3)
+                    }
+                    b'E' => {
+                        need(3)?;
+                        self.bold = b[2] & 1 == 1;
                         Some(3)
                     }
                     b'p' => {
@@ -183,7 +203,7 @@ impl Decoder {
                         let len = if b[2] >= 65 { 4 } else { 3 };
                         need(len)?;
                         self.end_line_if_any();
-                        self.print("[CUT]\n");
+                        self.print("[CUT]\n", PaperItem::Cut);
                         self.events.push(Event::Cut);
                         Some(len)
                     }
@@ -197,8 +217,8 @@ impl Decoder {
                                 [49, 80, 48, data @ ..] => self.qr_data = data.to_vec(),
                                 [49, 81, ..] => {
                                     self.end_line_if_any();
-                                    let shown = format!("[QR {}]\n", String::from_utf8_lossy(&self.qr_data));
-                                    self.print(&shown);
+                                    let data = String::from_utf8_lossy(&self.qr_data).into_owned();
+                                    self.print(&format!("[QR {data}]\n"), PaperItem::Qr(data.clone()));
                                 }
                                 _ => {}
                             }
@@ -218,8 +238,8 @@ impl Decoder {
                         };
                         let shown = data.strip_prefix(b"{B").unwrap_or(data);
                         self.end_line_if_any();
-                        let shown = format!("[BARCODE {}]\n", String::from_utf8_lossy(shown));
-                        self.print(&shown);
+                        let data = String::from_utf8_lossy(shown).into_owned();
+                        self.print(&format!("[BARCODE {data}]\n"), PaperItem::Barcode(data.clone()));
                         Some(len)
                     }
                     // GS h, GS w, GS H and other one-byte parameters.
@@ -250,12 +270,22 @@ impl Decoder {
 
     fn feed_lines(&mut self, n: u8) {
         for _ in 0..n {
-            self.print("\n");
+            self.print("\n", self.styled(String::new()));
+        }
+    }
+
+    fn styled(&self, text: String) -> PaperItem {
+        PaperItem::Text {
+            text,
+            centered: self.align == Align::Center,
+            right: self.align == Align::Right,
+            double: self.double,
+            bold: self.bold,
         }
     }
 
     /// Puts text on the paper, if there is paper.
-    fn print(&mut self, text: &str) {
+    fn print(&mut self, text: &str, item: PaperItem) {
         if let Some(left) = self.paper_lines_left.as_mut() {
             if *left == 0 {
                 self.paper = Paper::Out;
@@ -268,6 +298,7 @@ impl Decoder {
             self.lost += 1;
         } else {
             self.text.push_str(text);
+            self.items.push(item);
         }
     }
 
@@ -299,7 +330,8 @@ impl Decoder {
             Align::Right => pad,
         };
         let shown = format!("{}{text}\n", " ".repeat(left));
-        self.print(&shown);
+        let item = self.styled(text);
+        self.print(&shown, item);
     }
 }
 

@@ -111,6 +111,15 @@ pub fn encode(doc: &Document, kick_drawer: bool) -> Result<Vec<u8>> {
                 p.custom(&text_bytes(text, chinese))?.custom(&[0x0A])?;
             }
             Block::Rule(c) => {
+                // A rule spans the paper in normal size, whatever came before it.
+                if double {
+                    p.reset_size()?;
+                    double = false;
+                }
+                if bold {
+                    p.bold(false)?;
+                    bold = false;
+                }
                 let line: String = std::iter::repeat_n(*c, doc.columns).collect();
                 p.custom(&text_bytes(&line, chinese))?.custom(&[0x0A])?;
             }

@@ -12,3 +12,4 @@ pub mod emulator;
 pub mod escpos;
 pub mod layout;
 pub mod receipt;
+pub mod render;

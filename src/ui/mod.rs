@@ -10,9 +10,8 @@ use iced::{Alignment, Color, Element, Font, Length, Task};
 use crate::config::{self, StoreSettings};
 use crate::ledger::Ledger;
 
-/// The bundled CJK font (WenQuanYi Micro Hei, Apache-2.0): iced's default has no Chinese glyphs.
-pub const CJK_FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/wqy-microhei.ttc");
-pub const CJK_FONT: Font = Font::with_name("WenQuanYi Micro Hei");
+use crate::fonts::CJK_FONT_BYTES;
+pub const CJK_FONT: Font = Font::with_name(crate::fonts::CJK_FONT_NAME);
 
 /// What the start screen shows, read from the ledger at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
