@@ -69,6 +69,23 @@ pub fn print_sale(
     Ok((job, result))
 }
 
+/// Prints the merchant's copy of a sale's card payment, for the cardholder to sign; None when
+/// the sale had no card payment.
+pub fn print_merchant_copy(
+    ledger: &mut Ledger,
+    port: &mut dyn PrinterPort,
+    store: &StoreSettings,
+    receipt_no: i64,
+) -> Result<Option<(i64, JobResult)>, PrintError> {
+    let record = ledger.sale_by_receipt(receipt_no)?;
+    let Some(receipt) = Receipt::merchant_copy(&record, store, &store.receipt_locale) else { return Ok(None) };
+    let bytes =
+        encode(&layout(&receipt, store.paper_columns), false).map_err(|e| PrintError::Encoding(e.to_string()))?;
+    let job = ledger.queue_print_job("merchant_copy", Some(receipt_no), &bytes, Utc::now())?;
+    let result = send(ledger, port, job, &bytes)?;
+    Ok(Some((job, result)))
+}
+
 /// Prints again every job that did not print (after paper was loaded, the cover closed…).
 pub fn retry_pending(
     ledger: &mut Ledger,

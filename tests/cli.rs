@@ -172,8 +172,10 @@ fn simulate_pays_part_of_its_sales_by_card_through_the_emulator() {
 #[test]
 fn print_a_test_page_on_the_printer_emulator() {
     use std::io::{BufRead, BufReader, Read};
+    let pictures = tempfile::tempdir().unwrap();
     let mut emulator = Command::new(env!("CARGO_BIN_EXE_till"))
-        .args(["emulate", "printer", "--pty", "--paper", "58"])
+        .args(["emulate", "printer", "--pty", "--paper", "58", "--png"])
+        .arg(pictures.path())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -184,7 +186,8 @@ fn print_a_test_page_on_the_printer_emulator() {
     out.read_line(&mut path).unwrap();
     let printer = format!("serial:{}", path.trim());
     let dir = tempfile::tempdir().unwrap();
-    let status = till(dir.path(), &["print", "status", "--printer", &printer, "--lang", "en"]);
+    let framed = format!("{printer}:9600:8N1");
+    let status = till(dir.path(), &["print", "status", "--printer", &framed, "--lang", "en"]);
     assert_eq!(text(&status).trim(), "Printer ready");
     let printed = till(dir.path(), &["print", "test-page", "--printer", &printer, "--paper", "58", "--lang", "en"]);
     assert!(printed.status.success(), "{}", text(&printed));

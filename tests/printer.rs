@@ -33,7 +33,7 @@ impl Rig {
         let (log, flag) = (printed.clone(), stop.clone());
         let emulator = std::thread::spawn(move || {
             let mut decoder = Decoder::new(32);
-            serve(&mut theirs, &mut decoder, &controls, &|| !flag.load(Ordering::SeqCst), &mut |text, events| {
+            serve(&mut theirs, &mut decoder, &controls, &|| !flag.load(Ordering::SeqCst), &mut |text, events, _| {
                 log.lock().unwrap().push((text.to_string(), events.to_vec()))
             })
             .unwrap();

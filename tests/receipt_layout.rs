@@ -113,3 +113,17 @@ fn en_58mm() {
 fn en_80mm_copy() {
     check("en", COLUMNS_80MM, true);
 }
+
+#[test]
+fn the_merchant_copy_of_a_card_payment() {
+    let store = StoreSettings::demo();
+    let copy = Receipt::merchant_copy(&posted_sale(), &store, "zh-CN").unwrap();
+    let doc = layout(&copy, COLUMNS_58MM);
+    let text = doc.to_text();
+    assert!(text.contains("商户存根") && text.contains("持卡人签名") && text.contains("474843******7743"), "{text}");
+    assert!(text.contains("刷卡金额 CNY") && text.contains("20.00"), "{text}");
+    assert!(!text.contains("农夫山泉"), "no item lines on the merchant copy");
+    let mut printer = Decoder::new(COLUMNS_58MM);
+    printer.feed(&encode(&doc, false).unwrap());
+    assert_eq!(printer.text, text);
+}

@@ -9,7 +9,9 @@ use rust_i18n::t;
 use serialport::{SerialPort, TTYPort};
 
 use super::fail;
-use crate::printer::driver::{FilePrinter, JobResult, PrinterPort, PrinterStatus, SerialPrinter, print_job, status};
+use crate::printer::driver::{
+    FilePrinter, Framing, JobResult, PrinterPort, PrinterStatus, SerialPrinter, print_job, status,
+};
 use crate::printer::emulator::{Decoder, PaperControl, serve};
 use crate::printer::escpos::encode;
 use crate::printer::layout::{Align, Block, COLUMNS_58MM, COLUMNS_80MM, Document};
@@ -24,7 +26,7 @@ pub enum PrintCommand {
 
 #[derive(Args, Debug, Clone)]
 pub struct PrinterArgs {
-    /// serial:PATH[:BAUD] or file:PATH (e.g. file:/dev/usb/lp0).
+    /// serial:PATH[:BAUD[:FRAMING]] (e.g. serial:/dev/ttyUSB0:115200:8N1) or file:PATH (e.g. file:/dev/usb/lp0).
     #[arg(long, value_name = "SPEC", global = true)]
     pub printer: Option<String>,
     /// Paper width in mm: 58 or 80.
@@ -43,6 +45,9 @@ pub struct EmulatePrinterArgs {
     /// Paper width in mm: 58 or 80.
     #[arg(long, default_value_t = 80)]
     pub paper: u32,
+    /// Also save each receipt as a picture here (receipt-0001.png, …).
+    #[arg(long, value_name = "DIR")]
+    pub png: Option<PathBuf>,
 }
 
 fn columns(paper: u32) -> usize {
@@ -57,11 +62,25 @@ pub fn open(spec: &str, locale: &str) -> Result<Box<dyn PrinterPort>, ExitCode> 
     let Some(rest) = spec.strip_prefix("serial:") else {
         return Err(fail(t!("cli.bad_printer_spec", locale = locale, value = spec)));
     };
-    let (path, baud) = match rest.rsplit_once(':') {
-        Some((p, b)) if b.parse::<u32>().is_ok() => (p, b.parse().unwrap_or(9600)),
-        _ => (rest, 9600),
+    // serial:PATH[:BAUD[:FRAMING]], e.g. serial:/dev/ttyUSB0:115200:8N1
+    let mut parts: Vec<&str> = rest.split(':').collect();
+    let framing = match parts.last().and_then(|f| Framing::parse(f)) {
+        Some(f) if parts.len() > 2 => {
+            parts.pop();
+            f
+        }
+        _ => Framing::default(),
     };
-    SerialPrinter::open(Path::new(path), baud)
+    let baud = match parts.last().and_then(|b| b.parse::<u32>().ok()) {
+        Some(b) if parts.len() > 1 => {
+            parts.pop();
+            b
+        }
+        _ => 9600,
+    };
+    let path = parts.join(":");
+    let path = path.as_str();
+    SerialPrinter::open(Path::new(path), baud, framing)
         .map(|p| Box::new(p) as Box<dyn PrinterPort>)
         .map_err(|e| fail(t!("cli.cannot_open_port", locale = locale, port = path, detail = e.to_string())))
 }
@@ -188,9 +207,21 @@ pub fn emulate(args: &EmulatePrinterArgs, locale: &str) -> ExitCode {
         }
     });
     let mut decoder = Decoder::new(columns(args.paper));
-    let result = serve(line.as_mut(), &mut decoder, &rx, &|| true, &mut |text, _events| {
+    let cols = columns(args.paper);
+    let mut count = 0usize;
+    let result = serve(line.as_mut(), &mut decoder, &rx, &|| true, &mut |text, _events, items| {
         print!("{text}");
         let _ = std::io::stdout().flush();
+        count += 1;
+        if let Some(dir) = &args.png {
+            let picture = crate::printer::render::render_png(items, cols).and_then(|png| {
+                std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+                std::fs::write(dir.join(format!("receipt-{count:04}.png")), png).map_err(|e| e.to_string())
+            });
+            if let Err(e) = picture {
+                eprintln!("{e}");
+            }
+        }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -69,6 +69,51 @@ impl PrinterStatus {
     }
 }
 
+/// Data bits, parity and stop bits, as written on printers' self-test slips: "8N1", "7E2"…
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Framing {
+    pub data_bits: serialport::DataBits,
+    pub parity: serialport::Parity,
+    pub stop_bits: serialport::StopBits,
+}
+
+impl Default for Framing {
+    fn default() -> Framing {
+        Framing {
+            data_bits: serialport::DataBits::Eight,
+            parity: serialport::Parity::None,
+            stop_bits: serialport::StopBits::One,
+        }
+    }
+}
+
+impl Framing {
+    pub fn parse(text: &str) -> Option<Framing> {
+        let b = text.as_bytes();
+        if b.len() != 3 {
+            return None;
+        }
+        Some(Framing {
+            data_bits: match b[0] {
+                b'7' => serialport::DataBits::Seven,
+                b'8' => serialport::DataBits::Eight,
+                _ => return None,
+            },
+            parity: match b[1].to_ascii_uppercase() {
+                b'N' => serialport::Parity::None,
+                b'E' => serialport::Parity::Even,
+                b'O' => serialport::Parity::Odd,
+                _ => return None,
+            },
+            stop_bits: match b[2] {
+                b'1' => serialport::StopBits::One,
+                b'2' => serialport::StopBits::Two,
+                _ => return None,
+            },
+        })
+    }
+}
+
 /// Where the bytes go.
 pub trait PrinterPort {
     fn write(&mut self, bytes: &[u8]) -> io::Result<()>;
@@ -87,9 +132,14 @@ impl SerialPrinter {
         SerialPrinter { port }
     }
 
-    /// Opens a serial printer: 8N1 at `baud` (usually 9600 or 115200).
-    pub fn open(path: &Path, baud: u32) -> Result<SerialPrinter, serialport::Error> {
-        let port = serialport::new(path.to_string_lossy(), baud).timeout(STATUS_TIMEOUT).open()?;
+    /// Opens a serial printer at `baud` (usually 9600 or 115200) with `framing` (usually 8N1).
+    pub fn open(path: &Path, baud: u32, framing: Framing) -> Result<SerialPrinter, serialport::Error> {
+        let port = serialport::new(path.to_string_lossy(), baud)
+            .data_bits(framing.data_bits)
+            .parity(framing.parity)
+            .stop_bits(framing.stop_bits)
+            .timeout(STATUS_TIMEOUT)
+            .open()?;
         port.clear(serialport::ClearBuffer::All)?;
         Ok(SerialPrinter { port })
     }
@@ -187,6 +237,14 @@ pub fn print_job(port: &mut dyn PrinterPort, bytes: &[u8]) -> io::Result<JobResu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn framing() {
+        assert_eq!(Framing::parse("8N1"), Some(Framing::default()));
+        assert_eq!(Framing::parse("7e2").unwrap().parity, serialport::Parity::Even);
+        assert_eq!(Framing::parse("9N1"), None);
+        assert_eq!(Framing::parse("8N"), None);
+    }
 
     #[test]
     fn status_bits() {

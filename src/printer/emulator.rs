@@ -397,17 +397,19 @@ impl PaperControl {
 }
 
 /// Serves a printer on a line: decodes what comes, answers status queries at once, applies the
-/// operator's paper changes, and hands each finished receipt (up to a cut) to `printed`.
+/// operator's paper changes, and hands each finished receipt (up to a cut) to `printed`: its
+/// text, what else the printer did, and its items for a picture.
 pub fn serve(
     port: &mut dyn serialport::SerialPort,
     decoder: &mut Decoder,
     controls: &std::sync::mpsc::Receiver<PaperControl>,
     keep_going: &dyn Fn() -> bool,
-    printed: &mut dyn FnMut(&str, &[Event]),
+    printed: &mut dyn FnMut(&str, &[Event], &[PaperItem]),
 ) -> std::io::Result<()> {
     let mut buf = [0u8; 1024];
     let mut shown = 0;
     let mut events_shown = 0;
+    let mut items_shown = 0;
     port.set_timeout(std::time::Duration::from_millis(50)).map_err(std::io::Error::other)?;
     while keep_going() {
         while let Ok(control) = controls.try_recv() {
@@ -433,9 +435,10 @@ pub fn serve(
             port.flush()?;
         }
         if decoder.events[events_shown..].contains(&Event::Cut) {
-            printed(&decoder.text[shown..], &decoder.events[events_shown..]);
+            printed(&decoder.text[shown..], &decoder.events[events_shown..], &decoder.items[items_shown..]);
             shown = decoder.text.len();
             events_shown = decoder.events.len();
+            items_shown = decoder.items.len();
         }
     }
     Ok(())

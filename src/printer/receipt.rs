@@ -172,6 +172,36 @@ impl Receipt {
     }
 }
 
+impl Receipt {
+    /// The merchant's copy of a card payment (商户存根): the card data, the amount and a line for
+    /// the cardholder's signature; None when the sale had no card payment.
+    pub fn merchant_copy(sale: &SaleRecord, store: &StoreSettings, locale: &str) -> Option<Receipt> {
+        let full = Receipt::from_sale(sale, store, locale, false);
+        if full.cards.is_empty() {
+            return None;
+        }
+        let c = Currency::from_code(&sale.currency).unwrap_or(store.currency);
+        let card_total: i64 = sale.payments.iter().filter(|p| p.kind == "card").map(|p| p.amount).sum();
+        Some(Receipt {
+            title: t!("receipt.merchant_copy", locale = locale).into_owned(),
+            lines: Vec::new(),
+            totals: vec![(
+                t!("receipt.card_amount", locale = locale, currency = c.code).into_owned(),
+                money(card_total, c),
+            )],
+            taxes: Vec::new(),
+            tenders: Vec::new(),
+            footer: vec![
+                t!("receipt.signature", locale = locale).into_owned(),
+                String::new(),
+                "________________________".into(),
+                t!("receipt.signature_note", locale = locale).into_owned(),
+            ],
+            ..full
+        })
+    }
+}
+
 /// "2026-11-27T13:22:30.123Z" as the register's local "2026-11-27 21:22:30".
 fn local_time(rfc3339: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
