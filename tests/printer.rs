@@ -33,8 +33,8 @@ impl Rig {
         let (log, flag) = (printed.clone(), stop.clone());
         let emulator = std::thread::spawn(move || {
             let mut decoder = Decoder::new(32);
-            serve(&mut theirs, &mut decoder, &controls, &|| !flag.load(Ordering::SeqCst), &mut |text, events, _| {
-                log.lock().unwrap().push((text.to_string(), events.to_vec()))
+            serve(&mut theirs, &mut decoder, &controls, &|| !flag.load(Ordering::SeqCst), &mut |receipt| {
+                log.lock().unwrap().push((receipt.text.to_string(), receipt.events.to_vec()))
             })
             .unwrap();
             decoder

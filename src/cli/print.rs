@@ -209,12 +209,12 @@ pub fn emulate(args: &EmulatePrinterArgs, locale: &str) -> ExitCode {
     let mut decoder = Decoder::new(columns(args.paper));
     let cols = columns(args.paper);
     let mut count = 0usize;
-    let result = serve(line.as_mut(), &mut decoder, &rx, &|| true, &mut |text, _events, items| {
-        print!("{text}");
+    let result = serve(line.as_mut(), &mut decoder, &rx, &|| true, &mut |receipt| {
+        print!("{}", receipt.text);
         let _ = std::io::stdout().flush();
         count += 1;
         if let Some(dir) = &args.png {
-            let picture = crate::printer::render::render_png(items, cols).and_then(|png| {
+            let picture = crate::printer::render::render_png(receipt.items, cols).and_then(|png| {
                 std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
                 std::fs::write(dir.join(format!("receipt-{count:04}.png")), png).map_err(|e| e.to_string())
             });

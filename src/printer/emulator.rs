@@ -396,6 +396,15 @@ impl PaperControl {
     }
 }
 
+/// One finished receipt (up to a cut) as the emulator shows it.
+pub struct Printed<'a> {
+    pub text: &'a str,
+    /// What else the printer did meanwhile (drawer kicks, status answers, the cut).
+    pub events: &'a [Event],
+    /// The paper's items, for a picture.
+    pub items: &'a [PaperItem],
+}
+
 /// Serves a printer on a line: decodes what comes, answers status queries at once, applies the
 /// operator's paper changes, and hands each finished receipt (up to a cut) to `printed`: its
 /// text, what else the printer did, and its items for a picture.
@@ -404,7 +413,7 @@ pub fn serve(
     decoder: &mut Decoder,
     controls: &std::sync::mpsc::Receiver<PaperControl>,
     keep_going: &dyn Fn() -> bool,
-    printed: &mut dyn FnMut(&str, &[Event], &[PaperItem]),
+    printed: &mut dyn FnMut(Printed<'_>),
 ) -> std::io::Result<()> {
     let mut buf = [0u8; 1024];
     let mut shown = 0;
@@ -435,7 +444,11 @@ pub fn serve(
             port.flush()?;
         }
         if decoder.events[events_shown..].contains(&Event::Cut) {
-            printed(&decoder.text[shown..], &decoder.events[events_shown..], &decoder.items[items_shown..]);
+            printed(Printed {
+                text: &decoder.text[shown..],
+                events: &decoder.events[events_shown..],
+                items: &decoder.items[items_shown..],
+            });
             shown = decoder.text.len();
             events_shown = decoder.events.len();
             items_shown = decoder.items.len();
