@@ -194,6 +194,22 @@ fn print_a_test_page_on_the_printer_emulator() {
     // A day of sales rehearsed on paper.
     let simulated = till(dir.path(), &["simulate", "--sales", "3", "--printer", &printer, "--lang", "en"]);
     assert!(simulated.status.success(), "{}", text(&simulated));
+    // The roll runs out: the next receipts are kept, listed, and printed once paper is loaded.
+    use std::io::Write;
+    let mut control = emulator.stdin.take().unwrap();
+    writeln!(control, "paper out").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out_of_paper = till(dir.path(), &["simulate", "--sales", "2", "--printer", &printer, "--lang", "en"]);
+    assert!(text(&out_of_paper).contains("2 receipt(s) did not print"), "{}", text(&out_of_paper));
+    let pending = till(dir.path(), &["print", "pending", "--lang", "en"]);
+    assert!(text(&pending).contains("refused The printer is out of paper"), "{}", text(&pending));
+    assert!(text(&pending).contains("2 receipt(s) waiting to print"), "{}", text(&pending));
+    writeln!(control, "paper ok").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let retried = till(dir.path(), &["print", "retry", "--printer", &printer, "--lang", "en"]);
+    assert!(text(&retried).contains("Printed 2 of 2"), "{}", text(&retried));
+    let pending = till(dir.path(), &["print", "pending", "--lang", "en"]);
+    assert!(text(&pending).contains("0 receipt(s) waiting"), "{}", text(&pending));
     std::thread::sleep(std::time::Duration::from_millis(300));
     emulator.kill().unwrap();
     emulator.wait().unwrap();

@@ -118,7 +118,7 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Emulate { what: EmulateCommand::Terminal(args) }) => terminal::emulate(&args, &locale),
         Some(Command::Emulate { what: EmulateCommand::Printer(args) }) => print::emulate(&args, &locale),
-        Some(Command::Print { action, printer }) => print::run(&printer, &action, &locale),
+        Some(Command::Print { action, printer }) => print::run(&data_dir, &store, &printer, &action, &locale),
         Some(Command::Terminal { action, line }) => terminal::run(&data_dir, &store, &line, &action, &locale),
     }
 }

@@ -22,6 +22,10 @@ pub enum PrintCommand {
     TestPage,
     /// Ask the printer how it is (paper, cover, cutter).
     Status,
+    /// List the receipts that did not print, with why.
+    Pending,
+    /// Print again every receipt that did not print (after loading paper, closing the cover…).
+    Retry,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -124,7 +128,64 @@ pub fn test_page(columns: usize, locale: &str) -> Document {
     }
 }
 
-pub fn run(args: &PrinterArgs, command: &PrintCommand, locale: &str) -> ExitCode {
+/// The pending jobs, one line each: job, what it is, receipt number, last outcome and reason.
+fn list_pending(ledger: &crate::ledger::Ledger, locale: &str) -> ExitCode {
+    match ledger.pending_print_jobs() {
+        Ok(jobs) => {
+            for job in &jobs {
+                let (outcome, reason) = job.last.clone().unwrap_or_default();
+                let reason = if reason.is_empty() { String::new() } else { t!(&reason, locale = locale).into_owned() };
+                println!(
+                    "{}",
+                    t!(
+                        "cli.pending_job",
+                        locale = locale,
+                        job = job.job_id,
+                        kind = job.kind,
+                        receipt = job.receipt_no.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
+                        outcome = outcome,
+                        reason = reason
+                    )
+                );
+            }
+            println!("{}", t!("cli.pending_count", locale = locale, count = jobs.len()));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.localized(locale)),
+    }
+}
+
+pub fn run(
+    data_dir: &Path,
+    store: &crate::config::StoreSettings,
+    args: &PrinterArgs,
+    command: &PrintCommand,
+    locale: &str,
+) -> ExitCode {
+    if matches!(command, PrintCommand::Pending | PrintCommand::Retry) {
+        let mut ledger =
+            match crate::ledger::Ledger::open(&crate::config::ledger_path(data_dir), &store.register, store.currency) {
+                Ok(l) => l,
+                Err(e) => return fail(e.localized(locale)),
+            };
+        if matches!(command, PrintCommand::Pending) {
+            return list_pending(&ledger, locale);
+        }
+        let Some(spec) = &args.printer else { return fail(t!("cli.need_printer", locale = locale)) };
+        let mut port = match open(spec, locale) {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        return match crate::print_queue::retry_pending(&mut ledger, port.as_mut()) {
+            Ok(done) => {
+                let printed = done.iter().filter(|(_, r)| matches!(r, JobResult::Printed { .. })).count();
+                println!("{}", t!("cli.retried", locale = locale, printed = printed, total = done.len()));
+                if printed == done.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            }
+            Err(crate::print_queue::PrintError::Ledger(e)) => fail(e.localized(locale)),
+            Err(e) => fail(e.to_string()),
+        };
+    }
     let Some(spec) = &args.printer else { return fail(t!("cli.need_printer", locale = locale)) };
     let mut port = match open(spec, locale) {
         Ok(p) => p,
@@ -138,6 +199,7 @@ pub fn run(args: &PrinterArgs, command: &PrintCommand, locale: &str) -> ExitCode
             }
             Err(e) => fail(e.to_string()),
         },
+        PrintCommand::Pending | PrintCommand::Retry => ExitCode::SUCCESS,
         PrintCommand::TestPage => {
             let bytes = match encode(&test_page(columns(args.paper), locale), false) {
                 Ok(b) => b,
