@@ -127,3 +127,23 @@ fn the_merchant_copy_of_a_card_payment() {
     printer.feed(&encode(&doc, false).unwrap());
     assert_eq!(printer.text, text);
 }
+
+#[test]
+fn the_slip_of_a_voided_cart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreSettings::demo();
+    let mut ledger = Ledger::open(&dir.path().join("ledger.db"), &store.register, store.currency).unwrap();
+    let catalog = till::demo::load_catalog(&mut ledger, &store, true).unwrap();
+    let mut sale = Sale::new(store.sale_settings());
+    sale.add_product(catalog.by_sku("DRK003").unwrap(), Decimal::from(2)).unwrap();
+    sale.void().unwrap();
+    let slip = Receipt::void_slip(&sale, &store, "zh-CN", "张三", "顾客放弃购买");
+    let doc = layout(&slip, COLUMNS_58MM);
+    let text = doc.to_text();
+    assert!(text.contains("作废单") && text.contains("可口可乐") && text.contains("作废原因：顾客放弃购买"), "{text}");
+    assert!(text.contains("作废金额 CNY") && text.contains("7.00"), "{text}");
+    assert!(!text.contains("[QR"), "nothing to scan back: {text}");
+    let mut printer = Decoder::new(COLUMNS_58MM);
+    printer.feed(&encode(&doc, false).unwrap());
+    assert_eq!(printer.text, text);
+}

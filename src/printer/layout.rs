@@ -231,8 +231,11 @@ pub fn layout(r: &Receipt, columns: usize) -> Document {
     for line in &r.footer {
         d.text(line, Align::Center, false, false);
     }
-    d.blocks.push(Block::Barcode(r.code.clone()));
-    d.blocks.push(Block::Qr(r.code.clone()));
+    // A slip without a receipt id (a voided cart) carries no codes to scan back.
+    if !r.code.is_empty() {
+        d.blocks.push(Block::Barcode(r.code.clone()));
+        d.blocks.push(Block::Qr(r.code.clone()));
+    }
     d.blocks.push(Block::Feed(3));
     d.blocks.push(Block::Cut);
     d

@@ -173,6 +173,56 @@ impl Receipt {
 }
 
 impl Receipt {
+    /// The slip of a voided sale (作废单): what was in the cart when it was voided, by whom and why.
+    /// Nothing was paid; the slip is for the drawer's paper trail and the manager.
+    pub fn void_slip(
+        sale: &crate::sale::Sale,
+        store: &StoreSettings,
+        locale: &str,
+        cashier: &str,
+        reason: &str,
+    ) -> Receipt {
+        let c = sale.currency();
+        let totals = sale.totals();
+        let lines = sale
+            .lines()
+            .iter()
+            .zip(&totals.lines)
+            .map(|(line, t)| ReceiptLine {
+                name: if locale.starts_with("zh") { line.name_zh.clone() } else { line.name_en.clone() },
+                quantity: line.quantity.normalize().to_string(),
+                unit_price: line.unit_price.to_string(),
+                amount: t.gross.to_string(),
+                discount: None,
+            })
+            .collect();
+        Receipt {
+            locale: locale.to_string(),
+            title: t!("receipt.void_title", locale = locale).into_owned(),
+            copy: false,
+            store_name: store.store_name.clone(),
+            store_lines: Vec::new(),
+            meta: vec![
+                (t!("receipt.register", locale = locale).into_owned(), store.register.clone()),
+                (t!("receipt.cashier", locale = locale).into_owned(), cashier.to_string()),
+                (
+                    t!("receipt.time", locale = locale).into_owned(),
+                    chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+                ),
+            ],
+            lines,
+            totals: vec![(
+                t!("receipt.void_total", locale = locale, currency = c.code).into_owned(),
+                totals.total.to_string(),
+            )],
+            taxes: Vec::new(),
+            tenders: Vec::new(),
+            cards: Vec::new(),
+            footer: vec![t!("receipt.void_reason", locale = locale, reason = reason).into_owned()],
+            code: String::new(),
+        }
+    }
+
     /// The merchant's copy of a card payment (商户存根): the card data, the amount and a line for
     /// the cardholder's signature; None when the sale had no card payment.
     pub fn merchant_copy(sale: &SaleRecord, store: &StoreSettings, locale: &str) -> Option<Receipt> {
