@@ -123,6 +123,57 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// An emulator's line: a new pseudo-terminal (its far end's path printed for the till, and held
+/// open here so the line stays up between tills) or a serial port opened with `open`.
+fn emulator_line(
+    pty: bool,
+    port: Option<&Path>,
+    open: impl FnOnce(&Path) -> Result<serialport::TTYPort, serialport::Error>,
+    locale: &str,
+) -> Result<(serialport::TTYPort, Option<serialport::TTYPort>), ExitCode> {
+    use serialport::SerialPort;
+    use std::io::Write;
+    if pty {
+        let (ours, theirs) = serialport::TTYPort::pair().map_err(|e| fail(e.to_string()))?;
+        println!("{}", theirs.name().unwrap_or_default());
+        let _ = std::io::stdout().flush();
+        return Ok((ours, Some(theirs)));
+    }
+    let Some(port) = port else { return Err(fail(t!("cli.need_port", locale = locale))) };
+    open(port)
+        .map(|p| (p, None))
+        .map_err(|e| fail(t!("cli.cannot_open_port", locale = locale, port = port.display(), detail = e.to_string())))
+}
+
+/// An emulator's control interface: each line of standard input parsed by `parse` and sent on;
+/// a line it does not understand is answered with `bad_key` on standard error.
+fn controls_from_stdin<T: Send + 'static>(
+    parse: fn(&str) -> Option<T>,
+    bad_key: &'static str,
+    locale: &str,
+) -> std::sync::mpsc::Receiver<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let locale = locale.to_string();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines().map_while(Result::ok) {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            match parse(line) {
+                Some(control) => {
+                    if tx.send(control).is_err() {
+                        break;
+                    }
+                    eprintln!("{}", t!("cli.scenario_set", locale = &locale, value = line));
+                }
+                None => eprintln!("{}", t!(bad_key, locale = &locale, value = line)),
+            }
+        }
+    });
+    rx
+}
+
 fn fail(message: impl AsRef<str>) -> ExitCode {
     eprintln!("{}", message.as_ref());
     ExitCode::FAILURE

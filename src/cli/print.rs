@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use rust_i18n::t;
-use serialport::{SerialPort, TTYPort};
 
 use super::fail;
 use crate::printer::driver::{
@@ -229,49 +228,16 @@ pub fn run(
 /// Standard input takes `paper ok|near-end|out` and `paper runs-out N`.
 pub fn emulate(args: &EmulatePrinterArgs, locale: &str) -> ExitCode {
     use std::io::Write;
-    let (mut line, _far_end): (Box<dyn SerialPort>, Option<TTYPort>) = if args.pty {
-        match TTYPort::pair() {
-            Ok((ours, theirs)) => {
-                println!("{}", theirs.name().unwrap_or_default());
-                (Box::new(ours), Some(theirs))
-            }
-            Err(e) => return fail(e.to_string()),
-        }
-    } else {
-        let Some(port) = &args.port else { return fail(t!("cli.need_port", locale = locale)) };
-        match serialport::new(port.to_string_lossy(), 9600).timeout(Duration::from_millis(50)).open() {
-            Ok(p) => (p, None),
-            Err(e) => {
-                return fail(t!(
-                    "cli.cannot_open_port",
-                    locale = locale,
-                    port = port.display(),
-                    detail = e.to_string()
-                ));
-            }
-        }
+    let open = |p: &Path| serialport::new(p.to_string_lossy(), 9600).timeout(Duration::from_millis(50)).open_native();
+    let (mut line, _far_end) = match super::emulator_line(args.pty, args.port.as_deref(), open, locale) {
+        Ok(l) => l,
+        Err(code) => return code,
     };
-    let _ = std::io::stdout().flush();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let owned_locale = locale.to_string();
-    std::thread::spawn(move || {
-        for text in std::io::stdin().lines().map_while(Result::ok) {
-            match PaperControl::parse(&text) {
-                Some(c) => {
-                    if tx.send(c).is_err() {
-                        break;
-                    }
-                    eprintln!("{}", t!("cli.scenario_set", locale = &owned_locale, value = text.trim()));
-                }
-                None if text.trim().is_empty() => {}
-                None => eprintln!("{}", t!("cli.bad_paper_control", locale = &owned_locale, value = text.trim())),
-            }
-        }
-    });
+    let rx = super::controls_from_stdin(PaperControl::parse, "cli.bad_paper_control", locale);
     let mut decoder = Decoder::new(columns(args.paper));
     let cols = columns(args.paper);
     let mut count = 0usize;
-    let result = serve(line.as_mut(), &mut decoder, &rx, &|| true, &mut |receipt| {
+    let result = serve(&mut line, &mut decoder, &rx, &|| true, &mut |receipt| {
         print!("{}", receipt.text);
         let _ = std::io::stdout().flush();
         count += 1;

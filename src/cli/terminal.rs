@@ -149,65 +149,18 @@ pub fn emulate(args: &EmulateTerminalArgs, locale: &str) -> ExitCode {
     if let Some(addr) = &args.tcp {
         return emulate_tcp(addr, config, timers, args.state.clone(), locale);
     }
-    // With --pty the far end is held open here too, so the line stays up between tills.
-    let (line, _far_end) = if args.pty {
-        match TTYPort::pair() {
-            Ok((ours, theirs)) => {
-                println!("{}", theirs.name().unwrap_or_default());
-                (ours, Some(theirs))
-            }
-            Err(e) => return fail(e.to_string()),
-        }
-    } else {
-        let Some(port) = &args.port else { return fail(t!("cli.need_port", locale = locale)) };
-        match open_port(port, 9600) {
-            Ok(p) => (p, None),
-            Err(e) => {
-                return fail(t!(
-                    "cli.cannot_open_port",
-                    locale = locale,
-                    port = port.display(),
-                    detail = e.to_string()
-                ));
-            }
-        }
+    let (line, _far_end) = match super::emulator_line(args.pty, args.port.as_deref(), |p| open_port(p, 9600), locale) {
+        Ok(l) => l,
+        Err(code) => return code,
     };
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
     let mut emulator = match Emulator::new(SerialTransport::new(line, timers), config, args.state.clone()) {
-        Ok(e) => e.with_controls(control_from_stdin(locale)),
+        Ok(e) => e.with_controls(super::controls_from_stdin(Control::parse, "cli.bad_scenario", locale)),
         Err(e) => return fail(e.to_string()),
     };
     match emulator.run(Duration::from_millis(200), &|| true) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e.to_string()),
     }
-}
-
-/// The emulator's control interface: one instruction per line on standard input: a scenario name
-/// (as for `--scenario`, e.g. `decline:05`, then `approve`), `merchant NO`, `corrupt N`, `drop N`
-/// or `lost-ack N`. Unknown lines are reported and ignored.
-fn control_from_stdin(locale: &str) -> std::sync::mpsc::Receiver<Control> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let locale = locale.to_string();
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lines().map_while(Result::ok) {
-            let name = line.trim();
-            if name.is_empty() {
-                continue;
-            }
-            match Control::parse(name) {
-                Some(s) => {
-                    if tx.send(s).is_err() {
-                        break;
-                    }
-                    eprintln!("{}", t!("cli.scenario_set", locale = &locale, value = name));
-                }
-                None => eprintln!("{}", t!("cli.bad_scenario", locale = &locale, value = name)),
-            }
-        }
-    });
-    rx
 }
 
 /// Serves tills over TCP, one connection at a time; the batch lives in the state file.
