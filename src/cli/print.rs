@@ -13,7 +13,7 @@ use crate::printer::driver::{
 };
 use crate::printer::emulator::{Decoder, PaperControl, serve};
 use crate::printer::escpos::encode;
-use crate::printer::layout::{Align, Block, COLUMNS_58MM, COLUMNS_80MM, Document};
+use crate::printer::layout::{COLUMNS_58MM, COLUMNS_80MM};
 
 #[derive(Subcommand, Debug)]
 pub enum PrintCommand {
@@ -103,30 +103,6 @@ pub fn describe(s: &PrinterStatus, locale: &str) -> String {
     text
 }
 
-/// The test page, in the receipt language.
-pub fn test_page(columns: usize, locale: &str) -> Document {
-    let chinese = locale.starts_with("zh");
-    let text = |t: &str, align, bold, double| Block::Text { text: t.to_string(), align, bold, double };
-    Document {
-        columns,
-        chinese,
-        blocks: vec![
-            text(&t!("printer.test_title", locale = locale), Align::Center, true, true),
-            Block::Rule('='),
-            text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", Align::Left, false, false),
-            text("abcdefghijklmnopqrstuvwxyz", Align::Left, false, false),
-            text("0123456789", Align::Left, false, false),
-            text(if chinese { "收银台 中文打印测试 ¥12.50" } else { "Café 12,50 € Grüße" }, Align::Left, false, false),
-            text(&format!("{columns} columns"), Align::Right, true, false),
-            Block::Rule('-'),
-            Block::Barcode("TILL-TEST".into()),
-            Block::Qr("TILL-TEST".into()),
-            Block::Feed(3),
-            Block::Cut,
-        ],
-    }
-}
-
 /// The pending jobs, one line each: job, what it is, receipt number, last outcome and reason.
 fn list_pending(ledger: &crate::ledger::Ledger, locale: &str) -> ExitCode {
     match ledger.pending_print_jobs() {
@@ -200,7 +176,7 @@ pub fn run(
         },
         PrintCommand::Pending | PrintCommand::Retry => ExitCode::SUCCESS,
         PrintCommand::TestPage => {
-            let bytes = match encode(&test_page(columns(args.paper), locale), false) {
+            let bytes = match encode(&crate::printer::layout::test_page(columns(args.paper), locale), false) {
                 Ok(b) => b,
                 Err(e) => return fail(e.to_string()),
             };

@@ -439,10 +439,8 @@ pub fn serve(
             continue;
         }
         let answers = decoder.feed(&buf[..n]);
-        if !answers.is_empty() {
-            port.write_all(&answers)?;
-            port.flush()?;
-        }
+        // The receipt is handed on before the status answer goes out: a till that asked after
+        // the job finds it already shown.
         if decoder.events[events_shown..].contains(&Event::Cut) {
             printed(Printed {
                 text: &decoder.text[shown..],
@@ -452,6 +450,10 @@ pub fn serve(
             shown = decoder.text.len();
             events_shown = decoder.events.len();
             items_shown = decoder.items.len();
+        }
+        if !answers.is_empty() {
+            port.write_all(&answers)?;
+            port.flush()?;
         }
     }
     Ok(())

@@ -241,6 +241,30 @@ pub fn layout(r: &Receipt, columns: usize) -> Document {
     d
 }
 
+/// The test page, in the receipt language.
+pub fn test_page(columns: usize, locale: &str) -> Document {
+    let chinese = locale.starts_with("zh");
+    let text = |t: &str, align, bold, double| Block::Text { text: t.to_string(), align, bold, double };
+    Document {
+        columns,
+        chinese,
+        blocks: vec![
+            text(&rust_i18n::t!("printer.test_title", locale = locale), Align::Center, true, true),
+            Block::Rule('='),
+            text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", Align::Left, false, false),
+            text("abcdefghijklmnopqrstuvwxyz", Align::Left, false, false),
+            text("0123456789", Align::Left, false, false),
+            text(if chinese { "收银台 中文打印测试 ¥12.50" } else { "Café 12,50 € Grüße" }, Align::Left, false, false),
+            text(&format!("{columns} columns"), Align::Right, true, false),
+            Block::Rule('-'),
+            Block::Barcode("TILL-TEST".into()),
+            Block::Qr("TILL-TEST".into()),
+            Block::Feed(3),
+            Block::Cut,
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

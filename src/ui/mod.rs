@@ -1,10 +1,15 @@
 //! The counter's GUI (iced). For now the start screen: the till's name, training mode, the open
-//! business day and the catalog. The sale screens come with the counter issue.
+//! business day and the catalog; in training mode a test page on the emulated printer, shown as
+//! it came out. The sale screens come with the counter issue.
+
+pub mod training;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use iced::widget::{column, container, text};
+use std::sync::Arc;
+
+use iced::widget::{button, column, container, scrollable, text};
 use iced::{Alignment, Color, Element, Font, Length, Task};
 
 use crate::config::{self, StoreSettings};
@@ -27,17 +32,46 @@ pub struct StartInfo {
 pub struct Till {
     locale: String,
     info: StartInfo,
+    /// Training mode's emulated printer.
+    printer: Option<Arc<training::TrainingPrinter>>,
+    /// What the last print came out as, or why it did not.
+    printout: Option<Result<String, String>>,
 }
 
-#[derive(Debug, Clone)]
-pub enum Message {}
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    PrintTestPage,
+    Printed(Result<String, String>),
+}
 
 impl Till {
-    fn update(&mut self, message: Message) -> Task<Message> {
-        match message {}
+    pub fn new(locale: &str, info: StartInfo, printer: Option<Arc<training::TrainingPrinter>>) -> Till {
+        Till { locale: locale.to_string(), info, printer, printout: None }
     }
 
-    fn view(&self) -> Element<'_, Message> {
+    /// What the printout panel shows now.
+    pub fn printout(&self) -> Option<&Result<String, String>> {
+        self.printout.as_ref()
+    }
+
+    pub fn update(&mut self, message: Message) -> Task<Message> {
+        match message {
+            Message::PrintTestPage => match &self.printer {
+                // The printer's line is slow and may block: the job runs off the update loop.
+                Some(printer) => {
+                    let (printer, locale) = (printer.clone(), self.locale.clone());
+                    Task::perform(async move { printer.test_page(&locale) }, Message::Printed)
+                }
+                None => Task::none(),
+            },
+            Message::Printed(result) => {
+                self.printout = Some(result);
+                Task::none()
+            }
+        }
+    }
+
+    pub fn view(&self) -> Element<'_, Message> {
         let l = self.locale.as_str();
         let mut col = column![
             text(rust_i18n::t!("ui.app_name", locale = l).into_owned()).size(48),
@@ -54,6 +88,36 @@ impl Till {
             .push(text(rust_i18n::t!("ui.catalog_size", locale = l, count = self.info.products).into_owned()).size(20));
         if let Some(e) = &self.info.error {
             col = col.push(text(e.clone()).size(20));
+        }
+        if self.printer.is_some() {
+            col = col.push(
+                button(text(rust_i18n::t!("ui.print_test_page", locale = l).into_owned()).size(20))
+                    .padding([12, 24])
+                    .on_press(Message::PrintTestPage),
+            );
+        }
+        match &self.printout {
+            Some(Ok(paper)) => {
+                let receipt = container(scrollable(text(paper.clone()).size(14)).height(Length::Fixed(260.0)))
+                    .padding(12)
+                    .style(|_| container::Style {
+                        background: Some(Color::from_rgb8(0xFA, 0xFA, 0xF5).into()),
+                        border: iced::Border {
+                            color: Color::from_rgb8(0xCC, 0xCC, 0xCC),
+                            width: 1.0,
+                            radius: 4.0.into(),
+                        },
+                        ..container::Style::default()
+                    });
+                col =
+                    col.push(text(rust_i18n::t!("ui.printed_heading", locale = l).into_owned()).size(16)).push(receipt);
+            }
+            Some(Err(key)) => {
+                let reason = rust_i18n::t!(key.as_str(), locale = l).into_owned();
+                col =
+                    col.push(text(rust_i18n::t!("ui.not_printed", locale = l, reason = reason).into_owned()).size(18));
+            }
+            None => {}
         }
         let body = container(col).center(Length::Fill);
         if !self.info.training {
@@ -97,13 +161,14 @@ pub fn start_info(data_dir: &std::path::Path, store: &StoreSettings, training: b
 pub fn run(data_dir: PathBuf, store: StoreSettings, requested_locale: Option<&str>) -> ExitCode {
     let locale = requested_locale.map_or_else(|| store.screen_locale.clone(), |l| config::pick_locale(Some(l)));
     let info = start_info(&data_dir, &store, true, &locale);
-    let result =
-        iced::application(move || Till { locale: locale.clone(), info: info.clone() }, Till::update, Till::view)
-            .title(|_: &Till| String::from("till 收银台"))
-            .font(CJK_FONT_BYTES)
-            .default_font(CJK_FONT)
-            .window_size((1024.0, 768.0))
-            .run();
+    // Training mode prints on the emulator, in process.
+    let printer = training::TrainingPrinter::start(store.paper_columns).ok().map(Arc::new);
+    let result = iced::application(move || Till::new(&locale, info.clone(), printer.clone()), Till::update, Till::view)
+        .title(|_: &Till| String::from("till 收银台"))
+        .font(CJK_FONT_BYTES)
+        .default_font(CJK_FONT)
+        .window_size((1024.0, 768.0))
+        .run();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
