@@ -4,10 +4,10 @@
 //! intent has no result, or only an `unknown` one, new card payments are refused.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::records::{Canon, EntryHeader};
-use super::{Content, Head, Ledger, LedgerError, append_in, current_day_of};
+use super::{Content, Ledger, LedgerError};
 use crate::sale::SaleError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,23 +124,22 @@ impl Ledger {
         if !["pay", "refund", "reverse"].contains(&op) {
             return Err(LedgerError::Corrupt(format!("unknown card operation {op}")));
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(open) = open_intents_of(&tx)?.first() {
-            return Err(LedgerError::CardOutcomeUnknown(open.intent_id));
-        }
-        let day = current_day_of(&tx, self.currency)?.map(|d| d.day_no);
-        let mut record =
+        let record =
             CardIntentRecord { intent_id: 0, op: op.to_string(), amount_minor, reference: reference.to_string() };
-        let (seq, hash) = append_in(&tx, &self.register, "card_intent", day, now, Content::InRows, |h| {
-            record.intent_id = h.seq;
-            intent_canonical(h, &record)
-        })?;
-        record.intent_id = seq;
-        tx.prepare_cached("INSERT INTO card_intents(intent_id, op, amount_minor, reference) VALUES (?1, ?2, ?3, ?4)")?
+        let check = |tx: &rusqlite::Transaction<'_>| match open_intents_of(tx)?.first() {
+            Some(open) => Err(LedgerError::CardOutcomeUnknown(open.intent_id)),
+            None => Ok(()),
+        };
+        let rows = |tx: &rusqlite::Transaction<'_>, seq: i64| {
+            tx.prepare_cached(
+                "INSERT INTO card_intents(intent_id, op, amount_minor, reference) VALUES (?1, ?2, ?3, ?4)",
+            )?
             .execute(params![seq, record.op, record.amount_minor, record.reference])?;
-        tx.commit()?;
-        self.write_witness(Some(Head { seq, hash }));
-        Ok(record)
+            Ok(())
+        };
+        let (seq, ()) =
+            self.post_entry("card_intent", Content::InRows, now, check, |h| intent_canonical(h, &record), rows)?;
+        Ok(CardIntentRecord { intent_id: seq, ..record })
     }
 
     /// Posts what became of an intent. Never a full card number.
@@ -153,37 +152,36 @@ impl Ledger {
         if !outcome::ALL.contains(&result.outcome.as_str()) {
             return Err(LedgerError::Corrupt(format!("unknown card outcome {}", result.outcome)));
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let exists: Option<i64> = tx
-            .prepare_cached("SELECT intent_id FROM card_intents WHERE intent_id = ?1")?
-            .query_row([result.intent_id], |r| r.get(0))
-            .optional()?;
-        if exists.is_none() {
-            return Err(LedgerError::Corrupt(format!("no card intent {}", result.intent_id)));
-        }
-        let day = current_day_of(&tx, self.currency)?.map(|d| d.day_no);
-        let (seq, hash) =
-            append_in(&tx, &self.register, "card_result", day, now, Content::InRows, |h| result_canonical(h, result))?;
-        tx.prepare_cached(
-            "INSERT INTO card_results(seq, intent_id, outcome, result_code, amount_minor, masked_pan, card_name, \
-             receipt_no, trace, terminal_id, merchant_no, aid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )?
-        .execute(params![
-            seq,
-            result.intent_id,
-            result.outcome,
-            result.result_code,
-            result.amount_minor,
-            result.masked_pan,
-            result.card_name,
-            result.receipt_no,
-            result.trace,
-            result.terminal_id,
-            result.merchant_no,
-            result.aid
-        ])?;
-        tx.commit()?;
-        self.write_witness(Some(Head { seq, hash }));
+        let check = |tx: &rusqlite::Transaction<'_>| {
+            let exists: Option<i64> = tx
+                .prepare_cached("SELECT intent_id FROM card_intents WHERE intent_id = ?1")?
+                .query_row([result.intent_id], |r| r.get(0))
+                .optional()?;
+            exists.map(|_| ()).ok_or_else(|| LedgerError::Corrupt(format!("no card intent {}", result.intent_id)))
+        };
+        let rows = |tx: &rusqlite::Transaction<'_>, seq: i64| {
+            tx.prepare_cached(
+                "INSERT INTO card_results(seq, intent_id, outcome, result_code, amount_minor, masked_pan, card_name, \
+                 receipt_no, trace, terminal_id, merchant_no, aid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(params![
+                seq,
+                result.intent_id,
+                result.outcome,
+                result.result_code,
+                result.amount_minor,
+                result.masked_pan,
+                result.card_name,
+                result.receipt_no,
+                result.trace,
+                result.terminal_id,
+                result.merchant_no,
+                result.aid
+            ])?;
+            Ok(())
+        };
+        let (seq, ()) =
+            self.post_entry("card_result", Content::InRows, now, check, |h| result_canonical(h, result), rows)?;
         Ok(seq)
     }
 

@@ -1,9 +1,9 @@
 //! The catalog's tables: saved whole by an import (one transaction), loaded whole at start-up.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 
-use super::{Canon, Content, Head, Ledger, LedgerError, append_in};
+use super::{Canon, Content, Ledger, LedgerError};
 use crate::catalog::{Product, SoldBy};
 use crate::money::Money;
 
@@ -16,51 +16,19 @@ impl Ledger {
         source: &str,
         now: DateTime<Utc>,
     ) -> Result<i64, LedgerError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut position: i64 = tx.query_row("SELECT COALESCE(MAX(position), 0) FROM products", [], |r| r.get(0))?;
-        {
-            let mut existing = tx.prepare_cached("SELECT position FROM products WHERE sku = ?1")?;
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO products(sku, name_zh, name_en, price_minor, tax_class, category, quick_key, sold_by, position) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-                 ON CONFLICT(sku) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en, \
-                 price_minor = excluded.price_minor, tax_class = excluded.tax_class, category = excluded.category, \
-                 quick_key = excluded.quick_key, sold_by = excluded.sold_by",
-            )?;
-            let mut clear_codes = tx.prepare_cached("DELETE FROM product_barcodes WHERE sku = ?1")?;
-            let mut add_code = tx.prepare_cached("INSERT INTO product_barcodes(barcode, sku) VALUES (?1, ?2)")?;
-            for p in products {
-                let pos: Option<i64> = existing.query_row([&p.sku], |r| r.get(0)).optional()?;
-                let pos = pos.unwrap_or_else(|| {
-                    position += 1;
-                    position
-                });
-                upsert.execute(params![
-                    p.sku,
-                    p.name_zh,
-                    p.name_en,
-                    p.price.minor(),
-                    p.tax_class,
-                    p.category,
-                    p.quick_key,
-                    p.sold_by.as_str(),
-                    pos
-                ])?;
-                clear_codes.execute([&p.sku])?;
-                for code in &p.barcodes {
-                    add_code.execute(params![code, p.sku])?;
-                }
-            }
-        }
-        let day = super::current_day_of(&tx, self.currency)?.map(|d| d.day_no);
-        let (seq, hash) = append_in(&tx, &self.register, "catalog_import", day, now, Content::InPayload, |h| {
+        let payload = |h: &super::records::EntryHeader| {
             let mut c = Canon::new(h);
             c.field("source", source).field("products", products.len());
             c.into_bytes()
-        })?;
-        let head = Some(Head { seq, hash });
-        tx.commit()?;
-        self.write_witness(head);
+        };
+        let (seq, ()) = self.post_entry(
+            "catalog_import",
+            Content::InPayload,
+            now,
+            |_| Ok(()),
+            payload,
+            |tx, _| upsert(tx, products),
+        )?;
         Ok(seq)
     }
 
@@ -115,4 +83,44 @@ impl Ledger {
             .query_row([canonical], |r| r.get(0))
             .optional()?)
     }
+}
+
+/// Inserts or replaces products by SKU (keeping an existing product's place) and their barcodes.
+fn upsert(tx: &rusqlite::Transaction<'_>, products: &[Product]) -> Result<(), LedgerError> {
+    let mut position: i64 = tx.query_row("SELECT COALESCE(MAX(position), 0) FROM products", [], |r| r.get(0))?;
+    {
+        let mut existing = tx.prepare_cached("SELECT position FROM products WHERE sku = ?1")?;
+        let mut upsert = tx.prepare_cached(
+                "INSERT INTO products(sku, name_zh, name_en, price_minor, tax_class, category, quick_key, sold_by, position) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+                 ON CONFLICT(sku) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en, \
+                 price_minor = excluded.price_minor, tax_class = excluded.tax_class, category = excluded.category, \
+                 quick_key = excluded.quick_key, sold_by = excluded.sold_by",
+            )?;
+        let mut clear_codes = tx.prepare_cached("DELETE FROM product_barcodes WHERE sku = ?1")?;
+        let mut add_code = tx.prepare_cached("INSERT INTO product_barcodes(barcode, sku) VALUES (?1, ?2)")?;
+        for p in products {
+            let pos: Option<i64> = existing.query_row([&p.sku], |r| r.get(0)).optional()?;
+            let pos = pos.unwrap_or_else(|| {
+                position += 1;
+                position
+            });
+            upsert.execute(params![
+                p.sku,
+                p.name_zh,
+                p.name_en,
+                p.price.minor(),
+                p.tax_class,
+                p.category,
+                p.quick_key,
+                p.sold_by.as_str(),
+                pos
+            ])?;
+            clear_codes.execute([&p.sku])?;
+            for code in &p.barcodes {
+                add_code.execute(params![code, p.sku])?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -295,21 +295,40 @@ impl Ledger {
     }
 
     /// Appends an entry that has no table of its own (audit events, voided carts, cash
-    /// movements, catalog imports): its fields are its canonical bytes.
+    /// movements, risk events): its fields are its canonical bytes.
     pub fn append(&mut self, kind: &str, fields: &[(&str, String)], now: DateTime<Utc>) -> Result<i64, LedgerError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let day = current_day_of(&tx, self.currency)?.map(|d| d.day_no);
-        let (seq, hash) = append_in(&tx, &self.register, kind, day, now, Content::InPayload, |h| {
+        let payload = |h: &EntryHeader| {
             let mut c = Canon::new(h);
             for (k, v) in fields {
                 c.field(k, v);
             }
             c.into_bytes()
-        })?;
-        let head = Some(Head { seq, hash });
-        tx.commit()?;
-        self.write_witness(head);
+        };
+        let (seq, ()) = self.post_entry(kind, Content::InPayload, now, |_| Ok(()), payload, |_, _| Ok(()))?;
         Ok(seq)
+    }
+
+    /// Posts one entry in a transaction of its own, dated in the open business day: `check` may
+    /// refuse before anything is written, `payload` renders the canonical bytes, `rows` writes the
+    /// entry's own rows (keyed by its seq); then the commit and the witness. Every entry but sales
+    /// and business days goes this one way.
+    fn post_entry<T>(
+        &mut self,
+        kind: &str,
+        content: Content,
+        now: DateTime<Utc>,
+        check: impl FnOnce(&Transaction<'_>) -> Result<(), LedgerError>,
+        payload: impl FnOnce(&EntryHeader) -> Vec<u8>,
+        rows: impl FnOnce(&Transaction<'_>, i64) -> Result<T, LedgerError>,
+    ) -> Result<(i64, T), LedgerError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        check(&tx)?;
+        let day = current_day_of(&tx, self.currency)?.map(|d| d.day_no);
+        let (seq, hash) = append_in(&tx, &self.register, kind, day, now, content, payload)?;
+        let out = rows(&tx, seq)?;
+        tx.commit()?;
+        self.write_witness(Some(Head { seq, hash }));
+        Ok((seq, out))
     }
 
     /// A posted sale as a refund needs it, with what earlier refunds already returned.

@@ -2,11 +2,11 @@
 //! and prints it again after fixing the printer. The sale itself never waits for the printer.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use super::records::{Canon, hex};
-use super::{Content, Head, Ledger, LedgerError, append_in, current_day_of};
+use super::{Content, Ledger, LedgerError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrintJob {
@@ -28,18 +28,18 @@ impl Ledger {
         bytes: &[u8],
         now: DateTime<Utc>,
     ) -> Result<i64, LedgerError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let day = current_day_of(&tx, self.currency)?.map(|d| d.day_no);
         let digest = hex(&Sha256::digest(bytes));
-        let (seq, hash) = append_in(&tx, &self.register, "print_job", day, now, Content::InPayload, |h| {
+        let payload = |h: &super::records::EntryHeader| {
             let mut c = Canon::new(h);
             c.field("job_kind", kind).opt("receipt", receipt_no).field("size", bytes.len()).field("sha256", &digest);
             c.into_bytes()
-        })?;
-        tx.prepare_cached("INSERT INTO print_jobs(job_id, kind, receipt_no, bytes) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![seq, kind, receipt_no, bytes])?;
-        tx.commit()?;
-        self.write_witness(Some(Head { seq, hash }));
+        };
+        let rows = |tx: &rusqlite::Transaction<'_>, seq: i64| {
+            tx.prepare_cached("INSERT INTO print_jobs(job_id, kind, receipt_no, bytes) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![seq, kind, receipt_no, bytes])?;
+            Ok(())
+        };
+        let (seq, ()) = self.post_entry("print_job", Content::InPayload, now, |_| Ok(()), payload, rows)?;
         Ok(seq)
     }
 
@@ -54,17 +54,17 @@ impl Ledger {
         if !["printed", "refused", "incomplete"].contains(&outcome) {
             return Err(LedgerError::Corrupt(format!("unknown print outcome {outcome}")));
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let day = current_day_of(&tx, self.currency)?.map(|d| d.day_no);
-        let (seq, hash) = append_in(&tx, &self.register, "print_result", day, now, Content::InPayload, |h| {
+        let payload = |h: &super::records::EntryHeader| {
             let mut c = Canon::new(h);
             c.field("job", job_id).field("outcome", outcome).field("reason", reason);
             c.into_bytes()
-        })?;
-        tx.prepare_cached("INSERT INTO print_results(seq, job_id, outcome, reason) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![seq, job_id, outcome, reason])?;
-        tx.commit()?;
-        self.write_witness(Some(Head { seq, hash }));
+        };
+        let rows = |tx: &rusqlite::Transaction<'_>, seq: i64| {
+            tx.prepare_cached("INSERT INTO print_results(seq, job_id, outcome, reason) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![seq, job_id, outcome, reason])?;
+            Ok(())
+        };
+        let (seq, ()) = self.post_entry("print_result", Content::InPayload, now, |_| Ok(()), payload, rows)?;
         Ok(seq)
     }
 
