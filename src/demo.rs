@@ -29,3 +29,10 @@ pub fn load_catalog(ledger: &mut Ledger, store: &StoreSettings, seed_demo: bool)
     }
     Ok(Catalog::new(store.currency, products, store.embedded_barcodes.clone()))
 }
+
+/// The demo catalog alone, without a ledger (tests, benchmarks, rehearsals).
+pub fn demo_catalog(store: &StoreSettings) -> Result<Catalog, CatalogLoadError> {
+    let products = import::parse_csv(DEMO_CATALOG_CSV.as_bytes(), store.currency, &store.tax_class_codes(), &|_| None)
+        .map_err(CatalogLoadError::Demo)?;
+    Ok(Catalog::new(store.currency, products, store.embedded_barcodes.clone()))
+}

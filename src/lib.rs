@@ -2,10 +2,12 @@
 
 rust_i18n::i18n!("locales", fallback = "en");
 
+pub mod auth;
 pub mod card;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod counter;
 pub mod demo;
 pub mod fonts;
 pub mod ledger;

@@ -1,0 +1,207 @@
+//! Users, roles and permissions, enforced here in the core: an action that needs a manager takes
+//! an [`Approval`], and an `Approval` can only be made by [`approve`] from a user whose role holds
+//! the permission and whose PIN was checked. A screen cannot forge one.
+//!
+//! PINs are kept only as argon2id hashes (PHC strings). User administration, the lockout after
+//! wrong PINs and the users table come with the setup issue; training mode has two demo users.
+
+use password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Cashier,
+    Manager,
+    Installer,
+}
+
+impl Role {
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::Cashier => "auth.role.cashier",
+            Role::Manager => "auth.role.manager",
+            Role::Installer => "auth.role.installer",
+        }
+    }
+}
+
+/// What a role may do beyond ringing up sales.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Void a cart line worth more than the store's threshold.
+    VoidLine,
+    /// Pay a refund out in cash instead of to the original tender.
+    CashRefund,
+    PriceOverride,
+    /// Open the drawer without a sale.
+    NoSale,
+}
+
+/// The one table of who may do what.
+const PERMISSIONS: &[(Permission, &[Role])] = &[
+    (Permission::VoidLine, &[Role::Manager, Role::Installer]),
+    (Permission::CashRefund, &[Role::Manager, Role::Installer]),
+    (Permission::PriceOverride, &[Role::Manager, Role::Installer]),
+    (Permission::NoSale, &[Role::Manager, Role::Installer]),
+];
+
+impl Role {
+    pub fn may(self, permission: Permission) -> bool {
+        PERMISSIONS.iter().any(|(p, roles)| *p == permission && roles.contains(&self))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    /// argon2id, PHC string format.
+    pin_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("wrong PIN")]
+    WrongPin,
+    #[error("a PIN has 4 to 8 digits")]
+    BadPin,
+    #[error("{user} may not do this")]
+    NotPermitted { user: String },
+    #[error("unknown user")]
+    UnknownUser,
+}
+
+impl AuthError {
+    pub fn localized(&self, locale: &str) -> String {
+        use rust_i18n::t;
+        match self {
+            AuthError::WrongPin => t!("error.auth.wrong_pin", locale = locale),
+            AuthError::BadPin => t!("error.auth.bad_pin", locale = locale),
+            AuthError::NotPermitted { user } => t!("error.auth.not_permitted", locale = locale, user = user),
+            AuthError::UnknownUser => t!("error.auth.unknown_user", locale = locale),
+        }
+        .into_owned()
+    }
+}
+
+fn valid_pin(pin: &str) -> bool {
+    (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A new salted argon2id hash of a PIN.
+pub fn hash_pin(pin: &str) -> Result<String, AuthError> {
+    if !valid_pin(pin) {
+        return Err(AuthError::BadPin);
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default().hash_password(pin.as_bytes(), &salt).map(|h| h.to_string()).map_err(|_| AuthError::BadPin)
+}
+
+impl User {
+    pub fn new(id: &str, name: &str, role: Role, pin_hash: String) -> User {
+        User { id: id.into(), name: name.into(), role, pin_hash }
+    }
+
+    /// Checks the PIN (slowly, on purpose: run it off the screen's update loop).
+    pub fn check_pin(&self, pin: &str) -> Result<(), AuthError> {
+        if !valid_pin(pin) {
+            return Err(AuthError::WrongPin);
+        }
+        let hash = PasswordHash::new(&self.pin_hash).map_err(|_| AuthError::WrongPin)?;
+        Argon2::default().verify_password(pin.as_bytes(), &hash).map_err(|_| AuthError::WrongPin)
+    }
+}
+
+/// A manager's (or installer's) yes to one permission, checked against their PIN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    by: String,
+    permission: Permission,
+}
+
+impl Approval {
+    /// The name of who approved, for the audit entry.
+    pub fn by(&self) -> &str {
+        &self.by
+    }
+
+    pub fn permission(&self) -> Permission {
+        self.permission
+    }
+
+    /// True when this approval covers `permission`.
+    pub fn covers(&self, permission: Permission) -> bool {
+        self.permission == permission
+    }
+}
+
+/// The only way to an [`Approval`]: a user whose role may, with their PIN.
+pub fn approve(user: &User, pin: &str, permission: Permission) -> Result<Approval, AuthError> {
+    user.check_pin(pin)?;
+    if !user.role.may(permission) {
+        return Err(AuthError::NotPermitted { user: user.name.clone() });
+    }
+    Ok(Approval { by: user.name.clone(), permission })
+}
+
+/// The PINs training mode shows on its banner.
+pub const DEMO_CASHIER_PIN: &str = "1234";
+pub const DEMO_MANAGER_PIN: &str = "9999";
+
+/// Training mode's users. Their hashes are fixed so that start-up does not spend time hashing;
+/// a test checks they match the PINs above.
+pub fn demo_users() -> Vec<User> {
+    vec![
+        User::new(
+            "demo-cashier",
+            "王芳 Wang Fang",
+            Role::Cashier,
+            "$argon2id$v=19$m=19456,t=2,p=1$tVbDPvb0F5Ehu34EIn1UwA$J5F1+ifGN6IkUpt9i4aLtyN3AhXCP2bmggdXGiHcSao".into(),
+        ),
+        User::new(
+            "demo-manager",
+            "李经理 Manager Li",
+            Role::Manager,
+            "$argon2id$v=19$m=19456,t=2,p=1$4V37tqKIqkH00LRU1r8n3w$rP2E9zcxbAP/2iOZ71c+PgRZMOvAwpzFmRxzarJzD4s".into(),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_hashes_match_the_demo_pins() {
+        let users = demo_users();
+        users[0].check_pin(DEMO_CASHIER_PIN).unwrap();
+        users[1].check_pin(DEMO_MANAGER_PIN).unwrap();
+        assert_eq!(users[0].check_pin(DEMO_MANAGER_PIN), Err(AuthError::WrongPin));
+    }
+
+    #[test]
+    fn hashes_are_salted_and_verify() {
+        let (a, b) = (hash_pin("4711").unwrap(), hash_pin("4711").unwrap());
+        assert_ne!(a, b);
+        let user = User::new("u", "U", Role::Cashier, a);
+        user.check_pin("4711").unwrap();
+        assert!(user.check_pin("4712").is_err());
+        assert_eq!(hash_pin("12a4"), Err(AuthError::BadPin));
+        assert_eq!(hash_pin("123"), Err(AuthError::BadPin));
+    }
+
+    #[test]
+    fn only_a_permitted_role_with_the_right_pin_approves() {
+        let cashier = User::new("c", "C", Role::Cashier, hash_pin("1111").unwrap());
+        let manager = User::new("m", "M", Role::Manager, hash_pin("2222").unwrap());
+        assert_eq!(
+            approve(&cashier, "1111", Permission::VoidLine),
+            Err(AuthError::NotPermitted { user: "C".into() })
+        );
+        assert_eq!(approve(&manager, "1111", Permission::VoidLine), Err(AuthError::WrongPin));
+        let ok = approve(&manager, "2222", Permission::VoidLine).unwrap();
+        assert!(ok.covers(Permission::VoidLine) && !ok.covers(Permission::NoSale));
+    }
+}

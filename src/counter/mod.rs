@@ -1,0 +1,426 @@
+//! The counter: what a cashier's session holds and the rules of the counter, as plain data —
+//! who is signed in, the cart being rung up, parked carts, the refund being made, and what needs a
+//! manager. No iced, no I/O: the screens (`ui`) call these methods and run the slow parts (the
+//! ledger, the devices) in workers.
+
+pub mod entry;
+
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use crate::auth::{Approval, AuthError, Permission, User};
+use crate::catalog::{Catalog, LookupError};
+use crate::config::StoreSettings;
+use crate::ledger::records::SaleRecord;
+use crate::money::{Money, MoneyError, parse_decimal};
+use crate::sale::{
+    CardPayment, Discount, ExternalMethod, OriginalSale, Sale, SaleError, SaleKind, SaleState, TenderKind,
+};
+use crate::terminal::CardApproval;
+pub use entry::Entry;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CounterError {
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
+    #[error(transparent)]
+    Sale(#[from] SaleError),
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("this needs a manager's approval")]
+    NeedsApproval(Permission),
+    #[error("select a line first")]
+    NoLineSelected,
+    #[error("not a quantity: {0}")]
+    BadQuantity(String),
+    #[error("not a percentage: {0}")]
+    BadPercent(String),
+    #[error("finish or park the current sale first")]
+    CartNotEmpty,
+    #[error("no parked sale {0}")]
+    NoParkedSale(usize),
+    #[error("nothing selected to refund")]
+    NothingToRefund,
+    #[error("the refund goes back to the original tender")]
+    RefundTenderMismatch,
+}
+
+impl CounterError {
+    pub fn localized(&self, locale: &str) -> String {
+        use rust_i18n::t;
+        match self {
+            CounterError::Lookup(e) => return e.localized(locale),
+            CounterError::Sale(e) => return e.localized(locale),
+            CounterError::Money(e) => return e.localized(locale),
+            CounterError::Auth(e) => return e.localized(locale),
+            CounterError::NeedsApproval(_) => t!("error.counter.needs_approval", locale = locale),
+            CounterError::NoLineSelected => t!("error.counter.no_line_selected", locale = locale),
+            CounterError::BadQuantity(q) => t!("error.counter.bad_quantity", locale = locale, value = q),
+            CounterError::BadPercent(q) => t!("error.counter.bad_percent", locale = locale, value = q),
+            CounterError::CartNotEmpty => t!("error.counter.cart_not_empty", locale = locale),
+            CounterError::NoParkedSale(n) => t!("error.counter.no_parked_sale", locale = locale, number = n),
+            CounterError::NothingToRefund => t!("error.counter.nothing_to_refund", locale = locale),
+            CounterError::RefundTenderMismatch => t!("error.counter.refund_tender_mismatch", locale = locale),
+        }
+        .into_owned()
+    }
+}
+
+/// A cart put aside while another customer is served.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parked {
+    pub sale: Sale,
+    pub total: Money,
+    pub items: usize,
+}
+
+/// What the cashier's entry did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entered {
+    Nothing,
+    /// A line was added (its index).
+    Line(usize),
+    /// A receipt's code was scanned: look that sale up for a refund.
+    Receipt(i64),
+}
+
+/// The original sale a refund is made against, as the ledger has it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefundSource {
+    pub original: OriginalSale,
+    pub record: SaleRecord,
+    /// The business day that is open now: a card payment of the same day can be reversed.
+    pub today: Option<i64>,
+}
+
+impl RefundSource {
+    /// The original's card payment, if any (one per sale at this counter).
+    pub fn card(&self) -> Option<&crate::ledger::records::PaymentRecord> {
+        self.record.payments.iter().find(|p| p.kind == "card")
+    }
+
+    pub fn paid_in_cash_only(&self) -> bool {
+        self.record.payments.iter().all(|p| p.kind == "cash")
+    }
+}
+
+/// How a card refund goes to the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardRefund {
+    /// The whole payment, the same business day: the terminal reverses it (Storno).
+    Reverse { terminal_receipt: u16 },
+    /// Part of it, or another day: a refund of this amount (minor units, positive).
+    Refund { amount_minor: u64 },
+}
+
+pub struct Counter {
+    store: StoreSettings,
+    catalog: Arc<Catalog>,
+    /// Voiding a line worth more than this needs a manager.
+    pub void_threshold: Money,
+    cashier: Option<User>,
+    sale: Sale,
+    selected: Option<usize>,
+    parked: Vec<Parked>,
+    refund: Option<RefundSource>,
+}
+
+impl Counter {
+    pub fn new(store: StoreSettings, catalog: Arc<Catalog>, void_threshold: Money) -> Counter {
+        let sale = Sale::new(store.sale_settings());
+        Counter { store, catalog, void_threshold, cashier: None, sale, selected: None, parked: Vec::new(), refund: None }
+    }
+
+    pub fn store(&self) -> &StoreSettings {
+        &self.store
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn sale(&self) -> &Sale {
+        &self.sale
+    }
+
+    pub fn selected(&self) -> Option<usize> {
+        self.selected
+    }
+
+    pub fn parked(&self) -> &[Parked] {
+        &self.parked
+    }
+
+    pub fn cashier(&self) -> Option<&User> {
+        self.cashier.as_ref()
+    }
+
+    pub fn refund_source(&self) -> Option<&RefundSource> {
+        self.refund.as_ref()
+    }
+
+    pub fn sign_in(&mut self, user: User) {
+        self.cashier = Some(user);
+    }
+
+    /// Signing out leaves the cart as it is for the next cashier only when it is empty or parked.
+    pub fn sign_out(&mut self) -> Result<(), CounterError> {
+        if !self.sale.lines().is_empty() {
+            return Err(CounterError::CartNotEmpty);
+        }
+        self.cashier = None;
+        Ok(())
+    }
+
+    pub fn select(&mut self, line: Option<usize>) {
+        self.selected = line.filter(|&l| l < self.sale.lines().len());
+    }
+
+    /// What the scan field's Enter does: a barcode or SKU (with an optional `N*` quantity)
+    /// becomes a line; a receipt's code asks for that sale.
+    pub fn enter(&mut self, text: &str) -> Result<Entered, CounterError> {
+        match Entry::parse(text, &self.store.register)? {
+            Entry::Empty => Ok(Entered::Nothing),
+            Entry::Receipt(no) => Ok(Entered::Receipt(no)),
+            Entry::Item { quantity, code } => {
+                let index = self.add_item(quantity, code)?;
+                self.selected = Some(index);
+                Ok(Entered::Line(index))
+            }
+        }
+    }
+
+    fn add_item(&mut self, quantity: Option<Decimal>, code: &str) -> Result<usize, CounterError> {
+        if let Ok(product) = self.catalog.by_sku(code) {
+            return Ok(self.sale.add_product(product, quantity.unwrap_or(Decimal::ONE))?);
+        }
+        let hit = self.catalog.scan(code)?;
+        match quantity {
+            // A label with its own price or weight is one item; a count would multiply the label.
+            Some(q) if hit.embedded.is_some() && q != Decimal::ONE => Err(CounterError::BadQuantity(q.to_string())),
+            Some(q) if hit.embedded.is_none() => Ok(self.sale.add_product(hit.product, q)?),
+            _ => Ok(self.sale.add_scan(&hit)?),
+        }
+    }
+
+    /// Adds one of a product picked by quick key or search.
+    pub fn add_sku(&mut self, sku: &str) -> Result<usize, CounterError> {
+        let index = self.add_item(None, sku)?;
+        self.selected = Some(index);
+        Ok(index)
+    }
+
+    fn selected_line(&self) -> Result<usize, CounterError> {
+        self.selected.filter(|&l| l < self.sale.lines().len()).ok_or(CounterError::NoLineSelected)
+    }
+
+    pub fn set_quantity(&mut self, text: &str) -> Result<(), CounterError> {
+        let line = self.selected_line()?;
+        let q = parse_decimal(text).ok_or_else(|| CounterError::BadQuantity(text.trim().to_string()))?;
+        Ok(self.sale.set_quantity(line, q)?)
+    }
+
+    /// A new unit price for the selected line: a manager's decision.
+    pub fn override_price(&mut self, text: &str, approval: Option<&Approval>) -> Result<(), CounterError> {
+        let line = self.selected_line()?;
+        let price = Money::parse(text, self.store.currency)?;
+        if !approval.is_some_and(|a| a.covers(Permission::PriceOverride)) {
+            return Err(CounterError::NeedsApproval(Permission::PriceOverride));
+        }
+        Ok(self.sale.override_price(line, price)?)
+    }
+
+    /// Percent off the selected line, or off the whole sale when no line is selected.
+    pub fn discount(&mut self, text: &str, whole_sale: bool) -> Result<(), CounterError> {
+        let percent = parse_decimal(text).ok_or_else(|| CounterError::BadPercent(text.trim().to_string()))?;
+        let discount = (!percent.is_zero()).then_some(Discount::Percent(percent));
+        if whole_sale {
+            return Ok(self.sale.set_sale_discount(discount)?);
+        }
+        let line = self.selected_line()?;
+        Ok(self.sale.set_line_discount(line, discount)?)
+    }
+
+    /// Whether voiding the selected line needs a manager (its amount is over the threshold).
+    pub fn void_needs_approval(&self) -> bool {
+        let Ok(line) = self.selected_line() else { return false };
+        self.sale.totals().lines.get(line).is_some_and(|l| l.amount.abs().minor() > self.void_threshold.minor())
+    }
+
+    /// Removes the selected line; above the threshold only with a manager's approval.
+    pub fn void_line(&mut self, approval: Option<&Approval>) -> Result<(), CounterError> {
+        let line = self.selected_line()?;
+        if self.void_needs_approval() && !approval.is_some_and(|a| a.covers(Permission::VoidLine)) {
+            return Err(CounterError::NeedsApproval(Permission::VoidLine));
+        }
+        self.sale.remove_line(line)?;
+        let left = self.sale.lines().len();
+        self.selected = if left == 0 { None } else { Some(line.min(left - 1)) };
+        Ok(())
+    }
+
+    /// Puts the cart aside and starts an empty one.
+    pub fn park(&mut self) -> Result<(), CounterError> {
+        if self.sale.kind() == SaleKind::Refund {
+            return Err(SaleError::IllegalTransition { from: self.sale.state(), action: crate::sale::Action::Park }.into());
+        }
+        let totals = self.sale.totals();
+        self.sale.park()?;
+        let sale = std::mem::replace(&mut self.sale, Sale::new(self.store.sale_settings()));
+        self.parked.push(Parked { total: totals.total, items: sale.lines().len(), sale });
+        self.selected = None;
+        Ok(())
+    }
+
+    /// Brings a parked cart back; the current cart must be empty.
+    pub fn resume(&mut self, index: usize) -> Result<(), CounterError> {
+        if !self.sale.lines().is_empty() {
+            return Err(CounterError::CartNotEmpty);
+        }
+        if index >= self.parked.len() {
+            return Err(CounterError::NoParkedSale(index + 1));
+        }
+        let mut parked = self.parked.remove(index);
+        parked.sale.resume()?;
+        self.sale = parked.sale;
+        self.selected = None;
+        Ok(())
+    }
+
+    /// Throws the cart away (nothing was paid on it).
+    pub fn void_sale(&mut self) -> Result<Sale, CounterError> {
+        let mut sale = self.sale.clone();
+        sale.void()?;
+        self.sale = Sale::new(self.store.sale_settings());
+        self.selected = None;
+        self.refund = None;
+        Ok(sale)
+    }
+
+    // ----- payment -----
+
+    pub fn begin_payment(&mut self) -> Result<(), CounterError> {
+        Ok(self.sale.begin_payment()?)
+    }
+
+    pub fn back_to_cart(&mut self) -> Result<(), CounterError> {
+        Ok(self.sale.back_to_cart()?)
+    }
+
+    /// Cash handed over (`text` empty: exactly what is due). Returns the change.
+    pub fn tender_cash(&mut self, text: &str) -> Result<Money, CounterError> {
+        let given =
+            if text.trim().is_empty() { self.sale.cash_due() } else { Money::parse(text, self.store.currency)? };
+        Ok(self.sale.tender_cash(given)?)
+    }
+
+    /// Cash paid out for a refund: the original tender when the sale was paid in cash, else only
+    /// with a manager's approval.
+    pub fn refund_cash(&mut self, approval: Option<&Approval>) -> Result<Money, CounterError> {
+        let source = self.refund.as_ref().ok_or(CounterError::NothingToRefund)?;
+        if !source.paid_in_cash_only() && !approval.is_some_and(|a| a.covers(Permission::CashRefund)) {
+            return Err(CounterError::NeedsApproval(Permission::CashRefund));
+        }
+        Ok(self.sale.tender_cash(self.sale.cash_due())?)
+    }
+
+    /// Scan-code and other tenders paid elsewhere, for the remainder, with their reference.
+    pub fn tender_external(&mut self, method: ExternalMethod, reference: &str) -> Result<(), CounterError> {
+        if self.sale.kind() == SaleKind::Refund {
+            return Err(CounterError::RefundTenderMismatch);
+        }
+        let due = self.sale.remaining();
+        Ok(self.sale.tender_external(method, reference, due)?)
+    }
+
+    /// What a card payment must charge now (the remainder).
+    pub fn card_amount(&self) -> Money {
+        self.sale.remaining()
+    }
+
+    /// How a refund goes back to the original card, if it was paid by card.
+    pub fn card_refund(&self) -> Option<CardRefund> {
+        let source = self.refund.as_ref()?;
+        let card = source.card()?;
+        let amount = self.sale.remaining().abs().minor();
+        let same_day = source.today == Some(source.record.day_no);
+        match card.card_receipt {
+            Some(receipt) if same_day && amount == card.amount => {
+                Some(CardRefund::Reverse { terminal_receipt: u16::try_from(receipt).ok()? })
+            }
+            _ => Some(CardRefund::Refund { amount_minor: amount as u64 }),
+        }
+    }
+
+    /// Books what the terminal approved: a payment, or in a refund the money back to the card.
+    pub fn tender_card(&mut self, approval: &CardApproval) -> Result<(), CounterError> {
+        let card = CardPayment {
+            masked_pan: approval.masked_pan.clone(),
+            card_name: approval.card_name.clone(),
+            receipt_no: u32::from(approval.receipt_no),
+            trace: approval.trace,
+            terminal_id: approval.terminal_id.clone(),
+            aid: approval.aid.clone(),
+        };
+        let amount = Money::from_minor(approval.amount_minor as i64, self.store.currency)?;
+        let amount = if self.sale.kind() == SaleKind::Refund { -amount } else { amount };
+        Ok(self.sale.tender_card(amount, card)?)
+    }
+
+    /// True when the sale has a card payment on it (it cannot simply be thrown away).
+    pub fn has_card_tender(&self) -> bool {
+        self.sale.tenders().iter().any(|t| matches!(t.kind, TenderKind::Card(_)))
+    }
+
+    /// Takes the paid sale to be posted and starts the next one at once.
+    pub fn take_paid(&mut self) -> Option<Sale> {
+        if self.sale.state() != SaleState::Paid {
+            return None;
+        }
+        self.refund = None;
+        self.selected = None;
+        Some(std::mem::replace(&mut self.sale, Sale::new(self.store.sale_settings())))
+    }
+
+    // ----- refund -----
+
+    /// Starts a refund against a posted sale; the cart must be empty.
+    pub fn open_refund(&mut self, source: RefundSource) -> Result<(), CounterError> {
+        if !self.sale.lines().is_empty() {
+            return Err(CounterError::CartNotEmpty);
+        }
+        self.refund = Some(source);
+        Ok(())
+    }
+
+    pub fn cancel_refund(&mut self) {
+        if self.sale.kind() == SaleKind::Refund && self.sale.tenders().is_empty() {
+            self.sale = Sale::new(self.store.sale_settings());
+        }
+        self.refund = None;
+    }
+
+    /// Builds the refund cart from the chosen quantities (original line number, quantity) and
+    /// goes to payment.
+    pub fn refund_lines(&mut self, chosen: &[(u32, Decimal)]) -> Result<(), CounterError> {
+        let source = self.refund.as_ref().ok_or(CounterError::NothingToRefund)?;
+        let chosen: Vec<_> = chosen.iter().filter(|(_, q)| !q.is_zero()).collect();
+        if chosen.is_empty() {
+            return Err(CounterError::NothingToRefund);
+        }
+        let mut sale = Sale::new_refund(self.store.sale_settings(), &source.original);
+        for (line_no, quantity) in chosen {
+            sale.add_refund_line(&source.original, *line_no, *quantity)?;
+        }
+        sale.begin_payment()?;
+        self.sale = sale;
+        self.selected = None;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
