@@ -5,9 +5,9 @@
 //! PINs are kept only as argon2id hashes (PHC strings). User administration, the lockout after
 //! wrong PINs and the users table come with the setup issue; training mode has two demo users.
 
-use password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use password_hash::rand_core::OsRng;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -196,10 +196,7 @@ mod tests {
     fn only_a_permitted_role_with_the_right_pin_approves() {
         let cashier = User::new("c", "C", Role::Cashier, hash_pin("1111").unwrap());
         let manager = User::new("m", "M", Role::Manager, hash_pin("2222").unwrap());
-        assert_eq!(
-            approve(&cashier, "1111", Permission::VoidLine),
-            Err(AuthError::NotPermitted { user: "C".into() })
-        );
+        assert_eq!(approve(&cashier, "1111", Permission::VoidLine), Err(AuthError::NotPermitted { user: "C".into() }));
         assert_eq!(approve(&manager, "1111", Permission::VoidLine), Err(AuthError::WrongPin));
         let ok = approve(&manager, "2222", Permission::VoidLine).unwrap();
         assert!(ok.covers(Permission::VoidLine) && !ok.covers(Permission::NoSale));

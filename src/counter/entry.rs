@@ -9,7 +9,10 @@ use crate::money::parse_decimal;
 pub enum Entry<'a> {
     Empty,
     /// A barcode or SKU, with the quantity typed before a `*` (`3*6901234567892`).
-    Item { quantity: Option<Decimal>, code: &'a str },
+    Item {
+        quantity: Option<Decimal>,
+        code: &'a str,
+    },
     /// A receipt's own code (`R1-00000042`), as its barcode and QR code carry it.
     Receipt(i64),
 }

@@ -131,7 +131,16 @@ pub struct Counter {
 impl Counter {
     pub fn new(store: StoreSettings, catalog: Arc<Catalog>, void_threshold: Money) -> Counter {
         let sale = Sale::new(store.sale_settings());
-        Counter { store, catalog, void_threshold, cashier: None, sale, selected: None, parked: Vec::new(), refund: None }
+        Counter {
+            store,
+            catalog,
+            void_threshold,
+            cashier: None,
+            sale,
+            selected: None,
+            parked: Vec::new(),
+            refund: None,
+        }
     }
 
     pub fn store(&self) -> &StoreSettings {
@@ -265,7 +274,9 @@ impl Counter {
     /// Puts the cart aside and starts an empty one.
     pub fn park(&mut self) -> Result<(), CounterError> {
         if self.sale.kind() == SaleKind::Refund {
-            return Err(SaleError::IllegalTransition { from: self.sale.state(), action: crate::sale::Action::Park }.into());
+            return Err(
+                SaleError::IllegalTransition { from: self.sale.state(), action: crate::sale::Action::Park }.into()
+            );
         }
         let totals = self.sale.totals();
         self.sale.park()?;

@@ -1,174 +1,1191 @@
-//! The counter's GUI (iced). For now the start screen: the till's name, training mode, the open
-//! business day and the catalog; in training mode a test page on the emulated printer, shown as
-//! it came out. The sale screens come with the counter issue.
+//! The counter's GUI (iced). `Till` is the application: its state, one `Message` enum, `update`
+//! and `view`. The rules live in `counter` (plain data); the slow parts run in workers
+//! (`workers.rs`: one thread per device and one for the ledger), whose results come back as
+//! messages. Each screen has its own module with its view: `sign_in`, `sale`, `payment`,
+//! `refund`; `chrome` draws what is always there (training banner, status bar, notices, the
+//! manager's approval and the training printer's paper); `theme` holds sizes and colours.
+//!
+//! `update` is written as `handle`, which returns the jobs it started as plain streams of
+//! messages: iced runs them as Tasks, and the headless tests (`tests/counter_ui.rs`) drain them,
+//! so a test drives the same code with the same devices as the cashier.
 
+mod chrome;
+pub mod devices;
+mod payment;
+mod refund;
+mod sale;
+mod sign_in;
+mod theme;
 pub mod training;
+pub mod workers;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 
-use std::sync::Arc;
+use chrono::Utc;
+use iced::futures::StreamExt;
+use iced::futures::stream::BoxStream;
+use iced::keyboard::{self, Key, key::Named};
+use iced::widget::{Id, column, operation};
+use iced::{Element, Font, Subscription, Task};
+use rust_decimal::Decimal;
 
-use iced::widget::{button, column, container, scrollable, text};
-use iced::{Alignment, Color, Element, Font, Length, Task};
-
+use crate::auth::{self, Approval, AuthError, Permission, User};
+use crate::card::{self, CardOp, Resolution};
 use crate::config::{self, StoreSettings};
-use crate::ledger::Ledger;
+use crate::counter::{CardRefund, Counter, CounterError, Entered, RefundSource};
+use crate::ledger::{PostContext, Posted};
+use crate::money::Money;
+use crate::printer::driver::{JobResult, PrinterStatus};
+use crate::sale::{ExternalMethod, Sale, SaleKind, SaleState, TenderKind};
+use crate::terminal::{Outcome, TerminalInfo, result_text, status_text};
+pub use devices::Devices;
 
 use crate::fonts::CJK_FONT_BYTES;
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 pub const CJK_FONT: Font = Font::with_name(crate::fonts::CJK_FONT_NAME);
 
-/// What the start screen shows, read from the ledger at start.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StartInfo {
-    pub store_name: String,
-    pub training: bool,
-    /// (day number, business date) of the open day.
-    pub day: Option<(i64, String)>,
-    pub products: usize,
-    pub error: Option<String>,
+/// The widget ids that take the keyboard on each screen.
+pub const SCAN_FIELD: &str = "scan";
+pub const PIN_FIELD: &str = "pin";
+pub const CASH_FIELD: &str = "cash";
+pub const LOOKUP_FIELD: &str = "lookup";
+pub const APPROVAL_PIN_FIELD: &str = "approval-pin";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    SignIn,
+    Sale,
+    Payment,
+    Refund,
 }
+
+/// What the status bar says of the PIN pad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerminalState {
+    Connecting,
+    Ready,
+    Busy,
+    /// End-of-day outstanding (status F0): payments are refused until settlement.
+    NeedsSettlement,
+    Offline,
+    None,
+}
+
+/// What the status bar says of the receipt printer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrinterState {
+    Unknown,
+    Ok,
+    PaperLow,
+    PaperOut,
+    CoverOpen,
+    Offline,
+    None,
+}
+
+impl PrinterState {
+    pub fn from_status(s: &PrinterStatus) -> PrinterState {
+        if s.unknown {
+            PrinterState::Unknown
+        } else if !s.answering || s.offline && !s.paper_out && !s.cover_open {
+            PrinterState::Offline
+        } else if s.paper_out {
+            PrinterState::PaperOut
+        } else if s.cover_open {
+            PrinterState::CoverOpen
+        } else if s.paper_near_end {
+            PrinterState::PaperLow
+        } else {
+            PrinterState::Ok
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    Info(String),
+    Error(String),
+}
+
+/// An action waiting for a manager's PIN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    VoidLine,
+    Price(String),
+    CashRefund,
+    NoSale,
+}
+
+impl Pending {
+    fn permission(&self) -> Permission {
+        match self {
+            Pending::VoidLine => Permission::VoidLine,
+            Pending::Price(_) => Permission::PriceOverride,
+            Pending::CashRefund => Permission::CashRefund,
+            Pending::NoSale => Permission::NoSale,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRequest {
+    pub pending: Pending,
+    pub user: Option<usize>,
+    pub pin: String,
+    pub checking: bool,
+}
+
+/// The card payment in progress, as the payment screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardState {
+    Idle,
+    /// Waiting for the terminal; its latest status text.
+    Running(String),
+    /// The terminal's answer was lost: nobody knows whether the card was charged.
+    Unknown,
+}
+
+/// What one print run came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrintReport {
+    pub printer: PrinterState,
+    /// Why a job did not (fully) print, as a locale key.
+    pub problem: Option<String>,
+    /// Training mode: what the emulated printer put on paper.
+    pub paper: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    // sign-in
+    PickUser(usize),
+    PinChanged(String),
+    SignIn,
+    SignedIn(usize, Result<(), AuthError>),
+    SignOut,
+    // sale
+    ScanChanged(String),
+    ScanSubmitted,
+    Category(String),
+    AddSku(String),
+    SelectLine(usize),
+    Quantity,
+    Price,
+    Discount,
+    VoidLine,
+    Park,
+    ToggleParked,
+    Resume(usize),
+    VoidSale,
+    Pay,
+    OpenRefund,
+    Reprint,
+    PrintQueued,
+    NoSale,
+    ToggleLanguage,
+    TogglePaper,
+    Dismiss,
+    // payment
+    CashChanged(String),
+    Cash(Option<Money>),
+    Card,
+    AbortCard,
+    CardStatus(u8),
+    CardDone(Result<card::CardPayment, String>),
+    Recover,
+    Recovered(Result<Vec<Resolution>, String>),
+    External(ExternalMethod),
+    RefundCash,
+    BackToCart,
+    // approval
+    ApprovalUser(usize),
+    ApprovalPin(String),
+    Approve,
+    Approved(Result<Approval, AuthError>),
+    CancelApproval,
+    // refund
+    LookupChanged(String),
+    Lookup,
+    Found(Result<RefundSource, String>),
+    RefundQuantity(u32, Decimal),
+    RefundAll,
+    RefundConfirm,
+    RefundCancel,
+    // workers
+    Posted(u64, Result<Posted, String>),
+    Printed(PrintReport),
+    TerminalReady(Result<TerminalInfo, String>),
+    Day(Option<(i64, String)>),
+    Done,
+}
+
+/// A job the update started: the messages it will send back.
+pub type Job = BoxStream<'static, Message>;
 
 pub struct Till {
-    locale: String,
-    info: StartInfo,
-    /// Training mode's emulated printer.
-    printer: Option<Arc<training::TrainingPrinter>>,
-    /// What the last print came out as, or why it did not.
-    printout: Option<Result<String, String>>,
+    pub(crate) locale: String,
+    pub(crate) training: bool,
+    pub(crate) counter: Counter,
+    pub(crate) users: Vec<User>,
+    pub(crate) devices: Devices,
+    pub(crate) screen: Screen,
+    // sign-in
+    pub(crate) picked_user: Option<usize>,
+    pub(crate) pin: String,
+    pub(crate) checking_pin: bool,
+    // sale
+    pub(crate) scan: String,
+    pub(crate) category: String,
+    pub(crate) results: Vec<String>,
+    pub(crate) show_parked: bool,
+    // payment
+    pub(crate) cash: String,
+    pub(crate) card: CardState,
+    pub(crate) last_change: Option<Money>,
+    // approval
+    pub(crate) approval: Option<ApprovalRequest>,
+    // refund
+    pub(crate) lookup: String,
+    pub(crate) refund_quantities: Vec<(u32, Decimal)>,
+    // status
+    pub(crate) terminal: TerminalState,
+    pub(crate) printer: PrinterState,
+    pub(crate) day: Option<(i64, String)>,
+    pub(crate) notice: Option<Notice>,
+    pub(crate) last_receipt: Option<i64>,
+    pub(crate) queued_prints: usize,
+    pub(crate) paper: Vec<String>,
+    pub(crate) show_paper: bool,
+    /// Paid sales on their way into the ledger, kept until it has them.
+    pub(crate) posting: Vec<(u64, Sale)>,
+    next_posting: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Message {
-    PrintTestPage,
-    Printed(Result<String, String>),
+fn t(key: &str, locale: &str) -> String {
+    rust_i18n::t!(key, locale = locale).into_owned()
+}
+
+fn one(message: impl std::future::Future<Output = Message> + Send + 'static) -> Job {
+    iced::futures::stream::once(message).boxed()
 }
 
 impl Till {
-    pub fn new(locale: &str, info: StartInfo, printer: Option<Arc<training::TrainingPrinter>>) -> Till {
-        Till { locale: locale.to_string(), info, printer, printout: None }
+    pub fn new(locale: &str, training: bool, counter: Counter, users: Vec<User>, devices: Devices) -> Till {
+        let category = counter.catalog().categories().first().map(|c| c.to_string()).unwrap_or_default();
+        let terminal = if devices.terminal.is_some() { TerminalState::Connecting } else { TerminalState::None };
+        let printer = if devices.printer.is_some() { PrinterState::Unknown } else { PrinterState::None };
+        Till {
+            locale: locale.to_string(),
+            training,
+            counter,
+            users,
+            devices,
+            screen: Screen::SignIn,
+            picked_user: None,
+            pin: String::new(),
+            checking_pin: false,
+            scan: String::new(),
+            category,
+            results: Vec::new(),
+            show_parked: false,
+            cash: String::new(),
+            card: CardState::Idle,
+            last_change: None,
+            approval: None,
+            lookup: String::new(),
+            refund_quantities: Vec::new(),
+            terminal,
+            printer,
+            day: None,
+            notice: None,
+            last_receipt: None,
+            queued_prints: 0,
+            paper: Vec::new(),
+            show_paper: false,
+            posting: Vec::new(),
+            next_posting: 0,
+        }
     }
 
-    /// What the printout panel shows now.
-    pub fn printout(&self) -> Option<&Result<String, String>> {
-        self.printout.as_ref()
+    pub fn screen(&self) -> Screen {
+        self.screen
     }
 
-    pub fn update(&mut self, message: Message) -> Task<Message> {
-        match message {
-            Message::PrintTestPage => match &self.printer {
-                // The printer's line is slow and may block: the job runs off the update loop.
-                Some(printer) => {
-                    let (printer, locale) = (printer.clone(), self.locale.clone());
-                    Task::perform(async move { printer.test_page(&locale) }, Message::Printed)
+    pub fn counter(&self) -> &Counter {
+        &self.counter
+    }
+
+    pub fn notice(&self) -> Option<&Notice> {
+        self.notice.as_ref()
+    }
+
+    pub fn card_state(&self) -> &CardState {
+        &self.card
+    }
+
+    pub fn last_receipt(&self) -> Option<i64> {
+        self.last_receipt
+    }
+
+    pub fn last_change(&self) -> Option<Money> {
+        self.last_change
+    }
+
+    pub fn paper(&self) -> &[String] {
+        &self.paper
+    }
+
+    pub fn printer_state(&self) -> PrinterState {
+        self.printer
+    }
+
+    pub fn terminal_state(&self) -> TerminalState {
+        self.terminal
+    }
+
+    pub fn locale(&self) -> &str {
+        &self.locale
+    }
+
+    /// What the till does as it opens: sign the terminal in (签到), settle any card payment left
+    /// open by a crash, ask the printer how it is, and read the open business day.
+    pub fn start(&self) -> Vec<Job> {
+        let mut jobs = vec![self.devices.ledger.call(|ledger| {
+            let day = workers::lock(ledger).current_day().ok().flatten();
+            Message::Day(day.map(|d| (d.day_no, d.business_date.to_string())))
+        })];
+        if let Some(terminal) = &self.devices.terminal {
+            let ledger = self.devices.shared.clone();
+            jobs.push(terminal.stream(move |device, out| {
+                let info = device.terminal.register().map_err(|e| e.to_string());
+                let ok = info.is_ok();
+                out.send(Message::TerminalReady(info));
+                if ok {
+                    let recovered = card::recover(&mut workers::lock(&ledger), &mut *device.terminal);
+                    out.send(Message::Recovered(recovered.map_err(|e| e.to_string())));
                 }
-                None => Task::none(),
+            }));
+        }
+        if let Some(printer) = &self.devices.printer {
+            jobs.push(printer.call(|device| {
+                let status = crate::printer::driver::status(&mut *device.port);
+                Message::Printed(PrintReport {
+                    printer: status.as_ref().map_or(PrinterState::Offline, PrinterState::from_status),
+                    problem: None,
+                    paper: Vec::new(),
+                })
+            }));
+        }
+        jobs
+    }
+
+    fn error(&mut self, e: impl Into<String>) {
+        self.notice = Some(Notice::Error(e.into()));
+    }
+
+    fn info(&mut self, e: impl Into<String>) {
+        self.notice = Some(Notice::Info(e.into()));
+    }
+
+    fn counter_error(&mut self, e: CounterError) {
+        let text = e.localized(&self.locale);
+        self.error(text);
+    }
+
+    /// The iced update: `handle`, its jobs as Tasks, and the keyboard where the screen wants it.
+    pub fn update(&mut self, message: Message) -> Task<Message> {
+        let jobs = self.handle(message);
+        let mut tasks: Vec<Task<Message>> = jobs.into_iter().map(|job| Task::run(job, |m| m)).collect();
+        tasks.push(operation::focus(Id::new(self.focus_target())));
+        Task::batch(tasks)
+    }
+
+    /// The field that has the keyboard now: the scan field whenever the sale screen is up, so a
+    /// scanner's keystrokes always land in it.
+    pub fn focus_target(&self) -> &'static str {
+        if self.approval.is_some() {
+            return APPROVAL_PIN_FIELD;
+        }
+        match self.screen {
+            Screen::SignIn => PIN_FIELD,
+            Screen::Sale => SCAN_FIELD,
+            Screen::Payment => CASH_FIELD,
+            Screen::Refund => LOOKUP_FIELD,
+        }
+    }
+
+    /// F-keys and Escape, from anywhere (text fields do not take them).
+    pub fn subscription(&self) -> Subscription<Message> {
+        keyboard::listen().filter_map(|event| match event {
+            keyboard::Event::KeyPressed { key: Key::Named(named), .. } => shortcut(named),
+            _ => None,
+        })
+    }
+
+    /// Applies a message; returns the jobs it started.
+    pub fn handle(&mut self, message: Message) -> Vec<Job> {
+        let l = self.locale.clone();
+        // The F-keys mean what the screen's buttons say.
+        let message = match (self.screen, message) {
+            (Screen::Refund, Message::Pay) => Message::RefundConfirm,
+            (Screen::Refund, Message::Quantity) => Message::RefundAll,
+            (Screen::Refund, Message::BackToCart) => Message::RefundCancel,
+            (Screen::Payment, Message::Pay) => Message::Card,
+            (_, Message::BackToCart) if self.approval.is_some() => Message::CancelApproval,
+            (_, message) => message,
+        };
+        match message {
+            Message::Dismiss => self.notice = None,
+            Message::Done => {}
+            Message::ToggleLanguage => {
+                self.locale = if self.locale == "en" { "zh-CN".into() } else { "en".into() };
+            }
+            Message::TogglePaper => self.show_paper = !self.show_paper,
+            Message::Day(day) => self.day = day,
+            Message::TerminalReady(result) => match result {
+                Ok(info) => {
+                    self.terminal =
+                        if info.status == Some(0xF0) { TerminalState::NeedsSettlement } else { TerminalState::Ready }
+                }
+                Err(e) => {
+                    self.terminal = TerminalState::Offline;
+                    self.error(rust_i18n::t!("counter.terminal_offline", locale = &l, detail = e).into_owned());
+                }
             },
-            Message::Printed(result) => {
-                self.printout = Some(result);
-                Task::none()
+            // ----- sign-in -----
+            Message::PickUser(i) => {
+                self.picked_user = Some(i).filter(|&i| i < self.users.len());
+                self.pin.clear();
+            }
+            Message::PinChanged(pin) => {
+                self.pin = pin.chars().filter(char::is_ascii_digit).take(8).collect();
+            }
+            Message::SignIn => {
+                let Some(i) = self.picked_user else {
+                    self.error(t("counter.pick_user", &l));
+                    return Vec::new();
+                };
+                if self.checking_pin {
+                    return Vec::new();
+                }
+                self.checking_pin = true;
+                let (user, pin) = (self.users[i].clone(), std::mem::take(&mut self.pin));
+                // argon2 is slow on purpose: off the update loop.
+                return vec![one(async move { Message::SignedIn(i, user.check_pin(&pin)) })];
+            }
+            Message::SignedIn(i, result) => {
+                self.checking_pin = false;
+                match result {
+                    Ok(()) => {
+                        let user = self.users[i].clone();
+                        self.notice = None;
+                        self.screen = Screen::Sale;
+                        let audit = self.audit("sign_in", vec![("user", user.id.clone())]);
+                        self.counter.sign_in(user);
+                        return vec![audit];
+                    }
+                    Err(e) => self.error(e.localized(&l)),
+                }
+            }
+            Message::SignOut => match self.counter.sign_out() {
+                Ok(()) => {
+                    self.screen = Screen::SignIn;
+                    self.picked_user = None;
+                }
+                Err(e) => self.counter_error(e),
+            },
+            // ----- sale -----
+            Message::ScanChanged(text) => {
+                self.results = if text.chars().any(|c| !c.is_ascii_digit() && c != '*' && c != '.') {
+                    self.counter.catalog().search(&text, 24).into_iter().map(|p| p.sku.clone()).collect()
+                } else {
+                    Vec::new()
+                };
+                self.scan = text;
+            }
+            Message::ScanSubmitted => {
+                let text = std::mem::take(&mut self.scan);
+                self.results.clear();
+                match self.counter.enter(&text) {
+                    Ok(Entered::Nothing) => {}
+                    Ok(Entered::Line(_)) => {
+                        self.last_change = None;
+                        self.notice = None;
+                    }
+                    Ok(Entered::Receipt(no)) => {
+                        self.screen = Screen::Refund;
+                        return vec![self.find_sale(no)];
+                    }
+                    Err(e) => self.counter_error(e),
+                }
+            }
+            Message::Category(c) => self.category = c,
+            Message::AddSku(sku) => {
+                self.scan.clear();
+                self.results.clear();
+                match self.counter.add_sku(&sku) {
+                    Ok(_) => self.last_change = None,
+                    Err(e) => self.counter_error(e),
+                }
+            }
+            Message::SelectLine(i) => self.counter.select(Some(i)),
+            Message::Quantity => {
+                let text = std::mem::take(&mut self.scan);
+                if let Err(e) = self.counter.set_quantity(&text) {
+                    self.counter_error(e);
+                }
+            }
+            Message::Discount => {
+                let text = std::mem::take(&mut self.scan);
+                let whole = self.counter.selected().is_none();
+                if let Err(e) = self.counter.discount(&text, whole) {
+                    self.counter_error(e);
+                }
+            }
+            Message::Price => {
+                let text = std::mem::take(&mut self.scan);
+                if self.counter.selected().is_none() {
+                    self.counter_error(CounterError::NoLineSelected);
+                } else if let Err(e) = Money::parse(&text, self.counter.store().currency) {
+                    self.error(e.localized(&l));
+                } else {
+                    self.ask_manager(Pending::Price(text));
+                }
+            }
+            Message::VoidLine => {
+                if self.counter.void_needs_approval() {
+                    self.ask_manager(Pending::VoidLine);
+                } else if let Err(e) = self.counter.void_line(None) {
+                    self.counter_error(e);
+                }
+            }
+            Message::Park => match self.counter.park() {
+                Ok(()) => self.info(t("counter.parked", &l)),
+                Err(e) => self.counter_error(e),
+            },
+            Message::ToggleParked => self.show_parked = !self.show_parked,
+            Message::Resume(i) => match self.counter.resume(i) {
+                Ok(()) => self.show_parked = false,
+                Err(e) => self.counter_error(e),
+            },
+            Message::VoidSale => {
+                if self.counter.sale().lines().is_empty() {
+                    return Vec::new();
+                }
+                let total = self.counter.sale().totals().total;
+                match self.counter.void_sale() {
+                    Ok(_) => {
+                        self.screen = Screen::Sale;
+                        self.info(t("counter.voided", &l));
+                        return vec![self.audit("void_cart", vec![("total", total.minor().to_string())])];
+                    }
+                    Err(e) => self.counter_error(e),
+                }
+            }
+            Message::Pay => {
+                if self.screen != Screen::Sale {
+                    return Vec::new();
+                }
+                match self.counter.begin_payment() {
+                    Ok(()) => {
+                        self.screen = Screen::Payment;
+                        self.cash.clear();
+                        self.card = CardState::Idle;
+                        self.notice = None;
+                        return self.finish_if_paid();
+                    }
+                    Err(e) => self.counter_error(e),
+                }
+            }
+            Message::OpenRefund => {
+                if !self.counter.sale().lines().is_empty() {
+                    self.counter_error(CounterError::CartNotEmpty);
+                } else {
+                    self.screen = Screen::Refund;
+                    self.lookup.clear();
+                    self.refund_quantities.clear();
+                }
+            }
+            Message::Reprint => match self.last_receipt {
+                Some(no) => return self.print(no, true),
+                None => self.error(t("counter.nothing_to_reprint", &l)),
+            },
+            Message::PrintQueued => return self.print_queued(),
+            Message::NoSale => self.ask_manager(Pending::NoSale),
+            // ----- payment -----
+            Message::CashChanged(text) => self.cash = text,
+            Message::Cash(quick) => {
+                if self.card != CardState::Idle {
+                    return Vec::new();
+                }
+                let typed = std::mem::take(&mut self.cash);
+                let given = quick.map_or(typed, |m| m.amount().to_string());
+                match self.counter.tender_cash(&given) {
+                    Ok(change) => {
+                        self.last_change = Some(change);
+                        return self.finish_if_paid();
+                    }
+                    Err(e) => self.counter_error(e),
+                }
+            }
+            Message::Card => return self.start_card(),
+            Message::AbortCard => {
+                if let Some(abort) = &self.devices.abort {
+                    abort.store(true, Ordering::SeqCst);
+                }
+            }
+            Message::CardStatus(code) => {
+                if matches!(self.card, CardState::Running(_)) {
+                    self.card = CardState::Running(status_text(code, &l));
+                }
+            }
+            Message::CardDone(result) => return self.card_done(result),
+            Message::Recover => {
+                let Some(terminal) = &self.devices.terminal else { return Vec::new() };
+                let ledger = self.devices.shared.clone();
+                self.terminal = TerminalState::Busy;
+                return vec![terminal.call(move |device| {
+                    let r = card::recover(&mut workers::lock(&ledger), &mut *device.terminal);
+                    Message::Recovered(r.map_err(|e| e.to_string()))
+                })];
+            }
+            Message::Recovered(result) => return self.recovered(result),
+            Message::External(method) => {
+                let reference = std::mem::take(&mut self.cash);
+                match self.counter.tender_external(method, &reference) {
+                    Ok(()) => return self.finish_if_paid(),
+                    Err(e) => self.counter_error(e),
+                }
+            }
+            Message::RefundCash => match self.counter.refund_cash(None) {
+                Ok(_) => return self.finish_if_paid(),
+                Err(CounterError::NeedsApproval(_)) => self.ask_manager(Pending::CashRefund),
+                Err(e) => self.counter_error(e),
+            },
+            Message::BackToCart => {
+                if self.card != CardState::Idle {
+                    return Vec::new();
+                }
+                if self.counter.sale().kind() == SaleKind::Refund && self.counter.sale().tenders().is_empty() {
+                    self.counter.cancel_refund();
+                    self.screen = Screen::Sale;
+                } else {
+                    match self.counter.back_to_cart() {
+                        Ok(()) => self.screen = Screen::Sale,
+                        Err(e) => self.counter_error(e),
+                    }
+                }
+            }
+            // ----- approval -----
+            Message::ApprovalUser(i) => {
+                if let Some(a) = &mut self.approval {
+                    a.user = Some(i).filter(|&i| i < self.users.len());
+                    a.pin.clear();
+                }
+            }
+            Message::ApprovalPin(pin) => {
+                if let Some(a) = &mut self.approval {
+                    a.pin = pin.chars().filter(char::is_ascii_digit).take(8).collect();
+                }
+            }
+            Message::Approve => {
+                let Some(a) = &mut self.approval else { return Vec::new() };
+                let Some(i) = a.user else { return Vec::new() };
+                if a.checking {
+                    return Vec::new();
+                }
+                a.checking = true;
+                let (user, pin, permission) =
+                    (self.users[i].clone(), std::mem::take(&mut a.pin), a.pending.permission());
+                return vec![one(async move { Message::Approved(auth::approve(&user, &pin, permission)) })];
+            }
+            Message::Approved(result) => return self.approved(result),
+            Message::CancelApproval => self.approval = None,
+            // ----- refund -----
+            Message::LookupChanged(text) => self.lookup = text,
+            Message::Lookup => {
+                let text = std::mem::take(&mut self.lookup);
+                let register = self.counter.store().register.clone();
+                let receipt = match crate::counter::Entry::parse(&text, &register) {
+                    Ok(crate::counter::Entry::Receipt(no)) => Some(no),
+                    Ok(crate::counter::Entry::Item { quantity: None, code }) => code.parse::<i64>().ok(),
+                    _ => None,
+                };
+                match receipt {
+                    Some(no) => return vec![self.find_sale(no)],
+                    None => self.error(rust_i18n::t!("counter.not_a_receipt", locale = &l, value = text).into_owned()),
+                }
+            }
+            Message::Found(result) => match result {
+                Ok(source) => {
+                    self.refund_quantities =
+                        source.original.lines.iter().map(|line| (line.line_no, Decimal::ZERO)).collect();
+                    self.notice = None;
+                    if let Err(e) = self.counter.open_refund(source) {
+                        self.counter_error(e);
+                    }
+                }
+                Err(e) => self.error(e),
+            },
+            Message::RefundQuantity(line_no, quantity) => {
+                let left = self.refundable(line_no);
+                if let Some(q) = self.refund_quantities.iter_mut().find(|(n, _)| *n == line_no) {
+                    q.1 = quantity.max(Decimal::ZERO).min(left);
+                }
+            }
+            Message::RefundAll => {
+                let all: Vec<(u32, Decimal)> =
+                    self.refund_quantities.iter().map(|(n, _)| (*n, self.refundable(*n))).collect();
+                self.refund_quantities = all;
+            }
+            Message::RefundConfirm => match self.counter.refund_lines(&self.refund_quantities) {
+                Ok(()) => {
+                    self.screen = Screen::Payment;
+                    self.card = CardState::Idle;
+                }
+                Err(e) => self.counter_error(e),
+            },
+            Message::RefundCancel => {
+                self.counter.cancel_refund();
+                self.refund_quantities.clear();
+                self.screen = Screen::Sale;
+            }
+            // ----- workers -----
+            Message::Posted(id, result) => return self.posted(id, result),
+            Message::Printed(report) => {
+                self.printer = report.printer;
+                self.paper.extend(report.paper);
+                if self.paper.len() > 20 {
+                    self.paper.drain(..self.paper.len() - 20);
+                }
+                match report.problem {
+                    Some(key) => {
+                        self.queued_prints += 1;
+                        let reason = t(&key, &l);
+                        self.error(rust_i18n::t!("counter.not_printed", locale = &l, reason = reason).into_owned());
+                    }
+                    None if report.printer == PrinterState::PaperLow => self.info(t("counter.paper_low", &l)),
+                    None => {}
+                }
             }
         }
+        Vec::new()
+    }
+
+    fn refundable(&self, line_no: u32) -> Decimal {
+        self.counter
+            .refund_source()
+            .and_then(|s| s.original.lines.iter().find(|l| l.line_no == line_no))
+            .map_or(Decimal::ZERO, |l| l.quantity - l.refunded_quantity)
+    }
+
+    fn ask_manager(&mut self, pending: Pending) {
+        // A manager already signed in at the counter still confirms with their PIN.
+        let user = self.users.iter().position(|u| u.role.may(pending.permission()));
+        self.approval = Some(ApprovalRequest { pending, user, pin: String::new(), checking: false });
+    }
+
+    fn approved(&mut self, result: Result<Approval, AuthError>) -> Vec<Job> {
+        let l = self.locale.clone();
+        let Some(request) = self.approval.take() else { return Vec::new() };
+        let approval = match result {
+            Ok(a) => a,
+            Err(e) => {
+                self.error(e.localized(&l));
+                // Stay on the approval, PIN cleared, to try again or cancel.
+                self.approval = Some(ApprovalRequest { checking: false, pin: String::new(), ..request });
+                return Vec::new();
+            }
+        };
+        let audit = self.audit(
+            "approval",
+            vec![("by", approval.by().to_string()), ("permission", format!("{:?}", approval.permission()))],
+        );
+        let mut jobs = vec![audit];
+        let done = match &request.pending {
+            Pending::VoidLine => self.counter.void_line(Some(&approval)).map(|_| ()),
+            Pending::Price(text) => self.counter.override_price(text, Some(&approval)),
+            Pending::CashRefund => match self.counter.refund_cash(Some(&approval)) {
+                Ok(_) => {
+                    jobs.extend(self.finish_if_paid());
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            Pending::NoSale => {
+                jobs.extend(self.no_sale(approval.by()));
+                Ok(())
+            }
+        };
+        if let Err(e) = done {
+            self.counter_error(e);
+        }
+        jobs
+    }
+
+    /// An audit entry in the journal (sign-ins, approvals, voided carts), off the update loop.
+    fn audit(&self, kind: &'static str, mut fields: Vec<(&'static str, String)>) -> Job {
+        if let Some(c) = self.counter.cashier() {
+            fields.push(("cashier", c.id.clone()));
+        }
+        self.devices.ledger.call(move |ledger| {
+            // An audit entry that cannot be written is not a reason to stop the counter; the
+            // ledger's own error shows on the next posting.
+            let _ = workers::lock(ledger).append(kind, &fields, Utc::now());
+            Message::Done
+        })
+    }
+
+    fn find_sale(&self, receipt_no: i64) -> Job {
+        let l = self.locale.clone();
+        self.devices.ledger.call(move |ledger| {
+            let ledger = workers::lock(ledger);
+            let found = (|| {
+                let original = ledger.original_sale(receipt_no)?;
+                let record = ledger.sale_by_receipt(receipt_no)?;
+                let today = ledger.current_day()?.map(|d| d.day_no);
+                Ok::<_, crate::ledger::LedgerError>(RefundSource { original, record, today })
+            })();
+            Message::Found(match found {
+                Ok(source) if source.record.kind == "refund" => {
+                    Err(rust_i18n::t!("counter.refund_of_refund", locale = &l).into_owned())
+                }
+                Ok(source) => Ok(source),
+                Err(e) => Err(e.localized(&l)),
+            })
+        })
+    }
+
+    fn start_card(&mut self) -> Vec<Job> {
+        let l = self.locale.clone();
+        if self.card != CardState::Idle {
+            return Vec::new();
+        }
+        let Some(terminal) = &self.devices.terminal else {
+            self.error(t("counter.no_terminal", &l));
+            return Vec::new();
+        };
+        let op = if self.counter.sale().kind() == SaleKind::Refund {
+            match self.counter.card_refund() {
+                Some(CardRefund::Reverse { terminal_receipt }) => (CardOp::Reverse(terminal_receipt), 0),
+                Some(CardRefund::Refund { amount_minor }) => (CardOp::Refund, amount_minor),
+                None => {
+                    self.counter_error(CounterError::RefundTenderMismatch);
+                    return Vec::new();
+                }
+            }
+        } else {
+            let amount = self.counter.card_amount();
+            if !amount.is_positive() {
+                return Vec::new();
+            }
+            (CardOp::Pay, amount.minor() as u64)
+        };
+        self.card = CardState::Running(t("counter.card_started", &l));
+        self.terminal = TerminalState::Busy;
+        let ledger = self.devices.shared.clone();
+        let reference = format!("counter {}", self.counter.cashier().map_or("-", |c| c.id.as_str()));
+        vec![terminal.stream(move |device, out| {
+            let statuses = out.sender();
+            device.on_status(Box::new(move |code| {
+                let _ = statuses.unbounded_send(Message::CardStatus(code));
+            }));
+            let result = card::run(&mut workers::lock(&ledger), &mut *device.terminal, op.0, op.1, &reference);
+            device.on_status(Box::new(|_| {}));
+            out.send(Message::CardDone(result.map_err(|e| e.to_string())));
+        })]
+    }
+
+    fn card_done(&mut self, result: Result<card::CardPayment, String>) -> Vec<Job> {
+        let l = self.locale.clone();
+        self.card = CardState::Idle;
+        self.terminal = TerminalState::Ready;
+        if let Some(abort) = &self.devices.abort {
+            abort.store(false, Ordering::SeqCst);
+        }
+        let payment = match result {
+            Ok(p) => p,
+            Err(e) => {
+                self.error(rust_i18n::t!("counter.card_error", locale = &l, detail = e).into_owned());
+                return Vec::new();
+            }
+        };
+        match payment.outcome {
+            Outcome::Approved(approval) => match self.counter.tender_card(&approval) {
+                Ok(()) => {
+                    self.info(
+                        rust_i18n::t!("counter.card_approved", locale = &l, card = approval.card_name).into_owned(),
+                    );
+                    return self.finish_if_paid();
+                }
+                Err(e) => self.counter_error(e),
+            },
+            Outcome::Declined { code } => {
+                let reason = result_text(code, &l);
+                self.error(rust_i18n::t!("counter.card_declined", locale = &l, reason = reason).into_owned());
+            }
+            Outcome::Aborted { code } => {
+                let reason = result_text(code, &l);
+                self.error(rust_i18n::t!("counter.card_aborted", locale = &l, reason = reason).into_owned());
+            }
+            Outcome::IdentityMismatch { .. } => self.error(t("counter.card_identity", &l)),
+            Outcome::Unknown { .. } => {
+                self.card = CardState::Unknown;
+                self.error(t("counter.card_unknown", &l));
+            }
+        }
+        Vec::new()
+    }
+
+    fn recovered(&mut self, result: Result<Vec<Resolution>, String>) -> Vec<Job> {
+        let l = self.locale.clone();
+        if self.terminal == TerminalState::Busy {
+            self.terminal = TerminalState::Ready;
+        }
+        let resolutions = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.error(rust_i18n::t!("counter.card_error", locale = &l, detail = e).into_owned());
+                return Vec::new();
+            }
+        };
+        let was_unknown = self.card == CardState::Unknown;
+        self.card = CardState::Idle;
+        for resolution in resolutions {
+            match resolution.booked {
+                // The open payment was this sale's: it is paid by card after all.
+                Some(approval)
+                    if was_unknown && self.counter.sale().state() == SaleState::Tendering && {
+                        let due = self.counter.card_amount().abs().minor();
+                        approval.amount_minor as i64 == due
+                    } =>
+                {
+                    match self.counter.tender_card(&approval) {
+                        Ok(()) => {
+                            self.info(t("counter.recovered_booked", &l));
+                            return self.finish_if_paid();
+                        }
+                        Err(e) => self.counter_error(e),
+                    }
+                }
+                Some(_) => self.info(t("counter.recovered_other", &l)),
+                None => self.info(t("counter.recovered_not_booked", &l)),
+            }
+        }
+        Vec::new()
+    }
+
+    /// When the sale is paid: post it, print its receipt, and show the next customer's empty cart.
+    fn finish_if_paid(&mut self) -> Vec<Job> {
+        let Some(sale) = self.counter.take_paid() else { return Vec::new() };
+        let change: i64 = sale.tenders().iter().filter(|t| t.kind == TenderKind::Cash).map(|t| t.change.minor()).sum();
+        self.last_change = Money::from_minor(change, sale.currency()).ok().filter(|_| change > 0);
+        self.screen = Screen::Sale;
+        self.cash.clear();
+        self.refund_quantities.clear();
+        self.next_posting += 1;
+        let id = self.next_posting;
+        self.posting.push((id, sale.clone()));
+        vec![self.post(id, sale)]
+    }
+
+    fn post(&self, id: u64, mut sale: Sale) -> Job {
+        let ctx = PostContext {
+            cashier: self.counter.cashier().map_or_else(String::new, |c| c.id.clone()),
+            training: self.training,
+        };
+        let l = self.locale.clone();
+        self.devices.ledger.call(move |ledger| {
+            let posted = workers::lock(ledger).post_sale(&mut sale, &ctx, Utc::now());
+            Message::Posted(id, posted.map_err(|e| e.localized(&l)))
+        })
+    }
+
+    fn posted(&mut self, id: u64, result: Result<Posted, String>) -> Vec<Job> {
+        let l = self.locale.clone();
+        match result {
+            Ok(posted) => {
+                self.posting.retain(|(i, _)| *i != id);
+                self.last_receipt = Some(posted.receipt_no);
+                let mut jobs = self.print(posted.receipt_no, false);
+                if self.day.as_ref().is_none_or(|(d, _)| *d != posted.day_no) {
+                    jobs.push(self.devices.ledger.call(|ledger| {
+                        let day = workers::lock(ledger).current_day().ok().flatten();
+                        Message::Day(day.map(|d| (d.day_no, d.business_date.to_string())))
+                    }));
+                }
+                jobs
+            }
+            Err(e) => {
+                // The paid sale stays here, shown on screen, and is posted again by the next try.
+                self.error(rust_i18n::t!("counter.not_posted", locale = &l, detail = e).into_owned());
+                Vec::new()
+            }
+        }
+    }
+
+    /// Posts again the paid sales the ledger refused (a full disk, say).
+    pub fn retry_posting(&mut self) -> Vec<Job> {
+        self.posting.iter().map(|(id, sale)| self.post(*id, sale.clone())).collect()
+    }
+
+    fn print(&self, receipt_no: i64, copy: bool) -> Vec<Job> {
+        let Some(printer) = &self.devices.printer else { return Vec::new() };
+        let ledger = self.devices.shared.clone();
+        let store = self.counter.store().clone();
+        vec![printer.call(move |device| {
+            let before = device.printed_count();
+            let mut ledger = workers::lock(&ledger);
+            let mut results = Vec::new();
+            match crate::print_queue::print_sale(&mut ledger, &mut *device.port, &store, receipt_no, copy) {
+                Ok((_, result)) => results.push(result),
+                Err(e) => return print_failure(&e),
+            }
+            if !copy && matches!(results.last(), Some(JobResult::Printed { .. })) {
+                match crate::print_queue::print_merchant_copy(&mut ledger, &mut *device.port, &store, receipt_no) {
+                    Ok(Some((_, result))) => results.push(result),
+                    Ok(None) => {}
+                    Err(e) => return print_failure(&e),
+                }
+            }
+            Message::Printed(report(&results, device.printed_since(before)))
+        })]
+    }
+
+    fn print_queued(&mut self) -> Vec<Job> {
+        let Some(printer) = &self.devices.printer else { return Vec::new() };
+        self.queued_prints = 0;
+        let ledger = self.devices.shared.clone();
+        vec![printer.call(move |device| {
+            let before = device.printed_count();
+            match crate::print_queue::retry_pending(&mut workers::lock(&ledger), &mut *device.port) {
+                Ok(done) => {
+                    let results: Vec<JobResult> = done.into_iter().map(|(_, r)| r).collect();
+                    Message::Printed(report(&results, device.printed_since(before)))
+                }
+                Err(e) => print_failure(&e),
+            }
+        })]
+    }
+
+    fn no_sale(&self, by: &str) -> Vec<Job> {
+        let Some(printer) = &self.devices.printer else { return Vec::new() };
+        let ledger = self.devices.shared.clone();
+        let by = by.to_string();
+        vec![printer.call(move |device| {
+            match crate::print_queue::no_sale(&mut workers::lock(&ledger), &mut *device.port, &by, "counter") {
+                Ok(result) => Message::Printed(report(&[result], Vec::new())),
+                Err(e) => print_failure(&e),
+            }
+        })]
+    }
+
+    /// The view; with `TILL_STARTUP_PROBE` set, the first view also reports how long start-up
+    /// took and ends the process (README: measuring start-up).
+    fn view_or_probe(&self) -> Element<'_, Message> {
+        if let Some(started) = STARTED.get()
+            && std::env::var_os("TILL_STARTUP_PROBE").is_some()
+        {
+            eprintln!("first view after {} ms", started.elapsed().as_millis());
+            std::process::exit(0);
+        }
+        self.view()
     }
 
     pub fn view(&self) -> Element<'_, Message> {
-        let l = self.locale.as_str();
-        let mut col = column![
-            text(rust_i18n::t!("ui.app_name", locale = l).into_owned()).size(48),
-            text(self.info.store_name.clone()).size(24),
-        ]
-        .spacing(16)
-        .align_x(Alignment::Center);
-        let day = match &self.info.day {
-            Some((no, date)) => rust_i18n::t!("ui.day_open", locale = l, day = no, date = date),
-            None => rust_i18n::t!("ui.no_day_open", locale = l),
+        let body = match self.screen {
+            Screen::SignIn => sign_in::view(self),
+            Screen::Sale => sale::view(self),
+            Screen::Payment => payment::view(self),
+            Screen::Refund => refund::view(self),
         };
-        col = col
-            .push(text(day.into_owned()).size(24))
-            .push(text(rust_i18n::t!("ui.catalog_size", locale = l, count = self.info.products).into_owned()).size(20));
-        if let Some(e) = &self.info.error {
-            col = col.push(text(e.clone()).size(20));
-        }
-        if self.printer.is_some() {
-            col = col.push(
-                button(text(rust_i18n::t!("ui.print_test_page", locale = l).into_owned()).size(20))
-                    .padding([12, 24])
-                    .on_press(Message::PrintTestPage),
-            );
-        }
-        match &self.printout {
-            Some(Ok(paper)) => {
-                let receipt = container(scrollable(text(paper.clone()).size(14)).height(Length::Fixed(260.0)))
-                    .padding(12)
-                    .style(|_| container::Style {
-                        background: Some(Color::from_rgb8(0xFA, 0xFA, 0xF5).into()),
-                        border: iced::Border {
-                            color: Color::from_rgb8(0xCC, 0xCC, 0xCC),
-                            width: 1.0,
-                            radius: 4.0.into(),
-                        },
-                        ..container::Style::default()
-                    });
-                col =
-                    col.push(text(rust_i18n::t!("ui.printed_heading", locale = l).into_owned()).size(16)).push(receipt);
-            }
-            Some(Err(key)) => {
-                let reason = rust_i18n::t!(key.as_str(), locale = l).into_owned();
-                col =
-                    col.push(text(rust_i18n::t!("ui.not_printed", locale = l, reason = reason).into_owned()).size(18));
-            }
-            None => {}
-        }
-        let body = container(col).center(Length::Fill);
-        if !self.info.training {
-            return body.into();
-        }
-        // Training mode is never mistaken for the real till: a banner across the top.
-        let banner = container(text(rust_i18n::t!("ui.training_banner", locale = l).into_owned()).size(24))
-            .padding(12)
-            .width(Length::Fill)
-            .center_x(Length::Fill)
-            .style(|_| container::Style {
-                background: Some(Color::from_rgb8(0xE0, 0x6C, 0x00).into()),
-                text_color: Some(Color::WHITE),
-                ..container::Style::default()
-            });
-        column![banner, body].into()
+        chrome::frame(self, column![body].into())
     }
 }
 
-/// Reads what the start screen needs; seeds the demo catalog in training mode.
-pub fn start_info(data_dir: &std::path::Path, store: &StoreSettings, training: bool, locale: &str) -> StartInfo {
-    let mut info = StartInfo { store_name: store.store_name.clone(), training, day: None, products: 0, error: None };
-    let opened = Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency);
-    match opened {
-        Err(e) => info.error = Some(e.localized(locale)),
-        Ok(mut ledger) => {
-            match crate::demo::load_catalog(&mut ledger, store, training) {
-                Ok(c) => info.products = c.len(),
-                Err(e) => info.error = Some(e.to_string()),
-            }
-            match ledger.current_day() {
-                Ok(day) => info.day = day.map(|d| (d.day_no, d.business_date.to_string())),
-                Err(e) => info.error = Some(e.localized(locale)),
-            }
+fn report(results: &[JobResult], paper: Vec<String>) -> PrintReport {
+    let mut report = PrintReport { printer: PrinterState::Ok, problem: None, paper };
+    for result in results {
+        let (status, problem) = match result {
+            JobResult::Printed { after } => (after, None),
+            JobResult::Refused { before } => (before, before.problem_key().or(Some("printer.error"))),
+            JobResult::Incomplete { after } => (after, after.problem_key().or(Some("printer.error"))),
+        };
+        report.printer = PrinterState::from_status(status);
+        if let Some(p) = problem {
+            report.problem = Some(p.to_string());
         }
     }
-    info
+    report
+}
+
+fn print_failure(e: &crate::print_queue::PrintError) -> Message {
+    let offline = matches!(e, crate::print_queue::PrintError::Io(_));
+    Message::Printed(PrintReport {
+        printer: if offline { PrinterState::Offline } else { PrinterState::Unknown },
+        problem: Some("printer.error".into()),
+        paper: Vec::new(),
+    })
+}
+
+/// The documented shortcuts (README): F1 sign out, F2 quantity, F3 price, F4 void line,
+/// F5 discount, F6 park, F7 parked sales, F8 refund, F9 reprint, F10 no sale, F11 language,
+/// F12 pay, Escape back / cancel.
+fn shortcut(key: Named) -> Option<Message> {
+    Some(match key {
+        Named::F1 => Message::SignOut,
+        Named::F2 => Message::Quantity,
+        Named::F3 => Message::Price,
+        Named::F4 => Message::VoidLine,
+        Named::F5 => Message::Discount,
+        Named::F6 => Message::Park,
+        Named::F7 => Message::ToggleParked,
+        Named::F8 => Message::OpenRefund,
+        Named::F9 => Message::Reprint,
+        Named::F10 => Message::NoSale,
+        Named::F11 => Message::ToggleLanguage,
+        Named::F12 => Message::Pay,
+        Named::Escape => Message::BackToCart,
+        _ => return None,
+    })
 }
 
 /// Opens the window. The screen's language is `--lang` if given, else the store's setting.
+/// Nothing configured: training mode, with both emulators in process and the demo catalog.
 pub fn run(data_dir: PathBuf, store: StoreSettings, requested_locale: Option<&str>) -> ExitCode {
+    STARTED.get_or_init(std::time::Instant::now);
     let locale = requested_locale.map_or_else(|| store.screen_locale.clone(), |l| config::pick_locale(Some(l)));
-    let info = start_info(&data_dir, &store, true, &locale);
-    // Training mode prints on the emulator, in process.
-    let printer = training::TrainingPrinter::start(store.paper_columns).ok().map(Arc::new);
-    let result = iced::application(move || Till::new(&locale, info.clone(), printer.clone()), Till::update, Till::view)
-        .title(|_: &Till| String::from("till 收银台"))
-        .font(CJK_FONT_BYTES)
-        .default_font(CJK_FONT)
-        .window_size((1024.0, 768.0))
-        .run();
+    let devices = match Devices::training(&data_dir, &store) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{}", e.localized(&locale));
+            return ExitCode::FAILURE;
+        }
+    };
+    let catalog = devices.catalog.clone();
+    let threshold = Money::parse("50", store.currency).unwrap_or_else(|_| Money::zero(store.currency));
+    let counter = Counter::new(store, catalog, threshold);
+    let slot = std::sync::Mutex::new(Some(Till::new(&locale, true, counter, auth::demo_users(), devices)));
+    let result = iced::application(
+        move || {
+            let till = slot.lock().ok().and_then(|mut s| s.take()).expect("the application is built once");
+            let jobs = till.start();
+            let mut tasks: Vec<Task<Message>> = jobs.into_iter().map(|j| Task::run(j, |m| m)).collect();
+            tasks.push(operation::focus(Id::new(till.focus_target())));
+            (till, Task::batch(tasks))
+        },
+        Till::update,
+        Till::view_or_probe,
+    )
+    .subscription(Till::subscription)
+    .title(|_: &Till| String::from("till 收银台"))
+    .font(CJK_FONT_BYTES)
+    .default_font(CJK_FONT)
+    .window_size((1024.0, 768.0))
+    .run();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

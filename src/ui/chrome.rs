@@ -1,0 +1,176 @@
+//! What frames every screen: the training banner, the status bar (devices, day, cashier,
+//! language), the notice line, the training printer's paper, and the manager's approval.
+
+use iced::widget::{Space, button, center, column, container, opaque, row, scrollable, stack, text, text_input};
+use iced::{Alignment, Color, Element, Length};
+
+use super::theme::{self, SMALL, TEXT};
+use super::{APPROVAL_PIN_FIELD, Message, Notice, PrinterState, Screen, TerminalState, Till, t};
+
+pub fn frame<'a>(till: &'a Till, body: Element<'a, Message>) -> Element<'a, Message> {
+    let l = till.locale.as_str();
+    let mut page = column![];
+    if till.training {
+        let banner = rust_i18n::t!(
+            "counter.training_banner",
+            locale = l,
+            cashier = crate::auth::DEMO_CASHIER_PIN,
+            manager = crate::auth::DEMO_MANAGER_PIN
+        );
+        page = page.push(
+            container(text(banner.into_owned()).size(TEXT))
+                .padding([6, 12])
+                .width(Length::Fill)
+                .center_x(Length::Fill)
+                .style(theme::band(theme::WARN)),
+        );
+    }
+    page = page.push(status_bar(till));
+    if let Some(notice) = &till.notice {
+        let (message, color) = match notice {
+            Notice::Info(m) => (m, theme::GO),
+            Notice::Error(m) => (m, theme::STOP),
+        };
+        page = page.push(
+            button(text(message.clone()).size(TEXT).width(Length::Fill))
+                .padding([8, 12])
+                .width(Length::Fill)
+                .style(move |_, _| button::Style {
+                    background: Some(color.into()),
+                    text_color: Color::WHITE,
+                    ..button::Style::default()
+                })
+                .on_press(Message::Dismiss),
+        );
+    }
+    let main: Element<'a, Message> = if till.show_paper && till.screen != Screen::SignIn {
+        row![container(body).width(Length::FillPortion(3)), paper(till)].into()
+    } else {
+        body
+    };
+    page = page.push(container(main).padding(10).height(Length::Fill));
+    match &till.approval {
+        Some(_) => stack![
+            page,
+            opaque(center(approval(till)).style(|_| container::Style {
+                background: Some(Color { a: 0.55, ..Color::BLACK }.into()),
+                ..container::Style::default()
+            }))
+        ]
+        .into(),
+        None => page.into(),
+    }
+}
+
+fn status_bar(till: &Till) -> Element<'_, Message> {
+    let l = till.locale.as_str();
+    let terminal = match till.terminal {
+        TerminalState::Connecting => ("counter.terminal.connecting", theme::MUTED),
+        TerminalState::Ready => ("counter.terminal.ready", theme::GO),
+        TerminalState::Busy => ("counter.terminal.busy", theme::WARN),
+        TerminalState::NeedsSettlement => ("counter.terminal.needs_settlement", theme::WARN),
+        TerminalState::Offline => ("counter.terminal.offline", theme::STOP),
+        TerminalState::None => ("counter.terminal.none", theme::MUTED),
+    };
+    let printer = match till.printer {
+        PrinterState::Unknown => ("counter.printer.unknown", theme::MUTED),
+        PrinterState::Ok => ("counter.printer.ok", theme::GO),
+        PrinterState::PaperLow => ("counter.printer.paper_low", theme::WARN),
+        PrinterState::PaperOut => ("counter.printer.paper_out", theme::STOP),
+        PrinterState::CoverOpen => ("counter.printer.cover_open", theme::STOP),
+        PrinterState::Offline => ("counter.printer.offline", theme::STOP),
+        PrinterState::None => ("counter.printer.none", theme::MUTED),
+    };
+    let day = match &till.day {
+        Some((no, date)) => rust_i18n::t!("counter.day_open", locale = l, day = no, date = date).into_owned(),
+        None => t("counter.no_day", l),
+    };
+    let who = till.counter.cashier().map_or_else(String::new, |c| format!("{} · {}", c.name, t(c.role.key(), l)));
+    let mut bar = row![
+        text(till.counter.store().store_name.clone()).size(SMALL),
+        text(who).size(SMALL),
+        Space::new().width(Length::Fill),
+        text(t(terminal.0, l)).size(SMALL).color(terminal.1),
+        text(t(printer.0, l)).size(SMALL).color(printer.1),
+        text(day).size(SMALL).color(theme::MUTED),
+    ]
+    .spacing(16)
+    .align_y(Alignment::Center);
+    if till.queued_prints > 0 {
+        bar = bar.push(
+            button(
+                text(rust_i18n::t!("counter.print_queued", locale = l, count = till.queued_prints).into_owned())
+                    .size(SMALL),
+            )
+            .padding([4, 8])
+            .on_press(Message::PrintQueued),
+        );
+    }
+    if !till.posting.is_empty() && matches!(till.notice, Some(Notice::Error(_))) {
+        bar = bar.push(
+            text(rust_i18n::t!("counter.unposted", locale = l, count = till.posting.len()).into_owned())
+                .size(SMALL)
+                .color(theme::STOP),
+        );
+    }
+    if till.training {
+        bar = bar
+            .push(button(text(t("counter.show_paper", l)).size(SMALL)).padding([4, 8]).on_press(Message::TogglePaper));
+    }
+    bar =
+        bar.push(button(text(t("counter.language", l)).size(SMALL)).padding([4, 8]).on_press(Message::ToggleLanguage));
+    container(bar).padding([4, 12]).width(Length::Fill).style(theme::panel(theme::PANEL)).into()
+}
+
+/// Training mode: what the emulated printer printed, newest first, in the paper's own columns.
+fn paper(till: &Till) -> Element<'_, Message> {
+    let l = till.locale.as_str();
+    let mut slips = column![text(t("ui.printed_heading", l)).size(SMALL)].spacing(8);
+    for slip in till.paper.iter().rev() {
+        slips = slips.push(
+            container(text(slip.clone()).size(11).font(iced::Font::MONOSPACE))
+                .padding(8)
+                .style(theme::panel(theme::PAPER)),
+        );
+    }
+    container(scrollable(slips).height(Length::Fill)).width(Length::FillPortion(2)).padding([0, 8]).into()
+}
+
+fn approval(till: &Till) -> Element<'_, Message> {
+    let l = till.locale.as_str();
+    let Some(request) = &till.approval else { return column![].into() };
+    let what = match &request.pending {
+        super::Pending::VoidLine => t("counter.approve.void_line", l),
+        super::Pending::Price(p) => rust_i18n::t!("counter.approve.price", locale = l, price = p).into_owned(),
+        super::Pending::CashRefund => t("counter.approve.cash_refund", l),
+        super::Pending::NoSale => t("counter.approve.no_sale", l),
+    };
+    let mut managers = row![].spacing(8);
+    for (i, user) in till.users.iter().enumerate().filter(|(_, u)| u.role.may(request.pending.permission())) {
+        managers = managers.push(
+            theme::row_button(text(user.name.clone()).size(TEXT), request.user == Some(i), Message::ApprovalUser(i))
+                .width(Length::Shrink)
+                .height(Length::Fixed(theme::TOUCH)),
+        );
+    }
+    let pin = text_input(&t("counter.pin", l), &request.pin)
+        .id(APPROVAL_PIN_FIELD)
+        .secure(true)
+        .size(theme::LARGE)
+        .padding(10)
+        .on_input(Message::ApprovalPin)
+        .on_submit(Message::Approve);
+    let buttons = row![
+        theme::primary(t("counter.approve.ok", l), (!request.checking).then_some(Message::Approve)),
+        theme::danger(t("counter.cancel", l), Some(Message::CancelApproval)),
+    ]
+    .spacing(12);
+    container(
+        column![text(t("counter.approve.title", l)).size(theme::LARGE), text(what).size(TEXT), managers, pin, buttons]
+            .spacing(14)
+            .width(Length::Fixed(460.0)),
+    )
+    .padding(24)
+    .style(theme::panel(Color::WHITE))
+    .into()
+}

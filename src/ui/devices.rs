@@ -1,0 +1,157 @@
+//! The counter's devices, each behind its worker: the ledger, the PIN pad and the receipt printer.
+//! In training mode both devices are the emulators, in process on pseudo-terminal pairs.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+
+use super::training::{PaperLog, StopOnDrop, TrainingPrinter, TrainingTerminal};
+use super::workers::{SharedLedger, Worker};
+use crate::catalog::Catalog;
+use crate::config::{self, StoreSettings};
+use crate::ledger::{Ledger, LedgerError};
+use crate::printer::driver::PrinterPort;
+use crate::printer::emulator::PaperControl;
+use crate::terminal::emulator::{Control, EmulatorConfig};
+use crate::terminal::zvt::transport::Timers;
+use crate::terminal::{PaymentTerminal, ZvtTerminal};
+
+type StatusSink = Arc<Mutex<Box<dyn FnMut(u8) + Send>>>;
+
+/// The PIN pad as its worker owns it: the terminal and where its status texts go now.
+pub struct TerminalDevice {
+    pub terminal: Box<dyn PaymentTerminal + Send>,
+    statuses: StatusSink,
+    _emulator: Option<StopOnDrop>,
+}
+
+impl TerminalDevice {
+    /// A ZVT terminal whose intermediate statuses go to whoever `on_status` names.
+    pub fn zvt<T>(mut terminal: ZvtTerminal<T>, emulator: Option<StopOnDrop>) -> TerminalDevice
+    where
+        T: crate::terminal::zvt::transport::ApduLine + Send + 'static,
+    {
+        let statuses: StatusSink = Arc::new(Mutex::new(Box::new(|_| {})));
+        let sink = statuses.clone();
+        terminal.on_intermediate(move |code| {
+            if let Ok(mut f) = sink.lock() {
+                f(code);
+            }
+        });
+        TerminalDevice { terminal: Box::new(terminal), statuses, _emulator: emulator }
+    }
+
+    pub fn on_status(&mut self, f: Box<dyn FnMut(u8) + Send>) {
+        if let Ok(mut s) = self.statuses.lock() {
+            *s = f;
+        }
+    }
+}
+
+/// The receipt printer as its worker owns it; in training, what the emulator printed.
+pub struct PrinterDevice {
+    pub port: Box<dyn PrinterPort + Send>,
+    paper: Option<PaperLog>,
+    _emulator: Option<StopOnDrop>,
+}
+
+impl PrinterDevice {
+    pub fn new(port: Box<dyn PrinterPort + Send>) -> PrinterDevice {
+        PrinterDevice { port, paper: None, _emulator: None }
+    }
+
+    pub fn printed_count(&self) -> usize {
+        self.paper.as_ref().and_then(|p| p.lock().ok().map(|p| p.len())).unwrap_or(0)
+    }
+
+    /// What the emulated printer put on paper since `before` receipts. The emulator hands a
+    /// receipt on just before it answers the status query after it, so it is there by now.
+    pub fn printed_since(&self, before: usize) -> Vec<String> {
+        self.paper
+            .as_ref()
+            .and_then(|p| p.lock().ok().map(|p| p.get(before..).unwrap_or(&[]).to_vec()))
+            .unwrap_or_default()
+    }
+}
+
+/// What the trainer can change on the emulators (a declined card, paper out).
+pub struct TrainingControls {
+    pub terminal: Sender<Control>,
+    pub paper: Sender<PaperControl>,
+}
+
+pub struct Devices {
+    /// The ledger's own worker: postings, look-ups, audit entries.
+    pub ledger: Worker<SharedLedger>,
+    /// The same ledger, for device jobs that write around a device's step.
+    pub shared: SharedLedger,
+    pub catalog: Arc<Catalog>,
+    pub terminal: Option<Worker<TerminalDevice>>,
+    /// Set to ask the running card payment to stop (the Abort button).
+    pub abort: Option<Arc<AtomicBool>>,
+    pub printer: Option<Worker<PrinterDevice>>,
+    pub training: Option<TrainingControls>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Catalog(#[from] crate::demo::CatalogLoadError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl DeviceError {
+    pub fn localized(&self, locale: &str) -> String {
+        match self {
+            DeviceError::Ledger(e) => e.localized(locale),
+            DeviceError::Catalog(e) => e.to_string(),
+            DeviceError::Io(e) => {
+                rust_i18n::t!("counter.device_error", locale = locale, detail = e.to_string()).into_owned()
+            }
+        }
+    }
+}
+
+impl Devices {
+    /// Training mode: the ledger in `data_dir` (the demo catalog seeded into an empty one) and
+    /// both emulators; the terminal emulator keeps its batch beside the ledger.
+    pub fn training(data_dir: &Path, store: &StoreSettings) -> Result<Devices, DeviceError> {
+        Devices::training_with(
+            data_dir,
+            store,
+            EmulatorConfig { card_delay: std::time::Duration::from_millis(1500), ..EmulatorConfig::default() },
+        )
+    }
+
+    pub fn training_with(
+        data_dir: &Path,
+        store: &StoreSettings,
+        terminal: EmulatorConfig,
+    ) -> Result<Devices, DeviceError> {
+        std::fs::create_dir_all(data_dir)?;
+        let mut ledger = Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency)?;
+        let catalog = Arc::new(crate::demo::load_catalog(&mut ledger, store, true)?);
+        let shared: SharedLedger = Arc::new(Mutex::new(ledger));
+        let printer = TrainingPrinter::start(store.paper_columns)?;
+        let timers = Timers { t3: std::time::Duration::from_secs(5), ..Timers::default() };
+        let zvt = TrainingTerminal::start(terminal, Some(data_dir.join("training-terminal.state")), timers)?;
+        let abort = zvt.terminal.abort_handle();
+        let controls = TrainingControls { terminal: zvt.controls.clone(), paper: printer.paper.clone() };
+        let terminal = TerminalDevice::zvt(zvt.terminal, Some(zvt.stop));
+        let printer =
+            PrinterDevice { port: Box::new(printer.port), paper: Some(printer.printed), _emulator: Some(printer.stop) };
+        Ok(Devices {
+            ledger: Worker::spawn("ledger", shared.clone())?,
+            shared,
+            catalog,
+            terminal: Some(Worker::spawn("terminal", terminal)?),
+            abort: Some(abort),
+            printer: Some(Worker::spawn("printer", printer)?),
+            training: Some(controls),
+        })
+    }
+}

@@ -1,0 +1,81 @@
+//! The counter's workers: each device (and the ledger) belongs to one thread that runs jobs one
+//! after another, so the screen's update loop never waits on a serial port or an fsync. A job's
+//! messages come back as a stream the screen turns into an iced `Task` (and a test simply drains).
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use iced::futures::StreamExt;
+use iced::futures::channel::mpsc as stream_channel;
+use iced::futures::stream::BoxStream;
+
+use crate::ledger::Ledger;
+
+type Job<D> = Box<dyn FnOnce(&mut D) + Send>;
+
+/// One thread that owns `D` and runs the jobs sent to it in order.
+pub struct Worker<D> {
+    jobs: mpsc::Sender<Job<D>>,
+}
+
+impl<D> Clone for Worker<D> {
+    fn clone(&self) -> Self {
+        Worker { jobs: self.jobs.clone() }
+    }
+}
+
+/// Where a job sends what it has to say (status texts while it runs, its result at the end).
+pub struct Outbox<M>(stream_channel::UnboundedSender<M>);
+
+impl<M> Outbox<M> {
+    pub fn send(&self, message: M) {
+        // The screen may have gone away (the window closed): nothing left to tell.
+        let _ = self.0.unbounded_send(message);
+    }
+
+    pub fn sender(&self) -> stream_channel::UnboundedSender<M> {
+        self.0.clone()
+    }
+}
+
+impl<D: Send + 'static> Worker<D> {
+    pub fn spawn(name: &str, mut device: D) -> std::io::Result<Worker<D>> {
+        let (jobs, queue) = mpsc::channel::<Job<D>>();
+        std::thread::Builder::new().name(name.to_string()).spawn(move || {
+            for job in queue {
+                job(&mut device);
+            }
+        })?;
+        Ok(Worker { jobs })
+    }
+
+    /// Runs `job` on the worker; the stream yields every message it sends and ends with it.
+    pub fn stream<M: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut D, &Outbox<M>) + Send + 'static,
+    ) -> BoxStream<'static, M> {
+        let (tx, rx) = stream_channel::unbounded();
+        let outbox = Outbox(tx);
+        let sent = self.jobs.send(Box::new(move |device: &mut D| job(device, &outbox)));
+        if sent.is_err() {
+            // The worker thread is gone: the stream ends at once and the screen says so.
+            return iced::futures::stream::empty().boxed();
+        }
+        rx.boxed()
+    }
+
+    /// Runs `job` on the worker; the stream yields its one result.
+    pub fn call<M: Send + 'static>(&self, job: impl FnOnce(&mut D) -> M + Send + 'static) -> BoxStream<'static, M> {
+        self.stream(move |device, outbox| outbox.send(job(device)))
+    }
+}
+
+/// The ledger, shared by its own worker (postings, look-ups) and the device workers whose jobs
+/// write around a device's step (a card intent before the terminal, a print job before the printer).
+pub type SharedLedger = Arc<Mutex<Ledger>>;
+
+/// Locks the ledger; a job that panicked while holding it leaves the data itself sound
+/// (SQLite's transaction rolled back), so the poison is cleared.
+pub fn lock(ledger: &SharedLedger) -> std::sync::MutexGuard<'_, Ledger> {
+    ledger.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
