@@ -297,20 +297,24 @@ impl<T: ApduLine> Emulator<T> {
     /// Serves commands until `keep_going` says stop; each wait for a command lasts `poll`. A
     /// line failure ends the command in hand, not the terminal: it waits for the next one, as a
     /// terminal whose cable was pulled does.
-    pub fn run(&mut self, poll: Duration, keep_going: &dyn Fn() -> bool) -> Result<(), TransportError> {
-        while keep_going() {
-            // The control interface: a rehearsal changes how the terminal behaves between commands.
-            while let Some(control) = self.controls.as_ref().and_then(|rx| rx.try_recv().ok()) {
-                match control {
-                    Control::Scenario(s) => self.config.scenario = s,
-                    Control::Merchant(m) => self.config.merchant_no = m,
-                    Control::Faults(f) => {
-                        if let Some(faults) = self.transport.faults_mut() {
-                            *faults = f;
-                        }
+    /// The control interface: a rehearsal changes how the terminal behaves between commands.
+    fn apply_controls(&mut self) {
+        while let Some(control) = self.controls.as_ref().and_then(|rx| rx.try_recv().ok()) {
+            match control {
+                Control::Scenario(s) => self.config.scenario = s,
+                Control::Merchant(m) => self.config.merchant_no = m,
+                Control::Faults(f) => {
+                    if let Some(faults) = self.transport.faults_mut() {
+                        *faults = f;
                     }
                 }
             }
+        }
+    }
+
+    pub fn run(&mut self, poll: Duration, keep_going: &dyn Fn() -> bool) -> Result<(), TransportError> {
+        while keep_going() {
+            self.apply_controls();
             match self.serve_one(poll) {
                 Ok(_) => {}
                 // A TCP till hung up: this connection is over.
@@ -328,6 +332,8 @@ impl<T: ApduLine> Emulator<T> {
     /// Waits up to `timeout` for one command and carries it out. Ok(false) when none came.
     pub fn serve_one(&mut self, timeout: Duration) -> Result<bool, TransportError> {
         let Some(cmd) = self.transport.receive(timeout)? else { return Ok(false) };
+        // A change sent while the terminal was waiting applies to the command that just came.
+        self.apply_controls();
         match cmd.command() {
             (0x06, 0x00) => self.registration(&cmd)?,
             (0x06, 0x01) => self.payment(&cmd, false)?,

@@ -1134,7 +1134,7 @@ fn print_failure(e: &crate::print_queue::PrintError) -> Message {
 /// The documented shortcuts (README): F1 sign out, F2 quantity, F3 price, F4 void line,
 /// F5 discount, F6 park, F7 parked sales, F8 refund, F9 reprint, F10 no sale, F11 language,
 /// F12 pay, Escape back / cancel.
-fn shortcut(key: Named) -> Option<Message> {
+pub fn shortcut(key: Named) -> Option<Message> {
     Some(match key {
         Named::F1 => Message::SignOut,
         Named::F2 => Message::Quantity,

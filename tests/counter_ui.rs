@@ -1,0 +1,347 @@
+//! The counter's main flows, driven headless with iced_test against the real devices of training
+//! mode: the ZVT terminal emulator and the ESC/POS printer emulator on pseudo-terminal pairs, and a
+//! real ledger file. Clicks and keystrokes go through `iced_test`'s simulator; the jobs the screen
+//! starts (the workers' streams) are drained here as iced would run them.
+
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+
+use iced::futures::executor::block_on_stream;
+use iced::keyboard::key::Named;
+use iced::widget::Id;
+use iced_test::simulator::Simulator;
+use till::auth::demo_users;
+use till::config::StoreSettings;
+use till::counter::Counter;
+use till::ledger::Ledger;
+use till::money::Money;
+use till::sale::SaleState;
+use till::terminal::emulator::{Control, EmulatorConfig, Scenario};
+use till::ui::{CASH_FIELD, CardState, Devices, Message, Notice, PIN_FIELD, SCAN_FIELD, Screen, Till, shortcut};
+
+struct Counter_ {
+    till: Till,
+    terminal: Sender<Control>,
+    dir: tempfile::TempDir,
+}
+
+fn store() -> StoreSettings {
+    StoreSettings { receipt_locale: "en".into(), ..StoreSettings::demo() }
+}
+
+fn open(card_delay: Duration) -> Counter_ {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store();
+    let config = EmulatorConfig { card_delay, ..EmulatorConfig::default() };
+    let devices = Devices::training_with(dir.path(), &store, config).unwrap();
+    let terminal = devices.training.as_ref().unwrap().terminal.clone();
+    let catalog = devices.catalog.clone();
+    let threshold = Money::parse("20", store.currency).unwrap();
+    let counter = Counter::new(store, catalog, threshold);
+    let mut c = Counter_ { till: Till::new("en", true, counter, demo_users(), devices), terminal, dir };
+    let jobs = c.till.start();
+    c.drain(jobs);
+    c
+}
+
+fn view(till: &Till) -> Simulator<'_, Message> {
+    Simulator::with_size(iced::Settings::default(), (1024.0, 768.0), till.view())
+}
+
+impl Counter_ {
+    /// Applies a message and everything the jobs it started send back, as iced would.
+    fn send(&mut self, message: Message) {
+        let jobs = self.till.handle(message);
+        self.drain(jobs);
+    }
+
+    fn drain(&mut self, jobs: Vec<till::ui::Job>) {
+        for job in jobs {
+            for message in block_on_stream(job) {
+                self.send(message);
+            }
+        }
+    }
+
+    fn click(&mut self, label: &str) {
+        let messages: Vec<Message> = {
+            let mut ui = view(&self.till);
+            ui.click(label).unwrap_or_else(|e| panic!("no {label:?} to click: {e:?}"));
+            ui.into_messages().collect()
+        };
+        assert!(!messages.is_empty(), "{label:?} did nothing");
+        for m in messages {
+            self.send(m);
+        }
+    }
+
+    /// Types into a field key by key, as a keyboard-wedge scanner does, then presses Enter.
+    fn type_and_enter(&mut self, field: &'static str, text: &str) {
+        self.type_only(field, text);
+        let messages: Vec<Message> = {
+            let mut ui = view(&self.till);
+            ui.click(Id::new(field)).unwrap();
+            ui.tap_key(iced::keyboard::Key::Named(Named::Enter));
+            ui.into_messages().collect()
+        };
+        for m in messages {
+            self.send(m);
+        }
+    }
+
+    fn type_only(&mut self, field: &'static str, text: &str) {
+        for ch in text.chars() {
+            let messages: Vec<Message> = {
+                let mut ui = view(&self.till);
+                ui.click(Id::new(field)).unwrap();
+                ui.typewrite(&ch.to_string());
+                ui.into_messages().collect()
+            };
+            for m in messages {
+                self.send(m);
+            }
+        }
+    }
+
+    fn key(&mut self, key: Named) {
+        self.send(shortcut(key).unwrap());
+    }
+
+    fn sees(&self, text: &str) -> bool {
+        view(&self.till).find(text).is_ok()
+    }
+
+    fn sign_in(&mut self) {
+        assert_eq!(self.till.screen(), Screen::SignIn);
+        self.click("王芳 Wang Fang");
+        self.type_and_enter(PIN_FIELD, "1234");
+        assert_eq!(self.till.screen(), Screen::Sale, "{:?}", self.till.notice());
+    }
+
+    fn scan(&mut self, code: &str) {
+        self.type_and_enter(SCAN_FIELD, code);
+    }
+
+    fn ledger(&self) -> Ledger {
+        Ledger::open_read_only(&self.dir.path().join("ledger.db")).unwrap()
+    }
+
+    fn error(&self) -> Option<String> {
+        match self.till.notice() {
+            Some(Notice::Error(e)) => Some(e.clone()),
+            _ => None,
+        }
+    }
+}
+
+fn fast() -> Counter_ {
+    open(Duration::from_millis(50))
+}
+
+#[test]
+fn sign_in_scan_three_items_pay_cash_and_the_receipt_prints() {
+    let mut c = fast();
+    assert!(c.sees("TRAINING — practice sales, kept apart · demo PINs: cashier 1234, manager 9999"));
+    // A wrong PIN first: refused, still on sign-in.
+    c.click("李经理 Manager Li");
+    c.type_and_enter(PIN_FIELD, "1111");
+    assert_eq!(c.till.screen(), Screen::SignIn);
+    assert_eq!(c.error().as_deref(), Some("Wrong PIN"));
+    c.sign_in();
+
+    c.scan("6912345000376"); // water 2.00
+    c.scan("3*DRK003"); // three colas 3 × 3.50
+    c.scan("6912345001489"); // Pepsi 3.50
+    assert_eq!(c.till.counter().sale().lines().len(), 3);
+    assert!(c.sees("¥16.00"));
+    c.click("F12 Pay");
+    assert_eq!(c.till.screen(), Screen::Payment);
+    c.type_and_enter(CASH_FIELD, "50");
+
+    assert_eq!(c.till.screen(), Screen::Sale);
+    assert_eq!(c.till.last_change().map(|m| m.to_string()).as_deref(), Some("34.00"));
+    assert!(c.sees("¥34.00"), "the change is shown");
+    assert!(c.till.counter().sale().lines().is_empty(), "ready for the next customer");
+    assert_eq!(c.till.last_receipt(), Some(1));
+    let paper = c.till.paper().last().expect("the emulator printed the receipt").clone();
+    for expected in ["Nongfu Spring water", "Coca-Cola", "Pepsi", "16.00", "34.00", "[BARCODE R1-00000001]", "[CUT]"] {
+        assert!(paper.contains(expected), "{expected:?} missing from\n{paper}");
+    }
+    let sale = c.ledger().sale_by_receipt(1).unwrap();
+    assert_eq!((sale.total, sale.training, sale.payments[0].kind.as_str()), (1600, true, "cash"));
+    assert!(c.ledger().verify().unwrap().problems.is_empty());
+}
+
+#[test]
+fn a_card_payment_is_approved_and_the_merchant_copy_prints() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.key(Named::F12);
+    c.click("F12 Card");
+    assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
+    let sale = c.ledger().sale_by_receipt(1).unwrap();
+    assert_eq!(sale.payments[0].kind, "card");
+    assert!(sale.payments[0].masked_pan.as_deref().unwrap().contains('*'));
+    assert_eq!(c.till.paper().len(), 2, "customer receipt and merchant copy");
+    let copy = &c.till.paper()[1];
+    assert!(copy.contains("MERCHANT COPY") && copy.contains("Cardholder signature"), "{copy}");
+    assert!(copy.contains(sale.payments[0].masked_pan.as_deref().unwrap()), "{copy}");
+}
+
+#[test]
+fn a_declined_card_is_then_paid_in_cash() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK001");
+    c.key(Named::F12);
+    c.terminal.send(Control::Scenario(Scenario::Decline(0x05))).unwrap();
+    c.click("F12 Card");
+    assert_eq!(c.till.screen(), Screen::Payment);
+    let error = c.error().unwrap();
+    assert!(error.starts_with("Card declined"), "{error}");
+    assert_eq!(c.till.counter().sale().state(), SaleState::Tendering);
+    c.click("Exact");
+    assert_eq!(c.till.screen(), Screen::Sale);
+    let sale = c.ledger().sale_by_receipt(1).unwrap();
+    assert_eq!((sale.payments.len(), sale.payments[0].kind.as_str()), (1, "cash"));
+    let results = c.ledger().card_results().unwrap();
+    assert_eq!(results.last().unwrap().outcome, "declined");
+}
+
+#[test]
+fn the_cashier_aborts_a_card_payment_and_nothing_is_charged() {
+    // The customer takes a while with the card: time for the cashier to press Abort.
+    let mut c = open(Duration::from_secs(4));
+    c.sign_in();
+    c.scan("DRK003");
+    c.key(Named::F12);
+    let mut jobs = c.till.handle(Message::Card);
+    assert!(matches!(c.till.card_state(), CardState::Running(_)));
+    let mut stream = block_on_stream(jobs.remove(0));
+    // The terminal's first status text arrives while it waits for the card.
+    let first = stream.next().unwrap();
+    assert!(matches!(first, Message::CardStatus(_)), "{first:?}");
+    c.send(first);
+    assert!(c.sees("Abort"));
+    c.click("Abort");
+    for message in stream {
+        c.send(message);
+    }
+    assert_eq!(*c.till.card_state(), CardState::Idle);
+    let error = c.error().unwrap();
+    assert!(error.starts_with("Card payment stopped"), "{error}");
+    assert_eq!(c.till.counter().sale().state(), SaleState::Tendering);
+    assert!(c.till.counter().sale().tenders().is_empty());
+    assert_eq!(c.ledger().card_results().unwrap().last().unwrap().outcome, "aborted");
+    // And the customer pays cash instead.
+    c.type_and_enter(CASH_FIELD, "");
+    assert_eq!(c.till.screen(), Screen::Sale);
+}
+
+#[test]
+fn a_parked_sale_is_resumed_after_another_customer() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("2*DRK001");
+    c.click("F6 Park");
+    assert!(c.till.counter().sale().lines().is_empty());
+    c.scan("DRK003");
+    c.key(Named::F12);
+    c.click("Exact");
+    c.click("F7 Parked");
+    c.click("1: 1 lines, ¥4.00");
+    assert_eq!(c.till.counter().sale().totals().total.to_string(), "4.00");
+    assert!(c.till.counter().parked().is_empty());
+    c.key(Named::F12);
+    c.click("Exact");
+    assert_eq!(c.ledger().counts().unwrap().0 >= 2, true);
+    assert_eq!(c.ledger().sale_by_receipt(2).unwrap().total, 400);
+}
+
+#[test]
+fn a_refund_by_the_receipts_barcode_pays_back_the_cash() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("6912345000376");
+    c.scan("2*DRK003");
+    c.key(Named::F12);
+    c.click("Exact");
+    // The code the receipt carries, as the scanner reads it off the paper.
+    let paper = c.till.paper().last().unwrap().clone();
+    let code = paper.lines().find_map(|l| l.strip_prefix("[BARCODE ")).unwrap().trim_end_matches(']').to_string();
+    c.scan(&code);
+    assert_eq!(c.till.screen(), Screen::Refund, "{:?}", c.till.notice());
+    assert_eq!(c.till.counter().refund_source().map(|s| s.record.receipt_no), Some(1));
+    // One cola back.
+    let cola = c.till.counter().refund_source().unwrap().original.lines[1].line_no;
+    c.send(Message::RefundQuantity(cola, rust_decimal::Decimal::ONE));
+    c.click("F12 Refund ¥3.50");
+    assert_eq!(c.till.screen(), Screen::Payment);
+    assert!(c.sees("To refund"));
+    // Paid in cash, so cash is the original tender: no manager needed.
+    c.click("Pay out in cash");
+    assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
+    let refund = c.ledger().sale_by_receipt(2).unwrap();
+    assert_eq!((refund.kind.as_str(), refund.refund_of, refund.total), ("refund", Some(1), -350));
+    assert!(c.till.paper().last().unwrap().contains("REFUND"), "{}", c.till.paper().last().unwrap());
+    // The same receipt again: only what is left can go back.
+    c.scan(&code);
+    c.click("F2 Everything");
+    c.click("F12 Refund ¥5.50");
+}
+
+#[test]
+fn a_same_day_card_sale_is_refunded_by_reversal_at_the_terminal() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.key(Named::F12);
+    c.click("F12 Card");
+    c.key(Named::F8);
+    c.type_and_enter(till::ui::LOOKUP_FIELD, "1");
+    c.key(Named::F2);
+    c.key(Named::F12);
+    assert_eq!(c.till.screen(), Screen::Payment);
+    let card = c.ledger().sale_by_receipt(1).unwrap().payments.remove(0);
+    c.click(&format!("Back to the card {} {}", card.card_name.unwrap(), card.masked_pan.unwrap()));
+    assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
+    let refund = c.ledger().sale_by_receipt(2).unwrap();
+    assert_eq!((refund.payments[0].kind.as_str(), refund.payments[0].amount), ("card", -350));
+    let intents = c.ledger().card_results().unwrap();
+    assert_eq!(intents.last().unwrap().outcome, "approved");
+}
+
+#[test]
+fn voiding_an_expensive_line_needs_the_managers_pin() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("10*DRK003"); // 35.00, over the 20.00 threshold
+    c.click("F4 Void line");
+    assert!(c.sees("Manager approval"));
+    c.type_and_enter(till::ui::APPROVAL_PIN_FIELD, "1234");
+    assert_eq!(c.error().as_deref(), Some("Wrong PIN"));
+    assert_eq!(c.till.counter().sale().lines().len(), 1, "nothing voided");
+    c.type_and_enter(till::ui::APPROVAL_PIN_FIELD, "9999");
+    assert!(c.till.counter().sale().lines().is_empty());
+    assert!(!c.sees("Manager approval"));
+}
+
+#[test]
+fn bad_input_is_refused_with_a_message_and_changes_nothing() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("6912345000375"); // wrong check digit
+    assert!(c.error().is_some());
+    c.scan("DRK001");
+    c.scan("x*DRK001");
+    assert_eq!(c.error().as_deref(), Some("Not a quantity: x"));
+    c.type_only(SCAN_FIELD, "abc");
+    c.click("F2 Quantity");
+    assert_eq!(c.error().as_deref(), Some("Not a quantity: abc"));
+    assert_eq!(c.till.counter().sale().lines().len(), 1);
+    c.send(Message::ToggleLanguage);
+    c.scan("NOPE");
+    assert!(c.error().unwrap().chars().any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch)), "{:?}", c.error());
+    assert!(c.sees("F12 结账"));
+}
