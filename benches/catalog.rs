@@ -19,7 +19,7 @@ fn bench(c: &mut Criterion) {
     let codes: Vec<String> = {
         let mut rng = Rng::new(9);
         (0..10_000)
-            .map(|_| catalog.products()[rng.range(0, PRODUCTS as u64 - 1) as usize].barcodes[0].clone())
+            .map(|_| catalog.products()[rng.range(0, PRODUCTS as u64 - 1) as usize].barcodes[0].to_string())
             .collect()
     };
     let queries = support::queries(1_000, 5);

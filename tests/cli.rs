@@ -55,7 +55,7 @@ fn import_is_all_or_nothing_and_names_each_bad_row() {
     // The good row of the bad file was not imported either.
     let store = StoreSettings::demo();
     let ledger = till::ledger::Ledger::open(&dir.path().join("ledger.db"), "R1", store.currency).unwrap();
-    let skus: Vec<String> = ledger.load_products().unwrap().into_iter().map(|p| p.sku).collect();
+    let skus: Vec<String> = ledger.load_products().unwrap().into_iter().map(|p| p.sku.to_string()).collect();
     assert_eq!(skus, vec!["X1"]);
 
     let zh = till(dir.path(), &["catalog", "import", bad.to_str().unwrap(), "--lang", "zh-CN"]);

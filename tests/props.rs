@@ -42,12 +42,12 @@ fn build(specs: &[LineSpec], include: bool, sale_pct: Option<u32>, rounding: Opt
     let mut sale = Sale::new(s.clone());
     for (i, spec) in specs.iter().enumerate() {
         let product = Product {
-            sku: format!("P{i}"),
+            sku: format!("P{i}").into(),
             barcodes: vec![],
             name_zh: "商品".into(),
             name_en: "Item".into(),
             price: Money::from_minor(spec.price_minor, Currency::CNY).unwrap(),
-            tax_class: s.tax_classes[spec.class].code.clone(),
+            tax_class: s.tax_classes[spec.class].code.clone().into(),
             category: "x".into(),
             quick_key: None,
             sold_by: if spec.weighed { SoldBy::Weight } else { SoldBy::Piece },

@@ -85,13 +85,13 @@ pub fn synthetic_products(n: usize, seed: u64) -> Vec<Product> {
         .map(|i| {
             let size = rng.range(1, 2000);
             Product {
-                sku: format!("S{i:07}"),
-                barcodes: vec![barcode::with_check_digit(&format!("690{i:09}")).unwrap()],
-                name_zh: format!("{}{}{} {size}g", word(&mut rng, ZH), word(&mut rng, ZH), word(&mut rng, ZH)),
-                name_en: format!("{} {} {} {size}g", word(&mut rng, EN), word(&mut rng, EN), word(&mut rng, EN)),
+                sku: format!("S{i:07}").into(),
+                barcodes: vec![barcode::with_check_digit(&format!("690{i:09}")).unwrap().into()],
+                name_zh: format!("{}{}{} {size}g", word(&mut rng, ZH), word(&mut rng, ZH), word(&mut rng, ZH)).into(),
+                name_en: format!("{} {} {} {size}g", word(&mut rng, EN), word(&mut rng, EN), word(&mut rng, EN)).into(),
                 price: Money::from_minor(rng.range(50, 50_000) as i64, Currency::CNY).unwrap(),
                 tax_class: "A".into(),
-                category: format!("c{}", i % 40),
+                category: format!("c{}", i % 40).into(),
                 quick_key: None,
                 sold_by: if i % 20 == 0 { SoldBy::Weight } else { SoldBy::Piece },
             }

@@ -153,7 +153,7 @@ pub fn parse_csv<R: Read>(
                     } else if let Some(owner) = existing_owner(&canonical).filter(|o| o != sku) {
                         errors.push(err(row, "barcodes", ImportProblem::BarcodeOwnedBy(code.into(), owner)));
                     }
-                    barcodes.push(canonical);
+                    barcodes.push(canonical.into());
                 }
                 Err(e) => errors.push(err(row, "barcodes", ImportProblem::BadBarcode(e))),
             }

@@ -40,17 +40,21 @@ impl SoldBy {
     }
 }
 
+/// A product's text: up to 24 bytes (a SKU, a barcode, most names) kept inline, without a heap
+/// allocation of its own — a 300,000-product catalog stays well inside the till's memory budget.
+pub type Text = compact_str::CompactString;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Product {
-    pub sku: String,
+    pub sku: Text,
     /// Canonical GTINs (see [`Gtin`]); in-store weighed items list their zero-value key.
-    pub barcodes: Vec<String>,
-    pub name_zh: String,
-    pub name_en: String,
+    pub barcodes: Vec<Text>,
+    pub name_zh: Text,
+    pub name_en: Text,
     /// Per piece, or per kilogram for weighed goods; tax included or not as the store is set.
     pub price: Money,
-    pub tax_class: String,
-    pub category: String,
+    pub tax_class: Text,
+    pub category: Text,
     /// Position on the quick-key grid of its category (1 = first), if it has one.
     pub quick_key: Option<u16>,
     pub sold_by: SoldBy,
@@ -115,7 +119,9 @@ pub struct Catalog {
     currency: Currency,
     products: Vec<Product>,
     by_barcode: HashMap<u64, u32>,
-    by_sku: HashMap<Box<str>, u32>,
+    /// Product indexes in SKU order (binary search: a hash map's keys would cost a 300,000-product
+    /// catalog another 17 MB for a look-up that is not on the scanner's path).
+    by_sku: Vec<u32>,
     embedded_rules: Vec<EmbeddedRule>,
     index: search::NameIndex,
 }
@@ -125,9 +131,10 @@ impl Catalog {
     /// a later duplicate here simply loses the key to the earlier product).
     pub fn new(currency: Currency, products: Vec<Product>, embedded_rules: Vec<EmbeddedRule>) -> Catalog {
         let mut by_barcode = HashMap::with_capacity(products.len());
-        let mut by_sku = HashMap::with_capacity(products.len());
+        let mut by_sku: Vec<u32> = (0..products.len() as u32).collect();
+        // Stable: among equal SKUs the earlier product comes first and wins.
+        by_sku.sort_by(|&a, &b| products[a as usize].sku.cmp(&products[b as usize].sku));
         for (i, p) in products.iter().enumerate() {
-            by_sku.entry(p.sku.clone().into_boxed_str()).or_insert(i as u32);
             for code in &p.barcodes {
                 if let Some(key) = barcode_key(code) {
                     by_barcode.entry(key).or_insert(i as u32);
@@ -155,10 +162,13 @@ impl Catalog {
     }
 
     pub fn by_sku(&self, sku: &str) -> Result<&Product, LookupError> {
+        let sku = sku.trim();
+        let first = self.by_sku.partition_point(|&i| self.products[i as usize].sku.as_str() < sku);
         self.by_sku
-            .get(sku.trim())
+            .get(first)
             .map(|&i| &self.products[i as usize])
-            .ok_or_else(|| LookupError::UnknownSku(sku.trim().to_string()))
+            .filter(|p| p.sku == sku)
+            .ok_or_else(|| LookupError::UnknownSku(sku.to_string()))
     }
 
     /// The product a canonical barcode belongs to, without in-store code handling.

@@ -206,6 +206,9 @@ impl Counter {
         if let Ok(product) = self.catalog.by_sku(code) {
             return Ok(self.sale.add_product(product, quantity.unwrap_or(Decimal::ONE))?);
         }
+        if !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(LookupError::UnknownSku(code.to_string()).into());
+        }
         let hit = self.catalog.scan(code)?;
         match quantity {
             // A label with its own price or weight is one item; a count would multiply the label.

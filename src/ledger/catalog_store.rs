@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Canon, Content, Ledger, LedgerError};
+use crate::catalog::Text;
 use crate::catalog::{Product, SoldBy};
 use crate::money::Money;
 
@@ -32,44 +33,45 @@ impl Ledger {
         Ok(seq)
     }
 
-    /// Every product in catalog order.
+    /// Every product in catalog order, read straight into the catalog's compact form (one query,
+    /// no intermediate strings: loading a 300,000-product catalog must not leave its garbage in
+    /// the till's memory).
     pub fn load_products(&self) -> Result<Vec<Product>, LedgerError> {
-        let mut codes_stmt = self.conn.prepare("SELECT sku, barcode FROM product_barcodes ORDER BY sku, barcode")?;
-        let mut codes: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-        for row in codes_stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
-            let (sku, code) = row?;
-            codes.entry(sku).or_default().push(code);
-        }
+        let count: i64 = self.conn.query_row("SELECT COUNT(*) FROM products", [], |r| r.get(0))?;
         let mut stmt = self.conn.prepare(
-            "SELECT sku, name_zh, name_en, price_minor, tax_class, category, quick_key, sold_by \
-             FROM products ORDER BY position",
+            "SELECT p.sku, p.name_zh, p.name_en, p.price_minor, p.tax_class, p.category, p.quick_key, p.sold_by, \
+                    (SELECT group_concat(barcode, ' ') FROM product_barcodes b WHERE b.sku = p.sku) \
+             FROM products p ORDER BY p.position",
         )?;
         let currency = self.currency;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, Option<u16>>(6)?,
-                r.get::<_, String>(7)?,
-            ))
-        })?;
-        let mut products = Vec::new();
-        for row in rows {
-            let (sku, name_zh, name_en, price, tax_class, category, quick_key, sold_by) = row?;
+        let text = |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<Text> {
+            Ok(Text::from(r.get_ref(i)?.as_str().map_err(from_sql(i))?))
+        };
+        let mut products = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let price: i64 = r.get(3)?;
+            let sold_by = r.get_ref(7)?.as_str().map_err(from_sql(7))?;
+            let mut barcodes: Vec<Text> = match r.get_ref(8)?.as_str_or_null().map_err(from_sql(8))? {
+                // Sized exactly: a growing Vec would reserve four barcodes for the usual one.
+                Some(codes) => {
+                    let mut v = Vec::with_capacity(codes.split(' ').count());
+                    v.extend(codes.split(' ').map(Text::from));
+                    v
+                }
+                None => Vec::new(),
+            };
+            barcodes.sort_unstable();
             products.push(Product {
-                barcodes: codes.remove(&sku).unwrap_or_default(),
+                sku: text(r, 0)?,
+                name_zh: text(r, 1)?,
+                name_en: text(r, 2)?,
                 price: Money::from_minor(price, currency).map_err(|e| LedgerError::Corrupt(e.to_string()))?,
-                sold_by: SoldBy::parse(&sold_by).ok_or_else(|| LedgerError::Corrupt(format!("sold_by {sold_by}")))?,
-                sku,
-                name_zh,
-                name_en,
-                tax_class,
-                category,
-                quick_key,
+                tax_class: text(r, 4)?,
+                category: text(r, 5)?,
+                quick_key: r.get(6)?,
+                sold_by: SoldBy::parse(sold_by).ok_or_else(|| LedgerError::Corrupt(format!("sold_by {sold_by}")))?,
+                barcodes,
             });
         }
         Ok(products)
@@ -100,27 +102,32 @@ fn upsert(tx: &rusqlite::Transaction<'_>, products: &[Product]) -> Result<(), Le
         let mut clear_codes = tx.prepare_cached("DELETE FROM product_barcodes WHERE sku = ?1")?;
         let mut add_code = tx.prepare_cached("INSERT INTO product_barcodes(barcode, sku) VALUES (?1, ?2)")?;
         for p in products {
-            let pos: Option<i64> = existing.query_row([&p.sku], |r| r.get(0)).optional()?;
+            let pos: Option<i64> = existing.query_row([p.sku.as_str()], |r| r.get(0)).optional()?;
             let pos = pos.unwrap_or_else(|| {
                 position += 1;
                 position
             });
             upsert.execute(params![
-                p.sku,
-                p.name_zh,
-                p.name_en,
+                p.sku.as_str(),
+                p.name_zh.as_str(),
+                p.name_en.as_str(),
                 p.price.minor(),
-                p.tax_class,
-                p.category,
+                p.tax_class.as_str(),
+                p.category.as_str(),
                 p.quick_key,
                 p.sold_by.as_str(),
                 pos
             ])?;
-            clear_codes.execute([&p.sku])?;
+            clear_codes.execute([p.sku.as_str()])?;
             for code in &p.barcodes {
-                add_code.execute(params![code, p.sku])?;
+                add_code.execute(params![code.as_str(), p.sku.as_str()])?;
             }
         }
     }
     Ok(())
+}
+
+/// A column that is not the text it should be: the ledger file was changed behind the till's back.
+fn from_sql(column: usize) -> impl Fn(rusqlite::types::FromSqlError) -> rusqlite::Error {
+    move |e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
 }

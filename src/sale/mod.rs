@@ -342,11 +342,11 @@ impl Sale {
         let class = self
             .settings
             .tax_class(&product.tax_class)
-            .ok_or_else(|| SaleError::UnknownTaxClass(product.tax_class.clone()))?;
+            .ok_or_else(|| SaleError::UnknownTaxClass(product.tax_class.to_string()))?;
         self.lines.push(Line {
-            sku: product.sku.clone(),
-            name_zh: product.name_zh.clone(),
-            name_en: product.name_en.clone(),
+            sku: product.sku.to_string(),
+            name_zh: product.name_zh.to_string(),
+            name_en: product.name_en.to_string(),
             quantity,
             unit_price: product.price,
             tax_class: class.code.clone(),

@@ -20,8 +20,8 @@ fn product(sku: &str, price: &str, class: &str, sold_by: SoldBy) -> Product {
     Product {
         sku: sku.into(),
         barcodes: vec![],
-        name_zh: format!("商品{sku}"),
-        name_en: format!("Item {sku}"),
+        name_zh: format!("商品{sku}").into(),
+        name_en: format!("Item {sku}").into(),
         price: money(price),
         tax_class: class.into(),
         category: "x".into(),

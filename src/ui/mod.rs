@@ -500,7 +500,7 @@ impl Till {
             // ----- sale -----
             Message::ScanChanged(text) => {
                 self.results = if text.chars().any(|c| !c.is_ascii_digit() && c != '*' && c != '.') {
-                    self.counter.catalog().search(&text, 24).into_iter().map(|p| p.sku.clone()).collect()
+                    self.counter.catalog().search(&text, 24).into_iter().map(|p| p.sku.to_string()).collect()
                 } else {
                     Vec::new()
                 };
@@ -508,8 +508,19 @@ impl Till {
             }
             Message::ScanSubmitted => {
                 let text = std::mem::take(&mut self.scan);
-                self.results.clear();
-                match self.counter.enter(&text) {
+                let results = std::mem::take(&mut self.results);
+                let entered = self.counter.enter(&text);
+                if entered.is_err() && !results.is_empty() {
+                    // A name typed, not a code: one hit is taken, several are left to choose from.
+                    if let [sku] = results.as_slice() {
+                        return self.handle(Message::AddSku(sku.clone()));
+                    }
+                    self.scan = text;
+                    self.results = results;
+                    self.info(t("counter.choose_product", &l));
+                    return Vec::new();
+                }
+                match entered {
                     Ok(Entered::Nothing) => {}
                     Ok(Entered::Line(_)) => {
                         self.last_change = None;

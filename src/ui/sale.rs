@@ -150,7 +150,7 @@ fn quick_keys(till: &Till) -> Element<'_, Message> {
                         text_color: theme::INK,
                         ..iced::widget::button::secondary(theme, status)
                     })
-                    .on_press(Message::AddSku(p.sku.clone())),
+                    .on_press(Message::AddSku(p.sku.to_string())),
             );
         }
         for _ in chunk.len()..3 {
@@ -174,7 +174,8 @@ fn results(till: &Till) -> Element<'_, Message> {
             let content =
                 row![text(p.name(l).to_string()).size(TEXT).width(Length::Fill), text(money(p.price)).size(TEXT)];
             list = list.push(
-                theme::row_button(content, false, Message::AddSku(p.sku.clone())).height(Length::Fixed(theme::TOUCH)),
+                theme::row_button(content, false, Message::AddSku(p.sku.to_string()))
+                    .height(Length::Fixed(theme::TOUCH)),
             );
         }
     }
