@@ -124,6 +124,9 @@ pub struct Catalog {
     by_sku: Vec<u32>,
     embedded_rules: Vec<EmbeddedRule>,
     index: search::NameIndex,
+    /// Each category (in order of first appearance) with its quick keys in grid order: worked out
+    /// once, since the sale screen asks on every frame.
+    categories: Vec<(Text, Vec<u32>)>,
 }
 
 impl Catalog {
@@ -142,7 +145,21 @@ impl Catalog {
             }
         }
         let index = search::NameIndex::build(&products);
-        Catalog { currency, products, by_barcode, by_sku, embedded_rules, index }
+        let mut categories: Vec<(Text, Vec<u32>)> = Vec::new();
+        let mut position: HashMap<&str, usize> = HashMap::new();
+        for (i, p) in products.iter().enumerate() {
+            let at = *position.entry(p.category.as_str()).or_insert_with(|| {
+                categories.push((p.category.clone(), Vec::new()));
+                categories.len() - 1
+            });
+            if p.quick_key.is_some() {
+                categories[at].1.push(i as u32);
+            }
+        }
+        for (_, keys) in &mut categories {
+            keys.sort_by_key(|&i| products[i as usize].quick_key);
+        }
+        Catalog { currency, products, by_barcode, by_sku, embedded_rules, index, categories }
     }
 
     pub fn currency(&self) -> Currency {
@@ -207,21 +224,16 @@ impl Catalog {
 
     /// The quick keys of one category, in grid order.
     pub fn quick_keys(&self, category: &str) -> Vec<&Product> {
-        let mut keys: Vec<&Product> =
-            self.products.iter().filter(|p| p.category == category && p.quick_key.is_some()).collect();
-        keys.sort_by_key(|p| p.quick_key);
-        keys
+        self.categories
+            .iter()
+            .find(|(c, _)| c == category)
+            .map(|(_, keys)| keys.iter().map(|&i| &self.products[i as usize]).collect())
+            .unwrap_or_default()
     }
 
     /// Categories in order of first appearance.
     pub fn categories(&self) -> Vec<&str> {
-        let mut seen: Vec<&str> = Vec::new();
-        for p in &self.products {
-            if !seen.contains(&p.category.as_str()) {
-                seen.push(&p.category);
-            }
-        }
-        seen
+        self.categories.iter().map(|(c, _)| c.as_str()).collect()
     }
 }
 
