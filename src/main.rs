@@ -1,3 +1,4 @@
 fn main() -> std::process::ExitCode {
+    till::ui::mark_start();
     till::cli::main()
 }

@@ -17,7 +17,9 @@ use till::ledger::Ledger;
 use till::money::Money;
 use till::sale::SaleState;
 use till::terminal::emulator::{Control, EmulatorConfig, Scenario};
-use till::ui::{CASH_FIELD, CardState, Devices, Message, Notice, PIN_FIELD, SCAN_FIELD, Screen, Till, shortcut};
+use till::ui::{
+    CASH_FIELD, CardState, Devices, Message, Notice, PIN_FIELD, PrinterState, SCAN_FIELD, Screen, Till, shortcut,
+};
 
 struct Counter_ {
     till: Till,
@@ -347,4 +349,35 @@ fn bad_input_is_refused_with_a_message_and_changes_nothing() {
     c.scan("NOPE");
     assert!(c.error().unwrap().chars().any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch)), "{:?}", c.error());
     assert!(c.sees("F12 结账"));
+}
+
+#[test]
+fn paper_out_keeps_the_receipt_queued_until_paper_is_loaded() {
+    let mut c = fast();
+    c.sign_in();
+    c.click("Paper");
+    c.click("Paper out");
+    c.scan("DRK001");
+    c.key(Named::F12);
+    c.click("Exact");
+    // The sale is done and posted; the receipt waits.
+    assert_eq!(c.till.screen(), Screen::Sale);
+    assert_eq!(c.ledger().sale_by_receipt(1).unwrap().total, 200);
+    assert_eq!(c.till.printer_state(), PrinterState::PaperOut);
+    let error = c.error().unwrap();
+    assert!(error.starts_with("Receipt not printed: "), "{error}");
+    assert!(c.sees("Printer: paper out"));
+    assert_eq!(c.ledger().pending_print_jobs().unwrap().len(), 1);
+    assert!(c.till.paper().is_empty());
+    c.click("Paper loaded");
+    c.click("Print queued receipts (1)");
+    assert_eq!(c.till.printer_state(), PrinterState::Ok);
+    assert!(c.till.paper().last().unwrap().contains("Nongfu Spring water"));
+    assert!(c.ledger().pending_print_jobs().unwrap().is_empty());
+    // The trainer's declining card, from the same panel.
+    c.click("Cards decline");
+    c.scan("DRK001");
+    c.key(Named::F12);
+    c.click("F12 Card");
+    assert!(c.error().unwrap().starts_with("Card declined"), "{:?}", c.error());
 }

@@ -420,7 +420,7 @@ pub fn serve(
     let mut events_shown = 0;
     let mut items_shown = 0;
     port.set_timeout(std::time::Duration::from_millis(50)).map_err(std::io::Error::other)?;
-    while keep_going() {
+    let apply = |decoder: &mut Decoder| {
         while let Ok(control) = controls.try_recv() {
             match control {
                 PaperControl::Set(p) => {
@@ -430,6 +430,9 @@ pub fn serve(
                 PaperControl::RunsOutAfter(n) => decoder.paper_lines_left = Some(n),
             }
         }
+    };
+    while keep_going() {
+        apply(decoder);
         let n = match port.read(&mut buf) {
             Ok(n) => n,
             Err(e) if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => 0,
@@ -438,6 +441,8 @@ pub fn serve(
         if n == 0 {
             continue;
         }
+        // The operator's change made while the printer waited counts for what just came.
+        apply(decoder);
         let answers = decoder.feed(&buf[..n]);
         // The receipt is handed on before the status answer goes out: a till that asked after
         // the job finds it already shown.

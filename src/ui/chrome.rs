@@ -124,8 +124,27 @@ fn status_bar(till: &Till) -> Element<'_, Message> {
 
 /// Training mode: what the emulated printer printed, newest first, in the paper's own columns.
 fn paper(till: &Till) -> Element<'_, Message> {
+    use super::Trainer;
     let l = till.locale.as_str();
-    let mut slips = column![text(t("ui.printed_heading", l)).size(SMALL)].spacing(8);
+    let control =
+        |key: &str, what: Trainer| button(text(t(key, l)).size(SMALL)).padding([6, 8]).on_press(Message::Trainer(what));
+    let trainer = column![
+        text(t("counter.trainer.title", l)).size(SMALL).color(theme::MUTED),
+        row![
+            control("counter.trainer.paper_ok", Trainer::PaperOk),
+            control("counter.trainer.paper_near_end", Trainer::PaperNearEnd),
+            control("counter.trainer.paper_out", Trainer::PaperOut),
+        ]
+        .spacing(4),
+        row![
+            control("counter.trainer.card_approves", Trainer::CardApproves),
+            control("counter.trainer.card_declines", Trainer::CardDeclines),
+            control("counter.trainer.customer_stops", Trainer::CustomerStops),
+        ]
+        .spacing(4),
+    ]
+    .spacing(4);
+    let mut slips = column![trainer, text(t("counter.paper_heading", l)).size(SMALL)].spacing(8);
     for slip in till.paper.iter().rev() {
         slips = slips.push(
             container(text(slip.clone()).size(11).font(iced::Font::MONOSPACE))

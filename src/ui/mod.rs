@@ -45,6 +45,15 @@ pub use devices::Devices;
 use crate::fonts::CJK_FONT_BYTES;
 static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
+/// Notes when the process started, for `TILL_STARTUP_PROBE` (README: measuring start-up).
+pub fn mark_start() {
+    STARTED.get_or_init(std::time::Instant::now);
+}
+
+fn probing() -> bool {
+    std::env::var_os("TILL_STARTUP_PROBE").is_some()
+}
+
 pub const CJK_FONT: Font = Font::with_name(crate::fonts::CJK_FONT_NAME);
 
 /// The widget ids that take the keyboard on each screen.
@@ -148,6 +157,17 @@ pub enum CardState {
     Unknown,
 }
 
+/// What the trainer can do to the emulated devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trainer {
+    PaperOk,
+    PaperNearEnd,
+    PaperOut,
+    CardApproves,
+    CardDeclines,
+    CustomerStops,
+}
+
 /// What one print run came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrintReport {
@@ -220,6 +240,10 @@ pub enum Message {
     TerminalReady(Result<TerminalInfo, String>),
     Day(Option<(i64, String)>),
     Done,
+    /// Training mode: the trainer changes how an emulator behaves (a declined card, paper out).
+    Trainer(Trainer),
+    /// The window is drawing a frame (only subscribed to while probing start-up).
+    Frame,
 }
 
 /// A job the update started: the messages it will send back.
@@ -397,6 +421,15 @@ impl Till {
 
     /// The iced update: `handle`, its jobs as Tasks, and the keyboard where the screen wants it.
     pub fn update(&mut self, message: Message) -> Task<Message> {
+        if matches!(message, Message::Frame) {
+            if self.screen != Screen::Sale {
+                return Task::none();
+            }
+            if let Some(started) = STARTED.get() {
+                eprintln!("sale screen drawn {} ms after start", started.elapsed().as_millis());
+            }
+            return iced::exit();
+        }
         let jobs = self.handle(message);
         let mut tasks: Vec<Task<Message>> = jobs.into_iter().map(|job| Task::run(job, |m| m)).collect();
         tasks.push(operation::focus(Id::new(self.focus_target())));
@@ -419,10 +452,11 @@ impl Till {
 
     /// F-keys and Escape, from anywhere (text fields do not take them).
     pub fn subscription(&self) -> Subscription<Message> {
-        keyboard::listen().filter_map(|event| match event {
+        let keys = keyboard::listen().filter_map(|event| match event {
             keyboard::Event::KeyPressed { key: Key::Named(named), .. } => shortcut(named),
             _ => None,
-        })
+        });
+        if probing() { Subscription::batch([keys, iced::window::frames().map(|_| Message::Frame)]) } else { keys }
     }
 
     /// Applies a message; returns the jobs it started.
@@ -439,7 +473,24 @@ impl Till {
         };
         match message {
             Message::Dismiss => self.notice = None,
-            Message::Done => {}
+            Message::Done | Message::Frame => {}
+            Message::Trainer(what) => {
+                use crate::printer::emulator::{Paper, PaperControl};
+                use crate::terminal::emulator::{Control, Scenario};
+                let Some(controls) = &self.devices.training else { return Vec::new() };
+                // A control whose emulator has stopped changes nothing; there is nothing to tell.
+                let paper = |p| controls.paper.send(PaperControl::Set(p)).is_ok();
+                let card = |s| controls.terminal.send(Control::Scenario(s)).is_ok();
+                let _ = match what {
+                    Trainer::PaperOk => paper(Paper::Ok),
+                    Trainer::PaperNearEnd => paper(Paper::NearEnd),
+                    Trainer::PaperOut => paper(Paper::Out),
+                    Trainer::CardApproves => card(Scenario::Approve),
+                    Trainer::CardDeclines => card(Scenario::Decline(0x05)),
+                    Trainer::CustomerStops => card(Scenario::StopKey),
+                };
+                self.info(t(&format!("counter.trainer.done.{what:?}"), &l));
+            }
             Message::ToggleLanguage => {
                 self.locale = if self.locale == "en" { "zh-CN".into() } else { "en".into() };
             }
@@ -1094,18 +1145,6 @@ impl Till {
         })]
     }
 
-    /// The view; with `TILL_STARTUP_PROBE` set, the first view also reports how long start-up
-    /// took and ends the process (README: measuring start-up).
-    fn view_or_probe(&self) -> Element<'_, Message> {
-        if let Some(started) = STARTED.get()
-            && std::env::var_os("TILL_STARTUP_PROBE").is_some()
-        {
-            eprintln!("first view after {} ms", started.elapsed().as_millis());
-            std::process::exit(0);
-        }
-        self.view()
-    }
-
     pub fn view(&self) -> Element<'_, Message> {
         let body = match self.screen {
             Screen::SignIn => sign_in::view(self),
@@ -1167,7 +1206,7 @@ pub fn shortcut(key: Named) -> Option<Message> {
 /// Opens the window. The screen's language is `--lang` if given, else the store's setting.
 /// Nothing configured: training mode, with both emulators in process and the demo catalog.
 pub fn run(data_dir: PathBuf, store: StoreSettings, requested_locale: Option<&str>) -> ExitCode {
-    STARTED.get_or_init(std::time::Instant::now);
+    mark_start();
     let locale = requested_locale.map_or_else(|| store.screen_locale.clone(), |l| config::pick_locale(Some(l)));
     let devices = match Devices::training(&data_dir, &store) {
         Ok(d) => d,
@@ -1186,10 +1225,16 @@ pub fn run(data_dir: PathBuf, store: StoreSettings, requested_locale: Option<&st
             let jobs = till.start();
             let mut tasks: Vec<Task<Message>> = jobs.into_iter().map(|j| Task::run(j, |m| m)).collect();
             tasks.push(operation::focus(Id::new(till.focus_target())));
+            if probing() {
+                // The demo cashier signs in at once: the probe times start-up to the sale screen.
+                tasks.push(Task::done(Message::PickUser(0)));
+                tasks.push(Task::done(Message::PinChanged(auth::DEMO_CASHIER_PIN.into())));
+                tasks.push(Task::done(Message::SignIn));
+            }
             (till, Task::batch(tasks))
         },
         Till::update,
-        Till::view_or_probe,
+        Till::view,
     )
     .subscription(Till::subscription)
     .title(|_: &Till| String::from("till 收银台"))
