@@ -16,7 +16,8 @@ use till::counter::Counter;
 use till::ledger::Ledger;
 use till::money::Money;
 use till::sale::SaleState;
-use till::terminal::emulator::{Control, EmulatorConfig, Scenario};
+use till::terminal::emulator::{Control, EmulatorConfig, EmulatorState, Scenario};
+use till::terminal::zvt::transport::Timers;
 use till::ui::{
     CASH_FIELD, CardState, Devices, Message, Notice, PIN_FIELD, PrinterState, SCAN_FIELD, Screen, Till, shortcut,
 };
@@ -35,7 +36,9 @@ fn open(card_delay: Duration) -> Counter_ {
     let dir = tempfile::tempdir().unwrap();
     let store = store();
     let config = EmulatorConfig { card_delay, ..EmulatorConfig::default() };
-    let devices = Devices::training_with(dir.path(), &store, config).unwrap();
+    // Short line timers: a lost acknowledgement costs the tests 3 × 300 ms, not 3 × 5 s.
+    let timers = Timers { t2: Duration::from_millis(300), t3: Duration::from_secs(2), ..Timers::default() };
+    let devices = Devices::training_with(dir.path(), &store, config, timers).unwrap();
     let terminal = devices.training.as_ref().unwrap().terminal.clone();
     let catalog = devices.catalog.clone();
     let threshold = Money::parse("20", store.currency).unwrap();
@@ -380,4 +383,33 @@ fn paper_out_keeps_the_receipt_queued_until_paper_is_loaded() {
     c.key(Named::F12);
     c.click("F12 Card");
     assert!(c.error().unwrap().starts_with("Card declined"), "{:?}", c.error());
+}
+
+#[test]
+fn an_unknown_card_outcome_is_settled_with_the_terminal_and_never_charged_twice() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.key(Named::F12);
+    // The terminal books the payment, then the cable breaks before the till hears back.
+    c.terminal.send(Control::Scenario(Scenario::AnswerLost)).unwrap();
+    c.click("F12 Card");
+    assert_eq!(*c.till.card_state(), CardState::Unknown);
+    let error = c.error().unwrap();
+    assert!(error.contains("MAY have been charged") && error.contains("Do not charge again"), "{error}");
+    // No second card payment is offered, nor taken if asked for, nor cash.
+    assert!(!c.sees("F12 Card") && !c.sees("Enter Cash"));
+    c.key(Named::F12);
+    c.send(Message::Cash(None));
+    assert_eq!(*c.till.card_state(), CardState::Unknown);
+    assert_eq!(c.ledger().card_results().unwrap().last().unwrap().outcome, "unknown");
+    // The cable is mended; the cashier checks with the terminal: it did book the payment.
+    c.terminal.send(Control::Scenario(Scenario::Approve)).unwrap();
+    c.click("Check with terminal");
+    assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
+    let sale = c.ledger().sale_by_receipt(1).unwrap();
+    assert_eq!((sale.payments.len(), sale.payments[0].kind.as_str(), sale.total), (1, "card", 350));
+    let booked = EmulatorState::load(&c.dir.path().join("training-terminal.state")).unwrap();
+    assert_eq!(booked.batch.len(), 1, "the customer was charged once");
+    assert_eq!(booked.batch[0].amount_minor, 350);
 }

@@ -36,6 +36,11 @@ pub enum Scenario {
     /// Payments approve, and the terminal prints a long receipt text block (06 D3, extended
     /// length) before its completion.
     LongPrintBlock,
+    /// Payments approve and the terminal books the till's answer, but then the cable breaks: its
+    /// acknowledgements of that answer and its completion never arrive, so the till cannot know
+    /// the card was charged (serial lines only). The rehearsal of an unknown outcome and its
+    /// recovery.
+    AnswerLost,
 }
 
 /// What the control interface can change while the terminal runs.
@@ -68,7 +73,7 @@ impl Control {
 
 impl Scenario {
     /// `approve`, `decline:CODE` (hex), `stop-key`, `card-timeout`, `silent`, `eod-fails`,
-    /// `crc-0x10`, `long-print`.
+    /// `crc-0x10`, `long-print`, `answer-lost`.
     pub fn parse(text: &str) -> Option<Scenario> {
         Some(match text {
             "approve" => Scenario::Approve,
@@ -78,6 +83,7 @@ impl Scenario {
             "eod-fails" => Scenario::EndOfDayFails,
             "crc-0x10" => Scenario::CrcByte0x10,
             "long-print" => Scenario::LongPrintBlock,
+            "answer-lost" => Scenario::AnswerLost,
             other => Scenario::Decline(u8::from_str_radix(other.strip_prefix("decline:")?, 16).ok()?),
         })
     }
@@ -476,6 +482,12 @@ impl<T: ApduLine> Emulator<T> {
         let status = self.status_information(result, amount, trace, receipt, card);
         self.state.last_trace = trace;
         self.persist().map_err(TransportError::Io)?;
+        if self.config.scenario == Scenario::AnswerLost {
+            let attempts = self.transport.timers().repeats + 1;
+            if let Some(faults) = self.transport.faults_mut() {
+                faults.swallow_next_acks = attempts;
+            }
+        }
         let mut answer = self.tell(&status)?;
         if let Answer::Nak(0x9C) = answer {
             // "Repeat in 2 s": the till is still writing.
@@ -500,6 +512,10 @@ impl<T: ApduLine> Emulator<T> {
                 // Repeat Receipt gives the last booked transaction.
                 self.state.last_status = status.data;
                 self.persist().map_err(TransportError::Io)?;
+                if self.config.scenario == Scenario::AnswerLost {
+                    // The cable broke here: no completion either. The money has moved.
+                    return Ok(());
+                }
                 if self.config.scenario == Scenario::LongPrintBlock {
                     self.tell(&long_print_block())?;
                 }

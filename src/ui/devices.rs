@@ -120,24 +120,26 @@ impl Devices {
     /// Training mode: the ledger in `data_dir` (the demo catalog seeded into an empty one) and
     /// both emulators; the terminal emulator keeps its batch beside the ledger.
     pub fn training(data_dir: &Path, store: &StoreSettings) -> Result<Devices, DeviceError> {
-        Devices::training_with(
-            data_dir,
-            store,
-            EmulatorConfig { card_delay: std::time::Duration::from_millis(1500), ..EmulatorConfig::default() },
-        )
+        // The customer takes a moment with the card, as at a real counter: time to see the
+        // terminal's texts and to try the Abort button.
+        let terminal =
+            EmulatorConfig { card_delay: std::time::Duration::from_millis(1500), ..EmulatorConfig::default() };
+        let timers = Timers { t3: std::time::Duration::from_secs(5), ..Timers::default() };
+        Devices::training_with(data_dir, store, terminal, timers)
     }
 
+    /// Training with this terminal emulator and these ZVT timers (both ends of the line).
     pub fn training_with(
         data_dir: &Path,
         store: &StoreSettings,
         terminal: EmulatorConfig,
+        timers: Timers,
     ) -> Result<Devices, DeviceError> {
         std::fs::create_dir_all(data_dir)?;
         let mut ledger = Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency)?;
         let catalog = Arc::new(crate::demo::load_catalog(&mut ledger, store, true)?);
         let shared: SharedLedger = Arc::new(Mutex::new(ledger));
         let printer = TrainingPrinter::start(store.paper_columns)?;
-        let timers = Timers { t3: std::time::Duration::from_secs(5), ..Timers::default() };
         let zvt = TrainingTerminal::start(terminal, Some(data_dir.join("training-terminal.state")), timers)?;
         let abort = zvt.terminal.abort_handle();
         let controls = TrainingControls { terminal: zvt.controls.clone(), paper: printer.paper.clone() };
