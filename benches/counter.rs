@@ -19,7 +19,6 @@ use iced_test::simulator::Simulator;
 use till::auth::demo_users;
 use till::config::StoreSettings;
 use till::counter::Counter;
-use till::money::Money;
 use till::simulate::Rng;
 use till::ui::{CJK_FONT, Devices, Message, Till};
 
@@ -81,7 +80,7 @@ fn bench(c: &mut Criterion) {
             .map(|_| catalog.products()[rng.range(0, PRODUCTS as u64 - 1) as usize].barcodes[0].to_string())
             .collect()
     };
-    let counter = Counter::new(store.clone(), catalog, Money::parse("50", store.currency).unwrap());
+    let counter = Counter::new(store, catalog);
     let mut till = Till::new("zh-CN", true, counter, demo_users(), devices);
     let _ = till.handle(Message::PickUser(0));
     let _ = till.handle(Message::SignedIn(0, Ok(())));

@@ -14,7 +14,6 @@ use till::auth::demo_users;
 use till::config::StoreSettings;
 use till::counter::Counter;
 use till::ledger::Ledger;
-use till::money::Money;
 use till::sale::SaleState;
 use till::terminal::emulator::{Control, EmulatorConfig, EmulatorState, Scenario};
 use till::terminal::zvt::transport::Timers;
@@ -29,7 +28,7 @@ struct Counter_ {
 }
 
 fn store() -> StoreSettings {
-    StoreSettings { receipt_locale: "en".into(), ..StoreSettings::demo() }
+    StoreSettings { receipt_locale: "en".into(), void_approval_over: rust_decimal::dec!(20), ..StoreSettings::demo() }
 }
 
 fn open(card_delay: Duration) -> Counter_ {
@@ -41,8 +40,7 @@ fn open(card_delay: Duration) -> Counter_ {
     let devices = Devices::training_with(dir.path(), &store, config, timers).unwrap();
     let terminal = devices.training.as_ref().unwrap().terminal.clone();
     let catalog = devices.catalog.clone();
-    let threshold = Money::parse("20", store.currency).unwrap();
-    let counter = Counter::new(store, catalog, threshold);
+    let counter = Counter::new(store, catalog);
     let mut c = Counter_ { till: Till::new("en", true, counter, demo_users(), devices), terminal, dir };
     let jobs = c.till.start();
     c.drain(jobs);

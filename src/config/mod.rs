@@ -25,6 +25,8 @@ pub struct StoreSettings {
     pub receipt_locale: String,
     /// Columns of the receipt paper: 32 for 58 mm, 48 for 80 mm.
     pub paper_columns: usize,
+    /// Voiding a cart line worth more than this needs a manager.
+    pub void_approval_over: rust_decimal::Decimal,
 }
 
 impl StoreSettings {
@@ -47,7 +49,14 @@ impl StoreSettings {
             screen_locale: "zh-CN".into(),
             receipt_locale: "zh-CN".into(),
             paper_columns: crate::printer::layout::COLUMNS_80MM,
+            void_approval_over: dec!(50),
         }
+    }
+
+    /// The threshold above which voiding a line needs a manager, in the store's currency.
+    pub fn void_threshold(&self) -> crate::money::Money {
+        crate::money::Money::new(self.void_approval_over, self.currency)
+            .unwrap_or_else(|_| crate::money::Money::zero(self.currency))
     }
 
     pub fn sale_settings(&self) -> SaleSettings {

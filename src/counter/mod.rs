@@ -119,8 +119,8 @@ pub enum CardRefund {
 pub struct Counter {
     store: StoreSettings,
     catalog: Arc<Catalog>,
-    /// Voiding a line worth more than this needs a manager.
-    pub void_threshold: Money,
+    /// Voiding a line worth more than this needs a manager (the store's setting).
+    void_threshold: Money,
     cashier: Option<User>,
     sale: Sale,
     selected: Option<usize>,
@@ -129,8 +129,9 @@ pub struct Counter {
 }
 
 impl Counter {
-    pub fn new(store: StoreSettings, catalog: Arc<Catalog>, void_threshold: Money) -> Counter {
+    pub fn new(store: StoreSettings, catalog: Arc<Catalog>) -> Counter {
         let sale = Sale::new(store.sale_settings());
+        let void_threshold = store.void_threshold();
         Counter {
             store,
             catalog,

@@ -6,10 +6,9 @@ use super::*;
 use crate::auth::{DEMO_CASHIER_PIN, DEMO_MANAGER_PIN, approve, demo_users};
 
 fn counter() -> Counter {
-    let store = StoreSettings::demo();
+    let store = StoreSettings { void_approval_over: dec!(20), ..StoreSettings::demo() };
     let catalog = Arc::new(crate::demo::demo_catalog(&store).unwrap());
-    let threshold = Money::parse("20", store.currency).unwrap();
-    Counter::new(store, catalog, threshold)
+    Counter::new(store, catalog)
 }
 
 #[test]

@@ -62,6 +62,14 @@ pub fn frame<'a>(till: &'a Till, body: Element<'a, Message>) -> Element<'a, Mess
     }
 }
 
+/// A status-bar button: small text, still a full-size touch target.
+fn small_button<'a>(label: String, on_press: Message) -> button::Button<'a, Message> {
+    button(text(label).size(SMALL).center().height(Length::Fill))
+        .padding([0, 12])
+        .height(Length::Fixed(theme::TOUCH - 4.0))
+        .on_press(on_press)
+}
+
 fn status_bar(till: &Till) -> Element<'_, Message> {
     let l = till.locale.as_str();
     let terminal = match till.terminal {
@@ -97,14 +105,10 @@ fn status_bar(till: &Till) -> Element<'_, Message> {
     .spacing(16)
     .align_y(Alignment::Center);
     if till.queued_prints > 0 {
-        bar = bar.push(
-            button(
-                text(rust_i18n::t!("counter.print_queued", locale = l, count = till.queued_prints).into_owned())
-                    .size(SMALL),
-            )
-            .padding([4, 8])
-            .on_press(Message::PrintQueued),
-        );
+        bar = bar.push(small_button(
+            rust_i18n::t!("counter.print_queued", locale = l, count = till.queued_prints).into_owned(),
+            Message::PrintQueued,
+        ));
     }
     if !till.posting.is_empty() && matches!(till.notice, Some(Notice::Error(_))) {
         bar = bar.push(
@@ -114,20 +118,17 @@ fn status_bar(till: &Till) -> Element<'_, Message> {
         );
     }
     if till.training {
-        bar = bar
-            .push(button(text(t("counter.show_paper", l)).size(SMALL)).padding([4, 8]).on_press(Message::TogglePaper));
+        bar = bar.push(small_button(t("counter.show_paper", l), Message::TogglePaper));
     }
-    bar =
-        bar.push(button(text(t("counter.language", l)).size(SMALL)).padding([4, 8]).on_press(Message::ToggleLanguage));
-    container(bar).padding([4, 12]).width(Length::Fill).style(theme::panel(theme::PANEL)).into()
+    bar = bar.push(small_button(t("counter.language", l), Message::ToggleLanguage));
+    container(bar).padding([2, 12]).width(Length::Fill).style(theme::panel(theme::PANEL)).into()
 }
 
 /// Training mode: what the emulated printer printed, newest first, in the paper's own columns.
 fn paper(till: &Till) -> Element<'_, Message> {
     use super::Trainer;
     let l = till.locale.as_str();
-    let control =
-        |key: &str, what: Trainer| button(text(t(key, l)).size(SMALL)).padding([6, 8]).on_press(Message::Trainer(what));
+    let control = |key: &str, what: Trainer| small_button(t(key, l), Message::Trainer(what));
     let trainer = column![
         text(t("counter.trainer.title", l)).size(SMALL).color(theme::MUTED),
         row![

@@ -1216,8 +1216,7 @@ pub fn run(data_dir: PathBuf, store: StoreSettings, requested_locale: Option<&st
         }
     };
     let catalog = devices.catalog.clone();
-    let threshold = Money::parse("50", store.currency).unwrap_or_else(|_| Money::zero(store.currency));
-    let counter = Counter::new(store, catalog, threshold);
+    let counter = Counter::new(store, catalog);
     let slot = std::sync::Mutex::new(Some(Till::new(&locale, true, counter, auth::demo_users(), devices)));
     let result = iced::application(
         move || {
