@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod counter;
+pub mod dayclose;
 pub mod demo;
 pub mod fonts;
 pub mod ledger;

@@ -210,23 +210,7 @@ fn describe(outcome: &Outcome, currency: Currency, locale: &str) -> String {
 }
 
 fn terminal_error(e: &TerminalError, locale: &str) -> String {
-    match e {
-        TerminalError::Refused(c) => t!(
-            "cli.terminal_refused",
-            locale = locale,
-            code = format!("{c:02X}"),
-            reason = crate::terminal::result_text(*c, locale)
-        ),
-        TerminalError::Aborted(c) => t!(
-            "cli.terminal_aborted",
-            locale = locale,
-            code = format!("{c:02X}"),
-            reason = crate::terminal::result_text(*c, locale)
-        ),
-        TerminalError::NoAnswer => t!("cli.terminal_no_answer", locale = locale),
-        TerminalError::Link => t!("cli.terminal_link", locale = locale),
-    }
-    .into_owned()
+    e.localized(locale)
 }
 
 /// The terminal on a serial port or over TCP.

@@ -11,6 +11,7 @@ mod catalog_store;
 mod print_jobs;
 pub mod records;
 mod schema;
+mod settlement;
 mod verify;
 
 use std::fs;
@@ -26,7 +27,10 @@ use crate::sale::{OriginalLine, OriginalSale, Sale, SaleError, SaleKind, SaleSta
 pub use card::{CardIntentRecord, CardResultRecord, outcome as card_outcome};
 pub use print_jobs::PrintJob;
 use records::{Canon, EntryHeader, LineRecord, PaymentRecord, SaleRecord, chain_hash, hex};
-pub use verify::{Problem, VerifyReport};
+pub use settlement::{
+    CardPaymentFigure, CashDirection, DayClose, DayFigures, DaySummary, DrawerCountRecord, FamilyTotals,
+};
+pub use verify::{Problem, ProblemKind, VerifyReport};
 
 /// The file name of the ledger database inside the data directory.
 pub const DB_FILE: &str = "ledger.db";
@@ -54,6 +58,10 @@ pub enum LedgerError {
     TooNew(i64),
     #[error("card payment {0} has no known outcome yet")]
     CardOutcomeUnknown(i64),
+    #[error("business day {0} is closed")]
+    DayClosed(i64),
+    #[error("no business day is open")]
+    NoDayOpen,
 }
 
 impl LedgerError {
@@ -72,6 +80,8 @@ impl LedgerError {
             LedgerError::Corrupt(d) => t!("error.ledger.corrupt", locale = locale, detail = d),
             LedgerError::TooNew(v) => t!("error.ledger.too_new", locale = locale, version = v),
             LedgerError::CardOutcomeUnknown(n) => t!("error.ledger.card_outcome_unknown", locale = locale, intent = n),
+            LedgerError::DayClosed(n) => t!("error.ledger.day_closed", locale = locale, day = n),
+            LedgerError::NoDayOpen => t!("error.ledger.no_day_open", locale = locale),
         }
         .into_owned()
     }
@@ -202,19 +212,23 @@ impl Ledger {
         if version > known {
             return Err(LedgerError::TooNew(version));
         }
-        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute_batch(sql)?;
-            if i == 0 {
-                // In the same transaction as the schema: a ledger either has its identity or
-                // does not exist yet, even when the process dies while creating it.
-                tx.execute("INSERT INTO meta(key, value) VALUES ('currency', ?1)", [self.currency.code])?;
-                tx.execute("INSERT INTO meta(key, value) VALUES ('register', ?1)", [&self.register])?;
-            }
-            tx.execute_batch(&schema::append_only_triggers())?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)?;
-            tx.commit()?;
+        if version == known {
+            return Ok(());
         }
+        // Every pending migration, the store identity (for a new file) and the append-only
+        // triggers in one transaction: a ledger is at one schema version or the next, never half
+        // way, even when the process dies while creating or upgrading it.
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for sql in &schema::MIGRATIONS[version as usize..] {
+            tx.execute_batch(sql)?;
+        }
+        if version == 0 {
+            tx.execute("INSERT INTO meta(key, value) VALUES ('currency', ?1)", [self.currency.code])?;
+            tx.execute("INSERT INTO meta(key, value) VALUES ('register', ?1)", [&self.register])?;
+        }
+        tx.execute_batch(&schema::append_only_triggers())?;
+        tx.pragma_update(None, "user_version", known)?;
+        tx.commit()?;
         Ok(())
     }
 

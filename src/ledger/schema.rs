@@ -155,6 +155,49 @@ CREATE TABLE product_barcodes (
 ) WITHOUT ROWID;
 CREATE INDEX product_barcodes_sku ON product_barcodes(sku);
 "#,
+    // 2: settlement — cash in and out, drawer counts, the terminal's end-of-day totals, day
+    // closures (Z), and the rule that a closed day takes no more entries.
+    r#"
+CREATE INDEX sales_day ON sales(day_no, training);
+CREATE TABLE cash_movements (
+    seq          INTEGER PRIMARY KEY REFERENCES journal(seq),
+    day_no       INTEGER NOT NULL REFERENCES business_days(day_no),
+    direction    TEXT    NOT NULL CHECK (direction IN ('in', 'out')),
+    amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+    reason       TEXT    NOT NULL,
+    approved_by  TEXT    NOT NULL
+);
+CREATE TABLE drawer_counts (
+    seq            INTEGER PRIMARY KEY REFERENCES journal(seq),
+    day_no         INTEGER NOT NULL REFERENCES business_days(day_no),
+    counted_minor  INTEGER NOT NULL,
+    expected_minor INTEGER NOT NULL,
+    blind          INTEGER NOT NULL,
+    note           TEXT    NOT NULL,
+    -- "face_minor x count" pairs, space-separated, as counted.
+    denominations  TEXT    NOT NULL
+);
+-- The terminal's end-of-day totals, kept the moment they arrive: a Z that stops after the
+-- terminal closed its batch is finished with these, not with a second end-of-day.
+CREATE TABLE terminal_eods (
+    seq     INTEGER PRIMARY KEY REFERENCES journal(seq),
+    day_no  INTEGER NOT NULL REFERENCES business_days(day_no),
+    -- "family:count:amount_minor" for the seven card families, space-separated.
+    by_card TEXT    NOT NULL
+);
+CREATE TABLE day_closes (
+    seq               INTEGER PRIMARY KEY REFERENCES journal(seq),
+    day_no            INTEGER NOT NULL UNIQUE REFERENCES business_days(day_no),
+    z_no              INTEGER NOT NULL UNIQUE,
+    net_minor         INTEGER NOT NULL,
+    grand_total_minor INTEGER NOT NULL
+);
+-- After its Z a day is immutable: no entry of any kind may be dated in it (nor a second Z).
+CREATE TRIGGER closed_day_takes_nothing BEFORE INSERT ON journal
+WHEN NEW.day_no IS NOT NULL
+ AND EXISTS (SELECT 1 FROM journal j WHERE j.kind = 'day_close' AND j.day_no = NEW.day_no)
+BEGIN SELECT RAISE(ABORT, 'the business day is closed'); END;
+"#,
 ];
 
 /// Tables whose rows, once posted, never change.
@@ -168,6 +211,10 @@ pub(super) const APPEND_ONLY: &[&str] = &[
     "card_results",
     "print_jobs",
     "print_results",
+    "cash_movements",
+    "drawer_counts",
+    "terminal_eods",
+    "day_closes",
 ];
 
 pub(super) fn append_only_triggers() -> String {

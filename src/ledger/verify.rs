@@ -37,6 +37,7 @@ pub enum ProblemKind {
     DayDiffers,
     CardDiffers,
     PrintJobDiffers,
+    SettlementDiffers,
     Orphan { table: &'static str },
     TriggerMissing(String),
     WitnessAhead { witness_seq: i64, head_seq: i64 },
@@ -63,6 +64,7 @@ impl Problem {
             ProblemKind::DayDiffers => t!("verify.day_differs", locale = locale),
             ProblemKind::CardDiffers => t!("verify.card_differs", locale = locale),
             ProblemKind::PrintJobDiffers => t!("verify.print_job_differs", locale = locale),
+            ProblemKind::SettlementDiffers => t!("verify.settlement_differs", locale = locale),
             ProblemKind::Orphan { table } => t!("verify.orphan", locale = locale, table = table),
             ProblemKind::TriggerMissing(name) => t!("verify.trigger_missing", locale = locale, name = name),
             ProblemKind::WitnessAhead { witness_seq, head_seq } => {
@@ -365,6 +367,10 @@ pub(super) fn verify(conn: &Connection, witness_path: &Path) -> Result<VerifyRep
                     push(&mut problems, at, ProblemKind::HeaderMismatch);
                 } else if header.kind == "print_job" && !print_job_matches(conn, seq, &payload)? {
                     push(&mut problems, at, ProblemKind::PrintJobDiffers);
+                } else if let Some(rendered) = super::settlement::render_from_row(conn, &header)?
+                    && rendered != payload
+                {
+                    push(&mut problems, at, ProblemKind::SettlementDiffers);
                 }
             }
         }

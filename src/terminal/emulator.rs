@@ -51,6 +51,9 @@ pub enum Control {
     Merchant(String),
     /// Corrupt, drop or leave unacknowledged the next frames (serial lines only).
     Faults(LineFaults),
+    /// The host reverses the latest booked payment on its own (a late decline): the till still
+    /// has it; the end-of-day will not.
+    ReverseLast,
 }
 
 impl Control {
@@ -63,6 +66,7 @@ impl Control {
         let count = || arg.and_then(|n| n.parse::<u32>().ok());
         Some(match first {
             "merchant" => Control::Merchant(arg?.to_string()),
+            "reverse-last" => Control::ReverseLast,
             "corrupt" => Control::Faults(LineFaults { corrupt_next_sends: count()?, ..LineFaults::default() }),
             "drop" => Control::Faults(LineFaults { drop_next_sends: count()?, ..LineFaults::default() }),
             "lost-ack" => Control::Faults(LineFaults { swallow_next_acks: count()?, ..LineFaults::default() }),
@@ -312,6 +316,13 @@ impl<T: ApduLine> Emulator<T> {
                 Control::Faults(f) => {
                     if let Some(faults) = self.transport.faults_mut() {
                         *faults = f;
+                    }
+                }
+                Control::ReverseLast => {
+                    if let Some(last) = self.state.batch.iter_mut().rev().find(|e| !e.reversed && e.amount_minor > 0) {
+                        last.reversed = true;
+                        // A state file that cannot be written keeps the change in memory only.
+                        let _ = self.persist();
                     }
                 }
             }

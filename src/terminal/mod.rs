@@ -82,6 +82,22 @@ pub enum TerminalError {
 }
 
 impl TerminalError {
+    /// In words for the cashier or the installer, with the terminal's reason where it gave one.
+    pub fn localized(&self, locale: &str) -> String {
+        use rust_i18n::t;
+        match self {
+            TerminalError::Refused(c) => {
+                t!("cli.terminal_refused", locale = locale, code = format!("{c:02X}"), reason = result_text(*c, locale))
+            }
+            TerminalError::Aborted(c) => {
+                t!("cli.terminal_aborted", locale = locale, code = format!("{c:02X}"), reason = result_text(*c, locale))
+            }
+            TerminalError::NoAnswer => t!("cli.terminal_no_answer", locale = locale),
+            TerminalError::Link => t!("cli.terminal_link", locale = locale),
+        }
+        .into_owned()
+    }
+
     fn from_end(end: &End) -> TerminalError {
         match end {
             End::Refused(c) => TerminalError::Refused(*c),

@@ -1,0 +1,420 @@
+//! Settlement (结算): the X report (any time, changes nothing), the drawer count, and the Z — the
+//! terminal's end-of-day, its totals reconciled with the ledger's card payments family by family,
+//! and the day's closure posted with its Z number and the perpetual grand total. After its Z a day
+//! takes no more entries (the ledger's trigger enforces it); the next sale opens a new day.
+//!
+//! A Z that stops half-way is safe to run again: the terminal's totals are kept in the ledger the
+//! moment they arrive, so a retry after the terminal closed its batch uses them instead of asking
+//! for a second end-of-day; a retry after a refused end-of-day simply asks again.
+
+pub mod output;
+
+use chrono::{DateTime, Utc};
+
+use crate::ledger::{CardPaymentFigure, DayClose, DayFigures, DrawerCountRecord, FamilyTotals, Ledger, LedgerError};
+use crate::money::{Currency, Money};
+use crate::terminal::zvt::messages::{CARD_FAMILIES, EodTotals};
+use crate::terminal::{PaymentTerminal, TerminalError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    X,
+    Z,
+}
+
+/// A warning for the manager (the operator's guide's fraud signs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RiskFlag {
+    /// The same card (masked number and card type) paid this many times in the day.
+    CardRepeated {
+        card: String,
+        times: usize,
+    },
+    /// A card sale of a large round amount with a single line whose price was typed in.
+    RoundOpenPriceCardSale {
+        receipt_no: i64,
+        amount: i64,
+    },
+    /// A card payment the till refunded to the card (reversal or refund).
+    CardRefund {
+        receipt_no: i64,
+        amount: i64,
+    },
+    VoidedCarts(i64),
+    NoSaleOpenings(i64),
+    PriceOverrides(i64),
+    /// The terminal answered for another merchant (跳码).
+    MerchantMismatch(i64),
+}
+
+/// Why a card family's totals differ between the terminal and the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cause {
+    /// The ledger has this payment; the terminal does not: it reversed it by itself.
+    ReversedByTerminal {
+        receipt_no: i64,
+    },
+    /// A card payment whose outcome the till never learnt, for this amount.
+    UnresolvedUnknown {
+        intent_id: i64,
+    },
+    /// The terminal booked more than this till posted: a payment keyed on the terminal itself or
+    /// made by another till on it.
+    OtherTerminal,
+    Unexplained,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyLine {
+    pub family: &'static str,
+    /// (count, amount) as the ledger has them.
+    pub ledger: (i64, i64),
+    /// (count, amount) as the terminal reported them.
+    pub terminal: (i64, i64),
+    pub cause: Option<Cause>,
+}
+
+impl FamilyLine {
+    pub fn agrees(&self) -> bool {
+        // The terminal's count field holds one byte: compare counts within its range.
+        self.ledger.1 == self.terminal.1 && self.ledger.0.rem_euclid(256) == self.terminal.0.rem_euclid(256)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconciliation {
+    pub families: Vec<FamilyLine>,
+}
+
+impl Reconciliation {
+    pub fn agrees(&self) -> bool {
+        self.families.iter().all(FamilyLine::agrees)
+    }
+
+    pub fn differences(&self) -> impl Iterator<Item = &FamilyLine> {
+        self.families.iter().filter(|f| !f.agrees())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub kind: ReportKind,
+    pub currency: Currency,
+    pub first_day: i64,
+    pub last_day: i64,
+    /// Business dates of the first and last day.
+    pub dates: (String, String),
+    pub training: bool,
+    pub figures: DayFigures,
+    pub flags: Vec<RiskFlag>,
+    pub count: Option<DrawerCountRecord>,
+    pub reconciliation: Option<Reconciliation>,
+    pub close: Option<DayClose>,
+    pub printed_at: DateTime<Utc>,
+}
+
+impl Report {
+    pub fn money(&self, minor: i64) -> Money {
+        Money::from_minor(minor, self.currency).unwrap_or_else(|_| Money::zero(self.currency))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CloseError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Terminal(#[from] TerminalError),
+    #[error("the counted cash differs from the expected by more than the limit: a manager's note is needed")]
+    NoteNeeded,
+    #[error("no business day {0}")]
+    UnknownDay(i64),
+}
+
+impl CloseError {
+    pub fn localized(&self, locale: &str) -> String {
+        match self {
+            CloseError::Ledger(e) => e.localized(locale),
+            CloseError::Terminal(e) => {
+                rust_i18n::t!("report.error.terminal", locale = locale, detail = e.localized(locale)).into_owned()
+            }
+            CloseError::NoteNeeded => rust_i18n::t!("report.error.note_needed", locale = locale).into_owned(),
+            CloseError::UnknownDay(n) => {
+                rust_i18n::t!("report.error.unknown_day", locale = locale, day = n).into_owned()
+            }
+        }
+    }
+}
+
+/// The card family (BMP 60 order) a card name belongs to.
+pub fn family_of(card_name: &str) -> usize {
+    let name = card_name.to_ascii_lowercase();
+    match name.as_str() {
+        "girocard" | "maestro" | "ec" => 0,
+        "jcb" => 1,
+        "mastercard" | "eurocard" => 2,
+        "amex" | "american express" => 3,
+        "visa" => 4,
+        "diners" => 5,
+        _ => 6,
+    }
+}
+
+fn dates(ledger: &Ledger, first: i64, last: i64) -> Result<(String, String), CloseError> {
+    let days = ledger.days()?;
+    let date =
+        |n: i64| days.iter().find(|d| d.day_no == n).map(|d| d.business_date.clone()).ok_or(CloseError::UnknownDay(n));
+    Ok((date(first)?, date(last)?))
+}
+
+/// The X report of days `first..=last` (one day, or a month): changes nothing.
+pub fn x_report(
+    ledger: &Ledger,
+    first: i64,
+    last: i64,
+    training: bool,
+    now: DateTime<Utc>,
+) -> Result<Report, CloseError> {
+    let dates = dates(ledger, first, last)?;
+    let figures = ledger.day_figures(first, last, training)?;
+    let cards = ledger.card_payment_figures(first, last, training)?;
+    let flags = risk_flags(&figures, &cards);
+    let count = if first == last { ledger.drawer_count(last)? } else { None };
+    let close = if first == last { ledger.day_close(last)? } else { None };
+    Ok(Report {
+        kind: if close.is_some() { ReportKind::Z } else { ReportKind::X },
+        currency: ledger.currency(),
+        first_day: first,
+        last_day: last,
+        dates,
+        training,
+        figures,
+        flags,
+        count,
+        reconciliation: None,
+        close,
+        printed_at: now,
+    })
+}
+
+/// The guide's fraud signs in a day's figures.
+pub fn risk_flags(figures: &DayFigures, cards: &[CardPaymentFigure]) -> Vec<RiskFlag> {
+    let mut flags = Vec::new();
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for c in cards.iter().filter(|c| c.kind == "sale" && !c.masked_pan.is_empty()) {
+        let card = format!("{} {}", c.card_name, c.masked_pan);
+        match seen.iter_mut().find(|(k, _)| *k == card) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((card, 1)),
+        }
+    }
+    flags.extend(seen.into_iter().filter(|(_, n)| *n >= 3).map(|(card, times)| RiskFlag::CardRepeated { card, times }));
+    for c in cards {
+        // Large and round (at least 500.00, whole hundreds), one line, its price typed in.
+        if c.kind == "sale" && c.amount >= 50_000 && c.amount % 10_000 == 0 && c.lines == 1 && c.overridden_lines == 1 {
+            flags.push(RiskFlag::RoundOpenPriceCardSale { receipt_no: c.receipt_no, amount: c.amount });
+        }
+        if c.kind == "refund" {
+            flags.push(RiskFlag::CardRefund { receipt_no: c.receipt_no, amount: c.amount });
+        }
+    }
+    for (kind, make) in [
+        ("void_cart", RiskFlag::VoidedCarts as fn(i64) -> RiskFlag),
+        ("no_sale", RiskFlag::NoSaleOpenings),
+        ("risk_event", RiskFlag::MerchantMismatch),
+    ] {
+        let n = figures.entries_of(kind);
+        if n > 0 {
+            flags.push(make(n));
+        }
+    }
+    if figures.price_overrides > 0 {
+        flags.push(RiskFlag::PriceOverrides(figures.price_overrides));
+    }
+    flags
+}
+
+/// The ledger's card payments per family: (count, amount). A reversal and the payment it
+/// reversed (same terminal receipt number) cancel out, as they do in the terminal's batch.
+fn ledger_families(cards: &[CardPaymentFigure]) -> FamilyTotals {
+    let mut out: FamilyTotals = [(0, 0); 7];
+    let reversed: Vec<i64> = cards
+        .iter()
+        .filter(|c| c.kind == "refund")
+        .filter_map(|c| c.card_receipt)
+        .filter(|r| cards.iter().any(|s| s.kind == "sale" && s.card_receipt == Some(*r)))
+        .collect();
+    for c in cards {
+        if c.card_receipt.is_some_and(|r| reversed.contains(&r)) {
+            continue;
+        }
+        let slot = &mut out[family_of(&c.card_name)];
+        slot.0 += 1;
+        slot.1 += c.amount;
+    }
+    out
+}
+
+/// Lines up the terminal's end-of-day totals with the ledger's card payments and names the
+/// likely cause of each difference.
+pub fn reconcile(
+    cards: &[CardPaymentFigure],
+    terminal: &FamilyTotals,
+    open_intents: &[crate::ledger::CardIntentRecord],
+) -> Reconciliation {
+    let ledger = ledger_families(cards);
+    let families = (0..7)
+        .map(|i| {
+            let mut line =
+                FamilyLine { family: CARD_FAMILIES[i], ledger: ledger[i], terminal: terminal[i], cause: None };
+            if !line.agrees() {
+                let missing = line.ledger.1 - line.terminal.1;
+                line.cause = Some(if missing > 0 {
+                    cards
+                        .iter()
+                        .rev()
+                        .find(|c| family_of(&c.card_name) == i && c.amount == missing)
+                        .map_or(Cause::Unexplained, |c| Cause::ReversedByTerminal { receipt_no: c.receipt_no })
+                } else {
+                    open_intents
+                        .iter()
+                        .find(|o| o.amount_minor == -missing)
+                        .map_or(Cause::OtherTerminal, |o| Cause::UnresolvedUnknown { intent_id: o.intent_id })
+                });
+            }
+            line
+        })
+        .filter(|l| l.ledger != (0, 0) || l.terminal != (0, 0))
+        .collect();
+    Reconciliation { families }
+}
+
+fn family_totals(eod: &EodTotals) -> FamilyTotals {
+    let mut out: FamilyTotals = [(0, 0); 7];
+    for (slot, (n, amount)) in out.iter_mut().zip(eod.by_card) {
+        *slot = (i64::from(n), amount as i64);
+    }
+    out
+}
+
+/// The drawer's cash by denomination, against what the ledger expects.
+pub struct Count<'a> {
+    /// (face value, how many).
+    pub denominations: &'a [(Money, u32)],
+    /// The counter did not see the expected amount before entering the count.
+    pub blind: bool,
+    pub note: &'a str,
+    /// A difference beyond this needs a note.
+    pub limit: Money,
+}
+
+/// Posts a drawer count of the open day (training or real figures) and returns it.
+pub fn count_drawer(
+    ledger: &mut Ledger,
+    count: &Count<'_>,
+    training: bool,
+    now: DateTime<Utc>,
+) -> Result<DrawerCountRecord, CloseError> {
+    let day = ledger.ensure_day(Money::zero(ledger.currency()), now)?.day_no;
+    let expected = ledger.day_figures(day, day, training)?.expected_cash();
+    let counted: i64 = count.denominations.iter().map(|(face, n)| face.minor() * i64::from(*n)).sum();
+    if (counted - expected).abs() > count.limit.minor() && count.note.trim().is_empty() {
+        return Err(CloseError::NoteNeeded);
+    }
+    let record = DrawerCountRecord {
+        counted_minor: counted,
+        expected_minor: expected,
+        blind: count.blind,
+        note: count.note.trim().to_string(),
+        denominations: count.denominations.iter().map(|(f, n)| (f.minor(), *n)).collect(),
+    };
+    ledger.post_drawer_count(&record, now)?;
+    Ok(record)
+}
+
+/// The Z: the terminal's end-of-day (or the totals it already gave for this day), the
+/// reconciliation, and the day's closure. Nothing is closed when the terminal refuses.
+pub fn close_day(
+    ledger: &mut Ledger,
+    terminal: &mut dyn PaymentTerminal,
+    training: bool,
+    now: DateTime<Utc>,
+) -> Result<Report, CloseError> {
+    let day = ledger.current_day()?.ok_or(LedgerError::NoDayOpen)?.day_no;
+    let totals = match ledger.terminal_eod(day)? {
+        Some(kept) => kept,
+        None => {
+            let eod = terminal.end_of_day()?;
+            let totals = family_totals(&eod);
+            ledger.post_terminal_eod(&totals, now)?;
+            totals
+        }
+    };
+    let cards = ledger.card_payment_figures(day, day, training)?;
+    let reconciliation = reconcile(&cards, &totals, &ledger.open_card_intents()?);
+    let real = ledger.day_figures(day, day, false)?;
+    let close = ledger.post_day_close(day, real.net, now)?;
+    let mut report = x_report(ledger, day, day, training, now)?;
+    report.reconciliation = Some(reconciliation);
+    report.close = Some(close);
+    report.kind = ReportKind::Z;
+    Ok(report)
+}
+
+/// The notes and coins of a currency, largest first (for counting the drawer).
+pub fn denominations(currency: Currency) -> Vec<Money> {
+    let faces: &[i64] = match currency.code {
+        "CNY" => &[10_000, 5_000, 2_000, 1_000, 500, 100, 50, 10],
+        "EUR" => &[50_000, 20_000, 10_000, 5_000, 2_000, 1_000, 500, 200, 100, 50, 20, 10, 5, 2, 1],
+        "USD" => &[10_000, 5_000, 2_000, 1_000, 500, 100, 25, 10, 5, 1],
+        "JPY" => &[10_000, 5_000, 1_000, 500, 100, 50, 10, 5, 1],
+        _ => &[10_000, 5_000, 2_000, 1_000, 500, 100, 50, 10, 5, 1],
+    };
+    faces.iter().filter_map(|&m| Money::from_minor(m, currency).ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(receipt_no: i64, kind: &str, amount: i64, name: &str, card_receipt: i64) -> CardPaymentFigure {
+        CardPaymentFigure {
+            receipt_no,
+            kind: kind.into(),
+            amount,
+            card_name: name.into(),
+            masked_pan: "4748******7743".into(),
+            card_receipt: Some(card_receipt),
+            lines: 1,
+            overridden_lines: 0,
+        }
+    }
+
+    #[test]
+    fn a_reversal_cancels_its_payment_and_a_missing_payment_is_named() {
+        let cards = vec![
+            card(1, "sale", 350, "VISA", 1),
+            card(2, "sale", 1200, "girocard", 2),
+            card(3, "refund", -350, "VISA", 1),
+            card(4, "sale", 990, "VISA", 3),
+        ];
+        let mut terminal: FamilyTotals = [(0, 0); 7];
+        terminal[0] = (1, 1200);
+        // The terminal reversed receipt 4's payment by itself.
+        terminal[4] = (0, 0);
+        let r = reconcile(&cards, &terminal, &[]);
+        assert!(!r.agrees());
+        let visa = r.differences().next().unwrap();
+        assert_eq!((visa.family, visa.ledger, visa.terminal), ("VISA", (1, 990), (0, 0)));
+        assert_eq!(visa.cause, Some(Cause::ReversedByTerminal { receipt_no: 4 }));
+        terminal[4] = (1, 990);
+        assert!(reconcile(&cards, &terminal, &[]).agrees());
+    }
+
+    #[test]
+    fn the_same_card_three_times_is_flagged() {
+        let cards: Vec<_> = (1..=3).map(|i| card(i, "sale", 100, "VISA", i)).collect();
+        let flags = risk_flags(&DayFigures::default(), &cards);
+        assert_eq!(flags, vec![RiskFlag::CardRepeated { card: "VISA 4748******7743".into(), times: 3 }]);
+    }
+}

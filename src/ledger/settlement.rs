@@ -1,0 +1,570 @@
+//! Settlement in the ledger: cash in and out, drawer counts, the terminal's end-of-day totals and
+//! the day's closure (Z), each a journal entry whose payload is rendered from its row (so `verify`
+//! catches a row edited behind the payload's back); and the figures the X and Z reports are made
+//! of, summed by SQLite over a range of days.
+
+use chrono::{DateTime, Local, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::records::{Canon, EntryHeader};
+use super::{Content, Day, Ledger, LedgerError, current_day_of, open_day_in};
+use crate::money::Money;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CashDirection {
+    In,
+    Out,
+}
+
+impl CashDirection {
+    fn code(self) -> &'static str {
+        match self {
+            CashDirection::In => "in",
+            CashDirection::Out => "out",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrawerCountRecord {
+    pub counted_minor: i64,
+    pub expected_minor: i64,
+    pub blind: bool,
+    pub note: String,
+    /// (face value in minor units, how many).
+    pub denominations: Vec<(i64, u32)>,
+}
+
+/// The terminal's end-of-day totals per card family (BMP 60 order): (count, amount in minor units).
+pub type FamilyTotals = [(i64, i64); 7];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayClose {
+    pub seq: i64,
+    pub day_no: i64,
+    pub z_no: i64,
+    pub net_minor: i64,
+    pub grand_total_minor: i64,
+}
+
+/// A business day as the manager's list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaySummary {
+    pub day_no: i64,
+    pub business_date: String,
+    pub z_no: Option<i64>,
+}
+
+/// Sums over a range of days, for the X and Z reports. Money in minor units.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayFigures {
+    pub sales_count: i64,
+    pub sales_total: i64,
+    pub refunds_count: i64,
+    /// Negative: what went back.
+    pub refunds_total: i64,
+    pub gross: i64,
+    pub discounts: i64,
+    pub tax: i64,
+    /// Sales and refunds together.
+    pub net: i64,
+    pub rounding: i64,
+    /// (class, rate, amount, tax) per rate.
+    pub taxes: Vec<(String, String, i64, i64)>,
+    /// (tender kind, count, amount); cash is what stayed in the drawer (change given back).
+    pub tenders: Vec<(String, i64, i64)>,
+    /// (card name, count, amount).
+    pub cards: Vec<(String, i64, i64)>,
+    /// (cashier, receipts, amount).
+    pub cashiers: Vec<(String, i64, i64)>,
+    /// (receipts, amount) per local hour of the day.
+    pub by_hour: [(i64, i64); 24],
+    pub price_overrides: i64,
+    pub float: i64,
+    pub cash_in: i64,
+    pub cash_out: i64,
+    /// Journal entries by kind in the range (no-sale openings, voided carts, approvals, risks).
+    pub entries: Vec<(String, i64)>,
+}
+
+impl DayFigures {
+    pub fn tender(&self, kind: &str) -> i64 {
+        self.tenders.iter().filter(|t| t.0 == kind).map(|t| t.2).sum()
+    }
+
+    pub fn entries_of(&self, kind: &str) -> i64 {
+        self.entries.iter().filter(|e| e.0 == kind).map(|e| e.1).sum()
+    }
+
+    /// What the drawer should hold: float + cash taken − cash paid out + cash in − cash out.
+    pub fn expected_cash(&self) -> i64 {
+        self.float + self.tender("cash") + self.cash_in - self.cash_out
+    }
+}
+
+/// A card payment of the range, for reconciliation and the risk flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardPaymentFigure {
+    pub receipt_no: i64,
+    pub kind: String,
+    pub amount: i64,
+    pub card_name: String,
+    pub masked_pan: String,
+    pub card_receipt: Option<i64>,
+    pub lines: i64,
+    pub overridden_lines: i64,
+}
+
+fn denominations_text(d: &[(i64, u32)]) -> String {
+    d.iter().map(|(face, n)| format!("{face}x{n}")).collect::<Vec<_>>().join(" ")
+}
+
+fn families_text(t: &FamilyTotals) -> String {
+    t.iter().enumerate().map(|(i, (n, a))| format!("{i}:{n}:{a}")).collect::<Vec<_>>().join(" ")
+}
+
+fn parse_families(text: &str) -> Option<FamilyTotals> {
+    let mut out = [(0, 0); 7];
+    for part in text.split_whitespace() {
+        let mut it = part.split(':');
+        let i: usize = it.next()?.parse().ok()?;
+        let slot = out.get_mut(i)?;
+        *slot = (it.next()?.parse().ok()?, it.next()?.parse().ok()?);
+    }
+    Some(out)
+}
+
+/// The canonical bytes of a settlement entry, rendered from its row; None for other kinds.
+pub(super) fn render_from_row(conn: &Connection, header: &EntryHeader) -> Result<Option<Vec<u8>>, LedgerError> {
+    let seq = header.seq;
+    let mut c = Canon::new(header);
+    let found = match header.kind.as_str() {
+        "cash_in" | "cash_out" => conn
+            .query_row(
+                "SELECT direction, amount_minor, reason, approved_by FROM cash_movements WHERE seq = ?1",
+                [seq],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)),
+            )
+            .optional()?
+            .map(|(d, a, reason, by)| {
+                c.field("direction", d).field("amount", a).field("reason", reason).field("approved_by", by);
+            }),
+        "drawer_count" => conn
+            .query_row(
+                "SELECT counted_minor, expected_minor, blind, note, denominations FROM drawer_counts WHERE seq = ?1",
+                [seq],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, bool>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                },
+            )
+            .optional()?
+            .map(|(counted, expected, blind, note, d)| {
+                c.field("counted", counted)
+                    .field("expected", expected)
+                    .field("blind", blind)
+                    .field("note", note)
+                    .field("denominations", d);
+            }),
+        "terminal_eod" => conn
+            .query_row("SELECT by_card FROM terminal_eods WHERE seq = ?1", [seq], |r| r.get::<_, String>(0))
+            .optional()?
+            .map(|t| {
+                c.field("by_card", t);
+            }),
+        "day_close" => conn
+            .query_row("SELECT z_no, net_minor, grand_total_minor FROM day_closes WHERE seq = ?1", [seq], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })
+            .optional()?
+            .map(|(z, net, grand)| {
+                c.field("z_no", z).field("net", net).field("grand_total", grand);
+            }),
+        _ => return Ok(None),
+    };
+    // An entry of these kinds without its row renders as nothing, which matches no payload.
+    Ok(Some(if found.is_some() { c.into_bytes() } else { Vec::new() }))
+}
+
+impl Ledger {
+    /// The open business day, opened now with `float` if none is.
+    pub fn ensure_day(&mut self, float: Money, now: DateTime<Utc>) -> Result<Day, LedgerError> {
+        if let Some(day) = self.current_day()? {
+            return Ok(day);
+        }
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let day = open_day_in(&tx, &self.register, float, now.with_timezone(&Local).date_naive(), now)?;
+        let head = super::head_of(&tx)?;
+        tx.commit()?;
+        self.write_witness(head);
+        Ok(day)
+    }
+
+    /// Cash put into or taken out of the drawer (change brought in, a bank drop), with the
+    /// manager who approved it. Dated in the open day (opened if need be).
+    pub fn post_cash_movement(
+        &mut self,
+        direction: CashDirection,
+        amount: Money,
+        reason: &str,
+        approved_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, LedgerError> {
+        if !amount.is_positive() || amount.currency() != self.currency {
+            return Err(LedgerError::Corrupt("a cash movement is a positive amount of the ledger's currency".into()));
+        }
+        let day = self.ensure_day(Money::zero(self.currency), now)?.day_no;
+        let kind = if direction == CashDirection::In { "cash_in" } else { "cash_out" };
+        let payload = |h: &EntryHeader| {
+            let mut c = Canon::new(h);
+            c.field("direction", direction.code())
+                .field("amount", amount.minor())
+                .field("reason", reason)
+                .field("approved_by", approved_by);
+            c.into_bytes()
+        };
+        let (seq, ()) = self.post_entry(
+            kind,
+            Content::InPayload,
+            now,
+            |_| Ok(()),
+            payload,
+            |tx, seq| {
+                tx.execute(
+                    "INSERT INTO cash_movements(seq, day_no, direction, amount_minor, reason, approved_by) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![seq, day, direction.code(), amount.minor(), reason, approved_by],
+                )?;
+                Ok(())
+            },
+        )?;
+        Ok(seq)
+    }
+
+    /// A counted drawer, with what the ledger expected at that moment.
+    pub fn post_drawer_count(&mut self, count: &DrawerCountRecord, now: DateTime<Utc>) -> Result<i64, LedgerError> {
+        let day = self.ensure_day(Money::zero(self.currency), now)?.day_no;
+        let denominations = denominations_text(&count.denominations);
+        let payload = |h: &EntryHeader| {
+            let mut c = Canon::new(h);
+            c.field("counted", count.counted_minor)
+                .field("expected", count.expected_minor)
+                .field("blind", count.blind)
+                .field("note", &count.note)
+                .field("denominations", &denominations);
+            c.into_bytes()
+        };
+        let (seq, ()) =
+            self.post_entry(
+                "drawer_count",
+                Content::InPayload,
+                now,
+                |_| Ok(()),
+                payload,
+                |tx, seq| {
+                    tx.execute(
+                "INSERT INTO drawer_counts(seq, day_no, counted_minor, expected_minor, blind, note, denominations) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![seq, day, count.counted_minor, count.expected_minor, count.blind, count.note, denominations],
+            )?;
+                    Ok(())
+                },
+            )?;
+        Ok(seq)
+    }
+
+    /// The latest drawer count of a day.
+    pub fn drawer_count(&self, day_no: i64) -> Result<Option<DrawerCountRecord>, LedgerError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT counted_minor, expected_minor, blind, note, denominations FROM drawer_counts \
+                 WHERE day_no = ?1 ORDER BY seq DESC LIMIT 1",
+                [day_no],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, bool>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        Ok(row.map(|(counted_minor, expected_minor, blind, note, d)| DrawerCountRecord {
+            counted_minor,
+            expected_minor,
+            blind,
+            note,
+            denominations: d
+                .split_whitespace()
+                .filter_map(|p| p.split_once('x'))
+                .filter_map(|(f, n)| Some((f.parse().ok()?, n.parse().ok()?)))
+                .collect(),
+        }))
+    }
+
+    /// Keeps the terminal's end-of-day totals for the open day, the moment they arrive.
+    pub fn post_terminal_eod(&mut self, totals: &FamilyTotals, now: DateTime<Utc>) -> Result<i64, LedgerError> {
+        let day = self.current_day()?.ok_or(LedgerError::NoDayOpen)?.day_no;
+        let text = families_text(totals);
+        let payload = |h: &EntryHeader| {
+            let mut c = Canon::new(h);
+            c.field("by_card", &text);
+            c.into_bytes()
+        };
+        let (seq, ()) = self.post_entry(
+            "terminal_eod",
+            Content::InPayload,
+            now,
+            |_| Ok(()),
+            payload,
+            |tx, seq| {
+                tx.execute(
+                    "INSERT INTO terminal_eods(seq, day_no, by_card) VALUES (?1, ?2, ?3)",
+                    params![seq, day, text],
+                )?;
+                Ok(())
+            },
+        )?;
+        Ok(seq)
+    }
+
+    /// The terminal's end-of-day totals already kept for a day, if its batch was closed and no
+    /// card payment came after.
+    pub fn terminal_eod(&self, day_no: i64) -> Result<Option<FamilyTotals>, LedgerError> {
+        let row: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT seq, by_card FROM terminal_eods WHERE day_no = ?1 ORDER BY seq DESC LIMIT 1",
+                [day_no],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((seq, text)) = row else { return Ok(None) };
+        let later: bool =
+            self.conn
+                .query_row("SELECT EXISTS (SELECT 1 FROM card_intents WHERE intent_id > ?1)", [seq], |r| r.get(0))?;
+        if later {
+            return Ok(None);
+        }
+        parse_families(&text).map(Some).ok_or_else(|| LedgerError::Corrupt(format!("terminal_eod {seq}: {text}")))
+    }
+
+    /// Posts the Z: closes the open day `day_no` with its net, the next gap-free Z number and the
+    /// perpetual grand total, in one transaction that refuses a day already closed or not open.
+    pub fn post_day_close(&mut self, day_no: i64, net_minor: i64, now: DateTime<Utc>) -> Result<DayClose, LedgerError> {
+        let currency = self.currency;
+        let check = move |tx: &Transaction<'_>| match current_day_of(tx, currency)? {
+            Some(d) if d.day_no == day_no => Ok(()),
+            _ if day_closed(tx, day_no)? => Err(LedgerError::DayClosed(day_no)),
+            _ => Err(LedgerError::NoDayOpen),
+        };
+        let (z_no, previous): (i64, i64) = self.conn.query_row(
+            "SELECT COALESCE(MAX(z_no), 0) + 1, COALESCE((SELECT grand_total_minor FROM day_closes ORDER BY z_no DESC LIMIT 1), 0) FROM day_closes",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let grand_total_minor = previous + net_minor;
+        let payload = |h: &EntryHeader| {
+            let mut c = Canon::new(h);
+            c.field("z_no", z_no).field("net", net_minor).field("grand_total", grand_total_minor);
+            c.into_bytes()
+        };
+        let (seq, ()) = self.post_entry("day_close", Content::InPayload, now, check, payload, |tx, seq| {
+            tx.execute(
+                "INSERT INTO day_closes(seq, day_no, z_no, net_minor, grand_total_minor) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![seq, day_no, z_no, net_minor, grand_total_minor],
+            )?;
+            Ok(())
+        })?;
+        Ok(DayClose { seq, day_no, z_no, net_minor, grand_total_minor })
+    }
+
+    /// The Z of a closed day.
+    pub fn day_close(&self, day_no: i64) -> Result<Option<DayClose>, LedgerError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq, z_no, net_minor, grand_total_minor FROM day_closes WHERE day_no = ?1",
+                [day_no],
+                |r| {
+                    Ok(DayClose {
+                        seq: r.get(0)?,
+                        day_no,
+                        z_no: r.get(1)?,
+                        net_minor: r.get(2)?,
+                        grand_total_minor: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Every business day, newest first, with its Z number once closed.
+    pub fn days(&self) -> Result<Vec<DaySummary>, LedgerError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT d.day_no, d.business_date, c.z_no FROM business_days d \
+             LEFT JOIN day_closes c ON c.day_no = d.day_no ORDER BY d.day_no DESC",
+        )?;
+        let rows =
+            stmt.query_map([], |r| Ok(DaySummary { day_no: r.get(0)?, business_date: r.get(1)?, z_no: r.get(2)? }))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The X/Z figures of days `first..=last`, of training sales or of real ones.
+    pub fn day_figures(&self, first: i64, last: i64, training: bool) -> Result<DayFigures, LedgerError> {
+        let c = &self.conn;
+        let mut f = DayFigures::default();
+        let range = params![first, last, training];
+        c.prepare_cached(
+            "SELECT kind, COUNT(*), COALESCE(SUM(total_minor), 0), COALESCE(SUM(gross_minor), 0), \
+                    COALESCE(SUM(discount_minor), 0), COALESCE(SUM(tax_minor), 0), COALESCE(SUM(rounding_minor), 0) \
+             FROM sales WHERE day_no BETWEEN ?1 AND ?2 AND training = ?3 GROUP BY kind",
+        )?
+        .query_map(range, |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, i64>(6)?,
+            ))
+        })?
+        .try_for_each(|row| -> Result<(), rusqlite::Error> {
+            let (kind, n, total, gross, discount, tax, rounding) = row?;
+            if kind == "refund" {
+                (f.refunds_count, f.refunds_total) = (n, total);
+            } else {
+                (f.sales_count, f.sales_total) = (n, total);
+            }
+            f.gross += gross;
+            f.discounts += discount;
+            f.tax += tax;
+            f.net += total;
+            f.rounding += rounding;
+            Ok(())
+        })?;
+        f.taxes = c
+            .prepare_cached(
+                "SELECT l.tax_class, l.tax_rate, SUM(l.amount_minor), SUM(l.tax_minor) FROM sales s \
+                 JOIN sale_lines l ON l.seq = s.seq WHERE s.day_no BETWEEN ?1 AND ?2 AND s.training = ?3 \
+                 GROUP BY l.tax_class, l.tax_rate ORDER BY l.tax_class",
+            )?
+            .query_map(range, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<Result<_, _>>()?;
+        f.price_overrides = c
+            .prepare_cached(
+                "SELECT COUNT(*) FROM sales s JOIN sale_lines l ON l.seq = s.seq \
+                 WHERE s.day_no BETWEEN ?1 AND ?2 AND s.training = ?3 AND l.price_overridden",
+            )?
+            .query_row(range, |r| r.get(0))?;
+        f.tenders = c
+            .prepare_cached(
+                "SELECT p.kind, COUNT(*), SUM(p.amount_minor) FROM sales s JOIN payments p ON p.seq = s.seq \
+                 WHERE s.day_no BETWEEN ?1 AND ?2 AND s.training = ?3 GROUP BY p.kind ORDER BY p.kind",
+            )?
+            .query_map(range, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        f.cards = c
+            .prepare_cached(
+                "SELECT COALESCE(p.card_name, '?'), COUNT(*), SUM(p.amount_minor) FROM sales s \
+                 JOIN payments p ON p.seq = s.seq \
+                 WHERE s.day_no BETWEEN ?1 AND ?2 AND s.training = ?3 AND p.kind = 'card' \
+                 GROUP BY p.card_name ORDER BY p.card_name",
+            )?
+            .query_map(range, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        f.cashiers = c
+            .prepare_cached(
+                "SELECT cashier, COUNT(*), SUM(total_minor) FROM sales \
+                 WHERE day_no BETWEEN ?1 AND ?2 AND training = ?3 GROUP BY cashier ORDER BY cashier",
+            )?
+            .query_map(range, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut hours = c.prepare_cached(
+            "SELECT CAST(strftime('%H', completed_at, 'localtime') AS INTEGER), COUNT(*), SUM(total_minor) \
+             FROM sales WHERE day_no BETWEEN ?1 AND ?2 AND training = ?3 GROUP BY 1",
+        )?;
+        for row in hours.query_map(range, |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)))? {
+            let (hour, n, amount) = row?;
+            if let Some(slot) = f.by_hour.get_mut(hour as usize) {
+                *slot = (n, amount);
+            }
+        }
+        let days = params![first, last];
+        f.float = c
+            .prepare_cached("SELECT COALESCE(SUM(float_minor), 0) FROM business_days WHERE day_no BETWEEN ?1 AND ?2")?
+            .query_row(days, |r| r.get(0))?;
+        (f.cash_in, f.cash_out) = c
+            .prepare_cached(
+                "SELECT COALESCE(SUM(CASE direction WHEN 'in' THEN amount_minor END), 0), \
+                        COALESCE(SUM(CASE direction WHEN 'out' THEN amount_minor END), 0) \
+                 FROM cash_movements WHERE day_no BETWEEN ?1 AND ?2",
+            )?
+            .query_row(days, |r| Ok((r.get(0)?, r.get(1)?)))?;
+        f.entries = c
+            .prepare_cached(
+                "SELECT kind, COUNT(*) FROM journal WHERE day_no BETWEEN ?1 AND ?2 \
+                 AND kind NOT IN ('sale', 'refund') GROUP BY kind ORDER BY kind",
+            )?
+            .query_map(days, |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(f)
+    }
+
+    /// The card payments of days `first..=last` (training or real), with what the risk flags need.
+    pub fn card_payment_figures(
+        &self,
+        first: i64,
+        last: i64,
+        training: bool,
+    ) -> Result<Vec<CardPaymentFigure>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.receipt_no, s.kind, p.amount_minor, COALESCE(p.card_name, ''), COALESCE(p.masked_pan, ''), \
+                    p.card_receipt, \
+                    (SELECT COUNT(*) FROM sale_lines l WHERE l.seq = s.seq), \
+                    (SELECT COUNT(*) FROM sale_lines l WHERE l.seq = s.seq AND l.price_overridden) \
+             FROM sales s JOIN payments p ON p.seq = s.seq \
+             WHERE s.day_no BETWEEN ?1 AND ?2 AND s.training = ?3 AND p.kind = 'card' ORDER BY s.receipt_no",
+        )?;
+        let rows = stmt.query_map(params![first, last, training], |r| {
+            Ok(CardPaymentFigure {
+                receipt_no: r.get(0)?,
+                kind: r.get(1)?,
+                amount: r.get(2)?,
+                card_name: r.get(3)?,
+                masked_pan: r.get(4)?,
+                card_receipt: r.get(5)?,
+                lines: r.get(6)?,
+                overridden_lines: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn day_closed(tx: &Transaction<'_>, day_no: i64) -> Result<bool, LedgerError> {
+    Ok(tx.query_row("SELECT EXISTS (SELECT 1 FROM day_closes WHERE day_no = ?1)", [day_no], |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn family_totals_round_trip() {
+        let t: FamilyTotals = [(1, 250), (0, 0), (2, 990), (0, 0), (3, 1200), (0, 0), (1, -50)];
+        assert_eq!(parse_families(&families_text(&t)), Some(t));
+        assert_eq!(parse_families("9:1:1"), None);
+        assert_eq!(parse_families("0:x:1"), None);
+    }
+}

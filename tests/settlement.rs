@@ -1,0 +1,269 @@
+//! Settlement against the ZVT terminal emulator over pseudo-terminal pairs and a real ledger: the Z
+//! reconciles the terminal's end-of-day totals with the ledger to the cent, names a payment the
+//! terminal reversed by itself, survives a refused end-of-day, and closes a day exactly once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+
+use chrono::Utc;
+use serialport::TTYPort;
+use till::card::{self, CardOp};
+use till::catalog::Catalog;
+use till::config::StoreSettings;
+use till::dayclose::{self, Cause, CloseError, ReportKind};
+use till::ledger::{CashDirection, Ledger, LedgerError, PostContext};
+use till::money::Money;
+use till::simulate::{self, Rng};
+use till::terminal::emulator::{Control, Emulator, EmulatorConfig, Scenario};
+use till::terminal::zvt::session::Session;
+use till::terminal::zvt::transport::{SerialTransport, Timers};
+use till::terminal::{ExpectedIdentity, Outcome, PaymentTerminal, TerminalError, ZvtTerminal};
+
+struct Shop {
+    ledger: Ledger,
+    terminal: ZvtTerminal<SerialTransport<TTYPort>>,
+    controls: Sender<Control>,
+    catalog: Catalog,
+    store: StoreSettings,
+    rng: Rng,
+    stop: Arc<AtomicBool>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Shop {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn timers() -> Timers {
+    Timers {
+        t2: Duration::from_millis(500),
+        t3: Duration::from_secs(2),
+        t4: Duration::from_secs(5),
+        ..Timers::default()
+    }
+}
+
+fn shop() -> Shop {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreSettings::demo();
+    let mut ledger = Ledger::open(&dir.path().join("ledger.db"), "R1", store.currency).unwrap();
+    let catalog = till::demo::load_catalog(&mut ledger, &store, true).unwrap();
+    let (ecr, pt) = TTYPort::pair().unwrap();
+    let (controls, rx) = std::sync::mpsc::channel();
+    let config = EmulatorConfig { card_delay: Duration::from_millis(10), ..EmulatorConfig::default() };
+    let mut emulator = Emulator::new(SerialTransport::new(pt, timers()), config, Some(dir.path().join("pt.state")))
+        .unwrap()
+        .with_controls(rx);
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::spawn(move || emulator.run(Duration::from_millis(20), &|| !flag.load(Ordering::SeqCst)));
+    let terminal =
+        ZvtTerminal::new(Session::new(SerialTransport::new(ecr, timers())), 123456, 156, ExpectedIdentity::default());
+    Shop { ledger, terminal, controls, catalog, store, rng: Rng::new(11), stop, _dir: dir }
+}
+
+impl Shop {
+    /// One random basket, paid by card (true) or in cash; returns its receipt number.
+    fn sell(&mut self, by_card: bool) -> i64 {
+        let settings = self.store.sale_settings();
+        let mut sale = simulate::random_basket(&self.catalog, &settings, &mut self.rng).unwrap();
+        if by_card {
+            assert!(simulate::pay_card(&mut sale, &mut self.ledger, &mut self.terminal, "test").unwrap());
+        } else {
+            simulate::pay_cash(&mut sale, &mut self.rng).unwrap();
+        }
+        let ctx = PostContext { cashier: "c1".into(), training: false };
+        self.ledger.post_sale(&mut sale, &ctx, Utc::now()).unwrap().receipt_no
+    }
+
+    /// Refunds a whole card sale of today by reversal at the terminal.
+    fn reverse(&mut self, receipt_no: i64) {
+        let original = self.ledger.original_sale(receipt_no).unwrap();
+        let record = self.ledger.sale_by_receipt(receipt_no).unwrap();
+        let card_receipt = record.payments.iter().find(|p| p.kind == "card").unwrap().card_receipt.unwrap();
+        let mut refund = till::sale::Sale::new_refund(self.store.sale_settings(), &original);
+        for line in &original.lines {
+            refund.add_refund_line(&original, line.line_no, line.quantity).unwrap();
+        }
+        refund.begin_payment().unwrap();
+        let paid = card::run(&mut self.ledger, &mut self.terminal, CardOp::Reverse(card_receipt as u16), 0, "reversal")
+            .unwrap();
+        let Outcome::Approved(a) = paid.outcome else { panic!("{:?}", paid.outcome) };
+        let card = till::sale::CardPayment {
+            masked_pan: a.masked_pan,
+            card_name: a.card_name,
+            receipt_no: u32::from(a.receipt_no),
+            trace: a.trace,
+            terminal_id: a.terminal_id,
+            aid: a.aid,
+        };
+        let amount = refund.remaining();
+        refund.tender_card(amount, card).unwrap();
+        let ctx = PostContext { cashier: "c1".into(), training: false };
+        self.ledger.post_sale(&mut refund, &ctx, Utc::now()).unwrap();
+    }
+
+    fn mixed_day(&mut self) -> Vec<i64> {
+        let mut card_receipts = Vec::new();
+        for i in 0..12 {
+            let receipt = self.sell(i % 3 == 0);
+            if i % 3 == 0 {
+                card_receipts.push(receipt);
+            }
+        }
+        self.reverse(card_receipts[1]);
+        let money = |s: &str| Money::parse(s, self.store.currency).unwrap();
+        self.ledger.post_cash_movement(CashDirection::In, money("200"), "change", "mgr", Utc::now()).unwrap();
+        self.ledger.post_cash_movement(CashDirection::Out, money("150"), "bank drop", "mgr", Utc::now()).unwrap();
+        card_receipts
+    }
+}
+
+#[test]
+fn a_mixed_day_closes_with_terminal_and_ledger_agreeing_to_the_cent() {
+    let mut shop = shop();
+    shop.mixed_day();
+    let x = dayclose::x_report(&shop.ledger, 1, 1, false, Utc::now()).unwrap();
+    assert_eq!(x.kind, ReportKind::X);
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()).unwrap();
+    let rec = z.reconciliation.as_ref().unwrap();
+    assert!(rec.agrees(), "{rec:#?}");
+    assert!(!rec.families.is_empty());
+    let close = z.close.as_ref().unwrap();
+    assert_eq!((close.z_no, close.net_minor, close.grand_total_minor), (1, x.figures.net, x.figures.net));
+    let without_entries = |f: &till::ledger::DayFigures| till::ledger::DayFigures { entries: Vec::new(), ..f.clone() };
+    assert_eq!(without_entries(&z.figures), without_entries(&x.figures), "the Z says what the X said");
+    assert_eq!(z.figures.entries_of("terminal_eod"), 1);
+    assert!(z.flags.iter().any(|f| matches!(f, dayclose::RiskFlag::CardRefund { .. })));
+    // The day is closed; the next sale opens day 2, and its Z carries the grand total on.
+    assert_eq!(shop.ledger.current_day().unwrap(), None);
+    shop.sell(false);
+    assert_eq!(shop.ledger.current_day().unwrap().unwrap().day_no, 2);
+    let z2 = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()).unwrap();
+    let close2 = z2.close.unwrap();
+    assert_eq!((close2.z_no, close2.grand_total_minor), (2, close.grand_total_minor + close2.net_minor));
+    assert!(shop.ledger.verify().unwrap().problems.is_empty());
+}
+
+#[test]
+fn a_payment_the_terminal_reversed_by_itself_is_exactly_the_difference() {
+    let mut shop = shop();
+    shop.mixed_day();
+    let last_card = shop.sell(true);
+    shop.controls.send(Control::ReverseLast).unwrap();
+    let amount = shop.ledger.sale_by_receipt(last_card).unwrap().total;
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()).unwrap();
+    let rec = z.reconciliation.unwrap();
+    let differences: Vec<_> = rec.differences().collect();
+    assert_eq!(differences.len(), 1, "{rec:#?}");
+    let d = differences[0];
+    assert_eq!((d.ledger.1 - d.terminal.1, d.ledger.0 - d.terminal.0), (amount, 1));
+    assert_eq!(d.cause, Some(Cause::ReversedByTerminal { receipt_no: last_card }));
+}
+
+#[test]
+fn a_refused_end_of_day_leaves_the_day_open_and_the_retry_closes_it() {
+    let mut shop = shop();
+    shop.mixed_day();
+    shop.controls.send(Control::Scenario(Scenario::EndOfDayFails)).unwrap();
+    let failed = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now());
+    assert!(
+        matches!(failed, Err(CloseError::Terminal(TerminalError::Aborted(0x9B) | TerminalError::Refused(0x9B)))),
+        "{failed:?}"
+    );
+    assert_eq!(shop.ledger.current_day().unwrap().unwrap().day_no, 1, "the day stays open");
+    assert_eq!(shop.ledger.day_close(1).unwrap(), None);
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()).unwrap();
+    assert!(z.reconciliation.unwrap().agrees());
+    assert_eq!(z.close.unwrap().z_no, 1);
+}
+
+#[test]
+fn a_z_stopped_after_the_terminal_closed_its_batch_is_finished_with_the_kept_totals() {
+    let mut shop = shop();
+    shop.mixed_day();
+    // The terminal closes its batch and the totals are kept; then the till stops (power cut).
+    let eod = shop.terminal.end_of_day().unwrap();
+    let mut kept = [(0i64, 0i64); 7];
+    for (slot, (n, a)) in kept.iter_mut().zip(eod.by_card) {
+        *slot = (i64::from(n), a as i64);
+    }
+    shop.ledger.post_terminal_eod(&kept, Utc::now()).unwrap();
+    // The retry does not ask the (now empty) batch again: the totals still agree.
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()).unwrap();
+    assert!(z.reconciliation.unwrap().agrees());
+}
+
+#[test]
+fn a_day_is_closed_once_and_takes_nothing_after() {
+    let mut shop = shop();
+    shop.sell(false);
+    dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()).unwrap();
+    assert!(matches!(
+        dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()),
+        Err(CloseError::Ledger(LedgerError::NoDayOpen))
+    ));
+    assert!(matches!(shop.ledger.post_day_close(1, 0, Utc::now()), Err(LedgerError::DayClosed(1))));
+    // Beneath the API: the ledger's own trigger refuses any entry dated in the closed day.
+    let db = rusqlite::Connection::open(shop.ledger.path()).unwrap();
+    let err = db
+        .execute(
+            "INSERT INTO journal(seq, register, kind, day_no, recorded_at, payload, prev_hash, hash) \
+             VALUES (999, 'R1', 'audit', 1, 'now', x'', zeroblob(32), zeroblob(32))",
+            [],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("the business day is closed"), "{err}");
+    assert_eq!(shop.ledger.days().unwrap()[0].z_no, Some(1));
+}
+
+#[test]
+fn a_drawer_count_beyond_the_limit_needs_a_note() {
+    let mut shop = shop();
+    shop.mixed_day();
+    let currency = shop.store.currency;
+    let expected = shop.ledger.day_figures(1, 1, false).unwrap().expected_cash();
+    let hundred = Money::parse("100", currency).unwrap();
+    let limit = Money::parse("10", currency).unwrap();
+    let few = (expected / 10_000) as u32;
+    // Short by more than the limit: refused without a note, nothing posted.
+    let short = [(hundred, few.saturating_sub(1))];
+    let refused = dayclose::count_drawer(
+        &mut shop.ledger,
+        &dayclose::Count { denominations: &short, blind: true, note: " ", limit },
+        false,
+        Utc::now(),
+    );
+    assert!(matches!(refused, Err(CloseError::NoteNeeded)), "{refused:?}");
+    assert_eq!(shop.ledger.drawer_count(1).unwrap(), None);
+    let notes = [(hundred, few)];
+    let count = dayclose::Count { denominations: &notes, blind: true, note: "counted twice", limit };
+    let record = dayclose::count_drawer(&mut shop.ledger, &count, false, Utc::now()).unwrap();
+    assert_eq!(record.expected_minor, expected);
+    assert_eq!(record.counted_minor, i64::from(few) * 10_000);
+    let x = dayclose::x_report(&shop.ledger, 1, 1, false, Utc::now()).unwrap();
+    assert_eq!(x.count.unwrap().counted_minor, record.counted_minor);
+}
+
+#[test]
+fn a_z_row_edited_behind_its_entry_is_named_by_verify() {
+    let mut shop = shop();
+    shop.sell(false);
+    dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()).unwrap();
+    assert!(shop.ledger.verify().unwrap().problems.is_empty());
+    let db = rusqlite::Connection::open(shop.ledger.path()).unwrap();
+    db.execute_batch(
+        "DROP TRIGGER day_closes_no_update; UPDATE day_closes SET grand_total_minor = grand_total_minor + 100000;",
+    )
+    .unwrap();
+    let report = shop.ledger.verify().unwrap();
+    assert!(
+        report.problems.iter().any(|p| p.kind == till::ledger::ProblemKind::SettlementDiffers),
+        "{:?}",
+        report.problems
+    );
+}
