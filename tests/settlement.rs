@@ -138,6 +138,10 @@ fn a_mixed_day_closes_with_terminal_and_ledger_agreeing_to_the_cent() {
     let without_entries = |f: &till::ledger::DayFigures| till::ledger::DayFigures { entries: Vec::new(), ..f.clone() };
     assert_eq!(without_entries(&z.figures), without_entries(&x.figures), "the Z says what the X said");
     assert_eq!(z.figures.entries_of("terminal_eod"), 1);
+    // The closed day's figures are kept with its Z: a report now reads them, and says the same.
+    let again = dayclose::x_report(&shop.ledger, 1, 1, false, Utc::now()).unwrap();
+    assert_eq!(again.figures, z.figures);
+    assert_eq!(again.kind, ReportKind::Z);
     assert!(z.flags.iter().any(|f| matches!(f, dayclose::RiskFlag::CardRefund { .. })));
     // The day is closed; the next sale opens day 2, and its Z carries the grand total on.
     assert_eq!(shop.ledger.current_day().unwrap(), None);
@@ -207,7 +211,7 @@ fn a_day_is_closed_once_and_takes_nothing_after() {
         dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()),
         Err(CloseError::Ledger(LedgerError::NoDayOpen))
     ));
-    assert!(matches!(shop.ledger.post_day_close(1, 0, Utc::now()), Err(LedgerError::DayClosed(1))));
+    assert!(matches!(shop.ledger.post_day_close(1, &[], Utc::now()), Err(LedgerError::DayClosed(1))));
     // Beneath the API: the ledger's own trigger refuses any entry dated in the closed day.
     let db = rusqlite::Connection::open(shop.ledger.path()).unwrap();
     let err = db

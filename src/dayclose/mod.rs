@@ -175,13 +175,23 @@ pub fn x_report(
     training: bool,
     now: DateTime<Utc>,
 ) -> Result<Report, CloseError> {
+    Ok(report_and_cards(ledger, first, last, training, now)?.0)
+}
+
+fn report_and_cards(
+    ledger: &Ledger,
+    first: i64,
+    last: i64,
+    training: bool,
+    now: DateTime<Utc>,
+) -> Result<(Report, Vec<CardPaymentFigure>), CloseError> {
     let dates = dates(ledger, first, last)?;
     let figures = ledger.day_figures(first, last, training)?;
     let cards = ledger.card_payment_figures(first, last, training)?;
     let flags = risk_flags(&figures, &cards);
     let count = if first == last { ledger.drawer_count(last)? } else { None };
     let close = if first == last { ledger.day_close(last)? } else { None };
-    Ok(Report {
+    let report = Report {
         kind: if close.is_some() { ReportKind::Z } else { ReportKind::X },
         currency: ledger.currency(),
         first_day: first,
@@ -194,7 +204,8 @@ pub fn x_report(
         reconciliation: None,
         close,
         printed_at: now,
-    })
+    };
+    Ok((report, cards))
 }
 
 /// The guide's fraud signs in a day's figures.
@@ -350,12 +361,12 @@ pub fn close_day(
             totals
         }
     };
-    let cards = ledger.card_payment_figures(day, day, training)?;
-    let reconciliation = reconcile(&cards, &totals, &ledger.open_card_intents()?);
-    let real = ledger.day_figures(day, day, false)?;
-    let close = ledger.post_day_close(day, real.net, now)?;
-    let mut report = x_report(ledger, day, day, training, now)?;
-    report.reconciliation = Some(reconciliation);
+    let (mut report, cards) = report_and_cards(ledger, day, day, training, now)?;
+    report.reconciliation = Some(reconcile(&cards, &totals, &ledger.open_card_intents()?));
+    // Both sets of figures are kept with the Z; the grand total counts real sales only.
+    let other = ledger.day_figures(day, day, !training)?;
+    let (real, practice) = if training { (&other, &report.figures) } else { (&report.figures, &other) };
+    let close = ledger.post_day_close(day, &[(false, real), (true, practice)], now)?;
     report.close = Some(close);
     report.kind = ReportKind::Z;
     Ok(report)

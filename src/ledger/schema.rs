@@ -192,6 +192,14 @@ CREATE TABLE day_closes (
     net_minor         INTEGER NOT NULL,
     grand_total_minor INTEGER NOT NULL
 );
+-- Each closed day's X/Z figures (real and training apart), kept with its Z: a report over a month
+-- sums these instead of every sale again. Covered by the Z's hash.
+CREATE TABLE day_figures (
+    day_no   INTEGER NOT NULL REFERENCES business_days(day_no),
+    training INTEGER NOT NULL,
+    body     TEXT    NOT NULL,
+    PRIMARY KEY (day_no, training)
+) WITHOUT ROWID;
 -- After its Z a day is immutable: no entry of any kind may be dated in it (nor a second Z).
 CREATE TRIGGER closed_day_takes_nothing BEFORE INSERT ON journal
 WHEN NEW.day_no IS NOT NULL
@@ -215,6 +223,7 @@ pub(super) const APPEND_ONLY: &[&str] = &[
     "drawer_counts",
     "terminal_eods",
     "day_closes",
+    "day_figures",
 ];
 
 pub(super) fn append_only_triggers() -> String {

@@ -102,6 +102,174 @@ impl DayFigures {
     }
 }
 
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' | '|' | ';' | '\n' | '=' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn unescape(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '%' {
+            let hex: String = chars.by_ref().take(2).collect();
+            out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+/// Adds (key, count, amount) rows into a list kept in key order.
+fn merge_rows(into: &mut Vec<(String, i64, i64)>, from: &[(String, i64, i64)]) {
+    for (k, n, a) in from {
+        match into.iter_mut().find(|r| r.0 == *k) {
+            Some(r) => {
+                r.1 += n;
+                r.2 += a;
+            }
+            None => into.push((k.clone(), *n, *a)),
+        }
+    }
+    into.sort_by(|a, b| a.0.cmp(&b.0));
+}
+
+impl DayFigures {
+    /// Adds another day's (or range's) figures to these.
+    pub fn absorb(&mut self, o: &DayFigures) {
+        self.sales_count += o.sales_count;
+        self.sales_total += o.sales_total;
+        self.refunds_count += o.refunds_count;
+        self.refunds_total += o.refunds_total;
+        self.gross += o.gross;
+        self.discounts += o.discounts;
+        self.tax += o.tax;
+        self.net += o.net;
+        self.rounding += o.rounding;
+        for (class, rate, amount, tax) in &o.taxes {
+            match self.taxes.iter_mut().find(|t| t.0 == *class && t.1 == *rate) {
+                Some(t) => {
+                    t.2 += amount;
+                    t.3 += tax;
+                }
+                None => self.taxes.push((class.clone(), rate.clone(), *amount, *tax)),
+            }
+        }
+        self.taxes.sort();
+        merge_rows(&mut self.tenders, &o.tenders);
+        merge_rows(&mut self.cards, &o.cards);
+        merge_rows(&mut self.cashiers, &o.cashiers);
+        for (h, (n, a)) in self.by_hour.iter_mut().zip(o.by_hour) {
+            h.0 += n;
+            h.1 += a;
+        }
+        self.price_overrides += o.price_overrides;
+        self.float += o.float;
+        self.cash_in += o.cash_in;
+        self.cash_out += o.cash_out;
+        let entries: Vec<(String, i64, i64)> = o.entries.iter().map(|(k, n)| (k.clone(), *n, 0)).collect();
+        let mut mine: Vec<(String, i64, i64)> = self.entries.iter().map(|(k, n)| (k.clone(), *n, 0)).collect();
+        merge_rows(&mut mine, &entries);
+        self.entries = mine.into_iter().map(|(k, n, _)| (k, n)).collect();
+    }
+
+    /// One line per figure, `key=value`; lists as `;`-separated `|`-joined fields (escaped).
+    pub fn to_text(&self) -> String {
+        let rows = |v: &[(String, i64, i64)]| {
+            v.iter().map(|(k, n, a)| format!("{}|{n}|{a}", escape(k))).collect::<Vec<_>>().join(";")
+        };
+        let scalars = [
+            self.sales_count,
+            self.sales_total,
+            self.refunds_count,
+            self.refunds_total,
+            self.gross,
+            self.discounts,
+            self.tax,
+            self.net,
+            self.rounding,
+            self.price_overrides,
+            self.float,
+            self.cash_in,
+            self.cash_out,
+        ];
+        let mut out = format!("figures={}\n", scalars.iter().map(i64::to_string).collect::<Vec<_>>().join("|"));
+        out += &format!(
+            "taxes={}\n",
+            self.taxes
+                .iter()
+                .map(|(c, r, a, t)| format!("{}|{}|{a}|{t}", escape(c), escape(r)))
+                .collect::<Vec<_>>()
+                .join(";")
+        );
+        out += &format!(
+            "tenders={}\ncards={}\ncashiers={}\n",
+            rows(&self.tenders),
+            rows(&self.cards),
+            rows(&self.cashiers)
+        );
+        out +=
+            &format!("hours={}\n", self.by_hour.iter().map(|(n, a)| format!("{n}|{a}")).collect::<Vec<_>>().join(";"));
+        out += &format!(
+            "entries={}\n",
+            self.entries.iter().map(|(k, n)| format!("{}|{n}", escape(k))).collect::<Vec<_>>().join(";")
+        );
+        out
+    }
+
+    pub fn from_text(text: &str) -> Option<DayFigures> {
+        let mut f = DayFigures::default();
+        let fields = |v: &str| -> Vec<Vec<String>> {
+            v.split(';').filter(|r| !r.is_empty()).map(|r| r.split('|').map(|x| x.to_string()).collect()).collect()
+        };
+        let num = |x: &str| x.parse::<i64>().ok();
+        let rows = |v: &str| -> Option<Vec<(String, i64, i64)>> {
+            fields(v).into_iter().map(|r| Some((unescape(r.first()?)?, num(r.get(1)?)?, num(r.get(2)?)?))).collect()
+        };
+        for line in text.lines() {
+            let (key, value) = line.split_once('=')?;
+            match key {
+                "figures" => {
+                    let n: Vec<i64> = value.split('|').map(num).collect::<Option<_>>()?;
+                    let [a, b, c, d, e, g, h, i, j, k, l, m, o] = n.as_slice() else { return None };
+                    (f.sales_count, f.sales_total, f.refunds_count, f.refunds_total) = (*a, *b, *c, *d);
+                    (f.gross, f.discounts, f.tax, f.net, f.rounding) = (*e, *g, *h, *i, *j);
+                    (f.price_overrides, f.float, f.cash_in, f.cash_out) = (*k, *l, *m, *o);
+                }
+                "taxes" => {
+                    f.taxes = fields(value)
+                        .into_iter()
+                        .map(|r| Some((unescape(r.first()?)?, unescape(r.get(1)?)?, num(r.get(2)?)?, num(r.get(3)?)?)))
+                        .collect::<Option<_>>()?;
+                }
+                "tenders" => f.tenders = rows(value)?,
+                "cards" => f.cards = rows(value)?,
+                "cashiers" => f.cashiers = rows(value)?,
+                "hours" => {
+                    for (slot, r) in f.by_hour.iter_mut().zip(fields(value)) {
+                        *slot = (num(r.first()?)?, num(r.get(1)?)?);
+                    }
+                }
+                "entries" => {
+                    f.entries = fields(value)
+                        .into_iter()
+                        .map(|r| Some((unescape(r.first()?)?, num(r.get(1)?)?)))
+                        .collect::<Option<_>>()?;
+                }
+                _ => return None,
+            }
+        }
+        Some(f)
+    }
+}
+
 /// A card payment of the range, for reconciliation and the risk flags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardPaymentFigure {
@@ -177,14 +345,28 @@ pub(super) fn render_from_row(conn: &Connection, header: &EntryHeader) -> Result
             .map(|t| {
                 c.field("by_card", t);
             }),
-        "day_close" => conn
-            .query_row("SELECT z_no, net_minor, grand_total_minor FROM day_closes WHERE seq = ?1", [seq], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-            })
-            .optional()?
-            .map(|(z, net, grand)| {
-                c.field("z_no", z).field("net", net).field("grand_total", grand);
-            }),
+        "day_close" => {
+            let row = conn
+                .query_row(
+                    "SELECT z_no, net_minor, grand_total_minor, day_no FROM day_closes WHERE seq = ?1",
+                    [seq],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?)),
+                )
+                .optional()?;
+            match row {
+                None => None,
+                Some((z, net, grand, day)) => {
+                    c.field("z_no", z).field("net", net).field("grand_total", grand);
+                    let mut stmt = conn
+                        .prepare_cached("SELECT training, body FROM day_figures WHERE day_no = ?1 ORDER BY training")?;
+                    for row in stmt.query_map([day], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, String>(1)?)))? {
+                        let (training, body) = row?;
+                        c.field(if training { "figures_training" } else { "figures" }, body);
+                    }
+                    Some(())
+                }
+            }
+        }
         _ => return Ok(None),
     };
     // An entry of these kinds without its row renders as nothing, which matches no payload.
@@ -359,7 +541,15 @@ impl Ledger {
 
     /// Posts the Z: closes the open day `day_no` with its net, the next gap-free Z number and the
     /// perpetual grand total, in one transaction that refuses a day already closed or not open.
-    pub fn post_day_close(&mut self, day_no: i64, net_minor: i64, now: DateTime<Utc>) -> Result<DayClose, LedgerError> {
+    /// `figures` are the day's real and training figures (kept for reports over many days).
+    pub fn post_day_close(
+        &mut self,
+        day_no: i64,
+        figures: &[(bool, &DayFigures)],
+        now: DateTime<Utc>,
+    ) -> Result<DayClose, LedgerError> {
+        let net_minor = figures.iter().find(|(training, _)| !training).map_or(0, |(_, f)| f.net);
+        let bodies: Vec<(bool, String)> = figures.iter().map(|(t, f)| (*t, f.to_text())).collect();
         let currency = self.currency;
         let check = move |tx: &Transaction<'_>| match current_day_of(tx, currency)? {
             Some(d) if d.day_no == day_no => Ok(()),
@@ -375,6 +565,9 @@ impl Ledger {
         let payload = |h: &EntryHeader| {
             let mut c = Canon::new(h);
             c.field("z_no", z_no).field("net", net_minor).field("grand_total", grand_total_minor);
+            for (training, body) in &bodies {
+                c.field(if *training { "figures_training" } else { "figures" }, body);
+            }
             c.into_bytes()
         };
         let (seq, ()) = self.post_entry("day_close", Content::InPayload, now, check, payload, |tx, seq| {
@@ -382,6 +575,12 @@ impl Ledger {
                 "INSERT INTO day_closes(seq, day_no, z_no, net_minor, grand_total_minor) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![seq, day_no, z_no, net_minor, grand_total_minor],
             )?;
+            for (training, body) in &bodies {
+                tx.execute(
+                    "INSERT INTO day_figures(day_no, training, body) VALUES (?1, ?2, ?3)",
+                    params![day_no, training, body],
+                )?;
+            }
             Ok(())
         })?;
         Ok(DayClose { seq, day_no, z_no, net_minor, grand_total_minor })
@@ -418,8 +617,34 @@ impl Ledger {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The X/Z figures of days `first..=last`, of training sales or of real ones.
+    /// The X/Z figures of days `first..=last`, of training sales or of real ones: closed days
+    /// from the figures kept with their Z, open days summed from their sales.
     pub fn day_figures(&self, first: i64, last: i64, training: bool) -> Result<DayFigures, LedgerError> {
+        let mut kept: Vec<(i64, String)> = self
+            .conn
+            .prepare_cached("SELECT day_no, body FROM day_figures WHERE day_no BETWEEN ?1 AND ?2 AND training = ?3")?
+            .query_map(params![first, last, training], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        kept.sort();
+        let mut total = DayFigures::default();
+        let mut next = first;
+        for (day, body) in &kept {
+            if *day > next {
+                total.absorb(&self.live_figures(next, day - 1, training)?);
+            }
+            total.absorb(
+                &DayFigures::from_text(body).ok_or_else(|| LedgerError::Corrupt(format!("figures of day {day}")))?,
+            );
+            next = day + 1;
+        }
+        if next <= last {
+            total.absorb(&self.live_figures(next, last, training)?);
+        }
+        Ok(total)
+    }
+
+    /// The figures of days `first..=last` summed from their sales and entries.
+    fn live_figures(&self, first: i64, last: i64, training: bool) -> Result<DayFigures, LedgerError> {
         let c = &self.conn;
         let mut f = DayFigures::default();
         let range = params![first, last, training];
@@ -453,20 +678,19 @@ impl Ledger {
             f.rounding += rounding;
             Ok(())
         })?;
-        f.taxes = c
+        // One pass over the lines: the tax per rate and the price overrides.
+        for row in c
             .prepare_cached(
-                "SELECT l.tax_class, l.tax_rate, SUM(l.amount_minor), SUM(l.tax_minor) FROM sales s \
-                 JOIN sale_lines l ON l.seq = s.seq WHERE s.day_no BETWEEN ?1 AND ?2 AND s.training = ?3 \
-                 GROUP BY l.tax_class, l.tax_rate ORDER BY l.tax_class",
+                "SELECT l.tax_class, l.tax_rate, SUM(l.amount_minor), SUM(l.tax_minor), SUM(l.price_overridden) \
+                 FROM sales s JOIN sale_lines l ON l.seq = s.seq WHERE s.day_no BETWEEN ?1 AND ?2 AND s.training = ?3 \
+                 GROUP BY l.tax_class, l.tax_rate ORDER BY l.tax_class, l.tax_rate",
             )?
-            .query_map(range, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .collect::<Result<_, _>>()?;
-        f.price_overrides = c
-            .prepare_cached(
-                "SELECT COUNT(*) FROM sales s JOIN sale_lines l ON l.seq = s.seq \
-                 WHERE s.day_no BETWEEN ?1 AND ?2 AND s.training = ?3 AND l.price_overridden",
-            )?
-            .query_row(range, |r| r.get(0))?;
+            .query_map(range, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, i64>(4)?)))?
+        {
+            let (class, rate, amount, tax, overridden) = row?;
+            f.taxes.push((class, rate, amount, tax));
+            f.price_overrides += overridden;
+        }
         f.tenders = c
             .prepare_cached(
                 "SELECT p.kind, COUNT(*), SUM(p.amount_minor) FROM sales s JOIN payments p ON p.seq = s.seq \
@@ -490,14 +714,20 @@ impl Ledger {
             )?
             .query_map(range, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
+        // By UTC hour in SQL (a text prefix, cheap), then each hour to the register's local time.
         let mut hours = c.prepare_cached(
-            "SELECT CAST(strftime('%H', completed_at, 'localtime') AS INTEGER), COUNT(*), SUM(total_minor) \
+            "SELECT substr(completed_at, 1, 13), COUNT(*), SUM(total_minor) \
              FROM sales WHERE day_no BETWEEN ?1 AND ?2 AND training = ?3 GROUP BY 1",
         )?;
-        for row in hours.query_map(range, |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)))? {
-            let (hour, n, amount) = row?;
-            if let Some(slot) = f.by_hour.get_mut(hour as usize) {
-                *slot = (n, amount);
+        for row in hours.query_map(range, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))? {
+            let (utc_hour, n, amount) = row?;
+            let hour = chrono::NaiveDateTime::parse_from_str(&format!("{utc_hour}:00"), "%Y-%m-%dT%H:%M")
+                .map(|t| t.and_utc().with_timezone(&Local).format("%H").to_string())
+                .ok()
+                .and_then(|h| h.parse::<usize>().ok());
+            if let Some(slot) = hour.and_then(|h| f.by_hour.get_mut(h)) {
+                slot.0 += n;
+                slot.1 += amount;
             }
         }
         let days = params![first, last];
@@ -559,6 +789,27 @@ fn day_closed(tx: &Transaction<'_>, day_no: i64) -> Result<bool, LedgerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn figures_round_trip_through_text_and_add_up() {
+        let mut f = DayFigures {
+            sales_count: 3,
+            sales_total: 1250,
+            net: 1000,
+            taxes: vec![("A".into(), "0.13".into(), 1000, 115)],
+            tenders: vec![("cash".into(), 2, 800), ("card".into(), 1, 200)],
+            cards: vec![("VISA; x|y=%".into(), 1, 200)],
+            cashiers: vec![("王芳\nline".into(), 3, 1000)],
+            entries: vec![("no_sale".into(), 2)],
+            ..DayFigures::default()
+        };
+        f.by_hour[9] = (3, 1000);
+        assert_eq!(DayFigures::from_text(&f.to_text()), Some(f.clone()));
+        assert_eq!(DayFigures::from_text("nonsense"), None);
+        let mut two = f.clone();
+        two.absorb(&f);
+        assert_eq!((two.net, two.by_hour[9], two.tenders[0].2, two.entries[0].1), (2000, (6, 2000), 400, 4));
+    }
 
     #[test]
     fn family_totals_round_trip() {
