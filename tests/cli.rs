@@ -222,3 +222,28 @@ fn print_a_test_page_on_the_printer_emulator() {
     let missing = till(dir.path(), &["print", "status", "--lang", "en"]);
     assert!(text(&missing).contains("Say which printer"));
 }
+
+#[test]
+fn reports_and_the_drawer_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(till(d, &["--lang", "en", "simulate", "--sales", "5"]).status.success());
+    let bad = till(d, &["--lang", "en", "drawer", "count", "100x3,fifty"]);
+    assert!(!bad.status.success());
+    assert!(text(&bad).contains("Not a count of notes and coins: 100x3,fifty"), "{}", text(&bad));
+    let bad = till(d, &["--lang", "zh-CN", "drawer", "out", "0", "--reason", "bank", "--by", "Li"]);
+    assert!(!bad.status.success());
+    assert!(text(&bad).contains("金额必须大于零"), "{}", text(&bad));
+    assert!(till(d, &["drawer", "in", "100", "--reason", "change", "--by", "Li"]).status.success());
+    let csv = d.join("x.csv");
+    let x = till(d, &["--lang", "en", "report", "x", "--training", "--csv", csv.to_str().unwrap()]);
+    assert!(x.status.success(), "{}", text(&x));
+    let paper = String::from_utf8_lossy(&x.stdout).to_string();
+    assert!(paper.contains("X REPORT") && paper.contains("*** TRAINING ***") && paper.contains("Cash in"), "{paper}");
+    let csv = std::fs::read_to_string(csv).unwrap();
+    assert!(csv.starts_with("section,label,count,amount\n") && csv.contains("sales,Sales,5,"), "{csv}");
+    let days = till(d, &["--lang", "en", "report", "days"]);
+    assert!(String::from_utf8_lossy(&days.stdout).contains("open"));
+    let none = till(d, &["--lang", "en", "report", "x", "--day", "9"]);
+    assert!(!none.status.success() && text(&none).contains("There is no business day 9"), "{}", text(&none));
+}

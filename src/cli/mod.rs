@@ -2,6 +2,7 @@
 //! Every message goes through the locale files; errors exit non-zero.
 
 mod print;
+mod report;
 mod terminal;
 
 use std::path::{Path, PathBuf};
@@ -59,6 +60,18 @@ pub enum Command {
         action: print::PrintCommand,
         #[command(flatten)]
         printer: print::PrinterArgs,
+    },
+    /// Settlement: the X report, the Z (day close), the list of days.
+    Report {
+        #[command(subcommand)]
+        which: report::ReportCommand,
+        #[command(flatten)]
+        output: report::OutputArgs,
+    },
+    /// The cash drawer: count it, put cash in, take cash out.
+    Drawer {
+        #[command(subcommand)]
+        action: report::DrawerCommand,
     },
     /// Ring up random cash sales through the real sale and ledger code.
     Simulate {
@@ -120,6 +133,8 @@ pub fn main() -> ExitCode {
         Some(Command::Emulate { what: EmulateCommand::Printer(args) }) => print::emulate(&args, &locale),
         Some(Command::Print { action, printer }) => print::run(&data_dir, &store, &printer, &action, &locale),
         Some(Command::Terminal { action, line }) => terminal::run(&data_dir, &store, &line, &action, &locale),
+        Some(Command::Report { which, output }) => report::run(&data_dir, &store, &which, &output, &locale),
+        Some(Command::Drawer { action }) => report::drawer(&data_dir, &store, &action, &locale),
     }
 }
 

@@ -53,7 +53,7 @@ pub struct EmulatePrinterArgs {
     pub png: Option<PathBuf>,
 }
 
-fn columns(paper: u32) -> usize {
+pub(super) fn columns(paper: u32) -> usize {
     if paper <= 58 { COLUMNS_58MM } else { COLUMNS_80MM }
 }
 

@@ -214,7 +214,11 @@ fn terminal_error(e: &TerminalError, locale: &str) -> String {
 }
 
 /// The terminal on a serial port or over TCP.
-fn connect(line: &LineArgs, store: &StoreSettings, locale: &str) -> Result<Box<dyn PaymentTerminal>, ExitCode> {
+pub(super) fn connect(
+    line: &LineArgs,
+    store: &StoreSettings,
+    locale: &str,
+) -> Result<Box<dyn PaymentTerminal>, ExitCode> {
     let expected =
         ExpectedIdentity { terminal_id: line.expect_terminal_id.clone(), merchant_no: line.expect_merchant.clone() };
     if let Some(addr) = &line.tcp {

@@ -1,0 +1,248 @@
+//! `till report x|z|days` and `till drawer count|in|out`: settlement from a shell — the X report
+//! of a day or a range, the Z (with the terminal's end-of-day), the list of days, and the drawer.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::Utc;
+use clap::{Args, Subcommand};
+use rust_i18n::t;
+
+use super::{fail, open_ledger};
+use crate::config::StoreSettings;
+use crate::dayclose::{self, Report, output};
+use crate::ledger::{CashDirection, Ledger};
+use crate::money::Money;
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// The X report: a day's (or a range's) figures, changing nothing.
+    X {
+        #[command(flatten)]
+        days: DayArgs,
+    },
+    /// The Z report: the terminal's end-of-day, the reconciliation, and the day closed.
+    Z {
+        #[command(flatten)]
+        line: super::terminal::LineArgs,
+    },
+    /// Every business day with its Z number.
+    Days,
+}
+
+#[derive(Args, Debug)]
+pub struct DayArgs {
+    /// The business day number (default: the open day, else the latest).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub day: Option<i64>,
+    /// First day of a range (a month's report).
+    #[arg(long, requires = "to")]
+    pub from: Option<i64>,
+    /// Last day of a range.
+    #[arg(long, requires = "from")]
+    pub to: Option<i64>,
+}
+
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Report the training sales instead of the real ones.
+    #[arg(long, global = true)]
+    pub training: bool,
+    /// Print it on this printer: serial:PATH[:BAUD[:FRAMING]] or file:PATH.
+    #[arg(long, value_name = "SPEC", global = true)]
+    pub print: Option<String>,
+    /// Paper width in mm: 58 or 80.
+    #[arg(long, default_value_t = 80, global = true)]
+    pub paper: u32,
+    /// Write it as CSV to this file.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub csv: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DrawerCommand {
+    /// Count the drawer: NOTES is FACExCOUNT pairs, e.g. 100x3,50x2,1x7,0.5x1.
+    Count {
+        notes: String,
+        /// The counter did not see the expected amount first.
+        #[arg(long)]
+        blind: bool,
+        /// The manager's note (needed when the difference is beyond the limit).
+        #[arg(long, default_value = "")]
+        note: String,
+        /// The largest difference without a note.
+        #[arg(long, default_value = "10")]
+        limit: String,
+        #[arg(long)]
+        training: bool,
+    },
+    /// Cash put into the drawer.
+    In(CashArgs),
+    /// Cash taken out of the drawer.
+    Out(CashArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CashArgs {
+    pub amount: String,
+    #[arg(long)]
+    pub reason: String,
+    /// The manager who approved it.
+    #[arg(long)]
+    pub by: String,
+}
+
+fn which_days(ledger: &Ledger, args: &DayArgs, locale: &str) -> Result<(i64, i64), ExitCode> {
+    if let (Some(from), Some(to)) = (args.from, args.to) {
+        return Ok((from, to));
+    }
+    if let Some(day) = args.day {
+        return Ok((day, day));
+    }
+    let latest = ledger.days().map_err(|e| fail(e.localized(locale)))?.first().map(|d| d.day_no);
+    latest.map(|d| (d, d)).ok_or_else(|| fail(t!("report.error.no_days", locale = locale)))
+}
+
+fn deliver(report: &Report, store: &StoreSettings, out: &OutputArgs, locale: &str) -> ExitCode {
+    let doc = output::document(report, &store.store_name, &store.register, super::print::columns(out.paper), locale);
+    print!("{}", doc.to_text());
+    if let Some(path) = &out.csv {
+        let written = output::csv(report, locale)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| std::fs::write(path, bytes).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            return fail(t!("cli.cannot_write", locale = locale, file = path.display(), detail = e));
+        }
+    }
+    if let Some(spec) = &out.print {
+        let mut port = match super::print::open(spec, locale) {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        let bytes = match crate::printer::escpos::encode(&doc, false) {
+            Ok(b) => b,
+            Err(e) => return fail(e.to_string()),
+        };
+        match crate::printer::driver::print_job(&mut *port, &bytes) {
+            Ok(crate::printer::driver::JobResult::Printed { .. }) => {}
+            Ok(
+                crate::printer::driver::JobResult::Refused { before: s }
+                | crate::printer::driver::JobResult::Incomplete { after: s },
+            ) => {
+                return fail(super::print::describe(&s, locale));
+            }
+            Err(e) => return fail(e.to_string()),
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+pub fn run(
+    data_dir: &Path,
+    store: &StoreSettings,
+    command: &ReportCommand,
+    out: &OutputArgs,
+    locale: &str,
+) -> ExitCode {
+    let mut ledger = match open_ledger(data_dir, store, locale) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    match command {
+        ReportCommand::Days => {
+            match ledger.days() {
+                Ok(days) => {
+                    for d in days {
+                        let z = d
+                            .z_no
+                            .map_or_else(|| t!("report.open", locale = locale).into_owned(), |z| format!("Z {z}"));
+                        println!("{:>5}  {}  {z}", d.day_no, d.business_date);
+                    }
+                }
+                Err(e) => return fail(e.localized(locale)),
+            }
+            ExitCode::SUCCESS
+        }
+        ReportCommand::X { days } => {
+            let (first, last) = match which_days(&ledger, days, locale) {
+                Ok(d) => d,
+                Err(code) => return code,
+            };
+            match dayclose::x_report(&ledger, first, last, out.training, Utc::now()) {
+                Ok(report) => deliver(&report, store, out, locale),
+                Err(e) => fail(e.localized(locale)),
+            }
+        }
+        ReportCommand::Z { line } => {
+            let mut terminal = match super::terminal::connect(line, store, locale) {
+                Ok(t) => t,
+                Err(code) => return code,
+            };
+            match dayclose::close_day(&mut ledger, terminal.as_mut(), out.training, Utc::now()) {
+                Ok(report) => deliver(&report, store, out, locale),
+                Err(e) => fail(e.localized(locale)),
+            }
+        }
+    }
+}
+
+fn parse_notes(text: &str, store: &StoreSettings) -> Option<Vec<(Money, u32)>> {
+    text.split(',')
+        .map(|pair| {
+            let (face, n) = pair.trim().split_once(['x', 'X', '*'])?;
+            Some((Money::parse(face, store.currency).ok().filter(|m| m.is_positive())?, n.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+pub fn drawer(data_dir: &Path, store: &StoreSettings, command: &DrawerCommand, locale: &str) -> ExitCode {
+    let mut ledger = match open_ledger(data_dir, store, locale) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    match command {
+        DrawerCommand::Count { notes, blind, note, limit, training } => {
+            let Some(denominations) = parse_notes(notes, store) else {
+                return fail(t!("report.error.bad_notes", locale = locale, value = notes));
+            };
+            let limit = match Money::parse(limit, store.currency) {
+                Ok(m) => m,
+                Err(e) => return fail(e.localized(locale)),
+            };
+            let count = dayclose::Count { denominations: &denominations, blind: *blind, note, limit };
+            match dayclose::count_drawer(&mut ledger, &count, *training, Utc::now()) {
+                Ok(r) => {
+                    let m = |minor| Money::from_minor(minor, store.currency).map(|m| m.to_string()).unwrap_or_default();
+                    println!(
+                        "{}",
+                        t!(
+                            "report.counted_line",
+                            locale = locale,
+                            counted = m(r.counted_minor),
+                            expected = m(r.expected_minor),
+                            difference = m(r.counted_minor - r.expected_minor)
+                        )
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e.localized(locale)),
+            }
+        }
+        DrawerCommand::In(args) | DrawerCommand::Out(args) => {
+            let direction =
+                if matches!(command, DrawerCommand::In(_)) { CashDirection::In } else { CashDirection::Out };
+            let amount = match Money::parse(&args.amount, store.currency) {
+                Ok(m) if m.is_positive() => m,
+                Ok(_) => return fail(t!("report.error.not_positive", locale = locale)),
+                Err(e) => return fail(e.localized(locale)),
+            };
+            if args.reason.trim().is_empty() || args.by.trim().is_empty() {
+                return fail(t!("report.error.reason_needed", locale = locale));
+            }
+            match ledger.post_cash_movement(direction, amount, args.reason.trim(), args.by.trim(), Utc::now()) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => fail(e.localized(locale)),
+            }
+        }
+    }
+}
