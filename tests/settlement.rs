@@ -271,3 +271,26 @@ fn a_z_row_edited_behind_its_entry_is_named_by_verify() {
         report.problems
     );
 }
+
+#[test]
+fn the_z_as_pdf_embeds_the_font_and_as_paper_decodes_in_the_emulator() {
+    let mut shop = shop();
+    shop.mixed_day();
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()).unwrap();
+    let mut steps = Vec::new();
+    let pdf = dayclose::pdf::pdf(&z, "示例便利店", "zh-CN", &mut |p| steps.push(p)).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let has = |needle: &[u8]| pdf.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"/FontFile"), "the font is embedded");
+    assert!(pdf.len() < 400_000, "only the glyphs used, not the 5 MB font: {} bytes", pdf.len());
+    assert_eq!(steps.last().copied(), Some(1.0));
+    // On paper: through the real encoder into the emulator's decoder.
+    let doc = dayclose::output::document(&z, "Demo", "R1", 48, "zh-CN");
+    let bytes = till::printer::escpos::encode(&doc, false).unwrap();
+    let mut decoder = till::printer::emulator::Decoder::new(48);
+    decoder.feed(&bytes);
+    let paper = decoder.text.clone();
+    assert!(paper.contains("Z 报表 第 1 号") || paper.contains("Z 报表"), "{paper}");
+    assert!(paper.contains("终端与收银台一致"), "{paper}");
+    assert!(paper.contains("累计总额"), "{paper}");
+}

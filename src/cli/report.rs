@@ -57,6 +57,9 @@ pub struct OutputArgs {
     /// Write it as CSV to this file.
     #[arg(long, value_name = "FILE", global = true)]
     pub csv: Option<PathBuf>,
+    /// Write it as a PDF (A4, with a chart of sales by hour) to this file.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub pdf: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -110,6 +113,18 @@ fn deliver(report: &Report, store: &StoreSettings, out: &OutputArgs, locale: &st
         let written = output::csv(report, locale)
             .map_err(|e| e.to_string())
             .and_then(|bytes| std::fs::write(path, bytes).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            return fail(t!("cli.cannot_write", locale = locale, file = path.display(), detail = e));
+        }
+    }
+    if let Some(path) = &out.pdf {
+        // Long exports show how far they are, page by page.
+        let mut progress =
+            |done: f32| eprint!("\r{}", t!("report.progress", locale = locale, percent = (done * 100.0).round()));
+        let written = crate::dayclose::pdf::pdf(report, &store.store_name, locale, &mut progress)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| std::fs::write(path, bytes).map_err(|e| e.to_string()));
+        eprintln!();
         if let Err(e) = written {
             return fail(t!("cli.cannot_write", locale = locale, file = path.display(), detail = e));
         }

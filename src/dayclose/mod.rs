@@ -8,6 +8,7 @@
 //! for a second end-of-day; a retry after a refused end-of-day simply asks again.
 
 pub mod output;
+pub mod pdf;
 
 use chrono::{DateTime, Utc};
 
