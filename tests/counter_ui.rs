@@ -411,3 +411,46 @@ fn an_unknown_card_outcome_is_settled_with_the_terminal_and_never_charged_twice(
     assert_eq!(booked.batch.len(), 1, "the customer was charged once");
     assert_eq!(booked.batch[0].amount_minor, 350);
 }
+
+#[test]
+fn the_manager_counts_the_drawer_and_closes_the_day_from_the_screen() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.key(Named::F12);
+    c.click("F12 Card");
+    c.scan("DRK001");
+    c.key(Named::F12);
+    c.click("Exact");
+    // The manager's screen needs the manager's PIN.
+    c.send(Message::OpenManager);
+    assert!(c.sees("Open the manager's settlement screen"));
+    c.type_and_enter(till::ui::APPROVAL_PIN_FIELD, "9999");
+    assert_eq!(c.till.screen(), Screen::Manager, "{:?}", c.till.notice());
+    assert!(c.sees("X REPORT"), "the open day's X report");
+    assert!(c.sees("Expected in the drawer"));
+    // Cash in, then a blind count of exactly what is expected: 2.00 cash sale + 50.00 in.
+    c.send(Message::Manager(till::ui::manager::Msg::AmountChanged("50".into())));
+    c.send(Message::Manager(till::ui::manager::Msg::ReasonChanged("change".into())));
+    c.click("Put cash in");
+    assert_eq!(c.till.notice(), Some(&Notice::Info("The cash movement is recorded".into())));
+    c.click("Count the drawer");
+    assert!(!c.sees("Expected in the drawer"), "a blind count hides the expected amount");
+    // 50.00 as one note, 2.00 as two coins of 1.00.
+    c.send(Message::Manager(till::ui::manager::Msg::CountChanged(1, "1".into())));
+    c.send(Message::Manager(till::ui::manager::Msg::CountChanged(5, "2".into())));
+    c.click("Record the count");
+    assert_eq!(c.till.notice(), Some(&Notice::Info("The drawer count is recorded".into())), "{:?}", c.till.notice());
+    let count = c.ledger().drawer_count(1).unwrap().unwrap();
+    assert_eq!((count.counted_minor, count.expected_minor, count.blind), (5200, 5200, true));
+    // The Z: the terminal's end-of-day, the reconciliation, the day closed and its report printed.
+    c.click("Close the day (Z)");
+    let notice = format!("{:?}", c.till.notice());
+    assert!(notice.contains("Day closed: Z 1. Terminal and till agree."), "{notice}");
+    assert!(c.sees("Z REPORT No. 1"));
+    assert_eq!(c.ledger().day_close(1).unwrap().unwrap().z_no, 1);
+    let paper = c.till.paper().last().unwrap();
+    assert!(paper.contains("Z REPORT No. 1") || paper.contains("Z 报表"), "{paper}");
+    c.click("Esc Back to the counter");
+    assert_eq!(c.till.screen(), Screen::Sale);
+}

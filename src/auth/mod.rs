@@ -36,6 +36,8 @@ pub enum Permission {
     PriceOverride,
     /// Open the drawer without a sale.
     NoSale,
+    /// Settlement: X and Z reports, drawer counts, cash in and out.
+    Settlement,
 }
 
 /// The one table of who may do what.
@@ -44,6 +46,7 @@ const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::CashRefund, &[Role::Manager, Role::Installer]),
     (Permission::PriceOverride, &[Role::Manager, Role::Installer]),
     (Permission::NoSale, &[Role::Manager, Role::Installer]),
+    (Permission::Settlement, &[Role::Manager, Role::Installer]),
 ];
 
 impl Role {

@@ -43,7 +43,7 @@ pub fn frame<'a>(till: &'a Till, body: Element<'a, Message>) -> Element<'a, Mess
                 .on_press(Message::Dismiss),
         );
     }
-    let main: Element<'a, Message> = if till.show_paper && till.screen != Screen::SignIn {
+    let main: Element<'a, Message> = if till.show_paper && !matches!(till.screen, Screen::SignIn | Screen::Manager) {
         row![container(body).width(Length::FillPortion(3)), paper(till)].into()
     } else {
         body
@@ -94,15 +94,16 @@ fn status_bar(till: &Till) -> Element<'_, Message> {
         None => t("counter.no_day", l),
     };
     let who = till.counter.cashier().map_or_else(String::new, |c| format!("{} · {}", c.name, t(c.role.key(), l)));
+    // Signed in, the cashier's name takes the store's place: the bar must fit 1024 px.
+    let first = if who.is_empty() { till.counter.store().store_name.clone() } else { who };
     let mut bar = row![
-        text(till.counter.store().store_name.clone()).size(SMALL),
-        text(who).size(SMALL),
+        text(first).size(SMALL),
         Space::new().width(Length::Fill),
         text(t(terminal.0, l)).size(SMALL).color(terminal.1),
         text(t(printer.0, l)).size(SMALL).color(printer.1),
         text(day).size(SMALL).color(theme::MUTED),
     ]
-    .spacing(16)
+    .spacing(12)
     .align_y(Alignment::Center);
     if till.queued_prints > 0 {
         bar = bar.push(small_button(
@@ -116,6 +117,9 @@ fn status_bar(till: &Till) -> Element<'_, Message> {
                 .size(SMALL)
                 .color(theme::STOP),
         );
+    }
+    if till.counter.cashier().is_some() && till.screen == Screen::Sale {
+        bar = bar.push(small_button(t("counter.key.manager", l), Message::OpenManager));
     }
     if till.training {
         bar = bar.push(small_button(t("counter.show_paper", l), Message::TogglePaper));
@@ -164,6 +168,7 @@ fn approval(till: &Till) -> Element<'_, Message> {
         super::Pending::Price(p) => rust_i18n::t!("counter.approve.price", locale = l, price = p).into_owned(),
         super::Pending::CashRefund => t("counter.approve.cash_refund", l),
         super::Pending::NoSale => t("counter.approve.no_sale", l),
+        super::Pending::Manager => t("counter.approve.manager", l),
     };
     let mut managers = row![].spacing(8);
     for (i, user) in till.users.iter().enumerate().filter(|(_, u)| u.role.may(request.pending.permission())) {

@@ -11,6 +11,7 @@
 
 mod chrome;
 pub mod devices;
+pub mod manager;
 mod payment;
 mod refund;
 mod sale;
@@ -69,6 +70,8 @@ pub enum Screen {
     Sale,
     Payment,
     Refund,
+    /// The manager's settlement screen: days, reports, the drawer, the Z.
+    Manager,
 }
 
 /// What the status bar says of the PIN pad.
@@ -126,6 +129,8 @@ pub enum Pending {
     Price(String),
     CashRefund,
     NoSale,
+    /// Opening the manager's screen (settlement).
+    Manager,
 }
 
 impl Pending {
@@ -135,6 +140,7 @@ impl Pending {
             Pending::Price(_) => Permission::PriceOverride,
             Pending::CashRefund => Permission::CashRefund,
             Pending::NoSale => Permission::NoSale,
+            Pending::Manager => Permission::Settlement,
         }
     }
 }
@@ -240,6 +246,9 @@ pub enum Message {
     TerminalReady(Result<TerminalInfo, String>),
     Day(Option<(i64, String)>),
     Done,
+    /// Ask for a manager, then open the settlement screen.
+    OpenManager,
+    Manager(manager::Msg),
     /// Training mode: the trainer changes how an emulator behaves (a declined card, paper out).
     Trainer(Trainer),
     /// The window is drawing a frame (only subscribed to while probing start-up).
@@ -286,6 +295,7 @@ pub struct Till {
     /// Paid sales on their way into the ledger, kept until it has them.
     pub(crate) posting: Vec<(u64, Sale)>,
     next_posting: u64,
+    pub(crate) manager: Option<manager::State>,
 }
 
 fn t(key: &str, locale: &str) -> String {
@@ -331,6 +341,7 @@ impl Till {
             show_paper: false,
             posting: Vec::new(),
             next_posting: 0,
+            manager: None,
         }
     }
 
@@ -447,12 +458,16 @@ impl Till {
             Screen::Sale => SCAN_FIELD,
             Screen::Payment => CASH_FIELD,
             Screen::Refund => LOOKUP_FIELD,
+            Screen::Manager => manager::FIELD,
         }
     }
 
     /// F-keys and Escape, from anywhere (text fields do not take them).
     pub fn subscription(&self) -> Subscription<Message> {
         let keys = keyboard::listen().filter_map(|event| match event {
+            keyboard::Event::KeyPressed { key: Key::Named(Named::F1), modifiers, .. } if modifiers.shift() => {
+                Some(Message::OpenManager)
+            }
             keyboard::Event::KeyPressed { key: Key::Named(named), .. } => shortcut(named),
             _ => None,
         });
@@ -467,6 +482,7 @@ impl Till {
             (Screen::Refund, Message::Pay) => Message::RefundConfirm,
             (Screen::Refund, Message::Quantity) => Message::RefundAll,
             (Screen::Refund, Message::BackToCart) => Message::RefundCancel,
+            (Screen::Manager, Message::BackToCart) if self.approval.is_none() => Message::Manager(manager::Msg::Close),
             (Screen::Payment, Message::Pay) => Message::Card,
             (_, Message::BackToCart) if self.approval.is_some() => Message::CancelApproval,
             (_, message) => message,
@@ -474,6 +490,14 @@ impl Till {
         match message {
             Message::Dismiss => self.notice = None,
             Message::Done | Message::Frame => {}
+            Message::OpenManager => {
+                if self.counter.sale().lines().is_empty() {
+                    self.ask_manager(Pending::Manager);
+                } else {
+                    self.counter_error(CounterError::CartNotEmpty);
+                }
+            }
+            Message::Manager(msg) => return manager::update(self, msg),
             Message::Trainer(what) => {
                 use crate::printer::emulator::{Paper, PaperControl};
                 use crate::terminal::emulator::{Control, Scenario};
@@ -881,6 +905,10 @@ impl Till {
                 jobs.extend(self.no_sale(approval.by()));
                 Ok(())
             }
+            Pending::Manager => {
+                jobs.extend(manager::open(self, approval.by()));
+                Ok(())
+            }
         };
         if let Err(e) = done {
             self.counter_error(e);
@@ -1151,12 +1179,13 @@ impl Till {
             Screen::Sale => sale::view(self),
             Screen::Payment => payment::view(self),
             Screen::Refund => refund::view(self),
+            Screen::Manager => manager::view(self),
         };
         chrome::frame(self, column![body].into())
     }
 }
 
-fn report(results: &[JobResult], paper: Vec<String>) -> PrintReport {
+pub(crate) fn report(results: &[JobResult], paper: Vec<String>) -> PrintReport {
     let mut report = PrintReport { printer: PrinterState::Ok, problem: None, paper };
     for result in results {
         let (status, problem) = match result {
@@ -1172,7 +1201,7 @@ fn report(results: &[JobResult], paper: Vec<String>) -> PrintReport {
     report
 }
 
-fn print_failure(e: &crate::print_queue::PrintError) -> Message {
+pub(crate) fn print_failure(e: &crate::print_queue::PrintError) -> Message {
     let offline = matches!(e, crate::print_queue::PrintError::Io(_));
     Message::Printed(PrintReport {
         printer: if offline { PrinterState::Offline } else { PrinterState::Unknown },
@@ -1181,7 +1210,7 @@ fn print_failure(e: &crate::print_queue::PrintError) -> Message {
     })
 }
 
-/// The documented shortcuts (README): F1 sign out, F2 quantity, F3 price, F4 void line,
+/// The documented shortcuts (README): Shift+F1 the manager's screen, F1 sign out, F2 quantity, F3 price, F4 void line,
 /// F5 discount, F6 park, F7 parked sales, F8 refund, F9 reprint, F10 no sale, F11 language,
 /// F12 pay, Escape back / cancel.
 pub fn shortcut(key: Named) -> Option<Message> {

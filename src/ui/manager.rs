@@ -1,0 +1,400 @@
+//! The manager's screen (结算): the business days, each day's X or Z report with its chart of
+//! sales by hour and its risk flags, the drawer count (blind if wanted), cash in and out, printing
+//! the report, and the Z that closes the day. Opened only with a manager's PIN; the reports and
+//! postings run on the ledger's and the terminal's workers.
+
+use chrono::Utc;
+use iced::widget::{Space, column, container, row, scrollable, text, text_input, toggler};
+use iced::{Alignment, Color, Element, Length};
+
+use super::theme::{self, LARGE, SMALL, TEXT, money};
+use super::{Job, Message, Screen, Till, t, workers};
+use crate::dayclose::{self, Report, output};
+use crate::ledger::{CashDirection, DaySummary};
+use crate::money::Money;
+
+/// The field that has the keyboard on this screen.
+pub const FIELD: &str = "manager-field";
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Loaded(Result<(Vec<DaySummary>, Box<Report>), String>),
+    PickDay(i64),
+    Print,
+    StartCount,
+    Blind(bool),
+    CountChanged(usize, String),
+    NoteChanged(String),
+    SubmitCount,
+    AmountChanged(String),
+    ReasonChanged(String),
+    Cash(CashDirection),
+    Posted(Result<String, String>),
+    CloseDay,
+    Closed(Result<Box<Report>, String>),
+    Close,
+}
+
+/// What the manager's screen holds.
+pub struct State {
+    /// Who approved opening it: the name on cash movements.
+    pub manager: String,
+    pub days: Vec<DaySummary>,
+    pub report: Option<Box<Report>>,
+    pub busy: bool,
+    /// The drawer count being entered: (face value, what was typed).
+    pub count: Option<Vec<(Money, String)>>,
+    pub blind: bool,
+    pub note: String,
+    pub amount: String,
+    pub reason: String,
+}
+
+fn load(till: &Till, day: Option<i64>) -> Job {
+    let training = till.training;
+    let l = till.locale.clone();
+    till.devices.ledger.call(move |ledger| {
+        let ledger = workers::lock(ledger);
+        let loaded = (|| {
+            let days = ledger.days()?;
+            let day = day.or_else(|| days.first().map(|d| d.day_no));
+            let Some(day) = day else {
+                return Err(crate::dayclose::CloseError::Ledger(crate::ledger::LedgerError::NoDayOpen));
+            };
+            let report = dayclose::x_report(&ledger, day, day, training, Utc::now())?;
+            Ok((days, Box::new(report)))
+        })();
+        Message::Manager(Msg::Loaded(loaded.map_err(|e| e.localized(&l))))
+    })
+}
+
+/// Opens the screen for the manager who approved.
+pub fn open(till: &mut Till, manager: &str) -> Vec<Job> {
+    till.screen = Screen::Manager;
+    till.manager = Some(State {
+        manager: manager.to_string(),
+        days: Vec::new(),
+        report: None,
+        busy: true,
+        count: None,
+        blind: true,
+        note: String::new(),
+        amount: String::new(),
+        reason: String::new(),
+    });
+    vec![load(till, None)]
+}
+
+pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
+    let l = till.locale.clone();
+    let Some(state) = till.manager.as_mut() else { return Vec::new() };
+    match msg {
+        Msg::Loaded(result) => {
+            state.busy = false;
+            match result {
+                Ok((days, report)) => {
+                    state.days = days;
+                    state.report = Some(report);
+                }
+                Err(e) => till.error(e),
+            }
+        }
+        Msg::PickDay(day) => {
+            state.busy = true;
+            state.count = None;
+            return vec![load(till, Some(day))];
+        }
+        Msg::Print => {
+            let (Some(report), Some(printer)) = (state.report.clone(), &till.devices.printer) else {
+                return Vec::new();
+            };
+            let store = till.counter.store().clone();
+            let ledger = till.devices.shared.clone();
+            let locale = store.receipt_locale.clone();
+            return vec![printer.call(move |device| {
+                let doc = output::document(&report, &store.store_name, &store.register, store.paper_columns, &locale);
+                let before = device.printed_count();
+                let printed = crate::printer::escpos::encode(&doc, false)
+                    .map_err(|e| crate::print_queue::PrintError::Encoding(e.to_string()))
+                    .and_then(|bytes| {
+                        let mut ledger = workers::lock(&ledger);
+                        let job = ledger.queue_print_job("report", None, &bytes, Utc::now())?;
+                        crate::print_queue::send(&mut ledger, &mut *device.port, job, &bytes)
+                    });
+                match printed {
+                    Ok(result) => Message::Printed(super::report(&[result], device.printed_since(before))),
+                    Err(e) => super::print_failure(&e),
+                }
+            })];
+        }
+        Msg::StartCount => {
+            let currency = till.counter.store().currency;
+            state.count = Some(dayclose::denominations(currency).into_iter().map(|m| (m, String::new())).collect());
+            state.note.clear();
+        }
+        Msg::Blind(blind) => state.blind = blind,
+        Msg::CountChanged(i, text) => {
+            if let Some(slot) = state.count.as_mut().and_then(|c| c.get_mut(i)) {
+                slot.1 = text.chars().filter(char::is_ascii_digit).take(6).collect();
+            }
+        }
+        Msg::NoteChanged(note) => state.note = note,
+        Msg::SubmitCount => {
+            let Some(count) = state.count.clone() else { return Vec::new() };
+            let denominations: Vec<(Money, u32)> =
+                count.iter().filter_map(|(m, n)| n.parse::<u32>().ok().map(|n| (*m, n))).collect();
+            let (blind, note, training) = (state.blind, state.note.clone(), till.training);
+            let limit =
+                Money::parse("10", till.counter.store().currency).unwrap_or(Money::zero(till.counter.store().currency));
+            state.busy = true;
+            return vec![till.devices.ledger.call(move |ledger| {
+                let mut ledger = workers::lock(ledger);
+                let count = dayclose::Count { denominations: &denominations, blind, note: &note, limit };
+                let done = dayclose::count_drawer(&mut ledger, &count, training, Utc::now());
+                Message::Manager(Msg::Posted(done.map(|_| "counted".into()).map_err(|e| e.localized(&l))))
+            })];
+        }
+        Msg::AmountChanged(a) => state.amount = a,
+        Msg::ReasonChanged(r) => state.reason = r,
+        Msg::Cash(direction) => {
+            let currency = till.counter.store().currency;
+            let amount = match Money::parse(&state.amount, currency) {
+                Ok(m) if m.is_positive() => m,
+                Ok(_) => {
+                    till.error(t("report.error.not_positive", &l));
+                    return Vec::new();
+                }
+                Err(e) => {
+                    till.error(e.localized(&l));
+                    return Vec::new();
+                }
+            };
+            if state.reason.trim().is_empty() {
+                till.error(t("report.error.reason_needed", &l));
+                return Vec::new();
+            }
+            let (reason, by) = (state.reason.trim().to_string(), state.manager.clone());
+            state.amount.clear();
+            state.reason.clear();
+            state.busy = true;
+            return vec![till.devices.ledger.call(move |ledger| {
+                let posted = workers::lock(ledger).post_cash_movement(direction, amount, &reason, &by, Utc::now());
+                Message::Manager(Msg::Posted(posted.map(|_| "cash".into()).map_err(|e| e.localized(&l))))
+            })];
+        }
+        Msg::Posted(result) => {
+            state.busy = false;
+            match result {
+                Ok(what) => {
+                    state.count = None;
+                    till.info(t(&format!("manager.done.{what}"), &l));
+                    let day = till.manager.as_ref().and_then(|m| m.report.as_ref()).map(|r| r.last_day);
+                    return vec![load(till, day)];
+                }
+                Err(e) => till.error(e),
+            }
+        }
+        Msg::CloseDay => {
+            let Some(terminal) = &till.devices.terminal else {
+                till.error(t("counter.no_terminal", &l));
+                return Vec::new();
+            };
+            state.busy = true;
+            let (ledger, training) = (till.devices.shared.clone(), till.training);
+            till.terminal = super::TerminalState::Busy;
+            return vec![terminal.call(move |device| {
+                let closed =
+                    dayclose::close_day(&mut workers::lock(&ledger), &mut *device.terminal, training, Utc::now());
+                Message::Manager(Msg::Closed(closed.map(Box::new).map_err(|e| e.localized(&l))))
+            })];
+        }
+        Msg::Closed(result) => {
+            state.busy = false;
+            till.terminal = super::TerminalState::Ready;
+            match result {
+                Ok(report) => {
+                    let z = report.close.as_ref().map_or(0, |c| c.z_no);
+                    let agrees = report.reconciliation.as_ref().is_none_or(|r| r.agrees());
+                    let key = if agrees { "manager.closed" } else { "manager.closed_with_differences" };
+                    let day = report.last_day;
+                    state.report = Some(report);
+                    till.info(rust_i18n::t!(key, locale = &l, z = z).into_owned());
+                    till.day = None;
+                    let mut jobs = vec![load(till, Some(day))];
+                    jobs.extend(till.handle(Message::Manager(Msg::Print)));
+                    return jobs;
+                }
+                Err(e) => till.error(e),
+            }
+        }
+        Msg::Close => {
+            till.manager = None;
+            till.screen = Screen::Sale;
+        }
+    }
+    Vec::new()
+}
+
+fn chart(report: &Report) -> Element<'_, Message> {
+    let max = report.figures.by_hour.iter().map(|h| h.1).max().unwrap_or(0).max(1);
+    let mut bars = row![].spacing(2).align_y(Alignment::End).height(Length::Fixed(90.0));
+    for (hour, (_, amount)) in report.figures.by_hour.iter().enumerate() {
+        let h = (amount.max(&0) * 80 / max) as f32 + 1.0;
+        let bar =
+            container(Space::new().height(Length::Fixed(h)).width(Length::Fill)).style(theme::band(if hour % 2 == 0 {
+                Color::from_rgb8(0x5b, 0x8d, 0xd9)
+            } else {
+                Color::from_rgb8(0x4a, 0x7b, 0xc8)
+            }));
+        let label = if hour % 3 == 0 { format!("{hour:02}") } else { String::new() };
+        bars = bars.push(column![bar, text(label).size(10)].align_x(Alignment::Center).width(Length::FillPortion(1)));
+    }
+    bars.into()
+}
+
+fn report_view<'a>(till: &'a Till, report: &'a Report) -> Element<'a, Message> {
+    let l = till.locale.as_str();
+    let title = match &report.close {
+        Some(z) => rust_i18n::t!("report.title_z", locale = l, z = z.z_no).into_owned(),
+        None => t("report.title_x", l),
+    };
+    let mut list = column![
+        text(title).size(LARGE),
+        text(rust_i18n::t!("report.day", locale = l, day = report.first_day, date = report.dates.0).into_owned())
+            .size(SMALL)
+            .color(theme::MUTED),
+        chart(report),
+    ]
+    .spacing(4);
+    let mut section = "";
+    for r in output::rows(report, l) {
+        if r.section == "hours" {
+            continue;
+        }
+        if r.section != section {
+            section = r.section;
+            let color = if section == "flags" { theme::STOP } else { theme::GO };
+            list = list.push(text(t(&format!("report.section.{section}"), l)).size(TEXT).color(color));
+        }
+        let right = match (r.count, r.amount) {
+            (Some(n), Some(a)) => format!("{n}   {}", money(report.money(a))),
+            (None, Some(a)) => money(report.money(a)),
+            (Some(n), None) => n.to_string(),
+            (None, None) => String::new(),
+        };
+        let color = if r.section == "flags" { theme::STOP } else { theme::INK };
+        list = list.push(row![text(r.label).size(SMALL).color(color).width(Length::Fill), text(right).size(SMALL)]);
+    }
+    scrollable(list.padding([0, 12])).height(Length::Fill).into()
+}
+
+fn count_view<'a>(till: &'a Till, state: &'a State) -> Element<'a, Message> {
+    let l = till.locale.as_str();
+    let mut col = column![text(t("manager.count_title", l)).size(LARGE)].spacing(6);
+    let Some(count) = &state.count else { return col.into() };
+    for (i, (face, typed)) in count.iter().enumerate() {
+        let mut input = text_input("0", typed)
+            .size(TEXT)
+            .padding(6)
+            .width(Length::Fixed(90.0))
+            .on_input(move |v| Message::Manager(Msg::CountChanged(i, v)));
+        if i == 0 {
+            input = input.id(FIELD);
+        }
+        col = col.push(
+            row![text(money(*face)).size(TEXT).width(Length::Fixed(110.0)), text("×").size(TEXT), input]
+                .spacing(8)
+                .align_y(Alignment::Center),
+        );
+    }
+    let counted: i64 = count.iter().map(|(m, n)| m.minor() * n.parse::<i64>().unwrap_or(0)).sum();
+    let currency = till.counter.store().currency;
+    col = col.push(
+        text(
+            rust_i18n::t!(
+                "manager.counted_so_far",
+                locale = l,
+                amount = money(Money::from_minor(counted, currency).unwrap_or(Money::zero(currency)))
+            )
+            .into_owned(),
+        )
+        .size(TEXT),
+    );
+    col = col.push(
+        text_input(&t("manager.note", l), &state.note)
+            .size(TEXT)
+            .padding(6)
+            .on_input(|v| Message::Manager(Msg::NoteChanged(v))),
+    );
+    col = col.push(theme::primary(
+        t("manager.submit_count", l),
+        (!state.busy).then_some(Message::Manager(Msg::SubmitCount)),
+    ));
+    scrollable(col).height(Length::Fill).into()
+}
+
+pub fn view(till: &Till) -> Element<'_, Message> {
+    let l = till.locale.as_str();
+    let Some(state) = &till.manager else { return column![].into() };
+    let mut days = column![text(t("manager.days", l)).size(TEXT)].spacing(4);
+    let shown = state.report.as_ref().map(|r| r.last_day);
+    for d in &state.days {
+        let z = d.z_no.map_or_else(|| t("report.open", l), |z| format!("Z {z}"));
+        let label = column![
+            text(format!("{} · {}", d.day_no, d.business_date)).size(SMALL),
+            text(z).size(SMALL).color(theme::MUTED)
+        ];
+        days = days.push(theme::row_button(label, shown == Some(d.day_no), Message::Manager(Msg::PickDay(d.day_no))));
+    }
+    let days = container(scrollable(days).height(Length::Fill))
+        .width(Length::Fixed(180.0))
+        .padding(6)
+        .style(theme::panel(Color::WHITE));
+    let middle: Element<'_, Message> = match (&state.count, &state.report) {
+        (Some(_), _) => count_view(till, state),
+        (None, Some(report)) => report_view(till, report),
+        (None, None) => text(t("manager.loading", l)).size(TEXT).into(),
+    };
+    let open_day = state.report.as_ref().is_some_and(|r| r.close.is_none());
+    let idle = !state.busy;
+    let actions = column![
+        theme::action(t("manager.print", l), (idle && state.report.is_some()).then_some(Message::Manager(Msg::Print))),
+        theme::action(t("manager.count", l), (idle && open_day).then_some(Message::Manager(Msg::StartCount))),
+        row![
+            text(t("manager.blind", l)).size(SMALL).width(Length::Fill),
+            toggler(state.blind).on_toggle(|b| Message::Manager(Msg::Blind(b)))
+        ]
+        .align_y(Alignment::Center),
+        Space::new().height(Length::Fixed(8.0)),
+        text_input(&t("manager.amount", l), &state.amount)
+            .size(TEXT)
+            .padding(6)
+            .on_input(|v| Message::Manager(Msg::AmountChanged(v))),
+        text_input(&t("manager.reason", l), &state.reason)
+            .size(TEXT)
+            .padding(6)
+            .on_input(|v| Message::Manager(Msg::ReasonChanged(v))),
+        row![
+            theme::action(t("manager.cash_in", l), idle.then_some(Message::Manager(Msg::Cash(CashDirection::In)))),
+            theme::action(t("manager.cash_out", l), idle.then_some(Message::Manager(Msg::Cash(CashDirection::Out)))),
+        ]
+        .spacing(6),
+        Space::new().height(Length::Fill),
+        theme::danger(t("manager.close_day", l), (idle && open_day).then_some(Message::Manager(Msg::CloseDay))),
+        theme::action(t("manager.back", l), Some(Message::Manager(Msg::Close))),
+    ]
+    .spacing(8)
+    .width(Length::Fixed(230.0));
+    // A blind count hides the report (and its expected cash) until the count is in.
+    let middle = if state.count.is_some() && !state.blind {
+        row![
+            container(middle).width(Length::FillPortion(1)),
+            state.report.as_ref().map_or_else(|| column![].into(), |r| report_view(till, r))
+        ]
+        .spacing(8)
+        .into()
+    } else {
+        middle
+    };
+    row![days, container(middle).width(Length::Fill).height(Length::Fill), actions].spacing(12).into()
+}
