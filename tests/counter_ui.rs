@@ -451,6 +451,14 @@ fn the_manager_counts_the_drawer_and_closes_the_day_from_the_screen() {
     assert_eq!(c.ledger().day_close(1).unwrap().unwrap().z_no, 1);
     let paper = c.till.paper().last().unwrap();
     assert!(paper.contains("Z REPORT No. 1") || paper.contains("Z 报表"), "{paper}");
+    // For the office: the Z as PDF and CSV beside the ledger.
+    c.click("Export PDF and CSV");
+    let notice = format!("{:?}", c.till.notice());
+    assert!(notice.contains("Written:"), "{notice}");
+    let pdf = std::fs::read(c.dir.path().join("reports/Z-0001.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let csv = std::fs::read_to_string(c.dir.path().join("reports/Z-0001.csv")).unwrap();
+    assert!(csv.contains("Grand total"), "{csv}");
     c.click("Esc Back to the counter");
     assert_eq!(c.till.screen(), Screen::Sale);
 }

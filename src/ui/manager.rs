@@ -32,6 +32,10 @@ pub enum Msg {
     Posted(Result<String, String>),
     CloseDay,
     Closed(Result<Box<Report>, String>),
+    /// Write the shown report as PDF and CSV for the office, with progress.
+    Export,
+    Exporting(f32),
+    Exported(Result<String, String>),
     Close,
 }
 
@@ -227,6 +231,38 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                 Err(e) => till.error(e),
             }
         }
+        Msg::Export => {
+            let Some(report) = state.report.clone() else { return Vec::new() };
+            state.busy = true;
+            let (store, locale) = (till.counter.store().clone(), till.locale.clone());
+            return vec![till.devices.ledger.stream(move |ledger, out| {
+                let dir = workers::lock(ledger).path().parent().map(|d| d.join("reports")).unwrap_or_default();
+                let name = match &report.close {
+                    Some(z) => format!("Z-{:04}", z.z_no),
+                    None => format!("X-day-{}", report.last_day),
+                };
+                let mut progress = |done: f32| out.send(Message::Manager(Msg::Exporting(done)));
+                let written = std::fs::create_dir_all(&dir).map_err(|e| e.to_string()).and_then(|()| {
+                    let pdf = dayclose::pdf::pdf(&report, &store.store_name, &locale, &mut progress)
+                        .map_err(|e| e.to_string())?;
+                    std::fs::write(dir.join(format!("{name}.pdf")), pdf).map_err(|e| e.to_string())?;
+                    let csv = output::csv(&report, &locale).map_err(|e| e.to_string())?;
+                    std::fs::write(dir.join(format!("{name}.csv")), csv).map_err(|e| e.to_string())?;
+                    Ok(dir.join(name).display().to_string())
+                });
+                out.send(Message::Manager(Msg::Exported(written)));
+            })];
+        }
+        Msg::Exporting(done) => {
+            till.info(rust_i18n::t!("report.progress", locale = &l, percent = (done * 100.0).round()).into_owned());
+        }
+        Msg::Exported(result) => {
+            state.busy = false;
+            match result {
+                Ok(path) => till.info(rust_i18n::t!("manager.exported", locale = &l, path = path).into_owned()),
+                Err(e) => till.error(rust_i18n::t!("manager.export_failed", locale = &l, detail = e).into_owned()),
+            }
+        }
         Msg::Close => {
             till.manager = None;
             till.screen = Screen::Sale;
@@ -359,6 +395,10 @@ pub fn view(till: &Till) -> Element<'_, Message> {
     let idle = !state.busy;
     let actions = column![
         theme::action(t("manager.print", l), (idle && state.report.is_some()).then_some(Message::Manager(Msg::Print))),
+        theme::action(
+            t("manager.export", l),
+            (idle && state.report.is_some()).then_some(Message::Manager(Msg::Export))
+        ),
         theme::action(t("manager.count", l), (idle && open_day).then_some(Message::Manager(Msg::StartCount))),
         row![
             text(t("manager.blind", l)).size(SMALL).width(Length::Fill),
