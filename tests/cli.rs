@@ -242,6 +242,13 @@ fn reports_and_the_drawer_from_the_shell() {
     assert!(paper.contains("X REPORT") && paper.contains("*** TRAINING ***") && paper.contains("Cash in"), "{paper}");
     let csv = std::fs::read_to_string(csv).unwrap();
     assert!(csv.starts_with("section,label,count,amount\n") && csv.contains("sales,Sales,5,"), "{csv}");
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    let by_date = till(d, &["--lang", "en", "report", "x", "--training", "--day", &today]);
+    assert!(
+        by_date.status.success() && String::from_utf8_lossy(&by_date.stdout).contains("X REPORT"),
+        "{}",
+        text(&by_date)
+    );
     let days = till(d, &["--lang", "en", "report", "days"]);
     assert!(String::from_utf8_lossy(&days.stdout).contains("open"));
     let none = till(d, &["--lang", "en", "report", "x", "--day", "9"]);

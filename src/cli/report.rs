@@ -32,9 +32,9 @@ pub enum ReportCommand {
 
 #[derive(Args, Debug)]
 pub struct DayArgs {
-    /// The business day number (default: the open day, else the latest).
+    /// The business day: its number or its date, YYYY-MM-DD (default: the open day, else the latest).
     #[arg(long, conflicts_with_all = ["from", "to"])]
-    pub day: Option<i64>,
+    pub day: Option<String>,
     /// First day of a range (a month's report).
     #[arg(long, requires = "to")]
     pub from: Option<i64>,
@@ -99,10 +99,17 @@ fn which_days(ledger: &Ledger, args: &DayArgs, locale: &str) -> Result<(i64, i64
     if let (Some(from), Some(to)) = (args.from, args.to) {
         return Ok((from, to));
     }
-    if let Some(day) = args.day {
-        return Ok((day, day));
+    let days = ledger.days().map_err(|e| fail(e.localized(locale)))?;
+    if let Some(day) = &args.day {
+        let day = day.trim();
+        let found = match day.parse::<i64>() {
+            Ok(n) => Some(n),
+            // By date: the latest day of that date (a date can hold two days after an early Z).
+            Err(_) => days.iter().find(|d| d.business_date == day).map(|d| d.day_no),
+        };
+        return found.map(|n| (n, n)).ok_or_else(|| fail(t!("report.error.no_such_day", locale = locale, day = day)));
     }
-    let latest = ledger.days().map_err(|e| fail(e.localized(locale)))?.first().map(|d| d.day_no);
+    let latest = days.first().map(|d| d.day_no);
     latest.map(|d| (d, d)).ok_or_else(|| fail(t!("report.error.no_days", locale = locale)))
 }
 
