@@ -71,7 +71,9 @@ impl Window {
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let store = StoreSettings { screen_locale: "zh-CN".into(), ..StoreSettings::demo() };
+    // No manager needed to void a line: each measured scan is voided again, keeping twenty lines.
+    let store =
+        StoreSettings { screen_locale: "zh-CN".into(), void_approval_over: rust_decimal::dec!(1000000), ..StoreSettings::demo() };
     let devices = Devices::training(dir.path(), &store).unwrap();
     let catalog = std::sync::Arc::new(support::synthetic_catalog(PRODUCTS));
     let codes: Vec<String> = {
@@ -102,6 +104,7 @@ fn bench(c: &mut Criterion) {
         let took = started.elapsed();
         // Back to twenty lines, outside the measurement.
         let _ = till.handle(Message::VoidLine);
+        assert_eq!(till.counter().sale().lines().len(), 20);
         took
     };
     c.bench_function("counter/scan_to_frame_300k", |b| {
