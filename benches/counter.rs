@@ -72,8 +72,11 @@ impl Window {
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     // No manager needed to void a line: each measured scan is voided again, keeping twenty lines.
-    let store =
-        StoreSettings { screen_locale: "zh-CN".into(), void_approval_over: rust_decimal::dec!(1000000), ..StoreSettings::demo() };
+    let store = StoreSettings {
+        screen_locale: "zh-CN".into(),
+        void_approval_over: rust_decimal::dec!(1000000),
+        ..StoreSettings::demo()
+    };
     let devices = Devices::training(dir.path(), &store).unwrap();
     let catalog = std::sync::Arc::new(support::synthetic_catalog(PRODUCTS));
     let codes: Vec<String> = {
