@@ -254,3 +254,21 @@ fn reports_and_the_drawer_from_the_shell() {
     let none = till(d, &["--lang", "en", "report", "x", "--day", "9"]);
     assert!(!none.status.success() && text(&none).contains("There is no business day 9"), "{}", text(&none));
 }
+
+#[test]
+fn backup_and_restore_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(till(d, &["simulate", "--sales", "3"]).status.success());
+    let copy = d.join("copy.db");
+    let out = till(d, &["--lang", "en", "backup", copy.to_str().unwrap()]);
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Backed up to"), "{}", text(&out));
+    assert!(till(d, &["simulate", "--sales", "2", "--seed", "9"]).status.success());
+    let out = till(d, &["--lang", "zh-CN", "restore", copy.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("已恢复"));
+    let verify = till(d, &["ledger", "verify"]);
+    assert!(verify.status.success(), "{}", text(&verify));
+    let missing = till(d, &["--lang", "en", "restore", d.join("nope.db").to_str().unwrap()]);
+    assert!(!missing.status.success());
+}

@@ -449,6 +449,13 @@ fn the_manager_counts_the_drawer_and_closes_the_day_from_the_screen() {
     assert!(notice.contains("Day closed: Z 1. Terminal and till agree."), "{notice}");
     assert!(c.sees("Z REPORT No. 1"));
     assert_eq!(c.ledger().day_close(1).unwrap().unwrap().z_no, 1);
+    // After the Z, a backup beside the ledger, which verifies.
+    let backup = std::fs::read_dir(c.dir.path().join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "db"))
+        .expect("a backup after the Z");
+    assert!(Ledger::open_read_only(&backup).unwrap().verify().unwrap().is_sound());
     let paper = c.till.paper().last().unwrap();
     assert!(paper.contains("Z REPORT No. 1") || paper.contains("Z 报表"), "{paper}");
     // For the office: the Z as PDF and CSV beside the ledger.

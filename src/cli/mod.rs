@@ -73,6 +73,12 @@ pub enum Command {
         #[command(subcommand)]
         action: report::DrawerCommand,
     },
+    /// Back the ledger up (online: sales may go on meanwhile) to FILE, or into the data dir's
+    /// backups folder.
+    Backup { file: Option<PathBuf> },
+    /// Put a backup in place of the ledger: only one that verifies, and only after the current
+    /// ledger was itself backed up. Stop the till first.
+    Restore { file: PathBuf },
     /// Ring up random cash sales through the real sale and ledger code.
     Simulate {
         /// How many sales.
@@ -133,6 +139,8 @@ pub fn main() -> ExitCode {
         Some(Command::Emulate { what: EmulateCommand::Printer(args) }) => print::emulate(&args, &locale),
         Some(Command::Print { action, printer }) => print::run(&data_dir, &store, &printer, &action, &locale),
         Some(Command::Terminal { action, line }) => terminal::run(&data_dir, &store, &line, &action, &locale),
+        Some(Command::Backup { file }) => backup(&data_dir, &store, file.as_deref(), &locale),
+        Some(Command::Restore { file }) => restore(&data_dir, &file, &locale),
         Some(Command::Report { which, output }) => report::run(&data_dir, &store, &which, &output, &locale),
         Some(Command::Drawer { action }) => report::drawer(&data_dir, &store, &action, &locale),
     }
@@ -196,6 +204,39 @@ fn fail(message: impl AsRef<str>) -> ExitCode {
 
 fn open_ledger(data_dir: &Path, store: &StoreSettings, locale: &str) -> Result<Ledger, ExitCode> {
     Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency).map_err(|e| fail(e.localized(locale)))
+}
+
+fn backup(data_dir: &Path, store: &StoreSettings, file: Option<&Path>, locale: &str) -> ExitCode {
+    let ledger = match open_ledger(data_dir, store, locale) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let done = match file {
+        Some(f) => ledger.backup_to(f).map(|()| f.to_path_buf()),
+        None => crate::ledger::backup::backup_into(&ledger, &data_dir.join("backups"), usize::MAX, Utc::now()),
+    };
+    match done {
+        Ok(path) => {
+            println!("{}", t!("backup.written", locale = locale, file = path.display()));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.localized(locale)),
+    }
+}
+
+fn restore(data_dir: &Path, file: &Path, locale: &str) -> ExitCode {
+    let db = config::ledger_path(data_dir);
+    match crate::ledger::backup::restore(file, &db, &data_dir.join("backups"), Utc::now()) {
+        Ok(Some(safety)) => {
+            println!("{}", t!("backup.restored", locale = locale, file = safety.display()));
+            ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            println!("{}", t!("backup.restored_new", locale = locale));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.localized(locale)),
+    }
 }
 
 fn catalog_import(data_dir: &Path, store: &StoreSettings, file: &Path, locale: &str) -> ExitCode {

@@ -201,7 +201,13 @@ pub fn run(
                 Err(code) => return code,
             };
             match dayclose::close_day(&mut ledger, terminal.as_mut(), out.training, Utc::now()) {
-                Ok(report) => deliver(&report, store, out, locale),
+                Ok(report) => {
+                    match dayclose::backup_after_z(&ledger, Utc::now()) {
+                        Ok(path) => eprintln!("{}", t!("backup.written", locale = locale, file = path.display())),
+                        Err(e) => eprintln!("{}", e.localized(locale)),
+                    }
+                    deliver(&report, store, out, locale)
+                }
                 Err(e) => fail(e.localized(locale)),
             }
         }

@@ -373,6 +373,18 @@ pub fn close_day(
     Ok(report)
 }
 
+/// How many backups the Z keeps in the data directory's `backups` folder.
+pub const BACKUPS_KEPT: usize = 30;
+
+/// The backup after a Z: into `backups` beside the ledger, keeping the last [`BACKUPS_KEPT`].
+pub fn backup_after_z(
+    ledger: &Ledger,
+    now: DateTime<Utc>,
+) -> Result<std::path::PathBuf, crate::ledger::backup::BackupError> {
+    let dir = ledger.path().parent().map(|d| d.join("backups")).unwrap_or_else(|| "backups".into());
+    crate::ledger::backup::backup_into(ledger, &dir, BACKUPS_KEPT, now)
+}
+
 /// The notes and coins of a currency, largest first (for counting the drawer).
 pub fn denominations(currency: Currency) -> Vec<Money> {
     let faces: &[i64] = match currency.code {

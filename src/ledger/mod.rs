@@ -6,6 +6,7 @@
 //! to a witness file beside the database (`ledger.db.head`), without fsync: it may lag the
 //! database, never lead it, so a database whose newest entries were cut off is caught by `verify`.
 
+pub mod backup;
 mod card;
 mod catalog_store;
 mod print_jobs;

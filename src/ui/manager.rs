@@ -206,10 +206,16 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             state.busy = true;
             let (ledger, training) = (till.devices.shared.clone(), till.training);
             till.terminal = super::TerminalState::Busy;
-            return vec![terminal.call(move |device| {
-                let closed =
-                    dayclose::close_day(&mut workers::lock(&ledger), &mut *device.terminal, training, Utc::now());
-                Message::Manager(Msg::Closed(closed.map(Box::new).map_err(|e| e.localized(&l))))
+            return vec![terminal.stream(move |device, out| {
+                let mut ledger = workers::lock(&ledger);
+                let closed = dayclose::close_day(&mut ledger, &mut *device.terminal, training, Utc::now());
+                let ok = closed.is_ok();
+                out.send(Message::Manager(Msg::Closed(closed.map(Box::new).map_err(|e| e.localized(&l)))));
+                // After every Z, a backup beside the ledger. A failed backup does not undo the Z:
+                // the manager is told, and `till backup` takes it again.
+                if ok && let Err(e) = dayclose::backup_after_z(&ledger, Utc::now()) {
+                    out.send(Message::Manager(Msg::Posted(Err(e.localized(&l)))));
+                }
             })];
         }
         Msg::Closed(result) => {

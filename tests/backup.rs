@@ -1,0 +1,87 @@
+//! Backups: taken online while another connection keeps posting sales, each one verifies and
+//! restores to a ledger that verifies; a restore refuses a copy that does not verify and never
+//! replaces a ledger without backing it up first.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::Utc;
+use till::config::StoreSettings;
+use till::ledger::backup::{BackupError, backup_into, restore};
+use till::ledger::{Ledger, PostContext};
+use till::simulate::{Rng, random_paid_sale};
+
+#[test]
+fn backups_taken_while_sales_are_written_restore_to_a_ledger_that_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    let store = StoreSettings::demo();
+    let mut writer = Ledger::open(&db, "R1", store.currency).unwrap();
+    let catalog = till::demo::load_catalog(&mut writer, &store, true).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let settings = store.sale_settings();
+    let selling = std::thread::spawn(move || {
+        let mut rng = Rng::new(5);
+        let ctx = PostContext { cashier: "c".into(), training: false };
+        let mut posted = 0;
+        while !flag.load(Ordering::SeqCst) || posted < 50 {
+            let mut sale = random_paid_sale(&catalog, &settings, &mut rng).unwrap();
+            writer.post_sale(&mut sale, &ctx, Utc::now()).unwrap();
+            posted += 1;
+        }
+        posted
+    });
+    let reader = Ledger::open(&db, "R1", store.currency).unwrap();
+    let backups = dir.path().join("backups");
+    let mut taken = Vec::new();
+    for i in 0..6 {
+        std::thread::sleep(std::time::Duration::from_millis(15));
+        // backup_to checks each copy verifies before it counts.
+        let now = Utc::now() + chrono::Duration::seconds(i);
+        taken.push(backup_into(&reader, &backups, 4, now).unwrap());
+    }
+    stop.store(true, Ordering::SeqCst);
+    let posted = selling.join().unwrap();
+    assert!(posted >= 50);
+    // Only the newest four are kept.
+    let kept = std::fs::read_dir(&backups)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "db"))
+        .count();
+    assert_eq!(kept, 4);
+    let last = taken.last().unwrap();
+    let in_backup = Ledger::open_read_only(last).unwrap().counts().unwrap().1;
+    assert!(in_backup > 0 && in_backup <= posted);
+
+    // Restore the last backup in place: the current ledger is backed up first.
+    let safety = restore(last, &db, &backups, Utc::now() + chrono::Duration::seconds(60)).unwrap().unwrap();
+    assert!(Ledger::open_read_only(&safety).unwrap().verify().unwrap().is_sound());
+    assert_eq!(Ledger::open_read_only(&safety).unwrap().counts().unwrap().1, posted);
+    let restored = Ledger::open_read_only(&db).unwrap();
+    assert!(restored.verify().unwrap().is_sound());
+    assert_eq!(restored.counts().unwrap().1, in_backup);
+}
+
+#[test]
+fn a_copy_that_does_not_verify_is_not_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreSettings::demo();
+    let db = dir.path().join("ledger.db");
+    let mut ledger = Ledger::open(&db, "R1", store.currency).unwrap();
+    let catalog = till::demo::load_catalog(&mut ledger, &store, true).unwrap();
+    let mut rng = Rng::new(1);
+    let mut sale = random_paid_sale(&catalog, &store.sale_settings(), &mut rng).unwrap();
+    ledger.post_sale(&mut sale, &PostContext { cashier: "c".into(), training: false }, Utc::now()).unwrap();
+    let copy = dir.path().join("copy.db");
+    ledger.backup_to(&copy).unwrap();
+    assert!(matches!(ledger.backup_to(&copy), Err(BackupError::Exists(_))));
+    // Someone edits the copy's sale.
+    let c = rusqlite::Connection::open(&copy).unwrap();
+    c.execute_batch("DROP TRIGGER sales_no_update; UPDATE sales SET total_minor = total_minor - 100;").unwrap();
+    drop(c);
+    let refused = restore(&copy, &db, &dir.path().join("backups"), Utc::now());
+    assert!(matches!(refused, Err(BackupError::DoesNotVerify { .. })), "{refused:?}");
+    assert!(!dir.path().join("backups").exists(), "nothing touched");
+    assert!(Ledger::open_read_only(&db).unwrap().verify().unwrap().is_sound());
+}
