@@ -272,3 +272,40 @@ fn backup_and_restore_from_the_shell() {
     let missing = till(d, &["--lang", "en", "restore", d.join("nope.db").to_str().unwrap()]);
     assert!(!missing.status.success());
 }
+
+#[test]
+fn a_settings_file_with_mistakes_stops_the_till_and_names_each_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let conf = d.join("till.toml");
+    let conf_s = conf.to_str().unwrap();
+    let out = till(d, &["--lang", "en", "--config", conf_s, "config", "init"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let ok = till(d, &["--lang", "en", "--config", conf_s, "config", "check"]);
+    assert!(ok.status.success() && String::from_utf8_lossy(&ok.stdout).contains("the settings are valid"));
+    let good = std::fs::read_to_string(&conf).unwrap();
+    let cases = [
+        (good.replace("mcc = \"5411\"", "mcc = \"5411\"\ncolour = \"red\""), "store.colour: unknown key"),
+        (
+            good.replace("rate = \"9\"", "rate = \"9%%\""),
+            "tax_class[2].rate: not a tax rate in percent from 0 to 100: 9%%",
+        ),
+        (good.split("[[tax_class]]").next().unwrap().to_string(), "tax_class: at least one [[tax_class]] is needed"),
+        (
+            good.replace("# [terminal]\n# port = \"/dev/ttyUSB0\"", "[terminal]\nport = \"/dev/ttyUSB9\""),
+            "terminal.port: /dev/ttyUSB9 does not exist",
+        ),
+    ];
+    for (text_, expected) in cases {
+        std::fs::write(&conf, &text_).unwrap();
+        // The GUI itself refuses to start, before any window: exit 2 with every problem.
+        let out = till(d, &["--lang", "en", "--config", conf_s]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains(expected), "{expected:?} not in {}", text(&out));
+        let check = till(d, &["--lang", "en", "--config", conf_s, "config", "check"]);
+        assert_eq!(check.status.code(), Some(2));
+    }
+    std::fs::write(&conf, good.replace("rate = \"9\"", "rate = \"abc\"")).unwrap();
+    let zh = till(d, &["--lang", "zh-CN", "--config", conf_s, "config", "check"]);
+    assert!(text(&zh).contains("税率应为 0 到 100 的百分数：abc"), "{}", text(&zh));
+}

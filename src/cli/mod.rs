@@ -26,6 +26,10 @@ pub struct Cli {
     /// Language of messages: en or zh-CN (default: from LANG).
     #[arg(long, global = true, value_name = "LOCALE")]
     pub lang: Option<String>,
+    /// The settings file (default: the platform's config directory, `~/.config/till/till.toml`).
+    /// Without one the till runs in training mode.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -79,6 +83,11 @@ pub enum Command {
     /// Put a backup in place of the ledger: only one that verifies, and only after the current
     /// ledger was itself backed up. Stop the till first.
     Restore { file: PathBuf },
+    /// The settings file: check it, write a template to edit, or show where it is.
+    Config {
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
     /// Ring up random cash sales through the real sale and ledger code.
     Simulate {
         /// How many sales.
@@ -109,6 +118,16 @@ pub enum EmulateCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print every problem of the settings file; exit 0 only when it is valid.
+    Check,
+    /// Write a settings file to edit (refuses to overwrite one).
+    Init,
+    /// Print the settings file's path.
+    Path,
+}
+
+#[derive(Subcommand, Debug)]
 pub enum CatalogCommand {
     /// Import products from a CSV file: all rows or none.
     Import { file: PathBuf },
@@ -124,10 +143,26 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let locale = config::pick_locale(cli.lang.as_deref());
     let data_dir = cli.data_dir.clone().unwrap_or_else(config::default_data_dir);
-    // Until setup writes a configuration, the till runs the demo store in training mode.
-    let store = StoreSettings::demo();
+    let config_path = cli.config.clone().unwrap_or_else(config::settings::default_path);
+    if let Some(Command::Config { action }) = &cli.command {
+        return config_command(&config_path, action, &locale);
+    }
+    // The till never starts half-configured: a settings file with problems stops it here. Without
+    // one, it runs the demo store in training mode.
+    let settings = match config::settings::load(&config_path) {
+        Ok(s) => s,
+        Err(problems) => {
+            eprintln!("{}", t!("settings.header", locale = &locale, file = config_path.display()));
+            for p in problems {
+                eprintln!("  {}", p.localized(&locale));
+            }
+            return ExitCode::from(2);
+        }
+    };
+    let store = settings.as_ref().map_or_else(StoreSettings::demo, |s| s.store.clone());
     match cli.command {
-        None => crate::ui::run(data_dir, store, cli.lang.as_deref()),
+        Some(Command::Config { .. }) => ExitCode::SUCCESS,
+        None => crate::ui::run(data_dir, store, cli.lang.as_deref(), settings),
         Some(Command::Catalog { action: CatalogCommand::Import { file } }) => {
             catalog_import(&data_dir, &store, &file, &locale)
         }
@@ -204,6 +239,44 @@ fn fail(message: impl AsRef<str>) -> ExitCode {
 
 fn open_ledger(data_dir: &Path, store: &StoreSettings, locale: &str) -> Result<Ledger, ExitCode> {
     Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency).map_err(|e| fail(e.localized(locale)))
+}
+
+fn config_command(path: &Path, action: &ConfigCommand, locale: &str) -> ExitCode {
+    match action {
+        ConfigCommand::Path => {
+            println!("{}", path.display());
+            ExitCode::SUCCESS
+        }
+        ConfigCommand::Init => {
+            if path.exists() {
+                return fail(t!("backup.exists", locale = locale, file = path.display()));
+            }
+            match config::settings::write_atomically(path, &config::settings::template()) {
+                Ok(()) => {
+                    println!("{}", t!("settings.written", locale = locale, file = path.display()));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(t!("cli.cannot_write", locale = locale, file = path.display(), detail = e.to_string())),
+            }
+        }
+        ConfigCommand::Check => match config::settings::load(path) {
+            Ok(Some(_)) => {
+                println!("{}", t!("settings.ok", locale = locale, file = path.display()));
+                ExitCode::SUCCESS
+            }
+            Ok(None) => {
+                println!("{}", t!("settings.none", locale = locale, file = path.display()));
+                ExitCode::SUCCESS
+            }
+            Err(problems) => {
+                eprintln!("{}", t!("settings.header", locale = locale, file = path.display()));
+                for p in problems {
+                    eprintln!("  {}", p.localized(locale));
+                }
+                ExitCode::from(2)
+            }
+        },
+    }
 }
 
 fn backup(data_dir: &Path, store: &StoreSettings, file: Option<&Path>, locale: &str) -> ExitCode {

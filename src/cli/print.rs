@@ -8,9 +8,7 @@ use clap::{Args, Subcommand};
 use rust_i18n::t;
 
 use super::fail;
-use crate::printer::driver::{
-    FilePrinter, Framing, JobResult, PrinterPort, PrinterStatus, SerialPrinter, print_job, status,
-};
+use crate::printer::driver::{JobResult, PrinterPort, PrinterStatus, print_job, status};
 use crate::printer::emulator::{Decoder, PaperControl, serve};
 use crate::printer::escpos::encode;
 use crate::printer::layout::{COLUMNS_58MM, COLUMNS_80MM};
@@ -58,34 +56,13 @@ pub(super) fn columns(paper: u32) -> usize {
 }
 
 /// Opens the printer a spec names.
-pub fn open(spec: &str, locale: &str) -> Result<Box<dyn PrinterPort>, ExitCode> {
-    if let Some(path) = spec.strip_prefix("file:") {
-        return Ok(Box::new(FilePrinter::new(Path::new(path))));
-    }
-    let Some(rest) = spec.strip_prefix("serial:") else {
-        return Err(fail(t!("cli.bad_printer_spec", locale = locale, value = spec)));
-    };
-    // serial:PATH[:BAUD[:FRAMING]], e.g. serial:/dev/ttyUSB0:115200:8N1
-    let mut parts: Vec<&str> = rest.split(':').collect();
-    let framing = match parts.last().and_then(|f| Framing::parse(f)) {
-        Some(f) if parts.len() > 2 => {
-            parts.pop();
-            f
+pub fn open(spec: &str, locale: &str) -> Result<Box<dyn PrinterPort + Send>, ExitCode> {
+    crate::printer::driver::open_spec(spec).map_err(|e| match e {
+        crate::printer::driver::OpenError::BadSpec => fail(t!("cli.bad_printer_spec", locale = locale, value = spec)),
+        crate::printer::driver::OpenError::Port(path, e) => {
+            fail(t!("cli.cannot_open_port", locale = locale, port = path, detail = e.to_string()))
         }
-        _ => Framing::default(),
-    };
-    let baud = match parts.last().and_then(|b| b.parse::<u32>().ok()) {
-        Some(b) if parts.len() > 1 => {
-            parts.pop();
-            b
-        }
-        _ => 9600,
-    };
-    let path = parts.join(":");
-    let path = path.as_str();
-    SerialPrinter::open(Path::new(path), baud, framing)
-        .map(|p| Box::new(p) as Box<dyn PrinterPort>)
-        .map_err(|e| fail(t!("cli.cannot_open_port", locale = locale, port = path, detail = e.to_string())))
+    })
 }
 
 /// A printer status in words.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use rust_i18n::t;
-use serialport::{DataBits, Parity, SerialPort, StopBits, TTYPort};
+use serialport::TTYPort;
 
 use super::fail;
 use crate::card::{self, CardOp};
@@ -115,18 +115,7 @@ pub struct EmulateTerminalArgs {
 /// Whatever waited in the port's buffers (a terminal's last words to a till that had gone) is
 /// dropped: it answers nothing this till asked.
 fn open_port(path: &Path, baud: u32) -> Result<TTYPort, serialport::Error> {
-    let port = serialport::new(path.to_string_lossy(), baud)
-        .data_bits(DataBits::Eight)
-        .parity(Parity::None)
-        .stop_bits(StopBits::Two)
-        .timeout(Duration::from_millis(100))
-        .open_native()?;
-    port.clear(serialport::ClearBuffer::All)?;
-    // Some terminals want DTR/RTS up; a pseudo-terminal refuses the ioctl: best effort.
-    let mut port = port;
-    let _ = port.write_data_terminal_ready(true);
-    let _ = port.write_request_to_send(true);
-    Ok(port)
+    crate::terminal::zvt::transport::open_serial(path, baud)
 }
 
 pub fn emulate(args: &EmulateTerminalArgs, locale: &str) -> ExitCode {

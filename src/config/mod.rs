@@ -3,6 +3,8 @@
 //! The settings file (TOML, validated on load, written atomically) comes with the setup issue;
 //! until a store is configured the till runs in training mode on [`StoreSettings::demo`].
 
+pub mod settings;
+
 use std::path::{Path, PathBuf};
 
 use rust_decimal::dec;
@@ -15,6 +17,15 @@ use crate::sale::{SaleSettings, TaxClass};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreSettings {
     pub store_name: String,
+    pub address: String,
+    pub tax_id: String,
+    /// The merchant number the acquirer gave (printed on receipts).
+    pub merchant_no: String,
+    /// Merchant category code.
+    pub mcc: String,
+    /// Extra lines under the store's name and at the foot of each receipt.
+    pub receipt_header: Vec<String>,
+    pub receipt_footer: Vec<String>,
     pub register: String,
     pub currency: Currency,
     pub prices_include_tax: bool,
@@ -35,6 +46,12 @@ impl StoreSettings {
     pub fn demo() -> StoreSettings {
         StoreSettings {
             store_name: "Demo Convenience Store 示例便利店".into(),
+            address: String::new(),
+            tax_id: String::new(),
+            merchant_no: String::new(),
+            mcc: "5411".into(),
+            receipt_header: Vec::new(),
+            receipt_footer: Vec::new(),
             register: "R1".into(),
             currency: Currency::CNY,
             prices_include_tax: true,

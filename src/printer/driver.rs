@@ -261,3 +261,39 @@ mod tests {
         assert!(!PrinterStatus::from_bytes(Some(0xFF), Some(0x12), Some(0x12), Some(0x12)).answering);
     }
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("not a printer spec")]
+    BadSpec,
+    #[error("{0}: {1}")]
+    Port(String, serialport::Error),
+}
+
+/// Opens the printer a spec names: `serial:PATH[:BAUD[:FRAMING]]` (e.g.
+/// `serial:/dev/ttyUSB0:115200:8N1`; 9600 8N1 by default) or `file:PATH` (e.g. `/dev/usb/lp0`).
+pub fn open_spec(spec: &str) -> Result<Box<dyn PrinterPort + Send>, OpenError> {
+    if let Some(path) = spec.strip_prefix("file:") {
+        return Ok(Box::new(FilePrinter::new(Path::new(path))));
+    }
+    let rest = spec.strip_prefix("serial:").ok_or(OpenError::BadSpec)?;
+    let mut parts: Vec<&str> = rest.split(':').collect();
+    let framing = match parts.last().and_then(|f| Framing::parse(f)) {
+        Some(f) if parts.len() > 2 => {
+            parts.pop();
+            f
+        }
+        _ => Framing::default(),
+    };
+    let baud = match parts.last().and_then(|b| b.parse::<u32>().ok()) {
+        Some(b) if parts.len() > 1 => {
+            parts.pop();
+            b
+        }
+        _ => 9600,
+    };
+    let path = parts.join(":");
+    SerialPrinter::open(Path::new(&path), baud, framing)
+        .map(|p| Box::new(p) as Box<dyn PrinterPort + Send>)
+        .map_err(|e| OpenError::Port(path, e))
+}

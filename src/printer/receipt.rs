@@ -65,6 +65,22 @@ fn money(minor: i64, currency: Currency) -> String {
     Money::from_minor(minor, currency).map_or_else(|_| minor.to_string(), |m| m.to_string())
 }
 
+/// The lines under the store's name: address, tax id, merchant number, the store's own header.
+fn store_lines(store: &StoreSettings, l: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    if !store.address.is_empty() {
+        lines.push(store.address.clone());
+    }
+    if !store.tax_id.is_empty() {
+        lines.push(t!("receipt.tax_id", locale = l, id = store.tax_id).into_owned());
+    }
+    if !store.merchant_no.is_empty() {
+        lines.push(t!("receipt.merchant_no", locale = l, no = store.merchant_no).into_owned());
+    }
+    lines.extend(store.receipt_header.iter().cloned());
+    lines
+}
+
 /// The id a receipt carries in its QR code and barcode: register and receipt number.
 pub fn receipt_code(register: &str, receipt_no: i64) -> String {
     format!("{register}-{receipt_no:08}")
@@ -159,14 +175,18 @@ impl Receipt {
             title: title.into_owned(),
             copy,
             store_name: store.store_name.clone(),
-            store_lines: Vec::new(),
+            store_lines: store_lines(store, l),
             meta,
             lines,
             totals,
             taxes,
             tenders,
             cards,
-            footer: vec![t!("receipt.thanks", locale = l).into_owned()],
+            footer: if store.receipt_footer.is_empty() {
+                vec![t!("receipt.thanks", locale = l).into_owned()]
+            } else {
+                store.receipt_footer.clone()
+            },
             code: receipt_code(&store.register, sale.receipt_no),
         }
     }

@@ -117,6 +117,70 @@ impl DeviceError {
 }
 
 impl Devices {
+    /// A configured till: the ledger, the catalog as imported (no demo), and the devices the
+    /// settings name. A device that cannot be opened is left out (the status bar says so, and
+    /// the counter sells for cash) and reported on the returned list.
+    pub fn configured(
+        data_dir: &Path,
+        settings: &crate::config::settings::Settings,
+    ) -> Result<(Devices, Vec<String>), DeviceError> {
+        use crate::terminal::ExpectedIdentity;
+        use crate::terminal::zvt::session::Session;
+        use crate::terminal::zvt::transport::{SerialTransport, TcpTransport, open_serial};
+        let store = &settings.store;
+        std::fs::create_dir_all(data_dir)?;
+        let mut ledger = Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency)?;
+        let catalog = Arc::new(crate::demo::load_catalog(&mut ledger, store, false)?);
+        let shared: SharedLedger = Arc::new(Mutex::new(ledger));
+        let mut missing = Vec::new();
+        let (mut terminal, mut abort) = (None, None);
+        if let Some(t) = &settings.terminal {
+            let timers = Timers::default();
+            let expected = ExpectedIdentity { terminal_id: t.terminal_id.clone(), merchant_no: t.merchant_no.clone() };
+            let device = match (&t.tcp, &t.port) {
+                (Some(addr), _) => std::net::TcpStream::connect(addr)
+                    .and_then(|s| TcpTransport::new(s, timers))
+                    .map(|line| {
+                        let zvt = ZvtTerminal::new(Session::new(line), t.password, store.currency.numeric, expected);
+                        (zvt.abort_handle(), TerminalDevice::zvt(zvt, None))
+                    })
+                    .map_err(|e| format!("{addr}: {e}")),
+                (None, Some(port)) => open_serial(port, t.baud)
+                    .map(|p| {
+                        let line = SerialTransport::new(p, timers);
+                        let zvt = ZvtTerminal::new(Session::new(line), t.password, store.currency.numeric, expected);
+                        (zvt.abort_handle(), TerminalDevice::zvt(zvt, None))
+                    })
+                    .map_err(|e| format!("{}: {e}", port.display())),
+                (None, None) => Err(String::from("terminal")),
+            };
+            match device {
+                Ok((handle, device)) => {
+                    abort = Some(handle);
+                    terminal = Some(Worker::spawn("terminal", device)?);
+                }
+                Err(e) => missing.push(e),
+            }
+        }
+        let mut printer = None;
+        if let Some(spec) = &settings.printer {
+            match crate::printer::driver::open_spec(spec) {
+                Ok(port) => printer = Some(Worker::spawn("printer", PrinterDevice::new(port))?),
+                Err(e) => missing.push(format!("{spec}: {e}")),
+            }
+        }
+        let devices = Devices {
+            ledger: Worker::spawn("ledger", shared.clone())?,
+            shared,
+            catalog,
+            terminal,
+            abort,
+            printer,
+            training: None,
+        };
+        Ok((devices, missing))
+    }
+
     /// Training mode: the ledger in `data_dir` (the demo catalog seeded into an empty one) and
     /// both emulators; the terminal emulator keeps its batch beside the ledger.
     pub fn training(data_dir: &Path, store: &StoreSettings) -> Result<Devices, DeviceError> {

@@ -1234,19 +1234,38 @@ pub fn shortcut(key: Named) -> Option<Message> {
 
 /// Opens the window. The screen's language is `--lang` if given, else the store's setting.
 /// Nothing configured: training mode, with both emulators in process and the demo catalog.
-pub fn run(data_dir: PathBuf, store: StoreSettings, requested_locale: Option<&str>) -> ExitCode {
+pub fn run(
+    data_dir: PathBuf,
+    store: StoreSettings,
+    requested_locale: Option<&str>,
+    settings: Option<crate::config::settings::Settings>,
+) -> ExitCode {
     mark_start();
     let locale = requested_locale.map_or_else(|| store.screen_locale.clone(), |l| config::pick_locale(Some(l)));
-    let devices = match Devices::training(&data_dir, &store) {
+    let training = settings.is_none();
+    let opened = match &settings {
+        None => Devices::training(&data_dir, &store).map(|d| (d, Vec::new())),
+        Some(s) => Devices::configured(&data_dir, s),
+    };
+    let (devices, missing) = match opened {
         Ok(d) => d,
         Err(e) => {
             eprintln!("{}", e.localized(&locale));
             return ExitCode::FAILURE;
         }
     };
+    let missing: Vec<String> = missing
+        .into_iter()
+        .map(|m| rust_i18n::t!("counter.device_error", locale = &locale, detail = m).into_owned())
+        .collect();
     let catalog = devices.catalog.clone();
     let counter = Counter::new(store, catalog);
-    let slot = std::sync::Mutex::new(Some(Till::new(&locale, true, counter, auth::demo_users(), devices)));
+    // Users come with the setup issue; until then the demo cashier and manager sign in.
+    let mut till = Till::new(&locale, training, counter, auth::demo_users(), devices);
+    if let Some(first) = missing.first() {
+        till.error(first.clone());
+    }
+    let slot = std::sync::Mutex::new(Some(till));
     let result = iced::application(
         move || {
             let till = slot.lock().ok().and_then(|mut s| s.take()).expect("the application is built once");

@@ -1,0 +1,509 @@
+//! The settings file: one TOML file in the platform's config directory, with a version, read and
+//! checked as a whole at start (every mistake named by its key, in the cashier's language — the
+//! till does not start half-configured), and written atomically (a temporary file, fsync, rename).
+//!
+//! ```toml
+//! version = 1
+//! [store]
+//! name = "示例便利店"            # also: address, tax_id, merchant_no, mcc, register
+//! currency = "CNY"
+//! prices_include_tax = true       # also: cash_rounding = "0.10", void_approval_over = "50"
+//! receipt_locale = "zh-CN"        # and screen_locale; paper_mm = 58 | 80
+//! receipt_header = ["地址…"]      # and receipt_footer
+//! [[tax_class]]
+//! code = "A"
+//! rate = "13"                     # percent
+//! [terminal]                      # optional: the PIN pad
+//! port = "/dev/ttyUSB0"           # or tcp = "192.168.1.20:20007"; baud, password,
+//!                                 # terminal_id, merchant_no (the acquirer's, for the check)
+//! [printer]                       # optional: serial:PATH[:BAUD[:8N1]] or file:/dev/usb/lp0
+//! device = "serial:/dev/ttyUSB1:115200"
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rust_decimal::Decimal;
+use toml::{Table, Value};
+
+use super::StoreSettings;
+use crate::money::{Currency, parse_decimal};
+use crate::sale::TaxClass;
+
+pub const VERSION: i64 = 1;
+/// The settings file inside the config directory.
+pub const FILE: &str = "till.toml";
+
+/// The PIN pad as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalSettings {
+    pub port: Option<PathBuf>,
+    pub tcp: Option<String>,
+    pub baud: u32,
+    pub password: u32,
+    pub terminal_id: Option<String>,
+    pub merchant_no: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub store: StoreSettings,
+    pub terminal: Option<TerminalSettings>,
+    /// A printer spec: serial:PATH[:BAUD[:FRAMING]] or file:PATH.
+    pub printer: Option<String>,
+}
+
+/// What is wrong with one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    UnknownKey,
+    Missing,
+    /// The value has the wrong type: this one was expected.
+    NotA(&'static str),
+    BadRate(String),
+    NoTaxClass,
+    DuplicateTaxClass(String),
+    BadCurrency(String),
+    BadLocale(String),
+    BadPaper(i64),
+    BadAmount(String),
+    /// A serial port or device file that does not exist.
+    BadPort(String),
+    BadPrinterSpec(String),
+    TooNew(i64),
+    /// The file is not TOML at all.
+    Syntax(String),
+    Io(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError {
+    pub key: String,
+    pub problem: Problem,
+}
+
+impl SettingsError {
+    pub fn localized(&self, locale: &str) -> String {
+        use rust_i18n::t;
+        let what = match &self.problem {
+            Problem::UnknownKey => t!("settings.unknown_key", locale = locale),
+            Problem::Missing => t!("settings.missing", locale = locale),
+            Problem::NotA(kind) => {
+                let key = format!("settings.kind.{kind}");
+                let kind = t!(&key, locale = locale).into_owned();
+                t!("settings.not_a", locale = locale, kind = kind)
+            }
+            Problem::BadRate(v) => t!("settings.bad_rate", locale = locale, value = v),
+            Problem::NoTaxClass => t!("settings.no_tax_class", locale = locale),
+            Problem::DuplicateTaxClass(c) => t!("settings.duplicate_tax_class", locale = locale, code = c),
+            Problem::BadCurrency(c) => t!("settings.bad_currency", locale = locale, value = c),
+            Problem::BadLocale(l) => t!("settings.bad_locale", locale = locale, value = l),
+            Problem::BadPaper(p) => t!("settings.bad_paper", locale = locale, value = p),
+            Problem::BadAmount(a) => t!("settings.bad_amount", locale = locale, value = a),
+            Problem::BadPort(p) => t!("settings.bad_port", locale = locale, port = p),
+            Problem::BadPrinterSpec(s) => t!("settings.bad_printer", locale = locale, value = s),
+            Problem::TooNew(v) => t!("settings.too_new", locale = locale, version = v),
+            Problem::Syntax(d) => t!("settings.syntax", locale = locale, detail = d),
+            Problem::Io(d) => t!("settings.io", locale = locale, detail = d),
+        };
+        format!("{}: {what}", self.key)
+    }
+}
+
+/// The settings file's path in the platform's config directory (`~/.config/till/till.toml`).
+pub fn default_path() -> PathBuf {
+    directories::ProjectDirs::from("", "", "till")
+        .map(|d| d.config_dir().join(FILE))
+        .unwrap_or_else(|| PathBuf::from(FILE))
+}
+
+/// Reads the value of each known key of a table, collecting problems; whatever is left over is
+/// an unknown key.
+struct Reader<'a> {
+    prefix: String,
+    table: Table,
+    problems: &'a mut Vec<SettingsError>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(prefix: &str, table: Table, problems: &'a mut Vec<SettingsError>) -> Reader<'a> {
+        Reader { prefix: prefix.to_string(), table, problems }
+    }
+
+    fn key(&self, key: &str) -> String {
+        if self.prefix.is_empty() { key.to_string() } else { format!("{}.{key}", self.prefix) }
+    }
+
+    fn problem(&mut self, key: &str, problem: Problem) {
+        let key = self.key(key);
+        self.problems.push(SettingsError { key, problem });
+    }
+
+    fn take(&mut self, key: &str) -> Option<Value> {
+        self.table.remove(key)
+    }
+
+    fn string(&mut self, key: &str) -> Option<String> {
+        match self.take(key)? {
+            Value::String(s) => Some(s),
+            _ => {
+                self.problem(key, Problem::NotA("text"));
+                None
+            }
+        }
+    }
+
+    fn required_string(&mut self, key: &str) -> Option<String> {
+        let v = self.string(key);
+        if v.is_none() && !self.problems.iter().any(|p| p.key == self.key(key)) {
+            self.problem(key, Problem::Missing);
+        }
+        v
+    }
+
+    fn integer(&mut self, key: &str) -> Option<i64> {
+        match self.take(key)? {
+            Value::Integer(i) => Some(i),
+            _ => {
+                self.problem(key, Problem::NotA("number"));
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, key: &str) -> Option<bool> {
+        match self.take(key)? {
+            Value::Boolean(b) => Some(b),
+            _ => {
+                self.problem(key, Problem::NotA("yes_no"));
+                None
+            }
+        }
+    }
+
+    fn lines(&mut self, key: &str) -> Vec<String> {
+        match self.take(key) {
+            None => Vec::new(),
+            Some(Value::Array(items)) if items.iter().all(Value::is_str) => {
+                items.into_iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
+            }
+            Some(_) => {
+                self.problem(key, Problem::NotA("lines"));
+                Vec::new()
+            }
+        }
+    }
+
+    fn table(&mut self, key: &str) -> Option<Table> {
+        match self.take(key)? {
+            Value::Table(t) => Some(t),
+            _ => {
+                self.problem(key, Problem::NotA("section"));
+                None
+            }
+        }
+    }
+
+    /// The rest of the keys: unknown.
+    fn finish(self) {
+        for key in self.table.keys() {
+            let key = if self.prefix.is_empty() { key.clone() } else { format!("{}.{key}", self.prefix) };
+            self.problems.push(SettingsError { key, problem: Problem::UnknownKey });
+        }
+    }
+}
+
+fn locale_ok(l: &str) -> bool {
+    l == "en" || l == "zh-CN"
+}
+
+/// Reads and checks settings text; every problem is reported, not just the first.
+pub fn parse(text: &str) -> Result<Settings, Vec<SettingsError>> {
+    let table: Table = match text.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            let detail = e.message().to_string();
+            return Err(vec![SettingsError { key: FILE.into(), problem: Problem::Syntax(detail) }]);
+        }
+    };
+    let mut problems = Vec::new();
+    let mut top = Reader::new("", table, &mut problems);
+    match top.integer("version") {
+        Some(VERSION) => {}
+        Some(v) if v > VERSION => top.problem("version", Problem::TooNew(v)),
+        Some(_) => top.problem("version", Problem::NotA("version")),
+        None => {
+            if !top.problems.iter().any(|p| p.key == "version") {
+                top.problem("version", Problem::Missing);
+            }
+        }
+    }
+    let store_table = top.table("store");
+    let classes = top.take("tax_class");
+    let terminal_table = top.table("terminal");
+    let printer_table = top.table("printer");
+    if store_table.is_none() && !top.problems.iter().any(|p| p.key == "store") {
+        top.problem("store", Problem::Missing);
+    }
+    top.finish();
+
+    let mut store = StoreSettings::demo();
+    if let Some(t) = store_table {
+        let mut r = Reader::new("store", t, &mut problems);
+        if let Some(v) = r.required_string("name") {
+            store.store_name = v;
+        }
+        store.address = r.string("address").unwrap_or_default();
+        store.tax_id = r.string("tax_id").unwrap_or_default();
+        store.merchant_no = r.string("merchant_no").unwrap_or_default();
+        store.mcc = r.string("mcc").unwrap_or_default();
+        if let Some(v) = r.string("register") {
+            store.register = v;
+        }
+        if let Some(code) = r.required_string("currency") {
+            match Currency::from_code(&code) {
+                Ok(c) => store.currency = c,
+                Err(_) => r.problem("currency", Problem::BadCurrency(code)),
+            }
+        }
+        if let Some(b) = r.boolean("prices_include_tax") {
+            store.prices_include_tax = b;
+        }
+        store.cash_rounding = match r.string("cash_rounding") {
+            None => None,
+            Some(v) => match parse_decimal(&v).filter(|d| d.is_sign_positive() && !d.is_zero()) {
+                Some(d) => Some(d),
+                None => {
+                    r.problem("cash_rounding", Problem::BadAmount(v));
+                    None
+                }
+            },
+        };
+        if let Some(v) = r.string("void_approval_over") {
+            match parse_decimal(&v).filter(|d| d.is_sign_positive()) {
+                Some(d) => store.void_approval_over = d,
+                None => r.problem("void_approval_over", Problem::BadAmount(v)),
+            }
+        }
+        for key in ["receipt_locale", "screen_locale"] {
+            if let Some(l) = r.string(key) {
+                if !locale_ok(&l) {
+                    r.problem(key, Problem::BadLocale(l));
+                } else if key == "receipt_locale" {
+                    store.receipt_locale = l;
+                } else {
+                    store.screen_locale = l;
+                }
+            }
+        }
+        if let Some(mm) = r.integer("paper_mm") {
+            match mm {
+                58 => store.paper_columns = crate::printer::layout::COLUMNS_58MM,
+                80 => store.paper_columns = crate::printer::layout::COLUMNS_80MM,
+                other => r.problem("paper_mm", Problem::BadPaper(other)),
+            }
+        }
+        store.receipt_header = r.lines("receipt_header");
+        store.receipt_footer = r.lines("receipt_footer");
+        r.finish();
+    }
+
+    store.tax_classes = Vec::new();
+    match classes {
+        Some(Value::Array(items)) => {
+            for (i, item) in items.into_iter().enumerate() {
+                let prefix = format!("tax_class[{}]", i + 1);
+                let Value::Table(t) = item else {
+                    problems.push(SettingsError { key: prefix, problem: Problem::NotA("section") });
+                    continue;
+                };
+                let mut r = Reader::new(&prefix, t, &mut problems);
+                let code = r.required_string("code");
+                let rate = r.required_string("rate");
+                if let (Some(code), Some(rate)) = (code, rate) {
+                    let parsed = parse_decimal(&rate)
+                        .filter(|d| *d >= Decimal::ZERO && *d <= Decimal::from(100))
+                        .and_then(|d| TaxClass::new(&code, d / Decimal::from(100)).ok());
+                    match parsed {
+                        None => r.problem("rate", Problem::BadRate(rate)),
+                        Some(_) if store.tax_classes.iter().any(|c| c.code == code) => {
+                            r.problem("code", Problem::DuplicateTaxClass(code))
+                        }
+                        Some(class) => store.tax_classes.push(class),
+                    }
+                }
+                r.finish();
+            }
+        }
+        Some(_) => problems.push(SettingsError { key: "tax_class".into(), problem: Problem::NotA("list") }),
+        None => {}
+    }
+    if store.tax_classes.is_empty() && !problems.iter().any(|p| p.key.starts_with("tax_class")) {
+        problems.push(SettingsError { key: "tax_class".into(), problem: Problem::NoTaxClass });
+    }
+
+    let terminal = terminal_table.map(|t| {
+        let mut r = Reader::new("terminal", t, &mut problems);
+        let port = r.string("port").map(PathBuf::from);
+        let tcp = r.string("tcp");
+        if let Some(p) = &port
+            && !p.exists()
+        {
+            r.problem("port", Problem::BadPort(p.display().to_string()));
+        }
+        if port.is_none() && tcp.is_none() {
+            r.problem("port", Problem::Missing);
+        }
+        let baud = r.integer("baud").unwrap_or(9600);
+        let password = r.integer("password").unwrap_or(123456);
+        let settings = TerminalSettings {
+            port,
+            tcp,
+            baud: u32::try_from(baud).unwrap_or(9600),
+            password: u32::try_from(password).unwrap_or(0),
+            terminal_id: r.string("terminal_id"),
+            merchant_no: r.string("merchant_no"),
+        };
+        r.finish();
+        settings
+    });
+
+    let printer = printer_table.and_then(|t| {
+        let mut r = Reader::new("printer", t, &mut problems);
+        let device = r.required_string("device");
+        if let Some(spec) = &device {
+            let path = spec
+                .strip_prefix("file:")
+                .or_else(|| spec.strip_prefix("serial:").map(|rest| rest.split(':').next().unwrap_or(rest)));
+            match path {
+                None => r.problem("device", Problem::BadPrinterSpec(spec.clone())),
+                Some(p) if !Path::new(p).exists() => r.problem("device", Problem::BadPort(p.to_string())),
+                Some(_) => {}
+            }
+        }
+        r.finish();
+        device
+    });
+
+    if problems.is_empty() { Ok(Settings { store, terminal, printer }) } else { Err(problems) }
+}
+
+/// Reads and checks the settings file; `Ok(None)` when there is none (training mode).
+pub fn load(path: &Path) -> Result<Option<Settings>, Vec<SettingsError>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(&text).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(vec![SettingsError { key: path.display().to_string(), problem: Problem::Io(e.to_string()) }]),
+    }
+}
+
+/// Writes settings text atomically: a temporary file beside it, flushed to disk, then renamed over.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let temp = path.with_extension("toml.tmp");
+    {
+        let mut f = std::fs::File::create(&temp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&temp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // The rename itself reaches the disk with the directory.
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// A settings file for a new store, to be edited by the installer (`till config init`): the demo
+/// store's values, no devices.
+pub fn template() -> String {
+    r#"version = 1
+
+[store]
+name = "My Store 我的商店"
+address = ""
+tax_id = ""
+merchant_no = ""
+mcc = "5411"
+register = "R1"
+currency = "CNY"
+prices_include_tax = true
+void_approval_over = "50"
+receipt_locale = "zh-CN"
+screen_locale = "zh-CN"
+paper_mm = 80
+receipt_header = []
+receipt_footer = ["谢谢惠顾"]
+
+[[tax_class]]
+code = "A"
+rate = "13"
+
+[[tax_class]]
+code = "B"
+rate = "9"
+
+[[tax_class]]
+code = "C"
+rate = "6"
+
+[[tax_class]]
+code = "Z"
+rate = "0"
+
+# [terminal]
+# port = "/dev/ttyUSB0"
+# baud = 9600
+# password = 123456
+# terminal_id = ""
+# merchant_no = ""
+
+# [printer]
+# device = "serial:/dev/ttyUSB1:9600:8N1"
+"#
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_is_valid() {
+        let s = parse(&template()).unwrap();
+        assert_eq!(s.store.tax_classes.len(), 4);
+        assert_eq!(s.store.receipt_footer, vec!["谢谢惠顾".to_string()]);
+        assert!(s.terminal.is_none() && s.printer.is_none());
+    }
+
+    #[test]
+    fn every_mistake_is_named_by_its_key() {
+        let text = template()
+            .replace("name = \"My Store 我的商店\"", "nmae = \"typo\"")
+            .replace("rate = \"9\"", "rate = \"nine\"")
+            .replace("paper_mm = 80", "paper_mm = 57")
+            + "\n[terminal]\nport = \"/dev/does-not-exist\"\n";
+        let problems = parse(&text).unwrap_err();
+        let keys: Vec<(&str, &Problem)> = problems.iter().map(|p| (p.key.as_str(), &p.problem)).collect();
+        assert!(keys.contains(&("store.nmae", &Problem::UnknownKey)), "{keys:?}");
+        assert!(keys.contains(&("store.name", &Problem::Missing)), "{keys:?}");
+        assert!(keys.contains(&("tax_class[2].rate", &Problem::BadRate("nine".into()))), "{keys:?}");
+        assert!(keys.contains(&("store.paper_mm", &Problem::BadPaper(57))), "{keys:?}");
+        assert!(keys.contains(&("terminal.port", &Problem::BadPort("/dev/does-not-exist".into()))), "{keys:?}");
+        let none = template().split("[[tax_class]]").next().unwrap().to_string();
+        assert_eq!(parse(&none).unwrap_err()[0].problem, Problem::NoTaxClass);
+        assert!(matches!(parse("version = ").unwrap_err()[0].problem, Problem::Syntax(_)));
+    }
+
+    #[test]
+    fn writing_is_atomic_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("conf/till.toml");
+        write_atomically(&path, &template()).unwrap();
+        assert!(!path.with_extension("toml.tmp").exists());
+        assert!(load(&path).unwrap().is_some());
+        assert_eq!(load(&dir.path().join("none.toml")).unwrap(), None);
+    }
+}
