@@ -395,6 +395,23 @@ impl ApduLine for TcpTransport {
     }
 }
 
+/// Opens a PIN pad's serial port as ZVT wants it: 8N2 at `baud` (9600 by default), short read
+/// timeouts, DTR and RTS up where the port has them.
+pub fn open_serial(path: &std::path::Path, baud: u32) -> Result<serialport::TTYPort, serialport::Error> {
+    use serialport::SerialPort;
+    let mut port = serialport::new(path.to_string_lossy(), baud)
+        .data_bits(serialport::DataBits::Eight)
+        .parity(serialport::Parity::None)
+        .stop_bits(serialport::StopBits::Two)
+        .timeout(Duration::from_millis(100))
+        .open_native()?;
+    port.clear(serialport::ClearBuffer::All)?;
+    // Some terminals want DTR/RTS up; a pseudo-terminal refuses the ioctl: best effort.
+    let _ = port.write_data_terminal_ready(true);
+    let _ = port.write_request_to_send(true);
+    Ok(port)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -468,21 +485,4 @@ mod tests {
         assert_eq!(peer.join().unwrap().0, Some(messages::abort()));
         assert!(started.elapsed() >= fast().t2);
     }
-}
-
-/// Opens a PIN pad's serial port as ZVT wants it: 8N2 at `baud` (9600 by default), short read
-/// timeouts, DTR and RTS up where the port has them.
-pub fn open_serial(path: &std::path::Path, baud: u32) -> Result<serialport::TTYPort, serialport::Error> {
-    use serialport::SerialPort;
-    let mut port = serialport::new(path.to_string_lossy(), baud)
-        .data_bits(serialport::DataBits::Eight)
-        .parity(serialport::Parity::None)
-        .stop_bits(serialport::StopBits::Two)
-        .timeout(Duration::from_millis(100))
-        .open_native()?;
-    port.clear(serialport::ClearBuffer::All)?;
-    // Some terminals want DTR/RTS up; a pseudo-terminal refuses the ioctl: best effort.
-    let _ = port.write_data_terminal_ready(true);
-    let _ = port.write_request_to_send(true);
-    Ok(port)
 }
