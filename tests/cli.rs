@@ -309,3 +309,72 @@ fn a_settings_file_with_mistakes_stops_the_till_and_names_each_one() {
     let zh = till(d, &["--lang", "zh-CN", "--config", conf_s, "config", "check"]);
     assert!(text(&zh).contains("税率应为 0 到 100 的百分数：abc"), "{}", text(&zh));
 }
+
+#[test]
+fn a_configured_till_needs_its_users_and_keeps_them_hashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let conf = d.join("till.toml");
+    let conf_s = conf.to_str().unwrap();
+    assert!(till(d, &["--config", conf_s, "config", "init"]).status.success());
+    // No users yet: the till says how to add the first one and does not start.
+    let out = till(d, &["--lang", "en", "--config", conf_s]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("till users add"), "{}", text(&out));
+    let bad = till(
+        d,
+        &["--lang", "en", "--config", conf_s, "users", "add", "li", "--name", "Li", "--role", "boss", "--pin", "1234"],
+    );
+    assert!(!bad.status.success() && text(&bad).contains("Unknown role boss"));
+    let bad = till(
+        d,
+        &[
+            "--lang",
+            "en",
+            "--config",
+            conf_s,
+            "users",
+            "add",
+            "li",
+            "--name",
+            "Li",
+            "--role",
+            "installer",
+            "--pin",
+            "12",
+        ],
+    );
+    assert!(!bad.status.success() && text(&bad).contains("A PIN has 4 to 8 digits"), "{}", text(&bad));
+    let ok = till(
+        d,
+        &[
+            "--lang",
+            "en",
+            "--config",
+            conf_s,
+            "users",
+            "add",
+            "li",
+            "--name",
+            "Li",
+            "--role",
+            "installer",
+            "--pin",
+            "24680",
+        ],
+    );
+    assert!(ok.status.success(), "{}", text(&ok));
+    let list = till(d, &["--lang", "en", "--config", conf_s, "users", "list"]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("li  Li  Installer"));
+    let db = rusqlite::Connection::open(d.join("ledger.db")).unwrap();
+    let hash: String = db.query_row("SELECT pin_hash FROM users WHERE id = 'li'", [], |r| r.get(0)).unwrap();
+    assert!(hash.starts_with("$argon2id$") && !hash.contains("24680"));
+    let journal: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM journal WHERE kind = 'user_saved' AND CAST(payload AS TEXT) NOT LIKE '%24680%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(journal, 1);
+}

@@ -469,3 +469,28 @@ fn the_manager_counts_the_drawer_and_closes_the_day_from_the_screen() {
     c.click("Esc Back to the counter");
     assert_eq!(c.till.screen(), Screen::Sale);
 }
+
+#[test]
+fn five_wrong_pins_lock_the_user_out() {
+    let mut c = fast();
+    c.click("王芳 Wang Fang");
+    for _ in 0..4 {
+        c.type_and_enter(PIN_FIELD, "0000");
+        assert_eq!(c.error().as_deref(), Some("Wrong PIN"));
+    }
+    c.type_and_enter(PIN_FIELD, "0000");
+    let locked = c.error().unwrap();
+    assert!(locked.starts_with("Locked after five wrong PINs until "), "{locked}");
+    // Even the right PIN waits for the lockout to end.
+    c.type_and_enter(PIN_FIELD, "1234");
+    assert!(c.error().unwrap().starts_with("Locked"), "{:?}", c.error());
+    assert_eq!(c.till.screen(), Screen::SignIn);
+    let db = rusqlite::Connection::open(c.dir.path().join("ledger.db")).unwrap();
+    let entries: i64 =
+        db.query_row("SELECT COUNT(*) FROM journal WHERE kind = 'user_locked'", [], |r| r.get(0)).unwrap();
+    assert_eq!(entries, 1, "the lockout is a journal entry");
+    // The manager is not affected.
+    c.click("李经理 Manager Li");
+    c.type_and_enter(PIN_FIELD, "9999");
+    assert_eq!(c.till.screen(), Screen::Sale);
+}

@@ -75,6 +75,8 @@ pub enum AuthError {
     NotPermitted { user: String },
     #[error("unknown user")]
     UnknownUser,
+    #[error("locked after too many wrong PINs until {0}")]
+    Locked(String),
 }
 
 impl AuthError {
@@ -85,6 +87,7 @@ impl AuthError {
             AuthError::BadPin => t!("error.auth.bad_pin", locale = locale),
             AuthError::NotPermitted { user } => t!("error.auth.not_permitted", locale = locale, user = user),
             AuthError::UnknownUser => t!("error.auth.unknown_user", locale = locale),
+            AuthError::Locked(until) => t!("error.auth.locked", locale = locale, until = until),
         }
         .into_owned()
     }
@@ -113,6 +116,11 @@ pub fn hash_pin(pin: &str) -> Result<String, AuthError> {
 impl User {
     pub fn new(id: &str, name: &str, role: Role, pin_hash: String) -> User {
         User { id: id.into(), name: name.into(), role, pin_hash }
+    }
+
+    /// The PIN's hash (argon2id, PHC string), for the ledger to keep.
+    pub fn pin_hash(&self) -> &str {
+        &self.pin_hash
     }
 
     /// Checks the PIN (slowly, on purpose: run it off the screen's update loop).
@@ -147,6 +155,16 @@ impl Approval {
     pub fn covers(&self, permission: Permission) -> bool {
         self.permission == permission
     }
+}
+
+/// Parses a role's name as the command line and the settings write it.
+pub fn role_named(name: &str) -> Option<Role> {
+    Some(match name {
+        "cashier" => Role::Cashier,
+        "manager" => Role::Manager,
+        "installer" => Role::Installer,
+        _ => return None,
+    })
 }
 
 /// The only way to an [`Approval`]: a user whose role may, with their PIN.

@@ -83,6 +83,11 @@ pub enum Command {
     /// Put a backup in place of the ledger: only one that verifies, and only after the current
     /// ledger was itself backed up. Stop the till first.
     Restore { file: PathBuf },
+    /// The till's users: list them, add one (or change their name, role and PIN).
+    Users {
+        #[command(subcommand)]
+        action: UsersCommand,
+    },
     /// The settings file: check it, write a template to edit, or show where it is.
     Config {
         #[command(subcommand)]
@@ -115,6 +120,23 @@ pub enum EmulateCommand {
     Terminal(terminal::EmulateTerminalArgs),
     /// An ESC/POS receipt printer: prints each receipt as text.
     Printer(print::EmulatePrinterArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    List,
+    /// Adds a user, or changes one with the same id.
+    Add {
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// cashier, manager or installer.
+        #[arg(long)]
+        role: String,
+        /// 4 to 8 digits; kept only as a salted argon2id hash.
+        #[arg(long)]
+        pin: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -174,6 +196,7 @@ pub fn main() -> ExitCode {
         Some(Command::Emulate { what: EmulateCommand::Printer(args) }) => print::emulate(&args, &locale),
         Some(Command::Print { action, printer }) => print::run(&data_dir, &store, &printer, &action, &locale),
         Some(Command::Terminal { action, line }) => terminal::run(&data_dir, &store, &line, &action, &locale),
+        Some(Command::Users { action }) => users(&data_dir, &store, &action, &locale),
         Some(Command::Backup { file }) => backup(&data_dir, &store, file.as_deref(), &locale),
         Some(Command::Restore { file }) => restore(&data_dir, &file, &locale),
         Some(Command::Report { which, output }) => report::run(&data_dir, &store, &which, &output, &locale),
@@ -239,6 +262,41 @@ fn fail(message: impl AsRef<str>) -> ExitCode {
 
 fn open_ledger(data_dir: &Path, store: &StoreSettings, locale: &str) -> Result<Ledger, ExitCode> {
     Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency).map_err(|e| fail(e.localized(locale)))
+}
+
+fn users(data_dir: &Path, store: &StoreSettings, action: &UsersCommand, locale: &str) -> ExitCode {
+    let mut ledger = match open_ledger(data_dir, store, locale) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    match action {
+        UsersCommand::List => match ledger.users() {
+            Ok(users) => {
+                for u in users {
+                    println!("{}  {}  {}", u.id, u.name, t!(u.role.key(), locale = locale));
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e.localized(locale)),
+        },
+        UsersCommand::Add { id, name, role, pin } => {
+            let Some(role) = crate::auth::role_named(role) else {
+                return fail(t!("users.bad_role", locale = locale, value = role));
+            };
+            let hash = match crate::auth::hash_pin(pin) {
+                Ok(h) => h,
+                Err(e) => return fail(e.localized(locale)),
+            };
+            let user = crate::auth::User::new(id, name, role, hash);
+            match ledger.save_user(&user, "command line", Utc::now()) {
+                Ok(()) => {
+                    println!("{}", t!("users.added", locale = locale, id = id));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e.localized(locale)),
+            }
+        }
+    }
 }
 
 fn config_command(path: &Path, action: &ConfigCommand, locale: &str) -> ExitCode {

@@ -13,6 +13,7 @@ mod print_jobs;
 pub mod records;
 mod schema;
 mod settlement;
+pub mod users;
 mod verify;
 
 use std::fs;

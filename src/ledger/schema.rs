@@ -192,6 +192,17 @@ CREATE TABLE day_closes (
     net_minor         INTEGER NOT NULL,
     grand_total_minor INTEGER NOT NULL
 );
+-- The till's users: working data like the catalog (a PIN changes, a lockout ends); every change
+-- is also a journal entry. PINs only as argon2id hashes.
+CREATE TABLE users (
+    id           TEXT PRIMARY KEY,
+    name         TEXT    NOT NULL,
+    role         TEXT    NOT NULL CHECK (role IN ('cashier', 'manager', 'installer')),
+    pin_hash     TEXT    NOT NULL,
+    failed       INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    active       INTEGER NOT NULL DEFAULT 1
+);
 -- Each closed day's X/Z figures (real and training apart), kept with its Z: a report over a month
 -- sums these instead of every sale again. Covered by the Z's hash.
 CREATE TABLE day_figures (

@@ -202,6 +202,12 @@ impl Devices {
         std::fs::create_dir_all(data_dir)?;
         let mut ledger = Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency)?;
         let catalog = Arc::new(crate::demo::load_catalog(&mut ledger, store, true)?);
+        // Training's demo cashier and manager, kept in the ledger like real users (lockout too).
+        if ledger.users()?.is_empty() {
+            for user in crate::auth::demo_users() {
+                ledger.save_user(&user, "training", chrono::Utc::now())?;
+            }
+        }
         let shared: SharedLedger = Arc::new(Mutex::new(ledger));
         let printer = TrainingPrinter::start(store.paper_columns)?;
         let zvt = TrainingTerminal::start(terminal, Some(data_dir.join("training-terminal.state")), timers)?;

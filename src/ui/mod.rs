@@ -302,10 +302,6 @@ fn t(key: &str, locale: &str) -> String {
     rust_i18n::t!(key, locale = locale).into_owned()
 }
 
-fn one(message: impl std::future::Future<Output = Message> + Send + 'static) -> Job {
-    iced::futures::stream::once(message).boxed()
-}
-
 impl Till {
     pub fn new(locale: &str, training: bool, counter: Counter, users: Vec<User>, devices: Devices) -> Till {
         let category = counter.catalog().categories().first().map(|c| c.to_string()).unwrap_or_default();
@@ -548,8 +544,11 @@ impl Till {
                 }
                 self.checking_pin = true;
                 let (user, pin) = (self.users[i].clone(), std::mem::take(&mut self.pin));
-                // argon2 is slow on purpose: off the update loop.
-                return vec![one(async move { Message::SignedIn(i, user.check_pin(&pin)) })];
+                // argon2 is slow on purpose, and a wrong PIN is counted: on the ledger's worker.
+                return vec![self.devices.ledger.call(move |ledger| {
+                    let checked = check_with_lockout(&mut workers::lock(ledger), &user, |u| u.check_pin(&pin));
+                    Message::SignedIn(i, checked)
+                })];
             }
             Message::SignedIn(i, result) => {
                 self.checking_pin = false;
@@ -786,7 +785,13 @@ impl Till {
                 a.checking = true;
                 let (user, pin, permission) =
                     (self.users[i].clone(), std::mem::take(&mut a.pin), a.pending.permission());
-                return vec![one(async move { Message::Approved(auth::approve(&user, &pin, permission)) })];
+                return vec![self.devices.ledger.call(move |ledger| {
+                    let mut approval = None;
+                    let checked = check_with_lockout(&mut workers::lock(ledger), &user, |u| {
+                        auth::approve(u, &pin, permission).map(|a| approval = Some(a))
+                    });
+                    Message::Approved(checked.and_then(|()| approval.ok_or(AuthError::WrongPin)))
+                })];
             }
             Message::Approved(result) => return self.approved(result),
             Message::CancelApproval => self.approval = None,
@@ -1185,6 +1190,32 @@ impl Till {
     }
 }
 
+/// A PIN check that honours the lockout: a locked user is refused before the PIN is looked at,
+/// a wrong PIN is counted (the fifth in a row locks), a right one clears the count.
+fn check_with_lockout(
+    ledger: &mut crate::ledger::Ledger,
+    user: &User,
+    check: impl FnOnce(&User) -> Result<(), AuthError>,
+) -> Result<(), AuthError> {
+    let now = Utc::now();
+    let local = |t: chrono::DateTime<Utc>| t.with_timezone(&chrono::Local).format("%H:%M").to_string();
+    if let Ok(Some(until)) = ledger.locked_until(&user.id, now) {
+        return Err(AuthError::Locked(local(until)));
+    }
+    match check(user) {
+        Ok(()) => {
+            // Clearing the count is best effort: the sign-in stands either way.
+            let _ = ledger.pin_ok(&user.id);
+            Ok(())
+        }
+        Err(AuthError::WrongPin) => match ledger.pin_failed(&user.id, now) {
+            Ok(Some(until)) => Err(AuthError::Locked(local(until))),
+            _ => Err(AuthError::WrongPin),
+        },
+        Err(e) => Err(e),
+    }
+}
+
 pub(crate) fn report(results: &[JobResult], paper: Vec<String>) -> PrintReport {
     let mut report = PrintReport { printer: PrinterState::Ok, problem: None, paper };
     for result in results {
@@ -1260,8 +1291,12 @@ pub fn run(
         .collect();
     let catalog = devices.catalog.clone();
     let counter = Counter::new(store, catalog);
-    // Users come with the setup issue; until then the demo cashier and manager sign in.
-    let mut till = Till::new(&locale, training, counter, auth::demo_users(), devices);
+    let users = workers::lock(&devices.shared).users().unwrap_or_default();
+    if users.is_empty() {
+        eprintln!("{}", rust_i18n::t!("users.none", locale = &locale));
+        return ExitCode::from(2);
+    }
+    let mut till = Till::new(&locale, training, counter, users, devices);
     if let Some(first) = missing.first() {
         till.error(first.clone());
     }
