@@ -25,7 +25,6 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
 use chrono::Utc;
-use iced::futures::StreamExt;
 use iced::futures::stream::BoxStream;
 use iced::keyboard::{self, Key, key::Named};
 use iced::widget::{Id, column, operation};
