@@ -12,6 +12,7 @@ pub mod dayclose;
 pub mod demo;
 pub mod fonts;
 pub mod ledger;
+pub mod log;
 pub mod money;
 pub mod print_queue;
 pub mod printer;

@@ -378,3 +378,11 @@ fn a_configured_till_needs_its_users_and_keeps_them_hashed() {
         .unwrap();
     assert_eq!(journal, 1);
 }
+
+#[test]
+fn the_installer_lists_the_serial_ports() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = till(dir.path(), &["--lang", "en", "setup", "ports"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!out.stdout.is_empty());
+}

@@ -494,3 +494,23 @@ fn five_wrong_pins_lock_the_user_out() {
     c.type_and_enter(PIN_FIELD, "9999");
     assert_eq!(c.till.screen(), Screen::Sale);
 }
+
+#[test]
+fn the_log_keeps_card_outcomes_but_never_a_card_number() {
+    let logs = tempfile::tempdir().unwrap();
+    till::log::init(logs.path());
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.key(Named::F12);
+    c.click("F12 Card");
+    let sale = c.ledger().sale_by_receipt(1).unwrap();
+    let pan = sale.payments[0].masked_pan.clone().unwrap();
+    let text: String = std::fs::read_dir(logs.path().join("logs"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(text.contains(": approved"), "{text}");
+    let last4 = &pan[pan.len() - 4..];
+    assert!(!text.contains(&pan) && !text.contains('*') && !text.contains(last4), "{text}");
+}

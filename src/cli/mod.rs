@@ -88,6 +88,11 @@ pub enum Command {
         #[command(subcommand)]
         action: UsersCommand,
     },
+    /// Installer's helpers: the serial ports this machine has (for the settings file).
+    Setup {
+        #[command(subcommand)]
+        action: SetupCommand,
+    },
     /// The settings file: check it, write a template to edit, or show where it is.
     Config {
         #[command(subcommand)]
@@ -120,6 +125,12 @@ pub enum EmulateCommand {
     Terminal(terminal::EmulateTerminalArgs),
     /// An ESC/POS receipt printer: prints each receipt as text.
     Printer(print::EmulatePrinterArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SetupCommand {
+    /// Lists the serial ports with their USB vendor, product and serial number.
+    Ports,
 }
 
 #[derive(Subcommand, Debug)]
@@ -196,6 +207,7 @@ pub fn main() -> ExitCode {
         Some(Command::Emulate { what: EmulateCommand::Printer(args) }) => print::emulate(&args, &locale),
         Some(Command::Print { action, printer }) => print::run(&data_dir, &store, &printer, &action, &locale),
         Some(Command::Terminal { action, line }) => terminal::run(&data_dir, &store, &line, &action, &locale),
+        Some(Command::Setup { action: SetupCommand::Ports }) => ports(&locale),
         Some(Command::Users { action }) => users(&data_dir, &store, &action, &locale),
         Some(Command::Backup { file }) => backup(&data_dir, &store, file.as_deref(), &locale),
         Some(Command::Restore { file }) => restore(&data_dir, &file, &locale),
@@ -262,6 +274,37 @@ fn fail(message: impl AsRef<str>) -> ExitCode {
 
 fn open_ledger(data_dir: &Path, store: &StoreSettings, locale: &str) -> Result<Ledger, ExitCode> {
     Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency).map_err(|e| fail(e.localized(locale)))
+}
+
+fn ports(locale: &str) -> ExitCode {
+    match serialport::available_ports() {
+        Ok(ports) if ports.is_empty() => {
+            println!("{}", t!("setup.no_ports", locale = locale));
+            ExitCode::SUCCESS
+        }
+        Ok(ports) => {
+            for p in ports {
+                let what = match p.port_type {
+                    serialport::SerialPortType::UsbPort(u) => t!(
+                        "setup.usb",
+                        locale = locale,
+                        vid = format!("{:04x}", u.vid),
+                        pid = format!("{:04x}", u.pid),
+                        maker = u.manufacturer.unwrap_or_default(),
+                        product = u.product.unwrap_or_default(),
+                        serial = u.serial_number.unwrap_or_default()
+                    )
+                    .into_owned(),
+                    serialport::SerialPortType::PciPort => t!("setup.pci", locale = locale).into_owned(),
+                    serialport::SerialPortType::BluetoothPort => t!("setup.bluetooth", locale = locale).into_owned(),
+                    serialport::SerialPortType::Unknown => t!("setup.unknown", locale = locale).into_owned(),
+                };
+                println!("{}  {what}", p.port_name);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.to_string()),
+    }
 }
 
 fn users(data_dir: &Path, store: &StoreSettings, action: &UsersCommand, locale: &str) -> ExitCode {

@@ -210,6 +210,10 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                 let mut ledger = workers::lock(&ledger);
                 let closed = dayclose::close_day(&mut ledger, &mut *device.terminal, training, Utc::now());
                 let ok = closed.is_ok();
+                crate::log::event(&match &closed {
+                    Ok(r) => format!("Z {} posted", r.close.as_ref().map_or(0, |c| c.z_no)),
+                    Err(e) => format!("Z not posted: {e}"),
+                });
                 out.send(Message::Manager(Msg::Closed(closed.map(Box::new).map_err(|e| e.localized(&l)))));
                 // After every Z, a backup beside the ledger. A failed backup does not undo the Z:
                 // the manager is told, and `till backup` takes it again.

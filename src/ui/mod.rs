@@ -853,6 +853,7 @@ impl Till {
                 }
                 match report.problem {
                     Some(key) => {
+                        crate::log::event(&format!("print not done: {key}"));
                         self.queued_prints += 1;
                         let reason = t(&key, &l);
                         self.error(rust_i18n::t!("counter.not_printed", locale = &l, reason = reason).into_owned());
@@ -1007,6 +1008,8 @@ impl Till {
                 return Vec::new();
             }
         };
+        // The log keeps the outcome and its code, never the card.
+        crate::log::event(&format!("card intent {}: {}", payment.intent_id, outcome_word(&payment.outcome)));
         match payment.outcome {
             Outcome::Approved(approval) => match self.counter.tender_card(&approval) {
                 Ok(()) => {
@@ -1189,6 +1192,16 @@ impl Till {
     }
 }
 
+fn outcome_word(o: &Outcome) -> String {
+    match o {
+        Outcome::Approved(_) => "approved".into(),
+        Outcome::Declined { code } => format!("declined {code:02X}"),
+        Outcome::Aborted { code } => format!("aborted {code:02X}"),
+        Outcome::IdentityMismatch { .. } => "merchant identity mismatch".into(),
+        Outcome::Unknown { .. } => "outcome unknown".into(),
+    }
+}
+
 /// A PIN check that honours the lockout: a locked user is refused before the PIN is looked at,
 /// a wrong PIN is counted (the fifth in a row locks), a right one clears the count.
 fn check_with_lockout(
@@ -1277,6 +1290,8 @@ pub fn run(
         None => Devices::training(&data_dir, &store).map(|d| (d, Vec::new())),
         Some(s) => Devices::configured(&data_dir, s),
     };
+    crate::log::init(&data_dir);
+    crate::log::event(if training { "start: training mode" } else { "start: configured" });
     let (devices, missing) = match opened {
         Ok(d) => d,
         Err(e) => {
@@ -1284,6 +1299,9 @@ pub fn run(
             return ExitCode::FAILURE;
         }
     };
+    for m in &missing {
+        crate::log::event(&format!("device not opened: {m}"));
+    }
     let missing: Vec<String> = missing
         .into_iter()
         .map(|m| rust_i18n::t!("counter.device_error", locale = &locale, detail = m).into_owned())
