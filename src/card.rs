@@ -49,6 +49,18 @@ pub struct CardPayment {
     pub outcome: Outcome,
 }
 
+/// What the sale keeps of an approval: the masked card, the terminal's receipt and trace.
+pub fn sale_payment(a: &CardApproval) -> crate::sale::CardPayment {
+    crate::sale::CardPayment {
+        masked_pan: a.masked_pan.clone(),
+        card_name: a.card_name.clone(),
+        receipt_no: u32::from(a.receipt_no),
+        trace: a.trace,
+        terminal_id: a.terminal_id.clone(),
+        aid: a.aid.clone(),
+    }
+}
+
 fn result_from(intent_id: i64, outcome: &str, a: &CardApproval) -> CardResultRecord {
     CardResultRecord {
         intent_id,

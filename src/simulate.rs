@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use crate::catalog::{Catalog, SoldBy};
 use crate::ledger::{Ledger, LedgerError, PostContext, Posted};
 use crate::money::Money;
-use crate::sale::{CardPayment, Discount, Sale, SaleError, SaleSettings};
+use crate::sale::{Discount, Sale, SaleError, SaleSettings};
 use crate::terminal::{Outcome, PaymentTerminal};
 
 /// SplitMix64: small, fast and the same on every machine, so a seed names a day of sales.
@@ -127,15 +127,7 @@ pub fn pay_card(
     }
     let paid = crate::card::run(ledger, terminal, crate::card::CardOp::Pay, due.minor() as u64, reference)?;
     let Outcome::Approved(a) = paid.outcome else { return Ok(false) };
-    let card = CardPayment {
-        masked_pan: a.masked_pan,
-        card_name: a.card_name,
-        receipt_no: u32::from(a.receipt_no),
-        trace: a.trace,
-        terminal_id: a.terminal_id,
-        aid: a.aid,
-    };
-    sale.tender_card(due, card)?;
+    sale.tender_card(due, crate::card::sale_payment(&a))?;
     Ok(true)
 }
 

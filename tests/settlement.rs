@@ -93,16 +93,8 @@ impl Shop {
         let paid = card::run(&mut self.ledger, &mut self.terminal, CardOp::Reverse(card_receipt as u16), 0, "reversal")
             .unwrap();
         let Outcome::Approved(a) = paid.outcome else { panic!("{:?}", paid.outcome) };
-        let card = till::sale::CardPayment {
-            masked_pan: a.masked_pan,
-            card_name: a.card_name,
-            receipt_no: u32::from(a.receipt_no),
-            trace: a.trace,
-            terminal_id: a.terminal_id,
-            aid: a.aid,
-        };
         let amount = refund.remaining();
-        refund.tender_card(amount, card).unwrap();
+        refund.tender_card(amount, card::sale_payment(&a)).unwrap();
         let ctx = PostContext { cashier: "c1".into(), training: false };
         self.ledger.post_sale(&mut refund, &ctx, Utc::now()).unwrap();
     }

@@ -14,9 +14,7 @@ use crate::catalog::{Catalog, LookupError};
 use crate::config::StoreSettings;
 use crate::ledger::records::SaleRecord;
 use crate::money::{Money, MoneyError, parse_decimal};
-use crate::sale::{
-    CardPayment, Discount, ExternalMethod, OriginalSale, Sale, SaleError, SaleKind, SaleState, TenderKind,
-};
+use crate::sale::{Discount, ExternalMethod, OriginalSale, Sale, SaleError, SaleKind, SaleState, TenderKind};
 use crate::terminal::CardApproval;
 pub use entry::Entry;
 
@@ -372,14 +370,7 @@ impl Counter {
 
     /// Books what the terminal approved: a payment, or in a refund the money back to the card.
     pub fn tender_card(&mut self, approval: &CardApproval) -> Result<(), CounterError> {
-        let card = CardPayment {
-            masked_pan: approval.masked_pan.clone(),
-            card_name: approval.card_name.clone(),
-            receipt_no: u32::from(approval.receipt_no),
-            trace: approval.trace,
-            terminal_id: approval.terminal_id.clone(),
-            aid: approval.aid.clone(),
-        };
+        let card = crate::card::sale_payment(approval);
         let amount = Money::from_minor(approval.amount_minor as i64, self.store.currency)?;
         let amount = if self.sale.kind() == SaleKind::Refund { -amount } else { amount };
         Ok(self.sale.tender_card(amount, card)?)
