@@ -386,3 +386,66 @@ fn the_installer_lists_the_serial_ports() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(!out.stdout.is_empty());
 }
+
+/// An emulator process on a new pty: the process and the path it printed.
+fn emulator(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_till"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut path = String::new();
+    out.read_line(&mut path).unwrap();
+    // Keep reading so the emulator never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    (child, path.trim().to_string())
+}
+
+#[test]
+fn the_installer_tests_the_devices_and_writes_them_into_the_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let conf = d.join("till.toml");
+    let conf_s = conf.to_str().unwrap();
+    let state = d.join("pt.state");
+    let (mut pt, pt_path) = emulator(&["emulate", "terminal", "--pty", "--state", state.to_str().unwrap()]);
+    let (mut printer, printer_path) = emulator(&["emulate", "printer", "--pty"]);
+    let setup = |args: &[&str]| {
+        let mut all = vec!["--lang", "en", "--config", conf_s, "setup"];
+        all.extend_from_slice(args);
+        till(d, &all)
+    };
+    let no_file = setup(&["printer", "--printer", &format!("serial:{printer_path}")]);
+    assert!(!no_file.status.success() && text(&no_file).contains("run till config init first"), "{}", text(&no_file));
+    assert!(till(d, &["--config", conf_s, "config", "init"]).status.success());
+    // The terminal answers for another terminal id than the acquirer gave: refused, nothing written.
+    let wrong = setup(&["terminal", "--port", &pt_path, "--expect-terminal-id", "99999999"]);
+    assert!(!wrong.status.success(), "{}", text(&wrong));
+    assert!(text(&wrong).contains("reports terminal id 52500038, but the acquirer gave 99999999"), "{}", text(&wrong));
+    assert!(!std::fs::read_to_string(&conf).unwrap().contains("\n[terminal]"));
+    let right = setup(&[
+        "terminal",
+        "--port",
+        &pt_path,
+        "--expect-terminal-id",
+        "52500038",
+        "--expect-merchant",
+        "455600000012345",
+    ]);
+    assert!(right.status.success(), "{}", text(&right));
+    let printed = setup(&["printer", "--printer", &format!("serial:{printer_path}:9600:8N1")]);
+    assert!(printed.status.success(), "{}", text(&printed));
+    let settings = till::config::settings::load(&conf).unwrap().unwrap();
+    let terminal = settings.terminal.unwrap();
+    assert_eq!(terminal.port.unwrap().to_str().unwrap(), pt_path);
+    assert_eq!(terminal.terminal_id.as_deref(), Some("52500038"));
+    assert_eq!(terminal.merchant_no.as_deref(), Some("455600000012345"));
+    assert_eq!(settings.printer.unwrap(), format!("serial:{printer_path}:9600:8N1"));
+    pt.kill().unwrap();
+    printer.kill().unwrap();
+    let _ = (pt.wait(), printer.wait());
+}

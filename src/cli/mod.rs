@@ -131,6 +131,17 @@ pub enum EmulateCommand {
 pub enum SetupCommand {
     /// Lists the serial ports with their USB vendor, product and serial number.
     Ports,
+    /// Tests the PIN pad (registration, status) and, when it answers with the terminal id the
+    /// acquirer gave (--expect-terminal-id), writes it into the settings file.
+    Terminal {
+        #[command(flatten)]
+        line: terminal::LineArgs,
+    },
+    /// Tests the printer (status, a test page) and writes it into the settings file.
+    Printer {
+        #[command(flatten)]
+        printer: print::PrinterArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -208,6 +219,12 @@ pub fn main() -> ExitCode {
         Some(Command::Print { action, printer }) => print::run(&data_dir, &store, &printer, &action, &locale),
         Some(Command::Terminal { action, line }) => terminal::run(&data_dir, &store, &line, &action, &locale),
         Some(Command::Setup { action: SetupCommand::Ports }) => ports(&locale),
+        Some(Command::Setup { action: SetupCommand::Terminal { line } }) => {
+            setup_terminal(&config_path, &store, &line, &locale)
+        }
+        Some(Command::Setup { action: SetupCommand::Printer { printer } }) => {
+            setup_printer(&config_path, &printer, &locale)
+        }
         Some(Command::Users { action }) => users(&data_dir, &store, &action, &locale),
         Some(Command::Backup { file }) => backup(&data_dir, &store, file.as_deref(), &locale),
         Some(Command::Restore { file }) => restore(&data_dir, &file, &locale),
@@ -274,6 +291,74 @@ fn fail(message: impl AsRef<str>) -> ExitCode {
 
 fn open_ledger(data_dir: &Path, store: &StoreSettings, locale: &str) -> Result<Ledger, ExitCode> {
     Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency).map_err(|e| fail(e.localized(locale)))
+}
+
+fn write_section(path: &Path, section: &str, table: toml::Table, locale: &str) -> ExitCode {
+    if !path.exists() {
+        return fail(t!("setup.no_settings", locale = locale, file = path.display()));
+    }
+    match config::settings::set_section(path, section, table) {
+        Ok(()) => {
+            println!("{}", t!("setup.written", locale = locale, section = section, file = path.display()));
+            ExitCode::SUCCESS
+        }
+        Err(problems) => fail(problems.iter().map(|p| p.localized(locale)).collect::<Vec<_>>().join("\n")),
+    }
+}
+
+fn setup_terminal(path: &Path, store: &StoreSettings, line: &terminal::LineArgs, locale: &str) -> ExitCode {
+    let mut device = match terminal::connect(line, store, locale) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let info = match device.register().and_then(|_| device.status()) {
+        Ok(info) => info,
+        Err(e) => return fail(t!("setup.terminal_failed", locale = locale, detail = e.localized(locale))),
+    };
+    let reported = info.terminal_id.clone().unwrap_or_default();
+    if let Some(expected) = &line.expect_terminal_id
+        && *expected != reported
+    {
+        return fail(t!("setup.terminal_mismatch", locale = locale, reported = reported, expected = expected));
+    }
+    println!("{}", t!("setup.terminal_ok", locale = locale, id = reported));
+    let mut table = toml::Table::new();
+    if let Some(port) = &line.port {
+        table.insert("port".into(), port.display().to_string().into());
+    }
+    if let Some(tcp) = &line.tcp {
+        table.insert("tcp".into(), tcp.clone().into());
+    }
+    table.insert("baud".into(), i64::from(line.baud).into());
+    table.insert("password".into(), i64::from(line.password).into());
+    table.insert("terminal_id".into(), reported.into());
+    if let Some(m) = &line.expect_merchant {
+        table.insert("merchant_no".into(), m.clone().into());
+    }
+    write_section(path, "terminal", table, locale)
+}
+
+fn setup_printer(path: &Path, args: &print::PrinterArgs, locale: &str) -> ExitCode {
+    let Some(spec) = &args.printer else { return fail(t!("cli.need_printer", locale = locale)) };
+    let mut port = match print::open(spec, locale) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let doc = crate::printer::layout::test_page(print::columns(args.paper), locale);
+    let printed = crate::printer::escpos::encode(&doc, false)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| crate::printer::driver::print_job(&mut *port, &bytes).map_err(|e| e.to_string()));
+    match printed {
+        Ok(crate::printer::driver::JobResult::Printed { .. }) => {}
+        Ok(
+            crate::printer::driver::JobResult::Refused { before: s }
+            | crate::printer::driver::JobResult::Incomplete { after: s },
+        ) => return fail(t!("setup.printer_failed", locale = locale, detail = print::describe(&s, locale))),
+        Err(e) => return fail(t!("setup.printer_failed", locale = locale, detail = e)),
+    }
+    let mut table = toml::Table::new();
+    table.insert("device".into(), spec.clone().into());
+    write_section(path, "printer", table, locale)
 }
 
 fn ports(locale: &str) -> ExitCode {

@@ -416,6 +416,23 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Sets one section of the settings file (the installer's `till setup terminal|printer`): the file
+/// must exist, and is written back only if the result is valid. Comments are not kept.
+pub fn set_section(path: &Path, section: &str, value: Table) -> Result<(), Vec<SettingsError>> {
+    let io = |e: std::io::Error| {
+        vec![SettingsError { key: path.display().to_string(), problem: Problem::Io(e.to_string()) }]
+    };
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    let mut table: Table = text.parse().map_err(|e: toml::de::Error| {
+        vec![SettingsError { key: FILE.into(), problem: Problem::Syntax(e.message().to_string()) }]
+    })?;
+    table.insert(section.to_string(), Value::Table(value));
+    let new = toml::to_string(&table)
+        .map_err(|e| vec![SettingsError { key: section.into(), problem: Problem::Syntax(e.to_string()) }])?;
+    parse(&new)?;
+    write_atomically(path, &new).map_err(io)
+}
+
 /// A settings file for a new store, to be edited by the installer (`till config init`): the demo
 /// store's values, no devices.
 pub fn template() -> String {
