@@ -321,48 +321,17 @@ fn a_configured_till_needs_its_users_and_keeps_them_hashed() {
     let out = till(d, &["--lang", "en", "--config", conf_s]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("till users add"), "{}", text(&out));
-    let bad = till(
-        d,
-        &["--lang", "en", "--config", conf_s, "users", "add", "li", "--name", "Li", "--role", "boss", "--pin", "1234"],
-    );
+    let add = |role: &str, pin: &str| {
+        till(
+            d,
+            &["--lang", "en", "--config", conf_s, "users", "add", "li", "--name", "Li", "--role", role, "--pin", pin],
+        )
+    };
+    let bad = add("boss", "1234");
     assert!(!bad.status.success() && text(&bad).contains("Unknown role boss"));
-    let bad = till(
-        d,
-        &[
-            "--lang",
-            "en",
-            "--config",
-            conf_s,
-            "users",
-            "add",
-            "li",
-            "--name",
-            "Li",
-            "--role",
-            "installer",
-            "--pin",
-            "12",
-        ],
-    );
+    let bad = add("installer", "12");
     assert!(!bad.status.success() && text(&bad).contains("A PIN has 4 to 8 digits"), "{}", text(&bad));
-    let ok = till(
-        d,
-        &[
-            "--lang",
-            "en",
-            "--config",
-            conf_s,
-            "users",
-            "add",
-            "li",
-            "--name",
-            "Li",
-            "--role",
-            "installer",
-            "--pin",
-            "24680",
-        ],
-    );
+    let ok = add("installer", "24680");
     assert!(ok.status.success(), "{}", text(&ok));
     let list = till(d, &["--lang", "en", "--config", conf_s, "users", "list"]);
     assert!(String::from_utf8_lossy(&list.stdout).contains("li  Li  Installer"));

@@ -302,6 +302,38 @@ fn parse_families(text: &str) -> Option<FamilyTotals> {
     Some(out)
 }
 
+const COUNT_COLUMNS: &str = "counted_minor, expected_minor, blind, note, denominations";
+
+/// A drawer count as its row holds it (`COUNT_COLUMNS`, in that order).
+fn count_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DrawerCountRecord> {
+    let denominations: String = r.get(4)?;
+    Ok(DrawerCountRecord {
+        counted_minor: r.get(0)?,
+        expected_minor: r.get(1)?,
+        blind: r.get(2)?,
+        note: r.get(3)?,
+        denominations: denominations
+            .split_whitespace()
+            .filter_map(|p| p.split_once('x'))
+            .filter_map(|(f, n)| Some((f.parse().ok()?, n.parse().ok()?)))
+            .collect(),
+    })
+}
+
+/// The canonical fields of a drawer count: one rendering for posting and for `verify`.
+fn count_canon(c: &mut Canon, count: &DrawerCountRecord) {
+    c.field("counted", count.counted_minor)
+        .field("expected", count.expected_minor)
+        .field("blind", count.blind)
+        .field("note", &count.note)
+        .field("denominations", denominations_text(&count.denominations));
+}
+
+/// The canonical fields of a cash movement.
+fn cash_canon(c: &mut Canon, direction: &str, amount: i64, reason: &str, approved_by: &str) {
+    c.field("direction", direction).field("amount", amount).field("reason", reason).field("approved_by", approved_by);
+}
+
 /// The canonical bytes of a settlement entry, rendered from its row; None for other kinds.
 pub(super) fn render_from_row(conn: &Connection, header: &EntryHeader) -> Result<Option<Vec<u8>>, LedgerError> {
     let seq = header.seq;
@@ -314,31 +346,11 @@ pub(super) fn render_from_row(conn: &Connection, header: &EntryHeader) -> Result
                 |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)),
             )
             .optional()?
-            .map(|(d, a, reason, by)| {
-                c.field("direction", d).field("amount", a).field("reason", reason).field("approved_by", by);
-            }),
+            .map(|(d, a, reason, by)| cash_canon(&mut c, &d, a, &reason, &by)),
         "drawer_count" => conn
-            .query_row(
-                "SELECT counted_minor, expected_minor, blind, note, denominations FROM drawer_counts WHERE seq = ?1",
-                [seq],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, bool>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                    ))
-                },
-            )
+            .query_row(&format!("SELECT {COUNT_COLUMNS} FROM drawer_counts WHERE seq = ?1"), [seq], count_from_row)
             .optional()?
-            .map(|(counted, expected, blind, note, d)| {
-                c.field("counted", counted)
-                    .field("expected", expected)
-                    .field("blind", blind)
-                    .field("note", note)
-                    .field("denominations", d);
-            }),
+            .map(|count| count_canon(&mut c, &count)),
         "terminal_eod" => conn
             .query_row("SELECT by_card FROM terminal_eods WHERE seq = ?1", [seq], |r| r.get::<_, String>(0))
             .optional()?
@@ -404,10 +416,7 @@ impl Ledger {
         let kind = if direction == CashDirection::In { "cash_in" } else { "cash_out" };
         let payload = |h: &EntryHeader| {
             let mut c = Canon::new(h);
-            c.field("direction", direction.code())
-                .field("amount", amount.minor())
-                .field("reason", reason)
-                .field("approved_by", approved_by);
+            cash_canon(&mut c, direction.code(), amount.minor(), reason, approved_by);
             c.into_bytes()
         };
         let (seq, ()) = self.post_entry(
@@ -434,11 +443,7 @@ impl Ledger {
         let denominations = denominations_text(&count.denominations);
         let payload = |h: &EntryHeader| {
             let mut c = Canon::new(h);
-            c.field("counted", count.counted_minor)
-                .field("expected", count.expected_minor)
-                .field("blind", count.blind)
-                .field("note", &count.note)
-                .field("denominations", &denominations);
+            count_canon(&mut c, count);
             c.into_bytes()
         };
         let (seq, ()) =
@@ -462,34 +467,14 @@ impl Ledger {
 
     /// The latest drawer count of a day.
     pub fn drawer_count(&self, day_no: i64) -> Result<Option<DrawerCountRecord>, LedgerError> {
-        let row = self
+        Ok(self
             .conn
             .query_row(
-                "SELECT counted_minor, expected_minor, blind, note, denominations FROM drawer_counts \
-                 WHERE day_no = ?1 ORDER BY seq DESC LIMIT 1",
+                &format!("SELECT {COUNT_COLUMNS} FROM drawer_counts WHERE day_no = ?1 ORDER BY seq DESC LIMIT 1"),
                 [day_no],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, bool>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                    ))
-                },
+                count_from_row,
             )
-            .optional()?;
-        Ok(row.map(|(counted_minor, expected_minor, blind, note, d)| DrawerCountRecord {
-            counted_minor,
-            expected_minor,
-            blind,
-            note,
-            denominations: d
-                .split_whitespace()
-                .filter_map(|p| p.split_once('x'))
-                .filter_map(|(f, n)| Some((f.parse().ok()?, n.parse().ok()?)))
-                .collect(),
-        }))
+            .optional()?)
     }
 
     /// Keeps the terminal's end-of-day totals for the open day, the moment they arrive.
