@@ -273,3 +273,18 @@ fn business_days_open_once() {
     assert_eq!(ledger.current_day().unwrap(), Some(day));
     assert!(matches!(ledger.open_day(float, today, Utc::now()), Err(LedgerError::DayAlreadyOpen(1))));
 }
+
+#[test]
+fn a_witness_created_but_not_yet_written_lags_and_is_sound() {
+    // The power cut came between creating the witness file and its first write.
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger_with_sales(dir.path(), 2);
+    std::fs::write(ledger.witness_path(), "").unwrap();
+    drop(ledger);
+    let (ok, text) = verify_cli(dir.path());
+    assert!(ok, "{text}");
+    // A witness with garbage in it is still named.
+    std::fs::write(dir.path().join("ledger.db.head"), "not a witness").unwrap();
+    let (ok, text) = verify_cli(dir.path());
+    assert!(!ok && text.contains("witness"), "{text}");
+}
