@@ -17,6 +17,7 @@ pub mod money;
 pub mod print_queue;
 pub mod printer;
 pub mod sale;
+pub mod setup;
 pub mod simulate;
 pub mod terminal;
 pub mod ui;

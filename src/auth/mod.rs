@@ -39,6 +39,12 @@ pub enum Permission {
     NoSale,
     /// Settlement: X and Z reports, drawer counts, cash in and out.
     Settlement,
+    /// Add and edit products and prices, import the catalog.
+    Catalog,
+    /// Add users, change their PINs and roles, remove them.
+    Users,
+    /// The store's settings and devices (the setup wizard).
+    Settings,
 }
 
 /// The one table of who may do what.
@@ -48,6 +54,9 @@ const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::PriceOverride, &[Role::Manager, Role::Installer]),
     (Permission::NoSale, &[Role::Manager, Role::Installer]),
     (Permission::Settlement, &[Role::Manager, Role::Installer]),
+    (Permission::Catalog, &[Role::Manager, Role::Installer]),
+    (Permission::Users, &[Role::Manager, Role::Installer]),
+    (Permission::Settings, &[Role::Installer]),
 ];
 
 impl Role {
@@ -93,7 +102,8 @@ impl AuthError {
     }
 }
 
-fn valid_pin(pin: &str) -> bool {
+/// A PIN has 4 to 8 digits.
+pub fn valid_pin(pin: &str) -> bool {
     (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit())
 }
 

@@ -204,9 +204,10 @@ pub fn main() -> ExitCode {
         }
     };
     let store = settings.as_ref().map_or_else(StoreSettings::demo, |s| s.store.clone());
+    let backup_settings = settings.as_ref().map(|s| s.backup.clone()).unwrap_or_default();
     match cli.command {
         Some(Command::Config { .. }) => ExitCode::SUCCESS,
-        None => crate::ui::run(data_dir, store, cli.lang.as_deref(), settings),
+        None => crate::ui::run(data_dir, config_path, store, cli.lang.as_deref(), settings),
         Some(Command::Catalog { action: CatalogCommand::Import { file } }) => {
             catalog_import(&data_dir, &store, &file, &locale)
         }
@@ -228,7 +229,9 @@ pub fn main() -> ExitCode {
         Some(Command::Users { action }) => users(&data_dir, &store, &action, &locale),
         Some(Command::Backup { file }) => backup(&data_dir, &store, file.as_deref(), &locale),
         Some(Command::Restore { file }) => restore(&data_dir, &file, &locale),
-        Some(Command::Report { which, output }) => report::run(&data_dir, &store, &which, &output, &locale),
+        Some(Command::Report { which, output }) => {
+            report::run(&data_dir, &store, &backup_settings, &which, &output, &locale)
+        }
         Some(Command::Drawer { action }) => report::drawer(&data_dir, &store, &action, &locale),
     }
 }
@@ -362,33 +365,18 @@ fn setup_printer(path: &Path, args: &print::PrinterArgs, locale: &str) -> ExitCo
 }
 
 fn ports(locale: &str) -> ExitCode {
-    match serialport::available_ports() {
+    match crate::setup::ports(locale) {
         Ok(ports) if ports.is_empty() => {
             println!("{}", t!("setup.no_ports", locale = locale));
             ExitCode::SUCCESS
         }
         Ok(ports) => {
             for p in ports {
-                let what = match p.port_type {
-                    serialport::SerialPortType::UsbPort(u) => t!(
-                        "setup.usb",
-                        locale = locale,
-                        vid = format!("{:04x}", u.vid),
-                        pid = format!("{:04x}", u.pid),
-                        maker = u.manufacturer.unwrap_or_default(),
-                        product = u.product.unwrap_or_default(),
-                        serial = u.serial_number.unwrap_or_default()
-                    )
-                    .into_owned(),
-                    serialport::SerialPortType::PciPort => t!("setup.pci", locale = locale).into_owned(),
-                    serialport::SerialPortType::BluetoothPort => t!("setup.bluetooth", locale = locale).into_owned(),
-                    serialport::SerialPortType::Unknown => t!("setup.unknown", locale = locale).into_owned(),
-                };
-                println!("{}  {what}", p.port_name);
+                println!("{}  {}", p.name, p.description);
             }
             ExitCode::SUCCESS
         }
-        Err(e) => fail(e.to_string()),
+        Err(e) => fail(e),
     }
 }
 

@@ -67,17 +67,7 @@ pub fn open(spec: &str, locale: &str) -> Result<Box<dyn PrinterPort + Send>, Exi
 
 /// A printer status in words.
 pub fn describe(s: &PrinterStatus, locale: &str) -> String {
-    if s.unknown {
-        return t!("printer.status_unknown", locale = locale).into_owned();
-    }
-    let mut text = match s.problem_key() {
-        Some(key) => t!(key, locale = locale).into_owned(),
-        None => t!("printer.ready", locale = locale).into_owned(),
-    };
-    if s.paper_near_end && !s.paper_out {
-        text = format!("{text}; {}", t!("printer.paper_near_end", locale = locale));
-    }
-    text
+    crate::setup::describe_printer(s, locale)
 }
 
 /// The pending jobs, one line each: job, what it is, receipt number, last outcome and reason.

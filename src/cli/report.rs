@@ -162,6 +162,7 @@ fn deliver(report: &Report, store: &StoreSettings, out: &OutputArgs, locale: &st
 pub fn run(
     data_dir: &Path,
     store: &StoreSettings,
+    backup: &crate::config::settings::BackupSettings,
     command: &ReportCommand,
     out: &OutputArgs,
     locale: &str,
@@ -202,7 +203,7 @@ pub fn run(
             };
             match dayclose::close_day(&mut ledger, terminal.as_mut(), out.training, Utc::now()) {
                 Ok(report) => {
-                    match dayclose::backup_after_z(&ledger, Utc::now()) {
+                    match dayclose::backup_after_z(&ledger, backup, Utc::now()) {
                         Ok(path) => eprintln!("{}", t!("backup.written", locale = locale, file = path.display())),
                         Err(e) => eprintln!("{}", e.localized(locale)),
                     }

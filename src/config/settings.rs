@@ -18,6 +18,8 @@
 //!                                 # terminal_id, merchant_no (the acquirer's, for the check)
 //! [printer]                       # optional: serial:PATH[:BAUD[:8N1]] or file:/dev/usb/lp0
 //! device = "serial:/dev/ttyUSB1:115200"
+//! [backup]                        # optional: where the backup after each Z goes
+//! folder = "/media/usb"           # (beside the ledger when not set); keep = 30
 //! ```
 
 use std::io::Write;
@@ -51,6 +53,24 @@ pub struct Settings {
     pub terminal: Option<TerminalSettings>,
     /// A printer spec: serial:PATH[:BAUD[:FRAMING]] or file:PATH.
     pub printer: Option<String>,
+    pub backup: BackupSettings,
+}
+
+/// Backups kept after each Z unless the settings say otherwise.
+pub const DEFAULT_BACKUPS_KEPT: usize = 30;
+
+/// Where the backup after each Z goes and how many are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSettings {
+    /// A folder (a USB stick, say); `None`: `backups` beside the ledger.
+    pub folder: Option<PathBuf>,
+    pub keep: usize,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        BackupSettings { folder: None, keep: DEFAULT_BACKUPS_KEPT }
+    }
 }
 
 /// What is wrong with one key.
@@ -70,6 +90,13 @@ pub enum Problem {
     /// A serial port or device file that does not exist.
     BadPort(String),
     BadPrinterSpec(String),
+    /// The terminal reported another id than the acquirer gave.
+    IdentityMismatch {
+        reported: String,
+        expected: String,
+    },
+    /// A count that must be at least one.
+    NotPositive(i64),
     TooNew(i64),
     /// The file is not TOML at all.
     Syntax(String),
@@ -102,6 +129,10 @@ impl SettingsError {
             Problem::BadAmount(a) => t!("settings.bad_amount", locale = locale, value = a),
             Problem::BadPort(p) => t!("settings.bad_port", locale = locale, port = p),
             Problem::BadPrinterSpec(s) => t!("settings.bad_printer", locale = locale, value = s),
+            Problem::IdentityMismatch { reported, expected } => {
+                t!("setup.terminal_mismatch", locale = locale, reported = reported, expected = expected)
+            }
+            Problem::NotPositive(n) => t!("settings.not_positive", locale = locale, value = n),
             Problem::TooNew(v) => t!("settings.too_new", locale = locale, version = v),
             Problem::Syntax(d) => t!("settings.syntax", locale = locale, detail = d),
             Problem::Io(d) => t!("settings.io", locale = locale, detail = d),
@@ -242,6 +273,7 @@ pub fn parse(text: &str) -> Result<Settings, Vec<SettingsError>> {
     let classes = top.take("tax_class");
     let terminal_table = top.table("terminal");
     let printer_table = top.table("printer");
+    let backup_table = top.table("backup");
     if store_table.is_none() && !top.problems.iter().any(|p| p.key == "store") {
         top.problem("store", Problem::Missing);
     }
@@ -385,7 +417,22 @@ pub fn parse(text: &str) -> Result<Settings, Vec<SettingsError>> {
         device
     });
 
-    if problems.is_empty() { Ok(Settings { store, terminal, printer }) } else { Err(problems) }
+    let backup = backup_table.map_or_else(BackupSettings::default, |t| {
+        let mut r = Reader::new("backup", t, &mut problems);
+        let folder = r.string("folder").filter(|f| !f.trim().is_empty()).map(PathBuf::from);
+        let keep = match r.integer("keep") {
+            None => DEFAULT_BACKUPS_KEPT,
+            Some(n) if n >= 1 => usize::try_from(n).unwrap_or(DEFAULT_BACKUPS_KEPT),
+            Some(n) => {
+                r.problem("keep", Problem::NotPositive(n));
+                DEFAULT_BACKUPS_KEPT
+            }
+        };
+        r.finish();
+        BackupSettings { folder, keep }
+    });
+
+    if problems.is_empty() { Ok(Settings { store, terminal, printer, backup }) } else { Err(problems) }
 }
 
 /// Reads and checks the settings file; `Ok(None)` when there is none (training mode).
@@ -479,6 +526,10 @@ rate = "0"
 
 # [printer]
 # device = "serial:/dev/ttyUSB1:9600:8N1"
+
+[backup]
+# folder = "/media/usb/till-backups"   # after each Z; beside the ledger when not set
+keep = 30
 "#
     .to_string()
 }

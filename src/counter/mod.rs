@@ -146,6 +146,19 @@ impl Counter {
         &self.store
     }
 
+    /// New store settings (the installer changed them): the next sale is rung up under them.
+    /// Refused while a sale is in progress.
+    pub fn set_store(&mut self, store: StoreSettings) -> Result<(), CounterError> {
+        if !self.sale.lines().is_empty() {
+            return Err(CounterError::CartNotEmpty);
+        }
+        self.void_threshold = store.void_threshold();
+        self.sale = Sale::new(store.sale_settings());
+        self.selected = None;
+        self.store = store;
+        Ok(())
+    }
+
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
     }

@@ -374,15 +374,18 @@ pub fn close_day(
 }
 
 /// How many backups the Z keeps in the data directory's `backups` folder.
-pub const BACKUPS_KEPT: usize = 30;
-
-/// The backup after a Z: into `backups` beside the ledger, keeping the last [`BACKUPS_KEPT`].
+/// The backup after a Z: into the configured folder (a USB stick, say), or `backups` beside the
+/// ledger, keeping the newest `keep`.
 pub fn backup_after_z(
     ledger: &Ledger,
+    backup: &crate::config::settings::BackupSettings,
     now: DateTime<Utc>,
 ) -> Result<std::path::PathBuf, crate::ledger::backup::BackupError> {
-    let dir = ledger.path().parent().map(|d| d.join("backups")).unwrap_or_else(|| "backups".into());
-    crate::ledger::backup::backup_into(ledger, &dir, BACKUPS_KEPT, now)
+    let dir = match &backup.folder {
+        Some(folder) => folder.clone(),
+        None => ledger.path().parent().map(|d| d.join("backups")).unwrap_or_else(|| "backups".into()),
+    };
+    crate::ledger::backup::backup_into(ledger, &dir, backup.keep, now)
 }
 
 /// The notes and coins of a currency, largest first (for counting the drawer).

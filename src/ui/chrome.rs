@@ -169,6 +169,7 @@ fn approval(till: &Till) -> Element<'_, Message> {
         super::Pending::CashRefund => t("counter.approve.cash_refund", l),
         super::Pending::NoSale => t("counter.approve.no_sale", l),
         super::Pending::Manager => t("counter.approve.manager", l),
+        super::Pending::Setup => t("counter.approve.setup", l),
     };
     let mut managers = row![].spacing(8);
     for (i, user) in till.users.iter().enumerate().filter(|(_, u)| u.role.may(request.pending.permission())) {

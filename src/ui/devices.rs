@@ -116,22 +116,21 @@ impl DeviceError {
     }
 }
 
-impl Devices {
-    /// A configured till: the ledger, the catalog as imported (no demo), and the devices the
-    /// settings name. A device that cannot be opened is left out (the status bar says so, and
-    /// the counter sells for cash) and reported on the returned list.
-    pub fn configured(
-        data_dir: &Path,
-        settings: &crate::config::settings::Settings,
-    ) -> Result<(Devices, Vec<String>), DeviceError> {
+/// The PIN pad and the printer a settings file names, each behind its worker; what could not be
+/// opened is on `missing` (the till then runs without it and says so).
+pub struct PortDevices {
+    pub terminal: Option<Worker<TerminalDevice>>,
+    pub abort: Option<Arc<AtomicBool>>,
+    pub printer: Option<Worker<PrinterDevice>>,
+    pub missing: Vec<String>,
+}
+
+impl PortDevices {
+    pub fn open(settings: &crate::config::settings::Settings) -> Result<PortDevices, DeviceError> {
         use crate::terminal::ExpectedIdentity;
         use crate::terminal::zvt::session::Session;
         use crate::terminal::zvt::transport::{SerialTransport, TcpTransport, open_serial};
         let store = &settings.store;
-        std::fs::create_dir_all(data_dir)?;
-        let mut ledger = Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency)?;
-        let catalog = Arc::new(crate::demo::load_catalog(&mut ledger, store, false)?);
-        let shared: SharedLedger = Arc::new(Mutex::new(ledger));
         let mut missing = Vec::new();
         let (mut terminal, mut abort) = (None, None);
         if let Some(t) = &settings.terminal {
@@ -169,6 +168,35 @@ impl Devices {
                 Err(e) => missing.push(format!("{spec}: {e}")),
             }
         }
+        Ok(PortDevices { terminal, abort, printer, missing })
+    }
+}
+
+impl Devices {
+    /// Closes the PIN pad and the printer (their ports free once this returns).
+    pub fn close_ports(&mut self) {
+        self.abort = None;
+        if let Some(t) = self.terminal.take() {
+            t.shut_down();
+        }
+        if let Some(p) = self.printer.take() {
+            p.shut_down();
+        }
+    }
+
+    /// A configured till: the ledger, the catalog as imported (no demo), and the devices the
+    /// settings name. A device that cannot be opened is left out (the status bar says so, and
+    /// the counter sells for cash) and reported on the returned list.
+    pub fn configured(
+        data_dir: &Path,
+        settings: &crate::config::settings::Settings,
+    ) -> Result<(Devices, Vec<String>), DeviceError> {
+        let store = &settings.store;
+        std::fs::create_dir_all(data_dir)?;
+        let mut ledger = Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency)?;
+        let catalog = Arc::new(crate::demo::load_catalog(&mut ledger, store, false)?);
+        let shared: SharedLedger = Arc::new(Mutex::new(ledger));
+        let PortDevices { terminal, abort, printer, missing } = PortDevices::open(settings)?;
         let devices = Devices {
             ledger: Worker::spawn("ledger", shared.clone())?,
             shared,

@@ -205,6 +205,7 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             };
             state.busy = true;
             let (ledger, training) = (till.devices.shared.clone(), till.training);
+            let backup = till.settings.as_ref().map(|s| s.backup.clone()).unwrap_or_default();
             till.terminal = super::TerminalState::Busy;
             return vec![terminal.stream(move |device, out| {
                 let mut ledger = workers::lock(&ledger);
@@ -217,7 +218,7 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                 out.send(Message::Manager(Msg::Closed(closed.map(Box::new).map_err(|e| e.localized(&l)))));
                 // After every Z, a backup beside the ledger. A failed backup does not undo the Z:
                 // the manager is told, and `till backup` takes it again.
-                if ok && let Err(e) = dayclose::backup_after_z(&ledger, Utc::now()) {
+                if ok && let Err(e) = dayclose::backup_after_z(&ledger, &backup, Utc::now()) {
                     out.send(Message::Manager(Msg::Posted(Err(e.localized(&l)))));
                 }
             })];
@@ -430,6 +431,7 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         ]
         .spacing(6),
         Space::new().height(Length::Fill),
+        theme::action(t("manager.setup", l), (idle && till.place.is_some()).then_some(Message::OpenSetup)),
         theme::danger(t("manager.close_day", l), (idle && open_day).then_some(Message::Manager(Msg::CloseDay))),
         theme::action(t("manager.back", l), Some(Message::Manager(Msg::Close))),
     ]

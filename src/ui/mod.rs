@@ -18,6 +18,7 @@ mod sale;
 mod sign_in;
 mod theme;
 pub mod training;
+pub mod wizard;
 pub mod workers;
 
 use std::path::PathBuf;
@@ -46,6 +47,10 @@ use crate::fonts::CJK_FONT_BYTES;
 static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
 /// Notes when the process started, for `TILL_STARTUP_PROBE` (README: measuring start-up).
+/// Training mode's ledger and emulator state live apart from the store's, in this folder of the
+/// data directory: training never mixes with the real books, and the first setup starts clean.
+pub const TRAINING_DIR: &str = "training";
+
 pub fn mark_start() {
     STARTED.get_or_init(std::time::Instant::now);
 }
@@ -71,6 +76,15 @@ pub enum Screen {
     Refund,
     /// The manager's settlement screen: days, reports, the drawer, the Z.
     Manager,
+    /// The installer's wizard: the store's settings and devices.
+    Setup,
+}
+
+/// Where this till keeps its settings file and its data (the wizard writes both).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub config_path: PathBuf,
+    pub data_dir: PathBuf,
 }
 
 /// What the status bar says of the PIN pad.
@@ -130,6 +144,8 @@ pub enum Pending {
     NoSale,
     /// Opening the manager's screen (settlement).
     Manager,
+    /// Opening the setup wizard on a till already set up (an installer).
+    Setup,
 }
 
 impl Pending {
@@ -140,6 +156,7 @@ impl Pending {
             Pending::CashRefund => Permission::CashRefund,
             Pending::NoSale => Permission::NoSale,
             Pending::Manager => Permission::Settlement,
+            Pending::Setup => Permission::Settings,
         }
     }
 }
@@ -248,6 +265,9 @@ pub enum Message {
     /// Ask for a manager, then open the settlement screen.
     OpenManager,
     Manager(manager::Msg),
+    /// Open the setup wizard: at once on a fresh till, with an installer's PIN later.
+    OpenSetup,
+    Wizard(wizard::Msg),
     /// Training mode: the trainer changes how an emulator behaves (a declined card, paper out).
     Trainer(Trainer),
     /// The window is drawing a frame (only subscribed to while probing start-up).
@@ -295,6 +315,14 @@ pub struct Till {
     pub(crate) posting: Vec<(u64, Sale)>,
     next_posting: u64,
     pub(crate) manager: Option<manager::State>,
+    pub(crate) wizard: Option<wizard::State>,
+    /// Where the settings file and the data live; `None` for a till that cannot be set up
+    /// from the screen (the tests' counters).
+    pub(crate) place: Option<Place>,
+    /// The settings in force (`None`: training mode's demo store).
+    pub(crate) settings: Option<crate::config::settings::Settings>,
+    /// The ZVT timers of the wizard's terminal tests.
+    pub(crate) setup_timers: crate::terminal::zvt::transport::Timers,
 }
 
 fn t(key: &str, locale: &str) -> String {
@@ -337,7 +365,123 @@ impl Till {
             posting: Vec::new(),
             next_posting: 0,
             manager: None,
+            wizard: None,
+            place: None,
+            settings: None,
+            setup_timers: crate::terminal::zvt::transport::Timers::default(),
         }
+    }
+
+    /// A till that can be set up from its screen: the settings file and data directory it
+    /// uses, the settings in force, and the ZVT timers for the wizard's terminal tests.
+    pub fn with_place(
+        mut self,
+        place: Place,
+        settings: Option<crate::config::settings::Settings>,
+        setup_timers: crate::terminal::zvt::transport::Timers,
+    ) -> Till {
+        self.place = Some(place);
+        self.settings = settings;
+        self.setup_timers = setup_timers;
+        self
+    }
+
+    pub fn training(&self) -> bool {
+        self.training
+    }
+
+    pub fn users(&self) -> &[User] {
+        &self.users
+    }
+
+    pub fn wizard(&self) -> Option<&wizard::State> {
+        self.wizard.as_ref()
+    }
+
+    /// The new settings are in force: on the first setup the store's own ledger, devices and
+    /// users replace training's; later the PIN pad and printer are opened again with theirs.
+    pub(crate) fn apply_settings(
+        &mut self,
+        settings: crate::config::settings::Settings,
+        devices: wizard::NewDevices,
+        by: Option<String>,
+    ) -> Vec<Job> {
+        let store = settings.store.clone();
+        let missing = match devices {
+            wizard::NewDevices::Whole(devices, gone, installer) => {
+                self.devices.close_ports();
+                self.devices = *devices;
+                self.training = false;
+                self.users = vec![installer];
+                self.counter = Counter::new(store.clone(), self.devices.catalog.clone());
+                self.screen = Screen::SignIn;
+                self.picked_user = Some(0);
+                self.paper.clear();
+                self.show_paper = false;
+                self.last_receipt = None;
+                self.day = None;
+                crate::log::event("setup: first settings written, training ended");
+                gone
+            }
+            wizard::NewDevices::Ports(ports) => {
+                self.devices.terminal = ports.terminal;
+                self.devices.abort = ports.abort;
+                self.devices.printer = ports.printer;
+                if let Err(e) = self.counter.set_store(store.clone()) {
+                    self.counter_error(e);
+                }
+                self.screen = if self.counter.cashier().is_some() { Screen::Sale } else { Screen::SignIn };
+                crate::log::event("setup: settings changed, devices opened again");
+                ports.missing
+            }
+        };
+        self.locale = store.screen_locale.clone();
+        self.category = self.counter.catalog().categories().first().map(|c| c.to_string()).unwrap_or_default();
+        self.terminal = if self.devices.terminal.is_some() { TerminalState::Connecting } else { TerminalState::None };
+        self.printer = if self.devices.printer.is_some() { PrinterState::Unknown } else { PrinterState::None };
+        self.settings = Some(settings);
+        let l2 = self.locale.clone();
+        match missing.first() {
+            Some(m) => {
+                for m in &missing {
+                    crate::log::event(&format!("device not opened: {m}"));
+                }
+                self.error(rust_i18n::t!("counter.device_error", locale = &l2, detail = m).into_owned())
+            }
+            None => self.info(t("wizard.done", &l2)),
+        }
+        let mut jobs = self.start();
+        if let Some(by) = by {
+            jobs.push(self.audit("settings_written", vec![("by", by)]));
+        }
+        jobs
+    }
+
+    /// The wizard was left without finishing: the devices of the settings in force again.
+    pub(crate) fn reopen_ports(&mut self) -> Vec<Job> {
+        self.screen = if self.counter.cashier().is_some() { Screen::Sale } else { Screen::SignIn };
+        if self.training {
+            // Training's emulators live with its devices: start them afresh.
+            if let Some(place) = &self.place {
+                let dir = place.data_dir.join(TRAINING_DIR);
+                match Devices::training(&dir, self.counter.store()) {
+                    Ok(devices) => self.devices = devices,
+                    Err(e) => self.error(e.localized(&self.locale.clone())),
+                }
+            }
+        } else if let Some(settings) = &self.settings {
+            match devices::PortDevices::open(settings) {
+                Ok(ports) => {
+                    self.devices.terminal = ports.terminal;
+                    self.devices.abort = ports.abort;
+                    self.devices.printer = ports.printer;
+                }
+                Err(e) => self.error(e.localized(&self.locale.clone())),
+            }
+        }
+        self.terminal = if self.devices.terminal.is_some() { TerminalState::Connecting } else { TerminalState::None };
+        self.printer = if self.devices.printer.is_some() { PrinterState::Unknown } else { PrinterState::None };
+        self.start()
     }
 
     pub fn screen(&self) -> Screen {
@@ -436,10 +580,22 @@ impl Till {
             }
             return iced::exit();
         }
+        let before = self.focus_place();
         let jobs = self.handle(message);
         let mut tasks: Vec<Task<Message>> = jobs.into_iter().map(|job| Task::run(job, |m| m)).collect();
-        tasks.push(operation::focus(Id::new(self.focus_target())));
+        // The counter's fields keep the keyboard whatever happens (a scanner types into them);
+        // forms with several fields get it only when they open, or the next keystroke would
+        // land in the first field again.
+        let pinned = self.approval.is_some()
+            || matches!(self.screen, Screen::SignIn | Screen::Sale | Screen::Payment | Screen::Refund);
+        if pinned || self.focus_place() != before {
+            tasks.push(operation::focus(Id::new(self.focus_target())));
+        }
         Task::batch(tasks)
+    }
+
+    fn focus_place(&self) -> (Screen, bool, Option<wizard::Page>) {
+        (self.screen, self.approval.is_some(), self.wizard.as_ref().map(|w| w.page))
     }
 
     /// The field that has the keyboard now: the scan field whenever the sale screen is up, so a
@@ -454,6 +610,7 @@ impl Till {
             Screen::Payment => CASH_FIELD,
             Screen::Refund => LOOKUP_FIELD,
             Screen::Manager => manager::FIELD,
+            Screen::Setup => self.wizard.as_ref().map_or("", |w| wizard::focus(w.page)),
         }
     }
 
@@ -493,6 +650,19 @@ impl Till {
                 }
             }
             Message::Manager(msg) => return manager::update(self, msg),
+            Message::OpenSetup => {
+                if !self.counter.sale().lines().is_empty() {
+                    self.counter_error(CounterError::CartNotEmpty);
+                } else if self.training {
+                    // A fresh till: nobody to ask yet, the wizard makes the first installer.
+                    if self.place.is_some() {
+                        return wizard::open(self, None);
+                    }
+                } else {
+                    self.ask_manager(Pending::Setup);
+                }
+            }
+            Message::Wizard(msg) => return wizard::update(self, msg),
             Message::Trainer(what) => {
                 use crate::printer::emulator::{Paper, PaperControl};
                 use crate::terminal::emulator::{Control, Scenario};
@@ -914,6 +1084,11 @@ impl Till {
                 jobs.extend(manager::open(self, approval.by()));
                 Ok(())
             }
+            Pending::Setup => {
+                self.manager = None;
+                jobs.extend(wizard::open(self, Some(approval)));
+                Ok(())
+            }
         };
         if let Err(e) = done {
             self.counter_error(e);
@@ -1187,6 +1362,7 @@ impl Till {
             Screen::Payment => payment::view(self),
             Screen::Refund => refund::view(self),
             Screen::Manager => manager::view(self),
+            Screen::Setup => wizard::view(self),
         };
         chrome::frame(self, column![body].into())
     }
@@ -1279,6 +1455,7 @@ pub fn shortcut(key: Named) -> Option<Message> {
 /// Nothing configured: training mode, with both emulators in process and the demo catalog.
 pub fn run(
     data_dir: PathBuf,
+    config_path: PathBuf,
     store: StoreSettings,
     requested_locale: Option<&str>,
     settings: Option<crate::config::settings::Settings>,
@@ -1287,7 +1464,7 @@ pub fn run(
     let locale = requested_locale.map_or_else(|| store.screen_locale.clone(), |l| config::pick_locale(Some(l)));
     let training = settings.is_none();
     let opened = match &settings {
-        None => Devices::training(&data_dir, &store).map(|d| (d, Vec::new())),
+        None => Devices::training(&data_dir.join(TRAINING_DIR), &store).map(|d| (d, Vec::new())),
         Some(s) => Devices::configured(&data_dir, s),
     };
     crate::log::init(&data_dir);
@@ -1313,7 +1490,9 @@ pub fn run(
         eprintln!("{}", rust_i18n::t!("users.none", locale = &locale));
         return ExitCode::from(2);
     }
-    let mut till = Till::new(&locale, training, counter, users, devices);
+    let place = Place { config_path, data_dir: data_dir.clone() };
+    let mut till =
+        Till::new(&locale, training, counter, users, devices).with_place(place, settings, Default::default());
     if let Some(first) = missing.first() {
         till.error(first.clone());
     }

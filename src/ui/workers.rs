@@ -2,6 +2,7 @@
 //! after another, so the screen's update loop never waits on a serial port or an fsync. A job's
 //! messages come back as a stream the screen turns into an iced `Task` (and a test simply drains).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -16,11 +17,13 @@ type Job<D> = Box<dyn FnOnce(&mut D) + Send>;
 /// One thread that owns `D` and runs the jobs sent to it in order.
 pub struct Worker<D> {
     jobs: mpsc::Sender<Job<D>>,
+    stop: Arc<AtomicBool>,
+    thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 impl<D> Clone for Worker<D> {
     fn clone(&self) -> Self {
-        Worker { jobs: self.jobs.clone() }
+        Worker { jobs: self.jobs.clone(), stop: self.stop.clone(), thread: self.thread.clone() }
     }
 }
 
@@ -41,12 +44,29 @@ impl<M> Outbox<M> {
 impl<D: Send + 'static> Worker<D> {
     pub fn spawn(name: &str, mut device: D) -> std::io::Result<Worker<D>> {
         let (jobs, queue) = mpsc::channel::<Job<D>>();
-        std::thread::Builder::new().name(name.to_string()).spawn(move || {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::Builder::new().name(name.to_string()).spawn(move || {
             for job in queue {
                 job(&mut device);
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
             }
         })?;
-        Ok(Worker { jobs })
+        Ok(Worker { jobs, stop, thread: Arc::new(Mutex::new(Some(thread))) })
+    }
+
+    /// Lets the job running finish, drops the jobs still waiting, and returns once the device
+    /// is dropped (its port closed), so that it can be opened again at once with new settings.
+    pub fn shut_down(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the thread if it waits for a job.
+        let _ = self.jobs.send(Box::new(|_| {}));
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
     }
 
     /// Runs `job` on the worker; the stream yields every message it sends and ends with it.
