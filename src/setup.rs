@@ -440,20 +440,21 @@ pub fn describe_printer(s: &PrinterStatus, locale: &str) -> String {
     text
 }
 
-/// Asks the printer how it is (`page`: and prints the test page); the answer in words.
-pub fn test_printer(spec: &str, columns: usize, page: bool, locale: &str) -> Result<String, TestError> {
+/// Asks the printer how it is (`page`: and prints the test page in `page_locale`); the answer in
+/// words of `locale`.
+pub fn test_printer(spec: &str, columns: usize, page: Option<&str>, locale: &str) -> Result<String, TestError> {
     let mut port = driver::open_spec(spec).map_err(|e| match e {
         driver::OpenError::BadSpec => {
             TestError::Printer(t!("cli.bad_printer_spec", locale = locale, value = spec).into_owned())
         }
         driver::OpenError::Port(path, e) => TestError::Open { port: path, detail: e.to_string() },
     })?;
-    if !page {
+    let Some(page_locale) = page else {
         return driver::status(&mut *port)
             .map(|s| describe_printer(&s, locale))
             .map_err(|e| TestError::Printer(e.to_string()));
-    }
-    let doc = crate::printer::layout::test_page(columns, locale);
+    };
+    let doc = crate::printer::layout::test_page(columns, page_locale);
     let bytes = crate::printer::escpos::encode(&doc, false).map_err(|e| TestError::Printer(e.to_string()))?;
     match driver::print_job(&mut *port, &bytes).map_err(|e| TestError::Printer(e.to_string()))? {
         JobResult::Printed { after } => {

@@ -448,7 +448,8 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             };
             let locale = d.receipt_locale.clone();
             return vec![off_loop(move || {
-                let answer = setup::test_printer(&spec, columns, page, &locale).map_err(|e| e.localized(&l));
+                let answer = setup::test_printer(&spec, columns, page.then_some(locale.as_str()), &l)
+                    .map_err(|e| e.localized(&l));
                 Message::Wizard(Msg::PrinterTested(answer))
             })];
         }
