@@ -411,10 +411,12 @@ pub fn test_terminal(
 
 /// A terminal's answer in words: its id, its state, its software.
 pub fn describe_terminal(info: &TerminalInfo, locale: &str) -> String {
-    let status = info.status.map_or_else(
-        || t!("setup.terminal_status_none", locale = locale).into_owned(),
-        |s| crate::terminal::status_text(s, locale),
-    );
+    let status = match info.status {
+        None => t!("setup.terminal_status_none", locale = locale).into_owned(),
+        Some(0x00) => t!("setup.terminal_ready", locale = locale).into_owned(),
+        Some(0xF0) => t!("setup.terminal_needs_eod", locale = locale).into_owned(),
+        Some(code) => t!("setup.terminal_status_code", locale = locale, code = format!("{code:02X}")).into_owned(),
+    };
     t!(
         "setup.terminal_answer",
         locale = locale,

@@ -272,6 +272,8 @@ pub enum Message {
     Trainer(Trainer),
     /// The window is drawing a frame (only subscribed to while probing start-up).
     Frame,
+    /// Tab (true) or Shift+Tab: the next or previous field of a form.
+    FocusNext(bool),
 }
 
 /// A job the update started: the messages it will send back.
@@ -580,6 +582,9 @@ impl Till {
             }
             return iced::exit();
         }
+        if let Message::FocusNext(forward) = message {
+            return if forward { operation::focus_next() } else { operation::focus_previous() };
+        }
         let before = self.focus_place();
         let jobs = self.handle(message);
         let mut tasks: Vec<Task<Message>> = jobs.into_iter().map(|job| Task::run(job, |m| m)).collect();
@@ -620,6 +625,9 @@ impl Till {
             keyboard::Event::KeyPressed { key: Key::Named(Named::F1), modifiers, .. } if modifiers.shift() => {
                 Some(Message::OpenManager)
             }
+            keyboard::Event::KeyPressed { key: Key::Named(Named::Tab), modifiers, .. } => {
+                Some(Message::FocusNext(!modifiers.shift()))
+            }
             keyboard::Event::KeyPressed { key: Key::Named(named), .. } => shortcut(named),
             _ => None,
         });
@@ -641,7 +649,7 @@ impl Till {
         };
         match message {
             Message::Dismiss => self.notice = None,
-            Message::Done | Message::Frame => {}
+            Message::Done | Message::Frame | Message::FocusNext(_) => {}
             Message::OpenManager => {
                 if self.counter.sale().lines().is_empty() {
                     self.ask_manager(Pending::Manager);

@@ -768,7 +768,11 @@ fn review_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
             if d.terminal.port.trim().is_empty() {
                 none()
             } else {
-                format!("{} · {} · {}", d.terminal.port, d.terminal.baud, d.terminal.terminal_id)
+                let id = match (&d.terminal.reported_id, d.terminal.terminal_id.trim()) {
+                    (Some(reported), "") => reported.clone(),
+                    (_, id) => id.to_string(),
+                };
+                format!("{} · {} · {id}", d.terminal.port, d.terminal.baud)
             },
         ),
         (tr("wizard.page.printer"), d.printer.spec().unwrap_or_else(none)),
