@@ -2,6 +2,7 @@
 
 rust_i18n::i18n!("locales", fallback = "en");
 
+pub mod admin;
 pub mod auth;
 pub mod card;
 pub mod catalog;

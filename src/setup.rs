@@ -14,7 +14,9 @@ use rust_decimal::Decimal;
 use rust_i18n::t;
 use toml::{Table, Value};
 
-use crate::auth::{self, Approval, Permission, Role, User};
+pub use crate::admin::NewUser;
+use crate::admin::{UserError, make_user};
+use crate::auth::{Approval, Permission, Role, User};
 use crate::config::settings::{self, Settings, SettingsError};
 use crate::ledger::{Ledger, LedgerError};
 use crate::printer::driver::{self, JobResult, PrinterStatus};
@@ -468,16 +470,6 @@ pub fn test_printer(spec: &str, columns: usize, page: Option<&str>, locale: &str
     }
 }
 
-/// The first installer, as the wizard takes them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewUser {
-    pub id: String,
-    pub name: String,
-    pub role: Role,
-    pub pin: String,
-    pub pin_again: String,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     #[error("settings")]
@@ -494,30 +486,6 @@ pub enum SetupError {
     Io(#[from] std::io::Error),
 }
 
-/// What is wrong with a user being added.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserError {
-    NoId,
-    NoName,
-    BadPin,
-    PinsDiffer,
-    /// The id is taken by another user.
-    Taken,
-}
-
-impl UserError {
-    pub fn localized(self, locale: &str) -> String {
-        let key = match self {
-            UserError::NoId => "users.error.no_id",
-            UserError::NoName => "users.error.no_name",
-            UserError::BadPin => "users.error.bad_pin",
-            UserError::PinsDiffer => "users.error.pins_differ",
-            UserError::Taken => "users.error.taken",
-        };
-        t!(key, locale = locale).into_owned()
-    }
-}
-
 impl SetupError {
     pub fn localized(&self, locale: &str) -> String {
         match self {
@@ -531,34 +499,6 @@ impl SetupError {
             SetupError::Io(e) => t!("settings.io", locale = locale, detail = e.to_string()).into_owned(),
         }
     }
-}
-
-/// Checks what was typed for a new user (fast: no hashing).
-pub fn check_new_user(new: &NewUser) -> Result<(), UserError> {
-    let id = new.id.trim();
-    if id.is_empty() || id.chars().any(char::is_whitespace) {
-        return Err(UserError::NoId);
-    }
-    if new.name.trim().is_empty() {
-        return Err(UserError::NoName);
-    }
-    if !auth::valid_pin(&new.pin) {
-        return Err(UserError::BadPin);
-    }
-    if new.pin != new.pin_again {
-        return Err(UserError::PinsDiffer);
-    }
-    Ok(())
-}
-
-/// Checks a new user and hashes their PIN (slow on purpose: off the screen's loop).
-pub fn make_user(new: &NewUser, existing: &[User]) -> Result<User, UserError> {
-    check_new_user(new)?;
-    if existing.iter().any(|u| u.id == new.id.trim()) {
-        return Err(UserError::Taken);
-    }
-    let hash = auth::hash_pin(&new.pin).map_err(|_| UserError::BadPin)?;
-    Ok(User::new(new.id.trim(), new.name.trim(), new.role, hash))
 }
 
 /// What `finish` did.

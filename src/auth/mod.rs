@@ -148,6 +148,7 @@ impl User {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Approval {
     by: String,
+    role: Role,
     permission: Permission,
 }
 
@@ -159,6 +160,11 @@ impl Approval {
 
     pub fn permission(&self) -> Permission {
         self.permission
+    }
+
+    /// The role of who approved (only an installer's approval touches an installer).
+    pub fn role(&self) -> Role {
+        self.role
     }
 
     /// True when this approval covers `permission`.
@@ -183,7 +189,7 @@ pub fn approve(user: &User, pin: &str, permission: Permission) -> Result<Approva
     if !user.role.may(permission) {
         return Err(AuthError::NotPermitted { user: user.name.clone() });
     }
-    Ok(Approval { by: user.name.clone(), permission })
+    Ok(Approval { by: user.name.clone(), role: user.role, permission })
 }
 
 /// The PINs training mode shows on its banner.

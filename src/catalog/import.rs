@@ -49,6 +49,17 @@ pub enum ImportProblem {
 
 impl ImportError {
     pub fn localized(&self, locale: &str) -> String {
+        let reason = self.reason(locale);
+        rust_i18n::t!("error.import.at", locale = locale, row = self.row, column = self.column, reason = reason)
+            .into_owned()
+    }
+
+    /// The problem named by its column only (a form of one product has no rows).
+    pub fn in_field(&self, locale: &str) -> String {
+        if self.column.is_empty() { self.reason(locale) } else { format!("{}: {}", self.column, self.reason(locale)) }
+    }
+
+    fn reason(&self, locale: &str) -> String {
         use rust_i18n::t;
         let reason = match &self.problem {
             ImportProblem::Unreadable(e) => t!("error.import.unreadable", locale = locale, detail = e),
@@ -74,7 +85,7 @@ impl ImportError {
             ImportProblem::TooManyRows => t!("error.import.too_many_rows", locale = locale, max = MAX_ROWS),
             ImportProblem::NoRows => t!("error.import.no_rows", locale = locale),
         };
-        t!("error.import.at", locale = locale, row = self.row, column = self.column, reason = reason).into_owned()
+        reason.into_owned()
     }
 }
 

@@ -33,6 +33,33 @@ impl Ledger {
         Ok(seq)
     }
 
+    /// Saves one product added or edited at the till, in one transaction with its journal entry:
+    /// who changed it and its price before and after.
+    pub fn save_product(&mut self, product: &Product, by: &str, now: DateTime<Utc>) -> Result<i64, LedgerError> {
+        let old: Option<i64> = self
+            .conn
+            .query_row("SELECT price_minor FROM products WHERE sku = ?1", [product.sku.as_str()], |r| r.get(0))
+            .optional()?;
+        let payload = |h: &super::records::EntryHeader| {
+            let mut c = Canon::new(h);
+            c.field("sku", product.sku.as_str())
+                .field("name_zh", product.name_zh.as_str())
+                .field("price_minor", product.price.minor())
+                .field("old_price_minor", old.map_or_else(|| "new".to_string(), |p| p.to_string()))
+                .field("by", by);
+            c.into_bytes()
+        };
+        let (seq, ()) = self.post_entry(
+            "product_saved",
+            Content::InPayload,
+            now,
+            |_| Ok(()),
+            payload,
+            |tx, _| upsert(tx, std::slice::from_ref(product)),
+        )?;
+        Ok(seq)
+    }
+
     /// Every product in catalog order, read straight into the catalog's compact form (one query,
     /// no intermediate strings: loading a 300,000-product catalog must not leave its garbage in
     /// the till's memory).

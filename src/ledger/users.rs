@@ -63,6 +63,13 @@ impl Ledger {
         Ok(())
     }
 
+    /// Removes a user: they can no longer sign in; the entries they made stay theirs.
+    pub fn remove_user(&mut self, id: &str, by: &str, now: DateTime<Utc>) -> Result<(), LedgerError> {
+        self.append("user_removed", &[("user", id.to_string()), ("by", by.to_string())], now)?;
+        self.conn.execute("UPDATE users SET active = 0 WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
     /// Until when a user is locked out, if they are.
     pub fn locked_until(&self, id: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, LedgerError> {
         let until: Option<Option<String>> =

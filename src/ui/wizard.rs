@@ -297,7 +297,7 @@ fn problems_of(state: &State, page: Page, locale: &str) -> Vec<String> {
     };
     if matches!(page, Page::Installer | Page::Review)
         && state.first
-        && let Err(e) = setup::check_new_user(&state.installer)
+        && let Err(e) = crate::admin::check_new_user(&state.installer)
     {
         found.push(e.localized(locale));
     }
