@@ -232,6 +232,63 @@ pub fn parse_csv<R: Read>(
     if errors.is_empty() { Ok(products) } else { Err(errors) }
 }
 
+/// A reader that reports how far through its `total` bytes it is (a large import's progress),
+/// at most a hundred times.
+pub struct ProgressReader<R, F: FnMut(f32)> {
+    inner: R,
+    read: u64,
+    total: u64,
+    reported: u32,
+    report: F,
+}
+
+impl<R: Read, F: FnMut(f32)> ProgressReader<R, F> {
+    pub fn new(inner: R, total: u64, report: F) -> Self {
+        ProgressReader { inner, read: 0, total: total.max(1), reported: 0, report }
+    }
+}
+
+impl<R: Read, F: FnMut(f32)> Read for ProgressReader<R, F> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        let percent = (self.read.min(self.total) * 100 / self.total) as u32;
+        if percent > self.reported {
+            self.reported = percent;
+            (self.report)(percent as f32 / 100.0);
+        }
+        Ok(n)
+    }
+}
+
+/// What an import would change, before it does: products added, prices changed (each listed),
+/// other changes, unchanged ones. Products not in the file stay as they are.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub products: Vec<Product>,
+    pub added: Vec<String>,
+    /// (SKU, name, old price, new price).
+    pub prices: Vec<(String, String, Money, Money)>,
+    pub other_changes: usize,
+    pub unchanged: usize,
+}
+
+/// Compares checked products with the catalog in force.
+pub fn preview(catalog: &super::Catalog, products: Vec<Product>) -> Preview {
+    let (mut added, mut prices, mut other_changes, mut unchanged) = (Vec::new(), Vec::new(), 0, 0);
+    for p in &products {
+        match catalog.by_sku(&p.sku) {
+            Err(_) => added.push(p.sku.to_string()),
+            Ok(old) if old.price != p.price => {
+                prices.push((p.sku.to_string(), p.name_zh.to_string(), old.price, p.price));
+            }
+            Ok(old) if old != p => other_changes += 1,
+            Ok(_) => unchanged += 1,
+        }
+    }
+    Preview { products, added, prices, other_changes, unchanged }
+}
+
 fn err(row: u64, column: &str, problem: ImportProblem) -> ImportError {
     ImportError { row, column: column.to_string(), problem }
 }
@@ -245,6 +302,25 @@ mod tests {
     }
 
     const HEADER: &str = "sku,barcodes,name_zh,name_en,price,tax_class,category,quick_key,sold_by\n";
+
+    #[test]
+    fn a_preview_lists_what_would_change_and_progress_reaches_the_end() {
+        let old =
+            parse(&format!("{HEADER}D1,,水,Water,2.00,A,,,\nD2,,茶,Tea,3.00,A,,,\nD3,,奶,Milk,5.00,B,,,\n")).unwrap();
+        let catalog = crate::catalog::Catalog::new(Currency::CNY, old, Vec::new());
+        let text = format!(
+            "{HEADER}D1,,水,Water,2.20,A,,,\nD2,,茶,Green tea,3.00,A,,,\nD3,,奶,Milk,5.00,B,,,\nD4,,糖,Sugar,1.00,B,,,\n"
+        );
+        let mut seen = Vec::new();
+        let reader = ProgressReader::new(text.as_bytes(), text.len() as u64, |p| seen.push(p));
+        let p = preview(&catalog, parse_csv(reader, Currency::CNY, &["A", "B"], &|_| None).unwrap());
+        assert_eq!(p.added, ["D4"]);
+        assert_eq!(p.prices.len(), 1);
+        assert_eq!((p.prices[0].2.minor(), p.prices[0].3.minor()), (200, 220));
+        assert_eq!((p.other_changes, p.unchanged), (1, 1));
+        assert_eq!(seen.last(), Some(&1.0));
+        assert!(seen.windows(2).all(|w| w[0] < w[1]));
+    }
 
     #[test]
     fn good_file() {

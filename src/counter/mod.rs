@@ -146,6 +146,12 @@ impl Counter {
         &self.store
     }
 
+    /// The catalog after a manager changed it: the cart keeps the lines it has (their prices
+    /// were taken when they were rung up).
+    pub fn set_catalog(&mut self, catalog: Arc<Catalog>) {
+        self.catalog = catalog;
+    }
+
     /// New store settings (the installer changed them): the next sale is rung up under them.
     /// Refused while a sale is in progress.
     pub fn set_store(&mut self, store: StoreSettings) -> Result<(), CounterError> {
@@ -161,6 +167,11 @@ impl Counter {
 
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    /// The catalog itself, for work off the screen's loop (an import's preview).
+    pub fn catalog_arc(&self) -> Arc<Catalog> {
+        self.catalog.clone()
     }
 
     pub fn sale(&self) -> &Sale {

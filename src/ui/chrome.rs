@@ -170,6 +170,8 @@ fn approval(till: &Till) -> Element<'_, Message> {
         super::Pending::NoSale => t("counter.approve.no_sale", l),
         super::Pending::Manager => t("counter.approve.manager", l),
         super::Pending::Setup => t("counter.approve.setup", l),
+        super::Pending::Users => t("counter.approve.users", l),
+        super::Pending::Catalog => t("counter.approve.catalog", l),
     };
     let mut managers = row![].spacing(8);
     for (i, user) in till.users.iter().enumerate().filter(|(_, u)| u.role.may(request.pending.permission())) {

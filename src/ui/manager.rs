@@ -431,6 +431,11 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         ]
         .spacing(6),
         Space::new().height(Length::Fill),
+        row![
+            theme::action(t("manager.users", l), idle.then_some(Message::OpenUsers)),
+            theme::action(t("manager.products", l), idle.then_some(Message::OpenProducts)),
+        ]
+        .spacing(6),
         theme::action(t("manager.setup", l), (idle && till.place.is_some()).then_some(Message::OpenSetup)),
         theme::danger(t("manager.close_day", l), (idle && open_day).then_some(Message::Manager(Msg::CloseDay))),
         theme::action(t("manager.back", l), Some(Message::Manager(Msg::Close))),

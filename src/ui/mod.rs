@@ -13,11 +13,13 @@ mod chrome;
 pub mod devices;
 pub mod manager;
 mod payment;
+pub mod products;
 mod refund;
 mod sale;
 mod sign_in;
 mod theme;
 pub mod training;
+pub mod users;
 pub mod wizard;
 pub mod workers;
 
@@ -78,6 +80,10 @@ pub enum Screen {
     Manager,
     /// The installer's wizard: the store's settings and devices.
     Setup,
+    /// The till's users (a manager's).
+    Users,
+    /// Catalog upkeep: products, prices, the CSV import (a manager's).
+    Products,
 }
 
 /// Where this till keeps its settings file and its data (the wizard writes both).
@@ -146,6 +152,8 @@ pub enum Pending {
     Manager,
     /// Opening the setup wizard on a till already set up (an installer).
     Setup,
+    Users,
+    Catalog,
 }
 
 impl Pending {
@@ -157,6 +165,8 @@ impl Pending {
             Pending::NoSale => Permission::NoSale,
             Pending::Manager => Permission::Settlement,
             Pending::Setup => Permission::Settings,
+            Pending::Users => Permission::Users,
+            Pending::Catalog => Permission::Catalog,
         }
     }
 }
@@ -268,6 +278,11 @@ pub enum Message {
     /// Open the setup wizard: at once on a fresh till, with an installer's PIN later.
     OpenSetup,
     Wizard(wizard::Msg),
+    /// Ask for a manager, then open the users' or the products' screen.
+    OpenUsers,
+    OpenProducts,
+    Users(users::Msg),
+    Products(products::Msg),
     /// Training mode: the trainer changes how an emulator behaves (a declined card, paper out).
     Trainer(Trainer),
     /// The window is drawing a frame (only subscribed to while probing start-up).
@@ -318,6 +333,8 @@ pub struct Till {
     next_posting: u64,
     pub(crate) manager: Option<manager::State>,
     pub(crate) wizard: Option<wizard::State>,
+    pub(crate) users_admin: Option<users::State>,
+    pub(crate) products: Option<products::State>,
     /// Where the settings file and the data live; `None` for a till that cannot be set up
     /// from the screen (the tests' counters).
     pub(crate) place: Option<Place>,
@@ -368,6 +385,8 @@ impl Till {
             next_posting: 0,
             manager: None,
             wizard: None,
+            users_admin: None,
+            products: None,
             place: None,
             settings: None,
             setup_timers: crate::terminal::zvt::transport::Timers::default(),
@@ -616,6 +635,8 @@ impl Till {
             Screen::Refund => LOOKUP_FIELD,
             Screen::Manager => manager::FIELD,
             Screen::Setup => self.wizard.as_ref().map_or("", |w| wizard::focus(w.page)),
+            Screen::Users => users::FIELD,
+            Screen::Products => products::FIELD,
         }
     }
 
@@ -671,6 +692,10 @@ impl Till {
                 }
             }
             Message::Wizard(msg) => return wizard::update(self, msg),
+            Message::OpenUsers => self.ask_manager(Pending::Users),
+            Message::OpenProducts => self.ask_manager(Pending::Catalog),
+            Message::Users(msg) => return users::update(self, msg),
+            Message::Products(msg) => return products::update(self, msg),
             Message::Trainer(what) => {
                 use crate::printer::emulator::{Paper, PaperControl};
                 use crate::terminal::emulator::{Control, Scenario};
@@ -1097,6 +1122,14 @@ impl Till {
                 jobs.extend(wizard::open(self, Some(approval)));
                 Ok(())
             }
+            Pending::Users => {
+                users::open(self, approval);
+                Ok(())
+            }
+            Pending::Catalog => {
+                products::open(self, approval);
+                Ok(())
+            }
         };
         if let Err(e) = done {
             self.counter_error(e);
@@ -1371,6 +1404,8 @@ impl Till {
             Screen::Refund => refund::view(self),
             Screen::Manager => manager::view(self),
             Screen::Setup => wizard::view(self),
+            Screen::Users => users::view(self),
+            Screen::Products => products::view(self),
         };
         chrome::frame(self, column![body].into())
     }

@@ -407,3 +407,115 @@ fn the_core_refuses_settings_without_an_installer() {
     assert_eq!(std::fs::read_to_string(i.config_path()).unwrap(), before);
     assert!(error(&i.till).is_none());
 }
+
+impl Installer {
+    /// From the sale screen: the manager's screen, then one of its doors, each with the PIN.
+    fn manager_door(&mut self, label: &str, pin: &str) {
+        self.send(Message::OpenManager);
+        self.enter(APPROVAL_PIN_FIELD, pin);
+        assert_eq!(self.till.screen(), Screen::Manager, "{:?}", self.till.notice());
+        self.click(label);
+        self.enter(APPROVAL_PIN_FIELD, pin);
+    }
+
+    fn type_at(&mut self, id: &'static str, text: &str) {
+        self.type_into(id, text);
+    }
+}
+
+#[test]
+fn users_are_added_and_removed_from_the_managers_screen() {
+    let mut i = Installer::fresh();
+    let _lines = i.set_up();
+    i.enter(PIN_FIELD, "2468");
+    i.manager_door("Users", "2468");
+    assert_eq!(i.till.screen(), Screen::Users, "{:?}", i.till.notice());
+    i.click("New user");
+    i.type_at("users-name", "李娜 Li Na");
+    i.type_at("users-id", "lina");
+    i.click("Cashier");
+    i.type_at("users-pin", "1357");
+    i.type_at("users-pin-again", "1358");
+    i.click("Save");
+    assert_eq!(error(&i.till).as_deref(), Some("The two PINs differ"));
+    i.send(Message::Users(till::ui::users::Msg::Edit(till::ui::users::Field::PinAgain, String::new())));
+    i.type_at("users-pin-again", "1357");
+    i.click("Save");
+    assert_eq!(i.till.users().len(), 2, "{:?}", i.till.notice());
+    assert!(i.sees("lina · Cashier"));
+    // The new cashier signs in with her PIN; the till's ledger journaled who added her.
+    let ledger = Ledger::open_read_only(&i.dir.path().join("data/ledger.db")).unwrap();
+    assert!(ledger.users().unwrap().iter().any(|u| u.id == "lina"));
+    // The last installer cannot be removed; the cashier can.
+    i.click("Back");
+    assert_eq!(i.till.screen(), Screen::Manager);
+    i.click("Users");
+    i.enter(APPROVAL_PIN_FIELD, "2468");
+    let removes: Vec<Message> = {
+        let mut ui = view(&i.till);
+        ui.click("Remove").unwrap();
+        ui.into_messages().collect()
+    };
+    for m in removes {
+        i.send(m);
+    }
+    assert!(
+        error(&i.till).is_some_and(|e| e.contains("yourself") || e.contains("last installer")),
+        "{:?}",
+        i.till.notice()
+    );
+    i.send(Message::Users(till::ui::users::Msg::Remove("lina".into())));
+    assert_eq!(i.till.users().len(), 1, "{:?}", i.till.notice());
+}
+
+#[test]
+fn products_are_added_repriced_and_imported_with_a_preview() {
+    let mut i = Installer::fresh();
+    let _lines = i.set_up();
+    i.enter(PIN_FIELD, "2468");
+    i.manager_door("Products", "2468");
+    assert_eq!(i.till.screen(), Screen::Products, "{:?}", i.till.notice());
+    use till::ui::products::Field as P;
+    i.type_at(P::Sku.id(), "TEA01");
+    i.type_at(P::NameZh.id(), "绿茶");
+    i.type_at(P::NameEn.id(), "Green tea");
+    i.type_at(P::Price.id(), "4.5x");
+    i.type_at(P::Barcodes.id(), "6901234567892");
+    i.click("Save product");
+    let refused = error(&i.till).expect("a bad price is refused");
+    assert!(refused.starts_with("price:"), "{refused}");
+    assert!(i.till.counter().catalog().is_empty());
+    i.send(Message::Products(till::ui::products::Msg::Edit(P::Price, "4.50".into())));
+    i.click("Save product");
+    assert_eq!(i.till.counter().catalog().len(), 1, "{:?}", i.till.notice());
+    i.send(Message::Products(till::ui::products::Msg::Edit(P::Price, "4.80".into())));
+    i.click("Save product");
+    assert_eq!(i.till.counter().catalog().by_sku("TEA01").unwrap().price.minor(), 480);
+
+    // An import: its preview first, with progress; then the catalog changes.
+    let csv = i.dir.path().join("catalog.csv");
+    std::fs::write(
+        &csv,
+        "sku,barcodes,name_zh,name_en,price,tax_class,category,quick_key,sold_by\n\
+         TEA01,6901234567892,绿茶,Green tea,5.00,A,drinks,,piece\n\
+         RICE5,,大米,Rice 5 kg,39.90,B,food,,piece\n",
+    )
+    .unwrap();
+    i.type_at("products-path", csv.to_str().unwrap());
+    i.click("Preview the import");
+    assert!(i.sees("1 new, 1 price changes, 0 other changes, 0 unchanged"), "{:?}", i.till.notice());
+    assert!(i.sees("TEA01  绿茶  ¥4.80 → ¥5.00") || i.sees("TEA01  绿茶  4.80 → 5.00"));
+    assert_eq!(i.till.counter().catalog().len(), 1, "a preview changes nothing");
+    i.click("Import");
+    assert_eq!(i.till.counter().catalog().len(), 2, "{:?}", i.till.notice());
+    assert_eq!(i.till.counter().catalog().by_sku("TEA01").unwrap().price.minor(), 500);
+    i.click("Back");
+    i.send(Message::Manager(till::ui::manager::Msg::Close));
+    assert_eq!(i.till.screen(), Screen::Sale);
+    // The counter sells it at the new price.
+    i.enter(till::ui::SCAN_FIELD, "6901234567892");
+    assert_eq!(i.till.counter().sale().totals().total.minor(), 500, "{:?}", i.till.notice());
+    let ledger = Ledger::open_read_only(&i.dir.path().join("data/ledger.db")).unwrap();
+    let report = ledger.verify().unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
