@@ -13,6 +13,7 @@ pub mod dayclose;
 pub mod demo;
 pub mod fonts;
 pub mod ledger;
+pub mod locale_fmt;
 pub mod log;
 pub mod money;
 pub mod print_queue;

@@ -504,7 +504,7 @@ fn products_are_added_repriced_and_imported_with_a_preview() {
     i.type_at("products-path", csv.to_str().unwrap());
     i.click("Preview the import");
     assert!(i.sees("1 new, 1 price changes, 0 other changes, 0 unchanged"), "{:?}", i.till.notice());
-    assert!(i.sees("TEA01  绿茶  ¥4.80 → ¥5.00") || i.sees("TEA01  绿茶  4.80 → 5.00"));
+    assert!(i.sees("TEA01  绿茶  ¥4.80 → ¥5.00"));
     assert_eq!(i.till.counter().catalog().len(), 1, "a preview changes nothing");
     i.click("Import");
     assert_eq!(i.till.counter().catalog().len(), 2, "{:?}", i.till.notice());

@@ -107,7 +107,7 @@ pub fn pdf(
             }
             w.text(&mut surface, MARGIN, &days, 11.0, muted);
             w.y += LINE;
-            let printed = report.printed_at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string();
+            let printed = crate::locale_fmt::date_time(report.printed_at.with_timezone(&chrono::Local), locale);
             w.text(&mut surface, MARGIN, &printed, 11.0, muted);
             w.y += LINE * 1.5;
             chart(&mut surface, &mut w, report, locale);

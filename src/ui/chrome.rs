@@ -90,7 +90,10 @@ fn status_bar(till: &Till) -> Element<'_, Message> {
         PrinterState::None => ("counter.printer.none", theme::MUTED),
     };
     let day = match &till.day {
-        Some((no, date)) => rust_i18n::t!("counter.day_open", locale = l, day = no, date = date).into_owned(),
+        Some((no, date)) => {
+            let date = crate::locale_fmt::date_text(date, l);
+            rust_i18n::t!("counter.day_open", locale = l, day = no, date = date).into_owned()
+        }
         None => t("counter.no_day", l),
     };
     let who = till.counter.cashier().map_or_else(String::new, |c| format!("{} · {}", c.name, t(c.role.key(), l)));

@@ -307,9 +307,17 @@ fn report_view<'a>(till: &'a Till, report: &'a Report) -> Element<'a, Message> {
     };
     let mut list = column![
         text(title).size(LARGE),
-        text(rust_i18n::t!("report.day", locale = l, day = report.first_day, date = report.dates.0).into_owned())
-            .size(SMALL)
-            .color(theme::MUTED),
+        text(
+            rust_i18n::t!(
+                "report.day",
+                locale = l,
+                day = report.first_day,
+                date = crate::locale_fmt::date_text(&report.dates.0, l)
+            )
+            .into_owned()
+        )
+        .size(SMALL)
+        .color(theme::MUTED),
         chart(report),
     ]
     .spacing(4);
@@ -388,7 +396,7 @@ pub fn view(till: &Till) -> Element<'_, Message> {
     for d in &state.days {
         let z = d.z_no.map_or_else(|| t("report.open", l), |z| format!("Z {z}"));
         let label = column![
-            text(format!("{} · {}", d.day_no, d.business_date)).size(SMALL),
+            text(format!("{} · {}", d.day_no, crate::locale_fmt::date_text(&d.business_date, l))).size(SMALL),
             text(z).size(SMALL).color(theme::MUTED)
         ];
         days = days.push(theme::row_button(label, shown == Some(d.day_no), Message::Manager(Msg::PickDay(d.day_no))));

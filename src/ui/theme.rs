@@ -23,16 +23,9 @@ pub const SELECTED: Color = Color::from_rgb(0.86, 0.92, 1.0);
 pub const PANEL: Color = Color::from_rgb(0.96, 0.96, 0.97);
 pub const PAPER: Color = Color::from_rgb(0.98, 0.98, 0.96);
 
-/// An amount as the counter shows it: the currency's sign and the minor units.
+/// An amount as the counter shows it: the currency's sign, thousands grouped, the minor units.
 pub fn money(m: Money) -> String {
-    let sign = match m.currency().code {
-        "CNY" | "JPY" => "¥",
-        "EUR" => "€",
-        "USD" => "$",
-        "GBP" => "£",
-        other => other,
-    };
-    if m.is_negative() { format!("-{sign}{}", m.abs()) } else { format!("{sign}{m}") }
+    crate::locale_fmt::amount(m)
 }
 
 fn filled(color: Color) -> impl Fn(&Theme, button::Status) -> button::Style {
