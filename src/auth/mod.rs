@@ -2,8 +2,9 @@
 //! an [`Approval`], and an `Approval` can only be made by [`approve`] from a user whose role holds
 //! the permission and whose PIN was checked. A screen cannot forge one.
 //!
-//! PINs are kept only as argon2id hashes (PHC strings). User administration, the lockout after
-//! wrong PINs and the users table come with the setup issue; training mode has two demo users.
+//! PINs are kept only as argon2id hashes (PHC strings). The users live in the ledger
+//! (`ledger/users.rs`, with the lockout after five wrong PINs); `admin` changes them; training mode
+//! has two demo users.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};

@@ -343,21 +343,9 @@ fn setup_terminal(path: &Path, store: &StoreSettings, line: &terminal::LineArgs,
 
 fn setup_printer(path: &Path, args: &print::PrinterArgs, locale: &str) -> ExitCode {
     let Some(spec) = &args.printer else { return fail(t!("cli.need_printer", locale = locale)) };
-    let mut port = match print::open(spec, locale) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let doc = crate::printer::layout::test_page(print::columns(args.paper), locale);
-    let printed = crate::printer::escpos::encode(&doc, false)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| crate::printer::driver::print_job(&mut *port, &bytes).map_err(|e| e.to_string()));
-    match printed {
-        Ok(crate::printer::driver::JobResult::Printed { .. }) => {}
-        Ok(
-            crate::printer::driver::JobResult::Refused { before: s }
-            | crate::printer::driver::JobResult::Incomplete { after: s },
-        ) => return fail(t!("setup.printer_failed", locale = locale, detail = print::describe(&s, locale))),
-        Err(e) => return fail(t!("setup.printer_failed", locale = locale, detail = e)),
+    match crate::setup::test_printer(spec, print::columns(args.paper), Some(locale), locale) {
+        Ok(words) => println!("{words}"),
+        Err(e) => return fail(e.localized(locale)),
     }
     let mut table = toml::Table::new();
     table.insert("device".into(), spec.clone().into());

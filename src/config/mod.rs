@@ -1,7 +1,8 @@
 //! Store settings and standard paths.
 //!
-//! The settings file (TOML, validated on load, written atomically) comes with the setup issue;
-//! until a store is configured the till runs in training mode on [`StoreSettings::demo`].
+//! The settings file (TOML, validated on load, written atomically) is `settings.rs`; until a store
+//! is configured (the setup wizard, or `till config init`) the till runs in training mode on
+//! [`StoreSettings::demo`].
 
 pub mod settings;
 
