@@ -18,7 +18,8 @@ pub const FIELD: &str = "manager-field";
 
 #[derive(Debug, Clone)]
 pub enum Msg {
-    Loaded(Result<(Vec<DaySummary>, Box<Report>), String>),
+    /// The days and the report of one (none before the first sale).
+    Loaded(Result<(Vec<DaySummary>, Option<Box<Report>>), String>),
     PickDay(i64),
     Print,
     StartCount,
@@ -62,11 +63,9 @@ fn load(till: &Till, day: Option<i64>) -> Job {
         let loaded = (|| {
             let days = ledger.days()?;
             let day = day.or_else(|| days.first().map(|d| d.day_no));
-            let Some(day) = day else {
-                return Err(crate::dayclose::CloseError::Ledger(crate::ledger::LedgerError::NoDayOpen));
-            };
+            let Some(day) = day else { return Ok::<_, dayclose::CloseError>((days, None)) };
             let report = dayclose::x_report(&ledger, day, day, training, Utc::now())?;
-            Ok((days, Box::new(report)))
+            Ok((days, Some(Box::new(report))))
         })();
         Message::Manager(Msg::Loaded(loaded.map_err(|e| e.localized(&l))))
     })
@@ -98,7 +97,7 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             match result {
                 Ok((days, report)) => {
                     state.days = days;
-                    state.report = Some(report);
+                    state.report = report;
                 }
                 Err(e) => till.error(e),
             }
@@ -408,7 +407,8 @@ pub fn view(till: &Till) -> Element<'_, Message> {
     let middle: Element<'_, Message> = match (&state.count, &state.report) {
         (Some(_), _) => count_view(till, state),
         (None, Some(report)) => report_view(till, report),
-        (None, None) => text(t("manager.loading", l)).size(TEXT).into(),
+        (None, None) if state.busy => text(t("manager.loading", l)).size(TEXT).into(),
+        (None, None) => text(t("manager.no_days", l)).size(TEXT).into(),
     };
     let open_day = state.report.as_ref().is_some_and(|r| r.close.is_none());
     let idle = !state.busy;

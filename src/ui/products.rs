@@ -138,6 +138,7 @@ pub fn open(till: &mut Till, approval: Approval) {
         busy: false,
     });
     till.screen = Screen::Products;
+    till.notice = None;
 }
 
 /// Rebuilds the catalog from the ledger (on its worker) for the counter.

@@ -55,6 +55,7 @@ fn empty() -> NewUser {
 pub fn open(till: &mut Till, approval: Approval) {
     till.users_admin = Some(State { approval, form: empty(), editing: None, busy: false });
     till.screen = Screen::Users;
+    till.notice = None;
 }
 
 pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
