@@ -85,3 +85,32 @@ fn a_copy_that_does_not_verify_is_not_restored() {
     assert!(!dir.path().join("backups").exists(), "nothing touched");
     assert!(Ledger::open_read_only(&db).unwrap().verify().unwrap().is_sound());
 }
+
+#[test]
+fn the_backup_after_a_z_goes_to_the_configured_folder_and_keeps_the_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreSettings::demo();
+    let ledger = Ledger::open(&dir.path().join("ledger.db"), "R1", store.currency).unwrap();
+    let stick = dir.path().join("usb-stick/till");
+    let text = format!(
+        "{}\n[backup]\nfolder = \"{}\"\nkeep = 2\n",
+        till::config::settings::template().split("[backup]").next().unwrap(),
+        stick.display()
+    );
+    let settings = till::config::settings::parse(&text).unwrap();
+    assert_eq!(settings.backup.keep, 2);
+    for i in 0..3 {
+        let now = Utc::now() + chrono::Duration::seconds(i);
+        let written = till::dayclose::backup_after_z(&ledger, &settings.backup, now).unwrap();
+        assert!(written.starts_with(&stick), "{}", written.display());
+    }
+    let kept = std::fs::read_dir(&stick)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "db"))
+        .count();
+    assert_eq!(kept, 2);
+    assert!(!dir.path().join("backups").exists(), "nothing beside the ledger when a folder is set");
+    let zero = text.replace("keep = 2", "keep = 0");
+    let problems = till::config::settings::parse(&zero).unwrap_err();
+    assert_eq!(problems[0].localized("en"), "backup.keep: must be at least 1, not 0");
+}
