@@ -8,8 +8,6 @@ use std::time::Duration;
 
 use iced::futures::executor::block_on_stream;
 use iced::keyboard::key::Named;
-use iced::widget::Id;
-use iced_test::simulator::Simulator;
 use till::auth::demo_users;
 use till::config::StoreSettings;
 use till::counter::Counter;
@@ -47,63 +45,27 @@ fn open(card_delay: Duration) -> Counter_ {
     c
 }
 
-fn view(till: &Till) -> Simulator<'_, Message> {
-    Simulator::with_size(iced::Settings::default(), (1024.0, 768.0), till.view())
-}
+mod common;
 
 impl Counter_ {
-    /// Applies a message and everything the jobs it started send back, as iced would.
     fn send(&mut self, message: Message) {
-        let jobs = self.till.handle(message);
-        self.drain(jobs);
+        common::send(&mut self.till, message);
     }
 
     fn drain(&mut self, jobs: Vec<till::ui::Job>) {
-        for job in jobs {
-            for message in block_on_stream(job) {
-                self.send(message);
-            }
-        }
+        common::drain(&mut self.till, jobs);
     }
 
     fn click(&mut self, label: &str) {
-        let messages: Vec<Message> = {
-            let mut ui = view(&self.till);
-            ui.click(label).unwrap_or_else(|e| panic!("no {label:?} to click: {e:?}"));
-            ui.into_messages().collect()
-        };
-        assert!(!messages.is_empty(), "{label:?} did nothing");
-        for m in messages {
-            self.send(m);
-        }
+        common::click(&mut self.till, label);
     }
 
-    /// Types into a field key by key, as a keyboard-wedge scanner does, then presses Enter.
     fn type_and_enter(&mut self, field: &'static str, text: &str) {
-        self.type_only(field, text);
-        let messages: Vec<Message> = {
-            let mut ui = view(&self.till);
-            ui.click(Id::new(field)).unwrap();
-            ui.tap_key(iced::keyboard::Key::Named(Named::Enter));
-            ui.into_messages().collect()
-        };
-        for m in messages {
-            self.send(m);
-        }
+        common::enter(&mut self.till, field, text);
     }
 
     fn type_only(&mut self, field: &'static str, text: &str) {
-        for ch in text.chars() {
-            let messages: Vec<Message> = {
-                let mut ui = view(&self.till);
-                ui.click(Id::new(field)).unwrap();
-                ui.typewrite(&ch.to_string());
-                ui.into_messages().collect()
-            };
-            for m in messages {
-                self.send(m);
-            }
-        }
+        common::type_into(&mut self.till, field, text);
     }
 
     fn key(&mut self, key: Named) {
@@ -111,7 +73,7 @@ impl Counter_ {
     }
 
     fn sees(&self, text: &str) -> bool {
-        view(&self.till).find(text).is_ok()
+        common::sees(&self.till, text)
     }
 
     fn sign_in(&mut self) {

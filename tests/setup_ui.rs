@@ -12,10 +12,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use iced::futures::executor::block_on_stream;
-use iced::keyboard::key::Named;
 use iced::widget::Id;
-use iced_test::simulator::Simulator;
 use serialport::{SerialPort, TTYPort};
 use till::auth::demo_users;
 use till::config::StoreSettings;
@@ -79,9 +76,8 @@ struct Installer {
     dir: tempfile::TempDir,
 }
 
-fn view(till: &Till) -> Simulator<'_, Message> {
-    Simulator::with_size(iced::Settings::default(), (1024.0, 768.0), till.view())
-}
+mod common;
+use common::view;
 
 impl Installer {
     /// A till as it first opens: no settings file, training mode with its demo users.
@@ -105,28 +101,15 @@ impl Installer {
     }
 
     fn send(&mut self, message: Message) {
-        let jobs = self.till.handle(message);
-        self.drain(jobs);
+        common::send(&mut self.till, message);
     }
 
     fn drain(&mut self, jobs: Vec<till::ui::Job>) {
-        for job in jobs {
-            for message in block_on_stream(job) {
-                self.send(message);
-            }
-        }
+        common::drain(&mut self.till, jobs);
     }
 
     fn click(&mut self, label: &str) {
-        let messages: Vec<Message> = {
-            let mut ui = view(&self.till);
-            ui.click(label).unwrap_or_else(|e| panic!("no {label:?} to click: {e:?}"));
-            ui.into_messages().collect()
-        };
-        assert!(!messages.is_empty(), "{label:?} did nothing");
-        for m in messages {
-            self.send(m);
-        }
+        common::click(&mut self.till, label);
     }
 
     /// Types into a field key by key, after clearing it (as select-all and delete would).
@@ -136,34 +119,15 @@ impl Installer {
     }
 
     fn type_into(&mut self, id: &'static str, text: &str) {
-        for ch in text.chars() {
-            let messages: Vec<Message> = {
-                let mut ui = view(&self.till);
-                ui.click(Id::new(id)).unwrap_or_else(|e| panic!("no field {id}: {e:?}"));
-                ui.typewrite(&ch.to_string());
-                ui.into_messages().collect()
-            };
-            for m in messages {
-                self.send(m);
-            }
-        }
+        common::type_into(&mut self.till, id, text);
     }
 
     fn enter(&mut self, id: &'static str, text: &str) {
-        self.type_into(id, text);
-        let messages: Vec<Message> = {
-            let mut ui = view(&self.till);
-            ui.click(Id::new(id)).unwrap();
-            ui.tap_key(iced::keyboard::Key::Named(Named::Enter));
-            ui.into_messages().collect()
-        };
-        for m in messages {
-            self.send(m);
-        }
+        common::enter(&mut self.till, id, text);
     }
 
     fn sees(&self, text: &str) -> bool {
-        view(&self.till).find(text).is_ok()
+        common::sees(&self.till, text)
     }
 
     fn page(&self) -> Page {
