@@ -83,6 +83,8 @@ pub struct Draft {
     pub currency: String,
     pub prices_include_tax: bool,
     pub void_approval_over: String,
+    /// Percent.
+    pub discount_approval_over: String,
     /// One line per line of the receipt.
     pub receipt_header: String,
     pub receipt_footer: String,
@@ -128,6 +130,7 @@ impl Draft {
             currency: store.currency.code.to_string(),
             prices_include_tax: store.prices_include_tax,
             void_approval_over: store.void_approval_over.to_string(),
+            discount_approval_over: store.discount_approval_over.normalize().to_string(),
             receipt_header: lines(&store.receipt_header),
             receipt_footer: lines(&store.receipt_footer),
             screen_locale: store.screen_locale.clone(),
@@ -163,6 +166,7 @@ impl Draft {
             currency: "CNY".into(),
             prices_include_tax: true,
             void_approval_over: "50".into(),
+            discount_approval_over: "10".into(),
             receipt_header: String::new(),
             receipt_footer: String::new(),
             screen_locale: "zh-CN".into(),
@@ -211,6 +215,7 @@ impl Draft {
         store.insert("currency".into(), text(&self.currency));
         store.insert("prices_include_tax".into(), Value::Boolean(self.prices_include_tax));
         store.insert("void_approval_over".into(), text(&self.void_approval_over));
+        store.insert("discount_approval_over".into(), text(&self.discount_approval_over));
         store.insert("receipt_locale".into(), text(&self.receipt_locale));
         store.insert("screen_locale".into(), text(&self.screen_locale));
         store.insert("paper_mm".into(), Value::Integer(self.paper_mm));

@@ -293,6 +293,20 @@ fn voiding_an_expensive_line_needs_the_managers_pin() {
 }
 
 #[test]
+fn a_discount_above_the_stores_limit_needs_the_managers_pin() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003"); // 3.50
+    c.type_only(SCAN_FIELD, "50");
+    c.key(Named::F5); // 50 % off the sale: over the demo store's 10 %
+    assert!(c.sees("Manager approval"));
+    assert!(c.sees("50% off (above the store's limit)"));
+    assert_eq!(c.till.counter().sale().totals().total.minor(), 350, "no discount yet");
+    c.type_and_enter(till::ui::APPROVAL_PIN_FIELD, "9999");
+    assert_eq!(c.till.counter().sale().totals().total.minor(), 175, "{:?}", c.till.notice());
+}
+
+#[test]
 fn bad_input_is_refused_with_a_message_and_changes_nothing() {
     let mut c = fast();
     c.sign_in();

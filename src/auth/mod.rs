@@ -36,6 +36,8 @@ pub enum Permission {
     /// Pay a refund out in cash instead of to the original tender.
     CashRefund,
     PriceOverride,
+    /// A discount above the store's limit (percent).
+    Discount,
     /// Open the drawer without a sale.
     NoSale,
     /// Settlement: X and Z reports, drawer counts, cash in and out.
@@ -53,6 +55,7 @@ const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::VoidLine, &[Role::Manager, Role::Installer]),
     (Permission::CashRefund, &[Role::Manager, Role::Installer]),
     (Permission::PriceOverride, &[Role::Manager, Role::Installer]),
+    (Permission::Discount, &[Role::Manager, Role::Installer]),
     (Permission::NoSale, &[Role::Manager, Role::Installer]),
     (Permission::Settlement, &[Role::Manager, Role::Installer]),
     (Permission::Catalog, &[Role::Manager, Role::Installer]),

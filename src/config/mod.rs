@@ -39,6 +39,8 @@ pub struct StoreSettings {
     pub paper_columns: usize,
     /// Voiding a cart line worth more than this needs a manager.
     pub void_approval_over: rust_decimal::Decimal,
+    /// A discount of more than this many percent needs a manager.
+    pub discount_approval_over: rust_decimal::Decimal,
 }
 
 impl StoreSettings {
@@ -68,6 +70,7 @@ impl StoreSettings {
             receipt_locale: "zh-CN".into(),
             paper_columns: crate::printer::layout::COLUMNS_80MM,
             void_approval_over: dec!(50),
+            discount_approval_over: dec!(10),
         }
     }
 

@@ -7,7 +7,8 @@
 //! [store]
 //! name = "示例便利店"            # also: address, tax_id, merchant_no, mcc, register
 //! currency = "CNY"
-//! prices_include_tax = true       # also: cash_rounding = "0.10", void_approval_over = "50"
+//! prices_include_tax = true       # also: cash_rounding = "0.10", void_approval_over = "50",
+//!                                 # discount_approval_over = "10" (percent)
 //! receipt_locale = "zh-CN"        # and screen_locale; paper_mm = 58 | 80
 //! receipt_header = ["地址…"]      # and receipt_footer
 //! [[tax_class]]
@@ -317,6 +318,12 @@ pub fn parse(text: &str) -> Result<Settings, Vec<SettingsError>> {
                 None => r.problem("void_approval_over", Problem::BadAmount(v)),
             }
         }
+        if let Some(v) = r.string("discount_approval_over") {
+            match parse_decimal(&v).filter(|d| !d.is_sign_negative() && *d <= Decimal::from(100)) {
+                Some(d) => store.discount_approval_over = d,
+                None => r.problem("discount_approval_over", Problem::BadRate(v)),
+            }
+        }
         for key in ["receipt_locale", "screen_locale"] {
             if let Some(l) = r.string(key) {
                 if !locale_ok(&l) {
@@ -495,6 +502,7 @@ register = "R1"
 currency = "CNY"
 prices_include_tax = true
 void_approval_over = "50"
+discount_approval_over = "10"
 receipt_locale = "zh-CN"
 screen_locale = "zh-CN"
 paper_mm = 80

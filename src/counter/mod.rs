@@ -268,9 +268,13 @@ impl Counter {
         Ok(self.sale.override_price(line, price)?)
     }
 
-    /// Percent off the selected line, or off the whole sale when no line is selected.
-    pub fn discount(&mut self, text: &str, whole_sale: bool) -> Result<(), CounterError> {
+    /// Percent off the selected line, or off the whole sale when no line is selected; above the
+    /// store's limit only with a manager's approval.
+    pub fn discount(&mut self, text: &str, whole_sale: bool, approval: Option<&Approval>) -> Result<(), CounterError> {
         let percent = parse_decimal(text).ok_or_else(|| CounterError::BadPercent(text.trim().to_string()))?;
+        if percent > self.store.discount_approval_over && !approval.is_some_and(|a| a.covers(Permission::Discount)) {
+            return Err(CounterError::NeedsApproval(Permission::Discount));
+        }
         let discount = (!percent.is_zero()).then_some(Discount::Percent(percent));
         if whole_sale {
             return Ok(self.sale.set_sale_discount(discount)?);

@@ -12,6 +12,21 @@ fn counter() -> Counter {
 }
 
 #[test]
+fn a_discount_above_the_limit_needs_a_manager_even_through_the_core() {
+    let mut c = counter();
+    c.enter("DRK003").unwrap();
+    c.discount("10", false, None).unwrap(); // the demo store's limit: 10 %
+    assert_eq!(c.discount("30", true, None), Err(CounterError::NeedsApproval(Permission::Discount)));
+    let users = demo_users();
+    let other = approve(&users[1], DEMO_MANAGER_PIN, Permission::VoidLine).unwrap();
+    assert_eq!(c.discount("30", true, Some(&other)), Err(CounterError::NeedsApproval(Permission::Discount)));
+    let ok = approve(&users[1], DEMO_MANAGER_PIN, Permission::Discount).unwrap();
+    c.discount("30", true, Some(&ok)).unwrap();
+    // 3.50 less 10 % is 3.15; 30 % of that is 0.945, a discount rounded half-up to 0.95.
+    assert_eq!(c.sale().totals().total.minor(), 220);
+}
+
+#[test]
 fn scans_skus_and_counts_make_lines() {
     let mut c = counter();
     assert_eq!(c.enter("6912345000376").unwrap(), Entered::Line(0));
@@ -77,7 +92,7 @@ fn quantity_price_and_discount_edit_the_selected_line() {
     c.set_quantity("4").unwrap();
     assert!(matches!(c.set_quantity("four"), Err(CounterError::BadQuantity(_))));
     assert_eq!(c.override_price("3.00", None), Err(CounterError::NeedsApproval(Permission::PriceOverride)));
-    c.discount("10", false).unwrap();
+    c.discount("10", false, None).unwrap();
     assert_eq!(c.sale().totals().total.to_string(), "12.60");
     c.select(None);
     assert_eq!(c.set_quantity("2"), Err(CounterError::NoLineSelected));

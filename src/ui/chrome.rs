@@ -169,6 +169,9 @@ fn approval(till: &Till) -> Element<'_, Message> {
     let what = match &request.pending {
         super::Pending::VoidLine => t("counter.approve.void_line", l),
         super::Pending::Price(p) => rust_i18n::t!("counter.approve.price", locale = l, price = p).into_owned(),
+        super::Pending::Discount(p, _) => {
+            rust_i18n::t!("counter.approve.discount", locale = l, percent = p).into_owned()
+        }
         super::Pending::CashRefund => t("counter.approve.cash_refund", l),
         super::Pending::NoSale => t("counter.approve.no_sale", l),
         super::Pending::Manager => t("counter.approve.manager", l),

@@ -146,6 +146,8 @@ pub enum Notice {
 pub enum Pending {
     VoidLine,
     Price(String),
+    /// A discount above the store's limit: the percent typed, and whether it is off the whole sale.
+    Discount(String, bool),
     CashRefund,
     NoSale,
     /// Opening the manager's screen (settlement).
@@ -161,6 +163,7 @@ impl Pending {
         match self {
             Pending::VoidLine => Permission::VoidLine,
             Pending::Price(_) => Permission::PriceOverride,
+            Pending::Discount(..) => Permission::Discount,
             Pending::CashRefund => Permission::CashRefund,
             Pending::NoSale => Permission::NoSale,
             Pending::Manager => Permission::Settlement,
@@ -828,8 +831,10 @@ impl Till {
             Message::Discount => {
                 let text = std::mem::take(&mut self.scan);
                 let whole = self.counter.selected().is_none();
-                if let Err(e) = self.counter.discount(&text, whole) {
-                    self.counter_error(e);
+                match self.counter.discount(&text, whole, None) {
+                    Ok(()) => {}
+                    Err(CounterError::NeedsApproval(_)) => self.ask_manager(Pending::Discount(text, whole)),
+                    Err(e) => self.counter_error(e),
                 }
             }
             Message::Price => {
@@ -1102,6 +1107,7 @@ impl Till {
         let done = match &request.pending {
             Pending::VoidLine => self.counter.void_line(Some(&approval)).map(|_| ()),
             Pending::Price(text) => self.counter.override_price(text, Some(&approval)),
+            Pending::Discount(text, whole) => self.counter.discount(text, *whole, Some(&approval)),
             Pending::CashRefund => match self.counter.refund_cash(Some(&approval)) {
                 Ok(_) => {
                     jobs.extend(self.finish_if_paid());

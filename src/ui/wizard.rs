@@ -79,6 +79,7 @@ pub enum Field {
     Register,
     Currency,
     VoidOver,
+    DiscountOver,
     BackupFolder,
     BackupsKept,
     Header,
@@ -108,6 +109,7 @@ impl Field {
             Field::Register => "wizard-register",
             Field::Currency => "wizard-currency",
             Field::VoidOver => "wizard-void-over",
+            Field::DiscountOver => "wizard-discount-over",
             Field::BackupFolder => "wizard-backup-folder",
             Field::BackupsKept => "wizard-backups-kept",
             Field::Header => "wizard-header",
@@ -334,6 +336,7 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                 Field::Register => d.register = value,
                 Field::Currency => d.currency = value.to_ascii_uppercase(),
                 Field::VoidOver => d.void_approval_over = value,
+                Field::DiscountOver => d.discount_approval_over = value,
                 Field::BackupFolder => d.backup_folder = value,
                 Field::BackupsKept => d.backups_kept = value,
                 Field::Header => d.receipt_header = value,
@@ -575,9 +578,13 @@ fn store_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
             toggler(d.prices_include_tax).on_toggle(|b| Message::Wizard(Msg::PricesIncludeTax(b)))
         ]
         .align_y(Alignment::Center),
-        row![field(s, Field::VoidOver, &d.void_approval_over, l), field(s, Field::BackupsKept, &d.backups_kept, l)]
+        row![
+            field(s, Field::VoidOver, &d.void_approval_over, l),
+            field(s, Field::DiscountOver, &d.discount_approval_over, l)
+        ]
+        .spacing(12),
+        row![field(s, Field::BackupFolder, &d.backup_folder, l), field(s, Field::BackupsKept, &d.backups_kept, l)]
             .spacing(12),
-        field(s, Field::BackupFolder, &d.backup_folder, l),
     ]
     .spacing(10)
     .into()
