@@ -67,6 +67,18 @@ impl Role {
     pub fn may(self, permission: Permission) -> bool {
         PERMISSIONS.iter().any(|(p, roles)| *p == permission && roles.contains(&self))
     }
+
+    /// Everything this role may do beyond ringing up sales, in the table's order.
+    pub fn permissions(self) -> Vec<Permission> {
+        PERMISSIONS.iter().filter(|(_, roles)| roles.contains(&self)).map(|(p, _)| *p).collect()
+    }
+}
+
+impl Permission {
+    /// Its name's locale key.
+    pub fn key(self) -> String {
+        format!("auth.permission.{self:?}")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,6 +234,21 @@ pub fn demo_users() -> Vec<User> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_permission_is_in_the_table_and_has_a_name_in_both_languages() {
+        for (permission, roles) in PERMISSIONS {
+            assert!(!roles.contains(&Role::Cashier), "{permission:?}: a cashier approves nothing");
+            assert!(roles.contains(&Role::Installer), "{permission:?}");
+            for locale in ["en", "zh-CN"] {
+                let key = permission.key();
+                assert_ne!(rust_i18n::t!(&key, locale = locale), key, "{key} in {locale}");
+            }
+        }
+        assert_eq!(Role::Installer.permissions().len(), PERMISSIONS.len());
+        assert!(!Role::Manager.permissions().contains(&Permission::Settings));
+        assert!(Role::Cashier.permissions().is_empty());
+    }
 
     #[test]
     fn demo_hashes_match_the_demo_pins() {

@@ -188,6 +188,8 @@ pub fn view(till: &Till) -> Element<'_, Message> {
                 .height(Length::Fixed(theme::TOUCH)),
         );
     }
+    let may: Vec<String> = f.role.permissions().into_iter().map(|p| t(&p.key(), l)).collect();
+    let may = if may.is_empty() { t("users.may_sell", l) } else { may.join(" · ") };
     let title = if state.editing.is_some() { t("users.change", l) } else { t("users.new", l) };
     let id: Element<'_, Message> = if state.editing.is_some() {
         column![text(t("wizard.field.UserId", l)).size(SMALL).color(theme::MUTED), text(f.id.clone()).size(TEXT)].into()
@@ -200,6 +202,7 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         id,
         text(t("users.role", l)).size(SMALL).color(theme::MUTED),
         roles,
+        text(may).size(SMALL).color(theme::MUTED),
         input("wizard.field.Pin", "users-pin", &f.pin, Field::Pin, true),
         input("wizard.field.PinAgain", "users-pin-again", &f.pin_again, Field::PinAgain, true),
         theme::primary(t("users.save", l), (!state.busy).then_some(Message::Users(Msg::Save))),
