@@ -36,6 +36,7 @@ fn fixture() -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let store = StoreSettings::demo();
+    let manager = manager();
     let mut ledger = Ledger::open(&dir.join("day.db"), "R1", store.currency).unwrap();
     let catalog = till::demo::load_catalog(&mut ledger, &store, true).unwrap();
     let mut rng = Rng::new(20_000);
@@ -52,7 +53,7 @@ fn fixture() -> PathBuf {
     {
         let mut ledger = Ledger::open(&dir.join("month.db"), "R1", store.currency).unwrap();
         let mut terminal = TrainingTerminal::start(EmulatorConfig::default(), None, Timers::default()).unwrap();
-        dayclose::close_day(&mut ledger, &mut terminal.terminal, false, Utc::now()).unwrap();
+        dayclose::close_day(&mut ledger, &mut terminal.terminal, &manager, false, Utc::now()).unwrap();
     }
     let month = rusqlite::Connection::open(dir.join("month.db")).unwrap();
     let (entries, receipts): (i64, i64) = month
@@ -80,11 +81,18 @@ fn fixture() -> PathBuf {
     dir
 }
 
+/// The demo manager's approval: the Z is a manager's.
+fn manager() -> till::auth::Approval {
+    let users = till::auth::demo_users();
+    till::auth::approve(&users[1], till::auth::DEMO_MANAGER_PIN, till::auth::Permission::Settlement).unwrap()
+}
+
 fn bench(c: &mut Criterion) {
     let dir = fixture();
     let mut group = c.benchmark_group("settlement");
     group.sample_size(10).measurement_time(Duration::from_secs(20));
     let store = StoreSettings::demo();
+    let manager = manager();
     // The training terminal emulator on a pty answers the end-of-day.
     let mut terminal =
         TrainingTerminal::start(EmulatorConfig::default(), None, till::terminal::zvt::transport::Timers::default())
@@ -100,7 +108,8 @@ fn bench(c: &mut Criterion) {
             },
             |mut ledger| {
                 let day = ledger.current_day().unwrap().unwrap().day_no;
-                let report = dayclose::close_day(&mut ledger, &mut terminal.terminal, false, Utc::now()).unwrap();
+                let report =
+                    dayclose::close_day(&mut ledger, &mut terminal.terminal, &manager, false, Utc::now()).unwrap();
                 assert_eq!((report.figures.sales_count as usize, report.close.unwrap().day_no), (DAY, day));
             },
             BatchSize::PerIteration,

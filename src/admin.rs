@@ -103,6 +103,47 @@ impl AdminError {
     }
 }
 
+/// A PIN check that honours the lockout: a locked user is refused before the PIN is looked at,
+/// a wrong PIN is counted (the fifth in a row locks), a right one clears the count.
+pub fn check_with_lockout(
+    ledger: &mut Ledger,
+    user: &User,
+    check: impl FnOnce(&User) -> Result<(), auth::AuthError>,
+) -> Result<(), auth::AuthError> {
+    let now = Utc::now();
+    let local = |t: chrono::DateTime<Utc>| t.with_timezone(&chrono::Local).format("%H:%M").to_string();
+    if let Ok(Some(until)) = ledger.locked_until(&user.id, now) {
+        return Err(auth::AuthError::Locked(local(until)));
+    }
+    match check(user) {
+        Ok(()) => {
+            // Clearing the count is best effort: the check stands either way.
+            let _ = ledger.pin_ok(&user.id);
+            Ok(())
+        }
+        Err(auth::AuthError::WrongPin) => match ledger.pin_failed(&user.id, now) {
+            Ok(Some(until)) => Err(auth::AuthError::Locked(local(until))),
+            _ => Err(auth::AuthError::WrongPin),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// An approval from the user with this id and PIN (the command line's `--user ID --pin PIN`),
+/// with the lockout.
+pub fn approval_of(
+    ledger: &mut Ledger,
+    user_id: &str,
+    pin: &str,
+    permission: Permission,
+) -> Result<Approval, auth::AuthError> {
+    let users = ledger.users().unwrap_or_default();
+    let user = users.iter().find(|u| u.id == user_id).ok_or(auth::AuthError::WrongPin)?;
+    let mut approval = None;
+    check_with_lockout(ledger, user, |u| auth::approve(u, pin, permission).map(|a| approval = Some(a)))?;
+    approval.ok_or(auth::AuthError::WrongPin)
+}
+
 fn allowed(approval: &Approval, permission: Permission, touches_installer: bool) -> Result<(), AdminError> {
     if !approval.covers(permission) || touches_installer && approval.role() != Role::Installer {
         return Err(AdminError::NotPermitted);

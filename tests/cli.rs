@@ -228,13 +228,19 @@ fn reports_and_the_drawer_from_the_shell() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     assert!(till(d, &["--lang", "en", "simulate", "--sales", "5"]).status.success());
-    let bad = till(d, &["--lang", "en", "drawer", "count", "100x3,fifty"]);
+    // Settlement from the shell is a manager's too: their id and PIN.
+    let add = ["users", "add", "li", "--name", "Li", "--role", "manager", "--pin", "4321"];
+    assert!(till(d, &add).status.success());
+    let refused =
+        till(d, &["--lang", "en", "drawer", "in", "100", "--reason", "change", "--user", "li", "--pin", "1111"]);
+    assert!(!refused.status.success() && text(&refused).contains("Wrong PIN"), "{}", text(&refused));
+    let bad = till(d, &["--lang", "en", "drawer", "count", "100x3,fifty", "--user", "li", "--pin", "4321"]);
     assert!(!bad.status.success());
     assert!(text(&bad).contains("Not a count of notes and coins: 100x3,fifty"), "{}", text(&bad));
-    let bad = till(d, &["--lang", "zh-CN", "drawer", "out", "0", "--reason", "bank", "--by", "Li"]);
+    let bad = till(d, &["--lang", "zh-CN", "drawer", "out", "0", "--reason", "bank", "--user", "li", "--pin", "4321"]);
     assert!(!bad.status.success());
     assert!(text(&bad).contains("金额必须大于零"), "{}", text(&bad));
-    assert!(till(d, &["drawer", "in", "100", "--reason", "change", "--by", "Li"]).status.success());
+    assert!(till(d, &["drawer", "in", "100", "--reason", "change", "--user", "li", "--pin", "4321"]).status.success());
     let csv = d.join("x.csv");
     let x = till(d, &["--lang", "en", "report", "x", "--training", "--csv", csv.to_str().unwrap()]);
     assert!(x.status.success(), "{}", text(&x));

@@ -21,6 +21,15 @@ use till::terminal::zvt::session::Session;
 use till::terminal::zvt::transport::{SerialTransport, Timers};
 use till::terminal::{ExpectedIdentity, Outcome, PaymentTerminal, TerminalError, ZvtTerminal};
 
+/// The demo manager's approval for settlement (hashed once: argon2 is slow on purpose).
+fn manager() -> &'static till::auth::Approval {
+    static APPROVAL: std::sync::OnceLock<till::auth::Approval> = std::sync::OnceLock::new();
+    APPROVAL.get_or_init(|| {
+        let users = till::auth::demo_users();
+        till::auth::approve(&users[1], till::auth::DEMO_MANAGER_PIN, till::auth::Permission::Settlement).unwrap()
+    })
+}
+
 struct Shop {
     ledger: Ledger,
     terminal: ZvtTerminal<SerialTransport<TTYPort>>,
@@ -121,7 +130,12 @@ fn a_mixed_day_closes_with_terminal_and_ledger_agreeing_to_the_cent() {
     shop.mixed_day();
     let x = dayclose::x_report(&shop.ledger, 1, 1, false, Utc::now()).unwrap();
     assert_eq!(x.kind, ReportKind::X);
-    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()).unwrap();
+    // The core refuses a Z without a manager's approval for settlement.
+    let users = till::auth::demo_users();
+    let other = till::auth::approve(&users[1], till::auth::DEMO_MANAGER_PIN, till::auth::Permission::NoSale).unwrap();
+    let refused = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, &other, false, Utc::now());
+    assert!(matches!(refused, Err(CloseError::NotPermitted)), "{refused:?}");
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()).unwrap();
     let rec = z.reconciliation.as_ref().unwrap();
     assert!(rec.agrees(), "{rec:#?}");
     assert!(!rec.families.is_empty());
@@ -139,7 +153,7 @@ fn a_mixed_day_closes_with_terminal_and_ledger_agreeing_to_the_cent() {
     assert_eq!(shop.ledger.current_day().unwrap(), None);
     shop.sell(false);
     assert_eq!(shop.ledger.current_day().unwrap().unwrap().day_no, 2);
-    let z2 = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()).unwrap();
+    let z2 = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()).unwrap();
     let close2 = z2.close.unwrap();
     assert_eq!((close2.z_no, close2.grand_total_minor), (2, close.grand_total_minor + close2.net_minor));
     assert!(shop.ledger.verify().unwrap().problems.is_empty());
@@ -152,7 +166,7 @@ fn a_payment_the_terminal_reversed_by_itself_is_exactly_the_difference() {
     let last_card = shop.sell(true);
     shop.controls.send(Control::ReverseLast).unwrap();
     let amount = shop.ledger.sale_by_receipt(last_card).unwrap().total;
-    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()).unwrap();
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()).unwrap();
     let rec = z.reconciliation.unwrap();
     let differences: Vec<_> = rec.differences().collect();
     assert_eq!(differences.len(), 1, "{rec:#?}");
@@ -166,14 +180,14 @@ fn a_refused_end_of_day_leaves_the_day_open_and_the_retry_closes_it() {
     let mut shop = shop();
     shop.mixed_day();
     shop.controls.send(Control::Scenario(Scenario::EndOfDayFails)).unwrap();
-    let failed = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now());
+    let failed = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now());
     assert!(
         matches!(failed, Err(CloseError::Terminal(TerminalError::Aborted(0x9B) | TerminalError::Refused(0x9B)))),
         "{failed:?}"
     );
     assert_eq!(shop.ledger.current_day().unwrap().unwrap().day_no, 1, "the day stays open");
     assert_eq!(shop.ledger.day_close(1).unwrap(), None);
-    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()).unwrap();
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()).unwrap();
     assert!(z.reconciliation.unwrap().agrees());
     assert_eq!(z.close.unwrap().z_no, 1);
 }
@@ -190,7 +204,7 @@ fn a_z_stopped_after_the_terminal_closed_its_batch_is_finished_with_the_kept_tot
     }
     shop.ledger.post_terminal_eod(&kept, Utc::now()).unwrap();
     // The retry does not ask the (now empty) batch again: the totals still agree.
-    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()).unwrap();
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()).unwrap();
     assert!(z.reconciliation.unwrap().agrees());
 }
 
@@ -198,9 +212,9 @@ fn a_z_stopped_after_the_terminal_closed_its_batch_is_finished_with_the_kept_tot
 fn a_day_is_closed_once_and_takes_nothing_after() {
     let mut shop = shop();
     shop.sell(false);
-    dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()).unwrap();
+    dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()).unwrap();
     assert!(matches!(
-        dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()),
+        dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()),
         Err(CloseError::Ledger(LedgerError::NoDayOpen))
     ));
     assert!(matches!(shop.ledger.post_day_close(1, &[], Utc::now()), Err(LedgerError::DayClosed(1))));
@@ -231,6 +245,7 @@ fn a_drawer_count_beyond_the_limit_needs_a_note() {
     let refused = dayclose::count_drawer(
         &mut shop.ledger,
         &dayclose::Count { denominations: &short, blind: true, note: " ", limit },
+        manager(),
         false,
         Utc::now(),
     );
@@ -238,7 +253,7 @@ fn a_drawer_count_beyond_the_limit_needs_a_note() {
     assert_eq!(shop.ledger.drawer_count(1).unwrap(), None);
     let notes = [(hundred, few)];
     let count = dayclose::Count { denominations: &notes, blind: true, note: "counted twice", limit };
-    let record = dayclose::count_drawer(&mut shop.ledger, &count, false, Utc::now()).unwrap();
+    let record = dayclose::count_drawer(&mut shop.ledger, &count, manager(), false, Utc::now()).unwrap();
     assert_eq!(record.expected_minor, expected);
     assert_eq!(record.counted_minor, i64::from(few) * 10_000);
     let x = dayclose::x_report(&shop.ledger, 1, 1, false, Utc::now()).unwrap();
@@ -249,7 +264,7 @@ fn a_drawer_count_beyond_the_limit_needs_a_note() {
 fn a_z_row_edited_behind_its_entry_is_named_by_verify() {
     let mut shop = shop();
     shop.sell(false);
-    dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()).unwrap();
+    dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()).unwrap();
     assert!(shop.ledger.verify().unwrap().problems.is_empty());
     let db = rusqlite::Connection::open(shop.ledger.path()).unwrap();
     db.execute_batch(
@@ -268,7 +283,7 @@ fn a_z_row_edited_behind_its_entry_is_named_by_verify() {
 fn the_z_as_pdf_embeds_the_font_and_as_paper_decodes_in_the_emulator() {
     let mut shop = shop();
     shop.mixed_day();
-    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, false, Utc::now()).unwrap();
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()).unwrap();
     let mut steps = Vec::new();
     let pdf = dayclose::pdf::pdf(&z, "示例便利店", "zh-CN", &mut |p| steps.push(p)).unwrap();
     assert!(pdf.starts_with(b"%PDF-"));

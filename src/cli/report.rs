@@ -25,9 +25,28 @@ pub enum ReportCommand {
     Z {
         #[command(flatten)]
         line: super::terminal::LineArgs,
+        #[command(flatten)]
+        manager: ManagerArgs,
     },
     /// Every business day with its Z number.
     Days,
+}
+
+/// The manager who approves a settlement posting: their user id and PIN (checked, with the
+/// lockout, like at the counter).
+#[derive(Args, Debug)]
+pub struct ManagerArgs {
+    #[arg(long, value_name = "ID")]
+    pub user: String,
+    #[arg(long)]
+    pub pin: String,
+}
+
+impl ManagerArgs {
+    fn approval(&self, ledger: &mut Ledger, locale: &str) -> Result<crate::auth::Approval, ExitCode> {
+        crate::admin::approval_of(ledger, self.user.trim(), &self.pin, crate::auth::Permission::Settlement)
+            .map_err(|e| fail(e.localized(locale)))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -78,6 +97,8 @@ pub enum DrawerCommand {
         limit: String,
         #[arg(long)]
         training: bool,
+        #[command(flatten)]
+        manager: ManagerArgs,
     },
     /// Cash put into the drawer.
     In(CashArgs),
@@ -90,9 +111,8 @@ pub struct CashArgs {
     pub amount: String,
     #[arg(long)]
     pub reason: String,
-    /// The manager who approved it.
-    #[arg(long)]
-    pub by: String,
+    #[command(flatten)]
+    pub manager: ManagerArgs,
 }
 
 fn which_days(ledger: &Ledger, args: &DayArgs, locale: &str) -> Result<(i64, i64), ExitCode> {
@@ -196,12 +216,16 @@ pub fn run(
                 Err(e) => fail(e.localized(locale)),
             }
         }
-        ReportCommand::Z { line } => {
+        ReportCommand::Z { line, manager } => {
+            let approval = match manager.approval(&mut ledger, locale) {
+                Ok(a) => a,
+                Err(code) => return code,
+            };
             let mut terminal = match super::terminal::connect(line, store, locale) {
                 Ok(t) => t,
                 Err(code) => return code,
             };
-            match dayclose::close_day(&mut ledger, terminal.as_mut(), out.training, Utc::now()) {
+            match dayclose::close_day(&mut ledger, terminal.as_mut(), &approval, out.training, Utc::now()) {
                 Ok(report) => {
                     match dayclose::backup_after_z(&ledger, backup, Utc::now()) {
                         Ok(path) => eprintln!("{}", t!("backup.written", locale = locale, file = path.display())),
@@ -230,7 +254,11 @@ pub fn drawer(data_dir: &Path, store: &StoreSettings, command: &DrawerCommand, l
         Err(code) => return code,
     };
     match command {
-        DrawerCommand::Count { notes, blind, note, limit, training } => {
+        DrawerCommand::Count { notes, blind, note, limit, training, manager } => {
+            let approval = match manager.approval(&mut ledger, locale) {
+                Ok(a) => a,
+                Err(code) => return code,
+            };
             let Some(denominations) = parse_notes(notes, store) else {
                 return fail(t!("report.error.bad_notes", locale = locale, value = notes));
             };
@@ -239,7 +267,7 @@ pub fn drawer(data_dir: &Path, store: &StoreSettings, command: &DrawerCommand, l
                 Err(e) => return fail(e.localized(locale)),
             };
             let count = dayclose::Count { denominations: &denominations, blind: *blind, note, limit };
-            match dayclose::count_drawer(&mut ledger, &count, *training, Utc::now()) {
+            match dayclose::count_drawer(&mut ledger, &count, &approval, *training, Utc::now()) {
                 Ok(r) => {
                     let m = |minor| Money::from_minor(minor, store.currency).map(|m| m.to_string()).unwrap_or_default();
                     println!(
@@ -265,10 +293,14 @@ pub fn drawer(data_dir: &Path, store: &StoreSettings, command: &DrawerCommand, l
                 Ok(_) => return fail(t!("report.error.not_positive", locale = locale)),
                 Err(e) => return fail(e.localized(locale)),
             };
-            if args.reason.trim().is_empty() || args.by.trim().is_empty() {
+            if args.reason.trim().is_empty() {
                 return fail(t!("report.error.reason_needed", locale = locale));
             }
-            match ledger.post_cash_movement(direction, amount, args.reason.trim(), args.by.trim(), Utc::now()) {
+            let approval = match args.manager.approval(&mut ledger, locale) {
+                Ok(a) => a,
+                Err(code) => return code,
+            };
+            match dayclose::move_cash(&mut ledger, direction, amount, args.reason.trim(), &approval, Utc::now()) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(e) => fail(e.localized(locale)),
             }

@@ -12,6 +12,8 @@ pub mod pdf;
 
 use chrono::{DateTime, Utc};
 
+use crate::auth::{Approval, Permission};
+
 use crate::ledger::{CardPaymentFigure, DayClose, DayFigures, DrawerCountRecord, FamilyTotals, Ledger, LedgerError};
 use crate::money::{Currency, Money};
 use crate::terminal::zvt::messages::{CARD_FAMILIES, EodTotals};
@@ -130,6 +132,13 @@ pub enum CloseError {
     NoteNeeded,
     #[error("no business day {0}")]
     UnknownDay(i64),
+    #[error("settlement needs a manager's approval")]
+    NotPermitted,
+}
+
+/// Settlement's postings (the Z, drawer counts, cash in and out) take a manager's approval.
+fn permitted(approval: &Approval) -> Result<(), CloseError> {
+    if approval.covers(Permission::Settlement) { Ok(()) } else { Err(CloseError::NotPermitted) }
 }
 
 impl CloseError {
@@ -143,6 +152,7 @@ impl CloseError {
             CloseError::UnknownDay(n) => {
                 rust_i18n::t!("report.error.unknown_day", locale = locale, day = n).into_owned()
             }
+            CloseError::NotPermitted => rust_i18n::t!("report.error.not_permitted", locale = locale).into_owned(),
         }
     }
 }
@@ -324,9 +334,11 @@ pub struct Count<'a> {
 pub fn count_drawer(
     ledger: &mut Ledger,
     count: &Count<'_>,
+    approval: &Approval,
     training: bool,
     now: DateTime<Utc>,
 ) -> Result<DrawerCountRecord, CloseError> {
+    permitted(approval)?;
     let day = ledger.ensure_day(Money::zero(ledger.currency()), now)?.day_no;
     let expected = ledger.day_figures(day, day, training)?.expected_cash();
     let counted: i64 = count.denominations.iter().map(|(face, n)| face.minor() * i64::from(*n)).sum();
@@ -349,9 +361,11 @@ pub fn count_drawer(
 pub fn close_day(
     ledger: &mut Ledger,
     terminal: &mut dyn PaymentTerminal,
+    approval: &Approval,
     training: bool,
     now: DateTime<Utc>,
 ) -> Result<Report, CloseError> {
+    permitted(approval)?;
     let day = ledger.current_day()?.ok_or(LedgerError::NoDayOpen)?.day_no;
     let totals = match ledger.terminal_eod(day)? {
         Some(kept) => kept,
@@ -386,6 +400,20 @@ pub fn backup_after_z(
         None => ledger.path().parent().map(|d| d.join("backups")).unwrap_or_else(|| "backups".into()),
     };
     crate::ledger::backup::backup_into(ledger, &dir, backup.keep, now)
+}
+
+/// Cash put into or taken out of the drawer, in the name of the manager who approved it.
+pub fn move_cash(
+    ledger: &mut Ledger,
+    direction: crate::ledger::CashDirection,
+    amount: Money,
+    reason: &str,
+    approval: &Approval,
+    now: DateTime<Utc>,
+) -> Result<(), CloseError> {
+    permitted(approval)?;
+    ledger.post_cash_movement(direction, amount, reason, approval.by(), now)?;
+    Ok(())
 }
 
 /// The notes and coins of a currency, largest first (for counting the drawer).

@@ -42,8 +42,9 @@ pub enum Msg {
 
 /// What the manager's screen holds.
 pub struct State {
-    /// Who approved opening it: the name on cash movements.
-    pub manager: String,
+    /// The manager's approval that opened it: settlement's postings carry it (the core refuses
+    /// them without), and it names who moved cash.
+    pub approval: crate::auth::Approval,
     pub days: Vec<DaySummary>,
     pub report: Option<Box<Report>>,
     pub busy: bool,
@@ -72,10 +73,10 @@ fn load(till: &Till, day: Option<i64>) -> Job {
 }
 
 /// Opens the screen for the manager who approved.
-pub fn open(till: &mut Till, manager: &str) -> Vec<Job> {
+pub fn open(till: &mut Till, approval: crate::auth::Approval) -> Vec<Job> {
     till.screen = Screen::Manager;
     till.manager = Some(State {
-        manager: manager.to_string(),
+        approval,
         days: Vec::new(),
         report: None,
         busy: true,
@@ -146,14 +147,15 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             let Some(count) = state.count.clone() else { return Vec::new() };
             let denominations: Vec<(Money, u32)> =
                 count.iter().filter_map(|(m, n)| n.parse::<u32>().ok().map(|n| (*m, n))).collect();
-            let (blind, note, training) = (state.blind, state.note.clone(), till.training);
+            let (blind, note, training, approval) =
+                (state.blind, state.note.clone(), till.training, state.approval.clone());
             let limit =
                 Money::parse("10", till.counter.store().currency).unwrap_or(Money::zero(till.counter.store().currency));
             state.busy = true;
             return vec![till.devices.ledger.call(move |ledger| {
                 let mut ledger = workers::lock(ledger);
                 let count = dayclose::Count { denominations: &denominations, blind, note: &note, limit };
-                let done = dayclose::count_drawer(&mut ledger, &count, training, Utc::now());
+                let done = dayclose::count_drawer(&mut ledger, &count, &approval, training, Utc::now());
                 Message::Manager(Msg::Posted(done.map(|_| "counted".into()).map_err(|e| e.localized(&l))))
             })];
         }
@@ -176,12 +178,13 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                 till.error(t("report.error.reason_needed", &l));
                 return Vec::new();
             }
-            let (reason, by) = (state.reason.trim().to_string(), state.manager.clone());
+            let (reason, approval) = (state.reason.trim().to_string(), state.approval.clone());
             state.amount.clear();
             state.reason.clear();
             state.busy = true;
             return vec![till.devices.ledger.call(move |ledger| {
-                let posted = workers::lock(ledger).post_cash_movement(direction, amount, &reason, &by, Utc::now());
+                let posted =
+                    dayclose::move_cash(&mut workers::lock(ledger), direction, amount, &reason, &approval, Utc::now());
                 Message::Manager(Msg::Posted(posted.map(|_| "cash".into()).map_err(|e| e.localized(&l))))
             })];
         }
@@ -203,12 +206,12 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                 return Vec::new();
             };
             state.busy = true;
-            let (ledger, training) = (till.devices.shared.clone(), till.training);
+            let (ledger, training, approval) = (till.devices.shared.clone(), till.training, state.approval.clone());
             let backup = till.settings.as_ref().map(|s| s.backup.clone()).unwrap_or_default();
             till.terminal = super::TerminalState::Busy;
             return vec![terminal.stream(move |device, out| {
                 let mut ledger = workers::lock(&ledger);
-                let closed = dayclose::close_day(&mut ledger, &mut *device.terminal, training, Utc::now());
+                let closed = dayclose::close_day(&mut ledger, &mut *device.terminal, &approval, training, Utc::now());
                 let ok = closed.is_ok();
                 crate::log::event(&match &closed {
                     Ok(r) => format!("Z {} posted", r.close.as_ref().map_or(0, |c| c.z_no)),

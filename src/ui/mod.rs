@@ -1120,7 +1120,7 @@ impl Till {
                 Ok(())
             }
             Pending::Manager => {
-                jobs.extend(manager::open(self, approval.by()));
+                jobs.extend(manager::open(self, approval.clone()));
                 Ok(())
             }
             Pending::Setup => {
@@ -1427,31 +1427,7 @@ fn outcome_word(o: &Outcome) -> String {
     }
 }
 
-/// A PIN check that honours the lockout: a locked user is refused before the PIN is looked at,
-/// a wrong PIN is counted (the fifth in a row locks), a right one clears the count.
-fn check_with_lockout(
-    ledger: &mut crate::ledger::Ledger,
-    user: &User,
-    check: impl FnOnce(&User) -> Result<(), AuthError>,
-) -> Result<(), AuthError> {
-    let now = Utc::now();
-    let local = |t: chrono::DateTime<Utc>| t.with_timezone(&chrono::Local).format("%H:%M").to_string();
-    if let Ok(Some(until)) = ledger.locked_until(&user.id, now) {
-        return Err(AuthError::Locked(local(until)));
-    }
-    match check(user) {
-        Ok(()) => {
-            // Clearing the count is best effort: the sign-in stands either way.
-            let _ = ledger.pin_ok(&user.id);
-            Ok(())
-        }
-        Err(AuthError::WrongPin) => match ledger.pin_failed(&user.id, now) {
-            Ok(Some(until)) => Err(AuthError::Locked(local(until))),
-            _ => Err(AuthError::WrongPin),
-        },
-        Err(e) => Err(e),
-    }
-}
+use crate::admin::check_with_lockout;
 
 pub(crate) fn report(results: &[JobResult], paper: Vec<String>) -> PrintReport {
     let mut report = PrintReport { printer: PrinterState::Ok, problem: None, paper };
