@@ -47,44 +47,32 @@ fn open(card_delay: Duration) -> Counter_ {
 
 mod common;
 
+use common::Driver;
+
+impl Driver for Counter_ {
+    fn till(&self) -> &Till {
+        &self.till
+    }
+
+    fn till_mut(&mut self) -> &mut Till {
+        &mut self.till
+    }
+}
+
 impl Counter_ {
-    fn send(&mut self, message: Message) {
-        common::send(&mut self.till, message);
-    }
-
-    fn drain(&mut self, jobs: Vec<till::ui::Job>) {
-        common::drain(&mut self.till, jobs);
-    }
-
-    fn click(&mut self, label: &str) {
-        common::click(&mut self.till, label);
-    }
-
-    fn type_and_enter(&mut self, field: &'static str, text: &str) {
-        common::enter(&mut self.till, field, text);
-    }
-
-    fn type_only(&mut self, field: &'static str, text: &str) {
-        common::type_into(&mut self.till, field, text);
-    }
-
     fn key(&mut self, key: Named) {
         self.send(shortcut(key).unwrap());
-    }
-
-    fn sees(&self, text: &str) -> bool {
-        common::sees(&self.till, text)
     }
 
     fn sign_in(&mut self) {
         assert_eq!(self.till.screen(), Screen::SignIn);
         self.click("王芳 Wang Fang");
-        self.type_and_enter(PIN_FIELD, "1234");
+        self.enter(PIN_FIELD, "1234");
         assert_eq!(self.till.screen(), Screen::Sale, "{:?}", self.till.notice());
     }
 
     fn scan(&mut self, code: &str) {
-        self.type_and_enter(SCAN_FIELD, code);
+        self.enter(SCAN_FIELD, code);
     }
 
     fn ledger(&self) -> Ledger {
@@ -109,7 +97,7 @@ fn sign_in_scan_three_items_pay_cash_and_the_receipt_prints() {
     assert!(c.sees("TRAINING — practice sales, kept apart · demo PINs: cashier 1234, manager 9999"));
     // A wrong PIN first: refused, still on sign-in.
     c.click("李经理 Manager Li");
-    c.type_and_enter(PIN_FIELD, "1111");
+    c.enter(PIN_FIELD, "1111");
     assert_eq!(c.till.screen(), Screen::SignIn);
     assert_eq!(c.error().as_deref(), Some("Wrong PIN"));
     c.sign_in();
@@ -121,7 +109,7 @@ fn sign_in_scan_three_items_pay_cash_and_the_receipt_prints() {
     assert!(c.sees("¥16.00"));
     c.click("F12 Pay");
     assert_eq!(c.till.screen(), Screen::Payment);
-    c.type_and_enter(CASH_FIELD, "50");
+    c.enter(CASH_FIELD, "50");
 
     assert_eq!(c.till.screen(), Screen::Sale);
     assert_eq!(c.till.last_change().map(|m| m.to_string()).as_deref(), Some("34.00"));
@@ -200,7 +188,7 @@ fn the_cashier_aborts_a_card_payment_and_nothing_is_charged() {
     assert!(c.till.counter().sale().tenders().is_empty());
     assert_eq!(c.ledger().card_results().unwrap().last().unwrap().outcome, "aborted");
     // And the customer pays cash instead.
-    c.type_and_enter(CASH_FIELD, "");
+    c.enter(CASH_FIELD, "");
     assert_eq!(c.till.screen(), Screen::Sale);
 }
 
@@ -264,7 +252,7 @@ fn a_same_day_card_sale_is_refunded_by_reversal_at_the_terminal() {
     c.key(Named::F12);
     c.click("F12 Card");
     c.key(Named::F8);
-    c.type_and_enter(till::ui::LOOKUP_FIELD, "1");
+    c.enter(till::ui::LOOKUP_FIELD, "1");
     c.key(Named::F2);
     c.key(Named::F12);
     assert_eq!(c.till.screen(), Screen::Payment);
@@ -284,10 +272,10 @@ fn voiding_an_expensive_line_needs_the_managers_pin() {
     c.scan("10*DRK003"); // 35.00, over the 20.00 threshold
     c.click("F4 Void line");
     assert!(c.sees("Manager approval"));
-    c.type_and_enter(till::ui::APPROVAL_PIN_FIELD, "1234");
+    c.enter(till::ui::APPROVAL_PIN_FIELD, "1234");
     assert_eq!(c.error().as_deref(), Some("Wrong PIN"));
     assert_eq!(c.till.counter().sale().lines().len(), 1, "nothing voided");
-    c.type_and_enter(till::ui::APPROVAL_PIN_FIELD, "9999");
+    c.enter(till::ui::APPROVAL_PIN_FIELD, "9999");
     assert!(c.till.counter().sale().lines().is_empty());
     assert!(!c.sees("Manager approval"));
 }
@@ -297,12 +285,12 @@ fn a_discount_above_the_stores_limit_needs_the_managers_pin() {
     let mut c = fast();
     c.sign_in();
     c.scan("DRK003"); // 3.50
-    c.type_only(SCAN_FIELD, "50");
+    c.type_into(SCAN_FIELD, "50");
     c.key(Named::F5); // 50 % off the sale: over the demo store's 10 %
     assert!(c.sees("Manager approval"));
     assert!(c.sees("50% off (above the store's limit)"));
     assert_eq!(c.till.counter().sale().totals().total.minor(), 350, "no discount yet");
-    c.type_and_enter(till::ui::APPROVAL_PIN_FIELD, "9999");
+    c.enter(till::ui::APPROVAL_PIN_FIELD, "9999");
     assert_eq!(c.till.counter().sale().totals().total.minor(), 175, "{:?}", c.till.notice());
 }
 
@@ -315,7 +303,7 @@ fn bad_input_is_refused_with_a_message_and_changes_nothing() {
     c.scan("DRK001");
     c.scan("x*DRK001");
     assert_eq!(c.error().as_deref(), Some("Not a quantity: x"));
-    c.type_only(SCAN_FIELD, "abc");
+    c.type_into(SCAN_FIELD, "abc");
     c.click("F2 Quantity");
     assert_eq!(c.error().as_deref(), Some("Not a quantity: abc"));
     assert_eq!(c.till.counter().sale().lines().len(), 1, "bad input changed nothing");
@@ -401,7 +389,7 @@ fn the_manager_counts_the_drawer_and_closes_the_day_from_the_screen() {
     // The manager's screen needs the manager's PIN.
     c.send(Message::OpenManager);
     assert!(c.sees("Open the manager's settlement screen"));
-    c.type_and_enter(till::ui::APPROVAL_PIN_FIELD, "9999");
+    c.enter(till::ui::APPROVAL_PIN_FIELD, "9999");
     assert_eq!(c.till.screen(), Screen::Manager, "{:?}", c.till.notice());
     assert!(c.sees("X REPORT"), "the open day's X report");
     assert!(c.sees("Expected in the drawer"));
@@ -451,14 +439,14 @@ fn five_wrong_pins_lock_the_user_out() {
     let mut c = fast();
     c.click("王芳 Wang Fang");
     for _ in 0..4 {
-        c.type_and_enter(PIN_FIELD, "0000");
+        c.enter(PIN_FIELD, "0000");
         assert_eq!(c.error().as_deref(), Some("Wrong PIN"));
     }
-    c.type_and_enter(PIN_FIELD, "0000");
+    c.enter(PIN_FIELD, "0000");
     let locked = c.error().unwrap();
     assert!(locked.starts_with("Locked after five wrong PINs until "), "{locked}");
     // Even the right PIN waits for the lockout to end.
-    c.type_and_enter(PIN_FIELD, "1234");
+    c.enter(PIN_FIELD, "1234");
     assert!(c.error().unwrap().starts_with("Locked"), "{:?}", c.error());
     assert_eq!(c.till.screen(), Screen::SignIn);
     let db = rusqlite::Connection::open(c.dir.path().join("ledger.db")).unwrap();
@@ -467,7 +455,7 @@ fn five_wrong_pins_lock_the_user_out() {
     assert_eq!(entries, 1, "the lockout is a journal entry");
     // The manager is not affected.
     c.click("李经理 Manager Li");
-    c.type_and_enter(PIN_FIELD, "9999");
+    c.enter(PIN_FIELD, "9999");
     assert_eq!(c.till.screen(), Screen::Sale);
 }
 

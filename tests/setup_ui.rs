@@ -79,6 +79,18 @@ struct Installer {
 mod common;
 use common::view;
 
+use common::Driver;
+
+impl Driver for Installer {
+    fn till(&self) -> &Till {
+        &self.till
+    }
+
+    fn till_mut(&mut self) -> &mut Till {
+        &mut self.till
+    }
+}
+
 impl Installer {
     /// A till as it first opens: no settings file, training mode with its demo users.
     fn fresh() -> Installer {
@@ -100,34 +112,10 @@ impl Installer {
         self.dir.path().join("till.toml")
     }
 
-    fn send(&mut self, message: Message) {
-        common::send(&mut self.till, message);
-    }
-
-    fn drain(&mut self, jobs: Vec<till::ui::Job>) {
-        common::drain(&mut self.till, jobs);
-    }
-
-    fn click(&mut self, label: &str) {
-        common::click(&mut self.till, label);
-    }
-
     /// Types into a field key by key, after clearing it (as select-all and delete would).
     fn fill(&mut self, field: Field, text: &str) {
         self.send(Message::Wizard(Msg::Edit(field, String::new())));
         self.type_into(field.id(), text);
-    }
-
-    fn type_into(&mut self, id: &'static str, text: &str) {
-        common::type_into(&mut self.till, id, text);
-    }
-
-    fn enter(&mut self, id: &'static str, text: &str) {
-        common::enter(&mut self.till, id, text);
-    }
-
-    fn sees(&self, text: &str) -> bool {
-        common::sees(&self.till, text)
     }
 
     fn page(&self) -> Page {
@@ -381,10 +369,6 @@ impl Installer {
         self.click(label);
         self.enter(APPROVAL_PIN_FIELD, pin);
     }
-
-    fn type_at(&mut self, id: &'static str, text: &str) {
-        self.type_into(id, text);
-    }
 }
 
 #[test]
@@ -395,15 +379,15 @@ fn users_are_added_and_removed_from_the_managers_screen() {
     i.manager_door("Users", "2468");
     assert_eq!(i.till.screen(), Screen::Users, "{:?}", i.till.notice());
     i.click("New user");
-    i.type_at("users-name", "李娜 Li Na");
-    i.type_at("users-id", "lina");
+    i.type_into("users-name", "李娜 Li Na");
+    i.type_into("users-id", "lina");
     i.click("Cashier");
-    i.type_at("users-pin", "1357");
-    i.type_at("users-pin-again", "1358");
+    i.type_into("users-pin", "1357");
+    i.type_into("users-pin-again", "1358");
     i.click("Save");
     assert_eq!(error(&i.till).as_deref(), Some("The two PINs differ"));
     i.send(Message::Users(till::ui::users::Msg::Edit(till::ui::users::Field::PinAgain, String::new())));
-    i.type_at("users-pin-again", "1357");
+    i.type_into("users-pin-again", "1357");
     i.click("Save");
     assert_eq!(i.till.users().len(), 2, "{:?}", i.till.notice());
     assert!(i.sees("lina · Cashier"));
@@ -440,11 +424,11 @@ fn products_are_added_repriced_and_imported_with_a_preview() {
     i.manager_door("Products", "2468");
     assert_eq!(i.till.screen(), Screen::Products, "{:?}", i.till.notice());
     use till::ui::products::Field as P;
-    i.type_at(P::Sku.id(), "TEA01");
-    i.type_at(P::NameZh.id(), "绿茶");
-    i.type_at(P::NameEn.id(), "Green tea");
-    i.type_at(P::Price.id(), "4.5x");
-    i.type_at(P::Barcodes.id(), "6901234567892");
+    i.type_into(P::Sku.id(), "TEA01");
+    i.type_into(P::NameZh.id(), "绿茶");
+    i.type_into(P::NameEn.id(), "Green tea");
+    i.type_into(P::Price.id(), "4.5x");
+    i.type_into(P::Barcodes.id(), "6901234567892");
     i.click("Save product");
     let refused = error(&i.till).expect("a bad price is refused");
     assert!(refused.starts_with("price:"), "{refused}");
@@ -465,7 +449,7 @@ fn products_are_added_repriced_and_imported_with_a_preview() {
          RICE5,,大米,Rice 5 kg,39.90,B,food,,piece\n",
     )
     .unwrap();
-    i.type_at("products-path", csv.to_str().unwrap());
+    i.type_into("products-path", csv.to_str().unwrap());
     i.click("Preview the import");
     assert!(i.sees("1 new, 1 price changes, 0 other changes, 0 unchanged"), "{:?}", i.till.notice());
     assert!(i.sees("TEA01  绿茶  ¥4.80 → ¥5.00"));

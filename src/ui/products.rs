@@ -10,7 +10,8 @@ use iced::widget::{column, container, row, scrollable, text, text_input};
 use iced::{Alignment, Color, Element, Length};
 
 use super::theme::{self, LARGE, SMALL, TEXT, money};
-use super::{Job, Message, Screen, Till, t, workers};
+use super::workers::{self, Handed};
+use super::{Job, Message, Screen, Till, t};
 use crate::admin::{self, ProductFields};
 use crate::auth::Approval;
 use crate::catalog::import::{self, Preview};
@@ -71,26 +72,6 @@ impl Field {
             Field::QuickKey => &f.quick_key,
             Field::SoldBy => &f.sold_by,
         }
-    }
-}
-
-/// A rebuilt catalog or a preview, handed over from the worker (neither is cheap to clone).
-#[derive(Clone)]
-pub struct Handed<T>(Arc<std::sync::Mutex<Option<T>>>);
-
-impl<T> Handed<T> {
-    fn new(t: T) -> Handed<T> {
-        Handed(Arc::new(std::sync::Mutex::new(Some(t))))
-    }
-
-    fn take(&self) -> Option<T> {
-        self.0.lock().ok().and_then(|mut t| t.take())
-    }
-}
-
-impl<T> std::fmt::Debug for Handed<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Handed")
     }
 }
 

@@ -9,13 +9,12 @@
 //! the core (`setup::finish`) refuses to write without that approval. While it is open the till's
 //! own PIN pad and printer are closed, so that the tests can open their ports.
 
-use std::sync::{Arc, Mutex};
-
 use iced::widget::{Space, column, container, pick_list, row, scrollable, text, text_input, toggler};
 use iced::{Alignment, Color, Element, Length};
 
 use super::devices::{Devices, PortDevices};
 use super::theme::{self, LARGE, SMALL, TEXT};
+use super::workers::Handed;
 use super::{Job, Message, Screen, Till, t};
 use crate::auth::{Approval, Role};
 use crate::config::settings::Settings;
@@ -134,15 +133,8 @@ impl Field {
     }
 }
 
-/// What Finish made, handed from the worker thread to the screen (devices are not `Clone`).
-#[derive(Clone)]
-pub struct Applied(Arc<Mutex<Option<(Settings, NewDevices)>>>);
-
-impl std::fmt::Debug for Applied {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Applied")
-    }
-}
+/// What Finish made: the settings in force and the devices they name.
+pub type Applied = Handed<(Settings, NewDevices)>;
 
 pub enum NewDevices {
     /// The first setup: the store's own ledger and devices, its first installer.
@@ -498,7 +490,7 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                         }
                         None => NewDevices::Ports(PortDevices::open(&done.settings).map_err(|e| e.localized(&l))?),
                     };
-                    Ok(Applied(Arc::new(Mutex::new(Some((done.settings, devices))))))
+                    Ok(Handed::new((done.settings, devices)))
                 })();
                 Message::Wizard(Msg::Finished(applied))
             })];
@@ -506,7 +498,7 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
         Msg::Finished(result) => {
             state.busy = false;
             let applied = match result {
-                Ok(a) => a.0.lock().ok().and_then(|mut a| a.take()),
+                Ok(a) => a.take(),
                 Err(e) => {
                     state.problems = e.lines().map(str::to_string).collect();
                     return Vec::new();

@@ -99,3 +99,29 @@ pub type SharedLedger = Arc<Mutex<Ledger>>;
 pub fn lock(ledger: &SharedLedger) -> std::sync::MutexGuard<'_, Ledger> {
     ledger.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// A value a job hands to the screen inside a message (messages are `Clone`; a rebuilt catalog or
+/// a set of opened devices is not): the first to `take` it has it.
+pub struct Handed<T>(Arc<Mutex<Option<T>>>);
+
+impl<T> Clone for Handed<T> {
+    fn clone(&self) -> Self {
+        Handed(self.0.clone())
+    }
+}
+
+impl<T> Handed<T> {
+    pub fn new(value: T) -> Handed<T> {
+        Handed(Arc::new(Mutex::new(Some(value))))
+    }
+
+    pub fn take(&self) -> Option<T> {
+        self.0.lock().ok().and_then(|mut v| v.take())
+    }
+}
+
+impl<T> std::fmt::Debug for Handed<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Handed")
+    }
+}

@@ -72,3 +72,33 @@ pub fn enter(till: &mut Till, field: &'static str, text: &str) {
 pub fn sees(till: &Till, text: &str) -> bool {
     view(till).find(text).is_ok()
 }
+
+/// A test's hold on the till: the steps above as methods.
+pub trait Driver {
+    fn till(&self) -> &Till;
+    fn till_mut(&mut self) -> &mut Till;
+
+    fn send(&mut self, message: Message) {
+        send(self.till_mut(), message);
+    }
+
+    fn drain(&mut self, jobs: Vec<Job>) {
+        drain(self.till_mut(), jobs);
+    }
+
+    fn click(&mut self, label: &str) {
+        click(self.till_mut(), label);
+    }
+
+    fn type_into(&mut self, field: &'static str, text: &str) {
+        type_into(self.till_mut(), field, text);
+    }
+
+    fn enter(&mut self, field: &'static str, text: &str) {
+        enter(self.till_mut(), field, text);
+    }
+
+    fn sees(&self, text: &str) -> bool {
+        sees(self.till(), text)
+    }
+}
