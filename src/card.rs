@@ -8,8 +8,13 @@
 //! 4. Anything else (declined, aborted, identity mismatch) is posted as such.
 //!
 //! While an intent's last result is missing or `unknown`, the ledger refuses new card payments.
-//! [`recover`] resolves such intents with the terminal (status enquiry, repeat receipt) by
-//! matching the terminal's last transaction by receipt number, trace and amount.
+//! [`recover`] resolves such intents with the terminal's Repeat Receipt, and **never guesses**:
+//! - booked: the terminal showed this transaction (the receipt, trace and amount the till stored,
+//!   or, with nothing stored, a transaction of the intent's amount the ledger does not know);
+//! - not booked: the terminal showed an earlier transaction the ledger already holds, *and* the
+//!   till stored no approval for the intent;
+//! - anything else stays open: new card payments stay blocked and a manager settles it by the
+//!   terminal's own journal or receipt ([`settle`], journaled with the approval and a note).
 
 use chrono::Utc;
 
@@ -20,7 +25,7 @@ use crate::terminal::{CardApproval, Outcome, PaymentTerminal, TerminalError};
 pub enum CardOp {
     Pay,
     Refund,
-    /// Reverse the terminal transaction with this receipt number.
+    /// Reverse the terminal transaction with this receipt number (the amount is that payment's).
     Reverse(u16),
 }
 
@@ -95,7 +100,11 @@ pub fn run(
     amount_minor: u64,
     reference: &str,
 ) -> Result<CardPayment, CardError> {
-    let intent = ledger.begin_card_intent(op.code(), amount_minor as i64, reference, Utc::now())?;
+    let receipt = match op {
+        CardOp::Reverse(r) => Some(i64::from(r)),
+        _ => None,
+    };
+    let intent = ledger.begin_card_intent(op.code(), amount_minor as i64, reference, receipt, Utc::now())?;
     let id = intent.intent_id;
     let mut record = |a: &CardApproval| {
         let ok = ledger.record_card_result(&result_from(id, card_outcome::UNKNOWN, a), Utc::now()).is_ok();
@@ -151,49 +160,204 @@ pub fn run(
     Ok(CardPayment { intent_id: id, outcome })
 }
 
-/// How an open intent was settled.
+/// The reference of the shell's test payments (`till terminal pay`), which reverse themselves.
+pub const TEST_PAYMENT: &str = "test payment";
+
+/// Reverses every booked test payment that is not reversed yet (a till killed between the test
+/// payment and its reversal); returns their terminal receipt numbers.
+pub fn reverse_test_payments(ledger: &mut Ledger, terminal: &mut dyn PaymentTerminal) -> Result<Vec<u16>, CardError> {
+    let mut done = Vec::new();
+    for (receipt, amount) in ledger.unreversed_payments(TEST_PAYMENT)? {
+        let receipt = receipt as u16;
+        let r = run(ledger, terminal, CardOp::Reverse(receipt), amount as u64, TEST_PAYMENT)?;
+        if matches!(r.outcome, Outcome::Approved(_)) {
+            done.push(receipt);
+        }
+    }
+    Ok(done)
+}
+
+/// What recovery concluded for one open intent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The terminal showed this transaction: the payment stands with this data.
+    Booked(CardApproval),
+    /// The terminal showed positive evidence that it was not booked.
+    NotBooked,
+    /// The terminal cannot tell: the intent stays open for a manager.
+    Unknown,
+}
+
+/// How an open intent was settled (or not).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolution {
     pub intent: CardIntentRecord,
-    /// The terminal booked it: the payment stands with this data.
-    pub booked: Option<CardApproval>,
+    pub verdict: Verdict,
 }
 
-/// Resolves every open intent with the terminal: at start-up, and when the cashier asks.
-/// The terminal's last transaction (Repeat Receipt) is matched against what the till knows of the
-/// intent: the card data it recorded, or else the amount with a receipt not already accounted for.
+impl Resolution {
+    /// The booked approval, when the terminal showed one.
+    pub fn booked(&self) -> Option<&CardApproval> {
+        match &self.verdict {
+            Verdict::Booked(a) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+/// Judges one open intent by the terminal's last transaction (Repeat Receipt), by the rules in
+/// the module doc. `stored` is the approval the till stored for it (an `unknown` result with the
+/// terminal's receipt), if any.
+pub fn judge(
+    ledger: &Ledger,
+    intent: &CardIntentRecord,
+    stored: Option<&CardResultRecord>,
+    last: Option<&CardApproval>,
+) -> Result<Verdict, CardError> {
+    let Some(last) = last else { return Ok(Verdict::Unknown) };
+    let (receipt, trace) = (i64::from(last.receipt_no), i64::from(last.trace));
+    let shown_is_ours = match stored {
+        Some(r) => {
+            r.receipt_no == Some(receipt) && r.trace == Some(trace) && r.amount_minor == Some(last.amount_minor as i64)
+        }
+        None => {
+            let amount = if intent.op == "reverse" { None } else { Some(intent.amount_minor) };
+            amount.is_none_or(|a| a == last.amount_minor as i64)
+                && (intent.op != "reverse" || intent.receipt_no == Some(receipt))
+                && !ledger.card_result_known(receipt, trace)?
+        }
+    };
+    if shown_is_ours {
+        return Ok(Verdict::Booked(last.clone()));
+    }
+    // An earlier transaction the ledger already holds, and no approval stored for this intent.
+    if stored.is_none() && ledger.card_receipt_known(receipt, trace)? {
+        return Ok(Verdict::NotBooked);
+    }
+    Ok(Verdict::Unknown)
+}
+
+/// Resolves every open intent with the terminal: at start-up, and when the cashier asks. An
+/// intent the terminal cannot settle stays open (see the module doc).
 pub fn recover(ledger: &mut Ledger, terminal: &mut dyn PaymentTerminal) -> Result<Vec<Resolution>, CardError> {
     let open = ledger.open_card_intents()?;
     if open.is_empty() {
         return Ok(Vec::new());
     }
-    terminal.status()?;
     let last = terminal.repeat_last()?;
     let results = ledger.card_results()?;
     let mut resolutions = Vec::new();
     for intent in open {
-        let seen = results.iter().rev().find(|r| r.intent_id == intent.intent_id && r.receipt_no.is_some());
-        let booked = last.as_ref().filter(|l| match seen {
-            Some(r) => {
-                r.receipt_no == Some(i64::from(l.receipt_no))
-                    && r.trace == Some(i64::from(l.trace))
-                    && r.amount_minor == Some(l.amount_minor as i64)
-            }
-            None => {
-                l.amount_minor as i64 == intent.amount_minor
-                    && !ledger.card_receipt_known(i64::from(l.receipt_no), i64::from(l.trace)).unwrap_or(true)
-            }
-        });
-        let record = match booked {
-            Some(a) => result_from(intent.intent_id, card_outcome::RESOLVED_BOOKED, a),
-            None => CardResultRecord {
+        let stored = results.iter().rev().find(|r| r.intent_id == intent.intent_id && r.receipt_no.is_some());
+        let verdict = judge(ledger, &intent, stored, last.as_ref())?;
+        let record = match &verdict {
+            Verdict::Booked(a) => result_from(intent.intent_id, card_outcome::RESOLVED_BOOKED, a),
+            Verdict::NotBooked => CardResultRecord {
                 intent_id: intent.intent_id,
                 outcome: card_outcome::RESOLVED_NOT_BOOKED.into(),
                 ..Default::default()
             },
+            Verdict::Unknown => {
+                resolutions.push(Resolution { intent, verdict });
+                continue;
+            }
         };
         ledger.record_card_result(&record, Utc::now())?;
-        resolutions.push(Resolution { intent, booked: booked.cloned() });
+        resolutions.push(Resolution { intent, verdict });
     }
     Ok(resolutions)
+}
+
+/// What a manager read in the terminal's own journal or on its receipt about an open intent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Evidence {
+    /// The terminal booked it under this receipt number (and trace, when printed).
+    Booked { receipt_no: u16, trace: Option<u32> },
+    /// The terminal's journal shows it was not booked.
+    NotBooked,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("card payment {0} is not open")]
+    NotOpen(i64),
+    #[error("this approval does not cover settling card payments")]
+    NotPermitted,
+    #[error("a note saying what the terminal showed is required")]
+    NoteMissing,
+}
+
+impl SettleError {
+    pub fn localized(&self, locale: &str) -> String {
+        use rust_i18n::t;
+        match self {
+            SettleError::Ledger(e) => e.localized(locale),
+            SettleError::NotOpen(n) => t!("card.settle.not_open", locale = locale, intent = n).into_owned(),
+            SettleError::NotPermitted => t!("card.settle.not_permitted", locale = locale).into_owned(),
+            SettleError::NoteMissing => t!("card.settle.note_missing", locale = locale).into_owned(),
+        }
+    }
+}
+
+/// The last resort: a manager settles an open intent by the terminal's own journal or receipt.
+/// Journaled (`card_settled`, with the approver, the evidence and the note) before the result.
+pub fn settle(
+    ledger: &mut Ledger,
+    intent_id: i64,
+    evidence: &Evidence,
+    note: &str,
+    approval: &crate::auth::Approval,
+) -> Result<(), SettleError> {
+    if !approval.covers(crate::auth::Permission::Settlement) {
+        return Err(SettleError::NotPermitted);
+    }
+    let note = note.trim();
+    if note.is_empty() {
+        return Err(SettleError::NoteMissing);
+    }
+    let intent = ledger
+        .open_card_intents()?
+        .into_iter()
+        .find(|i| i.intent_id == intent_id)
+        .ok_or(SettleError::NotOpen(intent_id))?;
+    let stored = ledger.card_results()?.into_iter().rev().find(|r| r.intent_id == intent_id && r.receipt_no.is_some());
+    let (outcome, evidence_text) = match evidence {
+        Evidence::Booked { receipt_no, trace } => {
+            (card_outcome::RESOLVED_BOOKED, format!("booked receipt {receipt_no} trace {trace:?}"))
+        }
+        Evidence::NotBooked => (card_outcome::RESOLVED_NOT_BOOKED, "not booked".to_string()),
+    };
+    ledger.append(
+        "card_settled",
+        &[
+            ("intent", intent_id.to_string()),
+            ("evidence", evidence_text),
+            ("by", approval.by().to_string()),
+            ("note", note.to_string()),
+        ],
+        Utc::now(),
+    )?;
+    let record = match evidence {
+        Evidence::Booked { receipt_no, trace } => {
+            // What the till stored of the approval, when it is this receipt; else what the manager read.
+            let same = stored.as_ref().filter(|r| r.receipt_no == Some(i64::from(*receipt_no)));
+            match same {
+                Some(r) => CardResultRecord { outcome: outcome.into(), ..r.clone() },
+                None => CardResultRecord {
+                    intent_id,
+                    outcome: outcome.into(),
+                    result_code: Some(0),
+                    amount_minor: Some(intent.amount_minor),
+                    receipt_no: Some(i64::from(*receipt_no)),
+                    trace: Some(i64::from(trace.unwrap_or(0))),
+                    ..Default::default()
+                },
+            }
+        }
+        Evidence::NotBooked => CardResultRecord { intent_id, outcome: outcome.into(), ..Default::default() },
+    };
+    ledger.record_card_result(&record, Utc::now())?;
+    Ok(())
 }

@@ -1,5 +1,7 @@
-//! Headless sales (`till simulate`): random cash sales from the catalog, rung up through the same
-//! `sale` and `ledger` code the counter uses, for demos, rehearsals and load.
+//! Headless sales (`till simulate`): random sales from the catalog, rung up through the same
+//! `sale`, `card` and `ledger` code the counter uses, for demos, rehearsals, load and the kill
+//! soak. Like the counter, each sale is kept as a sale in progress before money moves, and a run
+//! first finishes what a killed run left: it never pays twice and never leaves a sale behind.
 
 use chrono::Utc;
 use rust_decimal::Decimal;
@@ -7,7 +9,7 @@ use rust_decimal::Decimal;
 use crate::catalog::{Catalog, SoldBy};
 use crate::ledger::{Ledger, LedgerError, PostContext, Posted};
 use crate::money::Money;
-use crate::sale::{Discount, Sale, SaleError, SaleSettings};
+use crate::sale::{Discount, Sale, SaleError, SaleSettings, SaleState};
 use crate::terminal::{Outcome, PaymentTerminal};
 
 /// SplitMix64: small, fast and the same on every machine, so a seed names a day of sales.
@@ -49,6 +51,11 @@ pub enum SimulateError {
     Card(#[from] crate::card::CardError),
     #[error(transparent)]
     Print(#[from] crate::print_queue::PrintError),
+    #[error(transparent)]
+    Resume(#[from] crate::resume::ResumeError),
+    /// A card payment's outcome the terminal cannot tell: the run stops rather than pay again.
+    #[error("card payment {0} has no known outcome")]
+    CardOpen(i64),
 }
 
 impl SimulateError {
@@ -61,6 +68,10 @@ impl SimulateError {
             SimulateError::Card(crate::card::CardError::Terminal(e)) => e.to_string(),
             SimulateError::Print(crate::print_queue::PrintError::Ledger(e)) => e.localized(locale),
             SimulateError::Print(e) => e.to_string(),
+            SimulateError::Resume(e) => e.localized(locale),
+            SimulateError::CardOpen(n) => {
+                rust_i18n::t!("error.ledger.card_outcome_unknown", locale = locale, intent = n).into_owned()
+            }
         }
     }
 }
@@ -113,22 +124,37 @@ pub fn random_paid_sale(catalog: &Catalog, settings: &SaleSettings, rng: &mut Rn
     Ok(sale)
 }
 
-/// Pays the whole sale by card through the terminal, with the ledger's intent and result around
-/// it. Returns false when the card did not go through (the sale then waits for another tender).
+/// Pays what is due by card through the terminal, with the ledger's intent and result around
+/// it, for the sale in progress `id`. Returns false when the card did not go through (the sale
+/// then waits for another tender). An outcome the line lost is settled with the terminal at once;
+/// one the terminal cannot tell stops the run ([`SimulateError::CardOpen`]): never a second charge.
 pub fn pay_card(
     sale: &mut Sale,
+    id: i64,
     ledger: &mut Ledger,
     terminal: &mut dyn PaymentTerminal,
-    reference: &str,
 ) -> Result<bool, SimulateError> {
     let due = sale.remaining();
     if !due.is_positive() {
         return Ok(false);
     }
-    let paid = crate::card::run(ledger, terminal, crate::card::CardOp::Pay, due.minor() as u64, reference)?;
-    let Outcome::Approved(a) = paid.outcome else { return Ok(false) };
-    sale.tender_card(due, crate::card::sale_payment(&a))?;
-    Ok(true)
+    let reference = crate::ledger::in_progress::reference_of(id);
+    let paid = crate::card::run(ledger, terminal, crate::card::CardOp::Pay, due.minor() as u64, &reference)?;
+    match paid.outcome {
+        Outcome::Approved(a) => {
+            sale.tender_card(due, crate::card::sale_payment(&a))?;
+            Ok(true)
+        }
+        Outcome::Unknown { .. } => {
+            crate::card::recover(ledger, terminal)?;
+            if ledger.open_card_intents()?.iter().any(|i| i.intent_id == paid.intent_id) {
+                return Err(SimulateError::CardOpen(paid.intent_id));
+            }
+            crate::resume::reconcile(sale, &ledger.held_cards(id)?)?;
+            Ok(sale.state() == SaleState::Paid)
+        }
+        _ => Ok(false),
+    }
 }
 
 /// What `run` rings up with.
@@ -139,8 +165,42 @@ pub struct Options<'a> {
     pub card: Option<(&'a mut dyn PaymentTerminal, f64)>,
 }
 
+/// Where the sales in progress of `till simulate` are kept apart from the counter's.
+pub const ORIGIN: &str = "simulate";
+
+/// Finishes the sales in progress a killed run left: their card payments as the ledger holds
+/// them (open ones settled with the terminal first), the rest in cash, posted. Returns how many.
+pub fn finish_left_over(
+    ledger: &mut Ledger,
+    settings: &SaleSettings,
+    ctx: &PostContext,
+    mut terminal: Option<&mut dyn PaymentTerminal>,
+    rng: &mut Rng,
+    each: &mut impl FnMut(&mut Ledger, &Sale, &Posted) -> Result<(), SimulateError>,
+) -> Result<usize, SimulateError> {
+    if let Some(t) = terminal.as_deref_mut()
+        && !ledger.open_card_intents()?.is_empty()
+    {
+        crate::card::recover(ledger, t)?;
+    }
+    let left = crate::resume::resume_all(ledger, settings, ORIGIN)?;
+    for resumed in &left {
+        if let Some(intent) = resumed.open_intents.first() {
+            return Err(SimulateError::CardOpen(*intent));
+        }
+        let mut sale = resumed.sale.clone();
+        if sale.state() == SaleState::Open {
+            sale.begin_payment()?;
+        }
+        pay_cash(&mut sale, rng)?;
+        let posted = ledger.post_in_progress(resumed.id, &mut sale, ctx, Utc::now())?;
+        each(ledger, &sale, &posted)?;
+    }
+    Ok(left.len())
+}
+
 /// Rings up and posts random sales; `each` sees every posted sale with the ledger (progress,
-/// printing its receipt).
+/// printing its receipt). Sales a killed run left in progress are finished first.
 pub fn run(
     ledger: &mut Ledger,
     catalog: &Catalog,
@@ -151,17 +211,21 @@ pub fn run(
 ) -> Result<(), SimulateError> {
     let mut rng = Rng::new(options.seed);
     let mut card = options.card;
-    for n in 0..options.count {
+    let terminal = card.as_mut().map(|(t, _)| &mut **t as &mut dyn PaymentTerminal);
+    finish_left_over(ledger, settings, ctx, terminal, &mut rng, &mut each)?;
+    for _ in 0..options.count {
         let mut sale = random_basket(catalog, settings, &mut rng)?;
+        // Kept before any money moves: a kill from here on leaves the cart and its payments.
+        let id = ledger.save_in_progress(None, ORIGIN, &sale, Utc::now())?;
         if let Some((terminal, share)) = card.as_mut()
             && (rng.next_u64() % 10_000) < (*share * 10_000.0) as u64
+            && pay_card(&mut sale, id, ledger, &mut **terminal)?
         {
-            let reference = format!("simulate {}-{n}", options.seed);
-            pay_card(&mut sale, ledger, &mut **terminal, &reference)?;
+            ledger.save_in_progress(Some(id), ORIGIN, &sale, Utc::now())?;
         }
         // A declined or aborted card is paid in cash, as the customer at the counter would.
         pay_cash(&mut sale, &mut rng)?;
-        let posted = ledger.post_sale(&mut sale, ctx, Utc::now())?;
+        let posted = ledger.post_in_progress(id, &mut sale, ctx, Utc::now())?;
         each(ledger, &sale, &posted)?;
     }
     Ok(())

@@ -80,27 +80,35 @@ impl Shop {
     fn sell(&mut self, by_card: bool) -> i64 {
         let settings = self.store.sale_settings();
         let mut sale = simulate::random_basket(&self.catalog, &settings, &mut self.rng).unwrap();
+        let id = self.ledger.save_in_progress(None, "test", &sale, Utc::now()).unwrap();
         if by_card {
-            assert!(simulate::pay_card(&mut sale, &mut self.ledger, &mut self.terminal, "test").unwrap());
+            assert!(simulate::pay_card(&mut sale, id, &mut self.ledger, &mut self.terminal).unwrap());
         } else {
             simulate::pay_cash(&mut sale, &mut self.rng).unwrap();
         }
         let ctx = PostContext { cashier: "c1".into(), training: false };
-        self.ledger.post_sale(&mut sale, &ctx, Utc::now()).unwrap().receipt_no
+        self.ledger.post_in_progress(id, &mut sale, &ctx, Utc::now()).unwrap().receipt_no
     }
 
     /// Refunds a whole card sale of today by reversal at the terminal.
     fn reverse(&mut self, receipt_no: i64) {
         let original = self.ledger.original_sale(receipt_no).unwrap();
         let record = self.ledger.sale_by_receipt(receipt_no).unwrap();
-        let card_receipt = record.payments.iter().find(|p| p.kind == "card").unwrap().card_receipt.unwrap();
+        let card = record.payments.iter().find(|p| p.kind == "card").unwrap();
+        let (card_receipt, card_amount) = (card.card_receipt.unwrap(), card.amount as u64);
         let mut refund = till::sale::Sale::new_refund(self.store.sale_settings(), &original);
         for line in &original.lines {
             refund.add_refund_line(&original, line.line_no, line.quantity).unwrap();
         }
         refund.begin_payment().unwrap();
-        let paid = card::run(&mut self.ledger, &mut self.terminal, CardOp::Reverse(card_receipt as u16), 0, "reversal")
-            .unwrap();
+        let paid = card::run(
+            &mut self.ledger,
+            &mut self.terminal,
+            CardOp::Reverse(card_receipt as u16),
+            card_amount,
+            "reversal",
+        )
+        .unwrap();
         let Outcome::Approved(a) = paid.outcome else { panic!("{:?}", paid.outcome) };
         let amount = refund.remaining();
         refund.tender_card(amount, card::sale_payment(&a)).unwrap();

@@ -117,6 +117,18 @@ pub enum Command {
         #[arg(long, value_name = "SPEC")]
         printer: Option<String>,
     },
+    /// The kill soak: `till simulate` with card payments killed KILLS times at random instants
+    /// against the terminal emulator in its own process, with line faults between the kills;
+    /// then the terminal's batch is checked against the ledger's sales (see scripts/soak).
+    Soak {
+        #[arg(long, default_value_t = 60)]
+        kills: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where the ledger and the terminal's batch go (default: a new folder in /tmp).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -215,6 +227,7 @@ pub fn main() -> ExitCode {
         Some(Command::Simulate { sales, seed, card_share, terminal, printer }) => {
             simulate(&data_dir, &store, SimulateArgs { sales, seed, card_share, terminal, printer }, &locale)
         }
+        Some(Command::Soak { kills, seed, dir }) => soak(kills, seed, dir),
         Some(Command::Emulate { what: EmulateCommand::Terminal(args) }) => terminal::emulate(&args, &locale),
         Some(Command::Emulate { what: EmulateCommand::Printer(args) }) => print::emulate(&args, &locale),
         Some(Command::Print { action, printer }) => print::run(&data_dir, &store, &printer, &action, &locale),
@@ -536,6 +549,22 @@ fn ledger_verify(data_dir: &Path, locale: &str) -> ExitCode {
             eprintln!("{}", p.localized(locale));
         }
         fail(t!("cli.verify_failed", locale = locale, count = report.problems.len(), entries = report.entries))
+    }
+}
+
+fn soak(kills: u32, seed: u64, dir: Option<PathBuf>) -> ExitCode {
+    let dir = dir.unwrap_or_else(crate::soak::default_dir);
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return fail(e.to_string()),
+    };
+    println!("{}", dir.display());
+    match crate::soak::run(&exe, &dir, kills, seed, |p| eprintln!("{p}")) {
+        Ok(report) => {
+            println!("{report}");
+            if report.holds() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Err(e) => fail(e.to_string()),
     }
 }
 

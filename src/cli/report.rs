@@ -43,7 +43,7 @@ pub struct ManagerArgs {
 }
 
 impl ManagerArgs {
-    fn approval(&self, ledger: &mut Ledger, locale: &str) -> Result<crate::auth::Approval, ExitCode> {
+    pub(super) fn approval(&self, ledger: &mut Ledger, locale: &str) -> Result<crate::auth::Approval, ExitCode> {
         crate::admin::approval_of(ledger, self.user.trim(), &self.pin, crate::auth::Permission::Settlement)
             .map_err(|e| fail(e.localized(locale)))
     }

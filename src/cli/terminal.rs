@@ -70,10 +70,39 @@ pub enum TerminalCommand {
     Register,
     /// Diagnosis.
     Diagnosis,
-    /// A card payment of AMOUNT (e.g. 12.50), with the intent and result in the ledger.
-    Pay { amount: String },
-    /// Reverse (cancel) the terminal's transaction RECEIPT-NO.
-    Reverse { receipt: u16 },
+    /// A test payment of AMOUNT (e.g. 0.01) that reverses itself at once: the cabling and the
+    /// acquirer checked end to end; both are posted, so the Z sees them (a manager's approval).
+    Pay {
+        amount: String,
+        #[command(flatten)]
+        manager: super::report::ManagerArgs,
+    },
+    /// Reverse (cancel) the terminal's transaction RECEIPT-NO when no sale carries it (a test
+    /// payment left over); a sale's payment is refunded at the counter (a manager's approval).
+    Reverse {
+        receipt: u16,
+        #[command(flatten)]
+        manager: super::report::ManagerArgs,
+    },
+    /// Settle an open card payment by the terminal's own journal or receipt (the last resort,
+    /// journaled with the manager's approval and the note).
+    Settle {
+        intent: i64,
+        /// The terminal booked it under this receipt number.
+        #[arg(long, value_name = "RECEIPT", conflicts_with = "not_booked", required_unless_present = "not_booked")]
+        booked: Option<u16>,
+        /// The trace number on the terminal's receipt, when it shows one.
+        #[arg(long, requires = "booked")]
+        trace: Option<u32>,
+        /// The terminal's journal shows it was not booked.
+        #[arg(long)]
+        not_booked: bool,
+        /// What the terminal's journal or receipt shows.
+        #[arg(long)]
+        note: String,
+        #[command(flatten)]
+        manager: super::report::ManagerArgs,
+    },
     /// End-of-day: the terminal's totals per card type.
     EndOfDay,
     /// Resolve card payments whose outcome is unknown (after a crash or a pulled cable).
@@ -241,8 +270,13 @@ pub fn run(
         Err(code) => return code,
     };
     let terminal = terminal.as_mut();
-    let needs_ledger =
-        matches!(command, TerminalCommand::Pay { .. } | TerminalCommand::Reverse { .. } | TerminalCommand::Recover);
+    let needs_ledger = matches!(
+        command,
+        TerminalCommand::Pay { .. }
+            | TerminalCommand::Reverse { .. }
+            | TerminalCommand::Recover
+            | TerminalCommand::Settle { .. }
+    );
     let mut ledger = if needs_ledger {
         match Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency) {
             Ok(l) => Some(l),
@@ -251,21 +285,60 @@ pub fn run(
     } else {
         None
     };
+    // The shell moves no money unattended: a manager's approval, checked before the terminal.
+    let approval = match (command, ledger.as_mut()) {
+        (
+            TerminalCommand::Pay { manager, .. }
+            | TerminalCommand::Reverse { manager, .. }
+            | TerminalCommand::Settle { manager, .. },
+            Some(ledger),
+        ) => match manager.approval(ledger, locale) {
+            Ok(a) => Some(a),
+            Err(code) => return code,
+        },
+        _ => None,
+    };
+    if let (TerminalCommand::Settle { intent, booked, trace, note, .. }, Some(ledger), Some(approval)) =
+        (command, ledger.as_mut(), approval.as_ref())
+    {
+        let evidence = match booked {
+            Some(receipt_no) => card::Evidence::Booked { receipt_no: *receipt_no, trace: *trace },
+            None => card::Evidence::NotBooked,
+        };
+        return match card::settle(ledger, *intent, &evidence, note, approval) {
+            Ok(()) => {
+                println!("{}", t!("cli.settled", locale = locale, intent = intent));
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e.localized(locale)),
+        };
+    }
     // Open card payments are settled before any new one.
     if let Some(ledger) = ledger.as_mut() {
-        match card::recover(ledger, terminal) {
-            Ok(done) => {
+        match card::recover(ledger, terminal).and_then(|done| {
+            let undone = card::reverse_test_payments(ledger, terminal)?;
+            Ok((done, undone))
+        }) {
+            Ok((done, undone)) => {
+                for receipt in undone {
+                    println!("{}", t!("cli.test_payment_reversed", locale = locale, receipt = receipt));
+                }
                 for r in done {
                     println!(
                         "{}",
-                        match r.booked {
-                            Some(a) => t!(
+                        match &r.verdict {
+                            card::Verdict::Booked(a) => t!(
                                 "cli.recovered_booked",
                                 locale = locale,
                                 intent = r.intent.intent_id,
                                 receipt = a.receipt_no
                             ),
-                            None => t!("cli.recovered_not_booked", locale = locale, intent = r.intent.intent_id),
+                            card::Verdict::NotBooked => {
+                                t!("cli.recovered_not_booked", locale = locale, intent = r.intent.intent_id)
+                            }
+                            card::Verdict::Unknown => {
+                                t!("cli.recovered_unknown", locale = locale, intent = r.intent.intent_id)
+                            }
                         }
                     );
                 }
@@ -276,7 +349,13 @@ pub fn run(
     }
     let card_run = |ledger: &mut Option<Ledger>, terminal: &mut dyn PaymentTerminal, op: CardOp, amount: u64| {
         let Some(ledger) = ledger.as_mut() else { return fail("no ledger") };
-        match card::run(ledger, terminal, op, amount, "till terminal") {
+        let run = card::run(ledger, terminal, op, amount, card::TEST_PAYMENT).and_then(|paid| {
+            // A test payment is reversed at once; were the till killed in between, the next
+            // `till terminal` command reverses it (`reverse_test_payments`).
+            card::reverse_test_payments(ledger, terminal)?;
+            Ok(paid)
+        });
+        match run {
             Ok(paid) => {
                 println!("{}", describe(&paid.outcome, store.currency, locale));
                 if matches!(paid.outcome, Outcome::Approved(_)) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
@@ -287,12 +366,20 @@ pub fn run(
     };
     match command {
         TerminalCommand::Recover => ExitCode::SUCCESS,
-        TerminalCommand::Pay { amount } => match Money::parse(amount, store.currency) {
+        TerminalCommand::Pay { amount, .. } => match Money::parse(amount, store.currency) {
             Ok(m) if m.is_positive() => card_run(&mut ledger, terminal, CardOp::Pay, m.minor() as u64),
             Ok(_) => fail(t!("error.sale.tender_not_positive", locale = locale)),
             Err(e) => fail(e.localized(locale)),
         },
-        TerminalCommand::Reverse { receipt } => card_run(&mut ledger, terminal, CardOp::Reverse(*receipt), 0),
+        TerminalCommand::Reverse { receipt, .. } => {
+            let Some(l) = ledger.as_mut() else { return fail("no ledger") };
+            match l.uncarried_payment(i64::from(*receipt)) {
+                Ok(Some(amount)) => card_run(&mut ledger, terminal, CardOp::Reverse(*receipt), amount as u64),
+                Ok(None) => fail(t!("cli.reverse_carried", locale = locale, receipt = receipt)),
+                Err(e) => fail(e.localized(locale)),
+            }
+        }
+        TerminalCommand::Settle { .. } => ExitCode::SUCCESS,
         TerminalCommand::Status | TerminalCommand::Register | TerminalCommand::Diagnosis => {
             let info = match command {
                 TerminalCommand::Status => terminal.status(),

@@ -17,8 +17,10 @@ pub struct CardIntentRecord {
     /// `pay`, `refund` or `reverse`.
     pub op: String,
     pub amount_minor: i64,
-    /// What it is for: the sale's reference, or the terminal receipt number to reverse.
+    /// What it is for: `sip:ID` for a sale in progress (see `in_progress`), else free text.
     pub reference: String,
+    /// The terminal receipt a reversal undoes (its amount is that payment's).
+    pub receipt_no: Option<i64>,
 }
 
 /// The outcomes a result can record.
@@ -54,6 +56,10 @@ pub struct CardResultRecord {
 pub(super) fn intent_canonical(h: &EntryHeader, r: &CardIntentRecord) -> Vec<u8> {
     let mut c = Canon::new(h);
     c.field("op", &r.op).field("amount", r.amount_minor).field("reference", &r.reference);
+    // Added with schema 2; absent for the intents before it, whose bytes must not change.
+    if let Some(receipt) = r.receipt_no {
+        c.field("receipt", receipt);
+    }
     c.into_bytes()
 }
 
@@ -73,13 +79,22 @@ pub(super) fn result_canonical(h: &EntryHeader, r: &CardResultRecord) -> Vec<u8>
     c.into_bytes()
 }
 
-pub(super) const INTENT_COLUMNS: &str = "intent_id, op, amount_minor, reference";
+pub(super) const INTENT_COLUMNS: &str = "intent_id, op, amount_minor, reference, receipt_no";
 pub(super) const RESULT_COLUMNS: &str = "seq, intent_id, outcome, result_code, amount_minor, masked_pan, card_name, \
     receipt_no, trace, terminal_id, merchant_no, aid";
 
 pub(super) fn intent_row(r: &Row<'_>) -> rusqlite::Result<(i64, CardIntentRecord)> {
     let intent_id: i64 = r.get(0)?;
-    Ok((intent_id, CardIntentRecord { intent_id, op: r.get(1)?, amount_minor: r.get(2)?, reference: r.get(3)? }))
+    Ok((
+        intent_id,
+        CardIntentRecord {
+            intent_id,
+            op: r.get(1)?,
+            amount_minor: r.get(2)?,
+            reference: r.get(3)?,
+            receipt_no: r.get(4)?,
+        },
+    ))
 }
 
 pub(super) fn result_row(r: &Row<'_>) -> rusqlite::Result<(i64, CardResultRecord)> {
@@ -119,22 +134,29 @@ impl Ledger {
         op: &str,
         amount_minor: i64,
         reference: &str,
+        receipt_no: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<CardIntentRecord, LedgerError> {
         if !["pay", "refund", "reverse"].contains(&op) {
             return Err(LedgerError::Corrupt(format!("unknown card operation {op}")));
         }
-        let record =
-            CardIntentRecord { intent_id: 0, op: op.to_string(), amount_minor, reference: reference.to_string() };
+        let record = CardIntentRecord {
+            intent_id: 0,
+            op: op.to_string(),
+            amount_minor,
+            reference: reference.to_string(),
+            receipt_no,
+        };
         let check = |tx: &rusqlite::Transaction<'_>| match open_intents_of(tx)?.first() {
             Some(open) => Err(LedgerError::CardOutcomeUnknown(open.intent_id)),
             None => Ok(()),
         };
         let rows = |tx: &rusqlite::Transaction<'_>, seq: i64| {
             tx.prepare_cached(
-                "INSERT INTO card_intents(intent_id, op, amount_minor, reference) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO card_intents(intent_id, op, amount_minor, reference, receipt_no) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![seq, record.op, record.amount_minor, record.reference])?;
+            .execute(params![seq, record.op, record.amount_minor, record.reference, record.receipt_no])?;
             Ok(())
         };
         let (seq, ()) =
@@ -205,6 +227,16 @@ impl Ledger {
                 "SELECT 1 FROM card_results WHERE receipt_no = ?1 AND trace = ?2 \
                  AND outcome IN ('approved', 'resolved_booked') LIMIT 1",
             )?
+            .query_row(params![receipt_no, trace], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Whether any result (booked or not) already names this terminal receipt and trace.
+    pub fn card_result_known(&self, receipt_no: i64, trace: i64) -> Result<bool, LedgerError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM card_results WHERE receipt_no = ?1 AND trace = ?2 LIMIT 1")?
             .query_row(params![receipt_no, trace], |_| Ok(()))
             .optional()?
             .is_some())

@@ -9,6 +9,7 @@
 pub mod backup;
 mod card;
 mod catalog_store;
+pub mod in_progress;
 mod print_jobs;
 pub mod records;
 mod schema;
@@ -27,6 +28,7 @@ use rust_decimal::prelude::ToPrimitive;
 use crate::money::{Currency, Money};
 use crate::sale::{OriginalLine, OriginalSale, Sale, SaleError, SaleKind, SaleState, TenderKind};
 pub use card::{CardIntentRecord, CardResultRecord, outcome as card_outcome};
+pub use in_progress::{HeldCard, InProgress};
 pub use print_jobs::PrintJob;
 use records::{Canon, EntryHeader, LineRecord, PaymentRecord, SaleRecord, chain_hash, hex};
 pub use settlement::{
@@ -64,6 +66,8 @@ pub enum LedgerError {
     DayClosed(i64),
     #[error("no business day is open")]
     NoDayOpen,
+    #[error("sale in progress {0} still holds a card payment: reverse it first")]
+    InProgressHoldsCard(i64),
 }
 
 impl LedgerError {
@@ -84,6 +88,7 @@ impl LedgerError {
             LedgerError::CardOutcomeUnknown(n) => t!("error.ledger.card_outcome_unknown", locale = locale, intent = n),
             LedgerError::DayClosed(n) => t!("error.ledger.day_closed", locale = locale, day = n),
             LedgerError::NoDayOpen => t!("error.ledger.no_day_open", locale = locale),
+            LedgerError::InProgressHoldsCard(n) => t!("error.ledger.in_progress_holds_card", locale = locale, id = n),
         }
         .into_owned()
     }
@@ -273,6 +278,17 @@ impl Ledger {
     /// Posts a paid sale or refund durably: the sale, its lines and payments and its journal
     /// entry in one transaction. Opens a business day (float 0) if none is open.
     pub fn post_sale(&mut self, sale: &mut Sale, ctx: &PostContext, now: DateTime<Utc>) -> Result<Posted, LedgerError> {
+        self.post_sale_with(sale, ctx, now, |_| Ok(()))
+    }
+
+    /// `post_sale` with `also` run inside its transaction (the sale in progress it ends).
+    fn post_sale_with(
+        &mut self,
+        sale: &mut Sale,
+        ctx: &PostContext,
+        now: DateTime<Utc>,
+        also: impl FnOnce(&Transaction<'_>) -> Result<(), LedgerError>,
+    ) -> Result<Posted, LedgerError> {
         if sale.state() != SaleState::Paid {
             return Err(LedgerError::NotPaid(sale.state()));
         }
@@ -303,6 +319,7 @@ impl Ledger {
             records::sale_canonical(h, &record)
         })?;
         insert_sale(&tx, seq, &record)?;
+        also(&tx)?;
         let head = Some(Head { seq, hash });
         tx.commit()?;
         sale.complete()?;

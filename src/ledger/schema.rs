@@ -217,6 +217,19 @@ WHEN NEW.day_no IS NOT NULL
  AND EXISTS (SELECT 1 FROM journal j WHERE j.kind = 'day_close' AND j.day_no = NEW.day_no)
 BEGIN SELECT RAISE(ABORT, 'the business day is closed'); END;
 "#,
+    // 2: sales in progress (a working table: see ledger/in_progress.rs) and the terminal receipt a
+    // reversal intent concerns.
+    r#"
+CREATE TABLE sales_in_progress (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    origin     TEXT NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('open', 'parked')),
+    body       TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+ALTER TABLE card_intents ADD COLUMN receipt_no INTEGER;
+CREATE INDEX card_intents_reference ON card_intents(reference);
+"#,
 ];
 
 /// Tables whose rows, once posted, never change.

@@ -26,23 +26,45 @@ pub struct Problem {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProblemKind {
-    SequenceGap { expected: i64 },
+    SequenceGap {
+        expected: i64,
+    },
     BrokenLink,
     HashMismatch,
     HeaderMismatch,
     SaleMissing,
-    SaleDiffers { receipt_no: i64 },
-    TotalsWrong { receipt_no: i64, detail: String },
-    ReceiptGap { expected: i64, found: i64 },
+    SaleDiffers {
+        receipt_no: i64,
+    },
+    TotalsWrong {
+        receipt_no: i64,
+        detail: String,
+    },
+    ReceiptGap {
+        expected: i64,
+        found: i64,
+    },
     DayDiffers,
     CardDiffers,
     PrintJobDiffers,
     SettlementDiffers,
-    Orphan { table: &'static str },
+    Orphan {
+        table: &'static str,
+    },
     TriggerMissing(String),
-    WitnessAhead { witness_seq: i64, head_seq: i64 },
-    WitnessDiffers { witness_seq: i64 },
+    WitnessAhead {
+        witness_seq: i64,
+        head_seq: i64,
+    },
+    WitnessDiffers {
+        witness_seq: i64,
+    },
     WitnessUnreadable,
+    /// A booked card result no sale carries (or more than one does), or a sale's card payment
+    /// without its booked result.
+    CardTie {
+        detail: String,
+    },
 }
 
 impl Problem {
@@ -74,6 +96,7 @@ impl Problem {
                 t!("verify.witness_differs", locale = locale, witness = witness_seq)
             }
             ProblemKind::WitnessUnreadable => t!("verify.witness_unreadable", locale = locale),
+            ProblemKind::CardTie { detail } => t!("verify.card_tie", locale = locale, detail = detail),
         };
         match self.seq {
             Some(seq) => t!("verify.at_entry", locale = locale, seq = seq, what = what).into_owned(),
@@ -405,6 +428,9 @@ pub(super) fn verify(conn: &Connection, witness_path: &Path) -> Result<VerifyRep
     orphans.dedup();
     for (seq, table) in orphans {
         push(&mut problems, Some(seq), ProblemKind::Orphan { table });
+    }
+    for (seq, detail) in super::in_progress::tie_problems(conn)? {
+        push(&mut problems, Some(seq), ProblemKind::CardTie { detail });
     }
     problems.sort_by_key(|p| p.seq.unwrap_or(i64::MAX));
 

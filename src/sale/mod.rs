@@ -9,6 +9,7 @@
 //!   Parked           Open / Parked / Tendering without tenders ──void──▶ Voided
 //! ```
 
+mod snapshot;
 pub mod tax;
 mod tender;
 
@@ -16,6 +17,7 @@ use rust_decimal::Decimal;
 
 use crate::catalog::{Embedded, Product, ScanHit, SoldBy};
 use crate::money::{Currency, MAX_MINOR, Money, MoneyError, scaled_i64};
+pub use snapshot::SnapshotError;
 pub use tax::{TaxClass, TaxTotal, Totals};
 pub use tender::{CardPayment, ExternalMethod, Tender, TenderKind, is_masked_pan};
 

@@ -256,10 +256,16 @@ fn outcome(ex: &Exchange, approved: Option<CardApproval>) -> Outcome {
     }
     match &ex.end {
         End::Refused(code) => Outcome::Declined { code: *code },
+        // Only what the terminal itself said ends a payment as not made.
         End::Aborted(code) => Outcome::Aborted { code: *code },
-        // The terminal books only what we acknowledged, and we acknowledged nothing.
-        End::Completed(_) | End::NoAnswer | End::T4Expired => Outcome::Aborted { code: 0x6C },
-        End::LinkFailed { step } => Outcome::Aborted { code: if *step == "command" { 0x9B } else { 0x6C } },
+        // The command never reached the terminal (no ACK after the repeats): nothing started.
+        End::LinkFailed { step: "command" } => Outcome::Aborted { code: 0x9B },
+        // The terminal took the command and then the exchange broke (no answer, T4, a broken
+        // line, a completion without any result): it may have booked. Recovery asks it.
+        End::NoAnswer => Outcome::Unknown { reason: "no answer from the terminal".into() },
+        End::T4Expired => Outcome::Unknown { reason: "the terminal did not finish in time".into() },
+        End::LinkFailed { step } => Outcome::Unknown { reason: format!("the line failed ({step})") },
+        End::Completed(_) => Outcome::Unknown { reason: "the terminal finished without a result".into() },
     }
 }
 

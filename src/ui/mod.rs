@@ -1274,9 +1274,9 @@ impl Till {
         let was_unknown = self.card == CardState::Unknown;
         self.card = CardState::Idle;
         for resolution in resolutions {
-            match resolution.booked {
+            match resolution.verdict {
                 // The open payment was this sale's: it is paid by card after all.
-                Some(approval)
+                card::Verdict::Booked(approval)
                     if was_unknown && self.counter.sale().state() == SaleState::Tendering && {
                         let due = self.counter.card_amount().abs().minor();
                         approval.amount_minor as i64 == due
@@ -1290,8 +1290,12 @@ impl Till {
                         Err(e) => self.counter_error(e),
                     }
                 }
-                Some(_) => self.info(t("counter.recovered_other", &l)),
-                None => self.info(t("counter.recovered_not_booked", &l)),
+                card::Verdict::Booked(_) => self.info(t("counter.recovered_other", &l)),
+                card::Verdict::NotBooked => self.info(t("counter.recovered_not_booked", &l)),
+                card::Verdict::Unknown => {
+                    self.card = CardState::Unknown;
+                    self.error(t("counter.recovered_unknown", &l));
+                }
             }
         }
         Vec::new()

@@ -1,0 +1,365 @@
+//! Sales in progress: the durable working copy of a cart that money may already be moving for.
+//!
+//! A working table, not journal entries: a cart changes with every scan, and chaining each change
+//! would bury the books in noise. Its own rules make it safe instead:
+//! - it is written before any money moves (a card intent, the drawer opening) and after each
+//!   tender, so a crash at any instant leaves the cart and what was paid on it;
+//! - a card intent for it names it (`sip:ID`), so the card payments it carries are the ledger's
+//!   booked results of those intents, whatever the copy says;
+//! - it is deleted only in the transaction that posts its sale, or when it carries no card
+//!   payment left standing (a void after the reversals);
+//! - ids are never reused (AUTOINCREMENT), so an intent's reference names one cart forever.
+//!
+//! `verify` checks the tie: every booked card result is carried by exactly one posted sale or
+//! refund, by a booked reversal, or by an open sale in progress (see [`tie_problems`]).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::{Ledger, LedgerError, PostContext, Posted};
+use crate::sale::{Sale, SaleState};
+
+/// The reference a card intent of a sale in progress carries.
+pub fn reference_of(id: i64) -> String {
+    format!("sip:{id}")
+}
+
+/// The sale in progress a card intent's reference names, if any.
+pub fn in_progress_of(reference: &str) -> Option<i64> {
+    reference.strip_prefix("sip:")?.parse().ok()
+}
+
+/// One stored sale in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InProgress {
+    pub id: i64,
+    /// Who rang it up: `counter` or `simulate`.
+    pub origin: String,
+    /// `open` or `parked`.
+    pub state: String,
+    /// The sale's snapshot (`Sale::snapshot`).
+    pub body: String,
+    pub updated_at: String,
+}
+
+/// A card payment the ledger holds for a sale in progress: booked and not reversed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldCard {
+    pub intent_id: i64,
+    pub amount_minor: i64,
+    pub result: super::CardResultRecord,
+}
+
+pub(super) fn table_exists(conn: &Connection, name: &str) -> Result<bool, LedgerError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?
+        .query_row([name], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Booked payments of intents naming this sale in progress, less those a booked reversal undid.
+fn held_cards_in(conn: &Connection, id: i64) -> Result<Vec<HeldCard>, LedgerError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {} FROM card_results WHERE seq IN (SELECT r.seq FROM card_results r \
+         JOIN card_intents i ON i.intent_id = r.intent_id \
+         WHERE i.op = 'pay' AND i.reference = ?1 AND r.receipt_no IS NOT NULL \
+           AND r.seq = (SELECT MAX(seq) FROM card_results WHERE intent_id = i.intent_id) \
+           AND r.outcome IN ('approved', 'resolved_booked')) ORDER BY seq",
+        super::card::RESULT_COLUMNS
+    ))?;
+    let rows = stmt.query_map([reference_of(id)], super::card::result_row)?;
+    let mut held = Vec::new();
+    for row in rows {
+        let (_, result) = row?;
+        let receipt = result.receipt_no.unwrap_or(-1);
+        if reversal_booked_in(conn, receipt, result.amount_minor.unwrap_or(0))? {
+            continue;
+        }
+        held.push(HeldCard { intent_id: result.intent_id, amount_minor: result.amount_minor.unwrap_or(0), result });
+    }
+    Ok(held)
+}
+
+/// Whether a booked reversal concerns the terminal receipt `receipt` of this amount.
+pub(super) fn reversal_booked_in(conn: &Connection, receipt: i64, amount_minor: i64) -> Result<bool, LedgerError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM card_intents i WHERE i.op = 'reverse' AND i.receipt_no = ?1 \
+               AND (i.amount_minor = ?2 OR i.amount_minor = 0) \
+               AND (SELECT outcome FROM card_results r WHERE r.intent_id = i.intent_id ORDER BY r.seq DESC LIMIT 1) \
+                   IN ('approved', 'resolved_booked') LIMIT 1",
+        )?
+        .query_row(params![receipt, amount_minor], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn state_of(sale: &Sale) -> &'static str {
+    if sale.state() == SaleState::Parked { "parked" } else { "open" }
+}
+
+impl Ledger {
+    /// Writes the working copy of a sale in progress (a new one with `id` None) and returns its
+    /// id. Durable when it returns: call it before any money moves for the sale.
+    pub fn save_in_progress(
+        &mut self,
+        id: Option<i64>,
+        origin: &str,
+        sale: &Sale,
+        now: DateTime<Utc>,
+    ) -> Result<i64, LedgerError> {
+        let at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let body = sale.snapshot();
+        match id {
+            Some(id) => {
+                let n = self
+                    .conn
+                    .prepare_cached(
+                        "UPDATE sales_in_progress SET state = ?2, body = ?3, updated_at = ?4 WHERE id = ?1",
+                    )?
+                    .execute(params![id, state_of(sale), body, at])?;
+                if n == 0 {
+                    return Err(LedgerError::Corrupt(format!("no sale in progress {id}")));
+                }
+                Ok(id)
+            }
+            None => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO sales_in_progress(origin, state, body, updated_at) VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![origin, state_of(sale), body, at])?;
+                Ok(self.conn.last_insert_rowid())
+            }
+        }
+    }
+
+    /// Every stored sale in progress of this origin (all with None), oldest first.
+    pub fn in_progress(&self, origin: Option<&str>) -> Result<Vec<InProgress>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, origin, state, body, updated_at FROM sales_in_progress \
+             WHERE ?1 IS NULL OR origin = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([origin], |r| {
+            Ok(InProgress {
+                id: r.get(0)?,
+                origin: r.get(1)?,
+                state: r.get(2)?,
+                body: r.get(3)?,
+                updated_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The card payments the ledger holds for a sale in progress (booked, not reversed).
+    pub fn held_cards(&self, id: i64) -> Result<Vec<HeldCard>, LedgerError> {
+        held_cards_in(&self.conn, id)
+    }
+
+    /// Booked payments of intents with this reference that no booked reversal undid, as
+    /// (terminal receipt, amount): the shell's test payments left standing.
+    pub fn unreversed_payments(&self, reference: &str) -> Result<Vec<(i64, i64)>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.receipt_no, r.amount_minor FROM card_intents i JOIN card_results r ON r.seq = \
+               (SELECT MAX(seq) FROM card_results WHERE intent_id = i.intent_id) \
+             WHERE i.op = 'pay' AND i.reference = ?1 AND r.outcome IN ('approved', 'resolved_booked') \
+               AND r.receipt_no IS NOT NULL ORDER BY i.intent_id",
+        )?;
+        let rows: Vec<(i64, Option<i64>)> =
+            stmt.query_map([reference], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let mut left = Vec::new();
+        for (receipt, amount) in rows {
+            let amount = amount.unwrap_or(0);
+            if !reversal_booked_in(&self.conn, receipt, amount)? {
+                left.push((receipt, amount));
+            }
+        }
+        Ok(left)
+    }
+
+    /// The amount of the booked, unreversed card payment with this terminal receipt when no
+    /// posted sale carries it (a reversal from the shell may undo only such a payment).
+    pub fn uncarried_payment(&self, receipt: i64) -> Result<Option<i64>, LedgerError> {
+        let found: Option<(i64, Option<i64>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT r.trace, r.amount_minor FROM card_intents i JOIN card_results r ON r.seq = \
+                   (SELECT MAX(seq) FROM card_results WHERE intent_id = i.intent_id) \
+                 WHERE i.op = 'pay' AND r.receipt_no = ?1 AND r.outcome IN ('approved', 'resolved_booked') \
+                 ORDER BY i.intent_id DESC LIMIT 1",
+            )?
+            .query_row([receipt], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((trace, amount)) = found else { return Ok(None) };
+        let amount = amount.unwrap_or(0);
+        let carried: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM payments WHERE kind = 'card' AND card_receipt = ?1 AND card_trace = ?2",
+            params![receipt, trace],
+            |r| r.get(0),
+        )?;
+        if carried > 0 || reversal_booked_in(&self.conn, receipt, amount)? {
+            return Ok(None);
+        }
+        Ok(Some(amount))
+    }
+
+    /// Every card payment of a posted sale or refund as (terminal receipt, trace, amount; a
+    /// refund's negative), in posting order: what the terminal's batch must match.
+    pub fn posted_card_payments(&self) -> Result<Vec<(i64, i64, i64)>, LedgerError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT COALESCE(card_receipt, -1), COALESCE(card_trace, -1), amount_minor FROM payments \
+             WHERE kind = 'card' ORDER BY seq, tender_no",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Drops a sale in progress that carries no money: refused while a card payment of it stands
+    /// (reverse it first) or one of its intents is still open.
+    pub fn discard_in_progress(&mut self, id: i64) -> Result<(), LedgerError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        check_discardable(&tx, id)?;
+        tx.prepare_cached("DELETE FROM sales_in_progress WHERE id = ?1")?.execute([id])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Posts the paid sale of a sale in progress and deletes its working copy in the same
+    /// transaction: the card payments it carries pass from the copy to the posted sale at once.
+    pub fn post_in_progress(
+        &mut self,
+        id: i64,
+        sale: &mut Sale,
+        ctx: &PostContext,
+        now: DateTime<Utc>,
+    ) -> Result<Posted, LedgerError> {
+        self.post_sale_with(sale, ctx, now, |tx: &Transaction<'_>| {
+            tx.prepare_cached("DELETE FROM sales_in_progress WHERE id = ?1")?.execute([id])?;
+            Ok(())
+        })
+    }
+}
+
+fn check_discardable(tx: &Transaction<'_>, id: i64) -> Result<(), LedgerError> {
+    if !held_cards_in(tx, id)?.is_empty() {
+        return Err(LedgerError::InProgressHoldsCard(id));
+    }
+    let open: Option<i64> = tx
+        .prepare_cached(
+            "SELECT i.intent_id FROM card_intents i WHERE i.reference = ?1 AND COALESCE((SELECT r.outcome \
+             FROM card_results r WHERE r.intent_id = i.intent_id ORDER BY r.seq DESC LIMIT 1), 'unknown') = 'unknown'",
+        )?
+        .query_row([reference_of(id)], |r| r.get(0))
+        .optional()?;
+    match open {
+        Some(intent) => Err(LedgerError::CardOutcomeUnknown(intent)),
+        None => Ok(()),
+    }
+}
+
+/// The tie between card results and the sales that carry them, for `verify`: each problem with
+/// the journal seq of the result at fault.
+pub(super) fn tie_problems(conn: &Connection) -> Result<Vec<(i64, String)>, LedgerError> {
+    let mut problems = Vec::new();
+    let with_progress = table_exists(conn, "sales_in_progress")?;
+    let open_ids: Vec<i64> = if with_progress {
+        let mut stmt = conn.prepare("SELECT id FROM sales_in_progress")?;
+        stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+    } else {
+        Vec::new()
+    };
+    // The last result of every intent that has one.
+    let mut stmt = conn.prepare(
+        "SELECT i.intent_id, i.op, i.amount_minor, i.reference, r.seq, r.outcome, r.receipt_no, r.trace, r.amount_minor \
+         FROM card_intents i JOIN card_results r ON r.seq = \
+           (SELECT MAX(seq) FROM card_results WHERE intent_id = i.intent_id) ORDER BY i.intent_id",
+    )?;
+    type Row = (i64, String, i64, String, i64, String, Option<i64>, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut carriers = conn.prepare(
+        "SELECT COUNT(*) FROM payments p JOIN sales s ON s.seq = p.seq \
+         WHERE p.kind = 'card' AND p.card_receipt = ?1 AND p.card_trace = ?2 AND s.kind = ?3",
+    )?;
+    let mut count = |receipt: i64, trace: i64, kind: &str| -> Result<i64, LedgerError> {
+        Ok(carriers.query_row(params![receipt, trace, kind], |r| r.get(0))?)
+    };
+    let mut booked_pay = std::collections::HashSet::new();
+    for (intent, op, intent_amount, reference, seq, outcome, receipt, trace, amount) in &rows {
+        if !matches!(outcome.as_str(), "approved" | "resolved_booked") {
+            continue;
+        }
+        let (Some(receipt), Some(trace)) = (*receipt, *trace) else {
+            problems.push((*seq, format!("intent {intent}: booked without the terminal's receipt")));
+            continue;
+        };
+        let open = in_progress_of(reference).is_some_and(|id| open_ids.contains(&id));
+        match op.as_str() {
+            "pay" => {
+                booked_pay.insert((receipt, trace));
+                let n = count(receipt, trace, "sale")?;
+                let reversed = reversal_booked_in(conn, receipt, amount.unwrap_or(*intent_amount))?;
+                if n > 1 {
+                    problems.push((*seq, format!("card receipt {receipt}: carried by {n} sales")));
+                } else if n == 0 && !reversed && !open {
+                    problems.push((*seq, format!("card receipt {receipt}: charged, but no sale carries it")));
+                }
+            }
+            _ => {
+                let n = count(receipt, trace, "refund")?;
+                // A reversal of a payment no sale carries voided a sale in progress.
+                let voided = op == "reverse" && reversed_payment_uncarried(conn, *intent, &mut count)?;
+                if n > 1 {
+                    problems.push((*seq, format!("card receipt {receipt}: carried by {n} refunds")));
+                } else if n == 0 && !open && !voided {
+                    problems.push((*seq, format!("card receipt {receipt}: paid back, but no refund carries it")));
+                }
+            }
+        }
+    }
+    // Every card payment of a posted sale has its booked result.
+    let mut stmt = conn.prepare(
+        "SELECT p.seq, p.card_receipt, p.card_trace, s.kind FROM payments p JOIN sales s ON s.seq = p.seq \
+         WHERE p.kind = 'card' ORDER BY p.seq",
+    )?;
+    let payments: Vec<(i64, Option<i64>, Option<i64>, String)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<Result<_, _>>()?;
+    let booked_any: std::collections::HashSet<(i64, i64)> = rows
+        .iter()
+        .filter(|r| matches!(r.5.as_str(), "approved" | "resolved_booked"))
+        .filter_map(|r| Some((r.6?, r.7?)))
+        .collect();
+    for (seq, receipt, trace, kind) in payments {
+        let key = (receipt.unwrap_or(-1), trace.unwrap_or(-1));
+        let known = if kind == "sale" { booked_pay.contains(&key) } else { booked_any.contains(&key) };
+        if !known {
+            problems.push((seq, format!("card receipt {}: no booked card result", key.0)));
+        }
+    }
+    Ok(problems)
+}
+
+/// Whether the payment a reversal intent undid is carried by no sale (a voided sale in progress).
+fn reversed_payment_uncarried(
+    conn: &Connection,
+    reversal: i64,
+    count: &mut impl FnMut(i64, i64, &str) -> Result<i64, LedgerError>,
+) -> Result<bool, LedgerError> {
+    let target: Option<(i64, i64)> = conn
+        .prepare_cached(
+            "SELECT r.receipt_no, r.trace FROM card_intents rev JOIN card_intents i ON i.op = 'pay' \
+             JOIN card_results r ON r.intent_id = i.intent_id AND r.outcome IN ('approved', 'resolved_booked') \
+             WHERE rev.intent_id = ?1 AND r.receipt_no = rev.receipt_no ORDER BY r.seq DESC LIMIT 1",
+        )?
+        .query_row([reversal], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match target {
+        Some((receipt, trace)) => Ok(count(receipt, trace, "sale")? == 0),
+        None => Ok(false),
+    }
+}
