@@ -1,7 +1,9 @@
 //! Power cuts during card payments: the till process killed (SIGKILL) just before and just after
-//! it answers an approval, and a terminal that goes silent mid-payment. After the till restarts
-//! and recovers, the till's ledger and the terminal emulator's batch agree on every payment, and
-//! no payment was taken twice.
+//! it answers an approval, and a terminal that goes silent mid-payment, through the shell's test
+//! payment (`till terminal pay`, a manager's, reversing itself at once). After the till restarts
+//! and recovers — by the terminal's answer where it can tell, by a manager's settlement from the
+//! terminal's journal where it cannot — the till's ledger and the terminal emulator's batch agree
+//! on every payment and every reversal, and no payment was taken twice.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -47,9 +49,14 @@ impl Drop for Terminal {
     }
 }
 
+const MANAGER: [&str; 4] = ["--user", "mgr", "--pin", "2468"];
+
 fn till(data: &Path, port: &str, args: &[&str], fault: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_till"));
     cmd.arg("terminal").args(args).args(["--port", port, "--lang", "en", "--t4-s", "2"]).args(FAST);
+    if matches!(args.first(), Some(&"pay" | &"reverse" | &"settle")) {
+        cmd.args(MANAGER);
+    }
     cmd.arg("--data-dir").arg(data);
     if let Some(f) = fault {
         cmd.env("TILL_FAULT", f);
@@ -61,33 +68,57 @@ fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
-/// (receipt, amount) of every payment that stands, per the till and per the terminal.
-fn agree(data: &Path, state: &Path) -> BTreeSet<(i64, i64)> {
+/// (receipt, amount, reversed) of every payment the terminal booked, per the till and per the
+/// terminal; the ledger verifies and no intent is left open.
+fn agree(data: &Path, state: &Path) -> BTreeSet<(i64, i64, bool)> {
     let ledger = Ledger::open_read_only(&data.join("ledger.db")).unwrap();
-    assert!(ledger.verify().unwrap().is_sound());
+    let report = ledger.verify().unwrap();
+    assert!(report.is_sound(), "{:?}", report.problems);
     assert!(ledger.open_card_intents().unwrap().is_empty(), "every intent is resolved");
-    let till: BTreeSet<(i64, i64)> = ledger
-        .card_results()
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.outcome == card_outcome::APPROVED || r.outcome == card_outcome::RESOLVED_BOOKED)
-        .map(|r| (r.receipt_no.unwrap(), r.amount_minor.unwrap()))
-        .collect();
-    let terminal: BTreeSet<(i64, i64)> = EmulatorState::load(state)
+    let booked = |r: &till::ledger::CardResultRecord| {
+        r.outcome == card_outcome::APPROVED || r.outcome == card_outcome::RESOLVED_BOOKED
+    };
+    let results = ledger.card_results().unwrap();
+    let mut pays = Vec::new();
+    let mut reversed = BTreeSet::new();
+    for r in results.iter().filter(|r| booked(r)) {
+        let (receipt, amount) = (r.receipt_no.unwrap(), r.amount_minor.unwrap());
+        // The emulator's reversal answers with the receipt it reversed and a new trace.
+        if pays.iter().any(|(p, a, t)| *p == receipt && *a == amount && Some(*t) != r.trace) {
+            reversed.insert(receipt);
+        } else {
+            pays.push((receipt, amount, r.trace.unwrap()));
+        }
+    }
+    let till: BTreeSet<(i64, i64, bool)> = pays.iter().map(|(p, a, _)| (*p, *a, reversed.contains(p))).collect();
+    let terminal: BTreeSet<(i64, i64, bool)> = EmulatorState::load(state)
         .unwrap()
         .batch
         .into_iter()
-        .filter(|e| !e.reversed)
-        .map(|e| (i64::from(e.receipt_no), e.amount_minor))
+        .map(|e| (i64::from(e.receipt_no), e.amount_minor, e.reversed))
         .collect();
     assert_eq!(till, terminal, "the till and the terminal agree");
     till
+}
+
+/// The one card intent left open.
+fn open_intent(data: &Path) -> String {
+    let ledger = Ledger::open_read_only(&data.join("ledger.db")).unwrap();
+    let open = ledger.open_card_intents().unwrap();
+    assert_eq!(open.len(), 1);
+    open[0].intent_id.to_string()
 }
 
 fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let state = dir.path().join("terminal.state");
+    let added = Command::new(env!("CARGO_BIN_EXE_till"))
+        .args(["users", "add", "mgr", "--name", "Manager", "--role", "manager", "--pin", "2468", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{}", text(&added));
     (dir, data, state)
 }
 
@@ -97,15 +128,27 @@ fn killed_just_before_answering_an_approval() {
     let pt = Terminal::start(&state, "approve");
     let paid = till(&data, &pt.port, &["pay", "12.34"], Some("before_ack"));
     assert_eq!(paid.status.signal(), Some(9), "{}", text(&paid));
-    // The terminal waits T3 for the answer that never comes, then reverses on its own.
+    // The terminal waits T3 for the answer that never comes, then reverses on its own. The till
+    // had stored the approval, and the terminal's last receipt is no proof either way: it stays
+    // open, and no card payment goes through meanwhile.
     std::thread::sleep(Duration::from_millis(2500));
     let recovered = till(&data, &pt.port, &["recover"], None);
-    assert!(text(&recovered).contains("did not book it"), "{}", text(&recovered));
+    assert!(text(&recovered).contains("cannot tell"), "{}", text(&recovered));
+    let blocked = till(&data, &pt.port, &["pay", "12.34"], None);
+    assert!(!blocked.status.success(), "{}", text(&blocked));
+    // The manager reads the terminal's journal: not booked.
+    let intent = open_intent(&data);
+    let no_note = till(&data, &pt.port, &["settle", &intent, "--not-booked", "--note", " "], None);
+    assert!(text(&no_note).contains("--note"), "{}", text(&no_note));
+    let settled = till(&data, &pt.port, &["settle", &intent, "--not-booked", "--note", "journal: no receipt"], None);
+    assert!(settled.status.success(), "{}", text(&settled));
     assert!(agree(&data, &state).is_empty(), "nothing was charged");
-    // The customer pays again, once.
+    // The test payment goes through once, and reverses itself.
     let again = till(&data, &pt.port, &["pay", "12.34"], None);
     assert!(again.status.success(), "{}", text(&again));
-    assert_eq!(agree(&data, &state).len(), 1);
+    assert!(text(&again).contains("reversed"), "{}", text(&again));
+    let stands = agree(&data, &state);
+    assert_eq!(stands.iter().map(|(_, a, rev)| (*a, *rev)).collect::<Vec<_>>(), vec![(1234, true)]);
 }
 
 #[test]
@@ -114,12 +157,13 @@ fn killed_just_after_answering_an_approval() {
     let pt = Terminal::start(&state, "approve");
     let paid = till(&data, &pt.port, &["pay", "56.78"], Some("after_ack"));
     assert_eq!(paid.status.signal(), Some(9), "{}", text(&paid));
-    // A new card payment cannot start while this one is open: the restart recovers it first.
+    // A new card payment cannot start while this one is open: the restart recovers it first,
+    // and reverses the test payment the kill left standing.
     let next = till(&data, &pt.port, &["pay", "1.00"], None);
     assert!(text(&next).contains("the terminal booked it"), "{}", text(&next));
     assert!(next.status.success(), "{}", text(&next));
     let stands = agree(&data, &state);
-    assert_eq!(stands.iter().map(|(_, a)| *a).collect::<Vec<_>>(), vec![5678, 100]);
+    assert_eq!(stands.iter().map(|(_, a, rev)| (*a, *rev)).collect::<Vec<_>>(), vec![(5678, true), (100, true)]);
 }
 
 #[test]
@@ -129,10 +173,17 @@ fn a_terminal_that_goes_silent_mid_payment() {
         let pt = Terminal::start(&state, "silent");
         let paid = till(&data, &pt.port, &["pay", "9.99"], None);
         assert!(!paid.status.success());
-        assert!(text(&paid).contains("nothing was charged"), "{}", text(&paid));
+        // It took the command and said nothing more: it may have booked.
+        assert!(text(&paid).contains("may have"), "{}", text(&paid));
     }
-    // The terminal comes back (same batch) and the next payment goes through.
+    // The terminal comes back (same batch, never a transaction): it cannot tell; the manager
+    // settles by its journal, and the next payment goes through.
     let pt = Terminal::start(&state, "approve");
+    let blocked = till(&data, &pt.port, &["pay", "9.99"], None);
+    assert!(text(&blocked).contains("cannot tell"), "{}", text(&blocked));
+    let intent = open_intent(&data);
+    let settled = till(&data, &pt.port, &["settle", &intent, "--not-booked", "--note", "journal empty"], None);
+    assert!(settled.status.success(), "{}", text(&settled));
     let paid = till(&data, &pt.port, &["pay", "9.99"], None);
     assert!(paid.status.success(), "{}", text(&paid));
     assert_eq!(agree(&data, &state).len(), 1);

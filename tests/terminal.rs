@@ -162,7 +162,9 @@ fn a_silent_terminal_ends_at_t4() {
     let t = rig.till.session_mut().timers();
     rig.till.session_mut().transport_mut().set_timers(Timers { t4, ..t });
     let started = std::time::Instant::now();
-    assert_eq!(rig.till.pay(900, &mut |_| true), Outcome::Aborted { code: 0x6C });
+    // The terminal took the command and went silent: it may have booked, so the till does not
+    // conclude "not charged" (recovery asks the terminal).
+    assert!(matches!(rig.till.pay(900, &mut |_| true), Outcome::Unknown { .. }));
     assert!(started.elapsed() >= t4);
     assert!(rig.finish().batch.is_empty());
 }
@@ -293,7 +295,7 @@ fn a_180_second_t4_on_a_driven_clock_costs_no_real_time() {
         clock.advance(Duration::from_secs(61));
     });
     let started = std::time::Instant::now();
-    assert_eq!(rig.till.pay(900, &mut |_| true), Outcome::Aborted { code: 0x6C });
+    assert!(matches!(rig.till.pay(900, &mut |_| true), Outcome::Unknown { .. }));
     let real = started.elapsed();
     assert!(real >= Duration::from_millis(600), "T4 did not expire before the clock passed 180 s: {real:?}");
     assert!(real < Duration::from_secs(10), "{real:?}");

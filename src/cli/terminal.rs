@@ -352,12 +352,15 @@ pub fn run(
         let run = card::run(ledger, terminal, op, amount, card::TEST_PAYMENT).and_then(|paid| {
             // A test payment is reversed at once; were the till killed in between, the next
             // `till terminal` command reverses it (`reverse_test_payments`).
-            card::reverse_test_payments(ledger, terminal)?;
-            Ok(paid)
+            let undone = card::reverse_test_payments(ledger, terminal)?;
+            Ok((paid, undone))
         });
         match run {
-            Ok(paid) => {
+            Ok((paid, undone)) => {
                 println!("{}", describe(&paid.outcome, store.currency, locale));
+                for receipt in undone {
+                    println!("{}", t!("cli.test_payment_reversed", locale = locale, receipt = receipt));
+                }
                 if matches!(paid.outcome, Outcome::Approved(_)) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
             }
             Err(card::CardError::Ledger(e)) => fail(e.localized(locale)),
