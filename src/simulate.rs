@@ -174,11 +174,11 @@ pub fn finish_left_over(
     ledger: &mut Ledger,
     settings: &SaleSettings,
     ctx: &PostContext,
-    mut terminal: Option<&mut dyn PaymentTerminal>,
+    terminal: Option<&mut dyn PaymentTerminal>,
     rng: &mut Rng,
     each: &mut impl FnMut(&mut Ledger, &Sale, &Posted) -> Result<(), SimulateError>,
 ) -> Result<usize, SimulateError> {
-    if let Some(t) = terminal.as_deref_mut()
+    if let Some(t) = terminal
         && !ledger.open_card_intents()?.is_empty()
     {
         crate::card::recover(ledger, t)?;
