@@ -53,7 +53,7 @@ fn fixture() -> PathBuf {
     {
         let mut ledger = Ledger::open(&dir.join("month.db"), "R1", store.currency).unwrap();
         let mut terminal = TrainingTerminal::start(EmulatorConfig::default(), None, Timers::default()).unwrap();
-        dayclose::close_day(&mut ledger, &mut terminal.terminal, &manager, false, Utc::now()).unwrap();
+        dayclose::close_day(&mut ledger, &mut terminal.terminal, &manager, false, None, Utc::now()).unwrap();
     }
     let month = rusqlite::Connection::open(dir.join("month.db")).unwrap();
     let (entries, receipts): (i64, i64) = month
@@ -109,7 +109,7 @@ fn bench(c: &mut Criterion) {
             |mut ledger| {
                 let day = ledger.current_day().unwrap().unwrap().day_no;
                 let report =
-                    dayclose::close_day(&mut ledger, &mut terminal.terminal, &manager, false, Utc::now()).unwrap();
+                    dayclose::close_day(&mut ledger, &mut terminal.terminal, &manager, false, None, Utc::now()).unwrap();
                 assert_eq!((report.figures.sales_count as usize, report.close.unwrap().day_no), (DAY, day));
             },
             BatchSize::PerIteration,

@@ -141,9 +141,9 @@ fn a_mixed_day_closes_with_terminal_and_ledger_agreeing_to_the_cent() {
     // The core refuses a Z without a manager's approval for settlement.
     let users = till::auth::demo_users();
     let other = till::auth::approve(&users[1], till::auth::DEMO_MANAGER_PIN, till::auth::Permission::NoSale).unwrap();
-    let refused = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, &other, false, Utc::now());
+    let refused = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, &other, false, None, Utc::now());
     assert!(matches!(refused, Err(CloseError::NotPermitted)), "{refused:?}");
-    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()).unwrap();
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, None, Utc::now()).unwrap();
     let rec = z.reconciliation.as_ref().unwrap();
     assert!(rec.agrees(), "{rec:#?}");
     assert!(!rec.families.is_empty());
@@ -161,7 +161,7 @@ fn a_mixed_day_closes_with_terminal_and_ledger_agreeing_to_the_cent() {
     assert_eq!(shop.ledger.current_day().unwrap(), None);
     shop.sell(false);
     assert_eq!(shop.ledger.current_day().unwrap().unwrap().day_no, 2);
-    let z2 = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()).unwrap();
+    let z2 = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, None, Utc::now()).unwrap();
     let close2 = z2.close.unwrap();
     assert_eq!((close2.z_no, close2.grand_total_minor), (2, close.grand_total_minor + close2.net_minor));
     assert!(shop.ledger.verify().unwrap().problems.is_empty());
@@ -174,7 +174,19 @@ fn a_payment_the_terminal_reversed_by_itself_is_exactly_the_difference() {
     let last_card = shop.sell(true);
     shop.controls.send(Control::ReverseLast).unwrap();
     let amount = shop.ledger.sale_by_receipt(last_card).unwrap().total;
-    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()).unwrap();
+    // A difference closes the day only on a manager's note, journaled.
+    assert!(matches!(
+        dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, None, Utc::now()),
+        Err(CloseError::DifferenceNeedsNote)
+    ));
+    assert!(shop.ledger.current_day().unwrap().is_some(), "the day stays open");
+    let note = Some("host reversed receipt on its own; customer called");
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, note, Utc::now()).unwrap();
+    let conn = rusqlite::Connection::open(shop.ledger.path()).unwrap();
+    let noted: String = conn
+        .query_row("SELECT CAST(payload AS TEXT) FROM journal WHERE kind = 'z_difference_note'", [], |r| r.get(0))
+        .unwrap();
+    assert!(noted.contains("note=host reversed receipt") && noted.contains("by=李经理"), "{noted}");
     let rec = z.reconciliation.unwrap();
     let differences: Vec<_> = rec.differences().collect();
     assert_eq!(differences.len(), 1, "{rec:#?}");
@@ -188,14 +200,14 @@ fn a_refused_end_of_day_leaves_the_day_open_and_the_retry_closes_it() {
     let mut shop = shop();
     shop.mixed_day();
     shop.controls.send(Control::Scenario(Scenario::EndOfDayFails)).unwrap();
-    let failed = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now());
+    let failed = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, None, Utc::now());
     assert!(
         matches!(failed, Err(CloseError::Terminal(TerminalError::Aborted(0x9B) | TerminalError::Refused(0x9B)))),
         "{failed:?}"
     );
     assert_eq!(shop.ledger.current_day().unwrap().unwrap().day_no, 1, "the day stays open");
     assert_eq!(shop.ledger.day_close(1).unwrap(), None);
-    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()).unwrap();
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, None, Utc::now()).unwrap();
     assert!(z.reconciliation.unwrap().agrees());
     assert_eq!(z.close.unwrap().z_no, 1);
 }
@@ -212,7 +224,7 @@ fn a_z_stopped_after_the_terminal_closed_its_batch_is_finished_with_the_kept_tot
     }
     shop.ledger.post_terminal_eod(&kept, Utc::now()).unwrap();
     // The retry does not ask the (now empty) batch again: the totals still agree.
-    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()).unwrap();
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, None, Utc::now()).unwrap();
     assert!(z.reconciliation.unwrap().agrees());
 }
 
@@ -220,12 +232,15 @@ fn a_z_stopped_after_the_terminal_closed_its_batch_is_finished_with_the_kept_tot
 fn a_day_is_closed_once_and_takes_nothing_after() {
     let mut shop = shop();
     shop.sell(false);
-    dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()).unwrap();
+    dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, None, Utc::now()).unwrap();
     assert!(matches!(
-        dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()),
+        dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, None, Utc::now()),
         Err(CloseError::Ledger(LedgerError::NoDayOpen))
     ));
-    assert!(matches!(shop.ledger.post_day_close(1, &[], Utc::now()), Err(LedgerError::DayClosed(1))));
+    let head = shop.ledger.head().unwrap().unwrap().seq;
+    assert!(matches!(shop.ledger.post_day_close(1, &[], head, Utc::now()), Err(LedgerError::DayClosed(1))));
+    // Figures computed before the newest entry are refused: they would miss it.
+    assert!(matches!(shop.ledger.post_day_close(1, &[], head - 1, Utc::now()), Err(LedgerError::ChangedMeanwhile)));
     // Beneath the API: the ledger's own trigger refuses any entry dated in the closed day.
     let db = rusqlite::Connection::open(shop.ledger.path()).unwrap();
     let err = db
@@ -272,7 +287,7 @@ fn a_drawer_count_beyond_the_limit_needs_a_note() {
 fn a_z_row_edited_behind_its_entry_is_named_by_verify() {
     let mut shop = shop();
     shop.sell(false);
-    dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()).unwrap();
+    dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, None, Utc::now()).unwrap();
     assert!(shop.ledger.verify().unwrap().problems.is_empty());
     let db = rusqlite::Connection::open(shop.ledger.path()).unwrap();
     db.execute_batch(
@@ -291,7 +306,7 @@ fn a_z_row_edited_behind_its_entry_is_named_by_verify() {
 fn the_z_as_pdf_embeds_the_font_and_as_paper_decodes_in_the_emulator() {
     let mut shop = shop();
     shop.mixed_day();
-    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, Utc::now()).unwrap();
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, None, Utc::now()).unwrap();
     let mut steps = Vec::new();
     let pdf = dayclose::pdf::pdf(&z, "示例便利店", "zh-CN", &mut |p| steps.push(p)).unwrap();
     assert!(pdf.starts_with(b"%PDF-"));

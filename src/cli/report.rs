@@ -27,6 +27,10 @@ pub enum ReportCommand {
         line: super::terminal::LineArgs,
         #[command(flatten)]
         manager: ManagerArgs,
+        /// Why the day may close although the terminal's totals and the ledger differ
+        /// (journaled with the manager's name).
+        #[arg(long)]
+        note: Option<String>,
     },
     /// Every business day with its Z number.
     Days,
@@ -216,7 +220,7 @@ pub fn run(
                 Err(e) => fail(e.localized(locale)),
             }
         }
-        ReportCommand::Z { line, manager } => {
+        ReportCommand::Z { line, manager, note } => {
             let approval = match manager.approval(&mut ledger, locale) {
                 Ok(a) => a,
                 Err(code) => return code,
@@ -225,7 +229,7 @@ pub fn run(
                 Ok(t) => t,
                 Err(code) => return code,
             };
-            match dayclose::close_day(&mut ledger, terminal.as_mut(), &approval, out.training, Utc::now()) {
+            match dayclose::close_day(&mut ledger, terminal.as_mut(), &approval, out.training, note.as_deref(), Utc::now()) {
                 Ok(report) => {
                     match dayclose::backup_after_z(&ledger, backup, Utc::now()) {
                         Ok(path) => eprintln!("{}", t!("backup.written", locale = locale, file = path.display())),

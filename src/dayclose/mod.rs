@@ -134,6 +134,11 @@ pub enum CloseError {
     UnknownDay(i64),
     #[error("settlement needs a manager's approval")]
     NotPermitted,
+    /// Card payments or sales still open: the Z would close a day whose money is not settled.
+    #[error("open card payments or sales in progress: {0}")]
+    OpenWork(String),
+    #[error("the terminal and the ledger disagree: a manager's note is needed to close the day")]
+    DifferenceNeedsNote,
 }
 
 /// Settlement's postings (the Z, drawer counts, cash in and out) take a manager's approval.
@@ -153,6 +158,12 @@ impl CloseError {
                 rust_i18n::t!("report.error.unknown_day", locale = locale, day = n).into_owned()
             }
             CloseError::NotPermitted => rust_i18n::t!("report.error.not_permitted", locale = locale).into_owned(),
+            CloseError::OpenWork(what) => {
+                rust_i18n::t!("report.error.open_work", locale = locale, what = what).into_owned()
+            }
+            CloseError::DifferenceNeedsNote => {
+                rust_i18n::t!("report.error.difference_needs_note", locale = locale).into_owned()
+            }
         }
     }
 }
@@ -356,17 +367,42 @@ pub fn count_drawer(
     Ok(record)
 }
 
+/// What keeps the day from closing: open card intents and sales in progress that hold money or
+/// are still at the counter (a parked cart without payments may wait for the next day). Named
+/// with how to settle them.
+pub fn open_work(ledger: &Ledger) -> Result<Vec<String>, LedgerError> {
+    let mut open = Vec::new();
+    for intent in ledger.open_card_intents()? {
+        open.push(format!("card payment {} ({}): till terminal recover, or a manager's settle", intent.intent_id, intent.op));
+    }
+    for sip in ledger.in_progress(None)? {
+        if sip.state == "open" || !ledger.held_cards(sip.id)?.is_empty() {
+            open.push(format!("sale in progress {} ({}): finish or void it at the counter", sip.id, sip.origin));
+        }
+    }
+    Ok(open)
+}
+
 /// The Z: the terminal's end-of-day (or the totals it already gave for this day), the
-/// reconciliation, and the day's closure. Nothing is closed when the terminal refuses.
+/// reconciliation, and the day's closure. Nothing is closed when the terminal refuses, while card
+/// payments or sales in progress are open, or when the terminal and the ledger disagree without a
+/// manager's note (journaled with the Z). The figures are computed as of the ledger's head, and
+/// the closure is refused inside its transaction if anything was posted since: then they are
+/// computed again, so a sale posted meanwhile is never in the closed day but not in its figures.
 pub fn close_day(
     ledger: &mut Ledger,
     terminal: &mut dyn PaymentTerminal,
     approval: &Approval,
     training: bool,
+    difference_note: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Report, CloseError> {
     permitted(approval)?;
     let day = ledger.current_day()?.ok_or(LedgerError::NoDayOpen)?.day_no;
+    let open = open_work(ledger)?;
+    if !open.is_empty() {
+        return Err(CloseError::OpenWork(open.join("; ")));
+    }
     let totals = match ledger.terminal_eod(day)? {
         Some(kept) => kept,
         None => {
@@ -376,15 +412,45 @@ pub fn close_day(
             totals
         }
     };
-    let (mut report, cards) = report_and_cards(ledger, day, day, training, now)?;
-    report.reconciliation = Some(reconcile(&cards, &totals, &ledger.open_card_intents()?));
-    // Both sets of figures are kept with the Z; the grand total counts real sales only.
-    let other = ledger.day_figures(day, day, !training)?;
-    let (real, practice) = if training { (&other, &report.figures) } else { (&report.figures, &other) };
-    let close = ledger.post_day_close(day, &[(false, real), (true, practice)], now)?;
-    report.close = Some(close);
-    report.kind = ReportKind::Z;
-    Ok(report)
+    let note = difference_note.map(str::trim).filter(|n| !n.is_empty());
+    let mut noted = false;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let as_of = ledger.head()?.map_or(0, |h| h.seq);
+        let (mut report, cards) = report_and_cards(ledger, day, day, training, now)?;
+        let reconciliation = reconcile(&cards, &totals, &ledger.open_card_intents()?);
+        if !reconciliation.agrees() {
+            let Some(note) = note else { return Err(CloseError::DifferenceNeedsNote) };
+            if !noted {
+                // Closed over a difference on a manager's word: who, why, and what differed.
+                let differs: Vec<String> = reconciliation
+                    .differences()
+                    .map(|f| format!("{}: terminal {} ledger {}", f.family, f.terminal.1, f.ledger.1))
+                    .collect();
+                ledger.append(
+                    "z_difference_note",
+                    &[("by", approval.by().to_string()), ("note", note.to_string()), ("differs", differs.join(", "))],
+                    now,
+                )?;
+                noted = true;
+                continue;
+            }
+        }
+        report.reconciliation = Some(reconciliation);
+        // Both sets of figures are kept with the Z; the grand total counts real sales only.
+        let other = ledger.day_figures(day, day, !training)?;
+        let (real, practice) = if training { (&other, &report.figures) } else { (&report.figures, &other) };
+        match ledger.post_day_close(day, &[(false, real), (true, practice)], as_of, now) {
+            Ok(close) => {
+                report.close = Some(close);
+                report.kind = ReportKind::Z;
+                return Ok(report);
+            }
+            Err(LedgerError::ChangedMeanwhile) if attempts < 5 => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// How many backups the Z keeps in the data directory's `backups` folder.

@@ -68,6 +68,8 @@ pub enum LedgerError {
     NoDayOpen,
     #[error("sale in progress {0} still holds a card payment: reverse it first")]
     InProgressHoldsCard(i64),
+    #[error("the ledger changed while the figures were computed")]
+    ChangedMeanwhile,
 }
 
 impl LedgerError {
@@ -88,6 +90,7 @@ impl LedgerError {
             LedgerError::CardOutcomeUnknown(n) => t!("error.ledger.card_outcome_unknown", locale = locale, intent = n),
             LedgerError::DayClosed(n) => t!("error.ledger.day_closed", locale = locale, day = n),
             LedgerError::NoDayOpen => t!("error.ledger.no_day_open", locale = locale),
+            LedgerError::ChangedMeanwhile => t!("error.ledger.changed_meanwhile", locale = locale),
             LedgerError::InProgressHoldsCard(n) => t!("error.ledger.in_progress_holds_card", locale = locale, id = n),
         }
         .into_owned()

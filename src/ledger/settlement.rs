@@ -531,15 +531,24 @@ impl Ledger {
         &mut self,
         day_no: i64,
         figures: &[(bool, &DayFigures)],
+        as_of: i64,
         now: DateTime<Utc>,
     ) -> Result<DayClose, LedgerError> {
         let net_minor = figures.iter().find(|(training, _)| !training).map_or(0, |(_, f)| f.net);
         let bodies: Vec<(bool, String)> = figures.iter().map(|(t, f)| (*t, f.to_text())).collect();
         let currency = self.currency;
-        let check = move |tx: &Transaction<'_>| match current_day_of(tx, currency)? {
-            Some(d) if d.day_no == day_no => Ok(()),
-            _ if day_closed(tx, day_no)? => Err(LedgerError::DayClosed(day_no)),
-            _ => Err(LedgerError::NoDayOpen),
+        let check = move |tx: &Transaction<'_>| {
+            // The figures were computed as of `as_of`: anything posted since would be in the
+            // closed day but not in them. The caller computes them again.
+            let head: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", [], |r| r.get(0))?;
+            if head != as_of {
+                return Err(LedgerError::ChangedMeanwhile);
+            }
+            match current_day_of(tx, currency)? {
+                Some(d) if d.day_no == day_no => Ok(()),
+                _ if day_closed(tx, day_no)? => Err(LedgerError::DayClosed(day_no)),
+                _ => Err(LedgerError::NoDayOpen),
+            }
         };
         let (z_no, previous): (i64, i64) = self.conn.query_row(
             "SELECT COALESCE(MAX(z_no), 0) + 1, COALESCE((SELECT grand_total_minor FROM day_closes ORDER BY z_no DESC LIMIT 1), 0) FROM day_closes",

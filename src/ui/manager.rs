@@ -207,11 +207,20 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             };
             state.busy = true;
             let (ledger, training, approval) = (till.devices.shared.clone(), till.training, state.approval.clone());
+            // The note field speaks for a difference with the terminal, when there is one.
+            let note = state.note.clone();
             let backup = till.settings.as_ref().map(|s| s.backup.clone()).unwrap_or_default();
             till.terminal = super::TerminalState::Busy;
             return vec![terminal.stream(move |device, out| {
                 let mut ledger = workers::lock(&ledger);
-                let closed = dayclose::close_day(&mut ledger, &mut *device.terminal, &approval, training, Utc::now());
+                let closed = dayclose::close_day(
+                    &mut ledger,
+                    &mut *device.terminal,
+                    &approval,
+                    training,
+                    Some(&note),
+                    Utc::now(),
+                );
                 let ok = closed.is_ok();
                 crate::log::event(&match &closed {
                     Ok(r) => format!("Z {} posted", r.close.as_ref().map_or(0, |c| c.z_no)),
