@@ -109,7 +109,8 @@ fn bench(c: &mut Criterion) {
             |mut ledger| {
                 let day = ledger.current_day().unwrap().unwrap().day_no;
                 let report =
-                    dayclose::close_day(&mut ledger, &mut terminal.terminal, &manager, false, None, Utc::now()).unwrap();
+                    dayclose::close_day(&mut ledger, &mut terminal.terminal, &manager, false, None, Utc::now())
+                        .unwrap();
                 assert_eq!((report.figures.sales_count as usize, report.close.unwrap().day_no), (DAY, day));
             },
             BatchSize::PerIteration,

@@ -324,3 +324,88 @@ fn the_z_as_pdf_embeds_the_font_and_as_paper_decodes_in_the_emulator() {
     assert!(paper.contains("终端与收银台一致"), "{paper}");
     assert!(paper.contains("累计总额"), "{paper}");
 }
+
+#[test]
+fn the_z_refuses_while_a_card_payment_or_a_sale_in_progress_is_open() {
+    let mut shop = shop();
+    shop.sell(false);
+    let settings = shop.store.sale_settings();
+    let mut cart = simulate::random_basket(&shop.catalog, &settings, &mut shop.rng).unwrap();
+    let id = shop.ledger.save_in_progress(None, "counter", &cart, Utc::now()).unwrap();
+    let refused = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, None, Utc::now());
+    assert!(matches!(&refused, Err(CloseError::OpenWork(what)) if what.contains("sale in progress")), "{refused:?}");
+    simulate::pay_cash(&mut cart, &mut shop.rng).unwrap();
+    let ctx = PostContext { cashier: "c1".into(), training: false };
+    shop.ledger.post_in_progress(id, &mut cart, &ctx, Utc::now()).unwrap();
+    let open = shop.ledger.begin_card_intent("pay", 100, "sip:999", None, Utc::now()).unwrap();
+    let refused = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, None, Utc::now());
+    let expected = format!("card payment {}", open.intent_id);
+    assert!(matches!(&refused, Err(CloseError::OpenWork(what)) if what.contains(&expected)), "{refused:?}");
+    assert!(shop.ledger.current_day().unwrap().is_some(), "the day stays open");
+}
+
+#[test]
+fn a_split_payment_is_refunded_as_it_was_paid() {
+    let mut shop = shop();
+    let settings = shop.store.sale_settings();
+    let mut sale = simulate::random_basket(&shop.catalog, &settings, &mut shop.rng).unwrap();
+    let total = sale.remaining();
+    let cash = Money::from_minor(total.minor() / 3, total.currency()).unwrap();
+    sale.tender_cash(cash).unwrap();
+    let id = shop.ledger.save_in_progress(None, "test", &sale, Utc::now()).unwrap();
+    assert!(simulate::pay_card(&mut sale, id, &mut shop.ledger, &mut shop.terminal).unwrap());
+    let ctx = PostContext { cashier: "c1".into(), training: false };
+    let receipt = shop.ledger.post_in_progress(id, &mut sale, &ctx, Utc::now()).unwrap().receipt_no;
+    let card_paid = total.minor() - cash.minor();
+    assert_eq!(shop.ledger.tender_balance(receipt).unwrap(), ((card_paid, cash.minor()), (0, 0)));
+
+    let original = shop.ledger.original_sale(receipt).unwrap();
+    let refund_all = || {
+        let mut r = till::sale::Sale::new_refund(shop.store.sale_settings(), &original);
+        for line in &original.lines {
+            r.add_refund_line(&original, line.line_no, line.quantity).unwrap();
+        }
+        r.begin_payment().unwrap();
+        r
+    };
+    // The whole refund to the card: more than the card paid, refused by the ledger itself.
+    let mut to_card = refund_all();
+    let card = till::sale::CardPayment { masked_pan: "541021******9012".into(), ..Default::default() };
+    to_card.tender_card(to_card.remaining(), card.clone()).unwrap();
+    let refused = shop.ledger.post_sale(&mut to_card, &ctx, Utc::now());
+    assert!(matches!(refused, Err(LedgerError::CardRefundExceedsPaid { .. })), "{refused:?}");
+
+    // The counter offers the card its own part, and the cash its own part without a manager.
+    let store = StoreSettings::demo();
+    let catalog = Arc::new(till::demo::demo_catalog(&store).unwrap());
+    let mut counter = till::counter::Counter::new(store, catalog);
+    let record = shop.ledger.sale_by_receipt(receipt).unwrap();
+    let source = till::counter::RefundSource {
+        original: original.clone(),
+        record,
+        today: shop.ledger.current_day().unwrap().map(|d| d.day_no),
+        card_left: card_paid,
+        cash_left: cash.minor(),
+    };
+    counter.open_refund(source).unwrap();
+    let all: Vec<_> = original.lines.iter().map(|l| (l.line_no, l.quantity)).collect();
+    counter.refund_lines(&all).unwrap();
+    // The same day and the card's whole part: a reversal of exactly that payment.
+    let card_receipt = shop.ledger.sale_by_receipt(receipt).unwrap().payments[1].card_receipt.unwrap();
+    assert_eq!(
+        counter.card_refund(),
+        Some(till::counter::CardRefund::Reverse { terminal_receipt: card_receipt as u16 }),
+        "the card gets back what it paid, not the whole refund"
+    );
+    let back = till::terminal::CardApproval {
+        amount_minor: card_paid as u64,
+        masked_pan: "541021******9012".into(),
+        receipt_no: card_receipt as u16,
+        trace: 99,
+        ..Default::default()
+    };
+    counter.tender_card(&back).unwrap();
+    assert_eq!(counter.sale().remaining().minor(), -cash.minor(), "the cash part is left");
+    assert_eq!(counter.refund_cash(None).unwrap().minor(), 0, "cash back up to what cash paid, no manager");
+    assert_eq!(counter.sale().state(), till::sale::SaleState::Paid);
+}

@@ -229,7 +229,14 @@ pub fn run(
                 Ok(t) => t,
                 Err(code) => return code,
             };
-            match dayclose::close_day(&mut ledger, terminal.as_mut(), &approval, out.training, note.as_deref(), Utc::now()) {
+            match dayclose::close_day(
+                &mut ledger,
+                terminal.as_mut(),
+                &approval,
+                out.training,
+                note.as_deref(),
+                Utc::now(),
+            ) {
                 Ok(report) => {
                     match dayclose::backup_after_z(&ledger, backup, Utc::now()) {
                         Ok(path) => eprintln!("{}", t!("backup.written", locale = locale, file = path.display())),

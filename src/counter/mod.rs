@@ -92,6 +92,10 @@ pub struct RefundSource {
     pub record: SaleRecord,
     /// The business day that is open now: a card payment of the same day can be reversed.
     pub today: Option<i64>,
+    /// What cards and cash paid on the original and earlier refunds did not pay back yet
+    /// (minor units): a refund follows the money.
+    pub card_left: i64,
+    pub cash_left: i64,
 }
 
 impl RefundSource {
@@ -358,11 +362,12 @@ impl Counter {
         Ok(self.sale.tender_cash(given)?)
     }
 
-    /// Cash paid out for a refund: the original tender when the sale was paid in cash, else only
-    /// with a manager's approval.
+    /// Cash paid out for a refund: up to what cash paid on the original (net of earlier refunds);
+    /// beyond that (a card sale refunded in cash) only with a manager's approval.
     pub fn refund_cash(&mut self, approval: Option<&Approval>) -> Result<Money, CounterError> {
         let source = self.refund.as_ref().ok_or(CounterError::NothingToRefund)?;
-        if !source.paid_in_cash_only() && !approval.is_some_and(|a| a.covers(Permission::CashRefund)) {
+        let due = self.sale.cash_due().abs().minor();
+        if due > source.cash_left && !approval.is_some_and(|a| a.covers(Permission::CashRefund)) {
             return Err(CounterError::NeedsApproval(Permission::CashRefund));
         }
         Ok(self.sale.tender_cash(self.sale.cash_due())?)
@@ -382,14 +387,18 @@ impl Counter {
         self.sale.remaining()
     }
 
-    /// How a refund goes back to the original card, if it was paid by card.
+    /// How a refund goes back to the original card, if it was paid by card: at most what the
+    /// card paid and was not refunded yet (the rest of a split payment goes back in cash).
     pub fn card_refund(&self) -> Option<CardRefund> {
         let source = self.refund.as_ref()?;
         let card = source.card()?;
-        let amount = self.sale.remaining().abs().minor();
+        let amount = self.sale.remaining().abs().minor().min(source.card_left);
+        if amount <= 0 {
+            return None;
+        }
         let same_day = source.today == Some(source.record.day_no);
         match card.card_receipt {
-            Some(receipt) if same_day && amount == card.amount => {
+            Some(receipt) if same_day && amount == card.amount && source.card_left == card.amount => {
                 Some(CardRefund::Reverse { terminal_receipt: u16::try_from(receipt).ok()? })
             }
             _ => Some(CardRefund::Refund { amount_minor: amount as u64 }),

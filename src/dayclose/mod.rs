@@ -373,7 +373,10 @@ pub fn count_drawer(
 pub fn open_work(ledger: &Ledger) -> Result<Vec<String>, LedgerError> {
     let mut open = Vec::new();
     for intent in ledger.open_card_intents()? {
-        open.push(format!("card payment {} ({}): till terminal recover, or a manager's settle", intent.intent_id, intent.op));
+        open.push(format!(
+            "card payment {} ({}): till terminal recover, or a manager's settle",
+            intent.intent_id, intent.op
+        ));
     }
     for sip in ledger.in_progress(None)? {
         if sip.state == "open" || !ledger.held_cards(sip.id)?.is_empty() {

@@ -70,6 +70,9 @@ pub enum LedgerError {
     InProgressHoldsCard(i64),
     #[error("the ledger changed while the figures were computed")]
     ChangedMeanwhile,
+    /// A refund to a card beyond what cards paid on the original, net of earlier refunds.
+    #[error("a card refund of {asked} exceeds the {left} that cards paid and were not refunded")]
+    CardRefundExceedsPaid { asked: Money, left: Money },
 }
 
 impl LedgerError {
@@ -91,6 +94,12 @@ impl LedgerError {
             LedgerError::DayClosed(n) => t!("error.ledger.day_closed", locale = locale, day = n),
             LedgerError::NoDayOpen => t!("error.ledger.no_day_open", locale = locale),
             LedgerError::ChangedMeanwhile => t!("error.ledger.changed_meanwhile", locale = locale),
+            LedgerError::CardRefundExceedsPaid { asked, left } => t!(
+                "error.ledger.card_refund_exceeds_paid",
+                locale = locale,
+                asked = asked.to_string(),
+                left = left.to_string()
+            ),
             LedgerError::InProgressHoldsCard(n) => t!("error.ledger.in_progress_holds_card", locale = locale, id = n),
         }
         .into_owned()
@@ -370,6 +379,12 @@ impl Ledger {
     /// A posted sale as a refund needs it, with what earlier refunds already returned.
     pub fn original_sale(&self, receipt_no: i64) -> Result<OriginalSale, LedgerError> {
         original_sale_in(&self.conn, receipt_no, self.currency)
+    }
+
+    /// What a sale was paid with and what earlier refunds already paid back, per tender:
+    /// ((card paid, cash paid), (card refunded, cash refunded)).
+    pub fn tender_balance(&self, receipt_no: i64) -> Result<((i64, i64), (i64, i64)), LedgerError> {
+        Ok((paid_by_tender_in(&self.conn, receipt_no)?, refunded_by_tender_in(&self.conn, receipt_no)?))
     }
 
     /// A posted sale or refund as stored.
@@ -727,6 +742,30 @@ fn insert_sale(tx: &Transaction<'_>, seq: i64, s: &SaleRecord) -> Result<(), Led
     Ok(())
 }
 
+/// What a posted sale was paid with: (card, cash) in minor units.
+fn paid_by_tender_in(conn: &Connection, receipt_no: i64) -> Result<(i64, i64), LedgerError> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(SUM(CASE WHEN p.kind = 'card' THEN p.amount_minor END), 0), \
+                COALESCE(SUM(CASE WHEN p.kind = 'cash' THEN p.amount_minor END), 0) \
+         FROM payments p JOIN sales s ON s.seq = p.seq WHERE s.receipt_no = ?1 AND s.kind = 'sale'",
+        [receipt_no],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
+/// What earlier refunds of a sale paid back: (card, cash), positive minor units.
+fn refunded_by_tender_in(conn: &Connection, receipt_no: i64) -> Result<(i64, i64), LedgerError> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(-SUM(CASE WHEN p.kind = 'card' THEN p.amount_minor END), 0), \
+                COALESCE(-SUM(CASE WHEN p.kind = 'cash' THEN p.amount_minor END), 0) \
+         FROM payments p JOIN sales s ON s.seq = p.seq \
+         WHERE s.kind = 'refund' AND s.seq IN \
+           (SELECT DISTINCT seq FROM sale_lines WHERE refund_of_receipt = ?1)",
+        [receipt_no],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
 fn original_sale_in(conn: &Connection, receipt_no: i64, currency: Currency) -> Result<OriginalSale, LedgerError> {
     let seq: i64 = conn
         .query_row("SELECT seq FROM sales WHERE receipt_no = ?1 AND kind = 'sale'", [receipt_no], |r| r.get(0))
@@ -784,6 +823,17 @@ fn original_sale_in(conn: &Connection, receipt_no: i64, currency: Currency) -> R
 fn check_refund_in(tx: &Transaction<'_>, sale: &Sale, currency: Currency) -> Result<(), LedgerError> {
     let receipt = sale.refund_of().ok_or(SaleError::NotARefundLine)?;
     let original = original_sale_in(tx, receipt, currency)?;
+    // Refunds follow the money: back to cards at most what cards paid, net of earlier refunds.
+    let (card_paid, _) = paid_by_tender_in(tx, receipt)?;
+    let (card_refunded, _) = refunded_by_tender_in(tx, receipt)?;
+    let asked: i64 =
+        sale.tenders().iter().filter(|t| matches!(t.kind, TenderKind::Card(_))).map(|t| -t.amount.minor()).sum();
+    if asked > card_paid - card_refunded {
+        return Err(LedgerError::CardRefundExceedsPaid {
+            asked: Money::of_minor(asked, currency),
+            left: Money::of_minor(card_paid - card_refunded, currency),
+        });
+    }
     for line in sale.lines() {
         let r = line.refund_of.ok_or(SaleError::NotARefundLine)?;
         let o = original.lines.iter().find(|o| o.line_no == r.line_no).ok_or(SaleError::NotARefundLine)?;

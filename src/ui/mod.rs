@@ -1164,7 +1164,14 @@ impl Till {
                 let original = ledger.original_sale(receipt_no)?;
                 let record = ledger.sale_by_receipt(receipt_no)?;
                 let today = ledger.current_day()?.map(|d| d.day_no);
-                Ok::<_, crate::ledger::LedgerError>(RefundSource { original, record, today })
+                let ((card_paid, cash_paid), (card_back, cash_back)) = ledger.tender_balance(receipt_no)?;
+                Ok::<_, crate::ledger::LedgerError>(RefundSource {
+                    original,
+                    record,
+                    today,
+                    card_left: card_paid - card_back,
+                    cash_left: cash_paid - cash_back,
+                })
             })();
             Message::Found(match found {
                 Ok(source) if source.record.kind == "refund" => {
@@ -1187,7 +1194,9 @@ impl Till {
         };
         let op = if self.counter.sale().kind() == SaleKind::Refund {
             match self.counter.card_refund() {
-                Some(CardRefund::Reverse { terminal_receipt }) => (CardOp::Reverse(terminal_receipt), 0),
+                Some(CardRefund::Reverse { terminal_receipt }) => {
+                    (CardOp::Reverse(terminal_receipt), self.counter.sale().remaining().abs().minor() as u64)
+                }
                 Some(CardRefund::Refund { amount_minor }) => (CardOp::Refund, amount_minor),
                 None => {
                     self.counter_error(CounterError::RefundTenderMismatch);
