@@ -30,7 +30,11 @@ fn store() -> StoreSettings {
 }
 
 fn open(card_delay: Duration) -> Counter_ {
-    let dir = tempfile::tempdir().unwrap();
+    open_in(tempfile::tempdir().unwrap(), card_delay)
+}
+
+/// The till opened on this data directory (again, after a window was closed).
+fn open_in(dir: tempfile::TempDir, card_delay: Duration) -> Counter_ {
     let store = store();
     let config = EmulatorConfig { card_delay, ..EmulatorConfig::default() };
     // Short line timers: a lost acknowledgement costs the tests 3 × 300 ms, not 3 × 5 s.
@@ -68,7 +72,16 @@ impl Counter_ {
         assert_eq!(self.till.screen(), Screen::SignIn);
         self.click("王芳 Wang Fang");
         self.enter(PIN_FIELD, "1234");
-        assert_eq!(self.till.screen(), Screen::Sale, "{:?}", self.till.notice());
+        let paying = matches!(self.till.counter().sale().state(), SaleState::Tendering | SaleState::Paid);
+        let expected = if paying { Screen::Payment } else { Screen::Sale };
+        assert_eq!(self.till.screen(), expected, "{:?}", self.till.notice());
+    }
+
+    /// After a restart the till opens on sign-in again.
+    fn sign_in_again(&mut self) {
+        if self.till.screen() == Screen::SignIn {
+            self.sign_in();
+        }
     }
 
     fn scan(&mut self, code: &str) {
@@ -172,6 +185,11 @@ fn the_cashier_aborts_a_card_payment_and_nothing_is_charged() {
     let mut jobs = c.till.handle(Message::Card);
     assert!(matches!(c.till.card_state(), CardState::Running(_)));
     let mut stream = block_on_stream(jobs.remove(0));
+    // The sale is kept in the ledger before the terminal hears of the payment.
+    let kept = stream.next().unwrap();
+    assert!(matches!(kept, Message::InProgress(_)), "{kept:?}");
+    c.send(kept);
+    assert!(c.till.counter().in_progress().is_some());
     // The terminal's first status text arrives while it waits for the card.
     let first = stream.next().unwrap();
     assert!(matches!(first, Message::CardStatus(_)), "{first:?}");
@@ -477,4 +495,114 @@ fn the_log_keeps_card_outcomes_but_never_a_card_number() {
     assert!(text.contains(": approved"), "{text}");
     let last4 = &pan[pan.len() - 4..];
     assert!(!text.contains(&pan) && !text.contains('*') && !text.contains(last4), "{text}");
+}
+
+/// Pays the cart by card, handing the screen every message of the terminal's job up to (not
+/// including) its end: as if the window closed after the approval and before the post.
+fn card_approved_then_window_closed(mut c: Counter_) -> tempfile::TempDir {
+    let mut jobs = c.till.handle(Message::Card);
+    for message in block_on_stream(jobs.remove(0)) {
+        if matches!(message, Message::CardDone(_)) {
+            break;
+        }
+        c.send(message);
+    }
+    let Counter_ { till, dir, .. } = c;
+    drop(till);
+    dir
+}
+
+fn terminal_batch(dir: &tempfile::TempDir) -> Vec<(i64, bool)> {
+    let state = EmulatorState::load(&dir.path().join("training-terminal.state")).unwrap();
+    state.batch.iter().map(|e| (e.amount_minor, e.reversed)).collect()
+}
+
+#[test]
+fn a_window_closed_after_the_card_approval_brings_the_sale_back_and_it_completes() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("3*DRK003");
+    c.key(Named::F12);
+    let dir = card_approved_then_window_closed(c);
+    assert_eq!(terminal_batch(&dir), vec![(1050, false)], "the customer was charged");
+
+    let mut c = open_in(dir, Duration::from_millis(50));
+    // The sale is there with its card payment, paid: the cashier signs in and completes it.
+    assert_eq!(c.till.screen(), Screen::SignIn);
+    c.sign_in_again();
+    assert_eq!(c.till.screen(), Screen::Payment);
+    assert_eq!(c.till.counter().sale().state(), SaleState::Paid);
+    assert_eq!(c.till.counter().sale().lines()[0].quantity, rust_decimal::dec!(3));
+    assert!(c.till.counter().has_card_tender());
+    assert!(c.sees("Complete sale"));
+    c.click("Complete sale");
+    let ledger = c.ledger();
+    assert!(ledger.verify().unwrap().is_sound(), "{:?}", ledger.verify().unwrap().problems);
+    let sale = ledger.sale_by_receipt(1).unwrap();
+    assert_eq!((sale.total, sale.payments[0].kind.as_str()), (1050, "card"));
+    assert!(ledger.in_progress(None).unwrap().is_empty());
+    assert_eq!(terminal_batch(&c.dir), vec![(1050, false)], "charged once");
+}
+
+#[test]
+fn a_sale_brought_back_with_its_card_payment_is_voided_by_reversing_the_card() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.key(Named::F12);
+    let dir = card_approved_then_window_closed(c);
+    let mut c = open_in(dir, Duration::from_millis(50));
+    assert_eq!(c.till.counter().sale().state(), SaleState::Paid);
+    c.sign_in_again();
+    assert_eq!((c.till.screen(), c.till.card_state().clone()), (Screen::Payment, CardState::Idle));
+    c.click("Void sale");
+    assert!(c.till.counter().sale().lines().is_empty(), "{:?}", c.till.notice());
+    assert_eq!(terminal_batch(&c.dir), vec![(350, true)], "the card payment went back");
+    let ledger = c.ledger();
+    assert!(ledger.verify().unwrap().is_sound(), "{:?}", ledger.verify().unwrap().problems);
+    assert!(ledger.in_progress(None).unwrap().is_empty());
+    assert_eq!(ledger.counts().unwrap().1, 0, "no sale posted");
+}
+
+#[test]
+fn a_declined_then_an_approved_card_pay_one_sale_once() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.key(Named::F12);
+    c.terminal.send(Control::Scenario(Scenario::Decline(0x05))).unwrap();
+    c.click("F12 Card");
+    assert!(c.error().unwrap().contains("declined"), "{:?}", c.error());
+    c.terminal.send(Control::Scenario(Scenario::Approve)).unwrap();
+    c.click("F12 Card");
+    assert_eq!(c.till.screen(), Screen::Sale);
+    let ledger = c.ledger();
+    assert!(ledger.verify().unwrap().is_sound());
+    assert_eq!(ledger.sale_by_receipt(1).unwrap().payments.len(), 1);
+    assert_eq!(terminal_batch(&c.dir), vec![(350, false)]);
+}
+
+#[test]
+fn a_sale_the_ledger_refused_is_kept_and_posted_after_the_next_one() {
+    let mut c = fast();
+    c.sign_in();
+    // The ledger refuses sales for a while (as a full disk would).
+    let db = rusqlite::Connection::open(c.dir.path().join("ledger.db")).unwrap();
+    db.execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON sales BEGIN SELECT RAISE(ABORT, 'disk full'); END;")
+        .unwrap();
+    c.scan("DRK003");
+    c.key(Named::F12);
+    c.enter(CASH_FIELD, "");
+    assert!(c.error().unwrap().contains("disk full"), "{:?}", c.error());
+    assert!(c.sees("1 paid sale(s) not yet in the ledger"), "the status bar says how many wait");
+    // Kept durably: in the ledger as a sale in progress.
+    assert_eq!(c.ledger().in_progress(None).unwrap().len(), 1);
+    db.execute_batch("DROP TRIGGER refuse;").unwrap();
+    c.scan("DRK001");
+    c.key(Named::F12);
+    c.enter(CASH_FIELD, "");
+    let ledger = c.ledger();
+    assert_eq!(ledger.counts().unwrap().1, 2, "both sales posted");
+    assert!(ledger.in_progress(None).unwrap().is_empty());
+    assert!(ledger.verify().unwrap().is_sound());
 }

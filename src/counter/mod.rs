@@ -73,6 +73,8 @@ pub struct Parked {
     pub sale: Sale,
     pub total: Money,
     pub items: usize,
+    /// Its durable copy in the ledger (`ledger::in_progress`), once written.
+    pub in_progress: Option<i64>,
 }
 
 /// What the cashier's entry did.
@@ -128,6 +130,8 @@ pub struct Counter {
     selected: Option<usize>,
     parked: Vec<Parked>,
     refund: Option<RefundSource>,
+    /// The current sale's durable copy in the ledger, once money is about to move for it.
+    in_progress: Option<i64>,
 }
 
 impl Counter {
@@ -143,7 +147,44 @@ impl Counter {
             selected: None,
             parked: Vec::new(),
             refund: None,
+            in_progress: None,
         }
+    }
+
+    /// The current sale's durable copy in the ledger, if it has one.
+    pub fn in_progress(&self) -> Option<i64> {
+        self.in_progress
+    }
+
+    /// The ledger wrote the current sale's durable copy under this id.
+    pub fn set_in_progress(&mut self, id: i64) {
+        self.in_progress = Some(id);
+    }
+
+    /// The ledger wrote the parked sale `index`'s durable copy under this id.
+    pub fn set_parked_in_progress(&mut self, index: usize, id: i64) {
+        if let Some(p) = self.parked.get_mut(index) {
+            p.in_progress = Some(id);
+        }
+    }
+
+    /// A sale in progress brought back from the ledger after a restart: parked ones join the
+    /// parked list; an open one becomes the current sale when the cart is empty (else it is
+    /// parked, so nothing the cashier has rung up is lost). Returns true when it is the current.
+    pub fn restore(&mut self, id: i64, sale: Sale) -> bool {
+        if sale.state() != SaleState::Parked && self.sale.lines().is_empty() && self.in_progress.is_none() {
+            self.sale = sale;
+            self.in_progress = Some(id);
+            self.selected = None;
+            return true;
+        }
+        let mut sale = sale;
+        if sale.state() == SaleState::Open {
+            let _ = sale.park();
+        }
+        let totals = sale.totals();
+        self.parked.push(Parked { total: totals.total, items: sale.lines().len(), sale, in_progress: Some(id) });
+        false
     }
 
     pub fn store(&self) -> &StoreSettings {
@@ -315,7 +356,8 @@ impl Counter {
         let totals = self.sale.totals();
         self.sale.park()?;
         let sale = std::mem::replace(&mut self.sale, Sale::new(self.store.sale_settings()));
-        self.parked.push(Parked { total: totals.total, items: sale.lines().len(), sale });
+        let in_progress = self.in_progress.take();
+        self.parked.push(Parked { total: totals.total, items: sale.lines().len(), sale, in_progress });
         self.selected = None;
         Ok(())
     }
@@ -331,18 +373,37 @@ impl Counter {
         let mut parked = self.parked.remove(index);
         parked.sale.resume()?;
         self.sale = parked.sale;
+        self.in_progress = parked.in_progress;
         self.selected = None;
         Ok(())
     }
 
     /// Throws the cart away (nothing was paid on it).
-    pub fn void_sale(&mut self) -> Result<Sale, CounterError> {
+    /// Voids the current sale (one with card payments must have them reversed first); returns
+    /// it with its durable copy's id, which the caller discards from the ledger.
+    pub fn void_sale(&mut self) -> Result<(Sale, Option<i64>), CounterError> {
         let mut sale = self.sale.clone();
         sale.void()?;
         self.sale = Sale::new(self.store.sale_settings());
         self.selected = None;
         self.refund = None;
-        Ok(sale)
+        Ok((sale, self.in_progress.take()))
+    }
+
+    /// Takes the cash and other tenders off the current sale: handed back to the customer before
+    /// a void (card payments are reversed at the terminal instead).
+    pub fn give_back_tenders(&mut self) {
+        while let Some(i) = self.sale.tenders().iter().position(|t| !matches!(t.kind, TenderKind::Card(_))) {
+            if self.sale.remove_tender(i).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// The terminal booked the reversal of this card payment of the current sale: it is taken
+    /// off the sale (which can then be voided or paid otherwise).
+    pub fn card_reversed(&mut self, receipt_no: u32, trace: u32) -> bool {
+        self.sale.reversed_card(receipt_no, trace).is_some()
     }
 
     // ----- payment -----
@@ -418,14 +479,15 @@ impl Counter {
         self.sale.tenders().iter().any(|t| matches!(t.kind, TenderKind::Card(_)))
     }
 
-    /// Takes the paid sale to be posted and starts the next one at once.
-    pub fn take_paid(&mut self) -> Option<Sale> {
+    /// Takes the paid sale to be posted (with its durable copy's id) and starts the next one.
+    pub fn take_paid(&mut self) -> Option<(Sale, Option<i64>)> {
         if self.sale.state() != SaleState::Paid {
             return None;
         }
         self.refund = None;
         self.selected = None;
-        Some(std::mem::replace(&mut self.sale, Sale::new(self.store.sale_settings())))
+        let sale = std::mem::replace(&mut self.sale, Sale::new(self.store.sale_settings()));
+        Some((sale, self.in_progress.take()))
     }
 
     // ----- refund -----

@@ -80,7 +80,7 @@ fn cash_pays_and_the_next_sale_starts() {
     c.begin_payment().unwrap();
     assert!(matches!(c.tender_cash("abc"), Err(CounterError::Money(_))));
     assert_eq!(c.tender_cash("10").unwrap().to_string(), "6.50");
-    let paid = c.take_paid().unwrap();
+    let (paid, _) = c.take_paid().unwrap();
     assert_eq!(paid.state(), SaleState::Paid);
     assert!(c.sale().lines().is_empty() && c.sale().state() == SaleState::Open);
 }

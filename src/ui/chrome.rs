@@ -114,7 +114,7 @@ fn status_bar(till: &Till) -> Element<'_, Message> {
             Message::PrintQueued,
         ));
     }
-    if !till.posting.is_empty() && matches!(till.notice, Some(Notice::Error(_))) {
+    if !till.posting.is_empty() {
         bar = bar.push(
             text(rust_i18n::t!("counter.unposted", locale = l, count = till.posting.len()).into_owned())
                 .size(SMALL)

@@ -250,6 +250,17 @@ pub enum Message {
     AbortCard,
     CardStatus(u8),
     CardDone(Result<card::CardPayment, String>),
+    /// The ledger holds the current sale's durable copy under this id (written before money moved).
+    InProgress(i64),
+    /// The ledger holds the parked sale (by its place in the list) under this id.
+    ParkedSaved(usize, i64),
+    /// Sales in progress brought back from the ledger at start.
+    Resumed(Result<Vec<crate::resume::Resumed>, String>),
+    /// Card payments of the current sale reversed at the terminal (receipt, trace), for a void;
+    /// with the error that stopped the rest, if any.
+    Reversed(Vec<(u32, u32)>, Option<String>),
+    /// Complete a sale that was paid before the till closed (brought back at start).
+    CompleteSale,
     Recover,
     Recovered(Result<Vec<Resolution>, String>),
     External(ExternalMethod),
@@ -270,7 +281,8 @@ pub enum Message {
     RefundConfirm,
     RefundCancel,
     // workers
-    Posted(u64, Result<Posted, String>),
+    /// A paid sale posted, or refused (then kept durably as a sale in progress with this id).
+    Posted(u64, Result<Posted, String>, Option<i64>),
     Printed(PrintReport),
     TerminalReady(Result<TerminalInfo, String>),
     Day(Option<(i64, String)>),
@@ -332,7 +344,8 @@ pub struct Till {
     pub(crate) paper: Vec<String>,
     pub(crate) show_paper: bool,
     /// Paid sales on their way into the ledger, kept until it has them.
-    pub(crate) posting: Vec<(u64, Sale)>,
+    /// Paid sales not yet posted (the ledger refused them): each with its durable copy's id.
+    pub(crate) posting: Vec<(u64, Sale, Option<i64>)>,
     next_posting: u64,
     pub(crate) manager: Option<manager::State>,
     pub(crate) wizard: Option<wizard::State>,
@@ -551,6 +564,8 @@ impl Till {
     /// What the till does as it opens: sign the terminal in (签到), settle any card payment left
     /// open by a crash, ask the printer how it is, and read the open business day.
     pub fn start(&self) -> Vec<Job> {
+        let settings = self.counter.store().sale_settings();
+        let l = self.locale.clone();
         let mut jobs = vec![self.devices.ledger.call(|ledger| {
             let day = workers::lock(ledger).current_day().ok().flatten();
             Message::Day(day.map(|d| (d.day_no, d.business_date.to_string())))
@@ -565,7 +580,10 @@ impl Till {
                     let recovered = card::recover(&mut workers::lock(&ledger), &mut *device.terminal);
                     out.send(Message::Recovered(recovered.map_err(|e| e.to_string())));
                 }
+                out.send(Message::Resumed(resume_counter(&ledger, &settings, &l)));
             }));
+        } else {
+            jobs.push(self.devices.ledger.call(move |ledger| Message::Resumed(resume_counter(ledger, &settings, &l))));
         }
         if let Some(printer) = &self.devices.printer {
             jobs.push(printer.call(|device| {
@@ -760,8 +778,12 @@ impl Till {
                 match result {
                     Ok(()) => {
                         let user = self.users[i].clone();
-                        self.notice = None;
-                        self.screen = Screen::Sale;
+                        // A sale brought back with payments on it opens where it was left.
+                        let paying = matches!(self.counter.sale().state(), SaleState::Tendering | SaleState::Paid);
+                        if !paying || self.counter.in_progress().is_none() {
+                            self.notice = None;
+                        }
+                        self.screen = if paying { Screen::Payment } else { Screen::Sale };
                         let audit = self.audit("sign_in", vec![("user", user.id.clone())]);
                         self.counter.sign_in(user);
                         return vec![audit];
@@ -854,10 +876,25 @@ impl Till {
                     self.counter_error(e);
                 }
             }
-            Message::Park => match self.counter.park() {
-                Ok(()) => self.info(t("counter.parked", &l)),
-                Err(e) => self.counter_error(e),
-            },
+            Message::Park => {
+                match self.counter.park() {
+                    Ok(()) => {
+                        self.info(t("counter.parked", &l));
+                        // Parked sales survive a restart: their copy in the ledger.
+                        let index = self.counter.parked().len() - 1;
+                        let parked = &self.counter.parked()[index];
+                        let (sale, id) = (parked.sale.clone(), parked.in_progress);
+                        return vec![self.devices.ledger.call(
+                            move |ledger| match workers::lock(ledger).save_in_progress(id, "counter", &sale, Utc::now())
+                            {
+                                Ok(id) => Message::ParkedSaved(index, id),
+                                Err(_) => Message::Done,
+                            },
+                        )];
+                    }
+                    Err(e) => self.counter_error(e),
+                }
+            }
             Message::ToggleParked => self.show_parked = !self.show_parked,
             Message::Resume(i) => match self.counter.resume(i) {
                 Ok(()) => self.show_parked = false,
@@ -868,11 +905,22 @@ impl Till {
                     return Vec::new();
                 }
                 let total = self.counter.sale().totals().total;
+                if self.counter.has_card_tender() {
+                    // The customer's card payments go back first: reversed at the terminal.
+                    return self.reverse_cards();
+                }
                 match self.counter.void_sale() {
-                    Ok(_) => {
+                    Ok((_, in_progress)) => {
                         self.screen = Screen::Sale;
                         self.info(t("counter.voided", &l));
-                        return vec![self.audit("void_cart", vec![("total", total.minor().to_string())])];
+                        let mut jobs = vec![self.audit("void_cart", vec![("total", total.minor().to_string())])];
+                        if let Some(id) = in_progress {
+                            jobs.push(self.devices.ledger.call(move |ledger| {
+                                let _ = workers::lock(ledger).discard_in_progress(id);
+                                Message::Done
+                            }));
+                        }
+                        return jobs;
                     }
                     Err(e) => self.counter_error(e),
                 }
@@ -1052,7 +1100,12 @@ impl Till {
                 self.screen = Screen::Sale;
             }
             // ----- workers -----
-            Message::Posted(id, result) => return self.posted(id, result),
+            Message::Posted(id, result, in_progress) => return self.posted(id, result, in_progress),
+            Message::InProgress(id) => self.counter.set_in_progress(id),
+            Message::CompleteSale => return self.finish_if_paid(),
+            Message::ParkedSaved(index, id) => self.counter.set_parked_in_progress(index, id),
+            Message::Resumed(result) => return self.resumed(result),
+            Message::Reversed(done, error) => return self.reversed(done, error),
             Message::Printed(report) => {
                 self.printer = report.printer;
                 self.paper.extend(report.paper);
@@ -1213,13 +1266,26 @@ impl Till {
         self.card = CardState::Running(t("counter.card_started", &l));
         self.terminal = TerminalState::Busy;
         let ledger = self.devices.shared.clone();
-        let reference = format!("counter {}", self.counter.cashier().map_or("-", |c| c.id.as_str()));
+        let (sale, in_progress) = (self.counter.sale().clone(), self.counter.in_progress());
         vec![terminal.stream(move |device, out| {
             let statuses = out.sender();
             device.on_status(Box::new(move |code| {
                 let _ = statuses.unbounded_send(Message::CardStatus(code));
             }));
-            let result = card::run(&mut workers::lock(&ledger), &mut *device.terminal, op.0, op.1, &reference);
+            let mut ledger = workers::lock(&ledger);
+            // The cart and its tenders so far are written before any money moves: a crash from
+            // here on brings the sale back with whatever the terminal booked for it.
+            let id = match ledger.save_in_progress(in_progress, "counter", &sale, Utc::now()) {
+                Ok(id) => id,
+                Err(e) => {
+                    out.send(Message::CardDone(Err(e.localized(&l))));
+                    return;
+                }
+            };
+            out.send(Message::InProgress(id));
+            let reference = crate::ledger::in_progress::reference_of(id);
+            let result = card::run(&mut ledger, &mut *device.terminal, op.0, op.1, &reference);
+            drop(ledger);
             device.on_status(Box::new(|_| {}));
             out.send(Message::CardDone(result.map_err(|e| e.to_string())));
         })]
@@ -1312,35 +1378,50 @@ impl Till {
 
     /// When the sale is paid: post it, print its receipt, and show the next customer's empty cart.
     fn finish_if_paid(&mut self) -> Vec<Job> {
-        let Some(sale) = self.counter.take_paid() else { return Vec::new() };
+        let Some((sale, in_progress)) = self.counter.take_paid() else { return Vec::new() };
         let change: i64 = sale.tenders().iter().filter(|t| t.kind == TenderKind::Cash).map(|t| t.change.minor()).sum();
         self.last_change = Money::from_minor(change, sale.currency()).ok().filter(|_| change > 0);
         self.screen = Screen::Sale;
         self.cash.clear();
         self.refund_quantities.clear();
-        self.next_posting += 1;
-        let id = self.next_posting;
-        self.posting.push((id, sale.clone()));
-        vec![self.post(id, sale)]
+        vec![self.post_new(sale, in_progress)]
     }
 
-    fn post(&self, id: u64, mut sale: Sale) -> Job {
+    fn post_new(&mut self, sale: Sale, in_progress: Option<i64>) -> Job {
+        self.next_posting += 1;
+        let id = self.next_posting;
+        self.posting.push((id, sale.clone(), in_progress));
+        self.post(id, sale, in_progress)
+    }
+
+    /// Posts a paid sale (ending its sale in progress in the same transaction). A refused post
+    /// keeps the sale durably as a sale in progress, to be posted again (at the next sale, or
+    /// the next start).
+    fn post(&self, id: u64, mut sale: Sale, in_progress: Option<i64>) -> Job {
         let ctx = PostContext {
             cashier: self.counter.cashier().map_or_else(String::new, |c| c.id.clone()),
             training: self.training,
         };
         let l = self.locale.clone();
         self.devices.ledger.call(move |ledger| {
-            let posted = workers::lock(ledger).post_sale(&mut sale, &ctx, Utc::now());
-            Message::Posted(id, posted.map_err(|e| e.localized(&l)))
+            let mut ledger = workers::lock(ledger);
+            let posted = match in_progress {
+                Some(sip) => ledger.post_in_progress(sip, &mut sale, &ctx, Utc::now()),
+                None => ledger.post_sale(&mut sale, &ctx, Utc::now()),
+            };
+            let kept = match (&posted, in_progress) {
+                (Err(_), None) => ledger.save_in_progress(None, "counter", &sale, Utc::now()).ok(),
+                _ => in_progress,
+            };
+            Message::Posted(id, posted.map_err(|e| e.localized(&l)), kept)
         })
     }
 
-    fn posted(&mut self, id: u64, result: Result<Posted, String>) -> Vec<Job> {
+    fn posted(&mut self, id: u64, result: Result<Posted, String>, in_progress: Option<i64>) -> Vec<Job> {
         let l = self.locale.clone();
         match result {
             Ok(posted) => {
-                self.posting.retain(|(i, _)| *i != id);
+                self.posting.retain(|(i, _, _)| *i != id);
                 self.last_receipt = Some(posted.receipt_no);
                 let mut jobs = self.print(posted.receipt_no, false);
                 if self.day.as_ref().is_none_or(|(d, _)| *d != posted.day_no) {
@@ -1349,10 +1430,16 @@ impl Till {
                         Message::Day(day.map(|d| (d.day_no, d.business_date.to_string())))
                     }));
                 }
+                // The ledger takes sales again: those it refused before go now.
+                jobs.extend(self.retry_posting());
                 jobs
             }
             Err(e) => {
-                // The paid sale stays here, shown on screen, and is posted again by the next try.
+                // The paid sale stays here (and in the ledger as a sale in progress), shown on
+                // screen, and is posted again after the next sale that posts, or at the next start.
+                if let Some(p) = self.posting.iter_mut().find(|(i, _, _)| *i == id) {
+                    p.2 = in_progress;
+                }
                 self.error(rust_i18n::t!("counter.not_posted", locale = &l, detail = e).into_owned());
                 Vec::new()
             }
@@ -1361,7 +1448,102 @@ impl Till {
 
     /// Posts again the paid sales the ledger refused (a full disk, say).
     pub fn retry_posting(&mut self) -> Vec<Job> {
-        self.posting.iter().map(|(id, sale)| self.post(*id, sale.clone())).collect()
+        self.posting.iter().map(|(id, sale, sip)| self.post(*id, sale.clone(), *sip)).collect()
+    }
+
+    /// Sales in progress a crash or a closed window left, brought back: a paid one is posted at
+    /// once; an open one is the cart again (with the card payments the terminal booked for it);
+    /// parked ones are parked again.
+    fn resumed(&mut self, result: Result<Vec<crate::resume::Resumed>, String>) -> Vec<Job> {
+        let l = self.locale.clone();
+        let resumed = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.error(e);
+                return Vec::new();
+            }
+        };
+        let mut jobs = Vec::new();
+        for r in resumed {
+            let paid = r.sale.state() == SaleState::Paid;
+            if paid && self.counter.in_progress().is_some() {
+                // A sale the ledger refused to post before: it goes now.
+                jobs.push(self.post_new(r.sale, Some(r.id)));
+            } else if self.counter.restore(r.id, r.sale) {
+                // The cashier sees it with what was paid on it after signing in, and completes
+                // or voids it.
+                if self.screen != Screen::SignIn
+                    && matches!(self.counter.sale().state(), SaleState::Tendering | SaleState::Paid)
+                {
+                    self.screen = Screen::Payment;
+                }
+                self.info(t(if paid { "counter.resumed_paid" } else { "counter.resumed" }, &l));
+            }
+        }
+        jobs
+    }
+
+    /// Reverses the current sale's card payments at the terminal, one after the other (a void).
+    fn reverse_cards(&mut self) -> Vec<Job> {
+        let l = self.locale.clone();
+        let Some(terminal) = &self.devices.terminal else {
+            self.error(t("counter.no_terminal", &l));
+            return Vec::new();
+        };
+        if self.card != CardState::Idle {
+            return Vec::new();
+        }
+        let cards: Vec<(u32, u32, i64)> = self
+            .counter
+            .sale()
+            .tenders()
+            .iter()
+            .filter_map(|t| match &t.kind {
+                TenderKind::Card(c) => Some((c.receipt_no, c.trace, t.amount.minor())),
+                _ => None,
+            })
+            .collect();
+        let reference = self.counter.in_progress().map(crate::ledger::in_progress::reference_of);
+        let ledger = self.devices.shared.clone();
+        self.card = CardState::Running(t("counter.reversing", &l));
+        self.terminal = TerminalState::Busy;
+        vec![terminal.call(move |device| {
+            let mut ledger = workers::lock(&ledger);
+            let mut done = Vec::new();
+            for (receipt, trace, amount) in cards {
+                let reference = reference.clone().unwrap_or_else(|| format!("void {receipt}"));
+                let op = CardOp::Reverse(receipt as u16);
+                match card::run(&mut ledger, &mut *device.terminal, op, amount.unsigned_abs(), &reference) {
+                    Ok(card::CardPayment { outcome: Outcome::Approved(_), .. }) => done.push((receipt, trace)),
+                    Ok(other) => {
+                        let why = outcome_word(&other.outcome).to_string();
+                        return Message::Reversed(done, Some(why));
+                    }
+                    Err(e) => return Message::Reversed(done, Some(e.to_string())),
+                }
+            }
+            Message::Reversed(done, None)
+        })]
+    }
+
+    fn reversed(&mut self, done: Vec<(u32, u32)>, error: Option<String>) -> Vec<Job> {
+        let l = self.locale.clone();
+        self.card = CardState::Idle;
+        self.terminal = TerminalState::Ready;
+        for (receipt, trace) in done {
+            self.counter.card_reversed(receipt, trace);
+        }
+        match error {
+            Some(e) => {
+                self.error(rust_i18n::t!("counter.reversal_failed", locale = &l, detail = e).into_owned());
+                Vec::new()
+            }
+            // Every card payment went back, and the cash is handed back: now the sale is void.
+            None => {
+                self.counter.give_back_tenders();
+                self.handle(Message::VoidSale)
+            }
+        }
     }
 
     fn print(&self, receipt_no: i64, copy: bool) -> Vec<Job> {
@@ -1565,4 +1747,14 @@ pub fn run(
             ExitCode::FAILURE
         }
     }
+}
+
+/// The counter's sales in progress as the ledger holds them (after recovery settled what the
+/// terminal could tell).
+fn resume_counter(
+    ledger: &std::sync::Arc<std::sync::Mutex<crate::ledger::Ledger>>,
+    settings: &crate::sale::SaleSettings,
+    locale: &str,
+) -> Result<Vec<crate::resume::Resumed>, String> {
+    crate::resume::resume_all(&workers::lock(ledger), settings, "counter").map_err(|e| e.localized(locale))
 }

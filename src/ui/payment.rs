@@ -8,7 +8,7 @@ use iced::{Alignment, Color, Element, Length};
 use super::theme::{self, LARGE, SMALL, TEXT, money};
 use super::{CASH_FIELD, CardState, Message, Till, t};
 use crate::money::Money;
-use crate::sale::{ExternalMethod, SaleKind, TenderKind};
+use crate::sale::{ExternalMethod, SaleKind, SaleState, TenderKind};
 
 /// Banknote amounts a customer is likely to hand over for `due`: the next multiples of 10, 20,
 /// 50 and 100 above it.
@@ -73,6 +73,14 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         CardState::Unknown => column![
             container(text(t("counter.card_unknown", l)).size(TEXT)).padding(16).style(theme::band(theme::WARN)),
             theme::primary(t("counter.recover", l), Some(Message::Recover)),
+        ]
+        .spacing(12),
+        // Paid before the till closed, brought back at start: complete it, or void it (its card
+        // payments are reversed at the terminal).
+        CardState::Idle if sale.state() == SaleState::Paid => column![
+            container(text(t("counter.paid_brought_back", l)).size(TEXT)).padding(16).style(theme::band(theme::WARN)),
+            theme::primary(t("counter.complete_sale", l), Some(Message::CompleteSale)),
+            theme::danger(t("counter.key.void_sale", l), Some(Message::VoidSale)),
         ]
         .spacing(12),
         CardState::Idle if refund => refund_tenders(till),
