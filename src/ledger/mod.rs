@@ -122,6 +122,15 @@ pub struct PostContext {
     pub training: bool,
 }
 
+/// A posted sale's tenders against its refunds, in minor units (refunds positive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenderBalance {
+    pub card_paid: i64,
+    pub cash_paid: i64,
+    pub card_refunded: i64,
+    pub cash_refunded: i64,
+}
+
 /// What posting a sale produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Posted {
@@ -381,10 +390,11 @@ impl Ledger {
         original_sale_in(&self.conn, receipt_no, self.currency)
     }
 
-    /// What a sale was paid with and what earlier refunds already paid back, per tender:
-    /// ((card paid, cash paid), (card refunded, cash refunded)).
-    pub fn tender_balance(&self, receipt_no: i64) -> Result<((i64, i64), (i64, i64)), LedgerError> {
-        Ok((paid_by_tender_in(&self.conn, receipt_no)?, refunded_by_tender_in(&self.conn, receipt_no)?))
+    /// What a sale was paid with and what earlier refunds already paid back, per tender.
+    pub fn tender_balance(&self, receipt_no: i64) -> Result<TenderBalance, LedgerError> {
+        let (card_paid, cash_paid) = paid_by_tender_in(&self.conn, receipt_no)?;
+        let (card_refunded, cash_refunded) = refunded_by_tender_in(&self.conn, receipt_no)?;
+        Ok(TenderBalance { card_paid, cash_paid, card_refunded, cash_refunded })
     }
 
     /// A posted sale or refund as stored.

@@ -1217,13 +1217,13 @@ impl Till {
                 let original = ledger.original_sale(receipt_no)?;
                 let record = ledger.sale_by_receipt(receipt_no)?;
                 let today = ledger.current_day()?.map(|d| d.day_no);
-                let ((card_paid, cash_paid), (card_back, cash_back)) = ledger.tender_balance(receipt_no)?;
+                let b = ledger.tender_balance(receipt_no)?;
                 Ok::<_, crate::ledger::LedgerError>(RefundSource {
                     original,
                     record,
                     today,
-                    card_left: card_paid - card_back,
-                    cash_left: cash_paid - cash_back,
+                    card_left: b.card_paid - b.card_refunded,
+                    cash_left: b.cash_paid - b.cash_refunded,
                 })
             })();
             Message::Found(match found {
