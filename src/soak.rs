@@ -23,6 +23,10 @@ use crate::terminal::emulator::EmulatorState;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
     pub kills: u32,
+    /// Runs that ended by themselves before their kill, with the reason they gave (an open card
+    /// payment the terminal could not tell yet, say): counted, the soak goes on.
+    pub ended_early: u32,
+    pub early_reasons: BTreeMap<String, u32>,
     pub sales: i64,
     pub card_payments: i64,
     pub card_total_minor: i64,
@@ -53,6 +57,10 @@ impl Report {
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "kills: {}", self.kills)?;
+        writeln!(f, "runs that stopped by themselves before their kill: {}", self.ended_early)?;
+        for (reason, n) in &self.early_reasons {
+            writeln!(f, "  {n} × {reason}")?;
+        }
         writeln!(f, "sales posted: {}", self.sales)?;
         writeln!(f, "card payments in the ledger: {} = {}", self.card_payments, minor(self.card_total_minor))?;
         writeln!(f, "terminal batch: {} = {}", self.terminal_count, minor(self.terminal_total_minor))?;
@@ -131,7 +139,7 @@ pub fn run(exe: &Path, dir: &Path, kills: u32, seed: u64, mut progress: impl FnM
             .arg(&data)
             .args(["--lang", "en"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
     };
     let mut report = Report::default();
@@ -139,14 +147,25 @@ pub fn run(exe: &Path, dir: &Path, kills: u32, seed: u64, mut progress: impl FnM
         let mut child = simulate(seed.wrapping_mul(1000) + u64::from(n), 40)?;
         let at = Duration::from_millis(rng.range(20, 1500));
         let started = Instant::now();
+        let mut ended = None;
         while started.elapsed() < at {
-            if child.try_wait()?.is_some() {
+            if let Some(status) = child.try_wait()? {
+                ended = Some(status);
                 break;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
         let _ = child.kill(); // SIGKILL: no clean-up of any kind
         let _ = child.wait();
+        if ended.is_some_and(|s| !s.success()) {
+            let mut reason = String::new();
+            if let Some(mut err) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut err, &mut reason);
+            }
+            let reason: String = reason.lines().next().unwrap_or("").chars().filter(|c| !c.is_ascii_digit()).collect();
+            report.ended_early += 1;
+            *report.early_reasons.entry(reason).or_default() += 1;
+        }
         report.kills += 1;
         // The line acts up before the next start (or not).
         pt.tell("approve");
