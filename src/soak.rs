@@ -1,8 +1,9 @@
 //! The kill soak (`till soak`, `scripts/soak KILLS`): the proof that no customer is charged
 //! without a sale and none twice. The terminal emulator runs as its own process with its batch on
-//! disk (and the printer emulator beside it); `till simulate` with card payments is started again
-//! and again and killed with SIGKILL at a random instant (20 ms to 1.5 s in: inside the ZVT
-//! exchange, between the approval and the post, while printing); between kills the line to the
+//! disk (and the printer emulator beside it); `till simulate` with card payments and the counter
+//! driven headless through its own workers (`till drive`) are started in turn, again and again,
+//! and killed with SIGKILL at a random instant (20 ms to 1.5 s in: inside the ZVT exchange,
+//! between the approval and the post, while printing); between kills the line to the
 //! terminal is given a fault (corrupt, drop, lost ACK, answer lost, silence). Each restart
 //! recovers by itself where the terminal can tell. At the end one clean run finishes what is
 //! left; an intent the terminal cannot tell is settled as a manager would, from the terminal's
@@ -128,23 +129,26 @@ pub fn run(exe: &Path, dir: &Path, kills: u32, seed: u64, mut progress: impl FnM
     let printer = Emulator::start(exe, &["emulate", "printer", "--pty", "--paper", "80"])?;
     let mut rng = Rng::new(seed);
     let (pt_port, printer_port) = (pt.port.clone(), printer.port.clone());
-    let simulate = |seed: u64, sales: u32| -> std::io::Result<Child> {
-        Command::new(exe)
-            .args(["simulate", "--sales", &sales.to_string(), "--card-share", "0.8", "--seed", &seed.to_string()])
-            .arg("--terminal")
-            .arg(format!("serial:{pt_port}"))
-            .arg("--printer")
-            .arg(format!("serial:{printer_port}"))
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["--lang", "en"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
+    // Even runs: `till simulate`; odd runs: the counter, headless.
+    let till_run = |counter: bool, seed: u64, sales: u32| -> std::io::Result<Child> {
+        let mut cmd = Command::new(exe);
+        if counter {
+            cmd.args(["drive", "--sales", &sales.to_string(), "--seed", &seed.to_string()])
+                .args(["--terminal", &pt_port])
+                .arg("--printer")
+                .arg(format!("serial:{printer_port}"));
+        } else {
+            cmd.args(["simulate", "--sales", &sales.to_string(), "--card-share", "0.8", "--seed", &seed.to_string()])
+                .arg("--terminal")
+                .arg(format!("serial:{pt_port}"))
+                .arg("--printer")
+                .arg(format!("serial:{printer_port}"));
+        }
+        cmd.arg("--data-dir").arg(&data).args(["--lang", "en"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn()
     };
     let mut report = Report::default();
     for n in 0..kills {
-        let mut child = simulate(seed.wrapping_mul(1000) + u64::from(n), 40)?;
+        let mut child = till_run(n % 2 == 1, seed.wrapping_mul(1000) + u64::from(n), 40)?;
         let at = Duration::from_millis(rng.range(20, 1500));
         let started = Instant::now();
         let mut ended = None;
@@ -185,12 +189,14 @@ pub fn run(exe: &Path, dir: &Path, kills: u32, seed: u64, mut progress: impl FnM
     // by its journal: the batch on disk.
     pt.tell("approve");
     std::thread::sleep(Duration::from_millis(200));
-    for _ in 0..3 {
-        let status = simulate(seed.wrapping_mul(1000) + 999, 3)?.wait()?;
-        if status.success() {
-            break;
+    for counter in [false, true] {
+        for _ in 0..3 {
+            let status = till_run(counter, seed.wrapping_mul(1000) + 999, 3)?.wait()?;
+            if status.success() {
+                break;
+            }
+            report.settled_by_manager += settle_from_journal(&data, &state)?;
         }
-        report.settled_by_manager += settle_from_journal(&data, &state)?;
     }
     drop(pt);
     drop(printer);

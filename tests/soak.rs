@@ -1,6 +1,6 @@
-//! The kill soak as part of `cargo test`: `till simulate` with card payments killed (SIGKILL) at
-//! 50 random instants against the terminal emulator in its own process, with line faults between
-//! the kills. The terminal's batch must equal the ledger's card payments of posted sales, count for
+//! The kill soak as part of `cargo test`: `till simulate` with card payments and the counter driven
+//! headless through its workers (`till drive`), in turn, killed (SIGKILL) at 50 random instants
+//! against the terminal emulator in its own process, with line faults between the kills. The terminal's batch must equal the ledger's card payments of posted sales, count for
 //! count and to the cent; the ledger must verify; no charge without a sale, none twice.
 
 use std::process::Command;
@@ -22,4 +22,10 @@ fn fifty_kills_leave_no_charge_without_a_sale_and_none_twice() {
     let batch = text.lines().find(|l| l.starts_with("terminal batch: ")).unwrap();
     let count: u32 = batch["terminal batch: ".len()..].split(' ').next().unwrap().parse().unwrap();
     assert!(count >= 20, "{text}");
+    // Both tills sold: the counter's sales carry its cashier, simulate's its own name.
+    let ledger = till::ledger::Ledger::open_read_only(&dir.path().join("data").join("ledger.db")).unwrap();
+    let cashiers: Vec<String> = (1..=ledger.counts().unwrap().1)
+        .filter_map(|r| ledger.sale_by_receipt(r).ok().map(|s| s.cashier))
+        .collect();
+    assert!(cashiers.iter().any(|c| c == "simulate") && cashiers.iter().any(|c| c != "simulate"), "{cashiers:?}");
 }

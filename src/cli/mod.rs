@@ -117,6 +117,22 @@ pub enum Command {
         #[arg(long, value_name = "SPEC")]
         printer: Option<String>,
     },
+    /// The counter driven headless through its own workers (the kill soak's second till).
+    #[command(hide = true)]
+    Drive {
+        #[arg(long)]
+        sales: u32,
+        #[arg(long, default_value_t = 0.8)]
+        card_share: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The PIN pad's serial port.
+        #[arg(long, value_name = "PATH")]
+        terminal: String,
+        /// The printer: serial:PATH or file:PATH.
+        #[arg(long, value_name = "SPEC")]
+        printer: String,
+    },
     /// The kill soak: `till simulate` with card payments killed KILLS times at random instants
     /// against the terminal emulator in its own process, with line faults between the kills;
     /// then the terminal's batch is checked against the ledger's sales (see scripts/soak).
@@ -228,6 +244,15 @@ pub fn main() -> ExitCode {
             simulate(&data_dir, &store, SimulateArgs { sales, seed, card_share, terminal, printer }, &locale)
         }
         Some(Command::Soak { kills, seed, dir }) => soak(kills, seed, dir),
+        Some(Command::Drive { sales, card_share, seed, terminal, printer }) => {
+            match crate::ui::drive::drive(&data_dir, &terminal, &printer, sales, card_share, seed) {
+                Ok(n) => {
+                    println!("{n}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
         Some(Command::Emulate { what: EmulateCommand::Terminal(args) }) => terminal::emulate(&args, &locale),
         Some(Command::Emulate { what: EmulateCommand::Printer(args) }) => print::emulate(&args, &locale),
         Some(Command::Print { action, printer }) => print::run(&data_dir, &store, &printer, &action, &locale),

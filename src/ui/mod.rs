@@ -11,6 +11,7 @@
 
 mod chrome;
 pub mod devices;
+pub mod drive;
 pub mod manager;
 mod payment;
 pub mod products;
