@@ -24,7 +24,8 @@ use crate::terminal::{CardApproval, Outcome, PaymentTerminal, TerminalError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CardOp {
     Pay,
-    Refund,
+    /// Money back to the card, for the card payment with this terminal receipt when known.
+    Refund(Option<u16>),
     /// Reverse the terminal transaction with this receipt number (the amount is that payment's).
     Reverse(u16),
 }
@@ -33,7 +34,7 @@ impl CardOp {
     fn code(self) -> &'static str {
         match self {
             CardOp::Pay => "pay",
-            CardOp::Refund => "refund",
+            CardOp::Refund(_) => "refund",
             CardOp::Reverse(_) => "reverse",
         }
     }
@@ -100,8 +101,9 @@ pub fn run(
     amount_minor: u64,
     reference: &str,
 ) -> Result<CardPayment, CardError> {
+    // Reversals and refunds carry the receipt they concern (and the amount).
     let receipt = match op {
-        CardOp::Reverse(r) => Some(i64::from(r)),
+        CardOp::Reverse(r) | CardOp::Refund(Some(r)) => Some(i64::from(r)),
         _ => None,
     };
     let intent = ledger.begin_card_intent(op.code(), amount_minor as i64, reference, receipt, Utc::now())?;
@@ -115,7 +117,7 @@ pub fn run(
     };
     let outcome = match op {
         CardOp::Pay => terminal.pay(amount_minor, &mut record),
-        CardOp::Refund => terminal.refund(amount_minor, &mut record),
+        CardOp::Refund(_) => terminal.refund(amount_minor, &mut record),
         CardOp::Reverse(receipt) => terminal.reverse(receipt, &mut record),
     };
     crash_point("after_ack");

@@ -136,6 +136,9 @@ fn killed_just_before_answering_an_approval() {
     assert!(text(&recovered).contains("cannot tell"), "{}", text(&recovered));
     let blocked = till(&data, &pt.port, &["pay", "12.34"], None);
     assert!(!blocked.status.success(), "{}", text(&blocked));
+    // Nor does the terminal's batch close over it.
+    let eod = till(&data, &pt.port, &["end-of-day"], None);
+    assert!(text(&eod).contains("The day cannot close yet: card payment"), "{}", text(&eod));
     // The manager reads the terminal's journal: not booked.
     let intent = open_intent(&data);
     let no_note = till(&data, &pt.port, &["settle", &intent, "--not-booked", "--note", " "], None);

@@ -24,8 +24,7 @@ fn fifty_kills_leave_no_charge_without_a_sale_and_none_twice() {
     assert!(count >= 20, "{text}");
     // Both tills sold: the counter's sales carry its cashier, simulate's its own name.
     let ledger = till::ledger::Ledger::open_read_only(&dir.path().join("data").join("ledger.db")).unwrap();
-    let cashiers: Vec<String> = (1..=ledger.counts().unwrap().1)
-        .filter_map(|r| ledger.sale_by_receipt(r).ok().map(|s| s.cashier))
-        .collect();
+    let cashiers: Vec<String> =
+        (1..=ledger.counts().unwrap().1).filter_map(|r| ledger.sale_by_receipt(r).ok().map(|s| s.cashier)).collect();
     assert!(cashiers.iter().any(|c| c == "simulate") && cashiers.iter().any(|c| c != "simulate"), "{cashiers:?}");
 }

@@ -276,6 +276,7 @@ pub fn run(
             | TerminalCommand::Reverse { .. }
             | TerminalCommand::Recover
             | TerminalCommand::Settle { .. }
+            | TerminalCommand::EndOfDay
     );
     let mut ledger = if needs_ledger {
         match Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency) {
@@ -405,6 +406,14 @@ pub fn run(
                 }
                 Err(e) => fail(terminal_error(&e, locale)),
             }
+        }
+        // The terminal's batch must not close under a card payment the till has not settled or
+        // posted yet: a sale in progress is voided by reversing its card payments in that batch.
+        TerminalCommand::EndOfDay
+            if ledger.as_ref().is_some_and(|l| crate::dayclose::open_work(l).is_ok_and(|w| !w.is_empty())) =>
+        {
+            let open = ledger.as_ref().and_then(|l| crate::dayclose::open_work(l).ok()).unwrap_or_default();
+            fail(t!("report.error.open_work", locale = locale, what = open.join("; ")))
         }
         TerminalCommand::EndOfDay => match terminal.end_of_day() {
             Ok(totals) => {

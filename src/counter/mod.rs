@@ -116,8 +116,9 @@ impl RefundSource {
 pub enum CardRefund {
     /// The whole payment, the same business day: the terminal reverses it (Storno).
     Reverse { terminal_receipt: u16 },
-    /// Part of it, or another day: a refund of this amount (minor units, positive).
-    Refund { amount_minor: u64 },
+    /// Part of it, or another day: a refund of this amount (minor units, positive) for the card
+    /// payment with this terminal receipt.
+    Refund { amount_minor: u64, of_receipt: Option<u16> },
 }
 
 pub struct Counter {
@@ -462,7 +463,10 @@ impl Counter {
             Some(receipt) if same_day && amount == card.amount && source.card_left == card.amount => {
                 Some(CardRefund::Reverse { terminal_receipt: u16::try_from(receipt).ok()? })
             }
-            _ => Some(CardRefund::Refund { amount_minor: amount as u64 }),
+            _ => Some(CardRefund::Refund {
+                amount_minor: amount as u64,
+                of_receipt: card.card_receipt.and_then(|r| u16::try_from(r).ok()),
+            }),
         }
     }
 

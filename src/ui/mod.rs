@@ -1251,7 +1251,7 @@ impl Till {
                 Some(CardRefund::Reverse { terminal_receipt }) => {
                     (CardOp::Reverse(terminal_receipt), self.counter.sale().remaining().abs().minor() as u64)
                 }
-                Some(CardRefund::Refund { amount_minor }) => (CardOp::Refund, amount_minor),
+                Some(CardRefund::Refund { amount_minor, of_receipt }) => (CardOp::Refund(of_receipt), amount_minor),
                 None => {
                     self.counter_error(CounterError::RefundTenderMismatch);
                     return Vec::new();
