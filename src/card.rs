@@ -11,8 +11,10 @@
 //! [`recover`] resolves such intents with the terminal's Repeat Receipt, and **never guesses**:
 //! - booked: the terminal showed this transaction (the receipt, trace and amount the till stored,
 //!   or, with nothing stored, a transaction of the intent's amount the ledger does not know);
-//! - not booked: the terminal showed an earlier transaction the ledger already holds, *and* the
-//!   till stored no approval for the intent;
+//! - not booked: the terminal's last transaction was not booked (declined, or aborted because
+//!   the till never answered) and is this intent's own trace or the till stored no approval; or
+//!   the terminal showed an earlier transaction the ledger already holds *and* the till stored no
+//!   approval for the intent;
 //! - anything else stays open: new card payments stay blocked and a manager settles it by the
 //!   terminal's own journal or receipt ([`settle`], journaled with the approval and a note).
 
@@ -218,6 +220,15 @@ pub fn judge(
 ) -> Result<Verdict, CardError> {
     let Some(last) = last else { return Ok(Verdict::Unknown) };
     let (receipt, trace) = (i64::from(last.receipt_no), i64::from(last.trace));
+    if last.result_code != 0 {
+        // The terminal's last transaction was not booked. It names this intent's own trace as
+        // not booked; or the till stored no approval, so nothing of this intent can stand after
+        // it (the intent blocks every other card payment of the till).
+        return Ok(match stored {
+            Some(r) if r.trace != Some(trace) => Verdict::Unknown,
+            _ => Verdict::NotBooked,
+        });
+    }
     let shown_is_ours = match stored {
         Some(r) => {
             r.receipt_no == Some(receipt) && r.trace == Some(trace) && r.amount_minor == Some(last.amount_minor as i64)

@@ -128,23 +128,11 @@ fn killed_just_before_answering_an_approval() {
     let pt = Terminal::start(&state, "approve");
     let paid = till(&data, &pt.port, &["pay", "12.34"], Some("before_ack"));
     assert_eq!(paid.status.signal(), Some(9), "{}", text(&paid));
-    // The terminal waits T3 for the answer that never comes, then reverses on its own. The till
-    // had stored the approval, and the terminal's last receipt is no proof either way: it stays
-    // open, and no card payment goes through meanwhile.
+    // The terminal waits T3 for the answer that never comes, then reverses on its own; its last
+    // receipt is that abort, naming the trace the till stored: positive evidence, not booked.
     std::thread::sleep(Duration::from_millis(2500));
     let recovered = till(&data, &pt.port, &["recover"], None);
-    assert!(text(&recovered).contains("cannot tell"), "{}", text(&recovered));
-    let blocked = till(&data, &pt.port, &["pay", "12.34"], None);
-    assert!(!blocked.status.success(), "{}", text(&blocked));
-    // Nor does the terminal's batch close over it.
-    let eod = till(&data, &pt.port, &["end-of-day"], None);
-    assert!(text(&eod).contains("The day cannot close yet: card payment"), "{}", text(&eod));
-    // The manager reads the terminal's journal: not booked.
-    let intent = open_intent(&data);
-    let no_note = till(&data, &pt.port, &["settle", &intent, "--not-booked", "--note", " "], None);
-    assert!(text(&no_note).contains("--note"), "{}", text(&no_note));
-    let settled = till(&data, &pt.port, &["settle", &intent, "--not-booked", "--note", "journal: no receipt"], None);
-    assert!(settled.status.success(), "{}", text(&settled));
+    assert!(text(&recovered).contains("did not book it"), "{}", text(&recovered));
     assert!(agree(&data, &state).is_empty(), "nothing was charged");
     // The test payment goes through once, and reverses itself.
     let again = till(&data, &pt.port, &["pay", "12.34"], None);
@@ -184,7 +172,13 @@ fn a_terminal_that_goes_silent_mid_payment() {
     let pt = Terminal::start(&state, "approve");
     let blocked = till(&data, &pt.port, &["pay", "9.99"], None);
     assert!(text(&blocked).contains("cannot tell"), "{}", text(&blocked));
+    // Nor does the terminal's batch close over it.
+    let eod = till(&data, &pt.port, &["end-of-day"], None);
+    assert!(text(&eod).contains("The day cannot close yet: card payment"), "{}", text(&eod));
+    // The manager reads the terminal's journal (a note is required) and settles it.
     let intent = open_intent(&data);
+    let no_note = till(&data, &pt.port, &["settle", &intent, "--not-booked", "--note", " "], None);
+    assert!(text(&no_note).contains("--note"), "{}", text(&no_note));
     let settled = till(&data, &pt.port, &["settle", &intent, "--not-booked", "--note", "journal empty"], None);
     assert!(settled.status.success(), "{}", text(&settled));
     let paid = till(&data, &pt.port, &["pay", "9.99"], None);

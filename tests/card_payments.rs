@@ -154,10 +154,10 @@ fn an_unknown_outcome_the_terminal_did_not_book_is_resolved_as_not_booked() {
         false
     });
     assert!(matches!(outcome, Outcome::Unknown { .. } | Outcome::Aborted { .. }));
-    // The till stored an approval: the terminal's earlier receipt is no proof it was not booked.
+    // The till stored an approval; the terminal's last receipt is the abort of that very trace.
     let resolved = card::recover(&mut r.ledger, &mut r.till).unwrap();
-    assert_eq!(resolved[0].verdict, card::Verdict::Unknown);
-    assert_eq!(r.ledger.open_card_intents().unwrap().len(), 1, "stays open for a manager");
+    assert_eq!(resolved[0].verdict, card::Verdict::NotBooked);
+    assert!(r.ledger.open_card_intents().unwrap().is_empty());
     let (_, pt) = finish(r);
     assert_eq!(pt.batch.iter().map(|e| e.amount_minor).collect::<Vec<_>>(), vec![700]);
 }
@@ -190,4 +190,67 @@ fn a_full_card_number_is_refused_by_the_ledger() {
         ..Default::default()
     };
     assert!(matches!(ledger.record_card_result(&full, Utc::now()), Err(LedgerError::Sale(_))));
+}
+
+/// A cash sale of one demo product, paid, with its durable copy in the ledger.
+fn sale_in_progress(ledger: &mut Ledger) -> (i64, till::sale::Sale) {
+    let store = till::config::StoreSettings::demo();
+    let catalog = till::demo::demo_catalog(&store).unwrap();
+    let mut sale = till::sale::Sale::new(store.sale_settings());
+    sale.add_product(&catalog.products()[0], rust_decimal::Decimal::ONE).unwrap();
+    sale.begin_payment().unwrap();
+    let id = ledger.save_in_progress(None, "counter", &sale, Utc::now()).unwrap();
+    (id, sale)
+}
+
+#[test]
+fn a_sale_in_progress_posts_once_and_never_over_an_open_card_payment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(&dir.path().join("ledger.db"), "R1", Currency::CNY).unwrap();
+    let ctx = till::ledger::PostContext { cashier: "c1".into(), training: false };
+    let (id, mut sale) = sale_in_progress(&mut ledger);
+    // Its card payment's outcome is open: the sale must not post (nor be thrown away).
+    let reference = till::ledger::in_progress::reference_of(id);
+    let intent = ledger.begin_card_intent("pay", sale.remaining().minor(), &reference, None, Utc::now()).unwrap();
+    sale.tender_cash(sale.cash_due()).unwrap();
+    let again = sale.clone();
+    let refused = ledger.post_in_progress(id, &mut sale.clone(), &ctx, Utc::now());
+    assert!(matches!(refused, Err(LedgerError::CardOutcomeUnknown(i)) if i == intent.intent_id), "{refused:?}");
+    assert!(matches!(ledger.discard_in_progress(id), Err(LedgerError::CardOutcomeUnknown(_))));
+    // The terminal said no: now it posts, once.
+    ledger
+        .record_card_result(
+            &CardResultRecord { intent_id: intent.intent_id, outcome: "declined".into(), ..Default::default() },
+            Utc::now(),
+        )
+        .unwrap();
+    ledger.post_in_progress(id, &mut sale, &ctx, Utc::now()).unwrap();
+    let twice = ledger.post_in_progress(id, &mut again.clone(), &ctx, Utc::now());
+    assert!(matches!(twice, Err(LedgerError::InProgressGone(n)) if n == id), "{twice:?}");
+    assert_eq!(ledger.counts().unwrap().1, 1);
+    assert!(ledger.verify().unwrap().is_sound());
+}
+
+#[test]
+fn a_sale_in_progress_must_carry_the_card_payments_the_ledger_holds_for_it() {
+    let mut r = rig(EmulatorConfig::default());
+    let ctx = till::ledger::PostContext { cashier: "c1".into(), training: false };
+    let (id, mut sale) = sale_in_progress(&mut r.ledger);
+    let due = sale.remaining().minor() as u64;
+    let reference = till::ledger::in_progress::reference_of(id);
+    let paid = card::run(&mut r.ledger, &mut r.till, CardOp::Pay, due, &reference).unwrap();
+    assert!(matches!(paid.outcome, Outcome::Approved(_)));
+    assert_eq!(r.ledger.held_cards(id).unwrap().len(), 1);
+    // Paid in cash as if the card had not gone through: refused, the card payment stands.
+    let mut in_cash = sale.clone();
+    in_cash.tender_cash(in_cash.cash_due()).unwrap();
+    let refused = r.ledger.post_in_progress(id, &mut in_cash, &ctx, Utc::now());
+    assert!(matches!(refused, Err(LedgerError::Corrupt(_))), "{refused:?}");
+    assert!(matches!(r.ledger.discard_in_progress(id), Err(LedgerError::InProgressHoldsCard(_))));
+    // With the card payment the ledger holds: posted, and the tie holds.
+    till::resume::reconcile(&mut sale, &r.ledger.held_cards(id).unwrap()).unwrap();
+    r.ledger.post_in_progress(id, &mut sale, &ctx, Utc::now()).unwrap();
+    let (ledger, pt) = finish(r);
+    assert!(ledger.verify().unwrap().is_sound(), "{:?}", ledger.verify().unwrap().problems);
+    assert_eq!(pt.batch.len(), 1);
 }

@@ -361,3 +361,34 @@ fn only_what_the_terminal_says_ends_a_payment_as_not_made() {
     });
     assert_eq!(stopped, Outcome::Aborted { code: 0x6C });
 }
+
+/// A status information of a transaction that was not booked: result code, amount, trace.
+fn not_booked(result: u8, amount: [u8; 6], trace: [u8; 3]) -> Vec<u8> {
+    let mut d = vec![0x27, result, 0x04];
+    d.extend(amount);
+    d.push(0x0B);
+    d.extend(trace);
+    let mut apdu = vec![0x04, 0x0F, d.len() as u8];
+    apdu.extend(d);
+    apdu
+}
+
+#[test]
+fn the_terminal_naming_the_stored_trace_as_aborted_is_not_booked() {
+    let mut r = rig();
+    let intent = r.ledger.begin_card_intent("pay", 1050, "sip:8", None, Utc::now()).unwrap();
+    r.ledger.record_card_result(&booked(intent.intent_id, 17, 42, 1050, card_outcome::UNKNOWN), Utc::now()).unwrap();
+    let resolved = r.recover_against(|peer| {
+        // Its last receipt: trace 42 aborted (6C) — the till's answer never reached it.
+        peer.repeat_receipt_shows(&not_booked(0x6C, [0, 0, 0, 0, 0x10, 0x50], [0, 0, 0x42]));
+    });
+    assert_eq!(resolved[0].verdict, Verdict::NotBooked);
+    // Another trace aborted says nothing about this one.
+    let mut r = rig();
+    let intent = r.ledger.begin_card_intent("pay", 1050, "sip:9", None, Utc::now()).unwrap();
+    r.ledger.record_card_result(&booked(intent.intent_id, 17, 42, 1050, card_outcome::UNKNOWN), Utc::now()).unwrap();
+    let resolved = r.recover_against(|peer| {
+        peer.repeat_receipt_shows(&not_booked(0x6C, [0, 0, 0, 0, 0x10, 0x50], [0, 0, 0x44]));
+    });
+    assert_eq!(resolved[0].verdict, Verdict::Unknown);
+}

@@ -395,7 +395,10 @@ fn a_split_payment_is_refunded_as_it_was_paid() {
     let card_receipt = shop.ledger.sale_by_receipt(receipt).unwrap().payments[1].card_receipt.unwrap();
     assert_eq!(
         counter.card_refund(),
-        Some(till::counter::CardRefund::Reverse { terminal_receipt: card_receipt as u16 }),
+        Some(till::counter::CardRefund::Reverse {
+            terminal_receipt: card_receipt as u16,
+            amount_minor: card_paid as u64
+        }),
         "the card gets back what it paid, not the whole refund"
     );
     let back = till::terminal::CardApproval {

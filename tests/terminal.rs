@@ -267,9 +267,11 @@ fn an_answer_that_never_reaches_the_terminal_is_an_unknown_outcome() {
     let outcome = rig.till.pay(6600, &mut record_all(&mut recorded));
     assert!(matches!(outcome, Outcome::Unknown { .. }), "{outcome:?}");
     assert_eq!(recorded.len(), 1, "the approval was recorded before the answer was sent");
-    // Unanswered, the terminal reverses on its own: nothing was booked.
+    // Unanswered, the terminal reverses on its own: nothing was booked, and its last receipt is
+    // that abort (6C) with the trace the till recorded.
     std::thread::sleep(Duration::from_millis(2500));
-    assert_eq!(rig.till.repeat_last().unwrap(), None);
+    let last = rig.till.repeat_last().unwrap().unwrap();
+    assert_eq!((last.result_code, last.trace), (0x6C, recorded[0].trace));
     assert!(rig.finish().batch.is_empty());
 }
 

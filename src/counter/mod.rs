@@ -44,6 +44,9 @@ pub enum CounterError {
     NothingToRefund,
     #[error("the refund goes back to the original tender")]
     RefundTenderMismatch,
+    /// The ledger's card payments for the sale could not be applied to it (in words).
+    #[error("{0}")]
+    Resume(String),
 }
 
 impl CounterError {
@@ -62,6 +65,7 @@ impl CounterError {
             CounterError::NoParkedSale(n) => t!("error.counter.no_parked_sale", locale = locale, number = n),
             CounterError::NothingToRefund => t!("error.counter.nothing_to_refund", locale = locale),
             CounterError::RefundTenderMismatch => t!("error.counter.refund_tender_mismatch", locale = locale),
+            CounterError::Resume(e) => return e.clone(),
         }
         .into_owned()
     }
@@ -75,6 +79,8 @@ pub struct Parked {
     pub items: usize,
     /// Its durable copy in the ledger (`ledger::in_progress`), once written.
     pub in_progress: Option<i64>,
+    /// Names it while its copy is being written (its place in the list may change meanwhile).
+    pub key: u64,
 }
 
 /// What the cashier's entry did.
@@ -115,7 +121,7 @@ impl RefundSource {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CardRefund {
     /// The whole payment, the same business day: the terminal reverses it (Storno).
-    Reverse { terminal_receipt: u16 },
+    Reverse { terminal_receipt: u16, amount_minor: u64 },
     /// Part of it, or another day: a refund of this amount (minor units, positive) for the card
     /// payment with this terminal receipt.
     Refund { amount_minor: u64, of_receipt: Option<u16> },
@@ -133,6 +139,9 @@ pub struct Counter {
     refund: Option<RefundSource>,
     /// The current sale's durable copy in the ledger, once money is about to move for it.
     in_progress: Option<i64>,
+    next_parked_key: u64,
+    /// The key the current sale had while it was parked (its copy may still be on its way).
+    resumed_key: Option<u64>,
 }
 
 impl Counter {
@@ -149,6 +158,8 @@ impl Counter {
             parked: Vec::new(),
             refund: None,
             in_progress: None,
+            next_parked_key: 0,
+            resumed_key: None,
         }
     }
 
@@ -162,11 +173,23 @@ impl Counter {
         self.in_progress = Some(id);
     }
 
-    /// The ledger wrote the parked sale `index`'s durable copy under this id.
-    pub fn set_parked_in_progress(&mut self, index: usize, id: i64) {
-        if let Some(p) = self.parked.get_mut(index) {
+    /// The ledger wrote the durable copy of the parked sale `key` under this id; resumed
+    /// meanwhile, the current sale takes it. False when that sale is gone from the counter.
+    pub fn set_parked_in_progress(&mut self, key: u64, id: i64) -> bool {
+        if let Some(p) = self.parked.iter_mut().find(|p| p.key == key) {
             p.in_progress = Some(id);
+            return true;
         }
+        if self.resumed_key == Some(key) && self.in_progress.is_none() {
+            self.in_progress = Some(id);
+            return true;
+        }
+        false
+    }
+
+    fn parked_key(&mut self) -> u64 {
+        self.next_parked_key += 1;
+        self.next_parked_key
     }
 
     /// A sale in progress brought back from the ledger after a restart: parked ones join the
@@ -184,7 +207,8 @@ impl Counter {
             let _ = sale.park();
         }
         let totals = sale.totals();
-        self.parked.push(Parked { total: totals.total, items: sale.lines().len(), sale, in_progress: Some(id) });
+        let key = self.parked_key();
+        self.parked.push(Parked { total: totals.total, items: sale.lines().len(), sale, in_progress: Some(id), key });
         false
     }
 
@@ -358,7 +382,9 @@ impl Counter {
         self.sale.park()?;
         let sale = std::mem::replace(&mut self.sale, Sale::new(self.store.sale_settings()));
         let in_progress = self.in_progress.take();
-        self.parked.push(Parked { total: totals.total, items: sale.lines().len(), sale, in_progress });
+        self.resumed_key = None;
+        let key = self.parked_key();
+        self.parked.push(Parked { total: totals.total, items: sale.lines().len(), sale, in_progress, key });
         self.selected = None;
         Ok(())
     }
@@ -375,6 +401,7 @@ impl Counter {
         parked.sale.resume()?;
         self.sale = parked.sale;
         self.in_progress = parked.in_progress;
+        self.resumed_key = Some(parked.key);
         self.selected = None;
         Ok(())
     }
@@ -388,7 +415,19 @@ impl Counter {
         self.sale = Sale::new(self.store.sale_settings());
         self.selected = None;
         self.refund = None;
+        self.resumed_key = None;
         Ok((sale, self.in_progress.take()))
+    }
+
+    /// Brings the current sale's card payments in line with what the ledger holds for its sale in
+    /// progress (after recovery settled an open payment). True when a card payment was added.
+    pub fn reconcile_cards(&mut self, held: &[crate::ledger::HeldCard]) -> Result<bool, CounterError> {
+        let before = self.sale.tenders().len();
+        crate::resume::reconcile(&mut self.sale, held).map_err(|e| match e {
+            crate::resume::ResumeError::Sale(e) => CounterError::from(e),
+            other => CounterError::Resume(other.to_string()),
+        })?;
+        Ok(self.sale.tenders().len() > before)
     }
 
     /// Takes the cash and other tenders off the current sale: handed back to the customer before
@@ -461,7 +500,10 @@ impl Counter {
         let same_day = source.today == Some(source.record.day_no);
         match card.card_receipt {
             Some(receipt) if same_day && amount == card.amount && source.card_left == card.amount => {
-                Some(CardRefund::Reverse { terminal_receipt: u16::try_from(receipt).ok()? })
+                Some(CardRefund::Reverse {
+                    terminal_receipt: u16::try_from(receipt).ok()?,
+                    amount_minor: amount as u64,
+                })
             }
             _ => Some(CardRefund::Refund {
                 amount_minor: amount as u64,
@@ -491,6 +533,7 @@ impl Counter {
         self.refund = None;
         self.selected = None;
         let sale = std::mem::replace(&mut self.sale, Sale::new(self.store.sale_settings()));
+        self.resumed_key = None;
         Some((sale, self.in_progress.take()))
     }
 

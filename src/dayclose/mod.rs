@@ -451,6 +451,7 @@ pub fn close_day(
                 return Ok(report);
             }
             Err(LedgerError::ChangedMeanwhile) if attempts < 5 => continue,
+            Err(LedgerError::WorkOpen(what)) => return Err(CloseError::OpenWork(what)),
             Err(e) => return Err(e.into()),
         }
     }

@@ -117,6 +117,10 @@ pub(super) fn result_row(r: &Row<'_>) -> rusqlite::Result<(i64, CardResultRecord
 }
 
 /// Intents whose last result is missing or `unknown`, oldest first.
+pub(super) fn open_intents_in(conn: &Connection) -> Result<Vec<CardIntentRecord>, LedgerError> {
+    open_intents_of(conn)
+}
+
 fn open_intents_of(conn: &Connection) -> Result<Vec<CardIntentRecord>, LedgerError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {INTENT_COLUMNS} FROM card_intents i WHERE COALESCE((SELECT r.outcome FROM card_results r \

@@ -71,9 +71,9 @@ fn held_cards_in(conn: &Connection, id: i64) -> Result<Vec<HeldCard>, LedgerErro
     let rows = stmt.query_map([reference_of(id)], super::card::result_row)?;
     let mut held = Vec::new();
     for row in rows {
-        let (_, result) = row?;
+        let (seq, result) = row?;
         let receipt = result.receipt_no.unwrap_or(-1);
-        if reversal_booked_in(conn, receipt, result.amount_minor.unwrap_or(0))? {
+        if reversal_booked_in(conn, receipt, result.amount_minor.unwrap_or(0), seq)? {
             continue;
         }
         held.push(HeldCard { intent_id: result.intent_id, amount_minor: result.amount_minor.unwrap_or(0), result });
@@ -81,16 +81,23 @@ fn held_cards_in(conn: &Connection, id: i64) -> Result<Vec<HeldCard>, LedgerErro
     Ok(held)
 }
 
-/// Whether a booked reversal concerns the terminal receipt `receipt` of this amount.
-pub(super) fn reversal_booked_in(conn: &Connection, receipt: i64, amount_minor: i64) -> Result<bool, LedgerError> {
+/// Whether a booked reversal of this amount, begun after the payment's result `after_seq`,
+/// concerns the terminal receipt `receipt` (receipt numbers wrap: an older reversal of the same
+/// number is another payment's).
+pub(super) fn reversal_booked_in(
+    conn: &Connection,
+    receipt: i64,
+    amount_minor: i64,
+    after_seq: i64,
+) -> Result<bool, LedgerError> {
     Ok(conn
         .prepare_cached(
             "SELECT 1 FROM card_intents i WHERE i.op = 'reverse' AND i.receipt_no = ?1 \
-               AND (i.amount_minor = ?2 OR i.amount_minor = 0) \
+               AND i.amount_minor = ?2 AND i.intent_id > ?3 \
                AND (SELECT outcome FROM card_results r WHERE r.intent_id = i.intent_id ORDER BY r.seq DESC LIMIT 1) \
                    IN ('approved', 'resolved_booked') LIMIT 1",
         )?
-        .query_row(params![receipt, amount_minor], |_| Ok(()))
+        .query_row(params![receipt, amount_minor, after_seq], |_| Ok(()))
         .optional()?
         .is_some())
 }
@@ -162,17 +169,17 @@ impl Ledger {
     /// (terminal receipt, amount): the shell's test payments left standing.
     pub fn unreversed_payments(&self, reference: &str) -> Result<Vec<(i64, i64)>, LedgerError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT r.receipt_no, r.amount_minor FROM card_intents i JOIN card_results r ON r.seq = \
+            "SELECT r.receipt_no, r.amount_minor, r.seq FROM card_intents i JOIN card_results r ON r.seq = \
                (SELECT MAX(seq) FROM card_results WHERE intent_id = i.intent_id) \
              WHERE i.op = 'pay' AND i.reference = ?1 AND r.outcome IN ('approved', 'resolved_booked') \
                AND r.receipt_no IS NOT NULL ORDER BY i.intent_id",
         )?;
-        let rows: Vec<(i64, Option<i64>)> =
-            stmt.query_map([reference], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let rows: Vec<(i64, Option<i64>, i64)> =
+            stmt.query_map([reference], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
         let mut left = Vec::new();
-        for (receipt, amount) in rows {
+        for (receipt, amount, seq) in rows {
             let amount = amount.unwrap_or(0);
-            if !reversal_booked_in(&self.conn, receipt, amount)? {
+            if !reversal_booked_in(&self.conn, receipt, amount, seq)? {
                 left.push((receipt, amount));
             }
         }
@@ -182,24 +189,24 @@ impl Ledger {
     /// The amount of the booked, unreversed card payment with this terminal receipt when no
     /// posted sale carries it (a reversal from the shell may undo only such a payment).
     pub fn uncarried_payment(&self, receipt: i64) -> Result<Option<i64>, LedgerError> {
-        let found: Option<(i64, Option<i64>)> = self
+        let found: Option<(i64, Option<i64>, i64)> = self
             .conn
             .prepare_cached(
-                "SELECT r.trace, r.amount_minor FROM card_intents i JOIN card_results r ON r.seq = \
+                "SELECT r.trace, r.amount_minor, r.seq FROM card_intents i JOIN card_results r ON r.seq = \
                    (SELECT MAX(seq) FROM card_results WHERE intent_id = i.intent_id) \
                  WHERE i.op = 'pay' AND r.receipt_no = ?1 AND r.outcome IN ('approved', 'resolved_booked') \
                  ORDER BY i.intent_id DESC LIMIT 1",
             )?
-            .query_row([receipt], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row([receipt], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        let Some((trace, amount)) = found else { return Ok(None) };
+        let Some((trace, amount, seq)) = found else { return Ok(None) };
         let amount = amount.unwrap_or(0);
         let carried: i64 = self.conn.query_row(
             "SELECT COUNT(*) FROM payments WHERE kind = 'card' AND card_receipt = ?1 AND card_trace = ?2",
             params![receipt, trace],
             |r| r.get(0),
         )?;
-        if carried > 0 || reversal_booked_in(&self.conn, receipt, amount)? {
+        if carried > 0 || reversal_booked_in(&self.conn, receipt, amount, seq)? {
             return Ok(None);
         }
         Ok(Some(amount))
@@ -235,28 +242,98 @@ impl Ledger {
         ctx: &PostContext,
         now: DateTime<Utc>,
     ) -> Result<Posted, LedgerError> {
+        let mut carried: Vec<(i64, i64)> = sale
+            .tenders()
+            .iter()
+            .filter_map(|t| match &t.kind {
+                crate::sale::TenderKind::Card(c) => Some((i64::from(c.receipt_no), i64::from(c.trace))),
+                _ => None,
+            })
+            .collect();
+        carried.sort();
+        let is_sale = sale.kind() == crate::sale::SaleKind::Sale;
         self.post_sale_with(sale, ctx, now, |tx: &Transaction<'_>| {
-            tx.prepare_cached("DELETE FROM sales_in_progress WHERE id = ?1")?.execute([id])?;
+            // Not while one of its card payments is still open; and it carries exactly the card
+            // payments the ledger holds for it.
+            if let Some(intent) = open_intent_of(tx, id)? {
+                return Err(LedgerError::CardOutcomeUnknown(intent));
+            }
+            let mut held: Vec<(i64, i64)> = held_cards_in(tx, id)?
+                .iter()
+                .map(|h| (h.result.receipt_no.unwrap_or(-1), h.result.trace.unwrap_or(-1)))
+                .collect();
+            held.sort();
+            if is_sale && held != carried {
+                return Err(LedgerError::Corrupt(format!(
+                    "sale in progress {id} carries card payments {carried:?}, the ledger holds {held:?}"
+                )));
+            }
+            // Posted once: a second post of the same sale finds its copy gone.
+            let n = tx.prepare_cached("DELETE FROM sales_in_progress WHERE id = ?1")?.execute([id])?;
+            if n != 1 {
+                return Err(LedgerError::InProgressGone(id));
+            }
             Ok(())
         })
     }
 }
 
-fn check_discardable(tx: &Transaction<'_>, id: i64) -> Result<(), LedgerError> {
-    if !held_cards_in(tx, id)?.is_empty() {
-        return Err(LedgerError::InProgressHoldsCard(id));
-    }
-    let open: Option<i64> = tx
+/// An intent of this sale in progress whose outcome is not known yet.
+fn open_intent_of(conn: &Connection, id: i64) -> Result<Option<i64>, LedgerError> {
+    Ok(conn
         .prepare_cached(
             "SELECT i.intent_id FROM card_intents i WHERE i.reference = ?1 AND COALESCE((SELECT r.outcome \
              FROM card_results r WHERE r.intent_id = i.intent_id ORDER BY r.seq DESC LIMIT 1), 'unknown') = 'unknown'",
         )?
         .query_row([reference_of(id)], |r| r.get(0))
-        .optional()?;
-    match open {
+        .optional()?)
+}
+
+fn check_discardable(tx: &Transaction<'_>, id: i64) -> Result<(), LedgerError> {
+    if !held_cards_in(tx, id)?.is_empty() || money_back_booked_in(tx, id)? {
+        return Err(LedgerError::InProgressHoldsCard(id));
+    }
+    match open_intent_of(tx, id)? {
         Some(intent) => Err(LedgerError::CardOutcomeUnknown(intent)),
         None => Ok(()),
     }
+}
+
+/// Whether a refund to a card was booked for this sale in progress (a refund being made): the
+/// money went back, so the refund must be posted, not thrown away.
+fn money_back_booked_in(conn: &Connection, id: i64) -> Result<bool, LedgerError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM card_intents i WHERE i.reference = ?1 AND i.op IN ('refund', 'reverse') \
+               AND (SELECT outcome FROM card_results r WHERE r.intent_id = i.intent_id ORDER BY r.seq DESC LIMIT 1) \
+                   IN ('approved', 'resolved_booked') \
+               AND NOT EXISTS (SELECT 1 FROM card_intents p JOIN card_results pr ON pr.intent_id = p.intent_id \
+                   WHERE p.reference = i.reference AND p.op = 'pay' AND pr.receipt_no = i.receipt_no) LIMIT 1",
+        )?
+        .query_row([reference_of(id)], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// What keeps a day from closing, checked inside the Z's own transaction: open card intents,
+/// and sales in progress at the counter or holding money (a parked cart without payments may
+/// wait for the next day).
+pub(super) fn open_work_in(conn: &Connection) -> Result<Vec<String>, LedgerError> {
+    let mut open = Vec::new();
+    for intent in super::card::open_intents_in(conn)? {
+        open.push(format!("card payment {} ({})", intent.intent_id, intent.op));
+    }
+    if table_exists(conn, "sales_in_progress")? {
+        let mut stmt = conn.prepare_cached("SELECT id, origin, state FROM sales_in_progress ORDER BY id")?;
+        let rows: Vec<(i64, String, String)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+        for (id, origin, state) in rows {
+            if state == "open" || !held_cards_in(conn, id)?.is_empty() || money_back_booked_in(conn, id)? {
+                open.push(format!("sale in progress {id} ({origin})"));
+            }
+        }
+    }
+    Ok(open)
 }
 
 /// The tie between card results and the sales that carry them, for `verify`: each problem with
@@ -303,9 +380,11 @@ pub(super) fn tie_problems(conn: &Connection) -> Result<Vec<(i64, String)>, Ledg
             "pay" => {
                 booked_pay.insert((receipt, trace));
                 let n = count(receipt, trace, "sale")?;
-                let reversed = reversal_booked_in(conn, receipt, amount.unwrap_or(*intent_amount))?;
+                let reversed = reversal_booked_in(conn, receipt, amount.unwrap_or(*intent_amount), *seq)?;
                 if n > 1 {
                     problems.push((*seq, format!("card receipt {receipt}: carried by {n} sales")));
+                } else if n == 1 && open {
+                    problems.push((*seq, format!("card receipt {receipt}: posted, and its sale still in progress")));
                 } else if n == 0 && !reversed && !open {
                     problems.push((*seq, format!("card receipt {receipt}: charged, but no sale carries it")));
                 }

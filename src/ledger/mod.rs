@@ -70,6 +70,10 @@ pub enum LedgerError {
     InProgressHoldsCard(i64),
     #[error("the ledger changed while the figures were computed")]
     ChangedMeanwhile,
+    #[error("sale in progress {0} is no longer there (posted already?)")]
+    InProgressGone(i64),
+    #[error("the day cannot close yet: {0}")]
+    WorkOpen(String),
     /// A refund to a card beyond what cards paid on the original, net of earlier refunds.
     #[error("a card refund of {asked} exceeds the {left} that cards paid and were not refunded")]
     CardRefundExceedsPaid { asked: Money, left: Money },
@@ -94,6 +98,8 @@ impl LedgerError {
             LedgerError::DayClosed(n) => t!("error.ledger.day_closed", locale = locale, day = n),
             LedgerError::NoDayOpen => t!("error.ledger.no_day_open", locale = locale),
             LedgerError::ChangedMeanwhile => t!("error.ledger.changed_meanwhile", locale = locale),
+            LedgerError::InProgressGone(n) => t!("error.ledger.in_progress_gone", locale = locale, id = n),
+            LedgerError::WorkOpen(w) => t!("report.error.open_work", locale = locale, what = w),
             LedgerError::CardRefundExceedsPaid { asked, left } => t!(
                 "error.ledger.card_refund_exceeds_paid",
                 locale = locale,

@@ -544,6 +544,11 @@ impl Ledger {
             if head != as_of {
                 return Err(LedgerError::ChangedMeanwhile);
             }
+            // Nothing open may be closed over, checked where nothing can start meanwhile.
+            let open = super::in_progress::open_work_in(tx)?;
+            if !open.is_empty() {
+                return Err(LedgerError::WorkOpen(open.join("; ")));
+            }
             match current_day_of(tx, currency)? {
                 Some(d) if d.day_no == day_no => Ok(()),
                 _ if day_closed(tx, day_no)? => Err(LedgerError::DayClosed(day_no)),

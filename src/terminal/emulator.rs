@@ -506,6 +506,9 @@ impl<T: ApduLine> Emulator<T> {
             answer = self.tell(&status)?;
         }
         if result != 0 {
+            // Its receipt says so: Repeat Receipt shows the decline with its trace.
+            self.state.last_status = status.data;
+            self.persist().map_err(TransportError::Io)?;
             return self.abort_with(result);
         }
         match answer {
@@ -532,8 +535,13 @@ impl<T: ApduLine> Emulator<T> {
                 }
                 self.finish(self.identity_bmps())
             }
-            // Goods not issued, or no answer: the terminal reverses on its own, books nothing.
-            Answer::Nak(_) | Answer::None => self.abort_with(0x6C),
+            // Goods not issued, or no answer: the terminal reverses on its own, books nothing,
+            // and its last receipt is that abort, with the transaction's trace.
+            Answer::Nak(_) | Answer::None => {
+                self.state.last_status = self.status_information(0x6C, amount, trace, receipt, card).data;
+                self.persist().map_err(TransportError::Io)?;
+                self.abort_with(0x6C)
+            }
         }
     }
 

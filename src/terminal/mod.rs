@@ -31,6 +31,9 @@ pub struct CardApproval {
     /// MMDD and HHMMSS as the terminal sent them.
     pub date: Option<u16>,
     pub time: Option<u32>,
+    /// 00 for an approval. Repeat Receipt may show a transaction that was not booked (declined,
+    /// or aborted because the till never answered): then its result code, with its trace.
+    pub result_code: u8,
 }
 
 impl CardApproval {
@@ -48,6 +51,7 @@ impl CardApproval {
             merchant_no: s.merchant_no.clone().unwrap_or_default(),
             date: s.date,
             time: s.time,
+            result_code: s.result_code.unwrap_or(0),
         }
     }
 }
@@ -166,7 +170,8 @@ pub trait PaymentTerminal {
     fn reverse(&mut self, receipt_no: u16, record: &mut dyn FnMut(&CardApproval) -> bool) -> Outcome;
     fn end_of_day(&mut self) -> Result<EodTotals, TerminalError>;
     fn status(&mut self) -> Result<TerminalInfo, TerminalError>;
-    /// The last transaction's status information again (after an unclear ending).
+    /// The last transaction's status information again (after an unclear ending): a booked one
+    /// with its receipt number, or one that was not booked with its result code and trace.
     fn repeat_last(&mut self) -> Result<Option<CardApproval>, TerminalError>;
     fn diagnosis(&mut self) -> Result<TerminalInfo, TerminalError>;
     /// Set it to ask the running command to stop (the cashier's Abort button).
@@ -258,10 +263,9 @@ fn outcome(ex: &Exchange, approved: Option<CardApproval>) -> Outcome {
         End::Refused(code) => Outcome::Declined { code: *code },
         // Only what the terminal itself said ends a payment as not made.
         End::Aborted(code) => Outcome::Aborted { code: *code },
-        // The command never reached the terminal (no ACK after the repeats): nothing started.
-        End::LinkFailed { step: "command" } => Outcome::Aborted { code: 0x9B },
-        // The terminal took the command and then the exchange broke (no answer, T4, a broken
-        // line, a completion without any result): it may have booked. Recovery asks it.
+        // The terminal may have taken the command and then the exchange broke (no answer, T4, a
+        // broken line — even the command's own ACK may have been lost —, a completion without any
+        // result): it may have booked. Recovery asks it.
         End::NoAnswer => Outcome::Unknown { reason: "no answer from the terminal".into() },
         End::T4Expired => Outcome::Unknown { reason: "the terminal did not finish in time".into() },
         End::LinkFailed { step } => Outcome::Unknown { reason: format!("the line failed ({step})") },
@@ -317,7 +321,12 @@ impl<T: ApduLine> PaymentTerminal for ZvtTerminal<T> {
             Err(TerminalError::Aborted(0x83) | TerminalError::Refused(0x83)) => return Ok(None),
             Err(e) => return Err(e),
         };
-        Ok(ex.statuses.last().filter(|s| s.approved() && s.receipt_no.is_some()).map(CardApproval::from_status))
+        // An end-of-day's status (no receipt, result 00) is no transaction to match.
+        Ok(ex
+            .statuses
+            .last()
+            .filter(|s| if s.approved() { s.receipt_no.is_some() } else { s.trace.is_some() })
+            .map(CardApproval::from_status))
     }
 
     fn diagnosis(&mut self) -> Result<TerminalInfo, TerminalError> {

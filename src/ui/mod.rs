@@ -253,13 +253,15 @@ pub enum Message {
     CardDone(Result<card::CardPayment, String>),
     /// The ledger holds the current sale's durable copy under this id (written before money moved).
     InProgress(i64),
-    /// The ledger holds the parked sale (by its place in the list) under this id.
-    ParkedSaved(usize, i64),
+    /// The ledger holds the parked sale (by its key) under this id.
+    ParkedSaved(u64, i64),
+    /// After recovery: the card payments the ledger holds for this sale in progress.
+    Held(i64, Vec<crate::ledger::HeldCard>),
     /// Sales in progress brought back from the ledger at start.
     Resumed(Result<Vec<crate::resume::Resumed>, String>),
     /// Card payments of the current sale reversed at the terminal (receipt, trace), for a void;
     /// with the error that stopped the rest, if any.
-    Reversed(Vec<(u32, u32)>, Option<String>),
+    Reversed(Vec<(u32, u32)>, Option<String>, bool),
     /// Complete a sale that was paid before the till closed (brought back at start).
     CompleteSale,
     Recover,
@@ -310,6 +312,15 @@ pub enum Message {
 /// A job the update started: the messages it will send back.
 pub type Job = BoxStream<'static, Message>;
 
+/// A paid sale on its way to the ledger.
+#[derive(Debug, Clone)]
+pub(crate) struct Posting {
+    id: u64,
+    sale: Sale,
+    in_progress: Option<i64>,
+    refused: bool,
+}
+
 pub struct Till {
     pub(crate) locale: String,
     pub(crate) training: bool,
@@ -345,8 +356,9 @@ pub struct Till {
     pub(crate) paper: Vec<String>,
     pub(crate) show_paper: bool,
     /// Paid sales on their way into the ledger, kept until it has them.
-    /// Paid sales not yet posted (the ledger refused them): each with its durable copy's id.
-    pub(crate) posting: Vec<(u64, Sale, Option<i64>)>,
+    /// Paid sales not yet posted: each with its durable copy's id, and whether the ledger refused
+    /// it (then it is retried; a post still on its way is not sent twice).
+    pub(crate) posting: Vec<Posting>,
     next_posting: u64,
     pub(crate) manager: Option<manager::State>,
     pub(crate) wizard: Option<wizard::State>,
@@ -882,13 +894,12 @@ impl Till {
                     Ok(()) => {
                         self.info(t("counter.parked", &l));
                         // Parked sales survive a restart: their copy in the ledger.
-                        let index = self.counter.parked().len() - 1;
-                        let parked = &self.counter.parked()[index];
-                        let (sale, id) = (parked.sale.clone(), parked.in_progress);
+                        let Some(parked) = self.counter.parked().last() else { return Vec::new() };
+                        let (sale, id, key) = (parked.sale.clone(), parked.in_progress, parked.key);
                         return vec![self.devices.ledger.call(
                             move |ledger| match workers::lock(ledger).save_in_progress(id, "counter", &sale, Utc::now())
                             {
-                                Ok(id) => Message::ParkedSaved(index, id),
+                                Ok(id) => Message::ParkedSaved(key, id),
                                 Err(_) => Message::Done,
                             },
                         )];
@@ -987,14 +998,25 @@ impl Till {
             Message::Recover => {
                 let Some(terminal) = &self.devices.terminal else { return Vec::new() };
                 let ledger = self.devices.shared.clone();
+                let current = self.counter.in_progress();
                 self.terminal = TerminalState::Busy;
-                return vec![terminal.call(move |device| {
-                    let r = card::recover(&mut workers::lock(&ledger), &mut *device.terminal);
-                    Message::Recovered(r.map_err(|e| e.to_string()))
+                return vec![terminal.stream(move |device, out| {
+                    let mut ledger = workers::lock(&ledger);
+                    let r = card::recover(&mut ledger, &mut *device.terminal);
+                    out.send(Message::Recovered(r.map_err(|e| e.to_string())));
+                    // The current sale takes what the ledger now holds for it.
+                    if let Some(id) = current
+                        && let Ok(held) = ledger.held_cards(id)
+                    {
+                        out.send(Message::Held(id, held));
+                    }
                 })];
             }
             Message::Recovered(result) => return self.recovered(result),
             Message::External(method) => {
+                if self.card != CardState::Idle {
+                    return Vec::new();
+                }
                 let reference = std::mem::take(&mut self.cash);
                 match self.counter.tender_external(method, &reference) {
                     Ok(()) => return self.finish_if_paid(),
@@ -1103,10 +1125,20 @@ impl Till {
             // ----- workers -----
             Message::Posted(id, result, in_progress) => return self.posted(id, result, in_progress),
             Message::InProgress(id) => self.counter.set_in_progress(id),
-            Message::CompleteSale => return self.finish_if_paid(),
-            Message::ParkedSaved(index, id) => self.counter.set_parked_in_progress(index, id),
+            Message::CompleteSale if self.card == CardState::Idle => return self.finish_if_paid(),
+            Message::CompleteSale => {}
+            Message::ParkedSaved(key, id) => {
+                if !self.counter.set_parked_in_progress(key, id) {
+                    // Voided or posted before its copy was written: the copy holds no money.
+                    return vec![self.devices.ledger.call(move |ledger| {
+                        let _ = workers::lock(ledger).discard_in_progress(id);
+                        Message::Done
+                    })];
+                }
+            }
+            Message::Held(id, held) => return self.held(id, held),
             Message::Resumed(result) => return self.resumed(result),
-            Message::Reversed(done, error) => return self.reversed(done, error),
+            Message::Reversed(done, error, unknown) => return self.reversed(done, error, unknown),
             Message::Printed(report) => {
                 self.printer = report.printer;
                 self.paper.extend(report.paper);
@@ -1248,8 +1280,8 @@ impl Till {
         };
         let op = if self.counter.sale().kind() == SaleKind::Refund {
             match self.counter.card_refund() {
-                Some(CardRefund::Reverse { terminal_receipt }) => {
-                    (CardOp::Reverse(terminal_receipt), self.counter.sale().remaining().abs().minor() as u64)
+                Some(CardRefund::Reverse { terminal_receipt, amount_minor }) => {
+                    (CardOp::Reverse(terminal_receipt), amount_minor)
                 }
                 Some(CardRefund::Refund { amount_minor, of_receipt }) => (CardOp::Refund(of_receipt), amount_minor),
                 None => {
@@ -1347,25 +1379,10 @@ impl Till {
                 return Vec::new();
             }
         };
-        let was_unknown = self.card == CardState::Unknown;
         self.card = CardState::Idle;
         for resolution in resolutions {
             match resolution.verdict {
-                // The open payment was this sale's: it is paid by card after all.
-                card::Verdict::Booked(approval)
-                    if was_unknown && self.counter.sale().state() == SaleState::Tendering && {
-                        let due = self.counter.card_amount().abs().minor();
-                        approval.amount_minor as i64 == due
-                    } =>
-                {
-                    match self.counter.tender_card(&approval) {
-                        Ok(()) => {
-                            self.info(t("counter.recovered_booked", &l));
-                            return self.finish_if_paid();
-                        }
-                        Err(e) => self.counter_error(e),
-                    }
-                }
+                // Whether it was this sale's is the ledger's to say (`Message::Held` follows).
                 card::Verdict::Booked(_) => self.info(t("counter.recovered_other", &l)),
                 card::Verdict::NotBooked => self.info(t("counter.recovered_not_booked", &l)),
                 card::Verdict::Unknown => {
@@ -1375,6 +1392,26 @@ impl Till {
             }
         }
         Vec::new()
+    }
+
+    /// The card payments the ledger holds for the current sale in progress, after recovery: a
+    /// payment the terminal booked is on the sale after all.
+    fn held(&mut self, id: i64, held: Vec<crate::ledger::HeldCard>) -> Vec<Job> {
+        let l = self.locale.clone();
+        if self.counter.in_progress() != Some(id) {
+            return Vec::new();
+        }
+        match self.counter.reconcile_cards(&held) {
+            Ok(true) => {
+                self.info(t("counter.recovered_booked", &l));
+                self.finish_if_paid()
+            }
+            Ok(false) => Vec::new(),
+            Err(e) => {
+                self.counter_error(e);
+                Vec::new()
+            }
+        }
     }
 
     /// When the sale is paid: post it, print its receipt, and show the next customer's empty cart.
@@ -1391,7 +1428,7 @@ impl Till {
     fn post_new(&mut self, sale: Sale, in_progress: Option<i64>) -> Job {
         self.next_posting += 1;
         let id = self.next_posting;
-        self.posting.push((id, sale.clone(), in_progress));
+        self.posting.push(Posting { id, sale: sale.clone(), in_progress, refused: false });
         self.post(id, sale, in_progress)
     }
 
@@ -1410,9 +1447,10 @@ impl Till {
                 Some(sip) => ledger.post_in_progress(sip, &mut sale, &ctx, Utc::now()),
                 None => ledger.post_sale(&mut sale, &ctx, Utc::now()),
             };
-            let kept = match (&posted, in_progress) {
-                (Err(_), None) => ledger.save_in_progress(None, "counter", &sale, Utc::now()).ok(),
-                _ => in_progress,
+            // Refused: the paid sale is kept durably (its copy updated with every tender).
+            let kept = match &posted {
+                Err(_) => ledger.save_in_progress(in_progress, "counter", &sale, Utc::now()).ok().or(in_progress),
+                Ok(_) => in_progress,
             };
             Message::Posted(id, posted.map_err(|e| e.localized(&l)), kept)
         })
@@ -1422,7 +1460,7 @@ impl Till {
         let l = self.locale.clone();
         match result {
             Ok(posted) => {
-                self.posting.retain(|(i, _, _)| *i != id);
+                self.posting.retain(|p| p.id != id);
                 self.last_receipt = Some(posted.receipt_no);
                 let mut jobs = self.print(posted.receipt_no, false);
                 if self.day.as_ref().is_none_or(|(d, _)| *d != posted.day_no) {
@@ -1438,8 +1476,9 @@ impl Till {
             Err(e) => {
                 // The paid sale stays here (and in the ledger as a sale in progress), shown on
                 // screen, and is posted again after the next sale that posts, or at the next start.
-                if let Some(p) = self.posting.iter_mut().find(|(i, _, _)| *i == id) {
-                    p.2 = in_progress;
+                if let Some(p) = self.posting.iter_mut().find(|p| p.id == id) {
+                    p.in_progress = in_progress;
+                    p.refused = true;
                 }
                 self.error(rust_i18n::t!("counter.not_posted", locale = &l, detail = e).into_owned());
                 Vec::new()
@@ -1449,7 +1488,15 @@ impl Till {
 
     /// Posts again the paid sales the ledger refused (a full disk, say).
     pub fn retry_posting(&mut self) -> Vec<Job> {
-        self.posting.iter().map(|(id, sale, sip)| self.post(*id, sale.clone(), *sip)).collect()
+        let mut jobs = Vec::new();
+        for i in 0..self.posting.len() {
+            if self.posting[i].refused {
+                self.posting[i].refused = false;
+                let p = &self.posting[i];
+                jobs.push(self.post(p.id, p.sale.clone(), p.in_progress));
+            }
+        }
+        jobs
     }
 
     /// Sales in progress a crash or a closed window left, brought back: a paid one is posted at
@@ -1471,6 +1518,10 @@ impl Till {
                 // A sale the ledger refused to post before: it goes now.
                 jobs.push(self.post_new(r.sale, Some(r.id)));
             } else if self.counter.restore(r.id, r.sale) {
+                if !r.open_intents.is_empty() {
+                    // A card payment of it is still open: nothing else is taken until it is settled.
+                    self.card = CardState::Unknown;
+                }
                 // The cashier sees it with what was paid on it after signing in, and completes
                 // or voids it.
                 if self.screen != Screen::SignIn
@@ -1517,19 +1568,21 @@ impl Till {
                 match card::run(&mut ledger, &mut *device.terminal, op, amount.unsigned_abs(), &reference) {
                     Ok(card::CardPayment { outcome: Outcome::Approved(_), .. }) => done.push((receipt, trace)),
                     Ok(other) => {
+                        let unknown = matches!(other.outcome, Outcome::Unknown { .. });
                         let why = outcome_word(&other.outcome).to_string();
-                        return Message::Reversed(done, Some(why));
+                        return Message::Reversed(done, Some(why), unknown);
                     }
-                    Err(e) => return Message::Reversed(done, Some(e.to_string())),
+                    Err(e) => return Message::Reversed(done, Some(e.to_string()), false),
                 }
             }
-            Message::Reversed(done, None)
+            Message::Reversed(done, None, false)
         })]
     }
 
-    fn reversed(&mut self, done: Vec<(u32, u32)>, error: Option<String>) -> Vec<Job> {
+    fn reversed(&mut self, done: Vec<(u32, u32)>, error: Option<String>, unknown: bool) -> Vec<Job> {
         let l = self.locale.clone();
-        self.card = CardState::Idle;
+        // A reversal the line lost may have happened: settle it before anything else is taken.
+        self.card = if unknown { CardState::Unknown } else { CardState::Idle };
         self.terminal = TerminalState::Ready;
         for (receipt, trace) in done {
             self.counter.card_reversed(receipt, trace);

@@ -177,8 +177,9 @@ impl<T: ApduLine> Session<T> {
                         return ex;
                     }
                 }
+                // An answer that does not decode is no refusal: nobody knows what the terminal did.
                 Err(_) => {
-                    ex.end = End::Refused(0x9A);
+                    ex.end = End::LinkFailed { step: "answer" };
                     return ex;
                 }
             },
