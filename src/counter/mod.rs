@@ -493,13 +493,21 @@ impl Counter {
     pub fn card_refund(&self) -> Option<CardRefund> {
         let source = self.refund.as_ref()?;
         let card = source.card()?;
-        let amount = self.sale.remaining().abs().minor().min(source.card_left);
+        // What cards already got back on this refund (a part booked before a restart, say).
+        let already: i64 = self
+            .sale
+            .tenders()
+            .iter()
+            .filter(|t| matches!(t.kind, TenderKind::Card(_)))
+            .map(|t| t.amount.minor().abs())
+            .sum();
+        let amount = self.sale.remaining().abs().minor().min(source.card_left - already);
         if amount <= 0 {
             return None;
         }
         let same_day = source.today == Some(source.record.day_no);
         match card.card_receipt {
-            Some(receipt) if same_day && amount == card.amount && source.card_left == card.amount => {
+            Some(receipt) if same_day && already == 0 && amount == card.amount && source.card_left == card.amount => {
                 Some(CardRefund::Reverse {
                     terminal_receipt: u16::try_from(receipt).ok()?,
                     amount_minor: amount as u64,
@@ -546,6 +554,13 @@ impl Counter {
         }
         self.refund = Some(source);
         Ok(())
+    }
+
+    /// The original sale of a refund brought back after a restart (its cart is already there).
+    pub fn restore_refund_source(&mut self, source: RefundSource) {
+        if self.sale.kind() == SaleKind::Refund && self.sale.refund_of() == Some(source.original.receipt_no) {
+            self.refund = Some(source);
+        }
     }
 
     pub fn cancel_refund(&mut self) {

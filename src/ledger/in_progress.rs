@@ -58,25 +58,53 @@ pub(super) fn table_exists(conn: &Connection, name: &str) -> Result<bool, Ledger
         .is_some())
 }
 
-/// Booked payments of intents naming this sale in progress, less those a booked reversal undid.
+/// The card payments the ledger holds for this sale in progress: booked payments of its intents
+/// that no later booked reversal undid (positive), and, for a refund being made, the money its
+/// refund or reversal intents booked back to a card (negative amounts).
 fn held_cards_in(conn: &Connection, id: i64) -> Result<Vec<HeldCard>, LedgerError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {} FROM card_results WHERE seq IN (SELECT r.seq FROM card_results r \
          JOIN card_intents i ON i.intent_id = r.intent_id \
-         WHERE i.op = 'pay' AND i.reference = ?1 AND r.receipt_no IS NOT NULL \
+         WHERE i.reference = ?1 AND r.receipt_no IS NOT NULL \
            AND r.seq = (SELECT MAX(seq) FROM card_results WHERE intent_id = i.intent_id) \
            AND r.outcome IN ('approved', 'resolved_booked')) ORDER BY seq",
         super::card::RESULT_COLUMNS
     ))?;
-    let rows = stmt.query_map([reference_of(id)], super::card::result_row)?;
+    let rows: Vec<(i64, super::CardResultRecord)> =
+        stmt.query_map([reference_of(id)], super::card::result_row)?.collect::<Result<_, _>>()?;
+    let op_of = |intent: i64| -> Result<(String, Option<i64>), LedgerError> {
+        Ok(conn
+            .prepare_cached("SELECT op, receipt_no FROM card_intents WHERE intent_id = ?1")?
+            .query_row([intent], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    };
+    let mut pays = Vec::new();
+    let mut back = Vec::new();
+    for (seq, result) in rows {
+        let (op, concerns) = op_of(result.intent_id)?;
+        if op == "pay" {
+            pays.push((seq, result));
+        } else {
+            back.push((concerns, result));
+        }
+    }
     let mut held = Vec::new();
-    for row in rows {
-        let (seq, result) = row?;
+    for (seq, result) in &pays {
         let receipt = result.receipt_no.unwrap_or(-1);
-        if reversal_booked_in(conn, receipt, result.amount_minor.unwrap_or(0), seq)? {
+        if reversal_booked_in(conn, receipt, result.amount_minor.unwrap_or(0), *seq)? {
             continue;
         }
-        held.push(HeldCard { intent_id: result.intent_id, amount_minor: result.amount_minor.unwrap_or(0), result });
+        held.push(HeldCard {
+            intent_id: result.intent_id,
+            amount_minor: result.amount_minor.unwrap_or(0),
+            result: result.clone(),
+        });
+    }
+    // Money back that undoes none of this sale's own payments: a refund's card part.
+    for (concerns, result) in back {
+        if pays.iter().any(|(_, p)| p.receipt_no.is_some() && p.receipt_no == concerns) {
+            continue;
+        }
+        held.push(HeldCard { intent_id: result.intent_id, amount_minor: -result.amount_minor.unwrap_or(0), result });
     }
     Ok(held)
 }
@@ -251,7 +279,6 @@ impl Ledger {
             })
             .collect();
         carried.sort();
-        let is_sale = sale.kind() == crate::sale::SaleKind::Sale;
         self.post_sale_with(sale, ctx, now, |tx: &Transaction<'_>| {
             // Not while one of its card payments is still open; and it carries exactly the card
             // payments the ledger holds for it.
@@ -263,7 +290,7 @@ impl Ledger {
                 .map(|h| (h.result.receipt_no.unwrap_or(-1), h.result.trace.unwrap_or(-1)))
                 .collect();
             held.sort();
-            if is_sale && held != carried {
+            if held != carried {
                 return Err(LedgerError::Corrupt(format!(
                     "sale in progress {id} carries card payments {carried:?}, the ledger holds {held:?}"
                 )));

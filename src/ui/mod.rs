@@ -257,6 +257,8 @@ pub enum Message {
     ParkedSaved(u64, i64),
     /// After recovery: the card payments the ledger holds for this sale in progress.
     Held(i64, Vec<crate::ledger::HeldCard>),
+    /// The original sale of a refund brought back at start.
+    RefundSourceFor(i64, Result<RefundSource, String>),
     /// Sales in progress brought back from the ledger at start.
     Resumed(Result<Vec<crate::resume::Resumed>, String>),
     /// Card payments of the current sale reversed at the terminal (receipt, trace), for a void;
@@ -1137,6 +1139,11 @@ impl Till {
                 }
             }
             Message::Held(id, held) => return self.held(id, held),
+            Message::RefundSourceFor(id, source) => match source {
+                Ok(source) if self.counter.in_progress() == Some(id) => self.counter.restore_refund_source(source),
+                Ok(_) => {}
+                Err(e) => self.error(e),
+            },
             Message::Resumed(result) => return self.resumed(result),
             Message::Reversed(done, error, unknown) => return self.reversed(done, error, unknown),
             Message::Printed(report) => {
@@ -1245,21 +1252,7 @@ impl Till {
     fn find_sale(&self, receipt_no: i64) -> Job {
         let l = self.locale.clone();
         self.devices.ledger.call(move |ledger| {
-            let ledger = workers::lock(ledger);
-            let found = (|| {
-                let original = ledger.original_sale(receipt_no)?;
-                let record = ledger.sale_by_receipt(receipt_no)?;
-                let today = ledger.current_day()?.map(|d| d.day_no);
-                let b = ledger.tender_balance(receipt_no)?;
-                Ok::<_, crate::ledger::LedgerError>(RefundSource {
-                    original,
-                    record,
-                    today,
-                    card_left: b.card_paid - b.card_refunded,
-                    cash_left: b.cash_paid - b.cash_refunded,
-                })
-            })();
-            Message::Found(match found {
+            Message::Found(match refund_source(&workers::lock(ledger), receipt_no) {
                 Ok(source) if source.record.kind == "refund" => {
                     Err(rust_i18n::t!("counter.refund_of_refund", locale = &l).into_owned())
                 }
@@ -1517,6 +1510,21 @@ impl Till {
             if paid && self.counter.in_progress().is_some() {
                 // A sale the ledger refused to post before: it goes now.
                 jobs.push(self.post_new(r.sale, Some(r.id)));
+            } else if let Some(receipt) = r.sale.refund_of().filter(|_| self.counter.in_progress().is_none())
+                && self.counter.restore(r.id, r.sale.clone())
+            {
+                // A refund being made: its original sale again, to finish it as it was begun.
+                let (id, l2) = (r.id, l.clone());
+                jobs.push(self.devices.ledger.call(move |ledger| {
+                    Message::RefundSourceFor(
+                        id,
+                        refund_source(&workers::lock(ledger), receipt).map_err(|e| e.localized(&l2)),
+                    )
+                }));
+                if !r.open_intents.is_empty() {
+                    self.card = CardState::Unknown;
+                }
+                self.info(t("counter.resumed", &l));
             } else if self.counter.restore(r.id, r.sale) {
                 if !r.open_intents.is_empty() {
                     // A card payment of it is still open: nothing else is taken until it is settled.
@@ -1811,4 +1819,19 @@ fn resume_counter(
     locale: &str,
 ) -> Result<Vec<crate::resume::Resumed>, String> {
     crate::resume::resume_all(&workers::lock(ledger), settings, "counter").map_err(|e| e.localized(locale))
+}
+
+/// The original sale a refund is made against, with what its tenders have left to give back.
+fn refund_source(ledger: &crate::ledger::Ledger, receipt_no: i64) -> Result<RefundSource, crate::ledger::LedgerError> {
+    let original = ledger.original_sale(receipt_no)?;
+    let record = ledger.sale_by_receipt(receipt_no)?;
+    let today = ledger.current_day()?.map(|d| d.day_no);
+    let b = ledger.tender_balance(receipt_no)?;
+    Ok(RefundSource {
+        original,
+        record,
+        today,
+        card_left: b.card_paid - b.card_refunded,
+        cash_left: b.cash_paid - b.cash_refunded,
+    })
 }
