@@ -92,5 +92,28 @@ pub fn resume(ledger: &Ledger, settings: &SaleSettings, stored: &InProgress) -> 
 
 /// Every stored sale in progress of this origin, oldest first.
 pub fn resume_all(ledger: &Ledger, settings: &SaleSettings, origin: &str) -> Result<Vec<Resumed>, ResumeError> {
-    ledger.in_progress(Some(origin))?.iter().map(|s| resume(ledger, settings, s)).collect()
+    let (resumed, mut failed) = resume_each(ledger, settings, origin)?;
+    match failed.pop() {
+        Some((_, e)) => Err(e),
+        None => Ok(resumed),
+    }
+}
+
+/// Every stored sale in progress of this origin that can be read back, and apart those that
+/// cannot (with their id), so one unreadable copy does not hide the others. An unreadable copy
+/// stays in the ledger as it is (and keeps the Z from closing over it).
+pub fn resume_each(
+    ledger: &Ledger,
+    settings: &SaleSettings,
+    origin: &str,
+) -> Result<(Vec<Resumed>, Vec<(i64, ResumeError)>), LedgerError> {
+    let mut resumed = Vec::new();
+    let mut failed = Vec::new();
+    for stored in ledger.in_progress(Some(origin))? {
+        match resume(ledger, settings, &stored) {
+            Ok(r) => resumed.push(r),
+            Err(e) => failed.push((stored.id, e)),
+        }
+    }
+    Ok((resumed, failed))
 }

@@ -606,3 +606,40 @@ fn a_sale_the_ledger_refused_is_kept_and_posted_after_the_next_one() {
     assert!(ledger.in_progress(None).unwrap().is_empty());
     assert!(ledger.verify().unwrap().is_sound());
 }
+
+#[test]
+fn a_refund_whose_card_part_went_back_before_the_window_closed_finishes_in_cash() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003"); // 3.50: 1.00 in cash, 2.50 by card
+    c.key(Named::F12);
+    c.enter(CASH_FIELD, "1.00");
+    c.click("F12 Card");
+    assert_eq!(c.ledger().sale_by_receipt(1).unwrap().payments.len(), 2);
+    // The whole sale comes back: the card's part to the card (a reversal), then the window closes.
+    c.key(Named::F8);
+    c.enter(till::ui::LOOKUP_FIELD, "1");
+    c.key(Named::F2);
+    c.key(Named::F12);
+    assert_eq!(c.till.screen(), Screen::Payment);
+    let dir = card_approved_then_window_closed(c);
+    assert_eq!(terminal_batch(&dir), vec![(250, true)], "the card got its part back");
+
+    let mut c = open_in(dir, Duration::from_millis(50));
+    c.sign_in_again();
+    let refund = c.till.counter().sale();
+    assert_eq!(refund.refund_of(), Some(1));
+    assert!(c.till.counter().has_card_tender(), "the card part the terminal booked is on the refund");
+    assert_eq!(refund.remaining().minor(), -100, "the cash part is left");
+    assert_eq!(c.till.counter().card_refund(), None, "the card is not offered its part twice");
+    // Cash back up to what cash paid: no manager needed.
+    c.send(Message::RefundCash);
+    assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
+    let ledger = c.ledger();
+    assert!(ledger.verify().unwrap().is_sound(), "{:?}", ledger.verify().unwrap().problems);
+    let posted = ledger.sale_by_receipt(2).unwrap();
+    let mut paid: Vec<_> = posted.payments.iter().map(|p| (p.kind.clone(), p.amount)).collect();
+    paid.sort();
+    assert_eq!(paid, vec![("card".to_string(), -250), ("cash".to_string(), -100)]);
+    assert!(ledger.in_progress(None).unwrap().is_empty());
+}

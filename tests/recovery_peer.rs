@@ -392,3 +392,23 @@ fn the_terminal_naming_the_stored_trace_as_aborted_is_not_booked() {
     });
     assert_eq!(resolved[0].verdict, Verdict::Unknown);
 }
+
+#[test]
+fn an_abort_the_terminal_refused_is_unknown_not_aborted() {
+    let mut r = rig();
+    let abort = r.till.abort_handle();
+    let outcome = r.pay_against(1050, move |peer| {
+        peer.receive();
+        peer.send(&frame(&[0x80, 0x00, 0x00]));
+        peer.tell(&[0x04, 0xFF, 0x01, 0x0A]);
+        // The cashier presses Abort; the terminal has already gone to the host: 84 83.
+        abort.store(true, std::sync::atomic::Ordering::SeqCst);
+        let cmd = peer.receive();
+        assert_eq!(&cmd[..2], [0x06, 0xB0], "the till asks to abort");
+        peer.send(&frame(&[0x84, 0x83, 0x00]));
+        // Then nothing more (the line broke): T4 runs out, the till tries once more, in vain.
+        let again = peer.receive();
+        assert_eq!(&again[..2], [0x06, 0xB0]);
+    });
+    assert!(matches!(outcome, Outcome::Unknown { .. }), "{outcome:?}");
+}

@@ -1818,7 +1818,17 @@ fn resume_counter(
     settings: &crate::sale::SaleSettings,
     locale: &str,
 ) -> Result<Vec<crate::resume::Resumed>, String> {
-    crate::resume::resume_all(&workers::lock(ledger), settings, "counter").map_err(|e| e.localized(locale))
+    // The ones that read back are restored; the first that does not is shown (it stays stored).
+    match crate::resume::resume_each(&workers::lock(ledger), settings, "counter") {
+        Ok((resumed, failed)) if failed.is_empty() || !resumed.is_empty() => {
+            if let Some((id, e)) = failed.first() {
+                crate::log::event(&format!("sale in progress {id} not brought back: {e}"));
+            }
+            Ok(resumed)
+        }
+        Ok((_, failed)) => Err(failed.first().map(|(_, e)| e.localized(locale)).unwrap_or_default()),
+        Err(e) => Err(e.localized(locale)),
+    }
 }
 
 /// The original sale a refund is made against, with what its tenders have left to give back.
