@@ -99,14 +99,13 @@ pub fn resume_all(ledger: &Ledger, settings: &SaleSettings, origin: &str) -> Res
     }
 }
 
+/// Sales in progress read back, and apart those that could not be (with their id).
+pub type ResumedEach = (Vec<Resumed>, Vec<(i64, ResumeError)>);
+
 /// Every stored sale in progress of this origin that can be read back, and apart those that
 /// cannot (with their id), so one unreadable copy does not hide the others. An unreadable copy
 /// stays in the ledger as it is (and keeps the Z from closing over it).
-pub fn resume_each(
-    ledger: &Ledger,
-    settings: &SaleSettings,
-    origin: &str,
-) -> Result<(Vec<Resumed>, Vec<(i64, ResumeError)>), LedgerError> {
+pub fn resume_each(ledger: &Ledger, settings: &SaleSettings, origin: &str) -> Result<ResumedEach, LedgerError> {
     let mut resumed = Vec::new();
     let mut failed = Vec::new();
     for stored in ledger.in_progress(Some(origin))? {
