@@ -1510,9 +1510,10 @@ impl Till {
             if paid && self.counter.in_progress().is_some() {
                 // A sale the ledger refused to post before: it goes now.
                 jobs.push(self.post_new(r.sale, Some(r.id)));
-            } else if let Some(receipt) = r.sale.refund_of().filter(|_| self.counter.in_progress().is_none())
-                && self.counter.restore(r.id, r.sale.clone())
-            {
+            } else if let Some(receipt) = r.sale.refund_of() {
+                if !self.counter.restore(r.id, r.sale) {
+                    continue;
+                }
                 // A refund being made: its original sale again, to finish it as it was begun.
                 let (id, l2) = (r.id, l.clone());
                 jobs.push(self.devices.ledger.call(move |ledger| {
