@@ -169,6 +169,11 @@ pub fn run(exe: &Path, dir: &Path, kills: u32, seed: u64, mut progress: impl FnM
             let reason: String = reason.lines().next().unwrap_or("").chars().filter(|c| !c.is_ascii_digit()).collect();
             report.ended_early += 1;
             *report.early_reasons.entry(reason).or_default() += 1;
+            // It stopped on a card payment the terminal could not tell: the manager settles it
+            // from the terminal's journal now, as a shop would, and the soak goes on.
+            if !open(&data)?.open_card_intents().map_err(|e| std::io::Error::other(e.to_string()))?.is_empty() {
+                report.settled_by_manager += settle_from_journal(&data, &state)?;
+            }
         }
         report.kills += 1;
         // The line acts up before the next start (or not).
