@@ -148,6 +148,18 @@ pub fn run(
         Outcome::Unknown { .. } => return Ok(CardPayment { intent_id: id, outcome }),
     };
     ledger.record_card_result(&result, Utc::now())?;
+    if let Outcome::Approved(a) = &outcome
+        && a.pan_was_unmasked
+    {
+        // The terminal sent the whole card number (masked here before anything kept it): its
+        // configuration must be corrected. The installer sees it among the risks and in the log.
+        crate::log::event(&format!("card intent {id}: the terminal sent the card number unmasked"));
+        ledger.append(
+            "risk_event",
+            &[("risk", "terminal_sends_unmasked_pan".to_string()), ("intent", id.to_string())],
+            Utc::now(),
+        )?;
+    }
     if let Outcome::IdentityMismatch { terminal_id, merchant_no } = &outcome {
         // 跳码: a terminal answering for another merchant. The manager sees it among the risks.
         ledger.append(

@@ -418,7 +418,17 @@ pub fn test_terminal(
 
 /// A terminal's answer in words: its id, its state, its software.
 pub fn describe_terminal(info: &TerminalInfo, locale: &str) -> String {
+    let needs = info.needs();
     let status = match info.status {
+        _ if !needs.is_empty() => needs
+            .iter()
+            .map(|n| {
+                let key = format!("setup.terminal_needs.{n}");
+                t!(&key, locale = locale).into_owned()
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        None if info.flags.is_some() => t!("setup.terminal_ready", locale = locale).into_owned(),
         None => t!("setup.terminal_status_none", locale = locale).into_owned(),
         Some(0x00) => t!("setup.terminal_ready", locale = locale).into_owned(),
         Some(0xF0) => t!("setup.terminal_needs_eod", locale = locale).into_owned(),

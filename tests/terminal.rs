@@ -93,8 +93,9 @@ fn registration_and_status() {
     let info = rig.till.register().unwrap();
     assert_eq!(info.terminal_id.as_deref(), Some("52500038"));
     assert_eq!(info.currency, Some(156));
-    assert_eq!(info.status, Some(0));
+    assert_eq!((info.flags, info.needs()), (Some(0), Vec::<&str>::new()));
     let status = rig.till.status().unwrap();
+    assert_eq!(status.status, Some(0));
     assert_eq!(status.sw_version.as_deref(), Some("till-emulator 1.0"));
     assert!(rig.till.diagnosis().is_ok());
     rig.finish();

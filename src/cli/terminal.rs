@@ -80,6 +80,8 @@ pub enum TerminalCommand {
     /// Reverse (cancel) the terminal's transaction RECEIPT-NO when no sale carries it (a test
     /// payment left over); a sale's payment is refunded at the counter (a manager's approval).
     Reverse {
+        /// The terminal's receipt number: 4 BCD digits (1–9999).
+        #[arg(value_parser = clap::value_parser!(u16).range(1..=9999))]
         receipt: u16,
         #[command(flatten)]
         manager: super::report::ManagerArgs,

@@ -411,7 +411,9 @@ impl<T: ApduLine> Emulator<T> {
         }
         self.transport.send(&messages::ack())?;
         let mut d = Vec::new();
-        push_bmp(&mut d, 0x19, &[if self.state.eod_outstanding { 0xF0 } else { 0x00 }]);
+        // 19 is a bit field here (PA00P015 §2.1, Table 3): nothing needed. An outstanding
+        // end-of-day shows in Status Enquiry's terminal status (F0), not here.
+        push_bmp(&mut d, 0x19, &[0x00]);
         d.extend(self.identity_bmps());
         self.finish(d)
     }

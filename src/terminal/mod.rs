@@ -34,6 +34,9 @@ pub struct CardApproval {
     /// 00 for an approval. Repeat Receipt may show a transaction that was not booked (declined,
     /// or aborted because the till never answered): then its result code, with its trace.
     pub result_code: u8,
+    /// The terminal sent the card number unmasked; it was masked before anything kept it. Its
+    /// configuration is wrong: the installer is told (a risk event), the payment stands.
+    pub pan_was_unmasked: bool,
 }
 
 impl CardApproval {
@@ -52,6 +55,7 @@ impl CardApproval {
             date: s.date,
             time: s.time,
             result_code: s.result_code.unwrap_or(0),
+            pan_was_unmasked: s.pan_was_unmasked,
         }
     }
 }
@@ -148,9 +152,25 @@ pub fn status_text(code: u8, locale: &str) -> String {
 pub struct TerminalInfo {
     pub terminal_id: Option<String>,
     pub currency: Option<u16>,
-    /// 00 ready; F0 end-of-day outstanding; other codes per PA00P015.
+    /// Status Enquiry's terminal status: 00 ready; F0 end-of-day outstanding; other codes per
+    /// PA00P015.
     pub status: Option<u8>,
+    /// Registration's status byte (field 19), a bit field (PA00P015 rev 13.08 §2.1, Table 3):
+    /// 01 initialisation necessary, 02 diagnosis necessary, 04 OPT action necessary.
+    pub flags: Option<u8>,
     pub sw_version: Option<String>,
+}
+
+impl TerminalInfo {
+    /// What registration says the terminal needs before it can take payments.
+    pub fn needs(&self) -> Vec<&'static str> {
+        let flags = self.flags.unwrap_or(0);
+        [(0x01, "initialisation"), (0x02, "diagnosis"), (0x04, "opt_action")]
+            .into_iter()
+            .filter(|(bit, _)| flags & bit != 0)
+            .map(|(_, what)| what)
+            .collect()
+    }
 }
 
 /// The shop's identity as the installer configured it, for the merchant-identity check.
@@ -211,7 +231,10 @@ impl<T: ApduLine> ZvtTerminal<T> {
             }
             let approval = CardApproval::from_status(s);
             let tid_ok = expected.terminal_id.as_ref().is_none_or(|t| *t == approval.terminal_id);
-            let vu_ok = expected.merchant_no.as_ref().is_none_or(|m| m.trim() == approval.merchant_no.trim());
+            // The VU number (2A) is the credit-card contract's: girocard messages often carry none.
+            // The identity is the terminal id; a VU is checked only when the terminal sends one.
+            let vu_ok = approval.merchant_no.trim().is_empty()
+                || expected.merchant_no.as_ref().is_none_or(|m| m.trim() == approval.merchant_no.trim());
             if !(tid_ok && vu_ok) {
                 mismatch = Some((approval.terminal_id.clone(), approval.merchant_no.clone()));
                 // Goods not issued: the terminal must reverse it.
@@ -277,7 +300,8 @@ fn info_from(ex: &Exchange) -> TerminalInfo {
     let mut info = TerminalInfo::default();
     if let End::Completed(c) = &ex.end {
         info.sw_version = c.sw_version.clone();
-        info.status = c.terminal_status.or_else(|| c.field(0x19).and_then(|v| v.first().copied()));
+        info.status = c.terminal_status;
+        info.flags = c.field(0x19).and_then(|v| v.first().copied());
         info.terminal_id = c.field(0x29).and_then(zvt::apdu::bcd_digits);
         info.currency = c.field(0x49).and_then(zvt::apdu::from_bcd).map(|c| c as u16);
     }

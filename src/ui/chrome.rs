@@ -77,6 +77,7 @@ fn status_bar(till: &Till) -> Element<'_, Message> {
         TerminalState::Ready => ("counter.terminal.ready", theme::GO),
         TerminalState::Busy => ("counter.terminal.busy", theme::WARN),
         TerminalState::NeedsSettlement => ("counter.terminal.needs_settlement", theme::WARN),
+        TerminalState::NeedsSetup => ("counter.terminal.needs_setup", theme::WARN),
         TerminalState::Offline => ("counter.terminal.offline", theme::STOP),
         TerminalState::None => ("counter.terminal.none", theme::MUTED),
     };

@@ -102,6 +102,8 @@ pub enum TerminalState {
     Busy,
     /// End-of-day outstanding (status F0): payments are refused until settlement.
     NeedsSettlement,
+    /// Registration says the terminal needs initialisation, diagnosis or an OPT action.
+    NeedsSetup,
     Offline,
     None,
 }
@@ -588,7 +590,19 @@ impl Till {
         if let Some(terminal) = &self.devices.terminal {
             let ledger = self.devices.shared.clone();
             jobs.push(terminal.stream(move |device, out| {
-                let info = device.terminal.register().map_err(|e| e.to_string());
+                // Registration (签到), then Status Enquiry for the terminal's state (an end-of-day
+                // outstanding shows there, not in registration's bit field).
+                let info = device
+                    .terminal
+                    .register()
+                    .map(|mut info| {
+                        if let Ok(s) = device.terminal.status() {
+                            info.status = s.status;
+                            info.sw_version = s.sw_version;
+                        }
+                        info
+                    })
+                    .map_err(|e| e.to_string());
                 let ok = info.is_ok();
                 out.send(Message::TerminalReady(info));
                 if ok {
@@ -756,8 +770,13 @@ impl Till {
             Message::Day(day) => self.day = day,
             Message::TerminalReady(result) => match result {
                 Ok(info) => {
-                    self.terminal =
-                        if info.status == Some(0xF0) { TerminalState::NeedsSettlement } else { TerminalState::Ready }
+                    self.terminal = if info.status == Some(0xF0) {
+                        TerminalState::NeedsSettlement
+                    } else if !info.needs().is_empty() {
+                        TerminalState::NeedsSetup
+                    } else {
+                        TerminalState::Ready
+                    }
                 }
                 Err(e) => {
                     self.terminal = TerminalState::Offline;

@@ -5,6 +5,8 @@
 // Each test crate that includes this module uses a part of it.
 #![allow(dead_code)]
 
+pub mod peer;
+
 use iced::futures::executor::block_on_stream;
 use iced::keyboard::key::Named;
 use iced::widget::Id;

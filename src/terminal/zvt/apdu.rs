@@ -277,21 +277,37 @@ pub enum BmpLen {
     Tlv,
 }
 
-/// The BMPs of PA00P015 a cash register meets, with their lengths.
+/// Every BMP of PA00P015 (rev 13.08, §13 "Summary of utilised BMPs") with its length class.
 pub fn bmp_len(bmp: u8) -> Option<BmpLen> {
     use BmpLen::*;
     Some(match bmp {
-        0x01 | 0x02 | 0x03 | 0x05 | 0x19 | 0x27 | 0x8A | 0x8C | 0xA0 | 0xD0 | 0xD2 | 0xD3 | 0xE0 | 0xEA | 0xF0 => {
-            Fixed(1)
-        }
+        0x01
+        | 0x02
+        | 0x03
+        | 0x05
+        | 0x19
+        | 0x27
+        | 0x72..=0x75
+        | 0x8A
+        | 0x8C
+        | 0xA0
+        | 0xD0
+        | 0xD2
+        | 0xD3
+        | 0xE0
+        | 0xE9
+        | 0xEA
+        | 0xF0
+        | 0xF9..=0xFD => Fixed(1),
         0x0D | 0x0E | 0x17 | 0x3A | 0x49 | 0x87 => Fixed(2),
         0x0B | 0x0C | 0x37 | 0x3D | 0x88 | 0xAA => Fixed(3),
-        0x29 => Fixed(4),
+        0x29 | 0x70 | 0x71 => Fixed(4),
         0xBA => Fixed(5),
         0x04 => Fixed(6),
         0x3B | 0xEB => Fixed(8),
         0x2A => Fixed(15),
-        0x22 | 0x23 | 0x2D | 0x8B | 0xA7 | 0xD1 | 0xE1..=0xE9 | 0xF1..=0xF9 => LlVar,
+        0x22 | 0x23 | 0x2D | 0x8B | 0xA7 | 0xD1 | 0xE1..=0xE8 | 0xF1..=0xF8 => LlVar,
+        // 92 is not in rev 13.08's summary; older terminals send it (LLL, additional data).
         0x24 | 0x2E | 0x3C | 0x60 | 0x92 | 0x9A | 0xAF => LllVar,
         0x06 => Tlv,
         _ => return None,
@@ -303,6 +319,50 @@ pub fn bmp_len(bmp: u8) -> Option<BmpLen> {
 pub struct Bmp {
     pub id: u8,
     pub value: Vec<u8>,
+}
+
+/// Splits APDU data into BMP fields as far as they can be read: the fields before a field the
+/// specification does not list (its length cannot be known), and the rest raw. A terminal's
+/// newer field must not turn an approval into a refusal (which makes the terminal reverse it).
+pub fn parse_bmps_lenient(data: &[u8]) -> (Vec<Bmp>, Option<Vec<u8>>) {
+    let mut out = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        match parse_bmps(take_one(rest)) {
+            Ok(mut one) if one.len() == 1 => {
+                let used = field_len(rest).unwrap_or(rest.len());
+                out.append(&mut one);
+                rest = &rest[used..];
+            }
+            _ => return (out, Some(rest.to_vec())),
+        }
+    }
+    (out, None)
+}
+
+/// The bytes of the first field of `data` (all of `data` when its length cannot be read).
+fn take_one(data: &[u8]) -> &[u8] {
+    match field_len(data) {
+        Some(n) => &data[..n],
+        None => data,
+    }
+}
+
+/// How many bytes the first field of `data` takes, id and length prefix included.
+fn field_len(data: &[u8]) -> Option<usize> {
+    let (&id, rest) = data.split_first()?;
+    let (start, len) = match bmp_len(id)? {
+        BmpLen::Fixed(n) => (0, n),
+        BmpLen::LlVar => (2, read_var_len(rest, 2, id).ok()?),
+        BmpLen::LllVar => (3, read_var_len(rest, 3, id).ok()?),
+        BmpLen::Tlv => match *rest.first()? {
+            n @ 0x00..=0x7F => (1, usize::from(n)),
+            0x81 => (2, usize::from(*rest.get(1)?)),
+            0x82 => (3, usize::from(u16::from_be_bytes([*rest.get(1)?, *rest.get(2)?]))),
+            _ => return None,
+        },
+    };
+    (1 + start + len <= data.len()).then_some(1 + start + len)
 }
 
 /// Splits APDU data into BMP fields.

@@ -170,6 +170,22 @@ pub struct StatusInfo {
     pub totals: Option<EodTotals>,
     /// Every field as received, including those not decoded above.
     pub fields: Vec<Bmp>,
+    /// The first field the specification does not list, and how many bytes from it on were not
+    /// decoded (its length cannot be known). Not the bytes: they may hold a card number.
+    pub undecoded: Option<(u8, usize)>,
+    /// The terminal sent the card number unmasked (its configuration is wrong): it was masked
+    /// here, first 6 and last 4, before anything could store or print it.
+    pub pan_was_unmasked: bool,
+}
+
+/// A card number masked as the receipt shows it: the first 6 and the last 4 digits.
+pub fn mask_pan(pan: &str) -> String {
+    let digits: Vec<char> = pan.chars().filter(|c| c.is_ascii_digit() || *c == '*').collect();
+    if digits.len() <= 10 {
+        return "*".repeat(digits.len());
+    }
+    let n = digits.len();
+    digits.iter().enumerate().map(|(i, c)| if i < 6 || i >= n - 4 { *c } else { '*' }).collect()
 }
 
 fn ascii(value: &[u8]) -> String {
@@ -183,10 +199,14 @@ fn ascii(value: &[u8]) -> String {
 }
 
 impl StatusInfo {
-    /// Decodes the data of a 04 0F. Nothing in it can make this panic.
+    /// Decodes the data of a 04 0F. Nothing in it can make this panic. Only the fields that
+    /// decide a payment (result, amount, trace, receipt) must decode; a field the specification
+    /// does not list ends the decoding (the rest is kept raw) and a malformed other field is
+    /// kept raw only: a newer terminal's data must not turn an approval into a refusal.
     pub fn decode(data: &[u8]) -> Result<StatusInfo, ZvtDecodeError> {
-        let fields = parse_bmps(data)?;
-        let mut s = StatusInfo::default();
+        let (fields, undecoded) = super::apdu::parse_bmps_lenient(data);
+        let undecoded = undecoded.and_then(|raw| raw.first().map(|id| (*id, raw.len())));
+        let mut s = StatusInfo { undecoded, ..StatusInfo::default() };
         for f in &fields {
             let v = &f.value;
             let bcd = || from_bcd(v).ok_or(ZvtDecodeError::BadBcd(f.id));
@@ -194,25 +214,32 @@ impl StatusInfo {
                 0x27 => s.result_code = v.first().copied(),
                 0x04 => s.amount_minor = Some(bcd()?),
                 0x0B => s.trace = Some(bcd()? as u32),
-                0x0C => s.time = Some(bcd()? as u32),
-                0x0D => s.date = Some(bcd()? as u16),
-                0x0E => s.expiry = Some(bcd()? as u16),
+                0x87 => s.receipt_no = Some(bcd()? as u16),
+                0x0C => s.time = bcd().ok().map(|t| t as u32),
+                0x0D => s.date = bcd().ok().map(|d| d as u16),
+                0x0E => s.expiry = bcd().ok().map(|e| e as u16),
                 0x19 => s.payment_type = v.first().copied(),
-                0x22 => s.masked_pan = Some(bcd_digits(v).ok_or(ZvtDecodeError::BadBcd(0x22))?),
-                0x29 => s.terminal_id = Some(bcd_digits(v).ok_or(ZvtDecodeError::BadBcd(0x29))?),
+                0x22 => {
+                    if let Some(pan) = bcd_digits(v) {
+                        s.pan_was_unmasked = !crate::sale::is_masked_pan(&pan);
+                        s.masked_pan = Some(if s.pan_was_unmasked { mask_pan(&pan) } else { pan });
+                    }
+                }
+                0x29 => s.terminal_id = bcd_digits(v),
                 0x2A => s.merchant_no = Some(ascii(v)),
                 0x3B => s.aid = Some(ascii(v)),
                 0x3C => s.text = Some(ascii(v)),
-                0x49 => s.currency = Some(bcd()? as u16),
-                0x87 => s.receipt_no = Some(bcd()? as u16),
-                0x88 => s.turnover_no = Some(bcd()? as u32),
+                0x49 => s.currency = bcd().ok().map(|c| c as u16),
+                0x88 => s.turnover_no = bcd().ok().map(|t| t as u32),
                 0x8A => s.card_type = v.first().copied(),
                 0x8B => s.card_name = Some(ascii(v)),
-                0x60 => s.totals = Some(EodTotals::decode(v)?),
+                0x60 => s.totals = EodTotals::decode(v).ok(),
                 _ => {}
             }
         }
-        s.fields = fields;
+        // The card number is never kept raw: `masked_pan` has it as it may be kept.
+        s.fields =
+            fields.into_iter().map(|f| if f.id == 0x22 { Bmp { id: 0x22, value: Vec::new() } } else { f }).collect();
         Ok(s)
     }
 
@@ -292,10 +319,21 @@ impl Completion {
             return Ok(Completion {
                 sw_version: Some(ascii(version)),
                 terminal_status: rest.first().copied(),
-                fields: parse_bmps(rest.get(1..).unwrap_or_default())?,
+                fields: super::apdu::parse_bmps_lenient(rest.get(1..).unwrap_or_default()).0,
             });
         }
-        Ok(Completion { sw_version: None, terminal_status: None, fields: parse_bmps(data)? })
+        if let Ok(fields) = parse_bmps(data) {
+            return Ok(Completion { sw_version: None, terminal_status: None, fields });
+        }
+        // A Status Enquiry's completion without a software version (§2.56.5): the status byte,
+        // then BMPs. Whatever else does not decode is kept as far as it does: a completion is
+        // never refused (the till would wait out T4 for nothing).
+        let (&status, rest) = data.split_first().ok_or(ZvtDecodeError::Short)?;
+        Ok(Completion {
+            sw_version: None,
+            terminal_status: Some(status),
+            fields: super::apdu::parse_bmps_lenient(rest).0,
+        })
     }
 
     pub fn field(&self, id: u8) -> Option<&[u8]> {

@@ -230,7 +230,11 @@ impl<T: ApduLine> Session<T> {
                     continue;
                 }
             };
-            if let PtMessage::Intermediate { t4_minutes: Some(m), .. } = message {
+            // A new T4 from the terminal (BCD minutes, §3.7). 00 means no new time (no terminal
+            // means "abort now" by it): the current T4 stays.
+            if let PtMessage::Intermediate { t4_minutes: Some(m), .. } = message
+                && m > 0
+            {
                 t4 = Duration::from_secs(u64::from(m) * 60);
             }
             let rearm = matches!(message, PtMessage::Intermediate { .. } | PtMessage::Status(_));
