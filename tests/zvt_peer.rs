@@ -185,3 +185,24 @@ fn registrations_status_byte_is_a_bit_field() {
     assert_eq!(info.terminal_id.as_deref(), Some("52500038"));
     assert!(till::setup::describe_terminal(&info, "en").contains("initialisation necessary"));
 }
+
+#[test]
+fn a_terminal_command_the_till_does_not_support_is_answered_84_83() {
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(2));
+    let (outcome, _) = against(
+        &mut till,
+        peer,
+        |peer| {
+            peer.receive();
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            // 04 0E: a menu request the till does not offer.
+            peer.send(&frame(&[0x04, 0x0E, 0x01, 0x00]));
+            assert_eq!(peer.receive(), [0x84, 0x83, 0x00], "function not possible");
+            peer.tell(&approval(&[]));
+            peer.send(&frame(&[0x06, 0x0F, 0x00]));
+            peer.receive();
+        },
+        |t| t.pay(1050, &mut |_| true),
+    );
+    assert!(matches!(outcome, Outcome::Approved(_)), "{outcome:?}");
+}

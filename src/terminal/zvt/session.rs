@@ -283,7 +283,10 @@ impl<T: ApduLine> Session<T> {
                 ex.print_blocks.push(block);
                 messages::ack()
             }
-            PtMessage::Other(_) => messages::ack(),
+            // A command of the terminal's the till does not support (a menu request, a display
+            // with input…): "function not possible", as PA00P015 rev 13.08 answers unsupported
+            // requests, so the terminal goes on without it.
+            PtMessage::Other(_) => messages::nak(0x83),
             // The answer to our own abort (80 00 00, or 84 83 once it is too late): no reply.
             PtMessage::Accepted | PtMessage::Refused(_) => return None,
             PtMessage::Completion(c) => {
