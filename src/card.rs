@@ -269,7 +269,18 @@ pub fn recover(ledger: &mut Ledger, terminal: &mut dyn PaymentTerminal) -> Resul
     if open.is_empty() {
         return Ok(Vec::new());
     }
-    let last = terminal.repeat_last()?;
+    // A terminal still finishing the exchange of a till that died mid-payment may stop the
+    // Repeat Receipt (06 1E) or refuse it: ask again, a moment later, before giving up.
+    let mut attempts = 0;
+    let last = loop {
+        attempts += 1;
+        match terminal.repeat_last() {
+            Err(TerminalError::Aborted(_) | TerminalError::Refused(_)) if attempts < 3 => {
+                std::thread::sleep(std::time::Duration::from_millis(700));
+            }
+            other => break other?,
+        }
+    };
     let results = ledger.card_results()?;
     let mut resolutions = Vec::new();
     for intent in open {

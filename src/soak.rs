@@ -147,6 +147,7 @@ pub fn run(exe: &Path, dir: &Path, kills: u32, seed: u64, mut progress: impl FnM
         cmd.arg("--data-dir").arg(&data).args(["--lang", "en"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn()
     };
     let mut report = Report::default();
+    let mut stuck = false;
     for n in 0..kills {
         let mut child = till_run(n % 2 == 1, seed.wrapping_mul(1000) + u64::from(n), 40)?;
         let at = Duration::from_millis(rng.range(20, 1500));
@@ -169,11 +170,20 @@ pub fn run(exe: &Path, dir: &Path, kills: u32, seed: u64, mut progress: impl FnM
             let reason: String = reason.lines().next().unwrap_or("").chars().filter(|c| !c.is_ascii_digit()).collect();
             report.ended_early += 1;
             *report.early_reasons.entry(reason).or_default() += 1;
-            // It stopped on a card payment the terminal could not tell: the manager settles it
-            // from the terminal's journal now, as a shop would, and the soak goes on.
-            if !open(&data)?.open_card_intents().map_err(|e| std::io::Error::other(e.to_string()))?.is_empty() {
+            // It stopped on a card payment still open. The next start asks the terminal again
+            // (as the cashier's "Check with terminal" would); stopped on it twice running, it
+            // is one the terminal cannot tell: the manager settles it from the terminal's journal,
+            // as a shop would, and the soak goes on.
+            let open_now =
+                !open(&data)?.open_card_intents().map_err(|e| std::io::Error::other(e.to_string()))?.is_empty();
+            if open_now && stuck {
                 report.settled_by_manager += settle_from_journal(&data, &state)?;
+                stuck = false;
+            } else {
+                stuck = open_now;
             }
+        } else {
+            stuck = false;
         }
         report.kills += 1;
         // The line acts up before the next start (or not).
