@@ -206,3 +206,24 @@ fn a_terminal_command_the_till_does_not_support_is_answered_84_83() {
     );
     assert!(matches!(outcome, Outcome::Approved(_)), "{outcome:?}");
 }
+
+#[test]
+fn what_the_terminal_says_is_data_not_trust() {
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(2));
+    // A card name carrying a spreadsheet formula and a whole card number (8B, LL-var).
+    let name = b"=HYPERLINK(\"x\") 4748430000007743";
+    let mut extra = vec![0x8B, 0xF0 + (name.len() / 10) as u8, 0xF0 + (name.len() % 10) as u8];
+    extra.extend(name);
+    let (outcome, _) = against(&mut till, peer, pay_script(approval(&extra)), |t| t.pay(1050, &mut |_| true));
+    let Outcome::Approved(a) = outcome else { panic!("{outcome:?}") };
+    assert_eq!(a.card_name, "=HYPERLINK(\"x\") 474843******7743", "the number masked");
+    assert!(a.pan_was_unmasked, "flagged for the installer");
+    // Exported, the formula is text.
+    assert_eq!(till::dayclose::output::spreadsheet_safe(&a.card_name), format!("'{}", a.card_name));
+    assert_eq!(till::dayclose::output::spreadsheet_safe("VISA"), "VISA");
+    // Bounded: an endless name is cut and flagged.
+    let (long, flagged) = till::terminal::zvt::messages::terminal_text(&[b'A'; 300]);
+    assert_eq!((long.len(), flagged), (till::terminal::zvt::messages::TEXT_MAX, true));
+    let (plain, flagged) = till::terminal::zvt::messages::terminal_text(b"Debit Mastercard\x00");
+    assert_eq!((plain.as_str(), flagged), ("Debit Mastercard", false));
+}

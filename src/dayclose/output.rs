@@ -216,6 +216,15 @@ pub fn document(r: &Report, store_name: &str, register: &str, columns: usize, lo
 }
 
 /// The report as CSV: section, label, count, amount (in major units).
+/// A text cell a spreadsheet will not run as a formula: a leading `=`, `+`, `-`, `@`, tab or CR
+/// (a card name a terminal sent, say) is quoted with an apostrophe, as OWASP advises for CSV.
+pub fn spreadsheet_safe(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_string(),
+    }
+}
+
 pub fn csv(r: &Report, locale: &str) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["section", "label", "count", "amount"])?;
@@ -224,7 +233,7 @@ pub fn csv(r: &Report, locale: &str) -> Result<Vec<u8>, csv::Error> {
     for row in rows(r, locale) {
         w.write_record([
             row.section,
-            &row.label,
+            &spreadsheet_safe(&row.label),
             &row.count.map(|n| n.to_string()).unwrap_or_default(),
             &row.amount.map(|a| r.money(a).to_string()).unwrap_or_default(),
         ])?;

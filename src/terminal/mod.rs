@@ -34,8 +34,10 @@ pub struct CardApproval {
     /// 00 for an approval. Repeat Receipt may show a transaction that was not booked (declined,
     /// or aborted because the till never answered): then its result code, with its trace.
     pub result_code: u8,
-    /// The terminal sent the card number unmasked; it was masked before anything kept it. Its
-    /// configuration is wrong: the installer is told (a risk event), the payment stands.
+    /// The terminal sent the card number unmasked, or a text field with a card-number-like run
+    /// or too long; it was masked or cut before anything kept it. Its configuration is wrong (or
+    /// someone on the line is not the terminal): the installer is told (a risk event), the
+    /// payment stands.
     pub pan_was_unmasked: bool,
 }
 
@@ -55,7 +57,7 @@ impl CardApproval {
             date: s.date,
             time: s.time,
             result_code: s.result_code.unwrap_or(0),
-            pan_was_unmasked: s.pan_was_unmasked,
+            pan_was_unmasked: s.pan_was_unmasked || s.text_flagged,
         }
     }
 }

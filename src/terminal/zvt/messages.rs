@@ -176,6 +176,43 @@ pub struct StatusInfo {
     /// The terminal sent the card number unmasked (its configuration is wrong): it was masked
     /// here, first 6 and last 4, before anything could store or print it.
     pub pan_was_unmasked: bool,
+    /// A text field (card name, additional text) failed the checks of `terminal_text`
+    /// (a card-number-like digit run, or too long): kept masked or cut, and flagged.
+    pub text_flagged: bool,
+}
+
+/// Longest text the till keeps of a terminal's field (card name, additional text, AID, VU).
+pub const TEXT_MAX: usize = 64;
+
+/// A text field as the terminal sent it, made safe to store, print and export: printable ASCII
+/// only (anything else '?'), at most [`TEXT_MAX`] characters, and every run of 12 or more digits
+/// (a card number, whole or nearly) masked but its first 6 and last 4. Returns the text and
+/// whether it had to be changed beyond the printable-only rule.
+pub fn terminal_text(value: &[u8]) -> (String, bool) {
+    let printable = ascii(value);
+    let mut flagged = printable.chars().count() > TEXT_MAX;
+    let cut: String = printable.chars().take(TEXT_MAX).collect();
+    let mut out = String::with_capacity(cut.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String, flagged: &mut bool| {
+        if run.len() >= 12 {
+            *flagged = true;
+            out.push_str(&mask_pan(run));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in cut.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out, &mut flagged);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out, &mut flagged);
+    (out, flagged)
 }
 
 /// A card number masked as the receipt shows it: the first 6 and the last 4 digits.
@@ -226,13 +263,14 @@ impl StatusInfo {
                     }
                 }
                 0x29 => s.terminal_id = bcd_digits(v),
-                0x2A => s.merchant_no = Some(ascii(v)),
-                0x3B => s.aid = Some(ascii(v)),
-                0x3C => s.text = Some(ascii(v)),
+                // Numbers by nature (a contract number, a hex AID): printable and bounded only.
+                0x2A => s.merchant_no = Some(ascii(v).chars().take(TEXT_MAX).collect()),
+                0x3B => s.aid = Some(ascii(v).chars().take(TEXT_MAX).collect()),
+                0x3C => s.text = Some(s.checked_text(v)),
                 0x49 => s.currency = bcd().ok().map(|c| c as u16),
                 0x88 => s.turnover_no = bcd().ok().map(|t| t as u32),
                 0x8A => s.card_type = v.first().copied(),
-                0x8B => s.card_name = Some(ascii(v)),
+                0x8B => s.card_name = Some(s.checked_text(v)),
                 0x60 => s.totals = EodTotals::decode(v).ok(),
                 _ => {}
             }
@@ -245,6 +283,12 @@ impl StatusInfo {
 
     pub fn approved(&self) -> bool {
         self.result_code.unwrap_or(0) == 0
+    }
+
+    fn checked_text(&mut self, value: &[u8]) -> String {
+        let (text, flagged) = terminal_text(value);
+        self.text_flagged |= flagged;
+        text
     }
 }
 
