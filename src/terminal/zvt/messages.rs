@@ -107,8 +107,12 @@ pub struct EodTotals {
 pub const CARD_FAMILIES: [&str; 7] = ["girocard", "JCB", "Eurocard", "Amex", "VISA", "Diners", "other"];
 
 impl EodTotals {
+    /// BMP 60 as PA00P015 lays it out: receipt numbers, then 7-byte (count, amount) slots for
+    /// the card families. Terminals send 53 bytes (all 7 families) or fewer slots; what is there
+    /// is taken, a partial slot or slots past the seventh are not (the terminal has closed its
+    /// batch either way: refusing its totals would only invite a second end-of-day).
     pub fn decode(value: &[u8]) -> Result<EodTotals, ZvtDecodeError> {
-        if value.len() != 53 {
+        if value.len() < 4 {
             return Err(ZvtDecodeError::Truncated { bmp: 0x60 });
         }
         let bcd = |b: &[u8]| from_bcd(b).ok_or(ZvtDecodeError::BadBcd(0x60));
@@ -117,9 +121,8 @@ impl EodTotals {
             last_receipt: bcd(&value[2..4])? as u16,
             ..Default::default()
         };
-        for (i, slot) in t.by_card.iter_mut().enumerate() {
-            let at = 4 + i * 7;
-            *slot = (value[at], bcd(&value[at + 1..at + 7])?);
+        for (slot, chunk) in t.by_card.iter_mut().zip(value[4..].chunks_exact(7)) {
+            *slot = (chunk[0], bcd(&chunk[1..7])?);
         }
         Ok(t)
     }
@@ -479,5 +482,16 @@ mod tests {
         assert_eq!(s.receipt_no, Some(17));
         assert_eq!(s.card_name.as_deref(), Some("VISA"));
         assert_eq!(s.trace, Some(42));
+    }
+
+    #[test]
+    fn end_of_day_totals_of_other_lengths_are_taken_as_far_as_they_go() {
+        // Receipts 1–5, girocard 2 × 10.00 only (11 bytes), and a partial slot after it.
+        let mut v = vec![0x00, 0x01, 0x00, 0x05, 0x02, 0, 0, 0, 0, 0x10, 0x00];
+        let t = EodTotals::decode(&v).unwrap();
+        assert_eq!((t.first_receipt, t.last_receipt, t.by_card[0], t.by_card[1]), (1, 5, (2, 1000), (0, 0)));
+        v.extend([0x01, 0x00]);
+        assert_eq!(EodTotals::decode(&v).unwrap().by_card[0], (2, 1000));
+        assert!(EodTotals::decode(&[0x00, 0x01]).is_err());
     }
 }
