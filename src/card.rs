@@ -154,11 +154,14 @@ pub fn run(
         // The terminal sent the whole card number (masked here before anything kept it): its
         // configuration must be corrected. The installer sees it among the risks and in the log.
         crate::log::event(&format!("card intent {id}: the terminal sent the card number unmasked"));
-        ledger.append(
+        // The payment is already recorded: a failure here must not hide it from the sale.
+        if let Err(e) = ledger.append(
             "risk_event",
             &[("risk", "terminal_sends_unmasked_pan".to_string()), ("intent", id.to_string())],
             Utc::now(),
-        )?;
+        ) {
+            crate::log::event(&format!("card intent {id}: risk event not written: {e}"));
+        }
     }
     if let Outcome::IdentityMismatch { terminal_id, merchant_no } = &outcome {
         // 跳码: a terminal answering for another merchant. The manager sees it among the risks.

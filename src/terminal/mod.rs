@@ -235,7 +235,7 @@ impl<T: ApduLine> ZvtTerminal<T> {
             let tid_ok = expected.terminal_id.as_ref().is_none_or(|t| *t == approval.terminal_id);
             // The VU number (2A) is the credit-card contract's: girocard messages often carry none.
             // The identity is the terminal id; a VU is checked only when the terminal sends one.
-            let vu_ok = approval.merchant_no.trim().is_empty()
+            let vu_ok = (approval.merchant_no.trim().is_empty() && expected.terminal_id.is_some())
                 || expected.merchant_no.as_ref().is_none_or(|m| m.trim() == approval.merchant_no.trim());
             if !(tid_ok && vu_ok) {
                 mismatch = Some((approval.terminal_id.clone(), approval.merchant_no.clone()));

@@ -278,6 +278,11 @@ impl StatusInfo {
                 _ => {}
             }
         }
+        // Decoding stopped at an unlisted field: the fields that decide a payment must all be
+        // there, or nothing is concluded from it (a missing 27 must never read as 00).
+        if s.undecoded.is_some() && (s.result_code.is_none() || s.amount_minor.is_none() || s.trace.is_none()) {
+            return Err(ZvtDecodeError::UnknownBmp(s.undecoded.map_or(0, |(id, _)| id)));
+        }
         // The card number is never kept raw: `masked_pan` has it as it may be kept.
         s.fields =
             fields.into_iter().map(|f| if f.id == 0x22 { Bmp { id: 0x22, value: Vec::new() } } else { f }).collect();
