@@ -371,19 +371,7 @@ pub fn count_drawer(
 /// are still at the counter (a parked cart without payments may wait for the next day). Named
 /// with how to settle them.
 pub fn open_work(ledger: &Ledger) -> Result<Vec<String>, LedgerError> {
-    let mut open = Vec::new();
-    for intent in ledger.open_card_intents()? {
-        open.push(format!(
-            "card payment {} ({}): till terminal recover, or a manager's settle",
-            intent.intent_id, intent.op
-        ));
-    }
-    for sip in ledger.in_progress(None)? {
-        if sip.state == "open" || !ledger.held_cards(sip.id)?.is_empty() {
-            open.push(format!("sale in progress {} ({}): finish or void it at the counter", sip.id, sip.origin));
-        }
-    }
-    Ok(open)
+    ledger.open_work()
 }
 
 /// The Z: the terminal's end-of-day (or the totals it already gave for this day), the

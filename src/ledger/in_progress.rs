@@ -170,6 +170,11 @@ impl Ledger {
         }
     }
 
+    /// What keeps the day from closing (see [`open_work_in`]), named with how to settle it.
+    pub fn open_work(&self) -> Result<Vec<String>, LedgerError> {
+        open_work_in(&self.conn)
+    }
+
     /// Every stored sale in progress of this origin (all with None), oldest first.
     pub fn in_progress(&self, origin: Option<&str>) -> Result<Vec<InProgress>, LedgerError> {
         let mut stmt = self.conn.prepare_cached(
@@ -348,7 +353,10 @@ fn money_back_booked_in(conn: &Connection, id: i64) -> Result<bool, LedgerError>
 pub(super) fn open_work_in(conn: &Connection) -> Result<Vec<String>, LedgerError> {
     let mut open = Vec::new();
     for intent in super::card::open_intents_in(conn)? {
-        open.push(format!("card payment {} ({})", intent.intent_id, intent.op));
+        open.push(format!(
+            "card payment {} ({}): till terminal recover, or a manager's settle",
+            intent.intent_id, intent.op
+        ));
     }
     if table_exists(conn, "sales_in_progress")? {
         let mut stmt = conn.prepare_cached("SELECT id, origin, state FROM sales_in_progress ORDER BY id")?;
@@ -356,7 +364,7 @@ pub(super) fn open_work_in(conn: &Connection) -> Result<Vec<String>, LedgerError
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
         for (id, origin, state) in rows {
             if state == "open" || !held_cards_in(conn, id)?.is_empty() || money_back_booked_in(conn, id)? {
-                open.push(format!("sale in progress {id} ({origin})"));
+                open.push(format!("sale in progress {id} ({origin}): finish or void it at the counter"));
             }
         }
     }
