@@ -82,7 +82,15 @@ fn result_from(intent_id: i64, outcome: &str, a: &CardApproval) -> CardResultRec
         terminal_id: Some(a.terminal_id.clone()),
         merchant_no: Some(a.merchant_no.clone()),
         aid: Some(a.aid.clone()),
+        terminal_receipts: terminal_receipts_text(a),
+        status_kept: Some(a.status_kept.clone()).filter(|s| !s.is_empty()),
     }
+}
+
+/// The terminal's receipts as the ledger keeps them: lines, receipts apart by a form feed.
+fn terminal_receipts_text(a: &CardApproval) -> Option<String> {
+    let receipts: Vec<String> = a.receipts.iter().map(|r| r.text()).collect();
+    Some(receipts.join(&crate::ledger::RECEIPT_BREAK.to_string())).filter(|t| !t.is_empty())
 }
 
 /// A fault-injection point for crash rehearsals: with `TILL_FAULT=<point>` in the environment

@@ -8,7 +8,7 @@ use crate::config::StoreSettings;
 use crate::ledger::{Ledger, LedgerError, PrintJob};
 use crate::printer::driver::{JobResult, PrinterPort, print_job};
 use crate::printer::escpos::{DRAWER_KICK, encode};
-use crate::printer::layout::layout;
+use crate::printer::layout::{layout, terminal_receipt};
 use crate::printer::receipt::Receipt;
 
 #[derive(Debug, thiserror::Error)]
@@ -69,21 +69,57 @@ pub fn print_sale(
     Ok((job, result))
 }
 
-/// Prints the merchant's copy of a sale's card payment, for the cardholder to sign; None when
-/// the sale had no card payment.
-pub fn print_merchant_copy(
+/// Prints the card slips of a sale's card payments: the terminal's own receipts (customer and
+/// merchant copies, as its print lines came) where the ledger has them, else the till's own
+/// merchant copy for the cardholder to sign; nothing when the sale had no card payment.
+pub fn print_card_slips(
     ledger: &mut Ledger,
     port: &mut dyn PrinterPort,
     store: &StoreSettings,
     receipt_no: i64,
-) -> Result<Option<(i64, JobResult)>, PrintError> {
+) -> Result<Vec<(i64, JobResult)>, PrintError> {
     let record = ledger.sale_by_receipt(receipt_no)?;
-    let Some(receipt) = Receipt::merchant_copy(&record, store, &store.receipt_locale) else { return Ok(None) };
-    let bytes =
-        encode(&layout(&receipt, store.paper_columns), false).map_err(|e| PrintError::Encoding(e.to_string()))?;
-    let job = ledger.queue_print_job("merchant_copy", Some(receipt_no), &bytes, Utc::now())?;
+    let mut documents = Vec::new();
+    for p in record.payments.iter().filter(|p| p.kind == "card") {
+        if let (Some(card_receipt), Some(trace)) = (p.card_receipt, p.card_trace) {
+            for lines in ledger.terminal_receipts(card_receipt, trace)? {
+                documents.push(terminal_receipt(&lines, store.paper_columns));
+            }
+        }
+    }
+    if documents.is_empty() {
+        let Some(receipt) = Receipt::merchant_copy(&record, store, &store.receipt_locale) else {
+            return Ok(Vec::new());
+        };
+        documents.push(layout(&receipt, store.paper_columns));
+    }
+    let mut done = Vec::new();
+    for document in documents {
+        let bytes = encode(&document, false).map_err(|e| PrintError::Encoding(e.to_string()))?;
+        let job = ledger.queue_print_job("merchant_copy", Some(receipt_no), &bytes, Utc::now())?;
+        let result = send(ledger, port, job, &bytes)?;
+        let printed = matches!(result, JobResult::Printed { .. });
+        done.push((job, result));
+        // The next slip waits with the rest of the pending jobs.
+        if !printed {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Prints the terminal's own administration receipt (end-of-day, diagnosis) as it sent it.
+pub fn print_terminal_receipt(
+    ledger: &mut Ledger,
+    port: &mut dyn PrinterPort,
+    store: &StoreSettings,
+    lines: &[String],
+) -> Result<(i64, JobResult), PrintError> {
+    let bytes = encode(&terminal_receipt(lines, store.paper_columns), false)
+        .map_err(|e| PrintError::Encoding(e.to_string()))?;
+    let job = ledger.queue_print_job("terminal_receipt", None, &bytes, Utc::now())?;
     let result = send(ledger, port, job, &bytes)?;
-    Ok(Some((job, result)))
+    Ok((job, result))
 }
 
 /// Prints again every job that did not print (after paper was loaded, the cover closed…).

@@ -344,21 +344,33 @@ fn a_crc_byte_of_0x10_crosses_the_line_raw() {
 
 #[test]
 fn a_long_print_block_with_extended_length() {
-    use till::terminal::zvt::apdu::parse_tlv;
-    use till::terminal::zvt::messages;
-    use till::terminal::zvt::session::StatusAnswer;
     let mut rig = Rig::scenario(Scenario::LongPrintBlock);
-    let ex = rig.till.session_mut().run(
-        &messages::authorization(2500, Some(156)),
-        &mut |_| StatusAnswer::Accept,
-        &mut |_| {},
-    );
-    assert!(matches!(ex.end, till::terminal::zvt::session::End::Completed(_)), "{:?}", ex.end);
-    assert_eq!(ex.print_blocks.len(), 1);
-    assert!(ex.print_blocks[0].len() > 0xFF, "needs the FF lo hi length form");
-    let outer = parse_tlv(&ex.print_blocks[0]).unwrap();
-    assert_eq!(outer[0].children().unwrap().len(), 40);
+    rig.till.register().unwrap();
+    let outcome = rig.till.pay(2500, &mut |_| true);
+    let Outcome::Approved(a) = outcome else { panic!("{outcome:?}") };
+    // One text block per receipt, each over 255 bytes (the FF lo hi length form), with its type.
+    assert_eq!(a.receipts.len(), 2, "{:?}", a.receipts);
+    assert_eq!((a.receipts[0].receipt_type, a.receipts[1].receipt_type), (Some(0x02), Some(0x01)));
+    assert_eq!(a.receipts[0].lines[0], "** CUSTOMER RECEIPT **");
+    assert!(a.receipts[1].lines.iter().any(|l| l == "Signature"));
+    assert!(a.receipts[1].lines.iter().any(|l| l.contains("AMOUNT: CNY        25.00")), "{:?}", a.receipts[1]);
     rig.finish();
+}
+
+#[test]
+fn the_terminals_receipt_comes_as_print_lines_when_asked_and_the_payment_is_booked_after_them() {
+    let mut rig = Rig::plain();
+    // Not registered: the terminal prints on its own printer, nothing comes to the till.
+    let Outcome::Approved(a) = rig.till.pay(1000, &mut |_| true) else { panic!() };
+    assert!(a.receipts.is_empty());
+    rig.till.register().unwrap();
+    let Outcome::Approved(a) = rig.till.pay(1250, &mut |_| true) else { panic!() };
+    assert_eq!(a.receipts.len(), 2);
+    let customer = a.receipts[0].text();
+    assert!(customer.contains("** CUSTOMER RECEIPT **") && customer.contains("APPROVED"), "{customer}");
+    assert!(customer.contains(&a.masked_pan), "{customer}");
+    let state = rig.finish();
+    assert_eq!(state.batch.len(), 2, "both booked");
 }
 
 #[test]

@@ -51,7 +51,15 @@ pub struct CardResultRecord {
     pub terminal_id: Option<String>,
     pub merchant_no: Option<String>,
     pub aid: Option<String>,
+    /// The terminal's own receipts (its print lines), receipts apart by [`RECEIPT_BREAK`].
+    pub terminal_receipts: Option<String>,
+    /// The status information as received, card number masked (`StatusInfo::kept`).
+    pub status_kept: Option<String>,
 }
+
+/// Between two of the terminal's receipts in `terminal_receipts` (a form feed: print lines never
+/// hold control characters).
+pub const RECEIPT_BREAK: char = '\u{0C}';
 
 pub(super) fn intent_canonical(h: &EntryHeader, r: &CardIntentRecord) -> Vec<u8> {
     let mut c = Canon::new(h);
@@ -76,12 +84,19 @@ pub(super) fn result_canonical(h: &EntryHeader, r: &CardResultRecord) -> Vec<u8>
         .opt("terminal_id", r.terminal_id.as_ref())
         .opt("merchant_no", r.merchant_no.as_ref())
         .opt("aid", r.aid.as_ref());
+    // Added with schema 3; absent before it, so the older results' bytes do not change.
+    if let Some(receipts) = &r.terminal_receipts {
+        c.field("terminal_receipts", receipts);
+    }
+    if let Some(status) = &r.status_kept {
+        c.field("status", status);
+    }
     c.into_bytes()
 }
 
 pub(super) const INTENT_COLUMNS: &str = "intent_id, op, amount_minor, reference, receipt_no";
 pub(super) const RESULT_COLUMNS: &str = "seq, intent_id, outcome, result_code, amount_minor, masked_pan, card_name, \
-    receipt_no, trace, terminal_id, merchant_no, aid";
+    receipt_no, trace, terminal_id, merchant_no, aid, terminal_receipts, status_kept";
 
 pub(super) fn intent_row(r: &Row<'_>) -> rusqlite::Result<(i64, CardIntentRecord)> {
     let intent_id: i64 = r.get(0)?;
@@ -112,6 +127,8 @@ pub(super) fn result_row(r: &Row<'_>) -> rusqlite::Result<(i64, CardResultRecord
             terminal_id: r.get(9)?,
             merchant_no: r.get(10)?,
             aid: r.get(11)?,
+            terminal_receipts: r.get(12)?,
+            status_kept: r.get(13)?,
         },
     ))
 }
@@ -188,7 +205,8 @@ impl Ledger {
         let rows = |tx: &rusqlite::Transaction<'_>, seq: i64| {
             tx.prepare_cached(
                 "INSERT INTO card_results(seq, intent_id, outcome, result_code, amount_minor, masked_pan, card_name, \
-                 receipt_no, trace, terminal_id, merchant_no, aid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 receipt_no, trace, terminal_id, merchant_no, aid, terminal_receipts, status_kept) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?
             .execute(params![
                 seq,
@@ -202,13 +220,31 @@ impl Ledger {
                 result.trace,
                 result.terminal_id,
                 result.merchant_no,
-                result.aid
+                result.aid,
+                result.terminal_receipts,
+                result.status_kept
             ])?;
             Ok(())
         };
         let (seq, ()) =
             self.post_entry("card_result", Content::InRows, now, check, |h| result_canonical(h, result), rows)?;
         Ok(seq)
+    }
+
+    /// The terminal's own receipts for the card payment with this terminal receipt number and
+    /// trace (the latest result that has them), each receipt as its lines.
+    pub fn terminal_receipts(&self, receipt_no: i64, trace: i64) -> Result<Vec<Vec<String>>, LedgerError> {
+        let text: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT terminal_receipts FROM card_results WHERE receipt_no = ?1 AND trace = ?2 \
+                 AND terminal_receipts IS NOT NULL AND terminal_receipts <> '' ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row(params![receipt_no, trace], |r| r.get(0))
+            .optional()?;
+        Ok(text
+            .map(|t| t.split(RECEIPT_BREAK).map(|r| r.lines().map(String::from).collect()).collect())
+            .unwrap_or_default())
     }
 
     /// Card intents whose outcome is not known yet (none, or `unknown`).

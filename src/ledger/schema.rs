@@ -230,6 +230,12 @@ CREATE TABLE sales_in_progress (
 ALTER TABLE card_intents ADD COLUMN receipt_no INTEGER;
 CREATE INDEX card_intents_reference ON card_intents(reference);
 "#,
+    // 3: the terminal's own receipts (its print lines) and its status information as received
+    // (card number masked), kept with the card result.
+    r#"
+ALTER TABLE card_results ADD COLUMN terminal_receipts TEXT;
+ALTER TABLE card_results ADD COLUMN status_kept TEXT;
+"#,
 ];
 
 /// Tables whose rows, once posted, never change.

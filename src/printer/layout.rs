@@ -172,6 +172,23 @@ impl Document {
     }
 }
 
+/// The card terminal's own receipt (its print lines) as the paper shows it: the terminal's
+/// lines as it formatted them, wrapped where it formatted wider than the paper, then a cut.
+/// Latin code page: terminals print in CP437's repertoire.
+pub fn terminal_receipt(lines: &[String], columns: usize) -> Document {
+    let mut d = Document { columns, chinese: false, blocks: Vec::new() };
+    for line in lines {
+        if line.is_empty() {
+            d.blocks.push(Block::Feed(1));
+        } else {
+            d.text(line, Align::Left, false, false);
+        }
+    }
+    d.blocks.push(Block::Feed(3));
+    d.blocks.push(Block::Cut);
+    d
+}
+
 /// Lays a receipt out for `columns` (32 for 58 mm paper, 48 for 80 mm). Chinese receipts print
 /// in Chinese mode; others on a Latin code page.
 pub fn layout(r: &Receipt, columns: usize) -> Document {

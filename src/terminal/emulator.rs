@@ -33,8 +33,8 @@ pub enum Scenario {
     /// Payments approve, with an extra intermediate status (04 FF 68) whose frame ends in a CRC
     /// byte of 0x10, which goes on the wire raw, never doubled.
     CrcByte0x10,
-    /// Payments approve, and the terminal prints a long receipt text block (06 D3, extended
-    /// length) before its completion.
+    /// Payments approve, and the terminal sends its receipts (when the ECR asked for them) as
+    /// text blocks (06 D3, extended length, with the receipt type 1F07) instead of print lines.
     LongPrintBlock,
     /// Payments approve and the terminal books the till's answer, but then the cable breaks: its
     /// acknowledgements of that answer and its completion never arrive, so the till cannot know
@@ -254,21 +254,15 @@ impl EmulatorState {
     }
 }
 
-/// A receipt text block (06 D3) of some 40 lines: TLV 25 (print texts) holding 07 (text lines).
-fn long_print_block() -> Apdu {
-    use super::zvt::apdu::{Tlv, encode_tlv};
-    let lines: Vec<Tlv> = (1..=40)
-        .map(|i| Tlv { tag: 0x07, value: format!("Line {i:02} of the customer receipt").into_bytes() })
-        .collect();
-    Apdu::new(0x06, 0xD3, encode_tlv(&[Tlv { tag: 0x25, value: encode_tlv(&lines) }]))
-}
-
 pub struct Emulator<T: ApduLine> {
     transport: T,
     pub config: EmulatorConfig,
     pub state: EmulatorState,
     state_path: Option<PathBuf>,
     controls: Option<std::sync::mpsc::Receiver<Control>>,
+    /// The config byte of the ECR's registration (PA00P015 rev 13.08 §2.1, Table 1): whether it
+    /// wants the receipts as print lines. 0 until it registers: the terminal prints itself.
+    ecr_config: u8,
 }
 
 /// What the ECR answered to something the terminal sent.
@@ -284,7 +278,7 @@ impl<T: ApduLine> Emulator<T> {
             Some(p) => EmulatorState::load(p)?,
             None => EmulatorState::default(),
         };
-        Ok(Emulator { transport, config, state, state_path, controls: None })
+        Ok(Emulator { transport, config, state, state_path, controls: None, ecr_config: 0 })
     }
 
     /// Scenarios sent here take effect before the next command.
@@ -409,6 +403,7 @@ impl<T: ApduLine> Emulator<T> {
         {
             return self.transport.send(&messages::nak(0x6F));
         }
+        self.ecr_config = cmd.data.get(3).copied().unwrap_or(0);
         self.transport.send(&messages::ack())?;
         let mut d = Vec::new();
         // 19 is a bit field here (PA00P015 §2.1, Table 3): nothing needed. An outstanding
@@ -508,43 +503,179 @@ impl<T: ApduLine> Emulator<T> {
             answer = self.tell(&status)?;
         }
         if result != 0 {
-            // Its receipt says so: Repeat Receipt shows the decline with its trace.
-            self.state.last_status = status.data;
+            // Its receipt says so: Repeat Receipt shows the decline with its trace. The receipt
+            // of a failed payment is printed too (§2.2.7).
+            self.state.last_status = status.data.clone();
             self.persist().map_err(TransportError::Io)?;
+            if matches!(answer, Answer::Ack) && self.ecr_prints(false) {
+                let slips = self.slips(&status.data, false);
+                self.print(&slips)?;
+            }
             return self.abort_with(result);
         }
-        match answer {
-            Answer::Ack => {
-                // Booked only now that the till has taken it.
-                self.state.last_receipt = receipt;
-                self.state.turnover += 1;
-                self.state.batch.push(BatchEntry {
-                    receipt_no: receipt,
-                    trace,
-                    amount_minor: if refund { -(amount as i64) } else { amount as i64 },
-                    family: card.family,
-                    reversed: false,
-                });
-                // Repeat Receipt gives the last booked transaction.
-                self.state.last_status = status.data;
-                self.persist().map_err(TransportError::Io)?;
-                if self.config.scenario == Scenario::AnswerLost {
-                    // The cable broke here: no completion either. The money has moved.
-                    return Ok(());
-                }
-                if self.config.scenario == Scenario::LongPrintBlock {
-                    self.tell(&long_print_block())?;
-                }
-                self.finish(self.identity_bmps())
+        if let Answer::Ack = answer
+            && self.config.scenario == Scenario::AnswerLost
+        {
+            // The cable broke here: no receipt, no completion. The money has moved.
+            self.book(receipt, trace, amount, refund, card, status.data)?;
+            return Ok(());
+        }
+        // Stored only once the ECR took the status information *and* every print line
+        // (PA00P015 rev 13.08 §2.2.8); otherwise the terminal reverses on its own.
+        let printed = match answer {
+            Answer::Ack if self.ecr_prints(false) => {
+                let slips = self.slips(&status.data, false);
+                self.print(&slips)?
             }
-            // Goods not issued, or no answer: the terminal reverses on its own, books nothing,
-            // and its last receipt is that abort, with the transaction's trace.
-            Answer::Nak(_) | Answer::None => {
-                self.state.last_status = self.status_information(0x6C, amount, trace, receipt, card).data;
-                self.persist().map_err(TransportError::Io)?;
-                self.abort_with(0x6C)
+            Answer::Ack => true,
+            _ => false,
+        };
+        if printed {
+            self.book(receipt, trace, amount, refund, card, status.data)?;
+            self.finish(self.identity_bmps())
+        } else {
+            // Goods not issued, no answer, or a print line not taken: the terminal reverses on
+            // its own, books nothing, and its last receipt is that abort, with the trace.
+            self.state.last_status = self.status_information(0x6C, amount, trace, receipt, card).data;
+            self.persist().map_err(TransportError::Io)?;
+            self.abort_with(0x6C)
+        }
+    }
+
+    /// Books a payment or refund the ECR took (status information and receipt).
+    fn book(
+        &mut self,
+        receipt: u16,
+        trace: u32,
+        amount: u64,
+        refund: bool,
+        card: &Card,
+        status: Vec<u8>,
+    ) -> Result<(), TransportError> {
+        self.state.last_receipt = receipt;
+        self.state.turnover += 1;
+        self.state.batch.push(BatchEntry {
+            receipt_no: receipt,
+            trace,
+            amount_minor: if refund { -(amount as i64) } else { amount as i64 },
+            family: card.family,
+            reversed: false,
+        });
+        // Repeat Receipt gives the last booked transaction.
+        self.state.last_status = status;
+        self.persist().map_err(TransportError::Io)
+    }
+
+    /// Whether the ECR asked for this kind of receipt as print lines.
+    fn ecr_prints(&self, admin: bool) -> bool {
+        let kind = if admin {
+            messages::config::ECR_PRINTS_ADMIN_RECEIPTS
+        } else {
+            messages::config::ECR_PRINTS_PAYMENT_RECEIPTS
+        };
+        self.ecr_config & messages::config::ECR_PRINT_LINES != 0 && self.ecr_config & kind != 0
+    }
+
+    /// Sends receipts to the ECR's printer: print lines (06 D1), the last line of each receipt
+    /// with attribute 81; or, in the long-print scenario, one text block (06 D3) per receipt.
+    /// Ok(false) when the ECR did not take one.
+    fn print(&mut self, receipts: &[Vec<String>]) -> Result<bool, TransportError> {
+        use super::zvt::apdu::{Tlv, encode_tlv};
+        for (i, lines) in receipts.iter().enumerate() {
+            if self.config.scenario == Scenario::LongPrintBlock {
+                let mut texts = Vec::new();
+                for line in lines {
+                    texts.push(Tlv { tag: 0x07, value: line.as_bytes().to_vec() });
+                }
+                texts.push(Tlv { tag: 0x09, value: vec![0x81] });
+                // 1F07: 01 merchant, 02 customer, 03 administration.
+                let kind = if receipts.len() == 1 {
+                    0x03
+                } else if i == 0 {
+                    0x02
+                } else {
+                    0x01
+                };
+                let container =
+                    encode_tlv(&[Tlv { tag: 0x1F07, value: vec![kind] }, Tlv { tag: 0x25, value: encode_tlv(&texts) }]);
+                let block = encode_tlv(&[Tlv { tag: 0x06, value: container }]);
+                if !matches!(self.tell(&Apdu::new(0x06, 0xD3, block))?, Answer::Ack) {
+                    return Ok(false);
+                }
+                continue;
+            }
+            for (n, line) in lines.iter().enumerate() {
+                let attribute = if n + 1 == lines.len() { 0x81 } else { 0x00 };
+                let mut data = vec![attribute];
+                data.extend(line.bytes().map(|b| if b.is_ascii() { b } else { b'?' }));
+                if !matches!(self.tell(&Apdu::new(0x06, 0xD1, data))?, Answer::Ack) {
+                    return Ok(false);
+                }
             }
         }
+        Ok(true)
+    }
+
+    /// The receipts of a transaction as this terminal prints them: the customer's copy, and for
+    /// a booked one the merchant's with the signature line. From its status information, so
+    /// Repeat Receipt prints the same (marked as a duplicate).
+    fn slips(&self, status: &[u8], duplicate: bool) -> Vec<Vec<String>> {
+        let Ok(s) = messages::StatusInfo::decode(status) else { return Vec::new() };
+        let currency = [crate::money::Currency::CNY, crate::money::Currency::EUR, crate::money::Currency::USD]
+            .into_iter()
+            .find(|c| c.numeric == self.config.currency)
+            .map_or_else(|| self.config.currency.to_string(), |c| c.code.to_string());
+        let amount = s.amount_minor.unwrap_or(0);
+        let approved = s.approved();
+        let copy = |title: &str| {
+            let mut l = vec![format!("** {title} **"), "TILL TRAINING TERMINAL".to_string()];
+            if duplicate {
+                l.push("DUPLICATE".into());
+            }
+            l.push(format!("Terminal-ID: {:>11}", self.config.terminal_id));
+            if let Some(vu) = s.merchant_no.as_deref().filter(|v| !v.is_empty()) {
+                l.push(format!("VU-Nr: {vu:>17}"));
+            }
+            let (date, time) = (s.date.unwrap_or(0), s.time.unwrap_or(0));
+            l.push(format!(
+                "Date: {:02}.{:02}  Time: {:02}:{:02}:{:02}",
+                date % 100,
+                date / 100,
+                time / 10000,
+                time / 100 % 100,
+                time % 100
+            ));
+            if let Some(r) = s.receipt_no {
+                l.push(format!("Receipt-Nr: {r:>12}"));
+            }
+            l.push(format!("Trace-Nr: {:>14}", s.trace.unwrap_or(0)));
+            if let Some(name) = &s.card_name {
+                l.push(name.clone());
+            }
+            if let Some(pan) = &s.masked_pan {
+                l.push(format!("Card: {pan:>18}"));
+            }
+            if let Some(e) = s.expiry {
+                l.push(format!("Expiry: {:02}/{:02}", e % 100, e / 100));
+            }
+            if let Some(aid) = &s.aid {
+                l.push(format!("AID: {aid:>19}"));
+            }
+            l.push(format!("AMOUNT: {currency} {:>9}.{:02}", amount / 100, amount % 100));
+            l.push(String::new());
+            l.push(if approved {
+                "APPROVED".into()
+            } else {
+                format!("NOT APPROVED ({:02X})", s.result_code.unwrap_or(0))
+            });
+            l
+        };
+        if !approved {
+            return vec![copy("CUSTOMER RECEIPT")];
+        }
+        let mut merchant = copy("MERCHANT RECEIPT");
+        merchant.extend([String::new(), "Signature".into(), String::new(), "________________________".into()]);
+        vec![copy("CUSTOMER RECEIPT"), merchant]
     }
 
     fn status_information(&self, result: u8, amount: u64, trace: u32, receipt: u16, card: &Card) -> Apdu {
@@ -594,7 +725,15 @@ impl<T: ApduLine> Emulator<T> {
         let card = CARDS.iter().find(|c| c.family == entry.family).unwrap_or(&CARDS[0]);
         let status = self.status_information(0, entry.amount_minor.unsigned_abs(), trace, entry.receipt_no, card);
         self.state.last_trace = trace;
-        if let Answer::Ack = self.tell(&status)? {
+        let printed = match self.tell(&status)? {
+            Answer::Ack if self.ecr_prints(false) => {
+                let slips = self.slips(&status.data, false);
+                self.print(&slips)?
+            }
+            Answer::Ack => true,
+            _ => false,
+        };
+        if printed {
             self.state.batch[index].reversed = true;
             self.state.last_status = status.data;
             self.persist().map_err(TransportError::Io)?;
@@ -634,7 +773,15 @@ impl<T: ApduLine> Emulator<T> {
         push_bmp(&mut d, 0x60, &totals.encode());
         let status = Apdu::new(0x04, 0x0F, d);
         self.state.last_trace = trace;
-        if let Answer::Ack = self.tell(&status)? {
+        let printed = match self.tell(&status)? {
+            Answer::Ack if self.ecr_prints(true) => {
+                let receipt = self.end_of_day_receipt(&totals, trace);
+                self.print(&[receipt])?
+            }
+            Answer::Ack => true,
+            _ => false,
+        };
+        if printed {
             self.state.batch.clear();
             self.state.eod_outstanding = false;
             self.state.last_status = status.data;
@@ -643,6 +790,28 @@ impl<T: ApduLine> Emulator<T> {
         } else {
             self.abort_with(0x77)
         }
+    }
+
+    /// The end-of-day receipt: counts and amounts by card family, and the total.
+    fn end_of_day_receipt(&self, totals: &EodTotals, trace: u32) -> Vec<String> {
+        let now = Local::now();
+        let money = |m: u64| format!("{}.{:02}", m / 100, m % 100);
+        let mut l = vec![
+            "** END OF DAY **".to_string(),
+            "TILL TRAINING TERMINAL".into(),
+            format!("Terminal-ID: {:>11}", self.config.terminal_id),
+            now.format("%d.%m.%Y %H:%M:%S").to_string(),
+            format!("Trace-Nr: {trace:>14}"),
+            format!("Receipts {:04}-{:04}", totals.first_receipt, totals.last_receipt),
+        ];
+        for (family, (count, amount)) in totals.by_card.iter().enumerate() {
+            if *count > 0 {
+                l.push(format!("{:<10}{count:>4}{:>10}", messages::CARD_FAMILIES[family], money(*amount)));
+            }
+        }
+        l.push("-".repeat(24));
+        l.push(format!("TOTAL {:>18}", money(totals.total_amount())));
+        l
     }
 
     fn status_enquiry(&mut self, cmd: &Apdu) -> Result<(), TransportError> {
@@ -667,7 +836,12 @@ impl<T: ApduLine> Emulator<T> {
             return self.abort_with(0x83);
         }
         let status = Apdu::new(0x04, 0x0F, self.state.last_status.clone());
-        self.tell(&status)?;
+        if let Answer::Ack = self.tell(&status)?
+            && self.ecr_prints(false)
+        {
+            let slips = self.slips(&status.data, true);
+            self.print(&slips)?;
+        }
         self.finish(self.identity_bmps())
     }
 
@@ -675,6 +849,18 @@ impl<T: ApduLine> Emulator<T> {
         self.transport.send(&messages::ack())?;
         if !self.intermediate(0x17)? {
             return Ok(());
+        }
+        if self.ecr_prints(true) {
+            let receipt = vec![
+                "** DIAGNOSIS **".to_string(),
+                "TILL TRAINING TERMINAL".into(),
+                format!("Terminal-ID: {:>11}", self.config.terminal_id),
+                Local::now().format("%d.%m.%Y %H:%M:%S").to_string(),
+                "Host connection      OK".into(),
+            ];
+            if !self.print(&[receipt])? {
+                return self.abort_with(0x6C);
+            }
         }
         self.finish(self.identity_bmps())
     }

@@ -11,7 +11,7 @@ pub mod zvt;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use zvt::messages::{self, EodTotals, StatusInfo};
+use zvt::messages::{self, EodTotals, StatusInfo, TerminalReceipt};
 use zvt::session::{End, Exchange, Session, StatusAnswer};
 use zvt::transport::ApduLine;
 
@@ -39,6 +39,10 @@ pub struct CardApproval {
     /// someone on the line is not the terminal): the installer is told (a risk event), the
     /// payment stands.
     pub pan_was_unmasked: bool,
+    /// The terminal's own receipts for it (customer and merchant copies), from its print lines.
+    pub receipts: Vec<TerminalReceipt>,
+    /// The status information as received (card number masked), for the ledger.
+    pub status_kept: String,
 }
 
 impl CardApproval {
@@ -58,6 +62,8 @@ impl CardApproval {
             time: s.time,
             result_code: s.result_code.unwrap_or(0),
             pan_was_unmasked: s.pan_was_unmasked || s.text_flagged,
+            receipts: Vec::new(),
+            status_kept: s.kept(),
         }
     }
 }
@@ -270,13 +276,24 @@ impl<T: ApduLine> ZvtTerminal<T> {
 /// Turns an exchange into the outcome the sale acts on.
 fn outcome(ex: &Exchange, approved: Option<CardApproval>) -> Outcome {
     let last = ex.statuses.last();
-    if let Some(approval) = approved {
-        // We recorded it and answered 80 00 00. If that answer reached the terminal, the money
-        // moved, whatever happens to the completion; if not, nobody can know yet.
-        return if ex.last_status_acknowledged {
-            Outcome::Approved(approval)
-        } else {
-            Outcome::Unknown { reason: "the answer to the approval did not reach the terminal".into() }
+    if let Some(mut approval) = approved {
+        // We recorded it and answered 80 00 00. The terminal stores the payment only once it has
+        // that answer *and* the answers to all its print lines (PA00P015 rev 13.08 §2.2.8); a
+        // break before, or an abort after the approval (its auto-reversal), leaves it unknown:
+        // the completion is the only sign that every line was taken. Recovery asks the terminal.
+        if !ex.last_status_acknowledged {
+            return Outcome::Unknown { reason: "the answer to the approval did not reach the terminal".into() };
+        }
+        return match &ex.end {
+            End::Completed(_) => {
+                approval.receipts = ex.receipts();
+                approval.pan_was_unmasked |= ex.print.flagged;
+                Outcome::Approved(approval)
+            }
+            End::Aborted(code) => {
+                Outcome::Unknown { reason: format!("the terminal stopped after the approval (code {code:02X})") }
+            }
+            _ => Outcome::Unknown { reason: "the line broke before the terminal's receipt was finished".into() },
         };
     }
     if let Some(s) = last
@@ -352,7 +369,7 @@ impl<T: ApduLine> PaymentTerminal for ZvtTerminal<T> {
             .statuses
             .last()
             .filter(|s| if s.approved() { s.receipt_no.is_some() } else { s.trace.is_some() })
-            .map(CardApproval::from_status))
+            .map(|s| CardApproval { receipts: ex.receipts(), ..CardApproval::from_status(s) }))
     }
 
     fn diagnosis(&mut self) -> Result<TerminalInfo, TerminalError> {

@@ -1641,9 +1641,8 @@ impl Till {
                 Err(e) => return print_failure(&e),
             }
             if !copy && matches!(results.last(), Some(JobResult::Printed { .. })) {
-                match crate::print_queue::print_merchant_copy(&mut ledger, &mut *device.port, &store, receipt_no) {
-                    Ok(Some((_, result))) => results.push(result),
-                    Ok(None) => {}
+                match crate::print_queue::print_card_slips(&mut ledger, &mut *device.port, &store, receipt_no) {
+                    Ok(slips) => results.extend(slips.into_iter().map(|(_, result)| result)),
                     Err(e) => return print_failure(&e),
                 }
             }

@@ -12,9 +12,12 @@ pub mod config {
     pub const ECR_WANTS_INTERMEDIATE_STATUS: u8 = 0x08;
     pub const ECR_CONTROLS_PAYMENT: u8 = 0x10;
     pub const ECR_CONTROLS_ADMIN: u8 = 0x20;
-    pub const NO_PRINT_LINES: u8 = 0x80;
-    /// What till asks for: it prints both receipts itself, from the status information, wants
-    /// the intermediate texts for its screen and controls payment and admin functions.
+    /// With 02/04 set: the terminal sends its receipts as print lines (06 D1) or text blocks
+    /// (06 D3) for the ECR's printer (PA00P015 rev 13.08 §2.1, Table 1, "ECR print-type").
+    pub const ECR_PRINT_LINES: u8 = 0x80;
+    /// What till asks for (0xBE): the terminal's own receipts — payments and administration —
+    /// as print lines, printed on the till's printer and kept in the ledger; the intermediate
+    /// texts for its screen; payment and admin functions started from the till only.
     pub const TILL: u8 = 0x80 | 0x20 | 0x10 | 0x08 | 0x04 | 0x02;
 }
 
@@ -188,33 +191,62 @@ pub struct StatusInfo {
 pub const TEXT_MAX: usize = 64;
 
 /// A text field as the terminal sent it, made safe to store, print and export: printable ASCII
-/// only (anything else '?'), at most [`TEXT_MAX`] characters, and every run of 12 or more digits
-/// (a card number, whole or nearly) masked but its first 6 and last 4. Returns the text and
+/// only (anything else '?'), every card-number-like digit run masked but its first 6 and last 4
+/// (see [`mask_card_numbers`]), then at most [`TEXT_MAX`] characters. Returns the text and
 /// whether it had to be changed beyond the printable-only rule.
 pub fn terminal_text(value: &[u8]) -> (String, bool) {
-    let printable = ascii(value);
-    let mut flagged = printable.chars().count() > TEXT_MAX;
-    let cut: String = printable.chars().take(TEXT_MAX).collect();
-    let mut out = String::with_capacity(cut.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String, flagged: &mut bool| {
-        if run.len() >= 12 {
-            *flagged = true;
-            out.push_str(&mask_pan(run));
-        } else {
-            out.push_str(run);
-        }
-        run.clear();
-    };
-    for c in cut.chars() {
-        if c.is_ascii_digit() {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out, &mut flagged);
-            out.push(c);
-        }
+    let (masked, mut flagged) = mask_card_numbers(&ascii(value));
+    if masked.chars().count() > TEXT_MAX {
+        flagged = true;
     }
-    flush(&mut run, &mut out, &mut flagged);
+    (masked.chars().take(TEXT_MAX).collect(), flagged)
+}
+
+/// Masks every run of 12 or more digits — a card number, whole or nearly, also when written in
+/// groups with single spaces or dashes between them ("4748 4300 0000 7743") — but its first 6
+/// and last 4 digits. Returns the text and whether anything was masked.
+pub fn mask_card_numbers(text: &str) -> (String, bool) {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut flagged = false;
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // The run: digits, with single separators between digit groups.
+        let mut end = i;
+        let mut j = i;
+        while j < chars.len() {
+            if chars[j].is_ascii_digit() {
+                end = j + 1;
+                j += 1;
+            } else if matches!(chars[j], ' ' | '-') && chars.get(j + 1).is_some_and(|c| c.is_ascii_digit()) {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let run = &chars[i..end];
+        let digits = run.iter().filter(|c| c.is_ascii_digit()).count();
+        if digits >= 12 {
+            flagged = true;
+            let mut seen = 0;
+            for &c in run {
+                if c.is_ascii_digit() {
+                    out.push(if seen < 6 || seen >= digits - 4 { c } else { '*' });
+                    seen += 1;
+                } else {
+                    out.push(c);
+                }
+            }
+        } else {
+            out.extend(run);
+        }
+        i = end;
+    }
     (out, flagged)
 }
 
@@ -293,6 +325,23 @@ impl StatusInfo {
         self.result_code.unwrap_or(0) == 0
     }
 
+    /// The status information as it may be kept with the card result: every field as received
+    /// (`id=hex`), the card number as masked text, and what was not decoded by its size only.
+    pub fn kept(&self) -> String {
+        let mut out: Vec<String> = self
+            .fields
+            .iter()
+            .map(|f| match f.id {
+                0x22 => format!("22={}", self.masked_pan.as_deref().unwrap_or("")),
+                _ => format!("{:02X}={}", f.id, f.value.iter().map(|b| format!("{b:02X}")).collect::<String>()),
+            })
+            .collect();
+        if let Some((id, n)) = self.undecoded {
+            out.push(format!("+{n} bytes from {id:02X}"));
+        }
+        out.join(" ")
+    }
+
     fn checked_text(&mut self, value: &[u8]) -> String {
         let (text, flagged) = terminal_text(value);
         self.text_flagged |= flagged;
@@ -314,13 +363,10 @@ pub enum PtMessage {
     },
     /// 04 0F
     Status(Box<StatusInfo>),
-    /// 06 D1: one print line (attribute, text).
-    PrintLine {
-        attribute: u8,
-        text: String,
-    },
-    /// 06 D3: a print text block (TLV), kept raw.
-    PrintBlock(Vec<u8>),
+    /// 06 D1: one line of the terminal's own receipt.
+    PrintLine(PrintLine),
+    /// 06 D3: a print text block, several lines at once.
+    PrintBlock(TextBlock),
     /// 06 0F: completion; mastership returns to the ECR.
     Completion(Completion),
     /// 06 1E: abort with a result code.
@@ -342,13 +388,179 @@ impl PtMessage {
             (0x04, 0x0F) => PtMessage::Status(Box::new(StatusInfo::decode(&apdu.data)?)),
             (0x06, 0xD1) => {
                 let (&attribute, text) = apdu.data.split_first().ok_or(ZvtDecodeError::Short)?;
-                PtMessage::PrintLine { attribute, text: text.iter().map(|&b| cp437(b)).collect() }
+                PtMessage::PrintLine(PrintLine::decode(attribute, text))
             }
-            (0x06, 0xD3) => PtMessage::PrintBlock(apdu.data.clone()),
+            (0x06, 0xD3) => PtMessage::PrintBlock(TextBlock::decode(&apdu.data)),
             (0x06, 0x0F) => PtMessage::Completion(Completion::decode(&apdu.data)?),
             (0x06, 0x1E) => PtMessage::Abort(apdu.data.first().copied().unwrap_or(0xFF)),
             _ => PtMessage::Other(apdu.clone()),
         })
+    }
+}
+
+/// Longest print line the till keeps (a terminal formats for 24–48 columns).
+pub const PRINT_LINE_MAX: usize = 80;
+
+/// One line of the terminal's own receipt (06 D1, or a line of a 06 D3 block): the attribute of
+/// PA00P015 rev 13.08 Table 16 and the text, made safe like every text the terminal sends
+/// (CP437, the default character set; controls as spaces; card-number-like runs masked;
+/// bounded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrintLine {
+    pub attribute: u8,
+    pub text: String,
+    /// The text had a card-number-like run or was too long (masked or cut).
+    pub flagged: bool,
+}
+
+impl PrintLine {
+    pub fn decode(attribute: u8, bytes: &[u8]) -> PrintLine {
+        if attribute == 0xFF {
+            // Line feeds: the text is their count (one when missing).
+            let n = bytes.first().copied().unwrap_or(1).clamp(1, 20);
+            return PrintLine { attribute, text: "\n".repeat(usize::from(n) - 1), flagged: false };
+        }
+        let raw: String = bytes.iter().map(|&b| if b < 0x20 || b == 0x7F { ' ' } else { cp437(b) }).collect();
+        let (masked, mut flagged) = mask_card_numbers(raw.trim_end());
+        if masked.chars().count() > PRINT_LINE_MAX {
+            flagged = true;
+        }
+        PrintLine { attribute, text: masked.chars().take(PRINT_LINE_MAX).collect(), flagged }
+    }
+
+    /// 1xxx xxxx, other than 80 (and FF, line feeds): the last line of a receipt.
+    pub fn ends_receipt(&self) -> bool {
+        ends_receipt(self.attribute)
+    }
+}
+
+fn ends_receipt(attribute: u8) -> bool {
+    attribute & 0x80 != 0 && attribute != 0x80 && attribute != 0xFF
+}
+
+/// A print text block (06 D3, PA00P015 rev 13.08 §3.6): `06 <TLV container>` with the receipt
+/// type (1F07: 01 merchant, 02 customer, 03 administration) and print texts (25), a list of
+/// attributes (09, for the lines after them) and text lines (07). A trailing 09 of 1xxx xxxx
+/// ends the receipt. A block that does not decode is kept as one line saying so: the receipt is
+/// incomplete, the payment is not concerned.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TextBlock {
+    pub receipt_type: Option<u8>,
+    pub lines: Vec<PrintLine>,
+    pub ends_receipt: bool,
+}
+
+impl TextBlock {
+    pub fn decode(data: &[u8]) -> TextBlock {
+        use super::apdu::parse_tlv;
+        let items = match parse_tlv(data) {
+            // The BMP 06 container around the tags; some terminals send the tags bare.
+            Ok(outer) if outer.len() == 1 && outer[0].tag == 0x06 => outer[0].children(),
+            other => other,
+        };
+        let mut block = TextBlock::default();
+        let Ok(items) = items else {
+            block.lines.push(PrintLine { attribute: 0, text: "?".repeat(8), flagged: false });
+            return block;
+        };
+        for item in items {
+            match item.tag {
+                0x1F07 => block.receipt_type = item.value.first().copied(),
+                0x25 => {
+                    let mut attribute = 0;
+                    let mut last_was_attribute = false;
+                    for t in item.children().unwrap_or_default() {
+                        match t.tag {
+                            0x09 => {
+                                attribute = t.value.first().copied().unwrap_or(0);
+                                last_was_attribute = true;
+                            }
+                            // In a block FF is one line feed, without a count (Table 16 note).
+                            0x07 if attribute == 0xFF => {
+                                block.lines.push(PrintLine { attribute: 0, text: String::new(), flagged: false });
+                                last_was_attribute = false;
+                            }
+                            0x07 => {
+                                block.lines.push(PrintLine::decode(attribute, &t.value));
+                                last_was_attribute = false;
+                            }
+                            _ => {}
+                        }
+                    }
+                    block.ends_receipt = (last_was_attribute && ends_receipt(attribute))
+                        || block.lines.last().is_some_and(|l| l.ends_receipt());
+                }
+                _ => {}
+            }
+        }
+        block
+    }
+}
+
+/// The terminal's receipts as they come in print lines and text blocks: a receipt ends at a
+/// line (or block) marked last; what is still open when the command ends counts as one more.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReceiptCollector {
+    pub done: Vec<TerminalReceipt>,
+    open: TerminalReceipt,
+    /// A line had to be masked or cut.
+    pub flagged: bool,
+}
+
+/// One receipt the terminal printed through the till: its type if the terminal said
+/// (1F07: 01 merchant, 02 customer, 03 administration) and its lines.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TerminalReceipt {
+    pub receipt_type: Option<u8>,
+    pub lines: Vec<String>,
+}
+
+impl TerminalReceipt {
+    pub fn text(&self) -> String {
+        self.lines.join("\n")
+    }
+}
+
+impl ReceiptCollector {
+    pub fn line(&mut self, line: PrintLine) {
+        self.flagged |= line.flagged;
+        let ends = line.ends_receipt();
+        if line.attribute == 0xFF {
+            self.open.lines.extend(line.text.split('\n').map(String::from));
+        } else {
+            self.open.lines.push(line.text);
+        }
+        if ends {
+            self.close();
+        }
+    }
+
+    pub fn block(&mut self, block: TextBlock) {
+        if block.receipt_type.is_some() {
+            self.open.receipt_type = block.receipt_type;
+        }
+        let ends = block.ends_receipt;
+        for mut line in block.lines {
+            // The block's end is decided once for the block.
+            line.attribute &= 0x7F;
+            self.line(line);
+        }
+        if ends {
+            self.close();
+        }
+    }
+
+    fn close(&mut self) {
+        let open = std::mem::take(&mut self.open);
+        if !open.lines.is_empty() {
+            self.done.push(open);
+        }
+    }
+
+    /// Every receipt, the one left open included.
+    pub fn finish(mut self) -> Vec<TerminalReceipt> {
+        self.close();
+        self.done
     }
 }
 

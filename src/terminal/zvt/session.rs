@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::apdu::Apdu;
-use super::messages::{self, Completion, PtMessage, StatusInfo};
+use super::messages::{self, Completion, PtMessage, ReceiptCollector, StatusInfo, TerminalReceipt};
 use super::transport::{ApduLine, Timers, TransportError};
 
 /// How a command's exchange ended.
@@ -38,10 +38,16 @@ pub struct Exchange {
     /// Whether the terminal took our answer to the last status information (transport ACK).
     pub last_status_acknowledged: bool,
     pub intermediate: Vec<u8>,
-    pub print_lines: Vec<String>,
-    /// Raw 06 D3 text blocks (TLV), for the receipt.
-    pub print_blocks: Vec<Vec<u8>>,
+    /// The terminal's own receipts, from its print lines (06 D1) and text blocks (06 D3).
+    pub print: ReceiptCollector,
     pub end: End,
+}
+
+impl Exchange {
+    /// The terminal's receipts of this command, in the order it sent them.
+    pub fn receipts(&self) -> Vec<TerminalReceipt> {
+        self.print.clone().finish()
+    }
 }
 
 /// Answer to a status information, decided by whoever records it.
@@ -154,8 +160,7 @@ impl<T: ApduLine> Session<T> {
             statuses: Vec::new(),
             last_status_acknowledged: false,
             intermediate: Vec::new(),
-            print_lines: Vec::new(),
-            print_blocks: Vec::new(),
+            print: ReceiptCollector::default(),
             end: End::NoAnswer,
         };
         if self.transport.send(command).is_err() {
@@ -275,12 +280,14 @@ impl<T: ApduLine> Session<T> {
                 on_intermediate(code);
                 messages::ack()
             }
-            PtMessage::PrintLine { text, .. } => {
-                ex.print_lines.push(text);
+            // Kept for the till's printer and the ledger; acknowledged at once (the ledger
+            // keeps them with the card result, the printer prints from there).
+            PtMessage::PrintLine(line) => {
+                ex.print.line(line);
                 messages::ack()
             }
             PtMessage::PrintBlock(block) => {
-                ex.print_blocks.push(block);
+                ex.print.block(block);
                 messages::ack()
             }
             // A command of the terminal's the till does not support (a menu request, a display
