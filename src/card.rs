@@ -84,6 +84,7 @@ fn result_from(intent_id: i64, outcome: &str, a: &CardApproval) -> CardResultRec
         aid: Some(a.aid.clone()),
         terminal_receipts: terminal_receipts_text(a),
         status_kept: Some(a.status_kept.clone()).filter(|s| !s.is_empty()),
+        card_type: a.card_type.map(i64::from),
     }
 }
 
@@ -208,7 +209,7 @@ pub fn reverse_test_payments(ledger: &mut Ledger, terminal: &mut dyn PaymentTerm
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// The terminal showed this transaction: the payment stands with this data.
-    Booked(CardApproval),
+    Booked(Box<CardApproval>),
     /// The terminal showed positive evidence that it was not booked.
     NotBooked,
     /// The terminal cannot tell: the intent stays open for a manager.
@@ -264,7 +265,7 @@ pub fn judge(
         }
     };
     if shown_is_ours {
-        return Ok(Verdict::Booked(last.clone()));
+        return Ok(Verdict::Booked(Box::new(last.clone())));
     }
     // An earlier transaction the ledger already holds, and no approval stored for this intent.
     if stored.is_none() && ledger.card_receipt_known(receipt, trace)? {

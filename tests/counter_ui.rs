@@ -149,9 +149,12 @@ fn a_card_payment_is_approved_and_the_merchant_copy_prints() {
     let sale = c.ledger().sale_by_receipt(1).unwrap();
     assert_eq!(sale.payments[0].kind, "card");
     assert!(sale.payments[0].masked_pan.as_deref().unwrap().contains('*'));
-    assert_eq!(c.till.paper().len(), 2, "customer receipt and merchant copy");
-    let copy = &c.till.paper()[1];
-    assert!(copy.contains("MERCHANT COPY") && copy.contains("Cardholder signature"), "{copy}");
+    // The sale's receipt, then the terminal's own receipts as it sent them in print lines: the
+    // customer's card slip and the merchant's copy with the signature line.
+    assert_eq!(c.till.paper().len(), 3, "receipt, the terminal's customer and merchant slips");
+    assert!(c.till.paper()[1].contains("CUSTOMER RECEIPT"), "{}", c.till.paper()[1]);
+    let copy = &c.till.paper()[2];
+    assert!(copy.contains("MERCHANT RECEIPT") && copy.contains("Signature"), "{copy}");
     assert!(copy.contains(sale.payments[0].masked_pan.as_deref().unwrap()), "{copy}");
 }
 

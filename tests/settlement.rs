@@ -218,11 +218,7 @@ fn a_z_stopped_after_the_terminal_closed_its_batch_is_finished_with_the_kept_tot
     shop.mixed_day();
     // The terminal closes its batch and the totals are kept; then the till stops (power cut).
     let eod = shop.terminal.end_of_day().unwrap();
-    let mut kept = [(0i64, 0i64); 7];
-    for (slot, (n, a)) in kept.iter_mut().zip(eod.by_card) {
-        *slot = (i64::from(n), a as i64);
-    }
-    shop.ledger.post_terminal_eod(&kept, Utc::now()).unwrap();
+    shop.ledger.post_terminal_eod(&dayclose::terminal_totals(&eod), &dayclose::eod_kept(&eod), Utc::now()).unwrap();
     // The retry does not ask the (now empty) batch again: the totals still agree.
     let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, None, Utc::now()).unwrap();
     assert!(z.reconciliation.unwrap().agrees());
@@ -412,4 +408,61 @@ fn a_split_payment_is_refunded_as_it_was_paid() {
     assert_eq!(counter.sale().remaining().minor(), -cash.minor(), "the cash part is left");
     assert_eq!(counter.refund_cash(None).unwrap().minor(), 0, "cash back up to what cash paid, no manager");
     assert_eq!(counter.sale().state(), till::sale::SaleState::Paid);
+}
+
+#[test]
+fn an_end_of_day_with_only_its_total_closes_the_z_against_that_total_and_keeps_its_receipt() {
+    let mut shop = shop();
+    // Registered with the config byte that asks for the terminal's receipts as print lines.
+    shop.terminal.register().unwrap();
+    shop.mixed_day();
+    shop.controls.send(Control::Scenario(Scenario::EndOfDayTotalOnly)).unwrap();
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, None, Utc::now()).unwrap();
+    let rec = z.reconciliation.unwrap();
+    assert!(rec.agrees(), "{rec:#?}");
+    assert_eq!(rec.families.len(), 1);
+    assert_eq!(rec.families[0].family, dayclose::ALL_CARDS);
+    assert_eq!(rec.families[0].terminal.0, -1, "no count was sent");
+    let receipts = shop.ledger.terminal_eod_receipts(1).unwrap();
+    assert_eq!(receipts.len(), 1, "the terminal's end-of-day receipt is kept with its totals");
+    assert!(receipts[0].iter().any(|l| l.starts_with("TOTAL")), "{receipts:?}");
+    assert!(shop.ledger.verify().unwrap().problems.is_empty());
+}
+
+#[test]
+fn an_end_of_day_whose_answer_was_lost_is_never_asked_twice() {
+    let mut shop = shop();
+    shop.mixed_day();
+    shop.controls.send(Control::Scenario(Scenario::EndOfDayAnswerLost)).unwrap();
+    let lost = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, None, Utc::now());
+    assert!(matches!(lost, Err(CloseError::Terminal(TerminalError::NoAnswer))), "{lost:?}");
+    assert!(shop.ledger.current_day().unwrap().is_some(), "the day stays open");
+    // The terminal closed its batch; asking again would give an empty one and a false
+    // difference. The retry takes the totals as unknown and closes only on a manager's note.
+    let again = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, None, Utc::now());
+    assert!(matches!(again, Err(CloseError::DifferenceNeedsNote)), "{again:?}");
+    let note = Some("terminal receipt checked: 2 card payments, as the ledger");
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, note, Utc::now()).unwrap();
+    let rec = z.reconciliation.unwrap();
+    assert_eq!(rec.families[0].cause, Some(Cause::TerminalTotalsUnknown));
+    assert_eq!(z.figures.entries_of("terminal_eod_started"), 1, "one end-of-day sent for this Z");
+    assert!(shop.ledger.verify().unwrap().problems.is_empty());
+}
+
+#[test]
+fn a_till_stopped_while_the_end_of_day_ran_does_not_send_a_second_one() {
+    let mut shop = shop();
+    shop.mixed_day();
+    // The mark is written before the command goes out; then the power went.
+    shop.ledger.post_eod_started(Utc::now()).unwrap();
+    // The terminal would answer a second end-of-day with a batch it may already have closed:
+    // no second one goes out (the emulator's batch is untouched).
+    shop.controls.send(Control::Scenario(Scenario::EndOfDayFails)).unwrap();
+    let note = Some("checked against the terminal's receipt");
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, note, Utc::now()).unwrap();
+    assert_eq!(z.reconciliation.unwrap().families[0].cause, Some(Cause::TerminalTotalsUnknown));
+    assert_eq!(z.figures.entries_of("terminal_eod_started"), 1);
+    // Had a second end-of-day gone out, the EndOfDayFails scenario would have refused it and
+    // payments would now be refused with F0: they are not.
+    assert!(shop.sell(true) > 0);
 }

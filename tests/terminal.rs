@@ -221,7 +221,9 @@ fn end_of_day_failure_then_f0_then_success() {
     assert_eq!(rig.till.end_of_day(), Err(TerminalError::Aborted(0x9B)));
     assert_eq!(rig.till.pay(100, &mut |_| true), Outcome::Declined { code: 0xF0 });
     assert_eq!(rig.till.status().unwrap().status, Some(0xF0));
-    let totals = rig.till.end_of_day().unwrap();
+    let eod = rig.till.end_of_day().unwrap();
+    assert_eq!(eod.total_minor, Some(3333), "BMP 04, the end-of-day's total");
+    let totals = eod.totals.unwrap();
     assert_eq!(totals.total_amount(), 3333);
     assert_eq!(totals.total_count(), 2);
     assert!(matches!(rig.till.pay(100, &mut |_| true), Outcome::Approved(_)));
@@ -253,7 +255,7 @@ fn the_batch_survives_a_restart_of_the_terminal() {
     );
     let Outcome::Approved(second) = rig.till.pay(800, &mut |_| true) else { panic!() };
     assert_eq!(second.receipt_no, 2);
-    assert_eq!(rig.till.end_of_day().unwrap().total_amount(), 5000);
+    assert_eq!(rig.till.end_of_day().unwrap().totals.unwrap().total_amount(), 5000);
     rig.finish();
 }
 
@@ -325,7 +327,7 @@ fn the_same_flows_over_tcp() {
     let Outcome::Approved(a) = till.pay(1010, &mut |_| true) else { panic!() };
     assert_eq!(a.amount_minor, 1010);
     assert!(matches!(till.refund(10, &mut |_| true), Outcome::Approved(_)));
-    assert_eq!(till.end_of_day().unwrap().total_amount(), 1000);
+    assert_eq!(till.end_of_day().unwrap().totals.unwrap().total_amount(), 1000);
     drop(till);
     let state = emulator.join().unwrap();
     assert!(state.batch.is_empty(), "closed by the end-of-day");

@@ -1,7 +1,9 @@
 //! ZVT as real terminals speak it, played by a scripted peer with exact bytes (tests/common/peer.rs,
 //! not the project's codec): fields our emulator never sends, a card number sent unmasked, a
 //! girocard approval without a VU number, a 04 FF timeout byte of 00, a Status Enquiry completion
-//! without a software version, registration's status bit field. PA00P015 rev 13.08.
+//! without a software version, registration's status bit field, the terminal's own receipts in
+//! print lines and text blocks; and real terminals' messages from public traces. PA00P015 rev
+//! 13.08.
 
 use std::time::Duration;
 
@@ -13,12 +15,22 @@ use till::terminal::{ExpectedIdentity, Outcome, PaymentTerminal, ZvtTerminal};
 mod common;
 
 use common::peer::{Peer, frame};
+use till::terminal::zvt::messages::Charset;
 
 fn till_and_peer(expected: ExpectedIdentity, t4: Duration) -> (ZvtTerminal<SerialTransport<TTYPort>>, Peer) {
+    till_and_peer_in(156, expected, t4)
+}
+
+/// A till whose store keeps `currency` (ISO numeric), talking to the scripted peer.
+fn till_and_peer_in(
+    currency: u16,
+    expected: ExpectedIdentity,
+    t4: Duration,
+) -> (ZvtTerminal<SerialTransport<TTYPort>>, Peer) {
     let (ecr, mut pt) = TTYPort::pair().unwrap();
     pt.set_timeout(Duration::from_millis(20)).unwrap();
     let timers = Timers { t2: Duration::from_millis(400), t3: Duration::from_secs(1), t4, ..Timers::default() };
-    let till = ZvtTerminal::new(Session::new(SerialTransport::new(ecr, timers)), 123456, 156, expected);
+    let till = ZvtTerminal::new(Session::new(SerialTransport::new(ecr, timers)), 123456, currency, expected);
     (till, Peer { port: pt })
 }
 
@@ -226,4 +238,207 @@ fn what_the_terminal_says_is_data_not_trust() {
     assert_eq!((long.len(), flagged), (till::terminal::zvt::messages::TEXT_MAX, true));
     let (plain, flagged) = till::terminal::zvt::messages::terminal_text(b"Debit Mastercard\x00");
     assert_eq!((plain.as_str(), flagged), ("Debit Mastercard", false));
+}
+
+/// The command, 80 00 00, the approval taken, these print lines (06 D1: attribute, text), each
+/// acknowledged, and the completion.
+fn pay_with_lines(status: Vec<u8>, lines: Vec<(u8, Vec<u8>)>) -> impl FnOnce(&mut Peer) + Send + 'static {
+    move |peer| {
+        peer.receive();
+        peer.send(&frame(&[0x80, 0x00, 0x00]));
+        peer.tell(&status);
+        for (attribute, text) in lines {
+            let mut apdu = vec![0x06, 0xD1, (text.len() + 1) as u8, attribute];
+            apdu.extend(text);
+            peer.tell(&apdu);
+        }
+        peer.send(&frame(&[0x06, 0x0F, 0x00]));
+        assert_eq!(peer.receive(), [0x80, 0x00, 0x00]);
+    }
+}
+
+#[test]
+fn the_terminals_print_lines_are_its_receipt_in_cp437_with_card_numbers_masked() {
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(2));
+    let lines = vec![
+        // 8E is "Ä" in CP437, the default character set (§15.2).
+        (0x00, b"** H\x8eNDLERBELEG **".to_vec()),
+        (0x00, b"Karte 4748 4300 0000 7743".to_vec()),
+        (0xFF, vec![2]),
+        // 81: the last line of this receipt.
+        (0x81, b"Unterschrift".to_vec()),
+        (0x00, b"** KUNDENBELEG **".to_vec()),
+    ];
+    let (outcome, _) = against(&mut till, peer, pay_with_lines(approval(&[]), lines), |t| t.pay(1050, &mut |_| true));
+    let Outcome::Approved(a) = outcome else { panic!("{outcome:?}") };
+    assert_eq!(a.receipts.len(), 2, "{:?}", a.receipts);
+    assert_eq!(
+        a.receipts[0].lines,
+        ["** H\u{c4}NDLERBELEG **", "Karte 4748 43** **** 7743", "", "", "Unterschrift"],
+        "FF with a count of 2: two line feeds (§3.5)"
+    );
+    assert_eq!(a.receipts[1].lines, ["** KUNDENBELEG **"], "what was open at the completion is a receipt");
+    assert!(a.pan_was_unmasked, "a whole card number in a print line is flagged");
+}
+
+#[test]
+fn a_break_during_the_print_lines_leaves_the_payment_unknown() {
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_millis(600));
+    let (outcome, _) = against(
+        &mut till,
+        peer,
+        |peer| {
+            peer.receive();
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            peer.tell(&approval(&[]));
+            peer.tell(&[0x06, 0xD1, 0x05, 0x00, b'V', b'I', b'S', b'A']);
+            // The line goes dead before the last print line and the completion (§2.2.8: the
+            // terminal books only once every line was acknowledged).
+        },
+        |t| t.pay(1050, &mut |_| true),
+    );
+    assert!(matches!(outcome, Outcome::Unknown { .. }), "{outcome:?}");
+}
+
+#[test]
+fn an_abort_after_the_approval_leaves_the_payment_unknown() {
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(2));
+    let (outcome, _) = against(
+        &mut till,
+        peer,
+        |peer| {
+            peer.receive();
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            peer.tell(&approval(&[]));
+            // The terminal gave up on its print lines and reverses on its own.
+            peer.send(&frame(&[0x06, 0x1E, 0x01, 0x6C]));
+            peer.receive();
+        },
+        |t| t.pay(1050, &mut |_| true),
+    );
+    assert!(matches!(outcome, Outcome::Unknown { .. }), "{outcome:?}");
+}
+
+// Real terminals' messages, from the public test data of bezahl-online/zvt
+// (command/testdata/*.hex, APDUs as a terminal sent them, recorded in 2021).
+
+/// 1618593839564PT: a Maestro approval of 18.80 EUR with TLV container (06), 3C text, card type
+/// 8A 2E, card name 8B, AID 3B and an all-masked card number (E nibbles).
+const MAESTRO_APPROVAL: &str = "040fd42700040000000018800b0001530c1923360d0416170001197022f1f0eeeeeeeeeeeeeee4281f29290010062a3130303736343939322020202020203b39353835323000003cf0f1f447454e2e4e522e3a393538353230490978870153880001538a2e8bf0f84d41455354524f0006652410070e47454e2e4e522e3a3935383532304307a0000000043060461f41303030303030303034333036302043363134323339433930424533413534471f413030303030303030343330363020433631343233394339304245334135341f1001001f120102";
+/// data081649050: a Debit Mastercard approval of 0.01 EUR, card ending 5726.
+const DEBIT_MASTERCARD_APPROVAL: &str = "040fdb2700040000000000010b0000220c1649230d0308170001197022f0f8eeeeeeeeeeee572629290010062a3130303736343939322020202020203b32393136373500003cf0f1f447454e2e4e522e3a323931363735490978870022880000228a2e8bf1f74465626974204d6173746572636172640006652410070e47454e2e4e522e3a3239313637354307a0000000041010461f41303030303030303034313031302035463236304546433544323845343531471f413030303030303030343130313020354632363045464335443238453435311f1001001f120102";
+/// data051327012: the same terminal's merchant receipt (1F07 01) for a 0.01 EUR payment with the
+/// card ending 5726, as one 06 D3 text block of extended length (FF 0E 02). Its text is
+/// ISO 8859-1 ("H\xc4NDLERBELEG") though its registration agreed no character set.
+const MERCHANT_RECEIPT_BLOCK: &str = "06d3ff0e020682020a1f0701012582020209014007122a2a2048c44e444c455242454c4547202a2a0717544553542042455a41484c2e4f4e4c494e4520452e552e07064e522031323207133636343520564f52444552484f524e424143480700070009010007012009014007075645524b415546090100071830352e30332e3230323120202020202031333a32363a353207185465726d696e616c2d49443a202020203239303031303036071856552d4e723a202020202020202020313030373634393932071842656c65672d4e723a202020202020202030302f30303139071854726163652d4e723a202020202020202020303030323635090140070a4b4f4e54414b544c4f53070e4d61657374726f2f444d432041540901000714202020204465626974204d61737465726361726407134149443a204130303030303030303431303130071843727970746f3a204343304344374342443945303241324107184e723a20202a2a2a2a202a2a2a2a202a2a2a2a203537323607185345513a2020202020202020202020202020202020303031070c452e4d6f6465284729202020090140070742455a41484c54090100070e47454e2e4e522e3a37393034393807184245545241473a20204555522020202020202020302c303107182020202020202020203d3d3d3d3d3d3d3d3d3d3d3d3d3d3d070120090140070007000700090100070120070120070120070120090181";
+/// 1618046758827PT: a decline (27 05) with the text "Karte abgelehnt" in 3C and in a TLV.
+const DECLINE: &str =
+    "040f31270529290010063cf0f1f54b6172746520616267656c65686e748a0d06132411070f4b6172746520616267656c65686e74";
+/// 1620218414428PT: the completion of a registration: 19 00, terminal 29001006, currency 978.
+const REGISTRATION_COMPLETION: &str = "060f0a19002929001006490978";
+
+fn bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+}
+
+fn euro_till() -> (ZvtTerminal<SerialTransport<TTYPort>>, Peer) {
+    let expected = ExpectedIdentity { terminal_id: Some("29001006".into()), merchant_no: Some("100764992".into()) };
+    till_and_peer_in(978, expected, Duration::from_secs(2))
+}
+
+#[test]
+fn a_real_maestro_approval_with_tlv_and_texts_is_approved_as_sent() {
+    let (mut till, peer) = euro_till();
+    let (outcome, _) = against(
+        &mut till,
+        peer,
+        |peer| {
+            let cmd = peer.receive();
+            assert_eq!(&cmd[..10], [0x06, 0x01, 0x0A, 0x04, 0, 0, 0, 0, 0x18, 0x80], "{cmd:02X?}");
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            peer.tell(&bytes(MAESTRO_APPROVAL));
+            peer.send(&frame(&[0x06, 0x0F, 0x00]));
+            peer.receive();
+        },
+        |t| t.pay(1880, &mut |_| true),
+    );
+    let Outcome::Approved(a) = outcome else { panic!("{outcome:?}") };
+    assert_eq!((a.amount_minor, a.trace, a.receipt_no, a.turnover_no), (1880, 153, 153, Some(153)));
+    assert_eq!((a.terminal_id.as_str(), a.merchant_no.as_str()), ("29001006", "100764992"));
+    assert_eq!((a.card_type, a.card_name.as_str()), (Some(0x2E), "MAESTRO"));
+    assert!(a.masked_pan.ends_with("4281") && till::sale::is_masked_pan(&a.masked_pan), "{}", a.masked_pan);
+    assert!(!a.pan_was_unmasked);
+    // Kept as received: the TLV container and the 3C text, the card number masked.
+    assert!(a.status_kept.contains("3C=47454E2E4E522E3A393538353230"), "{}", a.status_kept);
+    assert!(a.status_kept.contains("06=2410070E"), "{}", a.status_kept);
+    assert!(a.status_kept.contains(&format!("22={}", a.masked_pan)), "{}", a.status_kept);
+}
+
+#[test]
+fn a_real_terminal_registers_then_approves_and_sends_its_merchant_receipt_as_a_text_block() {
+    let (mut till, peer) = euro_till();
+    let (info, peer) = against(
+        &mut till,
+        peer,
+        |peer| {
+            let cmd = peer.receive();
+            assert_eq!(&cmd[..2], [0x06, 0x00]);
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            peer.send(&frame(&bytes(REGISTRATION_COMPLETION)));
+            peer.receive();
+        },
+        |t| t.register(),
+    );
+    let info = info.unwrap();
+    assert_eq!((info.terminal_id.as_deref(), info.currency), (Some("29001006"), Some(978)));
+    assert!(info.needs().is_empty());
+    // No character set agreed, and the terminal prints ISO 8859-1: the installer's setting.
+    till.session_mut().charset = Charset::Latin1;
+    let (outcome, _) = against(
+        &mut till,
+        peer,
+        |peer| {
+            peer.receive();
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            peer.tell(&bytes(DEBIT_MASTERCARD_APPROVAL));
+            peer.tell(&bytes(MERCHANT_RECEIPT_BLOCK));
+            peer.send(&frame(&[0x06, 0x0F, 0x00]));
+            peer.receive();
+        },
+        |t| t.pay(1, &mut |_| true),
+    );
+    let Outcome::Approved(a) = outcome else { panic!("{outcome:?}") };
+    assert_eq!(
+        (a.amount_minor, a.masked_pan.as_str(), a.card_name.as_str()),
+        (1, "************5726", "Debit Mastercard")
+    );
+    assert_eq!(a.receipts.len(), 1, "{:?}", a.receipts);
+    let receipt = &a.receipts[0];
+    assert_eq!(receipt.receipt_type, Some(0x01), "merchant");
+    assert_eq!(receipt.lines[0], "** H\u{c4}NDLERBELEG **");
+    for line in ["Terminal-ID:    29001006", "Nr:  **** **** **** 5726", "BETRAG:  EUR        0,01"] {
+        assert!(receipt.lines.iter().any(|l| l == line), "{line:?} in {:#?}", receipt.lines);
+    }
+    // In the default character set the same byte is a box-drawing line: the setting matters.
+    let block = bytes(MERCHANT_RECEIPT_BLOCK);
+    let cp437 = till::terminal::zvt::messages::TextBlock::decode(&block[5..], Charset::Cp437);
+    assert_eq!(cp437.lines[0].text, "** H\u{2500}NDLERBELEG **");
+}
+
+#[test]
+fn a_real_decline_with_its_text_is_a_decline() {
+    let (mut till, peer) = euro_till();
+    let (outcome, _) = against(
+        &mut till,
+        peer,
+        |peer| {
+            peer.receive();
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            peer.tell(&bytes(DECLINE));
+            peer.send(&frame(&[0x06, 0x1E, 0x01, 0x05]));
+            peer.receive();
+        },
+        |t| t.pay(1880, &mut |_| true),
+    );
+    assert_eq!(outcome, Outcome::Declined { code: 0x05 });
 }

@@ -130,7 +130,7 @@ pub struct EmulateTerminalArgs {
     pub terminal_id: String,
     #[arg(long, default_value = "455600000012345")]
     pub merchant: String,
-    /// approve, decline:CODE (hex), stop-key, card-timeout, silent, eod-fails, crc-0x10, long-print, answer-lost.
+    /// approve, decline:CODE (hex), stop-key, card-timeout, silent, eod-fails, eod-total-only, eod-answer-lost, crc-0x10, long-print, answer-lost.
     #[arg(long, default_value = "approve")]
     pub scenario: String,
     /// The terminal's batch (turnover store, receipt and trace numbers) lives here.
@@ -418,27 +418,38 @@ pub fn run(
             fail(t!("report.error.open_work", locale = locale, what = open.join("; ")))
         }
         TerminalCommand::EndOfDay => match terminal.end_of_day() {
-            Ok(totals) => {
-                for (name, (count, amount)) in crate::terminal::zvt::messages::CARD_FAMILIES.iter().zip(totals.by_card)
-                {
-                    if count > 0 {
-                        println!(
-                            "{name}: {count} × {}",
-                            Money::from_minor(amount as i64, store.currency)
-                                .map_or(amount.to_string(), |m| m.to_string())
-                        );
+            Ok(eod) => {
+                let money = |amount: u64| {
+                    Money::from_minor(amount as i64, store.currency).map_or(amount.to_string(), |m| m.to_string())
+                };
+                // The terminal's own end-of-day receipt, as it printed it through the till.
+                for receipt in &eod.receipts {
+                    println!("{}\n", receipt.text());
+                }
+                if let Some(totals) = &eod.totals {
+                    for (name, (count, amount)) in
+                        crate::terminal::zvt::messages::CARD_FAMILIES.iter().zip(totals.by_card)
+                    {
+                        if count > 0 {
+                            println!("{name}: {count} × {}", money(amount));
+                        }
                     }
                 }
-                println!(
-                    "{}",
-                    t!(
-                        "cli.eod_total",
-                        locale = locale,
-                        count = totals.total_count(),
-                        amount = Money::from_minor(totals.total_amount() as i64, store.currency)
-                            .map_or(totals.total_amount().to_string(), |m| m.to_string())
-                    )
-                );
+                match (&eod.totals, eod.total_minor) {
+                    (Some(totals), _) => println!(
+                        "{}",
+                        t!(
+                            "cli.eod_total",
+                            locale = locale,
+                            count = totals.total_count(),
+                            amount = money(totals.total_amount())
+                        )
+                    ),
+                    (None, Some(total)) => {
+                        println!("{}", t!("cli.eod_total_only", locale = locale, amount = money(total)))
+                    }
+                    (None, None) => println!("{}", t!("cli.eod_no_totals", locale = locale)),
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => fail(terminal_error(&e, locale)),

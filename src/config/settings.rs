@@ -16,7 +16,9 @@
 //! rate = "13"                     # percent
 //! [terminal]                      # optional: the PIN pad
 //! port = "/dev/ttyUSB0"           # or tcp = "192.168.1.20:20007"; baud, password,
-//!                                 # terminal_id, merchant_no (the acquirer's, for the check)
+//!                                 # terminal_id, merchant_no (the acquirer's, for the check),
+//!                                 # t2_ms, t3_ms, t4_s (the ZVT timers), charset = "cp437"
+//!                                 # (or latin1, utf8: what the terminal prints in)
 //! [printer]                       # optional: serial:PATH[:BAUD[:8N1]] or file:/dev/usb/lp0
 //! device = "serial:/dev/ttyUSB1:115200"
 //! [backup]                        # optional: where the backup after each Z goes
@@ -32,6 +34,8 @@ use toml::{Table, Value};
 use super::StoreSettings;
 use crate::money::{Currency, parse_decimal};
 use crate::sale::TaxClass;
+use crate::terminal::zvt::messages::Charset;
+use crate::terminal::zvt::transport::Timers;
 
 pub const VERSION: i64 = 1;
 /// The settings file inside the config directory.
@@ -46,6 +50,12 @@ pub struct TerminalSettings {
     pub password: u32,
     pub terminal_id: Option<String>,
     pub merchant_no: Option<String>,
+    /// T2, T3 and T4 as the installer set them (`t2_ms`, `t3_ms`, `t4_s`), else the
+    /// specification's.
+    pub timers: Timers,
+    /// The character set the terminal prints in when its registration agrees none (`charset`:
+    /// cp437, the specification's default, latin1 or utf8).
+    pub charset: Charset,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -395,6 +405,25 @@ pub fn parse(text: &str) -> Result<Settings, Vec<SettingsError>> {
         }
         let baud = r.integer("baud").unwrap_or(9600);
         let password = r.integer("password").unwrap_or(123456);
+        let mut timers = Timers::default();
+        let timer = |r: &mut Reader,
+                     key: &str,
+                     unit: fn(u64) -> std::time::Duration,
+                     into: &mut std::time::Duration| match r.integer(key) {
+            Some(n) if n > 0 => *into = unit(n.unsigned_abs()),
+            Some(n) => r.problem(key, Problem::NotPositive(n)),
+            None => {}
+        };
+        timer(&mut r, "t2_ms", std::time::Duration::from_millis, &mut timers.t2);
+        timer(&mut r, "t3_ms", std::time::Duration::from_millis, &mut timers.t3);
+        timer(&mut r, "t4_s", std::time::Duration::from_secs, &mut timers.t4);
+        let charset = match r.string("charset") {
+            None => Charset::default(),
+            Some(name) => Charset::from_name(&name).unwrap_or_else(|| {
+                r.problem("charset", Problem::NotA("cp437, latin1 or utf8"));
+                Charset::default()
+            }),
+        };
         let settings = TerminalSettings {
             port,
             tcp,
@@ -402,6 +431,8 @@ pub fn parse(text: &str) -> Result<Settings, Vec<SettingsError>> {
             password: u32::try_from(password).unwrap_or(0),
             terminal_id: r.string("terminal_id"),
             merchant_no: r.string("merchant_no"),
+            timers,
+            charset,
         };
         r.finish();
         settings
@@ -531,6 +562,8 @@ rate = "0"
 # password = 123456
 # terminal_id = ""
 # merchant_no = ""
+# t4_s = 180            # the longest wait for the terminal to finish (ZVT T4)
+# charset = "cp437"     # or "latin1", "utf8": what the terminal prints its receipts in
 
 # [printer]
 # device = "serial:/dev/ttyUSB1:9600:8N1"
@@ -545,6 +578,7 @@ keep = 30
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn the_template_is_valid() {
@@ -571,6 +605,23 @@ mod tests {
         let none = template().split("[[tax_class]]").next().unwrap().to_string();
         assert_eq!(parse(&none).unwrap_err()[0].problem, Problem::NoTaxClass);
         assert!(matches!(parse("version = ").unwrap_err()[0].problem, Problem::Syntax(_)));
+    }
+
+    #[test]
+    fn the_terminals_timers_and_character_set_are_set_or_refused_by_key() {
+        let good =
+            template() + "\n[terminal]\ntcp = \"127.0.0.1:20007\"\nt4_s = 300\nt3_ms = 8000\ncharset = \"latin1\"\n";
+        let t = parse(&good).unwrap().terminal.unwrap();
+        assert_eq!(
+            (t.timers.t4, t.timers.t3, t.timers.t2),
+            (Duration::from_secs(300), Duration::from_secs(8), Timers::default().t2)
+        );
+        assert_eq!(t.charset, Charset::Latin1);
+        let bad = template() + "\n[terminal]\ntcp = \"127.0.0.1:20007\"\nt4_s = 0\ncharset = \"ebcdic\"\n";
+        let problems = parse(&bad).unwrap_err();
+        let keys: Vec<(&str, &Problem)> = problems.iter().map(|p| (p.key.as_str(), &p.problem)).collect();
+        assert!(keys.contains(&("terminal.t4_s", &Problem::NotPositive(0))), "{keys:?}");
+        assert!(keys.contains(&("terminal.charset", &Problem::NotA("cp437, latin1 or utf8"))), "{keys:?}");
     }
 
     #[test]

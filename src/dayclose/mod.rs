@@ -3,9 +3,15 @@
 //! and the day's closure posted with its Z number and the perpetual grand total. After its Z a day
 //! takes no more entries (the ledger's trigger enforces it); the next sale opens a new day.
 //!
-//! A Z that stops half-way is safe to run again: the terminal's totals are kept in the ledger the
-//! moment they arrive, so a retry after the terminal closed its batch uses them instead of asking
-//! for a second end-of-day; a retry after a refused end-of-day simply asks again.
+//! A Z that stops half-way is safe to run again: the ledger marks the end-of-day before it goes
+//! out and keeps the terminal's totals the moment they arrive, so a retry after the terminal
+//! closed its batch uses them instead of asking for a second end-of-day; a retry after a refused
+//! end-of-day simply asks again; and an end-of-day whose answer was lost is never repeated — its
+//! totals count as unknown and the manager closes over them with a note.
+//!
+//! Terminals send what they send: BMP 60 by card family (of any length), or only the total
+//! (BMP 04), or nothing but their printed receipt. The reconciliation goes as far as that allows.
+//! The ledger's card payments are grouped by the terminal's card type (8A), not by card names.
 
 pub mod output;
 pub mod pdf;
@@ -14,10 +20,16 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::{Approval, Permission};
 
-use crate::ledger::{CardPaymentFigure, DayClose, DayFigures, DrawerCountRecord, FamilyTotals, Ledger, LedgerError};
+use crate::ledger::{
+    CardPaymentFigure, DayClose, DayFigures, DrawerCountRecord, EodKept, FamilyTotals, Ledger, LedgerError,
+    TerminalTotals,
+};
 use crate::money::{Currency, Money};
 use crate::terminal::zvt::messages::{CARD_FAMILIES, EodTotals};
-use crate::terminal::{PaymentTerminal, TerminalError};
+use crate::terminal::{EndOfDay, PaymentTerminal, TerminalError};
+
+/// The line of a reconciliation over all cards, when the terminal gave no totals by family.
+pub const ALL_CARDS: &str = "all cards";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportKind {
@@ -65,6 +77,9 @@ pub enum Cause {
     /// made by another till on it.
     OtherTerminal,
     Unexplained,
+    /// The terminal closed its batch but its totals are not known (it sent none, or its answer
+    /// was lost): compare with its own end-of-day receipt.
+    TerminalTotalsUnknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,15 +87,19 @@ pub struct FamilyLine {
     pub family: &'static str,
     /// (count, amount) as the ledger has them.
     pub ledger: (i64, i64),
-    /// (count, amount) as the terminal reported them.
+    /// (count, amount) as the terminal reported them; a count of -1: it sent none.
     pub terminal: (i64, i64),
     pub cause: Option<Cause>,
 }
 
 impl FamilyLine {
     pub fn agrees(&self) -> bool {
+        if self.cause == Some(Cause::TerminalTotalsUnknown) {
+            return false;
+        }
         // The terminal's count field holds one byte: compare counts within its range.
-        self.ledger.1 == self.terminal.1 && self.ledger.0.rem_euclid(256) == self.terminal.0.rem_euclid(256)
+        let counts = self.terminal.0 < 0 || self.ledger.0.rem_euclid(256) == self.terminal.0.rem_euclid(256);
+        self.ledger.1 == self.terminal.1 && counts
     }
 }
 
@@ -168,7 +187,29 @@ impl CloseError {
     }
 }
 
-/// The card family (BMP 60 order) a card name belongs to.
+/// The card family (BMP 60 order) of a ZVT card type (8A, PA00P015 rev 13.08 §12): girocard
+/// (and the old ec-card, Geldkarte), JCB, Mastercard ("Eurocard"), Amex, Visa (with VISA
+/// electron and V PAY), Diners; the rest — Maestro (46) included, which terminals list apart —
+/// is "other".
+pub fn family_of_type(card_type: i64) -> usize {
+    match card_type {
+        2 | 5 | 30 => 0,
+        14 => 1,
+        6 => 2,
+        8 => 3,
+        10 | 11 | 13 => 4,
+        12 => 5,
+        _ => 6,
+    }
+}
+
+/// A card payment's family: by the terminal's card type; by its name only where the ledger has
+/// no type (results kept before schema 3).
+fn family(c: &CardPaymentFigure) -> usize {
+    c.card_type.map_or_else(|| family_of(&c.card_name), family_of_type)
+}
+
+/// The card family (BMP 60 order) a card name belongs to, for results without a card type.
 pub fn family_of(card_name: &str) -> usize {
     let name = card_name.to_ascii_lowercase();
     match name.as_str() {
@@ -281,7 +322,7 @@ fn ledger_families(cards: &[CardPaymentFigure]) -> FamilyTotals {
         if c.card_receipt.is_some_and(|r| reversed.contains(&r)) {
             continue;
         }
-        let slot = &mut out[family_of(&c.card_name)];
+        let slot = &mut out[family(c)];
         slot.0 += 1;
         slot.1 += c.amount;
     }
@@ -289,37 +330,119 @@ fn ledger_families(cards: &[CardPaymentFigure]) -> FamilyTotals {
 }
 
 /// Lines up the terminal's end-of-day totals with the ledger's card payments and names the
-/// likely cause of each difference.
+/// likely cause of each difference: family by family where the terminal sent BMP 60, else over
+/// all cards.
 pub fn reconcile(
     cards: &[CardPaymentFigure],
-    terminal: &FamilyTotals,
+    terminal: &TerminalTotals,
     open_intents: &[crate::ledger::CardIntentRecord],
 ) -> Reconciliation {
+    let by_family = match terminal {
+        TerminalTotals::ByFamily(t) => t,
+        TerminalTotals::Total(total) => {
+            let ledger = ledger_families(cards).iter().fold((0, 0), |(n, a), (fn_, fa)| (n + fn_, a + fa));
+            let mut line = FamilyLine { family: ALL_CARDS, ledger, terminal: (-1, *total), cause: None };
+            if !line.agrees() {
+                let missing = ledger.1 - total;
+                line.cause = Some(cause_of(cards, open_intents, None, missing));
+            }
+            return Reconciliation { families: vec![line] };
+        }
+        TerminalTotals::Unknown => {
+            let ledger = ledger_families(cards).iter().fold((0, 0), |(n, a), (fn_, fa)| (n + fn_, a + fa));
+            let line =
+                FamilyLine { family: ALL_CARDS, ledger, terminal: (-1, 0), cause: Some(Cause::TerminalTotalsUnknown) };
+            return Reconciliation { families: vec![line] };
+        }
+    };
+    let terminal = by_family;
     let ledger = ledger_families(cards);
     let families = (0..7)
         .map(|i| {
             let mut line =
                 FamilyLine { family: CARD_FAMILIES[i], ledger: ledger[i], terminal: terminal[i], cause: None };
             if !line.agrees() {
-                let missing = line.ledger.1 - line.terminal.1;
-                line.cause = Some(if missing > 0 {
-                    cards
-                        .iter()
-                        .rev()
-                        .find(|c| family_of(&c.card_name) == i && c.amount == missing)
-                        .map_or(Cause::Unexplained, |c| Cause::ReversedByTerminal { receipt_no: c.receipt_no })
-                } else {
-                    open_intents
-                        .iter()
-                        .find(|o| o.amount_minor == -missing)
-                        .map_or(Cause::OtherTerminal, |o| Cause::UnresolvedUnknown { intent_id: o.intent_id })
-                });
+                line.cause = Some(cause_of(cards, open_intents, Some(i), line.ledger.1 - line.terminal.1));
             }
             line
         })
         .filter(|l| l.ledger != (0, 0) || l.terminal != (0, 0))
         .collect();
     Reconciliation { families }
+}
+
+/// The likely cause of `missing` (ledger minus terminal) in a family, or over all cards.
+fn cause_of(
+    cards: &[CardPaymentFigure],
+    open_intents: &[crate::ledger::CardIntentRecord],
+    family_no: Option<usize>,
+    missing: i64,
+) -> Cause {
+    if missing > 0 {
+        cards
+            .iter()
+            .rev()
+            .find(|c| family_no.is_none_or(|i| family(c) == i) && c.amount == missing)
+            .map_or(Cause::Unexplained, |c| Cause::ReversedByTerminal { receipt_no: c.receipt_no })
+    } else {
+        open_intents
+            .iter()
+            .find(|o| o.amount_minor == -missing)
+            .map_or(Cause::OtherTerminal, |o| Cause::UnresolvedUnknown { intent_id: o.intent_id })
+    }
+}
+
+/// What the terminal's end-of-day told: BMP 60 by family, else its total, else nothing.
+pub fn terminal_totals(eod: &EndOfDay) -> TerminalTotals {
+    match (&eod.totals, eod.total_minor) {
+        (Some(t), _) => TerminalTotals::ByFamily(family_totals(t)),
+        (None, Some(total)) => TerminalTotals::Total(total as i64),
+        (None, None) => TerminalTotals::Unknown,
+    }
+}
+
+/// The terminal's end-of-day as the ledger keeps it beside the totals.
+pub fn eod_kept(eod: &EndOfDay) -> EodKept {
+    let receipts: Vec<String> = eod.receipts.iter().map(|r| r.text()).collect();
+    EodKept { status: eod.status_kept.clone(), receipts: receipts.join(&crate::ledger::RECEIPT_BREAK.to_string()) }
+}
+
+/// The terminal's end-of-day for the open day, asked at most once per Z: the totals already
+/// kept; or, when an end-of-day went out and its answer never arrived, "unknown" (never a
+/// second one: the batch may be closed); or the terminal's answer now, marked before the
+/// command goes out and kept the moment it arrives.
+fn terminal_eod_once(
+    ledger: &mut Ledger,
+    terminal: &mut dyn PaymentTerminal,
+    day: i64,
+    now: DateTime<Utc>,
+) -> Result<TerminalTotals, CloseError> {
+    if let Some(kept) = ledger.terminal_eod(day)? {
+        return Ok(kept);
+    }
+    if ledger.eod_in_doubt(day)? {
+        let lost = EodKept { status: "answer lost".into(), receipts: String::new() };
+        ledger.post_terminal_eod(&TerminalTotals::Unknown, &lost, now)?;
+        return Ok(TerminalTotals::Unknown);
+    }
+    ledger.post_eod_started(now)?;
+    match terminal.end_of_day() {
+        Ok(eod) => {
+            let totals = terminal_totals(&eod);
+            ledger.post_terminal_eod(&totals, &eod_kept(&eod), now)?;
+            Ok(totals)
+        }
+        Err(e @ (TerminalError::Refused(code) | TerminalError::Aborted(code))) => {
+            ledger.post_eod_refused(code, now)?;
+            Err(e.into())
+        }
+        // The batch may be closed: its totals are unknown from now on, and the manager is told.
+        Err(e) => {
+            let lost = EodKept { status: format!("answer lost: {e}"), receipts: String::new() };
+            ledger.post_terminal_eod(&TerminalTotals::Unknown, &lost, now)?;
+            Err(e.into())
+        }
+    }
 }
 
 fn family_totals(eod: &EodTotals) -> FamilyTotals {
@@ -394,15 +517,7 @@ pub fn close_day(
     if !open.is_empty() {
         return Err(CloseError::OpenWork(open.join("; ")));
     }
-    let totals = match ledger.terminal_eod(day)? {
-        Some(kept) => kept,
-        None => {
-            let eod = terminal.end_of_day()?;
-            let totals = family_totals(&eod);
-            ledger.post_terminal_eod(&totals, now)?;
-            totals
-        }
-    };
+    let totals = terminal_eod_once(ledger, terminal, day, now)?;
     let note = difference_note.map(str::trim).filter(|n| !n.is_empty());
     let mut noted = false;
     let mut attempts = 0;
@@ -500,6 +615,7 @@ mod tests {
             card_receipt: Some(card_receipt),
             lines: 1,
             overridden_lines: 0,
+            card_type: None,
         }
     }
 
@@ -515,13 +631,37 @@ mod tests {
         terminal[0] = (1, 1200);
         // The terminal reversed receipt 4's payment by itself.
         terminal[4] = (0, 0);
-        let r = reconcile(&cards, &terminal, &[]);
+        let r = reconcile(&cards, &TerminalTotals::ByFamily(terminal), &[]);
         assert!(!r.agrees());
         let visa = r.differences().next().unwrap();
         assert_eq!((visa.family, visa.ledger, visa.terminal), ("VISA", (1, 990), (0, 0)));
         assert_eq!(visa.cause, Some(Cause::ReversedByTerminal { receipt_no: 4 }));
         terminal[4] = (1, 990);
-        assert!(reconcile(&cards, &terminal, &[]).agrees());
+        assert!(reconcile(&cards, &TerminalTotals::ByFamily(terminal), &[]).agrees());
+    }
+
+    #[test]
+    fn families_go_by_the_terminals_card_type_and_a_total_alone_is_compared_over_all_cards() {
+        // "Debit Mastercard", "VISA DEBIT", "V PAY": names the old grouping put under "other".
+        let typed = |receipt: i64, name: &str, card_type: i64| CardPaymentFigure {
+            card_type: Some(card_type),
+            ..card(receipt, "sale", 500, name, receipt)
+        };
+        let cards = vec![typed(1, "Debit Mastercard", 6), typed(2, "VISA DEBIT", 10), typed(3, "V PAY", 13)];
+        let mut terminal: FamilyTotals = [(0, 0); 7];
+        terminal[2] = (1, 500);
+        terminal[4] = (2, 1000);
+        assert!(reconcile(&cards, &TerminalTotals::ByFamily(terminal), &[]).agrees());
+        // Only BMP 04: one line over all cards, the count not compared.
+        let r = reconcile(&cards, &TerminalTotals::Total(1500), &[]);
+        assert!(r.agrees(), "{r:?}");
+        assert_eq!((r.families[0].family, r.families[0].ledger), (ALL_CARDS, (3, 1500)));
+        let r = reconcile(&cards, &TerminalTotals::Total(1000), &[]);
+        assert_eq!(r.families[0].cause, Some(Cause::ReversedByTerminal { receipt_no: 3 }));
+        // Totals unknown: never agrees; the manager compares with the terminal's receipt.
+        let r = reconcile(&cards, &TerminalTotals::Unknown, &[]);
+        assert!(!r.agrees());
+        assert_eq!(r.families[0].cause, Some(Cause::TerminalTotalsUnknown));
     }
 
     #[test]

@@ -33,6 +33,7 @@ fn cause_text(cause: &Cause, locale: &str) -> String {
         }
         Cause::OtherTerminal => t("report.cause.other_terminal", locale),
         Cause::Unexplained => t("report.cause.unexplained", locale),
+        Cause::TerminalTotalsUnknown => t("report.cause.totals_unknown", locale),
     }
 }
 
@@ -128,11 +129,12 @@ pub fn rows(r: &Report, locale: &str) -> Vec<Row> {
             out.push(row(
                 "terminal",
                 format!("{} {}", fam.family, t("report.terminal_side", l)),
-                Some(fam.terminal.0),
-                Some(fam.terminal.1),
+                Some(fam.terminal.0).filter(|n| *n >= 0),
+                Some(fam.terminal.1).filter(|_| fam.cause != Some(Cause::TerminalTotalsUnknown)),
             ));
             if let Some(cause) = &fam.cause {
-                out.push(row("terminal", cause_text(cause, l), None, Some(fam.terminal.1 - fam.ledger.1)));
+                let difference = Some(fam.terminal.1 - fam.ledger.1).filter(|_| *cause != Cause::TerminalTotalsUnknown);
+                out.push(row("terminal", cause_text(cause, l), None, difference));
             }
         }
         if rec.agrees() {

@@ -55,6 +55,8 @@ pub struct CardResultRecord {
     pub terminal_receipts: Option<String>,
     /// The status information as received, card number masked (`StatusInfo::kept`).
     pub status_kept: Option<String>,
+    /// The ZVT card type (8A, PA00P015 rev 13.08 §12): the settlement groups by it.
+    pub card_type: Option<i64>,
 }
 
 /// Between two of the terminal's receipts in `terminal_receipts` (a form feed: print lines never
@@ -91,12 +93,15 @@ pub(super) fn result_canonical(h: &EntryHeader, r: &CardResultRecord) -> Vec<u8>
     if let Some(status) = &r.status_kept {
         c.field("status", status);
     }
+    if let Some(card_type) = r.card_type {
+        c.field("card_type", card_type);
+    }
     c.into_bytes()
 }
 
 pub(super) const INTENT_COLUMNS: &str = "intent_id, op, amount_minor, reference, receipt_no";
 pub(super) const RESULT_COLUMNS: &str = "seq, intent_id, outcome, result_code, amount_minor, masked_pan, card_name, \
-    receipt_no, trace, terminal_id, merchant_no, aid, terminal_receipts, status_kept";
+    receipt_no, trace, terminal_id, merchant_no, aid, terminal_receipts, status_kept, card_type";
 
 pub(super) fn intent_row(r: &Row<'_>) -> rusqlite::Result<(i64, CardIntentRecord)> {
     let intent_id: i64 = r.get(0)?;
@@ -129,6 +134,7 @@ pub(super) fn result_row(r: &Row<'_>) -> rusqlite::Result<(i64, CardResultRecord
             aid: r.get(11)?,
             terminal_receipts: r.get(12)?,
             status_kept: r.get(13)?,
+            card_type: r.get(14)?,
         },
     ))
 }
@@ -205,8 +211,8 @@ impl Ledger {
         let rows = |tx: &rusqlite::Transaction<'_>, seq: i64| {
             tx.prepare_cached(
                 "INSERT INTO card_results(seq, intent_id, outcome, result_code, amount_minor, masked_pan, card_name, \
-                 receipt_no, trace, terminal_id, merchant_no, aid, terminal_receipts, status_kept) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 receipt_no, trace, terminal_id, merchant_no, aid, terminal_receipts, status_kept, card_type) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )?
             .execute(params![
                 seq,
@@ -222,7 +228,8 @@ impl Ledger {
                 result.merchant_no,
                 result.aid,
                 result.terminal_receipts,
-                result.status_kept
+                result.status_kept,
+                result.card_type
             ])?;
             Ok(())
         };

@@ -32,7 +32,8 @@ pub use in_progress::{HeldCard, InProgress};
 pub use print_jobs::PrintJob;
 use records::{Canon, EntryHeader, LineRecord, PaymentRecord, SaleRecord, chain_hash, hex};
 pub use settlement::{
-    CardPaymentFigure, CashDirection, DayClose, DayFigures, DaySummary, DrawerCountRecord, FamilyTotals,
+    CardPaymentFigure, CashDirection, DayClose, DayFigures, DaySummary, DrawerCountRecord, EodKept, FamilyTotals,
+    TerminalTotals,
 };
 pub use verify::{Problem, ProblemKind, VerifyReport};
 

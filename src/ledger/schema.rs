@@ -230,11 +230,15 @@ CREATE TABLE sales_in_progress (
 ALTER TABLE card_intents ADD COLUMN receipt_no INTEGER;
 CREATE INDEX card_intents_reference ON card_intents(reference);
 "#,
-    // 3: the terminal's own receipts (its print lines) and its status information as received
-    // (card number masked), kept with the card result.
+    // 3: the terminal's own receipts (its print lines), its status information as received
+    // (card number masked) and its card type (8A), kept with the card result; the end-of-day's
+    // status information and receipts with its totals (which may now be "total:N" or "unknown").
     r#"
 ALTER TABLE card_results ADD COLUMN terminal_receipts TEXT;
 ALTER TABLE card_results ADD COLUMN status_kept TEXT;
+ALTER TABLE card_results ADD COLUMN card_type INTEGER;
+ALTER TABLE terminal_eods ADD COLUMN status_kept TEXT;
+ALTER TABLE terminal_eods ADD COLUMN receipts TEXT;
 "#,
 ];
 

@@ -38,6 +38,47 @@ pub struct DrawerCountRecord {
 /// The terminal's end-of-day totals per card family (BMP 60 order): (count, amount in minor units).
 pub type FamilyTotals = [(i64, i64); 7];
 
+/// What the terminal's end-of-day told of its batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TerminalTotals {
+    /// BMP 60: by card family.
+    ByFamily(FamilyTotals),
+    /// Only the end-of-day's total (BMP 04), over all cards.
+    Total(i64),
+    /// The terminal has (or may have) closed its batch, but its totals are not known: it sent
+    /// none, or its answer was lost. Never a second end-of-day for them: the manager compares
+    /// with the terminal's own receipt and notes it.
+    Unknown,
+}
+
+impl TerminalTotals {
+    fn to_text(&self) -> String {
+        match self {
+            TerminalTotals::ByFamily(t) => families_text(t),
+            TerminalTotals::Total(t) => format!("total:{t}"),
+            TerminalTotals::Unknown => "unknown".into(),
+        }
+    }
+
+    fn from_text(text: &str) -> Option<TerminalTotals> {
+        if text == "unknown" {
+            return Some(TerminalTotals::Unknown);
+        }
+        if let Some(t) = text.strip_prefix("total:") {
+            return t.parse().ok().map(TerminalTotals::Total);
+        }
+        parse_families(text).map(TerminalTotals::ByFamily)
+    }
+}
+
+/// What is kept of the terminal's end-of-day besides its totals: its status information as
+/// received and its own receipts (lines; receipts apart by [`super::RECEIPT_BREAK`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EodKept {
+    pub status: String,
+    pub receipts: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DayClose {
     pub seq: i64,
@@ -281,10 +322,28 @@ pub struct CardPaymentFigure {
     pub card_receipt: Option<i64>,
     pub lines: i64,
     pub overridden_lines: i64,
+    /// The ZVT card type (8A) the terminal gave with its approval, where the ledger has it.
+    pub card_type: Option<i64>,
 }
 
 fn denominations_text(d: &[(i64, u32)]) -> String {
     d.iter().map(|(face, n)| format!("{face}x{n}")).collect::<Vec<_>>().join(" ")
+}
+
+/// Journal kinds around the terminal's end-of-day (payload: the refusal's code).
+const EOD_STARTED: &str = "terminal_eod_started";
+const EOD_REFUSED: &str = "terminal_eod_refused";
+
+/// A terminal_eod entry's canonical fields; the status and receipts only when kept (schema 3),
+/// so older entries' bytes do not change.
+fn eod_canon(c: &mut Canon, by_card: &str, kept: &EodKept) {
+    c.field("by_card", by_card);
+    if !kept.status.is_empty() {
+        c.field("status", &kept.status);
+    }
+    if !kept.receipts.is_empty() {
+        c.field("receipts", &kept.receipts);
+    }
 }
 
 fn families_text(t: &FamilyTotals) -> String {
@@ -352,10 +411,16 @@ pub(super) fn render_from_row(conn: &Connection, header: &EntryHeader) -> Result
             .optional()?
             .map(|count| count_canon(&mut c, &count)),
         "terminal_eod" => conn
-            .query_row("SELECT by_card FROM terminal_eods WHERE seq = ?1", [seq], |r| r.get::<_, String>(0))
+            .query_row("SELECT by_card, status_kept, receipts FROM terminal_eods WHERE seq = ?1", [seq], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
+            })
             .optional()?
-            .map(|t| {
-                c.field("by_card", t);
+            .map(|(t, status, receipts)| {
+                eod_canon(
+                    &mut c,
+                    &t,
+                    &EodKept { status: status.unwrap_or_default(), receipts: receipts.unwrap_or_default() },
+                )
             }),
         "day_close" => {
             let row = conn
@@ -477,13 +542,19 @@ impl Ledger {
             .optional()?)
     }
 
-    /// Keeps the terminal's end-of-day totals for the open day, the moment they arrive.
-    pub fn post_terminal_eod(&mut self, totals: &FamilyTotals, now: DateTime<Utc>) -> Result<i64, LedgerError> {
+    /// Keeps the terminal's end-of-day totals for the open day, the moment they arrive, with its
+    /// status information and receipts.
+    pub fn post_terminal_eod(
+        &mut self,
+        totals: &TerminalTotals,
+        kept: &EodKept,
+        now: DateTime<Utc>,
+    ) -> Result<i64, LedgerError> {
         let day = self.current_day()?.ok_or(LedgerError::NoDayOpen)?.day_no;
-        let text = families_text(totals);
+        let text = totals.to_text();
         let payload = |h: &EntryHeader| {
             let mut c = Canon::new(h);
-            c.field("by_card", &text);
+            eod_canon(&mut c, &text, kept);
             c.into_bytes()
         };
         let (seq, ()) = self.post_entry(
@@ -494,8 +565,15 @@ impl Ledger {
             payload,
             |tx, seq| {
                 tx.execute(
-                    "INSERT INTO terminal_eods(seq, day_no, by_card) VALUES (?1, ?2, ?3)",
-                    params![seq, day, text],
+                    "INSERT INTO terminal_eods(seq, day_no, by_card, status_kept, receipts) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        seq,
+                        day,
+                        text,
+                        Some(&kept.status).filter(|s| !s.is_empty()),
+                        Some(&kept.receipts).filter(|s| !s.is_empty())
+                    ],
                 )?;
                 Ok(())
             },
@@ -503,9 +581,53 @@ impl Ledger {
         Ok(seq)
     }
 
+    /// Marks, before the end-of-day command goes out, that the terminal is asked to close its
+    /// batch: a till stopped before the answer knows the batch may be closed, and a Z never asks
+    /// twice (see [`Ledger::eod_in_doubt`]).
+    pub fn post_eod_started(&mut self, now: DateTime<Utc>) -> Result<i64, LedgerError> {
+        self.append(EOD_STARTED, &[], now)
+    }
+
+    /// The terminal refused the end-of-day (its own 84 xx or 06 1E): its batch is still open.
+    pub fn post_eod_refused(&mut self, code: u8, now: DateTime<Utc>) -> Result<i64, LedgerError> {
+        self.append(EOD_REFUSED, &[("code", format!("{code:02X}"))], now)
+    }
+
+    /// An end-of-day was sent on this day and nothing came of it that the ledger knows: no
+    /// totals, no refusal (the till stopped, or the answer was lost).
+    pub fn eod_in_doubt(&self, day_no: i64) -> Result<bool, LedgerError> {
+        let last: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT kind FROM journal WHERE day_no = ?1 AND kind IN (?2, ?3, 'terminal_eod') \
+                 ORDER BY seq DESC LIMIT 1",
+                params![day_no, EOD_STARTED, EOD_REFUSED],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(last.as_deref() == Some(EOD_STARTED))
+    }
+
+    /// The terminal's own end-of-day receipts kept for a day (the latest end-of-day's), each as
+    /// its lines.
+    pub fn terminal_eod_receipts(&self, day_no: i64) -> Result<Vec<Vec<String>>, LedgerError> {
+        let text: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT receipts FROM terminal_eods WHERE day_no = ?1 ORDER BY seq DESC LIMIT 1",
+                [day_no],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(text
+            .flatten()
+            .map(|t| t.split(super::RECEIPT_BREAK).map(|r| r.lines().map(String::from).collect()).collect())
+            .unwrap_or_default())
+    }
+
     /// The terminal's end-of-day totals already kept for a day, if its batch was closed and no
     /// card payment came after.
-    pub fn terminal_eod(&self, day_no: i64) -> Result<Option<FamilyTotals>, LedgerError> {
+    pub fn terminal_eod(&self, day_no: i64) -> Result<Option<TerminalTotals>, LedgerError> {
         let row: Option<(i64, String)> = self
             .conn
             .query_row(
@@ -521,7 +643,9 @@ impl Ledger {
         if later {
             return Ok(None);
         }
-        parse_families(&text).map(Some).ok_or_else(|| LedgerError::Corrupt(format!("terminal_eod {seq}: {text}")))
+        TerminalTotals::from_text(&text)
+            .map(Some)
+            .ok_or_else(|| LedgerError::Corrupt(format!("terminal_eod {seq}: {text}")))
     }
 
     /// Posts the Z: closes the open day `day_no` with its net, the next gap-free Z number and the
@@ -761,7 +885,9 @@ impl Ledger {
             "SELECT s.receipt_no, s.kind, p.amount_minor, COALESCE(p.card_name, ''), COALESCE(p.masked_pan, ''), \
                     p.card_receipt, \
                     (SELECT COUNT(*) FROM sale_lines l WHERE l.seq = s.seq), \
-                    (SELECT COUNT(*) FROM sale_lines l WHERE l.seq = s.seq AND l.price_overridden) \
+                    (SELECT COUNT(*) FROM sale_lines l WHERE l.seq = s.seq AND l.price_overridden), \
+                    (SELECT r.card_type FROM card_results r WHERE r.receipt_no = p.card_receipt \
+                     AND r.trace = p.card_trace AND r.card_type IS NOT NULL ORDER BY r.seq DESC LIMIT 1) \
              FROM sales s JOIN payments p ON p.seq = s.seq \
              WHERE s.day_no BETWEEN ?1 AND ?2 AND s.training = ?3 AND p.kind = 'card' ORDER BY s.receipt_no",
         )?;
@@ -775,6 +901,7 @@ impl Ledger {
                 card_receipt: r.get(5)?,
                 lines: r.get(6)?,
                 overridden_lines: r.get(7)?,
+                card_type: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -30,6 +30,12 @@ pub enum Scenario {
     Silent,
     /// The next end-of-day fails (9B); payments are then refused with F0 until one succeeds.
     EndOfDayFails,
+    /// End-of-days close the batch and send only its total (04), no totals by card (BMP 60), as
+    /// terminals do that print their totals.
+    EndOfDayTotalOnly,
+    /// The next end-of-day closes the batch, then the terminal says nothing more: its answer
+    /// is lost (a cable pulled at the wrong instant).
+    EndOfDayAnswerLost,
     /// Payments approve, with an extra intermediate status (04 FF 68) whose frame ends in a CRC
     /// byte of 0x10, which goes on the wire raw, never doubled.
     CrcByte0x10,
@@ -77,7 +83,7 @@ impl Control {
 
 impl Scenario {
     /// `approve`, `decline:CODE` (hex), `stop-key`, `card-timeout`, `silent`, `eod-fails`,
-    /// `crc-0x10`, `long-print`, `answer-lost`.
+    /// `eod-total-only`, `eod-answer-lost`, `crc-0x10`, `long-print`, `answer-lost`.
     pub fn parse(text: &str) -> Option<Scenario> {
         Some(match text {
             "approve" => Scenario::Approve,
@@ -85,6 +91,8 @@ impl Scenario {
             "card-timeout" => Scenario::CardTimeout,
             "silent" => Scenario::Silent,
             "eod-fails" => Scenario::EndOfDayFails,
+            "eod-total-only" => Scenario::EndOfDayTotalOnly,
+            "eod-answer-lost" => Scenario::EndOfDayAnswerLost,
             "crc-0x10" => Scenario::CrcByte0x10,
             "long-print" => Scenario::LongPrintBlock,
             "answer-lost" => Scenario::AnswerLost,
@@ -762,6 +770,12 @@ impl<T: ApduLine> Emulator<T> {
             return self.abort_with(0x9B);
         }
         let totals = self.state.totals();
+        if self.config.scenario == Scenario::EndOfDayAnswerLost {
+            self.config.scenario = Scenario::Approve;
+            self.state.batch.clear();
+            self.state.eod_outstanding = false;
+            return self.persist().map_err(TransportError::Io);
+        }
         let now = Local::now();
         let trace = self.state.last_trace + 1;
         let mut d = Vec::new();
@@ -770,7 +784,9 @@ impl<T: ApduLine> Emulator<T> {
         push_bmp(&mut d, 0x0B, &to_bcd(u64::from(trace), 3));
         push_bmp(&mut d, 0x0C, &to_bcd(u64::from(now.hour() * 10000 + now.minute() * 100 + now.second()), 3));
         push_bmp(&mut d, 0x0D, &to_bcd(u64::from(now.month() * 100 + now.day()), 2));
-        push_bmp(&mut d, 0x60, &totals.encode());
+        if self.config.scenario != Scenario::EndOfDayTotalOnly {
+            push_bmp(&mut d, 0x60, &totals.encode());
+        }
         let status = Apdu::new(0x04, 0x0F, d);
         self.state.last_trace = trace;
         let printed = match self.tell(&status)? {

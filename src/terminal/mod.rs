@@ -85,6 +85,20 @@ pub enum Outcome {
     Unknown { reason: String },
 }
 
+/// What the terminal answered to its end-of-day (06 50, PA00P015 rev 13.08 §2.16): its batch is
+/// closed; the totals are as far as it sent them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EndOfDay {
+    /// BMP 60: count and turnover by card family.
+    pub totals: Option<EodTotals>,
+    /// BMP 04: the total of the end-of-day.
+    pub total_minor: Option<u64>,
+    /// Its own end-of-day receipt(s), from its print lines.
+    pub receipts: Vec<TerminalReceipt>,
+    /// The status information as received.
+    pub status_kept: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TerminalError {
     #[error("the terminal refused the command (code {0:02X})")]
@@ -98,6 +112,12 @@ pub enum TerminalError {
 }
 
 impl TerminalError {
+    /// The terminal itself said no (84 xx, or 06 1E): the command did not happen. Otherwise
+    /// (no answer, a broken line) nobody knows whether it did.
+    pub fn is_definite(&self) -> bool {
+        matches!(self, TerminalError::Refused(_) | TerminalError::Aborted(_))
+    }
+
     /// In words for the cashier or the installer, with the terminal's reason where it gave one.
     pub fn localized(&self, locale: &str) -> String {
         use rust_i18n::t;
@@ -196,7 +216,7 @@ pub trait PaymentTerminal {
     fn pay(&mut self, amount_minor: u64, record: &mut dyn FnMut(&CardApproval) -> bool) -> Outcome;
     fn refund(&mut self, amount_minor: u64, record: &mut dyn FnMut(&CardApproval) -> bool) -> Outcome;
     fn reverse(&mut self, receipt_no: u16, record: &mut dyn FnMut(&CardApproval) -> bool) -> Outcome;
-    fn end_of_day(&mut self) -> Result<EodTotals, TerminalError>;
+    fn end_of_day(&mut self) -> Result<EndOfDay, TerminalError>;
     fn status(&mut self) -> Result<TerminalInfo, TerminalError>;
     /// The last transaction's status information again (after an unclear ending): a booked one
     /// with its receipt number, or one that was not booked with its result code and trace.
@@ -330,7 +350,13 @@ fn info_from(ex: &Exchange) -> TerminalInfo {
 impl<T: ApduLine> PaymentTerminal for ZvtTerminal<T> {
     fn register(&mut self) -> Result<TerminalInfo, TerminalError> {
         let cmd = messages::registration(self.password, messages::config::TILL, Some(self.currency));
-        self.admin(&cmd).map(|ex| info_from(&ex))
+        let ex = self.admin(&cmd)?;
+        if let End::Completed(c) = &ex.end
+            && let Some(charset) = messages::Charset::agreed(c)
+        {
+            self.session.charset = charset;
+        }
+        Ok(info_from(&ex))
     }
 
     fn pay(&mut self, amount_minor: u64, record: &mut dyn FnMut(&CardApproval) -> bool) -> Outcome {
@@ -348,9 +374,21 @@ impl<T: ApduLine> PaymentTerminal for ZvtTerminal<T> {
         self.money_command(&cmd, record)
     }
 
-    fn end_of_day(&mut self) -> Result<EodTotals, TerminalError> {
+    fn end_of_day(&mut self) -> Result<EndOfDay, TerminalError> {
         let ex = self.admin(&messages::end_of_day(self.password))?;
-        ex.statuses.iter().rev().find_map(|s| s.totals.clone()).ok_or(TerminalError::Refused(0x77))
+        let status = ex.statuses.last();
+        if let Some(code) = status.and_then(|s| s.result_code).filter(|c| *c != 0) {
+            return Err(TerminalError::Aborted(code));
+        }
+        // Whatever the terminal sent: BMP 60 (of any length), or only the total (04), or
+        // neither (some terminals print their totals and send nothing else). It has closed its
+        // batch either way: this is no error.
+        Ok(EndOfDay {
+            totals: status.and_then(|s| s.totals.clone()),
+            total_minor: status.and_then(|s| s.amount_minor),
+            receipts: ex.receipts(),
+            status_kept: status.map(StatusInfo::kept).unwrap_or_default(),
+        })
     }
 
     fn status(&mut self) -> Result<TerminalInfo, TerminalError> {

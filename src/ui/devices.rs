@@ -134,20 +134,24 @@ impl PortDevices {
         let mut missing = Vec::new();
         let (mut terminal, mut abort) = (None, None);
         if let Some(t) = &settings.terminal {
-            let timers = Timers::default();
+            let timers = t.timers;
             let expected = ExpectedIdentity { terminal_id: t.terminal_id.clone(), merchant_no: t.merchant_no.clone() };
             let device = match (&t.tcp, &t.port) {
                 (Some(addr), _) => std::net::TcpStream::connect(addr)
                     .and_then(|s| TcpTransport::new(s, timers))
                     .map(|line| {
-                        let zvt = ZvtTerminal::new(Session::new(line), t.password, store.currency.numeric, expected);
+                        let mut zvt =
+                            ZvtTerminal::new(Session::new(line), t.password, store.currency.numeric, expected);
+                        zvt.session_mut().charset = t.charset;
                         (zvt.abort_handle(), TerminalDevice::zvt(zvt, None))
                     })
                     .map_err(|e| format!("{addr}: {e}")),
                 (None, Some(port)) => open_serial(port, t.baud)
                     .map(|p| {
                         let line = SerialTransport::new(p, timers);
-                        let zvt = ZvtTerminal::new(Session::new(line), t.password, store.currency.numeric, expected);
+                        let mut zvt =
+                            ZvtTerminal::new(Session::new(line), t.password, store.currency.numeric, expected);
+                        zvt.session_mut().charset = t.charset;
                         (zvt.abort_handle(), TerminalDevice::zvt(zvt, None))
                     })
                     .map_err(|e| format!("{}: {e}", port.display())),

@@ -375,7 +375,13 @@ pub enum PtMessage {
 }
 
 impl PtMessage {
+    /// Decodes with the default character set (CP437).
     pub fn decode(apdu: &Apdu) -> Result<PtMessage, ZvtDecodeError> {
+        PtMessage::decode_in(apdu, Charset::default())
+    }
+
+    /// Decodes with the character set the terminal agreed at registration (its print texts).
+    pub fn decode_in(apdu: &Apdu, charset: Charset) -> Result<PtMessage, ZvtDecodeError> {
         Ok(match apdu.command() {
             (0x80, 0x00) => PtMessage::Accepted,
             (0x84, 0x00) => PtMessage::Accepted,
@@ -388,9 +394,9 @@ impl PtMessage {
             (0x04, 0x0F) => PtMessage::Status(Box::new(StatusInfo::decode(&apdu.data)?)),
             (0x06, 0xD1) => {
                 let (&attribute, text) = apdu.data.split_first().ok_or(ZvtDecodeError::Short)?;
-                PtMessage::PrintLine(PrintLine::decode(attribute, text))
+                PtMessage::PrintLine(PrintLine::decode(attribute, text, charset))
             }
-            (0x06, 0xD3) => PtMessage::PrintBlock(TextBlock::decode(&apdu.data)),
+            (0x06, 0xD3) => PtMessage::PrintBlock(TextBlock::decode(&apdu.data, charset)),
             (0x06, 0x0F) => PtMessage::Completion(Completion::decode(&apdu.data)?),
             (0x06, 0x1E) => PtMessage::Abort(apdu.data.first().copied().unwrap_or(0xFF)),
             _ => PtMessage::Other(apdu.clone()),
@@ -403,8 +409,8 @@ pub const PRINT_LINE_MAX: usize = 80;
 
 /// One line of the terminal's own receipt (06 D1, or a line of a 06 D3 block): the attribute of
 /// PA00P015 rev 13.08 Table 16 and the text, made safe like every text the terminal sends
-/// (CP437, the default character set; controls as spaces; card-number-like runs masked;
-/// bounded).
+/// (in the agreed character set, CP437 by default; controls as spaces; card-number-like runs
+/// masked; bounded).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrintLine {
     pub attribute: u8,
@@ -414,13 +420,13 @@ pub struct PrintLine {
 }
 
 impl PrintLine {
-    pub fn decode(attribute: u8, bytes: &[u8]) -> PrintLine {
+    pub fn decode(attribute: u8, bytes: &[u8], charset: Charset) -> PrintLine {
         if attribute == 0xFF {
             // Line feeds: the text is their count (one when missing).
             let n = bytes.first().copied().unwrap_or(1).clamp(1, 20);
             return PrintLine { attribute, text: "\n".repeat(usize::from(n) - 1), flagged: false };
         }
-        let raw: String = bytes.iter().map(|&b| if b < 0x20 || b == 0x7F { ' ' } else { cp437(b) }).collect();
+        let raw = charset.text(bytes);
         let (masked, mut flagged) = mask_card_numbers(raw.trim_end());
         if masked.chars().count() > PRINT_LINE_MAX {
             flagged = true;
@@ -451,7 +457,7 @@ pub struct TextBlock {
 }
 
 impl TextBlock {
-    pub fn decode(data: &[u8]) -> TextBlock {
+    pub fn decode(data: &[u8], charset: Charset) -> TextBlock {
         use super::apdu::parse_tlv;
         let items = match parse_tlv(data) {
             // The BMP 06 container around the tags; some terminals send the tags bare.
@@ -481,7 +487,7 @@ impl TextBlock {
                                 last_was_attribute = false;
                             }
                             0x07 => {
-                                block.lines.push(PrintLine::decode(attribute, &t.value));
+                                block.lines.push(PrintLine::decode(attribute, &t.value, charset));
                                 last_was_attribute = false;
                             }
                             _ => {}
@@ -602,6 +608,74 @@ impl Completion {
 
     pub fn field(&self, id: u8) -> Option<&[u8]> {
         self.fields.iter().find(|f| f.id == id).map(|f| f.value.as_slice())
+    }
+}
+
+/// The character set of the terminal's print and display texts (TLV tags 14 and 27 of PA00P015 rev
+/// 13.08): CP437 unless the completion of the registration named another in tag 27 — some
+/// terminals are set up for ISO 8859-1 ("H\u{c4}NDLERBELEG" in a public trace).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Charset {
+    #[default]
+    Cp437,
+    Latin1,
+    Utf8,
+    /// 7-bit ASCII, or an ISO 8859 part the till does not map: bytes above 7F show as '?'.
+    Ascii,
+}
+
+impl Charset {
+    /// The settings' name for it.
+    pub fn from_name(name: &str) -> Option<Charset> {
+        match name {
+            "cp437" => Some(Charset::Cp437),
+            "latin1" => Some(Charset::Latin1),
+            "utf8" => Some(Charset::Utf8),
+            _ => None,
+        }
+    }
+
+    /// The value of tag 14.
+    pub fn from_tag(value: u8) -> Charset {
+        match value {
+            0x01 => Charset::Latin1,
+            0xFE => Charset::Utf8,
+            0xFF => Charset::Cp437,
+            _ => Charset::Ascii,
+        }
+    }
+
+    /// What a registration's completion agreed: tag 14 inside tag 27 of its TLV container
+    /// (one set echoed). None: nothing agreed; the terminal uses its default — CP437 by the
+    /// specification, or what the installer found it prints in (the settings' `charset`).
+    pub fn agreed(completion: &Completion) -> Option<Charset> {
+        use super::apdu::parse_tlv;
+        let container = completion.field(0x06)?;
+        let sets: Vec<u8> = parse_tlv(container)
+            .unwrap_or_default()
+            .iter()
+            .filter(|t| t.tag == 0x27)
+            .flat_map(|t| t.children().unwrap_or_default())
+            .filter(|t| t.tag == 0x14)
+            .filter_map(|t| t.value.first().copied())
+            .collect();
+        match sets.as_slice() {
+            [one] => Some(Charset::from_tag(*one)),
+            _ => None,
+        }
+    }
+
+    /// A text as the terminal sent it, control characters as spaces.
+    pub fn text(self, bytes: &[u8]) -> String {
+        let printable = |c: char| if c.is_control() { ' ' } else { c };
+        match self {
+            Charset::Cp437 => bytes.iter().map(|&b| cp437(b)).collect(),
+            Charset::Latin1 => bytes.iter().map(|&b| printable(char::from(b))).collect(),
+            Charset::Utf8 => String::from_utf8_lossy(bytes).chars().map(printable).collect(),
+            Charset::Ascii => {
+                bytes.iter().map(|&b| if b.is_ascii() { printable(char::from(b)) } else { '?' }).collect()
+            }
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::apdu::Apdu;
-use super::messages::{self, Completion, PtMessage, ReceiptCollector, StatusInfo, TerminalReceipt};
+use super::messages::{self, Charset, Completion, PtMessage, ReceiptCollector, StatusInfo, TerminalReceipt};
 use super::transport::{ApduLine, Timers, TransportError};
 
 /// How a command's exchange ended.
@@ -65,6 +65,8 @@ pub struct Session<T: ApduLine> {
     /// The last exchange ended without a clean end: drain the line before the next command.
     unclean: bool,
     clock: Arc<dyn Clock>,
+    /// The character set of the terminal's texts, as the registration agreed it.
+    pub charset: Charset,
 }
 
 /// Where the session's long timer (T4, 180 s) reads the time: the system clock, or a clock a test
@@ -115,7 +117,13 @@ impl<T: ApduLine> Session<T> {
     }
 
     pub fn with_clock(transport: T, clock: Arc<dyn Clock>) -> Session<T> {
-        Session { transport, abort: Arc::new(AtomicBool::new(false)), unclean: false, clock }
+        Session {
+            transport,
+            abort: Arc::new(AtomicBool::new(false)),
+            unclean: false,
+            clock,
+            charset: Charset::default(),
+        }
     }
 
     pub fn abort_handle(&self) -> Arc<AtomicBool> {
@@ -169,7 +177,7 @@ impl<T: ApduLine> Session<T> {
         }
         // T3: the answer to the command.
         match self.transport.receive(timers.t3) {
-            Ok(Some(apdu)) => match PtMessage::decode(&apdu) {
+            Ok(Some(apdu)) => match PtMessage::decode_in(&apdu, self.charset) {
                 Ok(PtMessage::Accepted) => {}
                 Ok(PtMessage::Refused(code)) => {
                     ex.end = End::Refused(code);
@@ -228,7 +236,7 @@ impl<T: ApduLine> Session<T> {
                     return ex;
                 }
             };
-            let message = match PtMessage::decode(&apdu) {
+            let message = match PtMessage::decode_in(&apdu, self.charset) {
                 Ok(m) => m,
                 Err(_) => {
                     let _ = self.transport.send(&messages::nak(0x9A));
