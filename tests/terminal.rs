@@ -371,6 +371,10 @@ fn the_terminals_receipt_comes_as_print_lines_when_asked_and_the_payment_is_book
     let customer = a.receipts[0].text();
     assert!(customer.contains("** CUSTOMER RECEIPT **") && customer.contains("APPROVED"), "{customer}");
     assert!(customer.contains(&a.masked_pan), "{customer}");
+    // Administration receipts come the same way: the diagnosis's, and the end-of-day's.
+    let diagnosis = rig.till.diagnosis().unwrap();
+    assert_eq!(diagnosis.receipts.len(), 1);
+    assert_eq!(diagnosis.receipts[0].lines[0], "** DIAGNOSIS **");
     let state = rig.finish();
     assert_eq!(state.batch.len(), 2, "both booked");
 }

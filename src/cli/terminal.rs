@@ -394,6 +394,9 @@ pub fn run(
             };
             match info {
                 Ok(i) => {
+                    for receipt in &i.receipts {
+                        println!("{}\n", receipt.text());
+                    }
                     println!(
                         "{}",
                         t!(

@@ -187,6 +187,8 @@ pub struct TerminalInfo {
     /// 01 initialisation necessary, 02 diagnosis necessary, 04 OPT action necessary.
     pub flags: Option<u8>,
     pub sw_version: Option<String>,
+    /// The terminal's own receipts of the command (a diagnosis prints one), from its print lines.
+    pub receipts: Vec<TerminalReceipt>,
 }
 
 impl TerminalInfo {
@@ -336,7 +338,7 @@ fn outcome(ex: &Exchange, approved: Option<CardApproval>) -> Outcome {
 }
 
 fn info_from(ex: &Exchange) -> TerminalInfo {
-    let mut info = TerminalInfo::default();
+    let mut info = TerminalInfo { receipts: ex.receipts(), ..TerminalInfo::default() };
     if let End::Completed(c) = &ex.end {
         info.sw_version = c.sw_version.clone();
         info.status = c.terminal_status;

@@ -123,10 +123,23 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                     .and_then(|bytes| {
                         let mut ledger = workers::lock(&ledger);
                         let job = ledger.queue_print_job("report", None, &bytes, Utc::now())?;
-                        crate::print_queue::send(&mut ledger, &mut *device.port, job, &bytes)
+                        let mut results = vec![crate::print_queue::send(&mut ledger, &mut *device.port, job, &bytes)?];
+                        // With a Z, the terminal's own end-of-day receipt, as it sent it.
+                        if report.close.is_some() {
+                            for lines in ledger.terminal_eod_receipts(report.last_day)? {
+                                let (_, result) = crate::print_queue::print_terminal_receipt(
+                                    &mut ledger,
+                                    &mut *device.port,
+                                    &store,
+                                    &lines,
+                                )?;
+                                results.push(result);
+                            }
+                        }
+                        Ok(results)
                     });
                 match printed {
-                    Ok(result) => Message::Printed(super::report(&[result], device.printed_since(before))),
+                    Ok(results) => Message::Printed(super::report(&results, device.printed_since(before))),
                     Err(e) => super::print_failure(&e),
                 }
             })];
