@@ -12,7 +12,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use chrono::Utc;
-use serialport::{SerialPort, TTYPort};
+use serialport::TTYPort;
 
 mod common;
 
@@ -40,8 +40,7 @@ struct Rig {
 
 fn rig() -> Rig {
     let dir = tempfile::tempdir().unwrap();
-    let (ecr, mut pt) = TTYPort::pair().unwrap();
-    pt.set_timeout(Duration::from_millis(20)).unwrap();
+    let (ecr, peer) = common::peer::line();
     let timers = Timers {
         t2: Duration::from_millis(400),
         t3: Duration::from_secs(1),
@@ -51,7 +50,7 @@ fn rig() -> Rig {
     let till =
         ZvtTerminal::new(Session::new(SerialTransport::new(ecr, timers)), 123456, 156, ExpectedIdentity::default());
     let ledger = Ledger::open(&dir.path().join("ledger.db"), "R1", Currency::CNY).unwrap();
-    Rig { ledger, till, peer: Some(Peer { port: pt }), _dir: dir }
+    Rig { ledger, till, peer: Some(peer), _dir: dir }
 }
 
 impl Rig {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serialport::TTYPort;
 use till::terminal::emulator::{Emulator, EmulatorConfig, EmulatorState, Scenario};
+use till::terminal::line::{LineSpeed, SimulatedLine};
 use till::terminal::zvt::session::{Clock, ManualClock, Session};
 use till::terminal::zvt::transport::{LineFaults, SerialTransport, Timers};
 use till::terminal::{CardApproval, ExpectedIdentity, Outcome, PaymentTerminal, TerminalError, ZvtTerminal};
@@ -24,6 +25,8 @@ struct Rig {
     till: ZvtTerminal<SerialTransport<TTYPort>>,
     stop: Arc<AtomicBool>,
     emulator: Option<JoinHandle<EmulatorState>>,
+    /// Between the till and the emulator: a line at 9600 baud 8N2 (every byte takes its time).
+    line: SimulatedLine,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -42,7 +45,7 @@ impl Rig {
         state_path: std::path::PathBuf,
         clock: Option<Arc<dyn Clock>>,
     ) -> Rig {
-        let (ecr, pt) = TTYPort::pair().unwrap();
+        let (ecr, pt, line) = SimulatedLine::open(LineSpeed::ZVT).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let currency = config.currency;
         let mut emulator = Emulator::new(SerialTransport::new(pt, timers()), config, Some(state_path)).unwrap();
@@ -58,7 +61,7 @@ impl Rig {
             None => Session::new(transport),
         };
         let till = ZvtTerminal::new(session, 123456, currency, expected);
-        Rig { till, stop, emulator: Some(handle), _dir: None }
+        Rig { till, stop, emulator: Some(handle), line, _dir: None }
     }
 
     fn plain() -> Rig {
@@ -348,8 +351,14 @@ fn a_crc_byte_of_0x10_crosses_the_line_raw() {
 fn a_long_print_block_with_extended_length() {
     let mut rig = Rig::scenario(Scenario::LongPrintBlock);
     rig.till.register().unwrap();
+    let before = rig.line.control.carried().1;
+    let started = std::time::Instant::now();
     let outcome = rig.till.pay(2500, &mut |_| true);
+    let took = started.elapsed();
     let Outcome::Approved(a) = outcome else { panic!("{outcome:?}") };
+    // Through the line at 9600 8N2, every byte the terminal sent took its time.
+    let carried = (rig.line.control.carried().1 - before) as usize;
+    assert!(carried > 600 && took >= LineSpeed::ZVT.wire_time(carried), "{carried} bytes in {took:?}");
     // One text block per receipt, each over 255 bytes (the FF lo hi length form), with its type.
     assert_eq!(a.receipts.len(), 2, "{:?}", a.receipts);
     assert_eq!((a.receipts[0].receipt_type, a.receipts[1].receipt_type), (Some(0x02), Some(0x01)));
@@ -399,4 +408,25 @@ fn the_status_information_is_resent_after_84_9c() {
     assert!(matches!(ex.end, till::terminal::zvt::session::End::Completed(_)));
     let state = rig.finish();
     assert_eq!(state.batch.iter().map(|e| e.amount_minor).collect::<Vec<_>>(), vec![3100], "booked once");
+}
+
+#[test]
+fn a_cable_pulled_after_the_approval_leaves_the_payment_unknown_and_the_terminal_shows_it_was_not_booked() {
+    let mut rig = Rig::plain();
+    let control = rig.line.control.clone();
+    // The till records the approval; the cable goes before its answer reaches the terminal.
+    let outcome = rig.till.pay(1800, &mut |_| {
+        control.unplug();
+        true
+    });
+    assert!(matches!(outcome, Outcome::Unknown { .. }), "{outcome:?}");
+    // Plugged in again, the terminal's last transaction tells: it never got the answer, so it
+    // reversed the payment on its own (§2.2.8) — no money moved.
+    control.plug_in();
+    // (The terminal's own retries of its abort, still under way, are drained first.)
+    std::thread::sleep(Duration::from_secs(2));
+    let last = rig.till.repeat_last().unwrap().expect("the terminal shows its last transaction");
+    assert_ne!(last.result_code, 0x00, "{last:?}");
+    let state = rig.finish();
+    assert!(state.batch.is_empty(), "not booked");
 }

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use serialport::{SerialPort, TTYPort};
+use serialport::TTYPort;
 use till::terminal::zvt::session::Session;
 use till::terminal::zvt::transport::{SerialTransport, Timers};
 use till::terminal::{ExpectedIdentity, Outcome, PaymentTerminal, ZvtTerminal};
@@ -27,11 +27,10 @@ fn till_and_peer_in(
     expected: ExpectedIdentity,
     t4: Duration,
 ) -> (ZvtTerminal<SerialTransport<TTYPort>>, Peer) {
-    let (ecr, mut pt) = TTYPort::pair().unwrap();
-    pt.set_timeout(Duration::from_millis(20)).unwrap();
+    let (ecr, peer) = common::peer::line();
     let timers = Timers { t2: Duration::from_millis(400), t3: Duration::from_secs(1), t4, ..Timers::default() };
     let till = ZvtTerminal::new(Session::new(SerialTransport::new(ecr, timers)), 123456, currency, expected);
-    (till, Peer { port: pt })
+    (till, peer)
 }
 
 /// Runs `act` on the till while the peer plays `script`.
@@ -441,4 +440,51 @@ fn a_real_decline_with_its_text_is_a_decline() {
         |t| t.pay(1880, &mut |_| true),
     );
     assert_eq!(outcome, Outcome::Declined { code: 0x05 });
+}
+
+#[test]
+fn a_thousand_byte_print_block_takes_its_wire_time_and_no_timer_fires_early() {
+    use till::terminal::line::LineSpeed;
+    // T4 of 1 s, shorter than the block's own time on the wire (1,100 bytes: 1.26 s): the till
+    // must not give up on a terminal that is still sending.
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(1));
+    let mut lines = Vec::new();
+    for i in 0..42 {
+        let text = format!("line {i:02} of the receipt..");
+        lines.extend([0x07, text.len() as u8]);
+        lines.extend(text.as_bytes());
+    }
+    let mut texts = vec![0x25, 0x82];
+    // TLV lengths are big-endian (BER); the APDU's FF length is little-endian.
+    texts.extend((lines.len() as u16).to_be_bytes());
+    texts.extend(&lines);
+    let mut container = vec![0x06, 0x82];
+    container.extend((texts.len() as u16 + 4).to_be_bytes());
+    container.extend([0x1F, 0x07, 0x01, 0x01]);
+    container.extend(&texts);
+    let mut block = vec![0x06, 0xD3, 0xFF];
+    block.extend((container.len() as u16).to_le_bytes());
+    block.extend(&container);
+    let wire = frame(&block).len();
+    assert!(wire > 1000, "{wire}");
+    let started = std::time::Instant::now();
+    let (outcome, peer) = against(
+        &mut till,
+        peer,
+        move |peer| {
+            peer.receive();
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            peer.tell(&approval(&[]));
+            peer.tell(&block);
+            peer.send(&frame(&[0x06, 0x0F, 0x00]));
+            peer.receive();
+        },
+        |t| t.pay(1050, &mut |_| true),
+    );
+    let took = started.elapsed();
+    let Outcome::Approved(a) = outcome else { panic!("{outcome:?}") };
+    assert_eq!(a.receipts[0].lines.len(), 42);
+    let (_, to_till) = peer.line.control.carried();
+    assert!(to_till as usize > wire);
+    assert!(took >= LineSpeed::ZVT.wire_time(wire), "{took:?} for {wire} bytes");
 }

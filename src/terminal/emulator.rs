@@ -377,7 +377,12 @@ impl<T: ApduLine> Emulator<T> {
 
     /// Sends a PT message and waits for the ECR's answer (T3).
     fn tell(&mut self, apdu: &Apdu) -> Result<Answer, TransportError> {
-        self.transport.send(apdu)?;
+        match self.transport.send(apdu) {
+            // Never taken (the cable is out): no answer, as after T3. A payment whose status
+            // information was not taken is reversed, not booked.
+            Err(TransportError::NoAck(_)) => return Ok(Answer::None),
+            other => other?,
+        }
         let t3 = self.transport.timers().t3;
         Ok(match self.transport.receive(t3)? {
             Some(a) if a.command() == (0x80, 0x00) || a.command() == (0x84, 0x00) => Answer::Ack,

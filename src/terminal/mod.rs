@@ -3,9 +3,10 @@
 //! The rest of the till sees [`PaymentTerminal`]: register, pay, refund, reverse, end-of-day,
 //! status, repeat the last receipt, diagnosis, abort; each with a typed outcome. `zvt` speaks the
 //! protocol (frames, APDUs, messages, transport, session); `emulator` is a ZVT terminal of our own
-//! for training mode, rehearsals and tests.
+//! for training mode, rehearsals and tests; `line` a serial line at its real speed between them.
 
 pub mod emulator;
+pub mod line;
 pub mod zvt;
 
 use std::sync::Arc;

@@ -5,7 +5,8 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use serialport::TTYPort;
+use serialport::{SerialPort, TTYPort};
+use till::terminal::line::{LineSpeed, SimulatedLine};
 
 pub const ACK: u8 = 0x06;
 
@@ -40,6 +41,16 @@ pub fn frame(apdu: &[u8]) -> Vec<u8> {
 /// The terminal's side of the line, byte for byte.
 pub struct Peer {
     pub port: TTYPort,
+    /// The line at 9600 baud 8N2 between the till and this peer, while it lives.
+    pub line: SimulatedLine,
+}
+
+/// The till's end and the peer's, joined by a line at the ZVT speed (9600 baud 8N2): every
+/// byte takes its 1.15 ms, so no timer of the till's can fire early unseen.
+pub fn line() -> (TTYPort, Peer) {
+    let (till, mut terminal, line) = SimulatedLine::open(LineSpeed::ZVT).unwrap();
+    terminal.set_timeout(Duration::from_millis(20)).unwrap();
+    (till, Peer { port: terminal, line })
 }
 
 impl Peer {

@@ -250,7 +250,16 @@ impl<T: ApduLine> Session<T> {
             {
                 t4 = Duration::from_secs(u64::from(m) * 60);
             }
-            let rearm = matches!(message, PtMessage::Intermediate { .. } | PtMessage::Status(_));
+            // A terminal that talks is working: its intermediate statuses, status information and
+            // print lines each start T4 again (a receipt of many lines at 9600 baud can take
+            // longer than T4 by itself).
+            let rearm = matches!(
+                message,
+                PtMessage::Intermediate { .. }
+                    | PtMessage::Status(_)
+                    | PtMessage::PrintLine(_)
+                    | PtMessage::PrintBlock(_)
+            );
             if let Some(end) = self.handle(message, &mut ex, on_status, on_intermediate) {
                 ex.end = end;
                 return ex;

@@ -71,6 +71,11 @@ pub trait Link: Send {
     fn send(&mut self, bytes: &[u8]) -> io::Result<()>;
     /// Reads what is there, waiting at most `timeout`; 0 bytes means nothing came.
     fn receive(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize>;
+    /// How long `bytes` take on the wire at the line's speed (zero where there is no wire).
+    fn wire_time(&self, bytes: usize) -> Duration {
+        let _ = bytes;
+        Duration::ZERO
+    }
 }
 
 /// Writes and flushes; the port's own timeout bounds a stuck write.
@@ -89,6 +94,10 @@ fn serial_receive(port: &mut dyn serialport::SerialPort, buf: &mut [u8], timeout
     }
 }
 
+fn serial_wire_time(port: &dyn serialport::SerialPort, bytes: usize) -> Duration {
+    crate::terminal::line::LineSpeed::of_port(port).map_or(Duration::ZERO, |s| s.wire_time(bytes))
+}
+
 impl Link for Box<dyn serialport::SerialPort> {
     fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
         serial_send(self.as_mut(), bytes)
@@ -96,6 +105,10 @@ impl Link for Box<dyn serialport::SerialPort> {
 
     fn receive(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
         serial_receive(self.as_mut(), buf, timeout)
+    }
+
+    fn wire_time(&self, bytes: usize) -> Duration {
+        serial_wire_time(self.as_ref(), bytes)
     }
 }
 
@@ -106,6 +119,10 @@ impl Link for serialport::TTYPort {
 
     fn receive(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
         serial_receive(self, buf, timeout)
+    }
+
+    fn wire_time(&self, bytes: usize) -> Duration {
+        serial_wire_time(self, bytes)
     }
 }
 
@@ -227,6 +244,10 @@ impl<L: Link> SerialTransport<L> {
         let faulty = self.faults.after_sends == 0;
         self.faults.after_sends = self.faults.after_sends.saturating_sub(1);
         for _ in 0..attempts {
+            // T2 runs from the moment the frame's last byte is on the wire: a real port's flush
+            // waits for that; a line that takes the bytes at once (a pseudo-terminal, a USB
+            // adapter's buffer) is given the frame's wire time at the port's speed.
+            let on_wire = Instant::now() + self.link.wire_time(frame.len());
             if !faulty {
                 self.link.send(&frame)?;
             } else if self.faults.drop_next_sends > 0 {
@@ -240,7 +261,7 @@ impl<L: Link> SerialTransport<L> {
             } else {
                 self.link.send(&frame)?;
             }
-            if self.wait_ack()? {
+            if self.wait_ack(on_wire)? {
                 return Ok(());
             }
         }
@@ -248,8 +269,8 @@ impl<L: Link> SerialTransport<L> {
     }
 
     /// True on ACK (or a new frame from the peer, which implies it); false on NAK or T2.
-    fn wait_ack(&mut self) -> Result<bool, TransportError> {
-        let deadline = Instant::now() + self.timers.t2;
+    fn wait_ack(&mut self, on_wire: Instant) -> Result<bool, TransportError> {
+        let deadline = on_wire.max(Instant::now()) + self.timers.t2;
         loop {
             match self.next_event(deadline)? {
                 Event::Decoded(Received::Ack) => return Ok(true),
