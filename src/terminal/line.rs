@@ -63,6 +63,11 @@ pub struct LineControl {
     noise_one_in: Arc<AtomicU32>,
     /// Bytes delivered: towards the terminal, towards the till.
     carried: Arc<[AtomicU64; 2]>,
+    /// When the last byte reached the till, if it has not answered since.
+    waiting_for_till: Arc<std::sync::Mutex<Option<Instant>>>,
+    /// The till's response times in all, in nanoseconds: from the last byte it got to the
+    /// first byte of its answer.
+    till_ns: Arc<AtomicU64>,
 }
 
 impl LineControl {
@@ -78,6 +83,12 @@ impl LineControl {
     /// One byte in `one_in` gets one bit flipped (0: a clean line).
     pub fn set_noise(&self, one_in: u32) {
         self.noise_one_in.store(one_in, Ordering::SeqCst);
+    }
+
+    /// The till's own time on this line so far: each time, from the last byte it received to
+    /// the first byte of its answer (an ACK, a command) — what it adds to the wire time.
+    pub fn till_time(&self) -> Duration {
+        Duration::from_nanos(self.till_ns.load(Ordering::SeqCst))
     }
 
     /// Bytes delivered so far: (to the terminal, to the till).
@@ -110,8 +121,8 @@ impl SimulatedLine {
         let (a_in, a_out) = (till_side.try_clone_native().map_err(std::io::Error::other)?, till_side);
         let (b_in, b_out) = (terminal_side.try_clone_native().map_err(std::io::Error::other)?, terminal_side);
         let carriers = vec![
-            carrier(a_in, b_out, speed, control.clone(), 0, stop.clone()),
-            carrier(b_in, a_out, speed, control.clone(), 1, stop.clone()),
+            carrier(a_in, b_out, speed, control.clone(), TO_TERMINAL, stop.clone()),
+            carrier(b_in, a_out, speed, control.clone(), TO_TILL, stop.clone()),
         ];
         Ok((till_end, terminal_end, SimulatedLine { control, speed, stop, carriers }))
     }
@@ -125,6 +136,13 @@ impl Drop for SimulatedLine {
         }
     }
 }
+
+/// The carriers' directions (indexes of `LineControl::carried`).
+const TO_TERMINAL: usize = 0;
+const TO_TILL: usize = 1;
+
+/// The end of a byte's wait spent spinning, not sleeping.
+const SPIN: Duration = Duration::from_micros(200);
 
 /// Carries bytes from `from` to `to`: each leaves when the previous one has (a UART sends one
 /// at a time) and arrives a byte time later.
@@ -149,12 +167,25 @@ fn carrier(
                 Err(e) if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => 0,
                 Err(_) => break,
             };
-            free_at = free_at.max(Instant::now());
+            let now = Instant::now();
+            if n > 0 && direction == TO_TERMINAL {
+                let waited = control.waiting_for_till.lock().map(|mut w| w.take()).unwrap_or_default();
+                if let Some(since) = waited {
+                    let took = now.saturating_duration_since(since).as_nanos() as u64;
+                    control.till_ns.fetch_add(took, Ordering::SeqCst);
+                }
+            }
+            free_at = free_at.max(now);
             for &byte in &buf[..n] {
                 free_at += byte_time;
+                // Sleep most of the wait, then spin: a sleep alone wakes up to 0.1 ms late, and
+                // a frame's last byte late is time nobody on the line spent.
                 let wait = free_at.saturating_duration_since(Instant::now());
-                if !wait.is_zero() {
-                    std::thread::sleep(wait);
+                if wait > SPIN {
+                    std::thread::sleep(wait - SPIN);
+                }
+                while Instant::now() < free_at {
+                    std::hint::spin_loop();
                 }
                 if control.unplugged.load(Ordering::SeqCst) {
                     continue;
@@ -173,6 +204,11 @@ fn carrier(
                     return;
                 }
                 control.carried[direction].fetch_add(1, Ordering::SeqCst);
+                if direction == TO_TILL
+                    && let Ok(mut w) = control.waiting_for_till.lock()
+                {
+                    *w = Some(Instant::now());
+                }
             }
         }
     })

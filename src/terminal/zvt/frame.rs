@@ -98,6 +98,27 @@ impl FrameDecoder {
         !matches!(self.state, State::Idle | State::IdleDle)
     }
 
+    /// How many more bytes the frame under way has at least, from its APDU's announced length
+    /// (doubled DLEs may add more); 0 outside a frame. A reader can wait that long on a slow
+    /// line instead of waking for every byte.
+    pub fn bytes_still_expected(&self) -> usize {
+        let tail = 4; // DLE ETX CRC CRC
+        match self.state {
+            State::Idle | State::IdleDle => 0,
+            State::CrcLow => 2,
+            State::CrcHigh(_) => 1,
+            State::Body | State::BodyDle => {
+                let total = match self.apdu.as_slice() {
+                    [_, _, 0xFF, lo, hi, ..] => 5 + usize::from(u16::from_le_bytes([*lo, *hi])),
+                    [_, _, 0xFF, ..] => 5,
+                    [_, _, len, ..] => 3 + usize::from(*len),
+                    _ => 3,
+                };
+                total.saturating_sub(self.apdu.len()) + tail
+            }
+        }
+    }
+
     /// Forgets a partial frame (after T1 expired).
     pub fn reset(&mut self) {
         self.state = State::Idle;
