@@ -646,3 +646,20 @@ fn a_refund_whose_card_part_went_back_before_the_window_closed_finishes_in_cash(
     assert_eq!(paid, vec![("card".to_string(), -250), ("cash".to_string(), -100)]);
     assert!(ledger.in_progress(None).unwrap().is_empty());
 }
+
+#[test]
+fn an_idle_terminal_is_polled_and_the_status_bar_says_when_it_is_gone_and_back() {
+    use till::terminal::zvt::transport::LineFaults;
+    use till::ui::TerminalState;
+    let mut c = fast();
+    assert_eq!(c.till.terminal_state(), TerminalState::Ready);
+    // The terminal's answers are lost (a cable out): the minute's Status Enquiry gets none.
+    c.terminal.send(Control::Faults(LineFaults { drop_next_sends: 3, ..LineFaults::default() })).unwrap();
+    c.send(Message::PollTerminal);
+    assert_eq!(c.till.terminal_state(), TerminalState::Offline);
+    assert!(c.sees("Terminal disconnected"));
+    assert_eq!(c.error(), None, "the status bar says it; no error box every minute");
+    // Back: the next poll says so.
+    c.send(Message::PollTerminal);
+    assert_eq!(c.till.terminal_state(), TerminalState::Ready);
+}

@@ -292,6 +292,9 @@ pub enum Message {
     Posted(u64, Result<Posted, String>, Option<i64>),
     Printed(PrintReport),
     TerminalReady(Result<TerminalInfo, String>),
+    /// Every minute: ask an idle terminal how it is (Status Enquiry, PA00P015 §2.56).
+    PollTerminal,
+    TerminalPolled(Result<TerminalInfo, String>),
     Day(Option<(i64, String)>),
     Done,
     /// Ask for a manager, then open the settlement screen.
@@ -315,6 +318,9 @@ pub enum Message {
 
 /// A job the update started: the messages it will send back.
 pub type Job = BoxStream<'static, Message>;
+
+/// How often an idle terminal is asked its status.
+const TERMINAL_POLL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A paid sale on its way to the ledger.
 #[derive(Debug, Clone)]
@@ -702,6 +708,12 @@ impl Till {
             keyboard::Event::KeyPressed { key: Key::Named(named), .. } => shortcut(named),
             _ => None,
         });
+        let keys = if self.devices.terminal.is_some() {
+            // A thread's ticks (the thread-pool executor has no timers of its own).
+            Subscription::batch([keys, Subscription::run(|| workers::ticks(TERMINAL_POLL, Message::PollTerminal))])
+        } else {
+            keys
+        };
         if probing() { Subscription::batch([keys, iced::window::frames().map(|_| Message::Frame)]) } else { keys }
     }
 
@@ -768,6 +780,34 @@ impl Till {
             }
             Message::TogglePaper => self.show_paper = !self.show_paper,
             Message::Day(day) => self.day = day,
+            Message::PollTerminal => {
+                // Only when idle: never between a payment's steps (the worker queue would run it
+                // after the payment anyway, but the status bar must not flicker while one runs).
+                if self.terminal != TerminalState::Busy
+                    && self.terminal != TerminalState::Connecting
+                    && let Some(terminal) = &self.devices.terminal
+                {
+                    return vec![
+                        terminal.call(|device| {
+                            Message::TerminalPolled(device.terminal.status().map_err(|e| e.to_string()))
+                        }),
+                    ];
+                }
+            }
+            Message::TerminalPolled(result) => {
+                if self.terminal == TerminalState::Busy {
+                    return Vec::new();
+                }
+                self.terminal = match result {
+                    Ok(info) if info.status == Some(0xF0) => TerminalState::NeedsSettlement,
+                    // Status Enquiry has no registration bit field: a terminal that needed
+                    // setting up still does until it registers.
+                    Ok(_) if self.terminal == TerminalState::NeedsSetup => TerminalState::NeedsSetup,
+                    Ok(_) => TerminalState::Ready,
+                    // On the status bar only ("terminal disconnected"); a payment says more.
+                    Err(_) => TerminalState::Offline,
+                };
+            }
             Message::TerminalReady(result) => match result {
                 Ok(info) => {
                     self.terminal = if info.status == Some(0xF0) {

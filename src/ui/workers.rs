@@ -90,6 +90,24 @@ impl<D: Send + 'static> Worker<D> {
     }
 }
 
+/// `message` every `period`, from a thread of its own (the thread-pool executor has no timers);
+/// the thread ends when the screen drops the stream.
+pub fn ticks<M: Clone + Send + 'static>(period: std::time::Duration, message: M) -> BoxStream<'static, M> {
+    let (tx, rx) = stream_channel::unbounded();
+    let spawned = std::thread::Builder::new().name("ticks".into()).spawn(move || {
+        loop {
+            std::thread::sleep(period);
+            if tx.unbounded_send(message.clone()).is_err() {
+                break;
+            }
+        }
+    });
+    match spawned {
+        Ok(_) => rx.boxed(),
+        Err(_) => iced::futures::stream::empty().boxed(),
+    }
+}
+
 /// The ledger, shared by its own worker (postings, look-ups) and the device workers whose jobs
 /// write around a device's step (a card intent before the terminal, a print job before the printer).
 pub type SharedLedger = Arc<Mutex<Ledger>>;
