@@ -441,8 +441,11 @@ fn the_manager_counts_the_drawer_and_closes_the_day_from_the_screen() {
         .find(|p| p.extension().is_some_and(|x| x == "db"))
         .expect("a backup after the Z");
     assert!(Ledger::open_read_only(&backup).unwrap().verify().unwrap().is_sound());
-    let paper = c.till.paper().last().unwrap();
-    assert!(paper.contains("Z REPORT No. 1") || paper.contains("Z 报表"), "{paper}");
+    // The Z report, then the terminal's own end-of-day receipt as it sent it in print lines.
+    let papers = c.till.paper();
+    let (report, terminal) = (&papers[papers.len() - 2], &papers[papers.len() - 1]);
+    assert!(report.contains("Z REPORT No. 1") || report.contains("Z 报表"), "{report}");
+    assert!(terminal.contains("** END OF DAY **") && terminal.contains("TOTAL"), "{terminal}");
     // For the office: the Z as PDF and CSV beside the ledger.
     c.click("Export PDF and CSV");
     let notice = format!("{:?}", c.till.notice());

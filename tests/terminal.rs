@@ -430,3 +430,30 @@ fn a_cable_pulled_after_the_approval_leaves_the_payment_unknown_and_the_terminal
     let state = rig.finish();
     assert!(state.batch.is_empty(), "not booked");
 }
+
+#[test]
+fn over_tcp_the_till_connects_again_after_the_terminal_dropped_the_connection() {
+    use till::terminal::zvt::transport::TcpTransport;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        // The terminal reboots: its first connection is gone at once.
+        let (first, _) = listener.accept().unwrap();
+        drop(first);
+        let (stream, _) = listener.accept().unwrap();
+        let transport = TcpTransport::new(stream, timers()).unwrap();
+        let mut emulator = Emulator::new(transport, EmulatorConfig::default(), None).unwrap();
+        emulator.run(Duration::from_millis(50), &|| true).unwrap();
+        emulator.state.clone()
+    });
+    let transport = TcpTransport::connect(&addr.to_string(), timers()).unwrap();
+    let mut till = ZvtTerminal::new(Session::new(transport), 123456, 156, ExpectedIdentity::default());
+    std::thread::sleep(Duration::from_millis(100));
+    // The command finds the connection gone: a line error, and the socket is closed.
+    assert!(till.status().is_err());
+    // The next command opens a new connection and goes through.
+    assert_eq!(till.register().unwrap().terminal_id.as_deref(), Some("52500038"));
+    assert!(matches!(till.pay(700, &mut |_| true), Outcome::Approved(_)));
+    drop(till);
+    assert_eq!(server.join().unwrap().batch.len(), 1);
+}

@@ -488,3 +488,81 @@ fn a_thousand_byte_print_block_takes_its_wire_time_and_no_timer_fires_early() {
     assert!(to_till as usize > wire);
     assert!(took >= LineSpeed::ZVT.wire_time(wire), "{took:?} for {wire} bytes");
 }
+
+#[test]
+fn a_refusal_84_1e_with_a_result_code_is_read_as_that_code() {
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(2));
+    let (outcome, _) = against(
+        &mut till,
+        peer,
+        |peer| {
+            peer.receive();
+            // 84 1E, one byte of data: 6F, wrong currency.
+            peer.send(&frame(&[0x84, 0x1E, 0x01, 0x6F]));
+        },
+        |t| t.pay(1050, &mut |_| true),
+    );
+    assert_eq!(outcome, Outcome::Declined { code: 0x6F });
+    assert_eq!(till::terminal::result_text(0x6F, "en"), "wrong currency");
+}
+
+#[test]
+fn a_long_trace_number_comes_in_tlv_1f2b() {
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(2));
+    // 0B set to 000000, the trace 12345678 in tag 1F2B of the TLV container (BMP 06).
+    let mut d = vec![0x27, 0x00, 0x04, 0, 0, 0, 0, 0x10, 0x50, 0x0B, 0, 0, 0, 0x87, 0x00, 0x17];
+    d.extend([0x29, 0x52, 0x50, 0x00, 0x38, 0x06, 0x07, 0x1F, 0x2B, 0x04, 0x12, 0x34, 0x56, 0x78]);
+    let mut status = vec![0x04, 0x0F, d.len() as u8];
+    status.extend(d);
+    let (outcome, _) = against(&mut till, peer, pay_script(status), |t| t.pay(1050, &mut |_| true));
+    let Outcome::Approved(a) = outcome else { panic!("{outcome:?}") };
+    assert_eq!((a.trace, a.receipt_no), (12_345_678, 17));
+}
+
+#[test]
+fn an_approval_arriving_during_a_status_enquiry_is_refused_not_booked_unseen() {
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(2));
+    let (info, _) = against(
+        &mut till,
+        peer,
+        |peer| {
+            assert_eq!(&peer.receive()[..2], [0x05, 0x01]);
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            // An earlier payment's status information, still held by the terminal.
+            peer.send(&frame(&approval(&[])));
+            assert_eq!(peer.receive(), [0x84, 0x66, 0x00], "goods not issued: the terminal reverses it");
+            peer.send(&frame(&[0x06, 0x0F, 0x01, 0x00]));
+            peer.receive();
+        },
+        |t| t.status(),
+    );
+    assert_eq!(info.unwrap().status, Some(0x00));
+}
+
+#[test]
+fn an_abort_that_crosses_the_terminals_frame_is_not_taken_as_acknowledged() {
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(3));
+    let abort = till.abort_handle();
+    let (outcome, _) = against(
+        &mut till,
+        peer,
+        move |peer| {
+            peer.receive();
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            // The cashier presses Abort; the till's 06 B0 crosses the terminal's "insert card".
+            std::thread::sleep(Duration::from_millis(100));
+            abort.store(true, std::sync::atomic::Ordering::SeqCst);
+            assert_eq!(&peer.receive_unacknowledged()[..2], [0x06, 0xB0]);
+            peer.send(&frame(&[0x04, 0xFF, 0x01, 0x0A]));
+            // The terminal's frame was no acknowledgement of the abort: after T2 it comes again.
+            let again = peer.receive();
+            assert_eq!(&again[..2], [0x06, 0xB0], "the abort repeated, not taken as acknowledged");
+            // The till answers the intermediate status it got; then the terminal stops.
+            assert_eq!(peer.receive(), [0x80, 0x00, 0x00]);
+            peer.send(&frame(&[0x06, 0x1E, 0x01, 0x6C]));
+            peer.receive();
+        },
+        |t| t.pay(1050, &mut |_| true),
+    );
+    assert_eq!(outcome, Outcome::Aborted { code: 0x6C });
+}

@@ -242,9 +242,8 @@ pub(super) fn connect(
     let expected =
         ExpectedIdentity { terminal_id: line.expect_terminal_id.clone(), merchant_no: line.expect_merchant.clone() };
     if let Some(addr) = &line.tcp {
-        let stream = std::net::TcpStream::connect(addr)
+        let transport = TcpTransport::connect(addr, line.timers())
             .map_err(|e| fail(t!("cli.cannot_open_port", locale = locale, port = addr, detail = e.to_string())))?;
-        let transport = TcpTransport::new(stream, line.timers()).map_err(|e| fail(e.to_string()))?;
         return Ok(Box::new(ZvtTerminal::new(
             Session::new(transport),
             line.password,

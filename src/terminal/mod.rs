@@ -288,7 +288,23 @@ impl<T: ApduLine> ZvtTerminal<T> {
 
     fn admin(&mut self, command: &zvt::apdu::Apdu) -> Result<Exchange, TerminalError> {
         let on_intermediate = &mut self.on_intermediate;
-        let ex = self.session.run(command, &mut |_| StatusAnswer::Accept, &mut |c| on_intermediate(c));
+        // Only end-of-day and Repeat Receipt answer with a status information. Any other
+        // command that gets an approval's (result 00 with an amount) is hearing a payment's the
+        // terminal still holds — an earlier one whose answer went astray: acknowledging it here
+        // would book it unseen. "Goods not issued": the terminal reverses it, and recovery finds
+        // the earlier payment not booked.
+        let expects_status = matches!(command.command(), (0x06, 0x50) | (0x06, 0x20));
+        let mut on_status = |s: &StatusInfo| {
+            if expects_status || !s.approved() || s.amount_minor.is_none() {
+                return StatusAnswer::Accept;
+            }
+            crate::log::event(&format!(
+                "terminal sent an approval (trace {:?}) during command {:02X} {:02X}: refused 84 66",
+                s.trace, command.class, command.instr
+            ));
+            StatusAnswer::Refuse(0x66)
+        };
+        let ex = self.session.run(command, &mut on_status, &mut |c| on_intermediate(c));
         match &ex.end {
             End::Completed(_) => Ok(ex),
             other => Err(TerminalError::from_end(other)),

@@ -137,8 +137,7 @@ impl PortDevices {
             let timers = t.timers;
             let expected = ExpectedIdentity { terminal_id: t.terminal_id.clone(), merchant_no: t.merchant_no.clone() };
             let device = match (&t.tcp, &t.port) {
-                (Some(addr), _) => std::net::TcpStream::connect(addr)
-                    .and_then(|s| TcpTransport::new(s, timers))
+                (Some(addr), _) => TcpTransport::connect(addr, timers)
                     .map(|line| {
                         let mut zvt =
                             ZvtTerminal::new(Session::new(line), t.password, store.currency.numeric, expected);

@@ -67,6 +67,13 @@ impl Peer {
 
     /// Reads one frame from the till (its APDU, unstuffed) and acknowledges it.
     pub fn receive(&mut self) -> Vec<u8> {
+        let apdu = self.receive_unacknowledged();
+        self.port.write_all(&[ACK]).unwrap();
+        apdu
+    }
+
+    /// Reads one frame from the till and leaves it unacknowledged (as if lost in a collision).
+    pub fn receive_unacknowledged(&mut self) -> Vec<u8> {
         let deadline = Instant::now() + Duration::from_secs(5);
         let mut apdu = Vec::new();
         while self.byte(deadline) != Some(0x10) {}
@@ -88,7 +95,6 @@ impl Peer {
         let mut crc_input = apdu.clone();
         crc_input.push(0x03);
         assert_eq!(u16::from(lo) | (u16::from(hi) << 8), crc(&crc_input), "CRC of {apdu:02X?}");
-        self.port.write_all(&[ACK]).unwrap();
         apdu
     }
 

@@ -310,6 +310,13 @@ impl StatusInfo {
                 _ => {}
             }
         }
+        // A trace number of more than 6 digits comes in TLV 1F2B, with 0B set to 000000
+        // (PA00P015 rev 13.08, TLV tag 1F2B); one beyond u32 is kept in the raw fields only.
+        if s.trace.is_none_or(|t| t == 0)
+            && let Some(long) = fields.iter().find(|f| f.id == 0x06).and_then(|f| long_trace(&f.value))
+        {
+            s.trace = Some(long);
+        }
         // Decoding stopped at an unlisted field: the fields that decide a payment must all be
         // there, or nothing is concluded from it (a missing 27 must never read as 00).
         if s.undecoded.is_some() && (s.result_code.is_none() || s.amount_minor.is_none() || s.trace.is_none()) {
@@ -349,6 +356,13 @@ impl StatusInfo {
     }
 }
 
+/// Tag 1F2B of a TLV container: the long trace number, BCD of variable length.
+fn long_trace(container: &[u8]) -> Option<u32> {
+    let tags = super::apdu::parse_tlv(container).ok()?;
+    let value = tags.iter().find(|t| t.tag == 0x1F2B)?.value.clone();
+    from_bcd(&value).and_then(|t| u32::try_from(t).ok())
+}
+
 /// What a PT message is, for the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PtMessage {
@@ -385,6 +399,9 @@ impl PtMessage {
         Ok(match apdu.command() {
             (0x80, 0x00) => PtMessage::Accepted,
             (0x84, 0x00) => PtMessage::Accepted,
+            // 84 1E with a result code: the command refused for that reason (e.g. 84 1E 01 6F,
+            // wrong currency); 1E alone is "abort" without a reason.
+            (0x84, 0x1E) => PtMessage::Refused(apdu.data.first().copied().unwrap_or(0x1E)),
             (0x84, code) => PtMessage::Refused(code),
             (0x04, 0xFF) => {
                 let code = *apdu.data.first().ok_or(ZvtDecodeError::Short)?;

@@ -154,6 +154,9 @@ impl<T: ApduLine> Session<T> {
         }
         let ex = self.exchange(command, on_status, on_intermediate);
         self.unclean = matches!(ex.end, End::LinkFailed { .. } | End::NoAnswer | End::T4Expired);
+        if matches!(ex.end, End::LinkFailed { .. } | End::NoAnswer) {
+            self.transport.close_after_timeout();
+        }
         ex
     }
 
@@ -217,9 +220,16 @@ impl<T: ApduLine> Session<T> {
                 ex.end = End::T4Expired;
                 return ex;
             }
-            if self.abort.swap(false, Ordering::SeqCst) && self.transport.send(&messages::abort()).is_err() {
-                ex.end = End::LinkFailed { step: "abort" };
-                return ex;
+            if self.abort.swap(false, Ordering::SeqCst) {
+                match self.transport.send(&messages::abort()) {
+                    // Not taken (it crossed the terminal's own message and the terminal went on
+                    // with it): the exchange goes on; what the terminal sent is answered below.
+                    Ok(()) | Err(TransportError::NoAck(_)) => {}
+                    Err(_) => {
+                        ex.end = End::LinkFailed { step: "abort" };
+                        return ex;
+                    }
+                }
             }
             let apdu = match self.transport.receive(left.min(ABORT_POLL)) {
                 Ok(Some(a)) => a,

@@ -64,6 +64,9 @@ pub trait ApduLine: Send {
     fn faults_mut(&mut self) -> Option<&mut LineFaults> {
         None
     }
+    /// After a command got no answer in time or the line failed: a TCP connection is closed
+    /// (PA00P016 §5.2.5) and opened again by the next command; a serial line stays.
+    fn close_after_timeout(&mut self) {}
 }
 
 /// A byte line: a serial port or a pseudo-terminal.
@@ -255,6 +258,10 @@ impl<L: Link> SerialTransport<L> {
     pub fn send(&mut self, apdu: &Apdu) -> Result<(), TransportError> {
         self.sends_since_delivery += 1;
         let frame = encode_frame(&apdu.encode());
+        // 06 B0 goes out while the terminal may be sending (PA00P015 rev 13.08 §2.23, the
+        // collision the Read Card chapter describes): a frame of the terminal's then is its own
+        // message, not a sign that it took ours.
+        let unsolicited = apdu.command() == (0x06, 0xB0);
         let attempts = self.timers.repeats + 1;
         let faulty = self.faults.after_sends == 0;
         self.faults.after_sends = self.faults.after_sends.saturating_sub(1);
@@ -276,7 +283,7 @@ impl<L: Link> SerialTransport<L> {
             } else {
                 self.link.send(&frame)?;
             }
-            if self.wait_ack(on_wire)? {
+            if self.wait_ack(on_wire, unsolicited)? {
                 return Ok(());
             }
         }
@@ -284,7 +291,7 @@ impl<L: Link> SerialTransport<L> {
     }
 
     /// True on ACK (or a new frame from the peer, which implies it); false on NAK or T2.
-    fn wait_ack(&mut self, on_wire: Instant) -> Result<bool, TransportError> {
+    fn wait_ack(&mut self, on_wire: Instant, unsolicited: bool) -> Result<bool, TransportError> {
         let deadline = on_wire.max(Instant::now()) + self.timers.t2;
         loop {
             match self.next_event(deadline)? {
@@ -295,7 +302,11 @@ impl<L: Link> SerialTransport<L> {
                     // The peer's repeat of what we already took (our ACK was lost): drop it.
                     if self.last_delivered.as_ref() != Some(&bytes) {
                         self.queued.push_back(bytes);
-                        return Ok(true);
+                        // An answer's frame after ours shows the peer took ours (its ACK may be
+                        // lost); a frame crossing an unsolicited one shows nothing: wait on.
+                        if !unsolicited {
+                            return Ok(true);
+                        }
                     }
                 }
                 Event::Decoded(Received::BadCrc | Received::BadFrame) | Event::Broken => self.link.send(&[NAK])?,
@@ -355,7 +366,11 @@ impl<L: Link> SerialTransport<L> {
 /// ZVT over TCP (port 20007 by default): APDUs back to back, no framing, no ACK/NAK bytes
 /// (TCP already delivers them whole and in order).
 pub struct TcpTransport {
-    stream: std::net::TcpStream,
+    /// Where the terminal listens: the connection is made again from here after the terminal
+    /// rebooted, dropped an idle connection, or the till closed it after a timeout.
+    addr: std::net::SocketAddr,
+    /// None while closed: the next send connects anew.
+    stream: Option<std::net::TcpStream>,
     timers: Timers,
     inbox: Vec<u8>,
 }
@@ -363,7 +378,45 @@ pub struct TcpTransport {
 impl TcpTransport {
     pub fn new(stream: std::net::TcpStream, timers: Timers) -> io::Result<TcpTransport> {
         stream.set_nodelay(true)?;
-        Ok(TcpTransport { stream, timers, inbox: Vec::new() })
+        Ok(TcpTransport { addr: stream.peer_addr()?, stream: Some(stream), timers, inbox: Vec::new() })
+    }
+
+    /// Connects to `addr` ("host:port"), giving up after T3 (not the system's minutes).
+    pub fn connect(addr: &str, timers: Timers) -> io::Result<TcpTransport> {
+        use std::net::ToSocketAddrs;
+        let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{addr}: no address"));
+        for a in addr.to_socket_addrs()? {
+            match std::net::TcpStream::connect_timeout(&a, timers.t3) {
+                Ok(stream) => return TcpTransport::new(stream, timers),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// The open connection, or a new one to the same address.
+    fn stream(&mut self) -> io::Result<&mut std::net::TcpStream> {
+        if self.stream.is_none() {
+            let stream = std::net::TcpStream::connect_timeout(&self.addr, self.timers.t3)?;
+            stream.set_nodelay(true)?;
+            self.inbox.clear();
+            self.stream = Some(stream);
+        }
+        Ok(self.stream.as_mut().expect("connected above"))
+    }
+
+    /// Closes the connection (PA00P016 §5.2.5: after a timeout the socket is closed and the
+    /// next command opens it again).
+    pub fn close(&mut self) {
+        if let Some(s) = self.stream.take() {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+        self.inbox.clear();
+    }
+
+    /// Whether a connection is open now.
+    pub fn is_open(&self) -> bool {
+        self.stream.is_some()
     }
 
     /// The length of the first whole APDU in the inbox, if there is one.
@@ -385,36 +438,28 @@ impl TcpTransport {
 }
 
 impl ApduLine for TcpTransport {
+    /// Writes the APDU (a write is no acknowledgement: the terminal's 80 00 00 is). A broken
+    /// connection is closed, to be opened again by the next command.
     fn send(&mut self, apdu: &Apdu) -> Result<(), TransportError> {
-        self.stream.write_all(&apdu.encode())?;
-        Ok(())
+        let written = self.stream().and_then(|s| s.write_all(&apdu.encode()));
+        if written.is_err() {
+            self.close();
+        }
+        Ok(written?)
     }
 
     fn receive(&mut self, timeout: Duration) -> Result<Option<Apdu>, TransportError> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(n) = self.whole() {
-                let bytes: Vec<u8> = self.inbox.drain(..n).collect();
-                return Ok(Some(Apdu::decode(&bytes)?));
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(None);
-            }
-            self.stream.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
-            let mut buf = [0u8; 1024];
-            match self.stream.read(&mut buf) {
-                Ok(0) => {
-                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the peer closed the connection").into());
-                }
-                Ok(n) => self.inbox.extend_from_slice(&buf[..n]),
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
-                Err(e) => return Err(e.into()),
-            }
+        let got = self.receive_open(timeout);
+        if matches!(got, Err(TransportError::Io(_))) {
+            self.close();
         }
+        got
     }
 
     fn drain(&mut self) -> Result<usize, TransportError> {
+        if self.stream.is_none() {
+            return Ok(0);
+        }
         let mut dropped = 0;
         while self.receive(Duration::from_millis(5))?.is_some() {
             dropped += 1;
@@ -428,6 +473,39 @@ impl ApduLine for TcpTransport {
 
     fn set_timers(&mut self, timers: Timers) {
         self.timers = timers;
+    }
+
+    fn close_after_timeout(&mut self) {
+        self.close();
+    }
+}
+
+impl TcpTransport {
+    fn receive_open(&mut self, timeout: Duration) -> Result<Option<Apdu>, TransportError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(n) = self.whole() {
+                let bytes: Vec<u8> = self.inbox.drain(..n).collect();
+                return Ok(Some(Apdu::decode(&bytes)?));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            let Some(stream) = self.stream.as_mut() else {
+                return Err(io::Error::new(io::ErrorKind::NotConnected, "no connection to the terminal").into());
+            };
+            stream.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
+            let mut buf = [0u8; 1024];
+            match stream.read(&mut buf) {
+                Ok(0) => {
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the peer closed the connection").into());
+                }
+                Ok(n) => self.inbox.extend_from_slice(&buf[..n]),
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 }
 
