@@ -278,6 +278,9 @@ pub fn judge(
 /// intent the terminal cannot settle stays open (see the module doc).
 pub fn recover(ledger: &mut Ledger, terminal: &mut dyn PaymentTerminal) -> Result<Vec<Resolution>, CardError> {
     let open = ledger.open_card_intents()?;
+    // An auto-reversal announced at this contact (the registration before, or the Repeat
+    // Receipt itself) undid the terminal's last transaction.
+    let mut auto_reversed = terminal.take_auto_reversal();
     if open.is_empty() {
         return Ok(Vec::new());
     }
@@ -293,11 +296,18 @@ pub fn recover(ledger: &mut Ledger, terminal: &mut dyn PaymentTerminal) -> Resul
             other => break other?,
         }
     };
+    auto_reversed |= terminal.take_auto_reversal();
     let results = ledger.card_results()?;
     let mut resolutions = Vec::new();
     for intent in open {
         let stored = results.iter().rev().find(|r| r.intent_id == intent.intent_id && r.receipt_no.is_some());
-        let verdict = judge(ledger, &intent, stored, last.as_ref())?;
+        let mut verdict = judge(ledger, &intent, stored, last.as_ref())?;
+        if auto_reversed && matches!(verdict, Verdict::Booked(_)) {
+            // The approval Repeat Receipt shows is the one the terminal could not store (power
+            // lost before its completion) and has just reversed (04 FF 05): no money moved.
+            crate::log::event(&format!("card intent {}: the terminal auto-reversed its approval", intent.intent_id));
+            verdict = Verdict::NotBooked;
+        }
         let record = match &verdict {
             Verdict::Booked(a) => result_from(intent.intent_id, card_outcome::RESOLVED_BOOKED, a),
             Verdict::NotBooked => CardResultRecord {

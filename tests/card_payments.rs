@@ -254,3 +254,21 @@ fn a_sale_in_progress_must_carry_the_card_payments_the_ledger_holds_for_it() {
     assert!(ledger.verify().unwrap().is_sound(), "{:?}", ledger.verify().unwrap().problems);
     assert_eq!(pt.batch.len(), 1);
 }
+
+#[test]
+fn a_terminal_that_lost_power_after_the_approval_auto_reverses_it_and_recovery_does_not_book_it() {
+    use till::terminal::emulator::Scenario;
+    let mut r = rig(EmulatorConfig { scenario: Scenario::PowerLoss, ..EmulatorConfig::default() });
+    let paid = card::run(&mut r.ledger, &mut r.till, CardOp::Pay, 1500, "sale-1").unwrap();
+    assert!(matches!(paid.outcome, Outcome::Unknown { .. }), "{:?}", paid.outcome);
+    // The till starts again: registration — where the terminal sends its pending auto-reversal
+    // (04 FF 05) — then recovery. Repeat Receipt still shows the approval; it is not booked.
+    r.till.register().unwrap();
+    let resolved = card::recover(&mut r.ledger, &mut r.till).unwrap();
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].verdict, card::Verdict::NotBooked);
+    assert!(r.ledger.open_card_intents().unwrap().is_empty());
+    let (_, pt) = finish(r);
+    assert!(pt.batch.is_empty(), "the terminal booked nothing");
+    assert!(!pt.pending_auto_reversal);
+}

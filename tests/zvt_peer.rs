@@ -566,3 +566,24 @@ fn an_abort_that_crosses_the_terminals_frame_is_not_taken_as_acknowledged() {
     );
     assert_eq!(outcome, Outcome::Aborted { code: 0x6C });
 }
+
+#[test]
+fn an_auto_reversal_announced_with_04_ff_05_is_noted_for_recovery() {
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(2));
+    let (info, _) = against(
+        &mut till,
+        peer,
+        |peer| {
+            assert_eq!(&peer.receive()[..2], [0x06, 0x00]);
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            // After a power loss: "PT is sending auto-reversal" (§3.7, code 05).
+            peer.tell(&[0x04, 0xFF, 0x01, 0x05]);
+            peer.send(&frame(&[0x06, 0x0F, 0x07, 0x19, 0x00, 0x29, 0x52, 0x50, 0x00, 0x38]));
+            peer.receive();
+        },
+        |t| t.register(),
+    );
+    assert!(info.is_ok());
+    assert!(till.take_auto_reversal());
+    assert!(!till.take_auto_reversal(), "told once");
+}

@@ -42,6 +42,10 @@ pub enum Scenario {
     /// Payments approve, and the terminal sends its receipts (when the ECR asked for them) as
     /// text blocks (06 D3, extended length, with the receipt type 1F07) instead of print lines.
     LongPrintBlock,
+    /// The terminal loses power right after the till took its status information: the payment
+    /// is not stored (§2.2.8); at the next contact it sends its pending auto-reversal (04 FF 05)
+    /// first, while Repeat Receipt still shows the approval.
+    PowerLoss,
     /// Payments approve and the terminal books the till's answer, but then the cable breaks: its
     /// acknowledgements of that answer and its completion never arrive, so the till cannot know
     /// the card was charged (serial lines only). The rehearsal of an unknown outcome and its
@@ -83,7 +87,7 @@ impl Control {
 
 impl Scenario {
     /// `approve`, `decline:CODE` (hex), `stop-key`, `card-timeout`, `silent`, `eod-fails`,
-    /// `eod-total-only`, `eod-answer-lost`, `crc-0x10`, `long-print`, `answer-lost`.
+    /// `eod-total-only`, `eod-answer-lost`, `crc-0x10`, `long-print`, `answer-lost`, `power-loss`.
     pub fn parse(text: &str) -> Option<Scenario> {
         Some(match text {
             "approve" => Scenario::Approve,
@@ -96,6 +100,7 @@ impl Scenario {
             "crc-0x10" => Scenario::CrcByte0x10,
             "long-print" => Scenario::LongPrintBlock,
             "answer-lost" => Scenario::AnswerLost,
+            "power-loss" => Scenario::PowerLoss,
             other => Scenario::Decline(u8::from_str_radix(other.strip_prefix("decline:")?, 16).ok()?),
         })
     }
@@ -184,6 +189,9 @@ pub struct EmulatorState {
     pub batch: Vec<BatchEntry>,
     /// The last status information sent, for Repeat Receipt.
     pub last_status: Vec<u8>,
+    /// An approval the till took but the terminal could not store (power lost): reversed at
+    /// the next contact, announced with 04 FF 05.
+    pub pending_auto_reversal: bool,
 }
 
 impl EmulatorState {
@@ -202,6 +210,7 @@ impl EmulatorState {
                 ["trace", n] => s.last_trace = n.parse().map_err(|_| bad())?,
                 ["turnover", n] => s.turnover = n.parse().map_err(|_| bad())?,
                 ["eod_outstanding", n] => s.eod_outstanding = *n == "1",
+                ["auto_reversal", n] => s.pending_auto_reversal = *n == "1",
                 ["last_status"] => s.last_status.clear(),
                 ["last_status", hex] => s.last_status = crate::ledger::records::unhex(hex).ok_or_else(bad)?,
                 ["entry", r, t, a, f, rev] => s.batch.push(BatchEntry {
@@ -223,11 +232,13 @@ impl EmulatorState {
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         use std::io::Write;
         let mut text = format!(
-            "till-zvt-emulator 1\nreceipt {}\ntrace {}\nturnover {}\neod_outstanding {}\nlast_status {}\n",
+            "till-zvt-emulator 1\nreceipt {}\ntrace {}\nturnover {}\neod_outstanding {}\nauto_reversal {}\n\
+             last_status {}\n",
             self.last_receipt,
             self.last_trace,
             self.turnover,
             u8::from(self.eod_outstanding),
+            u8::from(self.pending_auto_reversal),
             crate::ledger::records::hex(&self.last_status)
         );
         for e in &self.batch {
@@ -377,6 +388,14 @@ impl<T: ApduLine> Emulator<T> {
 
     /// Sends a PT message and waits for the ECR's answer (T3).
     fn tell(&mut self, apdu: &Apdu) -> Result<Answer, TransportError> {
+        if self.state.pending_auto_reversal {
+            // The first thing said at the next contact: "PT is sending auto-reversal"
+            // (PA00P015 rev 13.08 §3.7, code 05). The payment was never stored.
+            self.state.pending_auto_reversal = false;
+            self.persist().map_err(TransportError::Io)?;
+            self.transport.send(&Apdu::new(0x04, 0xFF, vec![0x05]))?;
+            let _ = self.transport.receive(self.transport.timers().t3)?;
+        }
         match self.transport.send(apdu) {
             // Never taken (the cable is out): no answer, as after T3. A payment whose status
             // information was not taken is reversed, not booked.
@@ -525,6 +544,19 @@ impl<T: ApduLine> Emulator<T> {
                 self.print(&slips)?;
             }
             return self.abort_with(result);
+        }
+        if let Answer::Ack = answer
+            && self.config.scenario == Scenario::PowerLoss
+        {
+            // Power lost here: nothing stored, nothing more said; the approval is what a
+            // Repeat Receipt shows until the auto-reversal is sent at the next contact.
+            self.config.scenario = Scenario::Approve;
+            self.state.pending_auto_reversal = true;
+            self.state.last_status = status.data.clone();
+            self.persist().map_err(TransportError::Io)?;
+            std::thread::sleep(self.transport.timers().t2);
+            let _ = self.transport.drain();
+            return Ok(());
         }
         if let Answer::Ack = answer
             && self.config.scenario == Scenario::AnswerLost

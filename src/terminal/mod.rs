@@ -227,11 +227,18 @@ pub trait PaymentTerminal {
     fn diagnosis(&mut self) -> Result<TerminalInfo, TerminalError>;
     /// Set it to ask the running command to stop (the cashier's Abort button).
     fn abort_handle(&self) -> Arc<AtomicBool>;
+    /// Whether the terminal announced an auto-reversal (04 FF 05) since last asked: its last
+    /// transaction, the one a Repeat Receipt may still show as approved, was reversed.
+    fn take_auto_reversal(&mut self) -> bool {
+        false
+    }
 }
 
 /// A ZVT terminal on a serial line.
 pub struct ZvtTerminal<T: ApduLine> {
     session: Session<T>,
+    /// 04 FF 05 seen since `take_auto_reversal` last asked.
+    auto_reversal: bool,
     password: u32,
     currency: u16,
     expected: ExpectedIdentity,
@@ -240,7 +247,7 @@ pub struct ZvtTerminal<T: ApduLine> {
 
 impl<T: ApduLine> ZvtTerminal<T> {
     pub fn new(session: Session<T>, password: u32, currency: u16, expected: ExpectedIdentity) -> ZvtTerminal<T> {
-        ZvtTerminal { session, password, currency, expected, on_intermediate: Box::new(|_| {}) }
+        ZvtTerminal { session, auto_reversal: false, password, currency, expected, on_intermediate: Box::new(|_| {}) }
     }
 
     /// Where the intermediate status codes go (the cashier's screen).
@@ -280,6 +287,7 @@ impl<T: ApduLine> ZvtTerminal<T> {
         };
         let on_intermediate = &mut self.on_intermediate;
         let ex = self.session.run(command, &mut on_status, &mut |c| on_intermediate(c));
+        self.auto_reversal |= ex.intermediate.contains(&AUTO_REVERSAL);
         if let Some((terminal_id, merchant_no)) = mismatch {
             return Outcome::IdentityMismatch { terminal_id, merchant_no };
         }
@@ -305,6 +313,7 @@ impl<T: ApduLine> ZvtTerminal<T> {
             StatusAnswer::Refuse(0x66)
         };
         let ex = self.session.run(command, &mut on_status, &mut |c| on_intermediate(c));
+        self.auto_reversal |= ex.intermediate.contains(&AUTO_REVERSAL);
         match &ex.end {
             End::Completed(_) => Ok(ex),
             other => Err(TerminalError::from_end(other)),
@@ -436,7 +445,14 @@ impl<T: ApduLine> PaymentTerminal for ZvtTerminal<T> {
     fn abort_handle(&self) -> Arc<AtomicBool> {
         self.session.abort_handle()
     }
+
+    fn take_auto_reversal(&mut self) -> bool {
+        std::mem::take(&mut self.auto_reversal)
+    }
 }
+
+/// Intermediate status 05: "PT is sending auto-reversal" (PA00P015 rev 13.08 §3.7).
+const AUTO_REVERSAL: u8 = 0x05;
 
 #[cfg(test)]
 mod tests {
