@@ -457,3 +457,16 @@ fn over_tcp_the_till_connects_again_after_the_terminal_dropped_the_connection() 
     drop(till);
     assert_eq!(server.join().unwrap().batch.len(), 1);
 }
+
+#[test]
+fn the_emulators_approval_carries_what_real_terminals_send_and_all_of_it_decodes() {
+    let mut rig = Rig::plain();
+    let Outcome::Approved(a) = rig.till.pay(1234, &mut |_| true) else { panic!() };
+    // 3C (LLLVAR text), 17 (sequence number), 8C (network operator's card type), 4C (blocked
+    // goods groups, LLVAR), the TLV container (06) — and the card name after them still read.
+    for field in ["3C=47454E2E4E522E3A", "17=0001", "8C=", "4C=", "06=24"] {
+        assert!(a.status_kept.contains(field), "{field} in {}", a.status_kept);
+    }
+    assert!(!a.card_name.is_empty() && !a.status_kept.contains("bytes from"), "{}", a.status_kept);
+    rig.finish();
+}

@@ -731,8 +731,14 @@ impl<T: ApduLine> Emulator<T> {
         push_bmp(&mut d, 0x0B, &to_bcd(u64::from(trace), 3));
         push_bmp(&mut d, 0x0C, &to_bcd(u64::from(now.hour() * 10000 + now.minute() * 100 + now.second()), 3));
         push_bmp(&mut d, 0x0D, &to_bcd(u64::from(now.month() * 100 + now.day()), 2));
+        // The authorisation number as terminals show it: 3C (LLLVAR text) and, in the TLV
+        // container, tag 24 (display texts) with a 07 line — as the public traces carry it.
+        let auth_no = format!("GEN.NR.:{:06}", (u64::from(trace) * 7919 + u64::from(receipt)) % 1_000_000);
+        let text = if result == 0 { auth_no.clone() } else { "DECLINED".to_string() };
+        push_bmp(&mut d, 0x3C, text.as_bytes());
         if result == 0 {
             push_bmp(&mut d, 0x0E, &to_bcd(2912, 2));
+            push_bmp(&mut d, 0x17, &to_bcd(1, 2));
             push_bmp(&mut d, 0x19, &[0x70]);
             push_bmp(&mut d, 0x22, card.masked_pan);
             let tid: u64 = self.config.terminal_id.parse().unwrap_or(0);
@@ -745,10 +751,18 @@ impl<T: ApduLine> Emulator<T> {
             push_bmp(&mut d, 0x87, &to_bcd(u64::from(receipt), 2));
             push_bmp(&mut d, 0x88, &to_bcd(u64::from(self.state.turnover + 1), 3));
             push_bmp(&mut d, 0x8A, &[card.card_type]);
+            // The network operator's card type (8C) and no blocked goods groups (4C, empty).
+            push_bmp(&mut d, 0x8C, &[card.card_type]);
+            push_bmp(&mut d, 0x4C, &[]);
             let mut name = card.name.as_bytes().to_vec();
             name.push(0);
             push_bmp(&mut d, 0x8B, &name);
         }
+        let mut tlv = vec![0x24, (text.len() + 2) as u8, 0x07, text.len() as u8];
+        tlv.extend(text.as_bytes());
+        // 1F10 cardholder authentication (00: PIN), 1F12 card technology (02: chip).
+        tlv.extend([0x1F, 0x10, 0x01, 0x00, 0x1F, 0x12, 0x01, 0x02]);
+        push_bmp(&mut d, 0x06, &tlv);
         Apdu::new(0x04, 0x0F, d)
     }
 
