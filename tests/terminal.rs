@@ -470,3 +470,12 @@ fn the_emulators_approval_carries_what_real_terminals_send_and_all_of_it_decodes
     assert!(!a.card_name.is_empty() && !a.status_kept.contains("bytes from"), "{}", a.status_kept);
     rig.finish();
 }
+
+#[test]
+fn a_status_enquiry_answered_without_a_software_version_is_read() {
+    let mut rig = Rig::scenario(Scenario::StatusWithoutVersion);
+    let info = rig.till.status().unwrap();
+    assert_eq!((info.status, info.sw_version.as_deref()), (Some(0x00), None));
+    assert_eq!(info.terminal_id.as_deref(), Some("52500038"));
+    rig.finish();
+}

@@ -42,6 +42,9 @@ pub enum Scenario {
     /// Payments approve, and the terminal sends its receipts (when the ECR asked for them) as
     /// text blocks (06 D3, extended length, with the receipt type 1F07) instead of print lines.
     LongPrintBlock,
+    /// Status Enquiry's completion carries the terminal status byte without the software
+    /// version before it (PA00P015 rev 13.08 §2.56.5), as some terminals send it.
+    StatusWithoutVersion,
     /// The terminal loses power right after the till took its status information: the payment
     /// is not stored (§2.2.8); at the next contact it sends its pending auto-reversal (04 FF 05)
     /// first, while Repeat Receipt still shows the approval.
@@ -87,7 +90,8 @@ impl Control {
 
 impl Scenario {
     /// `approve`, `decline:CODE` (hex), `stop-key`, `card-timeout`, `silent`, `eod-fails`,
-    /// `eod-total-only`, `eod-answer-lost`, `crc-0x10`, `long-print`, `answer-lost`, `power-loss`.
+    /// `eod-total-only`, `eod-answer-lost`, `crc-0x10`, `long-print`, `answer-lost`, `power-loss`,
+    /// `status-no-version`.
     pub fn parse(text: &str) -> Option<Scenario> {
         Some(match text {
             "approve" => Scenario::Approve,
@@ -101,6 +105,7 @@ impl Scenario {
             "long-print" => Scenario::LongPrintBlock,
             "answer-lost" => Scenario::AnswerLost,
             "power-loss" => Scenario::PowerLoss,
+            "status-no-version" => Scenario::StatusWithoutVersion,
             other => Scenario::Decline(u8::from_str_radix(other.strip_prefix("decline:")?, 16).ok()?),
         })
     }
@@ -887,8 +892,11 @@ impl<T: ApduLine> Emulator<T> {
         }
         self.transport.send(&messages::ack())?;
         let version = b"till-emulator 1.0";
-        let mut d = super::zvt::apdu::var_prefix(version.len(), 3);
-        d.extend_from_slice(version);
+        let mut d = Vec::new();
+        if self.config.scenario != Scenario::StatusWithoutVersion {
+            d.extend(super::zvt::apdu::var_prefix(version.len(), 3));
+            d.extend_from_slice(version);
+        }
         d.push(if self.state.eod_outstanding { 0xF0 } else { 0x00 });
         d.extend(self.identity_bmps());
         self.finish(d)
