@@ -479,3 +479,43 @@ fn a_status_enquiry_answered_without_a_software_version_is_read() {
     assert_eq!(info.terminal_id.as_deref(), Some("52500038"));
     rig.finish();
 }
+
+#[test]
+fn a_serial_terminal_that_vanishes_and_comes_back_is_opened_again() {
+    use serialport::SerialPort;
+    use till::terminal::zvt::transport::ReopeningPort;
+    // The device path the settings name (a USB adapter's /dev/ttyUSB0): here a link to a
+    // pseudo-terminal that can be pulled and replaced.
+    let dir = tempfile::tempdir().unwrap();
+    let device = dir.path().join("ttyUSB0");
+    let plug_in = || {
+        let (terminal_side, till_side) = TTYPort::pair().unwrap();
+        let _ = std::fs::remove_file(&device);
+        std::os::unix::fs::symlink(till_side.name().unwrap(), &device).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let mut emulator =
+            Emulator::new(SerialTransport::new(terminal_side, timers()), EmulatorConfig::default(), None).unwrap();
+        let handle = std::thread::spawn(move || {
+            emulator.run(Duration::from_millis(20), &|| !flag.load(Ordering::SeqCst)).unwrap();
+        });
+        (stop, handle, till_side)
+    };
+    let (stop, handle, keep) = plug_in();
+    let port = ReopeningPort::open(&device, 9600).unwrap();
+    drop(keep);
+    let mut till =
+        ZvtTerminal::new(Session::new(SerialTransport::new(port, timers())), 123456, 156, ExpectedIdentity::default());
+    assert!(till.status().is_ok());
+    // Unplugged: the terminal's side of the line is gone.
+    stop.store(true, Ordering::SeqCst);
+    handle.join().unwrap();
+    assert!(till.status().is_err(), "nothing answers while it is gone");
+    // Plugged back (a new device behind the same path): the next command opens it again.
+    let (stop, handle, keep) = plug_in();
+    drop(keep);
+    assert_eq!(till.status().unwrap().terminal_id.as_deref(), Some("52500038"));
+    assert!(matches!(till.pay(300, &mut |_| true), Outcome::Approved(_)));
+    stop.store(true, Ordering::SeqCst);
+    handle.join().unwrap();
+}

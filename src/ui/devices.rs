@@ -129,7 +129,7 @@ impl PortDevices {
     pub fn open(settings: &crate::config::settings::Settings) -> Result<PortDevices, DeviceError> {
         use crate::terminal::ExpectedIdentity;
         use crate::terminal::zvt::session::Session;
-        use crate::terminal::zvt::transport::{SerialTransport, TcpTransport, open_serial};
+        use crate::terminal::zvt::transport::{ReopeningPort, SerialTransport, TcpTransport};
         let store = &settings.store;
         let mut missing = Vec::new();
         let (mut terminal, mut abort) = (None, None);
@@ -145,7 +145,8 @@ impl PortDevices {
                         (zvt.abort_handle(), TerminalDevice::zvt(zvt, None))
                     })
                     .map_err(|e| format!("{addr}: {e}")),
-                (None, Some(port)) => open_serial(port, t.baud)
+                // Opened by its path, and opened again after a USB adapter was unplugged.
+                (None, Some(port)) => ReopeningPort::open(port, t.baud)
                     .map(|p| {
                         let line = SerialTransport::new(p, timers);
                         let mut zvt =

@@ -798,6 +798,8 @@ impl Till {
                 if self.terminal == TerminalState::Busy {
                     return Vec::new();
                 }
+                let was_gone = self.terminal == TerminalState::Offline;
+                let back = result.is_ok();
                 self.terminal = match result {
                     Ok(info) if info.status == Some(0xF0) => TerminalState::NeedsSettlement,
                     // Status Enquiry has no registration bit field: a terminal that needed
@@ -807,6 +809,17 @@ impl Till {
                     // On the status bar only ("terminal disconnected"); a payment says more.
                     Err(_) => TerminalState::Offline,
                 };
+                // Back after it was gone: a payment that was in flight is settled with it now.
+                if was_gone
+                    && back
+                    && let Some(terminal) = &self.devices.terminal
+                {
+                    let ledger = self.devices.shared.clone();
+                    return vec![terminal.call(move |device| {
+                        let recovered = card::recover(&mut workers::lock(&ledger), &mut *device.terminal);
+                        Message::Recovered(recovered.map_err(|e| e.to_string()))
+                    })];
+                }
             }
             Message::TerminalReady(result) => match result {
                 Ok(info) => {

@@ -129,6 +129,60 @@ impl Link for serialport::TTYPort {
     }
 }
 
+/// A serial port opened by its path and opened again after it vanished — a USB-serial adapter
+/// unplugged and plugged back, a terminal's own USB port after it rebooted. While it is gone
+/// every send and receive fails (the command in flight ends unknown; recovery asks the
+/// terminal once it is back), and each next command tries to open it again.
+pub struct ReopeningPort {
+    path: std::path::PathBuf,
+    baud: u32,
+    port: Option<serialport::TTYPort>,
+}
+
+impl ReopeningPort {
+    pub fn open(path: &std::path::Path, baud: u32) -> Result<ReopeningPort, serialport::Error> {
+        let port = open_serial(path, baud)?;
+        Ok(ReopeningPort { path: path.to_path_buf(), baud, port: Some(port) })
+    }
+
+    /// Whether the port is open now.
+    pub fn is_open(&self) -> bool {
+        self.port.is_some()
+    }
+
+    fn port(&mut self) -> io::Result<&mut serialport::TTYPort> {
+        if self.port.is_none() {
+            self.port = Some(open_serial(&self.path, self.baud).map_err(io::Error::other)?);
+        }
+        Ok(self.port.as_mut().expect("opened above"))
+    }
+
+    /// A failed read or write means the device is gone (a timeout is no failure): closed, to be
+    /// opened again.
+    fn check<T>(&mut self, result: io::Result<T>) -> io::Result<T> {
+        if result.is_err() {
+            self.port = None;
+        }
+        result
+    }
+}
+
+impl Link for ReopeningPort {
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let sent = self.port().and_then(|p| serial_send(p, bytes));
+        self.check(sent)
+    }
+
+    fn receive(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+        let got = self.port().and_then(|p| serial_receive(p, buf, timeout));
+        self.check(got)
+    }
+
+    fn wire_time(&self, bytes: usize) -> Duration {
+        self.port.as_ref().map_or(Duration::ZERO, |p| serial_wire_time(p, bytes))
+    }
+}
+
 /// How the line should misbehave, for the emulator's rehearsal scenarios: the next frames this
 /// side sends can be corrupted (a CRC byte flipped) or dropped (never sent), and the next frames
 /// it receives can go unacknowledged (as if the ACK were lost on the cable).
