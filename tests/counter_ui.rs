@@ -179,8 +179,8 @@ fn a_declined_card_is_then_paid_in_cash() {
 }
 
 #[test]
-fn the_cashier_aborts_a_card_payment_and_nothing_is_charged() {
-    // The customer takes a while with the card: time for the cashier to press Abort.
+fn the_customer_stops_a_card_payment_on_the_terminal_and_nothing_is_charged() {
+    // The customer takes a while with the card, then stops the payment on the terminal.
     let mut c = open(Duration::from_secs(4));
     c.sign_in();
     c.scan("DRK003");
@@ -198,7 +198,11 @@ fn the_cashier_aborts_a_card_payment_and_nothing_is_charged() {
     assert!(matches!(first, Message::CardStatus(_)), "{first:?}");
     c.send(first);
     assert!(c.sees("Abort"));
+    // No abort goes to a terminal that is master (PA00P015 §2.23): the cashier is told to
+    // have the customer press Stop on the terminal, and the customer does.
     c.click("Abort");
+    assert!(format!("{:?}", c.till.notice()).contains("press Stop"), "{:?}", c.till.notice());
+    c.terminal.send(Control::Scenario(Scenario::StopKey)).unwrap();
     for message in stream {
         c.send(message);
     }

@@ -146,17 +146,25 @@ fn declines_and_aborts_book_nothing() {
 }
 
 #[test]
-fn the_cashier_can_abort() {
-    let config = EmulatorConfig { card_delay: Duration::from_secs(2), ..EmulatorConfig::default() };
+fn the_cashiers_abort_is_not_sent_while_the_terminal_is_master() {
+    // PA00P015 rev 13.08 §2.23: during a payment the terminal is master; the till sends no
+    // 06 B0 (the emulator would honour one and abort with 6C). The payment goes on.
+    let config = EmulatorConfig { card_delay: Duration::from_millis(800), ..EmulatorConfig::default() };
     let mut rig = Rig::new(config, LineFaults::default(), ExpectedIdentity::default());
     let abort = rig.till.abort_handle();
     let presser = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(400));
+        std::thread::sleep(Duration::from_millis(300));
         abort.store(true, Ordering::SeqCst);
     });
-    assert_eq!(rig.till.pay(700, &mut |_| true), Outcome::Aborted { code: 0x6C });
+    assert!(matches!(rig.till.pay(700, &mut |_| true), Outcome::Approved(_)));
     presser.join().unwrap();
-    assert!(rig.finish().batch.is_empty());
+    assert_eq!(rig.finish().batch.len(), 1);
+    // The commands that invite an abort are the ones the specification names.
+    use till::terminal::zvt::apdu::Apdu;
+    use till::terminal::zvt::session::allows_abort;
+    assert!(!allows_abort(&Apdu::new(0x06, 0x01, vec![])));
+    assert!(allows_abort(&Apdu::new(0x06, 0xC0, vec![])) && allows_abort(&Apdu::new(0x06, 0xE2, vec![])));
+    assert!(!allows_abort(&Apdu::new(0x06, 0xF0, vec![])), "Display Image cannot be aborted");
 }
 
 #[test]

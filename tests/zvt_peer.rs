@@ -541,30 +541,25 @@ fn an_approval_arriving_during_a_status_enquiry_is_refused_not_booked_unseen() {
 
 #[test]
 fn an_abort_that_crosses_the_terminals_frame_is_not_taken_as_acknowledged() {
-    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(3));
-    let abort = till.abort_handle();
+    // T4 of 600 ms: after it the till is master again and sends 06 B0 (§2.23).
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_millis(600));
     let (outcome, _) = against(
         &mut till,
         peer,
         move |peer| {
             peer.receive();
             peer.send(&frame(&[0x80, 0x00, 0x00]));
-            // The cashier presses Abort; the till's 06 B0 crosses the terminal's "insert card".
-            std::thread::sleep(Duration::from_millis(100));
-            abort.store(true, std::sync::atomic::Ordering::SeqCst);
+            // The terminal says nothing until T4 has run out; the till's 06 B0 then crosses the
+            // terminal's late "insert card".
             assert_eq!(&peer.receive_unacknowledged()[..2], [0x06, 0xB0]);
             peer.send(&frame(&[0x04, 0xFF, 0x01, 0x0A]));
             // The terminal's frame was no acknowledgement of the abort: after T2 it comes again.
             let again = peer.receive();
             assert_eq!(&again[..2], [0x06, 0xB0], "the abort repeated, not taken as acknowledged");
-            // The till answers the intermediate status it got; then the terminal stops.
-            assert_eq!(peer.receive(), [0x80, 0x00, 0x00]);
-            peer.send(&frame(&[0x06, 0x1E, 0x01, 0x6C]));
-            peer.receive();
         },
         |t| t.pay(1050, &mut |_| true),
     );
-    assert_eq!(outcome, Outcome::Aborted { code: 0x6C });
+    assert!(matches!(outcome, Outcome::Unknown { .. }), "{outcome:?}");
 }
 
 #[test]

@@ -459,14 +459,24 @@ impl<T: ApduLine> Emulator<T> {
         if code != 0x0A {
             return Ok(true);
         }
-        if let Some(a) = self.transport.receive(self.config.card_delay)?
-            && a.command() == (0x06, 0xB0)
-        {
-            self.transport.send(&messages::ack())?;
-            self.abort_with(0x6C)?;
-            return Ok(false);
+        // While the customer is asked for the card: a rehearsal's "customer presses Stop"
+        // (a scenario change) takes effect at once; an ECR's 06 B0 is honoured, as many
+        // terminals do though the specification does not invite it during a payment.
+        let deadline = std::time::Instant::now() + self.config.card_delay;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if let Some(a) = self.transport.receive(left.clamp(Duration::from_millis(1), Duration::from_millis(20)))?
+                && a.command() == (0x06, 0xB0)
+            {
+                self.transport.send(&messages::ack())?;
+                self.abort_with(0x6C)?;
+                return Ok(false);
+            }
+            self.apply_controls();
+            if self.config.scenario == Scenario::StopKey || left.is_zero() {
+                return Ok(true);
+            }
         }
-        Ok(true)
     }
 
     fn payment(&mut self, cmd: &Apdu, refund: bool) -> Result<(), TransportError> {

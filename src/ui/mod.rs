@@ -1058,9 +1058,12 @@ impl Till {
                 }
             }
             Message::Card => return self.start_card(),
+            // The terminal is master during a payment: ZVT lets the till send no abort then
+            // (PA00P015 rev 13.08 §2.23). The customer stops it on the terminal (its Stop key),
+            // or it ends by its own timeout; the till waits for its answer.
             Message::AbortCard => {
-                if let Some(abort) = &self.devices.abort {
-                    abort.store(true, Ordering::SeqCst);
+                if matches!(self.card, CardState::Running(_)) {
+                    self.info(t("counter.abort_on_terminal", &l));
                 }
             }
             Message::CardStatus(code) => {

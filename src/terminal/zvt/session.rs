@@ -108,7 +108,8 @@ impl Clock for ManualClock {
     }
 }
 
-/// How often the wait for the terminal looks at the abort button (and the clock).
+/// How often the wait for the terminal looks at the abort button (for the commands that allow
+/// it) and the clock.
 const ABORT_POLL: Duration = Duration::from_millis(50);
 
 impl<T: ApduLine> Session<T> {
@@ -220,7 +221,12 @@ impl<T: ApduLine> Session<T> {
                 ex.end = End::T4Expired;
                 return ex;
             }
-            if self.abort.swap(false, Ordering::SeqCst) {
+            // The cashier's abort goes out only where PA00P015 rev 13.08 §2.23 allows it: the
+            // ECR is master, or the command running invites it (Read Card, the text displays,
+            // PIN verification). During a payment the terminal is master: the customer stops
+            // it on the terminal, or it ends by its own timeout — an unsolicited 06 B0 there
+            // collides with the terminal's messages and is not the ECR's to send.
+            if self.abort.swap(false, Ordering::SeqCst) && allows_abort(command) {
                 match self.transport.send(&messages::abort()) {
                     // Not taken (it crossed the terminal's own message and the terminal went on
                     // with it): the exchange goes on; what the terminal sent is answered below.
@@ -337,6 +343,14 @@ impl<T: ApduLine> Session<T> {
         }
         None
     }
+}
+
+/// Commands during which the ECR may send Abort (06 B0) although the terminal is master
+/// (PA00P015 rev 13.08 §2.23 and the chapters of these commands: "can be terminated prematurely
+/// using the command Abort"): Read Card, the text displays with or without input, PIN
+/// verification for customer cards. Display Image (06 F0) says it cannot.
+pub fn allows_abort(command: &Apdu) -> bool {
+    matches!(command.command(), (0x06, 0xC0 | 0xE0 | 0x85 | 0xE1 | 0x88 | 0xE2 | 0xE7 | 0x86 | 0xE3 | 0x87))
 }
 
 /// Commands after which the terminal is master until 06 0F / 06 1E.
