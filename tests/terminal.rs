@@ -527,3 +527,20 @@ fn a_serial_terminal_that_vanishes_and_comes_back_is_opened_again() {
     stop.store(true, Ordering::SeqCst);
     handle.join().unwrap();
 }
+
+#[test]
+fn a_timeout_byte_in_insert_card_gives_a_slow_customer_the_terminals_time() {
+    // T4 of 1 s and a customer who takes 1.5 s: without the terminal's timeout byte (04 FF 0A 01:
+    // one minute) the till would give up; with it the payment goes through.
+    let config = EmulatorConfig {
+        scenario: Scenario::InsertCardTimeout,
+        card_delay: Duration::from_millis(1500),
+        ..EmulatorConfig::default()
+    };
+    let mut rig = Rig::new(config, LineFaults::default(), ExpectedIdentity::default());
+    let t = rig.till.session_mut().timers();
+    rig.till.session_mut().transport_mut().set_timers(Timers { t4: Duration::from_secs(1), ..t });
+    let outcome = rig.till.pay(800, &mut |_| true);
+    assert!(matches!(outcome, Outcome::Approved(_)), "{outcome:?}");
+    assert_eq!(rig.finish().batch.len(), 1);
+}

@@ -42,6 +42,9 @@ pub enum Scenario {
     /// Payments approve, and the terminal sends its receipts (when the ECR asked for them) as
     /// text blocks (06 D3, extended length, with the receipt type 1F07) instead of print lines.
     LongPrintBlock,
+    /// The "insert card" intermediate status carries a timeout byte of 01 (BCD minutes,
+    /// PA00P015 rev 13.08 §3.7): the ECR's T4 becomes one minute for a customer who takes long.
+    InsertCardTimeout,
     /// Status Enquiry's completion carries the terminal status byte without the software
     /// version before it (PA00P015 rev 13.08 §2.56.5), as some terminals send it.
     StatusWithoutVersion,
@@ -91,7 +94,7 @@ impl Control {
 impl Scenario {
     /// `approve`, `decline:CODE` (hex), `stop-key`, `card-timeout`, `silent`, `eod-fails`,
     /// `eod-total-only`, `eod-answer-lost`, `crc-0x10`, `long-print`, `answer-lost`, `power-loss`,
-    /// `status-no-version`.
+    /// `status-no-version`, `insert-card-timeout`.
     pub fn parse(text: &str) -> Option<Scenario> {
         Some(match text {
             "approve" => Scenario::Approve,
@@ -106,6 +109,7 @@ impl Scenario {
             "answer-lost" => Scenario::AnswerLost,
             "power-loss" => Scenario::PowerLoss,
             "status-no-version" => Scenario::StatusWithoutVersion,
+            "insert-card-timeout" => Scenario::InsertCardTimeout,
             other => Scenario::Decline(u8::from_str_radix(other.strip_prefix("decline:")?, 16).ok()?),
         })
     }
@@ -454,7 +458,11 @@ impl<T: ApduLine> Emulator<T> {
     /// cashier's abort (06 B0). Ok(false) when the payment was aborted.
     fn intermediate(&mut self, code: u8) -> Result<bool, TransportError> {
         if self.config.show_intermediate {
-            self.tell(&Apdu::new(0x04, 0xFF, vec![code]))?;
+            let mut data = vec![code];
+            if code == 0x0A && self.config.scenario == Scenario::InsertCardTimeout {
+                data.push(0x01);
+            }
+            self.tell(&Apdu::new(0x04, 0xFF, data))?;
         }
         if code != 0x0A {
             return Ok(true);
