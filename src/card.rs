@@ -302,6 +302,13 @@ pub fn recover(ledger: &mut Ledger, terminal: &mut dyn PaymentTerminal) -> Resul
     for intent in open {
         let stored = results.iter().rev().find(|r| r.intent_id == intent.intent_id && r.receipt_no.is_some());
         let mut verdict = judge(ledger, &intent, stored, last.as_ref())?;
+        if let Verdict::Booked(a) = &verdict
+            && terminal.refused_approvals().contains(&(a.receipt_no, a.trace))
+        {
+            // The till refused this approval (84 66) when it came during another command: the
+            // terminal reversed it.
+            verdict = Verdict::NotBooked;
+        }
         if auto_reversed && matches!(verdict, Verdict::Booked(_)) {
             // The approval Repeat Receipt shows is the one the terminal could not store (power
             // lost before its completion) and has just reversed (04 FF 05): no money moved.

@@ -359,14 +359,8 @@ fn a_crc_byte_of_0x10_crosses_the_line_raw() {
 fn a_long_print_block_with_extended_length() {
     let mut rig = Rig::scenario(Scenario::LongPrintBlock);
     rig.till.register().unwrap();
-    let before = rig.line.control.carried().1;
-    let started = std::time::Instant::now();
     let outcome = rig.till.pay(2500, &mut |_| true);
-    let took = started.elapsed();
     let Outcome::Approved(a) = outcome else { panic!("{outcome:?}") };
-    // Through the line at 9600 8N2, every byte the terminal sent took its time.
-    let carried = (rig.line.control.carried().1 - before) as usize;
-    assert!(carried > 600 && took >= LineSpeed::ZVT.wire_time(carried), "{carried} bytes in {took:?}");
     // One text block per receipt, each over 255 bytes (the FF lo hi length form), with its type.
     assert_eq!(a.receipts.len(), 2, "{:?}", a.receipts);
     assert_eq!((a.receipts[0].receipt_type, a.receipts[1].receipt_type), (Some(0x02), Some(0x01)));
@@ -388,7 +382,7 @@ fn the_terminals_receipt_comes_as_print_lines_when_asked_and_the_payment_is_book
     let customer = a.receipts[0].text();
     assert!(customer.contains("** CUSTOMER RECEIPT **") && customer.contains("APPROVED"), "{customer}");
     assert!(customer.contains(&a.masked_pan), "{customer}");
-    // Administration receipts come the same way: the diagnosis's, and the end-of-day's.
+    // Administration receipts come the same way (the end-of-day's: tests/settlement.rs).
     let diagnosis = rig.till.diagnosis().unwrap();
     assert_eq!(diagnosis.receipts.len(), 1);
     assert_eq!(diagnosis.receipts[0].lines[0], "** DIAGNOSIS **");

@@ -222,12 +222,12 @@ fn a_terminal_command_the_till_does_not_support_is_answered_84_83() {
 fn what_the_terminal_says_is_data_not_trust() {
     let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(2));
     // A card name carrying a spreadsheet formula and a whole card number (8B, LL-var).
-    let name = b"=HYPERLINK(\"x\") 4748430000007743";
+    let name = b"=HYPERLINK(\"x\") 4111111111111111";
     let mut extra = vec![0x8B, 0xF0 + (name.len() / 10) as u8, 0xF0 + (name.len() % 10) as u8];
     extra.extend(name);
     let (outcome, _) = against(&mut till, peer, pay_script(approval(&extra)), |t| t.pay(1050, &mut |_| true));
     let Outcome::Approved(a) = outcome else { panic!("{outcome:?}") };
-    assert_eq!(a.card_name, "=HYPERLINK(\"x\") 474843******7743", "the number masked");
+    assert_eq!(a.card_name, "=HYPERLINK(\"x\") 411111******1111", "the number masked");
     assert!(a.pan_was_unmasked, "flagged for the installer");
     // Exported, the formula is text.
     assert_eq!(till::dayclose::output::spreadsheet_safe(&a.card_name), format!("'{}", a.card_name));
@@ -262,7 +262,7 @@ fn the_terminals_print_lines_are_its_receipt_in_cp437_with_card_numbers_masked()
     let lines = vec![
         // 8E is "Ä" in CP437, the default character set (§15.2).
         (0x00, b"** H\x8eNDLERBELEG **".to_vec()),
-        (0x00, b"Karte 4748 4300 0000 7743".to_vec()),
+        (0x00, b"Karte 4111 1111 1111 1111".to_vec()),
         (0xFF, vec![2]),
         // 81: the last line of this receipt.
         (0x81, b"Unterschrift".to_vec()),
@@ -273,7 +273,7 @@ fn the_terminals_print_lines_are_its_receipt_in_cp437_with_card_numbers_masked()
     assert_eq!(a.receipts.len(), 2, "{:?}", a.receipts);
     assert_eq!(
         a.receipts[0].lines,
-        ["** H\u{c4}NDLERBELEG **", "Karte 4748 43** **** 7743", "", "", "Unterschrift"],
+        ["** H\u{c4}NDLERBELEG **", "Karte 4111 11** **** 1111", "", "", "Unterschrift"],
         "FF with a count of 2: two line feeds (§3.5)"
     );
     assert_eq!(a.receipts[1].lines, ["** KUNDENBELEG **"], "what was open at the completion is a receipt");
@@ -415,6 +415,8 @@ fn a_real_terminal_registers_then_approves_and_sends_its_merchant_receipt_as_a_t
     let receipt = &a.receipts[0];
     assert_eq!(receipt.receipt_type, Some(0x01), "merchant");
     assert_eq!(receipt.lines[0], "** H\u{c4}NDLERBELEG **");
+    // Its AID (A0000000041010) and masked number are no card number to flag.
+    assert!(!a.pan_was_unmasked);
     for line in ["Terminal-ID:    29001006", "Nr:  **** **** **** 5726", "BETRAG:  EUR        0,01"] {
         assert!(receipt.lines.iter().any(|l| l == line), "{line:?} in {:#?}", receipt.lines);
     }
@@ -467,8 +469,8 @@ fn a_thousand_byte_print_block_takes_its_wire_time_and_no_timer_fires_early() {
     block.extend(&container);
     let wire = frame(&block).len();
     assert!(wire > 1000, "{wire}");
-    let started = std::time::Instant::now();
-    let (outcome, peer) = against(
+    assert!(LineSpeed::ZVT.wire_time(wire) > Duration::from_secs(1), "longer on the wire than T4");
+    let (outcome, _) = against(
         &mut till,
         peer,
         move |peer| {
@@ -481,12 +483,8 @@ fn a_thousand_byte_print_block_takes_its_wire_time_and_no_timer_fires_early() {
         },
         |t| t.pay(1050, &mut |_| true),
     );
-    let took = started.elapsed();
     let Outcome::Approved(a) = outcome else { panic!("{outcome:?}") };
     assert_eq!(a.receipts[0].lines.len(), 42);
-    let (_, to_till) = peer.line.control.carried();
-    assert!(to_till as usize > wire);
-    assert!(took >= LineSpeed::ZVT.wire_time(wire), "{took:?} for {wire} bytes");
 }
 
 #[test]
@@ -612,4 +610,47 @@ fn an_end_of_day_without_bmp_60_is_taken_with_its_total_and_the_terminals_receip
     assert_eq!(eod.receipts[0].lines[0], "** KASSENSCHNITT **");
     assert!(eod.receipts[0].lines.iter().any(|l| l.starts_with("Gesamt")), "{:#?}", eod.receipts[0].lines);
     assert_eq!(till::dayclose::terminal_totals(&eod), till::ledger::TerminalTotals::Total(0));
+}
+
+#[test]
+fn an_approval_the_till_refused_during_another_command_is_not_booked_by_recovery() {
+    use till::card;
+    use till::ledger::{CardResultRecord, Ledger};
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::open(&dir.path().join("ledger.db"), "R1", till::money::Currency::CNY).unwrap();
+    // A payment whose answer went astray: its intent open, its approval (receipt 17, trace 42)
+    // recorded as unknown.
+    let intent = ledger.begin_card_intent("pay", 1050, "sale-1", None, chrono::Utc::now()).unwrap();
+    let stored = CardResultRecord {
+        intent_id: intent.intent_id,
+        outcome: "unknown".into(),
+        result_code: Some(0),
+        amount_minor: Some(1050),
+        receipt_no: Some(17),
+        trace: Some(42),
+        ..Default::default()
+    };
+    ledger.record_card_result(&stored, chrono::Utc::now()).unwrap();
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(2));
+    let (resolved, _) = against(
+        &mut till,
+        peer,
+        |peer| {
+            // The minute's Status Enquiry hears that approval again: refused, so reversed.
+            peer.receive();
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            peer.send(&frame(&approval(&[])));
+            assert_eq!(peer.receive(), [0x84, 0x66, 0x00]);
+            peer.send(&frame(&[0x06, 0x0F, 0x01, 0x00]));
+            peer.receive();
+            // Recovery's Repeat Receipt still shows the approval.
+            peer.repeat_receipt_shows(&approval(&[]));
+        },
+        |t| {
+            t.status().unwrap();
+            card::recover(&mut ledger, t).unwrap()
+        },
+    );
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].verdict, card::Verdict::NotBooked);
 }

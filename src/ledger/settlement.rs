@@ -637,6 +637,11 @@ impl Ledger {
             )
             .optional()?;
         let Some((seq, text)) = row else { return Ok(None) };
+        // Unknown totals stay the day's: the batch may be closed, and an end-of-day now would
+        // hold only what came after (never a second end-of-day for one Z).
+        if text == "unknown" {
+            return Ok(Some(TerminalTotals::Unknown));
+        }
         let later: bool =
             self.conn
                 .query_row("SELECT EXISTS (SELECT 1 FROM card_intents WHERE intent_id > ?1)", [seq], |r| r.get(0))?;

@@ -232,13 +232,21 @@ pub trait PaymentTerminal {
     fn take_auto_reversal(&mut self) -> bool {
         false
     }
+    /// Approvals (receipt, trace) the till refused ("goods not issued") because they came
+    /// during another command: not booked, whatever Repeat Receipt shows later.
+    fn refused_approvals(&self) -> Vec<(u16, u32)> {
+        Vec::new()
+    }
 }
 
 /// A ZVT terminal on a serial line.
 pub struct ZvtTerminal<T: ApduLine> {
     session: Session<T>,
-    /// 04 FF 05 seen since `take_auto_reversal` last asked.
+    /// 04 FF 05 seen since `take_auto_reversal` last asked (outside payments).
     auto_reversal: bool,
+    /// Approvals (receipt, trace) the till refused with 84 66 because they came during another
+    /// command: the terminal reversed them, though Repeat Receipt may still show them.
+    refused: Vec<(u16, u32)>,
     password: u32,
     currency: u16,
     expected: ExpectedIdentity,
@@ -247,7 +255,15 @@ pub struct ZvtTerminal<T: ApduLine> {
 
 impl<T: ApduLine> ZvtTerminal<T> {
     pub fn new(session: Session<T>, password: u32, currency: u16, expected: ExpectedIdentity) -> ZvtTerminal<T> {
-        ZvtTerminal { session, auto_reversal: false, password, currency, expected, on_intermediate: Box::new(|_| {}) }
+        ZvtTerminal {
+            session,
+            auto_reversal: false,
+            refused: Vec::new(),
+            password,
+            currency,
+            expected,
+            on_intermediate: Box::new(|_| {}),
+        }
     }
 
     /// Where the intermediate status codes go (the cashier's screen).
@@ -286,8 +302,11 @@ impl<T: ApduLine> ZvtTerminal<T> {
             }
         };
         let on_intermediate = &mut self.on_intermediate;
+        // An auto-reversal announced at the start of a payment concerns an earlier transaction
+        // the till has settled already (an open one blocks payments): it tells recovery
+        // nothing about this one.
+        self.auto_reversal = false;
         let ex = self.session.run(command, &mut on_status, &mut |c| on_intermediate(c));
-        self.auto_reversal |= ex.intermediate.contains(&AUTO_REVERSAL);
         if let Some((terminal_id, merchant_no)) = mismatch {
             return Outcome::IdentityMismatch { terminal_id, merchant_no };
         }
@@ -301,10 +320,19 @@ impl<T: ApduLine> ZvtTerminal<T> {
         // terminal still holds — an earlier one whose answer went astray: acknowledging it here
         // would book it unseen. "Goods not issued": the terminal reverses it, and recovery finds
         // the earlier payment not booked.
-        let expects_status = matches!(command.command(), (0x06, 0x50) | (0x06, 0x20));
+        // An end-of-day's own status carries no receipt number (87); one that does is a payment's.
+        let expects_status = |s: &StatusInfo| match command.command() {
+            (0x06, 0x20) => true,
+            (0x06, 0x50) => s.receipt_no.is_none(),
+            _ => false,
+        };
+        let refused = &mut self.refused;
         let mut on_status = |s: &StatusInfo| {
-            if expects_status || !s.approved() || s.amount_minor.is_none() {
+            if expects_status(s) || !s.approved() || s.amount_minor.is_none() {
                 return StatusAnswer::Accept;
+            }
+            if let (Some(receipt), Some(trace)) = (s.receipt_no, s.trace) {
+                refused.push((receipt, trace));
             }
             crate::log::event(&format!(
                 "terminal sent an approval (trace {:?}) during command {:02X} {:02X}: refused 84 66",
@@ -404,7 +432,8 @@ impl<T: ApduLine> PaymentTerminal for ZvtTerminal<T> {
 
     fn end_of_day(&mut self) -> Result<EndOfDay, TerminalError> {
         let ex = self.admin(&messages::end_of_day(self.password))?;
-        let status = ex.statuses.last();
+        // Its own status: not a payment's that came along (refused above).
+        let status = ex.statuses.iter().rev().find(|s| s.receipt_no.is_none());
         if let Some(code) = status.and_then(|s| s.result_code).filter(|c| *c != 0) {
             return Err(TerminalError::Aborted(code));
         }
@@ -448,6 +477,10 @@ impl<T: ApduLine> PaymentTerminal for ZvtTerminal<T> {
 
     fn take_auto_reversal(&mut self) -> bool {
         std::mem::take(&mut self.auto_reversal)
+    }
+
+    fn refused_approvals(&self) -> Vec<(u16, u32)> {
+        self.refused.clone()
     }
 }
 

@@ -798,7 +798,8 @@ impl Till {
                 if self.terminal == TerminalState::Busy {
                     return Vec::new();
                 }
-                let was_gone = self.terminal == TerminalState::Offline;
+                // Back after it was gone, or a payment's outcome still open: recovery asks it.
+                let was_gone = self.terminal == TerminalState::Offline || self.card == CardState::Unknown;
                 let back = result.is_ok();
                 self.terminal = match result {
                     Ok(info) if info.status == Some(0xF0) => TerminalState::NeedsSettlement,

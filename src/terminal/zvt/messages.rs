@@ -202,9 +202,11 @@ pub fn terminal_text(value: &[u8]) -> (String, bool) {
     (masked.chars().take(TEXT_MAX).collect(), flagged)
 }
 
-/// Masks every run of 12 or more digits — a card number, whole or nearly, also when written in
-/// groups with single spaces or dashes between them ("4748 4300 0000 7743") — but its first 6
-/// and last 4 digits. Returns the text and whether anything was masked.
+/// Masks every card number in a text — a run of 12 to 19 digits that passes the Luhn check (as
+/// every card number does, ISO/IEC 7812), also when written in groups with single spaces or
+/// dashes between them ("4111 1111 1111 1111") — but its first 6 and last 4 digits. A run glued
+/// to letters ("AID: A0000000041010") or failing the check (a VU or trace number) is no card
+/// number. Returns the text and whether anything was masked.
 pub fn mask_card_numbers(text: &str) -> (String, bool) {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
@@ -231,7 +233,8 @@ pub fn mask_card_numbers(text: &str) -> (String, bool) {
         }
         let run = &chars[i..end];
         let digits = run.iter().filter(|c| c.is_ascii_digit()).count();
-        if digits >= 12 {
+        let glued = (i > 0 && chars[i - 1].is_alphanumeric()) || chars.get(end).is_some_and(|c| c.is_alphanumeric());
+        if (12..=19).contains(&digits) && !glued && luhn(run.iter().filter(|c| c.is_ascii_digit())) {
             flagged = true;
             let mut seen = 0;
             for &c in run {
@@ -248,6 +251,17 @@ pub fn mask_card_numbers(text: &str) -> (String, bool) {
         i = end;
     }
     (out, flagged)
+}
+
+/// The Luhn check of a digit sequence (its last digit the check digit).
+fn luhn<'a>(digits: impl DoubleEndedIterator<Item = &'a char>) -> bool {
+    let sum: u32 = digits
+        .rev()
+        .filter_map(|c| c.to_digit(10))
+        .enumerate()
+        .map(|(i, d)| if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
+        .sum();
+    sum.is_multiple_of(10)
 }
 
 /// A card number masked as the receipt shows it: the first 6 and the last 4 digits.
@@ -333,14 +347,21 @@ impl StatusInfo {
     }
 
     /// The status information as it may be kept with the card result: every field as received
-    /// (`id=hex`), the card number as masked text, and what was not decoded by its size only.
+    /// (`id=hex`) — the card number as masked text, texts (3C, 8B) as checked, track data (23,
+    /// 24, 2D) left out — and what was not decoded by its size only.
     pub fn kept(&self) -> String {
         let mut out: Vec<String> = self
             .fields
             .iter()
-            .map(|f| match f.id {
-                0x22 => format!("22={}", self.masked_pan.as_deref().unwrap_or("")),
-                _ => format!("{:02X}={}", f.id, f.value.iter().map(|b| format!("{b:02X}")).collect::<String>()),
+            .filter(|f| !matches!(f.id, 0x23 | 0x24 | 0x2D))
+            .map(|f| {
+                let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02X}")).collect::<String>();
+                match f.id {
+                    0x22 => format!("22={}", self.masked_pan.as_deref().unwrap_or("")),
+                    // Texts as checked (a card number in them masked), not as sent.
+                    0x3C | 0x8B => format!("{:02X}={}", f.id, hex(terminal_text(&f.value).0.as_bytes())),
+                    _ => format!("{:02X}={}", f.id, hex(&f.value)),
+                }
             })
             .collect();
         if let Some((id, n)) = self.undecoded {
