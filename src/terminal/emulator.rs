@@ -473,7 +473,7 @@ impl<T: ApduLine> Emulator<T> {
         let deadline = std::time::Instant::now() + self.config.card_delay;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if let Some(a) = self.transport.receive(left.clamp(Duration::from_millis(1), Duration::from_millis(20)))?
+            if let Some(a) = self.transport.receive(left.min(Duration::from_millis(20)))?
                 && a.command() == (0x06, 0xB0)
             {
                 self.transport.send(&messages::ack())?;

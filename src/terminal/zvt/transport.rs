@@ -213,6 +213,8 @@ pub struct SerialTransport<L: Link> {
     pub faults: LineFaults,
     /// One byte's time on the wire, asked of the link once (it asks the port's settings).
     byte_time: Option<Duration>,
+    /// How many bytes the last read brought (a slow line brings them one by one).
+    last_read: usize,
 }
 
 /// What the line brought.
@@ -257,6 +259,7 @@ impl<L: Link> SerialTransport<L> {
             queued: Default::default(),
             faults: LineFaults::default(),
             byte_time: None,
+            last_read: 0,
         }
     }
 
@@ -292,14 +295,17 @@ impl<L: Link> SerialTransport<L> {
                 return Ok(Event::Timeout);
             }
             let wait = if in_frame { self.timers.t1 } else { left };
-            // Inside a frame on a slow line, the rest takes its wire time: wait for most of it
-            // at once rather than waking for every byte (1.15 ms apart at 9600 baud).
+            // Inside a frame arriving byte by byte (a slow line), the rest takes its wire time:
+            // wait for most of it at once rather than waking for every byte (1.15 ms apart at
+            // 9600 baud). A frame that came whole (a pseudo-terminal, a USB adapter's burst)
+            // is not waited for.
             let rest = self.wire_time(self.decoder.bytes_still_expected().saturating_sub(1));
-            if in_frame && rest >= Duration::from_millis(2) {
+            if in_frame && self.last_read <= 2 && rest >= Duration::from_millis(2) {
                 std::thread::sleep(rest.min(self.timers.t1 / 2));
             }
             let mut buf = [0u8; 512];
             let n = self.link.receive(&mut buf, wait)?;
+            self.last_read = n;
             if n == 0 && in_frame {
                 self.decoder.reset();
                 return Ok(Event::Broken);
