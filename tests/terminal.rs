@@ -538,3 +538,32 @@ fn a_timeout_byte_in_insert_card_gives_a_slow_customer_the_terminals_time() {
     assert!(matches!(outcome, Outcome::Approved(_)), "{outcome:?}");
     assert_eq!(rig.finish().batch.len(), 1);
 }
+
+#[test]
+fn a_noisy_line_costs_repeats_not_money() {
+    // One byte in 120 with a bit flipped, both ways (the same bytes each run: the noise is
+    // seeded). Frames are NAKed and sent again, lost ACKs repeated; what the till counts as
+    // approved is exactly what the terminal booked.
+    let mut rig = Rig::plain();
+    rig.line.control.set_noise(120);
+    let (mut approved, mut unknown, mut ended) = (Vec::new(), Vec::new(), 0);
+    for amount in [510, 620, 730, 840, 950, 1060] {
+        match rig.till.pay(amount, &mut |_| true) {
+            Outcome::Approved(a) => approved.push(a.amount_minor as i64),
+            // The terminal's own stop when our answer did not get through: nothing booked.
+            Outcome::Aborted { .. } | Outcome::Declined { .. } => ended += 1,
+            Outcome::Unknown { .. } => unknown.push(amount as i64),
+            other => panic!("{other:?}"),
+        }
+    }
+    rig.line.control.set_noise(0);
+    let booked: Vec<i64> = rig.finish().batch.iter().map(|e| e.amount_minor).collect();
+    assert!(approved.len() >= 3, "most get through: {approved:?}, {ended} ended, {unknown:?} unknown");
+    // Nothing approved is missing from the terminal, nothing booked is unaccounted for (an
+    // unknown one is for recovery to settle), nothing booked twice.
+    assert!(approved.iter().all(|a| booked.contains(a)), "{approved:?} vs {booked:?}");
+    assert!(booked.iter().all(|b| approved.contains(b) || unknown.contains(b)), "{booked:?}");
+    let mut unique = booked.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), booked.len());
+}
