@@ -37,20 +37,7 @@ fn bench(c: &mut Criterion) {
         tempfile::tempdir().unwrap()
     };
     let (ecr, pt) = TTYPort::pair().unwrap();
-    let config = EmulatorConfig { card_delay: Duration::ZERO, ..EmulatorConfig::default() };
-    let mut emulator =
-        Emulator::new(SerialTransport::new(pt, Timers::default()), config, Some(dir.path().join("pt.state"))).unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let handle = std::thread::spawn(move || {
-        emulator.run(Duration::from_millis(20), &|| !flag.load(Ordering::SeqCst)).unwrap();
-    });
-    let mut till = ZvtTerminal::new(
-        Session::new(SerialTransport::new(ecr, Timers::default())),
-        123456,
-        156,
-        ExpectedIdentity::default(),
-    );
+    let (mut till, stop, handle) = till_and_emulator(ecr, pt, &dir);
 
     let mut group = c.benchmark_group("terminal");
     group.sample_size(50);
@@ -132,20 +119,7 @@ fn wire_speed(c: &mut Criterion) {
     use till::terminal::line::{LineSpeed, SimulatedLine};
     let (ecr, pt, line) = SimulatedLine::open(LineSpeed::ZVT).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = EmulatorConfig { card_delay: Duration::ZERO, ..EmulatorConfig::default() };
-    let mut emulator =
-        Emulator::new(SerialTransport::new(pt, Timers::default()), config, Some(dir.path().join("pt.state"))).unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let handle = std::thread::spawn(move || {
-        emulator.run(Duration::from_millis(5), &|| !flag.load(Ordering::SeqCst)).unwrap();
-    });
-    let mut till = ZvtTerminal::new(
-        Session::new(SerialTransport::new(ecr, Timers::default())),
-        123456,
-        156,
-        ExpectedIdentity::default(),
-    );
+    let (mut till, stop, handle) = till_and_emulator(ecr, pt, &dir);
     till.register().unwrap();
     let mut group = c.benchmark_group("terminal at 9600 8N2");
     group.sample_size(10);
@@ -185,6 +159,30 @@ fn wire_speed(c: &mut Criterion) {
     stop.store(true, Ordering::SeqCst);
     drop(till);
     handle.join().unwrap();
+}
+
+/// The till on `ecr`, and the emulator (no card delay, its batch in `dir`) serving `pt` on a
+/// thread of its own until `stop`.
+fn till_and_emulator(
+    ecr: TTYPort,
+    pt: TTYPort,
+    dir: &tempfile::TempDir,
+) -> (ZvtTerminal<SerialTransport<TTYPort>>, Arc<AtomicBool>, std::thread::JoinHandle<()>) {
+    let config = EmulatorConfig { card_delay: Duration::ZERO, ..EmulatorConfig::default() };
+    let mut emulator =
+        Emulator::new(SerialTransport::new(pt, Timers::default()), config, Some(dir.path().join("pt.state"))).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let handle = std::thread::spawn(move || {
+        emulator.run(Duration::from_millis(5), &|| !flag.load(Ordering::SeqCst)).unwrap();
+    });
+    let till = ZvtTerminal::new(
+        Session::new(SerialTransport::new(ecr, Timers::default())),
+        123456,
+        156,
+        ExpectedIdentity::default(),
+    );
+    (till, stop, handle)
 }
 
 /// The CPU time this thread has used.

@@ -88,10 +88,8 @@ fn result_from(intent_id: i64, outcome: &str, a: &CardApproval) -> CardResultRec
     }
 }
 
-/// The terminal's receipts as the ledger keeps them: lines, receipts apart by a form feed.
 fn terminal_receipts_text(a: &CardApproval) -> Option<String> {
-    let receipts: Vec<String> = a.receipts.iter().map(|r| r.text()).collect();
-    Some(receipts.join(&crate::ledger::RECEIPT_BREAK.to_string())).filter(|t| !t.is_empty())
+    Some(crate::ledger::receipts_text(a.receipts.iter().map(|r| r.text()))).filter(|t| !t.is_empty())
 }
 
 /// A fault-injection point for crash rehearsals: with `TILL_FAULT=<point>` in the environment
@@ -297,13 +295,14 @@ pub fn recover(ledger: &mut Ledger, terminal: &mut dyn PaymentTerminal) -> Resul
         }
     };
     auto_reversed |= terminal.take_auto_reversal();
+    let refused = terminal.refused_approvals();
     let results = ledger.card_results()?;
     let mut resolutions = Vec::new();
     for intent in open {
         let stored = results.iter().rev().find(|r| r.intent_id == intent.intent_id && r.receipt_no.is_some());
         let mut verdict = judge(ledger, &intent, stored, last.as_ref())?;
         if let Verdict::Booked(a) = &verdict
-            && terminal.refused_approvals().contains(&(a.receipt_no, a.trace))
+            && refused.contains(&(a.receipt_no, a.trace))
         {
             // The till refused this approval (84 66) when it came during another command: the
             // terminal reversed it.

@@ -337,26 +337,24 @@ pub fn reconcile(
     terminal: &TerminalTotals,
     open_intents: &[crate::ledger::CardIntentRecord],
 ) -> Reconciliation {
-    let by_family = match terminal {
+    let ledger = ledger_families(cards);
+    let all_cards = ledger.iter().fold((0, 0), |(n, a), (count, amount)| (n + count, a + amount));
+    let terminal = match terminal {
         TerminalTotals::ByFamily(t) => t,
         TerminalTotals::Total(total) => {
-            let ledger = ledger_families(cards).iter().fold((0, 0), |(n, a), (fn_, fa)| (n + fn_, a + fa));
-            let mut line = FamilyLine { family: ALL_CARDS, ledger, terminal: (-1, *total), cause: None };
+            let mut line = FamilyLine { family: ALL_CARDS, ledger: all_cards, terminal: (-1, *total), cause: None };
             if !line.agrees() {
-                let missing = ledger.1 - total;
-                line.cause = Some(cause_of(cards, open_intents, None, missing));
+                line.cause = Some(cause_of(cards, open_intents, None, all_cards.1 - total));
             }
             return Reconciliation { families: vec![line] };
         }
         TerminalTotals::Unknown => {
-            let ledger = ledger_families(cards).iter().fold((0, 0), |(n, a), (fn_, fa)| (n + fn_, a + fa));
-            let line =
-                FamilyLine { family: ALL_CARDS, ledger, terminal: (-1, 0), cause: Some(Cause::TerminalTotalsUnknown) };
-            return Reconciliation { families: vec![line] };
+            let cause = Some(Cause::TerminalTotalsUnknown);
+            return Reconciliation {
+                families: vec![FamilyLine { family: ALL_CARDS, ledger: all_cards, terminal: (-1, 0), cause }],
+            };
         }
     };
-    let terminal = by_family;
-    let ledger = ledger_families(cards);
     let families = (0..7)
         .map(|i| {
             let mut line =
@@ -403,8 +401,10 @@ pub fn terminal_totals(eod: &EndOfDay) -> TerminalTotals {
 
 /// The terminal's end-of-day as the ledger keeps it beside the totals.
 pub fn eod_kept(eod: &EndOfDay) -> EodKept {
-    let receipts: Vec<String> = eod.receipts.iter().map(|r| r.text()).collect();
-    EodKept { status: eod.status_kept.clone(), receipts: receipts.join(&crate::ledger::RECEIPT_BREAK.to_string()) }
+    EodKept {
+        status: eod.status_kept.clone(),
+        receipts: crate::ledger::receipts_text(eod.receipts.iter().map(|r| r.text())),
+    }
 }
 
 /// The terminal's end-of-day for the open day, asked at most once per Z: the totals already

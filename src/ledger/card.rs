@@ -63,6 +63,17 @@ pub struct CardResultRecord {
 /// hold control characters).
 pub const RECEIPT_BREAK: char = '\u{0C}';
 
+/// The terminal's receipts (each its text, lines apart by newlines) as the ledger keeps them:
+/// receipts apart by [`RECEIPT_BREAK`].
+pub fn receipts_text(receipts: impl IntoIterator<Item = String>) -> String {
+    receipts.into_iter().collect::<Vec<_>>().join(&RECEIPT_BREAK.to_string())
+}
+
+/// The receipts kept by [`receipts_text`], each as its lines.
+pub(super) fn receipts_from_text(text: &str) -> Vec<Vec<String>> {
+    text.split(RECEIPT_BREAK).map(|r| r.lines().map(String::from).collect()).collect()
+}
+
 pub(super) fn intent_canonical(h: &EntryHeader, r: &CardIntentRecord) -> Vec<u8> {
     let mut c = Canon::new(h);
     c.field("op", &r.op).field("amount", r.amount_minor).field("reference", &r.reference);
@@ -249,9 +260,7 @@ impl Ledger {
             )?
             .query_row(params![receipt_no, trace], |r| r.get(0))
             .optional()?;
-        Ok(text
-            .map(|t| t.split(RECEIPT_BREAK).map(|r| r.lines().map(String::from).collect()).collect())
-            .unwrap_or_default())
+        Ok(text.as_deref().map(receipts_from_text).unwrap_or_default())
     }
 
     /// Card intents whose outcome is not known yet (none, or `unknown`).

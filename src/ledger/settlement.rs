@@ -619,10 +619,7 @@ impl Ledger {
                 |r| r.get(0),
             )
             .optional()?;
-        Ok(text
-            .flatten()
-            .map(|t| t.split(super::RECEIPT_BREAK).map(|r| r.lines().map(String::from).collect()).collect())
-            .unwrap_or_default())
+        Ok(text.flatten().as_deref().map(super::card::receipts_from_text).unwrap_or_default())
     }
 
     /// The terminal's end-of-day totals already kept for a day, if its batch was closed and no

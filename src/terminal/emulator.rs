@@ -590,15 +590,7 @@ impl<T: ApduLine> Emulator<T> {
         }
         // Stored only once the ECR took the status information *and* every print line
         // (PA00P015 rev 13.08 §2.2.8); otherwise the terminal reverses on its own.
-        let printed = match answer {
-            Answer::Ack if self.ecr_prints(false) => {
-                let slips = self.slips(&status.data, false);
-                self.print(&slips)?
-            }
-            Answer::Ack => true,
-            _ => false,
-        };
-        if printed {
+        if self.taken_with_slips(&answer, &status.data)? {
             self.book(receipt, trace, amount, refund, card, status.data)?;
             self.finish(self.identity_bmps())
         } else {
@@ -607,6 +599,19 @@ impl<T: ApduLine> Emulator<T> {
             self.state.last_status = self.status_information(0x6C, amount, trace, receipt, card).data;
             self.persist().map_err(TransportError::Io)?;
             self.abort_with(0x6C)
+        }
+    }
+
+    /// Whether the ECR took the status information and, where it prints the receipts, every
+    /// line of them (§2.2.8): only then is a transaction stored.
+    fn taken_with_slips(&mut self, answer: &Answer, status: &[u8]) -> Result<bool, TransportError> {
+        match answer {
+            Answer::Ack if self.ecr_prints(false) => {
+                let slips = self.slips(status, false);
+                self.print(&slips)
+            }
+            Answer::Ack => Ok(true),
+            _ => Ok(false),
         }
     }
 
@@ -807,15 +812,8 @@ impl<T: ApduLine> Emulator<T> {
         let card = CARDS.iter().find(|c| c.family == entry.family).unwrap_or(&CARDS[0]);
         let status = self.status_information(0, entry.amount_minor.unsigned_abs(), trace, entry.receipt_no, card);
         self.state.last_trace = trace;
-        let printed = match self.tell(&status)? {
-            Answer::Ack if self.ecr_prints(false) => {
-                let slips = self.slips(&status.data, false);
-                self.print(&slips)?
-            }
-            Answer::Ack => true,
-            _ => false,
-        };
-        if printed {
+        let answer = self.tell(&status)?;
+        if self.taken_with_slips(&answer, &status.data)? {
             self.state.batch[index].reversed = true;
             self.state.last_status = status.data;
             self.persist().map_err(TransportError::Io)?;
