@@ -304,9 +304,13 @@ pub fn recover(ledger: &mut Ledger, terminal: &mut dyn PaymentTerminal) -> Resul
         if let Verdict::Booked(a) = &verdict
             && refused.contains(&(a.receipt_no, a.trace))
         {
-            // The till refused this approval (84 66) when it came during another command: the
-            // terminal reversed it.
-            verdict = Verdict::NotBooked;
+            // The till refused this approval (84 66) when it came during another command. With
+            // no approval stored for the intent the till never answered it, so the terminal
+            // cannot have booked it: the refusal reversed it. With one stored, the refused
+            // message may as well have been a copy (a Repeat Receipt's answer to a till that
+            // died, crossing this one's command) of an approval the terminal booked long
+            // before, which a refusal does not undo: only the terminal's journal can tell.
+            verdict = if stored.is_none() { Verdict::NotBooked } else { Verdict::Unknown };
         }
         if auto_reversed && matches!(verdict, Verdict::Booked(_)) {
             // The approval Repeat Receipt shows is the one the terminal could not store (power

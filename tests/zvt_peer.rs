@@ -612,38 +612,38 @@ fn an_end_of_day_without_bmp_60_is_taken_with_its_total_and_the_terminals_receip
     assert_eq!(till::dayclose::terminal_totals(&eod), till::ledger::TerminalTotals::Total(0));
 }
 
-#[test]
-fn an_approval_the_till_refused_during_another_command_is_not_booked_by_recovery() {
+/// Recovery after the till refused (84 66) an approval that came during its Status Enquiry, the
+/// Repeat Receipt still showing that approval; `stored` is whether the till had recorded it.
+fn recovery_after_a_refused_approval(stored: bool) -> till::card::Verdict {
     use till::card;
     use till::ledger::{CardResultRecord, Ledger};
     let dir = tempfile::tempdir().unwrap();
     let mut ledger = Ledger::open(&dir.path().join("ledger.db"), "R1", till::money::Currency::CNY).unwrap();
-    // A payment whose answer went astray: its intent open, its approval (receipt 17, trace 42)
-    // recorded as unknown.
     let intent = ledger.begin_card_intent("pay", 1050, "sale-1", None, chrono::Utc::now()).unwrap();
-    let stored = CardResultRecord {
-        intent_id: intent.intent_id,
-        outcome: "unknown".into(),
-        result_code: Some(0),
-        amount_minor: Some(1050),
-        receipt_no: Some(17),
-        trace: Some(42),
-        ..Default::default()
-    };
-    ledger.record_card_result(&stored, chrono::Utc::now()).unwrap();
+    if stored {
+        // Its approval (receipt 17, trace 42) recorded before the answer, which went astray.
+        let record = CardResultRecord {
+            intent_id: intent.intent_id,
+            outcome: "unknown".into(),
+            result_code: Some(0),
+            amount_minor: Some(1050),
+            receipt_no: Some(17),
+            trace: Some(42),
+            ..Default::default()
+        };
+        ledger.record_card_result(&record, chrono::Utc::now()).unwrap();
+    }
     let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(2));
     let (resolved, _) = against(
         &mut till,
         peer,
         |peer| {
-            // The minute's Status Enquiry hears that approval again: refused, so reversed.
             peer.receive();
             peer.send(&frame(&[0x80, 0x00, 0x00]));
             peer.send(&frame(&approval(&[])));
             assert_eq!(peer.receive(), [0x84, 0x66, 0x00]);
             peer.send(&frame(&[0x06, 0x0F, 0x01, 0x00]));
             peer.receive();
-            // Recovery's Repeat Receipt still shows the approval.
             peer.repeat_receipt_shows(&approval(&[]));
         },
         |t| {
@@ -652,5 +652,21 @@ fn an_approval_the_till_refused_during_another_command_is_not_booked_by_recovery
         },
     );
     assert_eq!(resolved.len(), 1);
-    assert_eq!(resolved[0].verdict, card::Verdict::NotBooked);
+    resolved[0].verdict.clone()
+}
+
+#[test]
+fn an_approval_the_till_never_answered_and_then_refused_is_not_booked_by_recovery() {
+    // Nothing stored, so the till never said 80 00 00 to it: the terminal cannot have booked
+    // it, and the refusal reversed it.
+    assert_eq!(recovery_after_a_refused_approval(false), till::card::Verdict::NotBooked);
+}
+
+#[test]
+fn a_refused_copy_of_an_approval_the_till_had_stored_is_left_to_the_terminals_journal() {
+    // Stored, the refused message may have been the fresh approval (reversed by the refusal) or
+    // a Repeat Receipt's copy for a till that died (the kill soak's case: booked long before,
+    // and a refusal undoes nothing). Neither "not booked" (a customer charged without a sale)
+    // nor "booked" (a sale paid with reversed money) can be told from here.
+    assert_eq!(recovery_after_a_refused_approval(true), till::card::Verdict::Unknown);
 }
