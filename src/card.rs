@@ -116,6 +116,12 @@ pub fn run(
         _ => None,
     };
     let intent = ledger.begin_card_intent(op.code(), amount_minor as i64, reference, receipt, Utc::now())?;
+    // The TLV synchronisation (PA00P015 rev 13.08 §4.2): the terminal is told which of its
+    // transactions the ledger holds last as booked; one it booked after that (its answer lost,
+    // or recovery concluded "not booked") it reverses by itself before this one.
+    let last_booked = ledger.last_booked_card_status()?;
+    terminal
+        .mirror_transaction_id(last_booked.as_deref().and_then(crate::terminal::zvt::messages::transaction_id_in_kept));
     let id = intent.intent_id;
     let mut record = |a: &CardApproval| {
         let ok = ledger.record_card_result(&result_from(id, card_outcome::UNKNOWN, a), Utc::now()).is_ok();

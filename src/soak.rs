@@ -41,6 +41,10 @@ pub struct Report {
     pub charged_without_sale: usize,
     /// Terminal bookings carried by more than one sale.
     pub charged_twice: usize,
+    /// Payments the terminal reversed by itself because the till's mirrored transaction id
+    /// (TLV 1F1F, PA00P015 §4.2) showed the ledger did not hold them: the money came right, but
+    /// only because this terminal offers the synchronisation; the till's ledger was wrong.
+    pub reversed_by_synchronisation: u32,
     /// `ledger verify`'s problems, in words.
     pub problems: Vec<String>,
 }
@@ -50,6 +54,7 @@ impl Report {
         self.problems.is_empty()
             && self.charged_without_sale == 0
             && self.charged_twice == 0
+            && self.reversed_by_synchronisation == 0
             && self.card_payments == self.terminal_count
             && self.card_total_minor == self.terminal_total_minor
     }
@@ -69,6 +74,7 @@ impl std::fmt::Display for Report {
         writeln!(f, "unknowns settled by a manager: {}", self.settled_by_manager)?;
         writeln!(f, "charged without a sale: {}", self.charged_without_sale)?;
         writeln!(f, "charged twice: {}", self.charged_twice)?;
+        writeln!(f, "reversed by the terminal's synchronisation (1F1F): {}", self.reversed_by_synchronisation)?;
         writeln!(
             f,
             "ledger verify: {}",
@@ -280,7 +286,9 @@ fn check(data: &Path, state: &Path, report: &mut Report) -> std::io::Result<()> 
     report.sales = ledger.counts().map_err(|e| io(&e))?.1;
     report.card_payments = carried.values().map(|v| v.len() as i64).sum();
     report.card_total_minor = carried.values().flatten().sum();
-    let batch: Vec<_> = EmulatorState::load(state)?.batch.into_iter().filter(|e| !e.reversed).collect();
+    let terminal = EmulatorState::load(state)?;
+    report.reversed_by_synchronisation = terminal.implicit_reversals;
+    let batch: Vec<_> = terminal.batch.into_iter().filter(|e| !e.reversed).collect();
     report.terminal_count = batch.len() as i64;
     report.terminal_total_minor = batch.iter().map(|e| e.amount_minor).sum();
     for e in &batch {

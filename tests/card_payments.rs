@@ -272,3 +272,40 @@ fn a_terminal_that_lost_power_after_the_approval_auto_reverses_it_and_recovery_d
     assert!(pt.batch.is_empty(), "the terminal booked nothing");
     assert!(!pt.pending_auto_reversal);
 }
+
+#[test]
+fn a_payment_the_terminal_booked_and_the_ledger_does_not_hold_is_reversed_by_the_next_one() {
+    // The TLV synchronisation (PA00P015 rev 13.08 §4.2): the till mirrors the terminal's
+    // identifier of the last payment the ledger holds as booked; the terminal, whose last is one
+    // further, reverses that one (the till never took it) before the new payment.
+    let mut r = rig(EmulatorConfig::default());
+    let first = card::run(&mut r.ledger, &mut r.till, CardOp::Pay, 1000, "sale-1").unwrap();
+    assert!(matches!(first.outcome, Outcome::Approved(_)));
+    // Booked at the terminal, never in the ledger (as if its answer had been lost and the
+    // outcome settled, wrongly, as not booked).
+    assert!(matches!(r.till.pay(2000, &mut |_| true), Outcome::Approved(_)));
+    for (amount, sale) in [(3000, "sale-3"), (4000, "sale-4")] {
+        let paid = card::run(&mut r.ledger, &mut r.till, CardOp::Pay, amount, sale).unwrap();
+        assert!(matches!(paid.outcome, Outcome::Approved(_)), "{paid:?}");
+    }
+    let (ledger, pt) = finish(r);
+    let live: Vec<(i64, i64, i64)> = pt
+        .batch
+        .iter()
+        .filter(|e| !e.reversed)
+        .map(|e| (i64::from(e.receipt_no), i64::from(e.trace), e.amount_minor))
+        .collect();
+    let booked: Vec<(i64, i64, i64)> = ledger
+        .card_results()
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.outcome == card_outcome::APPROVED)
+        .map(|r| (r.receipt_no.unwrap(), r.trace.unwrap(), r.amount_minor.unwrap()))
+        .collect();
+    assert_eq!(live, booked, "the terminal's batch is the ledger's booked payments");
+    assert_eq!(pt.batch.iter().filter(|e| e.reversed).map(|e| e.amount_minor).collect::<Vec<_>>(), [2000]);
+    // The reversed one's receipt number is used again (§4.2), and the payments in step are not
+    // touched.
+    assert_eq!(pt.batch[1].receipt_no, pt.batch[2].receipt_no);
+    assert_eq!(pt.implicit_reversals, 1);
+}

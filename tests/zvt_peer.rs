@@ -670,3 +670,37 @@ fn a_refused_copy_of_an_approval_the_till_had_stored_is_left_to_the_terminals_jo
     // nor "booked" (a sale paid with reversed money) can be told from here.
     assert_eq!(recovery_after_a_refused_approval(true), till::card::Verdict::Unknown);
 }
+
+#[test]
+fn the_transaction_id_offered_in_tlv_1f1f_is_read_kept_and_mirrored_in_the_next_payment() {
+    // §4.2: the terminal offers its receipt number in TLV 1F1F (here 00 2A = 42); the ECR
+    // mirrors it in its next transaction command.
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(2));
+    let offered = approval(&[0x06, 0x05, 0x1F, 0x1F, 0x02, 0x00, 0x2A]);
+    let (outcome, peer) = against(&mut till, peer, pay_script(offered), |t| t.pay(1050, &mut |_| true));
+    let Outcome::Approved(a) = outcome else { panic!("{outcome:?}") };
+    let kept = till::terminal::zvt::messages::transaction_id_in_kept(&a.status_kept);
+    assert_eq!(kept, Some(vec![0x00, 0x2A]), "{}", a.status_kept);
+    till.mirror_transaction_id(kept);
+    let (outcome, _) = against(
+        &mut till,
+        peer,
+        |peer| {
+            // 06 01: amount 20.00, currency 156, then BMP 06 holding 1F1F 00 2A.
+            let cmd = peer.receive();
+            assert_eq!(
+                cmd,
+                [
+                    0x06, 0x01, 0x11, 0x04, 0, 0, 0, 0, 0x20, 0x00, 0x49, 0x01, 0x56, 0x06, 0x05, 0x1F, 0x1F, 0x02,
+                    0x00, 0x2A
+                ]
+            );
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            peer.tell(&[0x04, 0x0F, 0x02, 0x27, 0x05]);
+            peer.send(&frame(&[0x06, 0x1E, 0x01, 0x05]));
+            peer.receive();
+        },
+        |t| t.pay(2000, &mut |_| true),
+    );
+    assert_eq!(outcome, Outcome::Declined { code: 0x05 });
+}

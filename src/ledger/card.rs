@@ -288,6 +288,20 @@ impl Ledger {
             .is_some())
     }
 
+    /// The status information kept with the latest card result booked at the terminal (approved,
+    /// or recovered as booked), or None when that one was kept without (settled by a manager)
+    /// or none is booked.
+    pub fn last_booked_card_status(&self) -> Result<Option<String>, LedgerError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT status_kept FROM card_results WHERE outcome IN ('approved', 'resolved_booked')                  ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row([], |r| r.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten())
+    }
+
     /// Whether any result (booked or not) already names this terminal receipt and trace.
     pub fn card_result_known(&self, receipt_no: i64, trace: i64) -> Result<bool, LedgerError> {
         Ok(self

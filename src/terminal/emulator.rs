@@ -201,6 +201,9 @@ pub struct EmulatorState {
     /// An approval the till took but the terminal could not store (power lost): reversed at
     /// the next contact, announced with 04 FF 05.
     pub pending_auto_reversal: bool,
+    /// Transactions reversed by the TLV synchronisation (§4.2): booked here, but the ECR's
+    /// mirrored identifier showed it never took them.
+    pub implicit_reversals: u32,
 }
 
 impl EmulatorState {
@@ -220,6 +223,7 @@ impl EmulatorState {
                 ["turnover", n] => s.turnover = n.parse().map_err(|_| bad())?,
                 ["eod_outstanding", n] => s.eod_outstanding = *n == "1",
                 ["auto_reversal", n] => s.pending_auto_reversal = *n == "1",
+                ["implicit_reversals", n] => s.implicit_reversals = n.parse().map_err(|_| bad())?,
                 ["last_status"] => s.last_status.clear(),
                 ["last_status", hex] => s.last_status = crate::ledger::records::unhex(hex).ok_or_else(bad)?,
                 ["entry", r, t, a, f, rev] => s.batch.push(BatchEntry {
@@ -242,12 +246,13 @@ impl EmulatorState {
         use std::io::Write;
         let mut text = format!(
             "till-zvt-emulator 1\nreceipt {}\ntrace {}\nturnover {}\neod_outstanding {}\nauto_reversal {}\n\
-             last_status {}\n",
+             implicit_reversals {}\nlast_status {}\n",
             self.last_receipt,
             self.last_trace,
             self.turnover,
             u8::from(self.eod_outstanding),
             u8::from(self.pending_auto_reversal),
+            self.implicit_reversals,
             crate::ledger::records::hex(&self.last_status)
         );
         for e in &self.batch {
@@ -504,6 +509,7 @@ impl<T: ApduLine> Emulator<T> {
             return self.transport.send(&messages::nak(0xF0));
         }
         self.transport.send(&messages::ack())?;
+        self.synchronise(&bmps)?;
         if currency.is_some_and(|c| c != u64::from(self.config.currency)) {
             return self.abort_with(0x6F);
         }
@@ -600,6 +606,32 @@ impl<T: ApduLine> Emulator<T> {
             self.persist().map_err(TransportError::Io)?;
             self.abort_with(0x6C)
         }
+    }
+
+    /// The TLV synchronisation (PA00P015 rev 13.08 §4.2): the ECR mirrors in 1F1F the identifier
+    /// of the last transaction it holds as booked. One less than this terminal's last means the
+    /// ECR never took that one: it is reversed here (an implicit reversal, like an auto-reversal)
+    /// and its receipt number used again. Any other value is ignored (a new installation).
+    fn synchronise(&mut self, bmps: &[super::zvt::apdu::Bmp]) -> Result<(), TransportError> {
+        let mirrored = bmps
+            .iter()
+            .find(|b| b.id == 0x06)
+            .and_then(|b| super::zvt::apdu::parse_tlv(&b.value).ok())
+            .and_then(|tags| tags.into_iter().find(|t| t.tag == 0x1F1F))
+            .map(|t| t.value);
+        let Some(id) = mirrored.filter(|v| !v.is_empty() && v.len() <= 2) else { return Ok(()) };
+        let ecr = id.iter().fold(0u32, |n, b| n << 8 | u32::from(*b));
+        let last = self.state.last_receipt;
+        if ecr + 1 != u32::from(last) {
+            return Ok(());
+        }
+        if let Some(entry) = self.state.batch.iter_mut().rev().find(|e| e.receipt_no == last && !e.reversed) {
+            entry.reversed = true;
+            self.state.last_receipt = last - 1;
+            self.state.implicit_reversals += 1;
+            self.persist().map_err(TransportError::Io)?;
+        }
+        Ok(())
     }
 
     /// Whether the ECR took the status information and, where it prints the receipts, every
@@ -751,7 +783,21 @@ impl<T: ApduLine> Emulator<T> {
         vec![copy("CUSTOMER RECEIPT"), merchant]
     }
 
+    /// A transaction's status information. An approval offers `transaction_id` in TLV 1F1F for
+    /// the ECR to mirror (§4.2): the receipt number of the terminal's last transaction.
     fn status_information(&self, result: u8, amount: u64, trace: u32, receipt: u16, card: &Card) -> Apdu {
+        self.status_with_id(result, amount, trace, receipt, receipt, card)
+    }
+
+    fn status_with_id(
+        &self,
+        result: u8,
+        amount: u64,
+        trace: u32,
+        receipt: u16,
+        transaction_id: u16,
+        card: &Card,
+    ) -> Apdu {
         let now = Local::now();
         let mut d = Vec::new();
         push_bmp(&mut d, 0x27, &[result]);
@@ -790,6 +836,10 @@ impl<T: ApduLine> Emulator<T> {
         tlv.extend(text.as_bytes());
         // 1F10 cardholder authentication (00: PIN), 1F12 card technology (02: chip).
         tlv.extend([0x1F, 0x10, 0x01, 0x00, 0x1F, 0x12, 0x01, 0x02]);
+        if result == 0 {
+            tlv.extend([0x1F, 0x1F, 0x02]);
+            tlv.extend(transaction_id.to_be_bytes());
+        }
         push_bmp(&mut d, 0x06, &tlv);
         Apdu::new(0x04, 0x0F, d)
     }
@@ -801,7 +851,9 @@ impl<T: ApduLine> Emulator<T> {
         let Ok(bmps) = parse_bmps(&cmd.data[3..]) else { return self.transport.send(&messages::nak(0x9A)) };
         let receipt = bmps.iter().find(|b| b.id == 0x87).and_then(|b| from_bcd(&b.value)).map(|r| r as u16);
         self.transport.send(&messages::ack())?;
-        let Some(index) = receipt.and_then(|r| self.state.batch.iter().position(|e| e.receipt_no == r)) else {
+        self.synchronise(&bmps)?;
+        // The latest with that number: an implicit reversal (§4.2) lets a number be used again.
+        let Some(index) = receipt.and_then(|r| self.state.batch.iter().rposition(|e| e.receipt_no == r)) else {
             return self.abort_with(0xB5);
         };
         if self.state.batch[index].reversed {
@@ -810,7 +862,8 @@ impl<T: ApduLine> Emulator<T> {
         let entry = self.state.batch[index].clone();
         let trace = self.state.last_trace + 1;
         let card = CARDS.iter().find(|c| c.family == entry.family).unwrap_or(&CARDS[0]);
-        let status = self.status_information(0, entry.amount_minor.unsigned_abs(), trace, entry.receipt_no, card);
+        let last = self.state.last_receipt;
+        let status = self.status_with_id(0, entry.amount_minor.unsigned_abs(), trace, entry.receipt_no, last, card);
         self.state.last_trace = trace;
         let answer = self.tell(&status)?;
         if self.taken_with_slips(&answer, &status.data)? {

@@ -237,6 +237,10 @@ pub trait PaymentTerminal {
     fn refused_approvals(&self) -> Vec<(u16, u32)> {
         Vec::new()
     }
+    /// The terminal's identifier (TLV 1F1F) of the last transaction the ledger holds as booked,
+    /// to be mirrored in the next transaction commands (PA00P015 rev 13.08 §4.2); None when that
+    /// transaction carried none (the terminal does not offer it) or the ledger holds none.
+    fn mirror_transaction_id(&mut self, _transaction_id: Option<Vec<u8>>) {}
 }
 
 /// A ZVT terminal on a serial line.
@@ -247,6 +251,8 @@ pub struct ZvtTerminal<T: ApduLine> {
     /// Approvals (receipt, trace) the till refused with 84 66 because they came during another
     /// command: the terminal reversed them, though Repeat Receipt may still show them.
     refused: Vec<(u16, u32)>,
+    /// What the next transaction command mirrors in TLV 1F1F (see `mirror_transaction_id`).
+    mirror: Option<Vec<u8>>,
     password: u32,
     currency: u16,
     expected: ExpectedIdentity,
@@ -259,6 +265,7 @@ impl<T: ApduLine> ZvtTerminal<T> {
             session,
             auto_reversal: false,
             refused: Vec::new(),
+            mirror: None,
             password,
             currency,
             expected,
@@ -275,7 +282,12 @@ impl<T: ApduLine> ZvtTerminal<T> {
         &mut self.session
     }
 
-    fn money_command(&mut self, command: &zvt::apdu::Apdu, record: &mut dyn FnMut(&CardApproval) -> bool) -> Outcome {
+    fn money_command(&mut self, command: zvt::apdu::Apdu, record: &mut dyn FnMut(&CardApproval) -> bool) -> Outcome {
+        let command = match &self.mirror {
+            Some(id) => messages::mirroring(command, id),
+            None => command,
+        };
+        let command = &command;
         let expected = self.expected.clone();
         let mut mismatch = None;
         let mut approved = None;
@@ -417,17 +429,17 @@ impl<T: ApduLine> PaymentTerminal for ZvtTerminal<T> {
 
     fn pay(&mut self, amount_minor: u64, record: &mut dyn FnMut(&CardApproval) -> bool) -> Outcome {
         let cmd = messages::authorization(amount_minor, Some(self.currency));
-        self.money_command(&cmd, record)
+        self.money_command(cmd, record)
     }
 
     fn refund(&mut self, amount_minor: u64, record: &mut dyn FnMut(&CardApproval) -> bool) -> Outcome {
         let cmd = messages::refund(self.password, amount_minor, Some(self.currency));
-        self.money_command(&cmd, record)
+        self.money_command(cmd, record)
     }
 
     fn reverse(&mut self, receipt_no: u16, record: &mut dyn FnMut(&CardApproval) -> bool) -> Outcome {
         let cmd = messages::reversal(self.password, receipt_no);
-        self.money_command(&cmd, record)
+        self.money_command(cmd, record)
     }
 
     fn end_of_day(&mut self) -> Result<EndOfDay, TerminalError> {
@@ -481,6 +493,10 @@ impl<T: ApduLine> PaymentTerminal for ZvtTerminal<T> {
 
     fn refused_approvals(&self) -> Vec<(u16, u32)> {
         self.refused.clone()
+    }
+
+    fn mirror_transaction_id(&mut self, transaction_id: Option<Vec<u8>>) {
+        self.mirror = transaction_id;
     }
 }
 

@@ -65,6 +65,17 @@ pub fn refund(password: u32, amount_minor: u64, currency: Option<u16>) -> Apdu {
     Apdu::new(0x06, 0x31, data)
 }
 
+/// The command with the terminal's identifier of the last transaction the ECR holds as booked
+/// mirrored in TLV tag 1F1F (BMP 06), for the TLV synchronisation of PA00P015 rev 13.08 §4.2:
+/// a terminal whose last transaction is the next one after it reverses that one by itself
+/// (the ECR never took it). For transaction commands only (06 01, 06 30, 06 31).
+pub fn mirroring(command: Apdu, transaction_id: &[u8]) -> Apdu {
+    let mut data = command.data;
+    let tlv = super::apdu::encode_tlv(&[super::apdu::Tlv { tag: 0x1F1F, value: transaction_id.to_vec() }]);
+    push_bmp(&mut data, 0x06, &tlv);
+    Apdu::new(command.class, command.instr, data)
+}
+
 pub fn end_of_day(password: u32) -> Apdu {
     Apdu::new(0x06, 0x50, password_bcd(password).to_vec())
 }
@@ -173,6 +184,9 @@ pub struct StatusInfo {
     pub turnover_no: Option<u32>,
     pub card_type: Option<u8>,
     pub card_name: Option<String>,
+    /// TLV 1F1F: the terminal's unique identifier of this transaction (its receipt number,
+    /// binary), offered for the synchronisation of §4.2; see [`mirroring`].
+    pub transaction_id: Option<Vec<u8>>,
     pub totals: Option<EodTotals>,
     /// Every field as received, including those not decoded above.
     pub fields: Vec<Bmp>,
@@ -331,6 +345,7 @@ impl StatusInfo {
         {
             s.trace = Some(long);
         }
+        s.transaction_id = fields.iter().find(|f| f.id == 0x06).and_then(|f| transaction_id(&f.value));
         // Decoding stopped at an unlisted field: the fields that decide a payment must all be
         // there, or nothing is concluded from it (a missing 27 must never read as 00).
         if s.undecoded.is_some() && (s.result_code.is_none() || s.amount_minor.is_none() || s.trace.is_none()) {
@@ -375,6 +390,23 @@ impl StatusInfo {
         self.text_flagged |= flagged;
         text
     }
+}
+
+/// Tag 1F1F of a TLV container: the transaction identifier (an empty one is none).
+fn transaction_id(container: &[u8]) -> Option<Vec<u8>> {
+    let tags = super::apdu::parse_tlv(container).ok()?;
+    tags.into_iter().find(|t| t.tag == 0x1F1F).map(|t| t.value).filter(|v| !v.is_empty())
+}
+
+/// The transaction identifier (1F1F) of a status information kept with a card result
+/// ([`StatusInfo::kept`]): its TLV container (`06=hex`).
+pub fn transaction_id_in_kept(kept: &str) -> Option<Vec<u8>> {
+    let hex = kept.split(' ').find_map(|f| f.strip_prefix("06="))?;
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    transaction_id(&bytes)
 }
 
 /// Tag 1F2B of a TLV container: the long trace number, BCD of variable length.
