@@ -463,6 +463,23 @@ fn the_manager_counts_the_drawer_and_closes_the_day_from_the_screen() {
 }
 
 #[test]
+fn the_managers_terminal_diagnosis_prints_the_terminals_own_receipt() {
+    let mut c = fast();
+    c.sign_in();
+    c.send(Message::OpenManager);
+    c.enter(till::ui::APPROVAL_PIN_FIELD, "9999");
+    assert_eq!(c.till.screen(), Screen::Manager, "{:?}", c.till.notice());
+    let before = c.till.paper().len();
+    c.click("Terminal diagnosis");
+    let notice = format!("{:?}", c.till.notice());
+    assert!(notice.contains("52500038"), "the terminal's answer in words: {notice}");
+    let papers = c.till.paper();
+    assert_eq!(papers.len(), before + 1, "the diagnosis receipt printed");
+    let receipt = papers.last().unwrap();
+    assert!(receipt.contains("** DIAGNOSIS **") && receipt.contains("Host connection"), "{receipt}");
+}
+
+#[test]
 fn five_wrong_pins_lock_the_user_out() {
     let mut c = fast();
     c.click("王芳 Wang Fang");

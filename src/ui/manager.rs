@@ -37,6 +37,10 @@ pub enum Msg {
     Export,
     Exporting(f32),
     Exported(Result<String, String>),
+    /// Ask the terminal for its diagnosis; its answer is shown and its own receipt printed.
+    Diagnosis,
+    /// The answer in words and the terminal's receipts (each as its lines).
+    Diagnosed(Result<(String, Vec<Vec<String>>), String>),
     Close,
 }
 
@@ -246,6 +250,61 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                     out.send(Message::Manager(Msg::Posted(Err(e.localized(&l)))));
                 }
             })];
+        }
+        Msg::Diagnosis => {
+            let Some(terminal) = &till.devices.terminal else {
+                till.error(t("counter.no_terminal", &l));
+                return Vec::new();
+            };
+            state.busy = true;
+            till.terminal = super::TerminalState::Busy;
+            return vec![terminal.call(move |device| {
+                let answer = device
+                    .terminal
+                    .diagnosis()
+                    .map(|info| {
+                        let receipts = info.receipts.iter().map(|r| r.lines.clone()).collect();
+                        (crate::setup::describe_terminal(&info, &l), receipts)
+                    })
+                    .map_err(|e| e.localized(&l));
+                Message::Manager(Msg::Diagnosed(answer))
+            })];
+        }
+        Msg::Diagnosed(result) => {
+            state.busy = false;
+            till.terminal = super::TerminalState::Ready;
+            match result {
+                Ok((words, receipts)) => {
+                    till.info(words);
+                    // The terminal's diagnosis receipt, as it sent it, on the receipt printer.
+                    let Some(printer) = &till.devices.printer else { return Vec::new() };
+                    if receipts.is_empty() {
+                        return Vec::new();
+                    }
+                    let (store, ledger) = (till.counter.store().clone(), till.devices.shared.clone());
+                    return vec![printer.call(move |device| {
+                        let before = device.printed_count();
+                        let mut ledger = workers::lock(&ledger);
+                        let printed: Result<Vec<_>, _> = receipts
+                            .iter()
+                            .map(|lines| {
+                                crate::print_queue::print_terminal_receipt(
+                                    &mut ledger,
+                                    &mut *device.port,
+                                    &store,
+                                    lines,
+                                )
+                                .map(|(_, result)| result)
+                            })
+                            .collect();
+                        match printed {
+                            Ok(results) => Message::Printed(super::report(&results, device.printed_since(before))),
+                            Err(e) => super::print_failure(&e),
+                        }
+                    })];
+                }
+                Err(e) => till.error(e),
+            }
         }
         Msg::Closed(result) => {
             state.busy = false;
@@ -469,6 +528,10 @@ pub fn view(till: &Till) -> Element<'_, Message> {
             theme::action(t("manager.products", l), idle.then_some(Message::OpenProducts)),
         ]
         .spacing(6),
+        theme::action(
+            t("manager.diagnosis", l),
+            (idle && till.devices.terminal.is_some()).then_some(Message::Manager(Msg::Diagnosis))
+        ),
         theme::action(t("manager.setup", l), (idle && till.place.is_some()).then_some(Message::OpenSetup)),
         theme::danger(t("manager.close_day", l), (idle && open_day).then_some(Message::Manager(Msg::CloseDay))),
         theme::action(t("manager.back", l), Some(Message::Manager(Msg::Close))),

@@ -402,7 +402,16 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             let timers = till.setup_timers;
             return vec![off_loop(move || {
                 let answer = setup::test_terminal(&draft, currency, test, timers)
-                    .map(|info| (setup::describe_terminal(&info, &l), info.terminal_id))
+                    .map(|info| {
+                        // A diagnosis brings the terminal's own receipt: shown under the answer
+                        // (the printer may not be set up yet at this page).
+                        let mut words = setup::describe_terminal(&info, &l);
+                        for receipt in &info.receipts {
+                            words.push_str("\n\n");
+                            words.push_str(&receipt.text());
+                        }
+                        (words, info.terminal_id)
+                    })
                     .map_err(|e| e.localized(&l));
                 Message::Wizard(Msg::TerminalTested(answer))
             })];
