@@ -430,6 +430,22 @@ fn an_end_of_day_with_only_its_total_closes_the_z_against_that_total_and_keeps_i
 }
 
 #[test]
+fn an_end_of_day_that_only_prints_its_totals_closes_the_z_against_the_printed_total() {
+    let mut shop = shop();
+    shop.terminal.register().unwrap();
+    shop.mixed_day();
+    // Neither BMP 60 nor 04: the total is on the terminal's end-of-day receipt only.
+    shop.controls.send(Control::Scenario(Scenario::EndOfDayPrintOnly)).unwrap();
+    let z = dayclose::close_day(&mut shop.ledger, &mut shop.terminal, manager(), false, None, Utc::now()).unwrap();
+    let rec = z.reconciliation.unwrap();
+    assert!(rec.agrees(), "the printed total is the ledger's card sales: {rec:#?}");
+    assert_eq!(rec.families.len(), 1);
+    assert_eq!(rec.families[0].family, dayclose::ALL_CARDS);
+    assert!(rec.families[0].terminal.1 > 0, "{rec:#?}");
+    assert_eq!(rec.families[0].terminal.1, rec.families[0].ledger.1);
+}
+
+#[test]
 fn an_end_of_day_whose_answer_was_lost_is_never_asked_twice() {
     let mut shop = shop();
     shop.mixed_day();

@@ -704,3 +704,51 @@ fn the_transaction_id_offered_in_tlv_1f1f_is_read_kept_and_mirrored_in_the_next_
     );
     assert_eq!(outcome, Outcome::Declined { code: 0x05 });
 }
+
+#[test]
+fn an_end_of_day_with_neither_bmp_60_nor_a_total_takes_the_total_its_receipt_prints() {
+    // The real KASSENSCHNITT block ("Gesamt      0      0,00") after a status of result 00 only.
+    let (mut till, peer) = euro_till();
+    till.session_mut().charset = Charset::Latin1;
+    let (eod, peer) = against(
+        &mut till,
+        peer,
+        |peer| {
+            peer.receive();
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            peer.tell(&[0x04, 0x0F, 0x02, 0x27, 0x00]);
+            peer.tell(&bytes(END_OF_DAY_RECEIPT_BLOCK));
+            peer.send(&frame(&[0x06, 0x0F, 0x00]));
+            peer.receive();
+        },
+        |t| t.end_of_day(),
+    );
+    let eod = eod.unwrap();
+    assert_eq!((&eod.totals, eod.total_minor), (&None, None));
+    assert_eq!(till::dayclose::terminal_totals(&eod), till::ledger::TerminalTotals::Total(0));
+    // Print lines (06 D1) with a German grand total of 1.234,56 among the card lines.
+    let lines: [&[u8]; 4] = [
+        b"** KASSENSCHNITT **",
+        b"girocard     3    1.034,06",
+        b"Visa         1      200,50",
+        b"Gesamt       4    1.234,56",
+    ];
+    let (eod, _) = against(
+        &mut till,
+        peer,
+        move |peer| {
+            peer.receive();
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            peer.tell(&[0x04, 0x0F, 0x02, 0x27, 0x00]);
+            for (n, line) in lines.iter().enumerate() {
+                let mut apdu = vec![0x06, 0xD1, (line.len() + 1) as u8, if n == 3 { 0x81 } else { 0x00 }];
+                apdu.extend(*line);
+                peer.tell(&apdu);
+            }
+            peer.send(&frame(&[0x06, 0x0F, 0x00]));
+            peer.receive();
+        },
+        |t| t.end_of_day(),
+    );
+    assert_eq!(till::dayclose::terminal_totals(&eod.unwrap()), till::ledger::TerminalTotals::Total(123_456));
+}

@@ -130,7 +130,7 @@ pub struct EmulateTerminalArgs {
     pub terminal_id: String,
     #[arg(long, default_value = "455600000012345")]
     pub merchant: String,
-    /// approve, decline:CODE (hex), stop-key, card-timeout, silent, eod-fails, eod-total-only, eod-answer-lost, crc-0x10, long-print, answer-lost, power-loss, status-no-version, insert-card-timeout.
+    /// approve, decline:CODE (hex), stop-key, card-timeout, silent, eod-fails, eod-total-only, eod-print-only, eod-answer-lost, crc-0x10, long-print, answer-lost, power-loss, status-no-version, insert-card-timeout.
     #[arg(long, default_value = "approve")]
     pub scenario: String,
     /// The terminal's batch (turnover store, receipt and trace numbers) lives here.

@@ -395,7 +395,11 @@ pub fn terminal_totals(eod: &EndOfDay) -> TerminalTotals {
     match (&eod.totals, eod.total_minor) {
         (Some(t), _) => TerminalTotals::ByFamily(family_totals(t)),
         (None, Some(total)) => TerminalTotals::Total(total as i64),
-        (None, None) => TerminalTotals::Unknown,
+        // Neither: the total its end-of-day receipt prints, when it prints exactly one.
+        (None, None) => match eod.receipts.iter().filter_map(|r| r.printed_total()).collect::<Vec<_>>().as_slice() {
+            [total] => TerminalTotals::Total(*total),
+            _ => TerminalTotals::Unknown,
+        },
     }
 }
 

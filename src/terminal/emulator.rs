@@ -33,6 +33,9 @@ pub enum Scenario {
     /// End-of-days close the batch and send only its total (04), no totals by card (BMP 60), as
     /// terminals do that print their totals.
     EndOfDayTotalOnly,
+    /// End-of-days close the batch and send neither BMP 60 nor the total (04): the totals are
+    /// only on the end-of-day receipt the terminal prints (through the till, when it asked).
+    EndOfDayPrintOnly,
     /// The next end-of-day closes the batch, then the terminal says nothing more: its answer
     /// is lost (a cable pulled at the wrong instant).
     EndOfDayAnswerLost,
@@ -93,7 +96,7 @@ impl Control {
 
 impl Scenario {
     /// `approve`, `decline:CODE` (hex), `stop-key`, `card-timeout`, `silent`, `eod-fails`,
-    /// `eod-total-only`, `eod-answer-lost`, `crc-0x10`, `long-print`, `answer-lost`, `power-loss`,
+    /// `eod-total-only`, `eod-print-only`, `eod-answer-lost`, `crc-0x10`, `long-print`, `answer-lost`, `power-loss`,
     /// `status-no-version`, `insert-card-timeout`.
     pub fn parse(text: &str) -> Option<Scenario> {
         Some(match text {
@@ -103,6 +106,7 @@ impl Scenario {
             "silent" => Scenario::Silent,
             "eod-fails" => Scenario::EndOfDayFails,
             "eod-total-only" => Scenario::EndOfDayTotalOnly,
+            "eod-print-only" => Scenario::EndOfDayPrintOnly,
             "eod-answer-lost" => Scenario::EndOfDayAnswerLost,
             "crc-0x10" => Scenario::CrcByte0x10,
             "long-print" => Scenario::LongPrintBlock,
@@ -905,11 +909,14 @@ impl<T: ApduLine> Emulator<T> {
         let trace = self.state.last_trace + 1;
         let mut d = Vec::new();
         push_bmp(&mut d, 0x27, &[0x00]);
-        push_bmp(&mut d, 0x04, &to_bcd(totals.total_amount(), 6));
+        let print_only = self.config.scenario == Scenario::EndOfDayPrintOnly;
+        if !print_only {
+            push_bmp(&mut d, 0x04, &to_bcd(totals.total_amount(), 6));
+        }
         push_bmp(&mut d, 0x0B, &to_bcd(u64::from(trace), 3));
         push_bmp(&mut d, 0x0C, &to_bcd(u64::from(now.hour() * 10000 + now.minute() * 100 + now.second()), 3));
         push_bmp(&mut d, 0x0D, &to_bcd(u64::from(now.month() * 100 + now.day()), 2));
-        if self.config.scenario != Scenario::EndOfDayTotalOnly {
+        if self.config.scenario != Scenario::EndOfDayTotalOnly && !print_only {
             push_bmp(&mut d, 0x60, &totals.encode());
         }
         let status = Apdu::new(0x04, 0x0F, d);

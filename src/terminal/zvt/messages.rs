@@ -595,6 +595,45 @@ impl TerminalReceipt {
     pub fn text(&self) -> String {
         self.lines.join("\n")
     }
+
+    /// The grand total an end-of-day receipt prints, in minor units: the one line that starts
+    /// with "Total", "Gesamt", "Summe", "合计" or "总计" and ends in an amount with two decimals
+    /// ("1.234,56", "1,234.56", "0,00"). For terminals that send neither BMP 60 nor 04 and
+    /// print their totals only (PA00P015 §2.16 leaves the status fields optional). None when no
+    /// such line, or more than one, is there: a guess is never a total.
+    pub fn printed_total(&self) -> Option<i64> {
+        const WORDS: [&str; 5] = ["total", "gesamt", "summe", "合计", "总计"];
+        let mut found = self.lines.iter().filter_map(|line| {
+            let line = line.trim();
+            let first = line.split_whitespace().next()?.trim_end_matches(':').to_lowercase();
+            if !WORDS.contains(&first.as_str()) {
+                return None;
+            }
+            printed_amount(line.split_whitespace().last()?)
+        });
+        let total = found.next()?;
+        found.next().is_none().then_some(total)
+    }
+}
+
+/// "1.234,56", "1,234.56", "-0,50", "12.34" → minor units; anything else None.
+fn printed_amount(token: &str) -> Option<i64> {
+    let (negative, digits) = match token.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, token),
+    };
+    let bytes = digits.as_bytes();
+    if bytes.len() < 4 || !matches!(bytes[bytes.len() - 3], b'.' | b',') {
+        return None;
+    }
+    let (whole, cents) = digits.split_at(digits.len() - 3);
+    let cents = &cents[1..];
+    let whole: String = whole.chars().filter(|c| !matches!(c, '.' | ',' | '\'')).collect();
+    if whole.is_empty() || !whole.chars().all(|c| c.is_ascii_digit()) || !cents.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let minor = whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(cents.parse::<i64>().ok()?)?;
+    Some(if negative { -minor } else { minor })
 }
 
 impl ReceiptCollector {
@@ -764,6 +803,23 @@ pub fn cp437(b: u8) -> char {
 mod tests {
     use super::super::frame::encode_frame;
     use super::*;
+
+    #[test]
+    fn a_printed_grand_total_is_read_only_when_it_is_one_amount_on_one_line() {
+        let receipt = |lines: &[&str]| TerminalReceipt {
+            receipt_type: None,
+            lines: lines.iter().map(|l| l.to_string()).collect(),
+        };
+        assert_eq!(receipt(&["Gesamt      0      0,00"]).printed_total(), Some(0));
+        assert_eq!(receipt(&["VISA 2 10.00", "TOTAL             12.34"]).printed_total(), Some(1234));
+        assert_eq!(receipt(&["Summe: 1.234,56"]).printed_total(), Some(123_456));
+        assert_eq!(receipt(&["合计 -0.50"]).printed_total(), Some(-50));
+        // No total line, two of them, or no amount with two decimals: none.
+        assert_eq!(receipt(&["VISA 2 10.00"]).printed_total(), None);
+        assert_eq!(receipt(&["Total 1,00", "Total 2,00"]).printed_total(), None);
+        assert_eq!(receipt(&["TOTAL 12"]).printed_total(), None);
+        assert_eq!(receipt(&["Total 12,3x"]).printed_total(), None);
+    }
 
     fn wire(apdu: &Apdu) -> Vec<u8> {
         encode_frame(&apdu.encode())
