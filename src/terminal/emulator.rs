@@ -192,6 +192,9 @@ pub struct BatchEntry {
     pub reversed: bool,
 }
 
+/// The width this terminal formats its receipts with (24 characters), BCD as tag 12 has it.
+const RECEIPT_WIDTH_BCD: u8 = 0x24;
+
 /// What the terminal keeps across restarts.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EmulatorState {
@@ -444,22 +447,58 @@ impl<T: ApduLine> Emulator<T> {
         d
     }
 
+    /// Registration (PA00P015 rev 13.08 §2.1): `<password><config-byte>[<CC>[03<service-byte>]
+    /// [06<TLV-container>]]`.
     fn registration(&mut self, cmd: &Apdu) -> Result<(), TransportError> {
+        use super::zvt::apdu::{Tlv, encode_tlv, parse_tlv};
         if !self.password_ok(&cmd.data) {
             return self.transport.send(&messages::nak(0x83));
         }
         if let Some(c) = cmd.data.get(4..6)
             && from_bcd(c) != Some(u64::from(self.config.currency))
         {
-            return self.transport.send(&messages::nak(0x6F));
+            // Wrong currency: 84 1E, result code 6F and the terminal's own currency (sent only
+            // because the ECR sent one).
+            let mut data = vec![0x6F];
+            data.extend(to_bcd(u64::from(self.config.currency), 2));
+            return self.transport.send(&Apdu::new(0x84, 0x1E, data));
         }
+        let asked = cmd
+            .data
+            .get(6..)
+            .and_then(|rest| parse_bmps(rest).ok())
+            .and_then(|bmps| bmps.into_iter().find(|b| b.id == 0x06))
+            .and_then(|b| parse_tlv(&b.value).ok())
+            .unwrap_or_default();
         self.ecr_config = cmd.data.get(3).copied().unwrap_or(0);
         self.transport.send(&messages::ack())?;
         let mut d = Vec::new();
-        // 19 is a bit field here (PA00P015 §2.1, Table 3): nothing needed. An outstanding
-        // end-of-day shows in Status Enquiry's terminal status (F0), not here.
+        // 19 is a bit field here (§2.1, Table 3): nothing needed. An outstanding end-of-day
+        // shows in Status Enquiry's terminal status (F0), not here.
         push_bmp(&mut d, 0x19, &[0x00]);
         d.extend(self.identity_bmps());
+        let mut answer = Vec::new();
+        // 12: told the ECR printer's width, the terminal answers the width it formats with.
+        if asked.iter().any(|t| t.tag == 0x12) {
+            answer.push(Tlv { tag: 0x12, value: vec![RECEIPT_WIDTH_BCD] });
+        }
+        // 27 with a single 14: a character set this terminal has (ASCII, Latin 1, CP437) is
+        // echoed and so agreed; anything else, or more than one, gets no 27 (CP437 stays).
+        let sets: Vec<u8> = asked
+            .iter()
+            .filter(|t| t.tag == 0x27)
+            .flat_map(|t| t.children().unwrap_or_default())
+            .filter(|t| t.tag == 0x14)
+            .filter_map(|t| t.value.first().copied())
+            .collect();
+        if let [one] = sets.as_slice()
+            && matches!(one, 0x00 | 0x01 | 0xFF)
+        {
+            answer.push(Tlv { tag: 0x27, value: encode_tlv(&[Tlv { tag: 0x14, value: vec![*one] }]) });
+        }
+        if !answer.is_empty() {
+            push_bmp(&mut d, 0x06, &encode_tlv(&answer));
+        }
         self.finish(d)
     }
 

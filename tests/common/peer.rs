@@ -76,7 +76,13 @@ impl Peer {
     pub fn receive_unacknowledged(&mut self) -> Vec<u8> {
         let deadline = Instant::now() + Duration::from_secs(5);
         let mut apdu = Vec::new();
-        while self.byte(deadline) != Some(0x10) {}
+        loop {
+            match self.byte(deadline) {
+                Some(0x10) => break,
+                Some(_) => {}
+                None => panic!("no frame from the other side within 5 s"),
+            }
+        }
         assert_eq!(self.byte(deadline), Some(0x02), "STX");
         loop {
             let b = self.byte(deadline).expect("a whole frame");
