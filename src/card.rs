@@ -48,6 +48,22 @@ pub enum CardError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     Terminal(#[from] TerminalError),
+    /// A terminal receipt number is 4 BCD digits (BMP 87): 1–9999. Anything else is refused
+    /// before the terminal hears of it — sent as two bytes, 10017 would reverse receipt 17.
+    #[error("no terminal receipt number: {0} (1–9999)")]
+    ReceiptNumber(u16),
+}
+
+impl CardError {
+    pub fn localized(&self, locale: &str) -> String {
+        match self {
+            CardError::Ledger(e) => e.localized(locale),
+            CardError::Terminal(e) => e.localized(locale),
+            CardError::ReceiptNumber(n) => {
+                rust_i18n::t!("card.receipt_number", locale = locale, receipt = n).into_owned()
+            }
+        }
+    }
 }
 
 /// What became of one card payment.
@@ -110,6 +126,11 @@ pub fn run(
     amount_minor: u64,
     reference: &str,
 ) -> Result<CardPayment, CardError> {
+    if let CardOp::Reverse(r) | CardOp::Refund(Some(r)) = op
+        && !(1..=9999).contains(&r)
+    {
+        return Err(CardError::ReceiptNumber(r));
+    }
     // Reversals and refunds carry the receipt they concern (and the amount).
     let receipt = match op {
         CardOp::Reverse(r) | CardOp::Refund(Some(r)) => Some(i64::from(r)),
@@ -200,7 +221,8 @@ pub const TEST_PAYMENT: &str = "test payment";
 pub fn reverse_test_payments(ledger: &mut Ledger, terminal: &mut dyn PaymentTerminal) -> Result<Vec<u16>, CardError> {
     let mut done = Vec::new();
     for (receipt, amount) in ledger.unreversed_payments(TEST_PAYMENT)? {
-        let receipt = receipt as u16;
+        // Out of range (never from a terminal) becomes a number `run` refuses, not a wrapped one.
+        let receipt = u16::try_from(receipt).unwrap_or(u16::MAX);
         let r = run(ledger, terminal, CardOp::Reverse(receipt), amount as u64, TEST_PAYMENT)?;
         if matches!(r.outcome, Outcome::Approved(_)) {
             done.push(receipt);

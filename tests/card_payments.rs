@@ -309,3 +309,19 @@ fn a_payment_the_terminal_booked_and_the_ledger_does_not_hold_is_reversed_by_the
     assert_eq!(pt.batch[1].receipt_no, pt.batch[2].receipt_no);
     assert_eq!(pt.implicit_reversals, 1);
 }
+
+#[test]
+fn a_receipt_number_beyond_four_digits_is_refused_before_the_terminal_hears_of_it() {
+    let mut r = rig(EmulatorConfig::default());
+    let paid = card::run(&mut r.ledger, &mut r.till, CardOp::Pay, 1700, "sale-17").unwrap();
+    let Outcome::Approved(a) = paid.outcome else { panic!("{paid:?}") };
+    // 10017 in two BCD bytes would be 00 17: this payment's receipt if it were 17.
+    let wide = a.receipt_no + 10_000;
+    let refused = card::run(&mut r.ledger, &mut r.till, CardOp::Reverse(wide), 1700, "void");
+    assert!(matches!(refused, Err(card::CardError::ReceiptNumber(n)) if n == wide), "{refused:?}");
+    assert!(refused.unwrap_err().localized("en").contains("1–9999"));
+    assert_eq!(r.ledger.card_results().unwrap().len(), 2, "no intent, no result for it");
+    assert!(r.ledger.open_card_intents().unwrap().is_empty());
+    let (_, pt) = finish(r);
+    assert!(!pt.batch[0].reversed, "the payment stands");
+}

@@ -752,3 +752,37 @@ fn an_end_of_day_with_neither_bmp_60_nor_a_total_takes_the_total_its_receipt_pri
     );
     assert_eq!(till::dayclose::terminal_totals(&eod.unwrap()), till::ledger::TerminalTotals::Total(123_456));
 }
+
+#[test]
+fn the_till_registers_with_config_byte_be_and_reverses_by_a_four_digit_bcd_receipt() {
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(2));
+    let (info, peer) = against(
+        &mut till,
+        peer,
+        |peer| {
+            // Password 123456, config BE (§2.1 Table 1: 80 print lines, 20/10 the ECR in control,
+            // 08 intermediate status, 04/02 the ECR prints administration and payment receipts),
+            // currency 0156.
+            assert_eq!(peer.receive(), [0x06, 0x00, 0x06, 0x12, 0x34, 0x56, 0xBE, 0x01, 0x56]);
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            peer.send(&frame(&[0x06, 0x0F, 0x07, 0x19, 0x00, 0x29, 0x52, 0x50, 0x00, 0x38]));
+            peer.receive();
+        },
+        |t| t.register(),
+    );
+    assert_eq!(info.unwrap().terminal_id.as_deref(), Some("52500038"));
+    let (outcome, _) = against(
+        &mut till,
+        peer,
+        |peer| {
+            // Reversal of receipt 9999: password, then BMP 87 as two BCD bytes.
+            assert_eq!(peer.receive(), [0x06, 0x30, 0x06, 0x12, 0x34, 0x56, 0x87, 0x99, 0x99]);
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            peer.tell(&[0x04, 0x0F, 0x02, 0x27, 0xB5]);
+            peer.send(&frame(&[0x06, 0x1E, 0x01, 0xB5]));
+            peer.receive();
+        },
+        |t| t.reverse(9999, &mut |_| true),
+    );
+    assert_eq!(outcome, Outcome::Declined { code: 0xB5 });
+}

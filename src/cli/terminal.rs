@@ -346,7 +346,7 @@ pub fn run(
                 }
             }
             Err(card::CardError::Terminal(e)) => return fail(terminal_error(&e, locale)),
-            Err(card::CardError::Ledger(e)) => return fail(e.localized(locale)),
+            Err(e) => return fail(e.localized(locale)),
         }
     }
     let card_run = |ledger: &mut Option<Ledger>, terminal: &mut dyn PaymentTerminal, op: CardOp, amount: u64| {
@@ -365,8 +365,8 @@ pub fn run(
                 }
                 if matches!(paid.outcome, Outcome::Approved(_)) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
             }
-            Err(card::CardError::Ledger(e)) => fail(e.localized(locale)),
             Err(card::CardError::Terminal(e)) => fail(terminal_error(&e, locale)),
+            Err(e) => fail(e.localized(locale)),
         }
     };
     match command {

@@ -1649,7 +1649,8 @@ impl Till {
             let mut done = Vec::new();
             for (receipt, trace, amount) in cards {
                 let reference = reference.clone().unwrap_or_else(|| format!("void {receipt}"));
-                let op = CardOp::Reverse(receipt as u16);
+                // Out of range becomes a number `card::run` refuses, never a wrapped one.
+                let op = CardOp::Reverse(u16::try_from(receipt).unwrap_or(u16::MAX));
                 match card::run(&mut ledger, &mut *device.terminal, op, amount.unsigned_abs(), &reference) {
                     Ok(card::CardPayment { outcome: Outcome::Approved(_), .. }) => done.push((receipt, trace)),
                     Ok(other) => {
@@ -1657,7 +1658,7 @@ impl Till {
                         let why = outcome_word(&other.outcome).to_string();
                         return Message::Reversed(done, Some(why), unknown);
                     }
-                    Err(e) => return Message::Reversed(done, Some(e.to_string()), false),
+                    Err(e) => return Message::Reversed(done, Some(e.localized(&l)), false),
                 }
             }
             Message::Reversed(done, None, false)
