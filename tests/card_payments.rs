@@ -11,6 +11,7 @@ use till::card::{self, CardOp};
 use till::ledger::{CardResultRecord, Ledger, LedgerError, card_outcome};
 use till::money::Currency;
 use till::terminal::emulator::{Emulator, EmulatorConfig, EmulatorState};
+use till::terminal::line::{LineSpeed, SimulatedLine};
 use till::terminal::zvt::session::Session;
 use till::terminal::zvt::transport::{SerialTransport, Timers};
 use till::terminal::{ExpectedIdentity, Outcome, PaymentTerminal, ZvtTerminal};
@@ -20,6 +21,8 @@ struct Rig {
     till: ZvtTerminal<SerialTransport<TTYPort>>,
     stop: Arc<AtomicBool>,
     emulator: std::thread::JoinHandle<EmulatorState>,
+    /// Between the till and the emulator: a line at 9600 baud 8N2.
+    _line: SimulatedLine,
     _dir: tempfile::TempDir,
 }
 
@@ -31,7 +34,7 @@ fn rig(config: EmulatorConfig) -> Rig {
         t4: Duration::from_secs(5),
         ..Timers::default()
     };
-    let (ecr, pt) = TTYPort::pair().unwrap();
+    let (ecr, pt, line) = SimulatedLine::open(LineSpeed::ZVT).unwrap();
     let mut emulator =
         Emulator::new(SerialTransport::new(pt, timers), config, Some(dir.path().join("pt.state"))).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
@@ -43,7 +46,7 @@ fn rig(config: EmulatorConfig) -> Rig {
     let till =
         ZvtTerminal::new(Session::new(SerialTransport::new(ecr, timers)), 123456, 156, ExpectedIdentity::default());
     let ledger = Ledger::open(&dir.path().join("ledger.db"), "R1", Currency::CNY).unwrap();
-    Rig { ledger, till, stop, emulator, _dir: dir }
+    Rig { ledger, till, stop, emulator, _line: line, _dir: dir }
 }
 
 fn finish(rig: Rig) -> (Ledger, EmulatorState) {

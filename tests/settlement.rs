@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::Duration;
+use till::terminal::line::{LineSpeed, SimulatedLine};
 
 use chrono::Utc;
 use serialport::TTYPort;
@@ -38,6 +39,8 @@ struct Shop {
     store: StoreSettings,
     rng: Rng,
     stop: Arc<AtomicBool>,
+    /// Between the till and the emulator: a line at 9600 baud 8N2.
+    _line: SimulatedLine,
     _dir: tempfile::TempDir,
 }
 
@@ -61,7 +64,7 @@ fn shop() -> Shop {
     let store = StoreSettings::demo();
     let mut ledger = Ledger::open(&dir.path().join("ledger.db"), "R1", store.currency).unwrap();
     let catalog = till::demo::load_catalog(&mut ledger, &store, true).unwrap();
-    let (ecr, pt) = TTYPort::pair().unwrap();
+    let (ecr, pt, line) = SimulatedLine::open(LineSpeed::ZVT).unwrap();
     let (controls, rx) = std::sync::mpsc::channel();
     let config = EmulatorConfig { card_delay: Duration::from_millis(10), ..EmulatorConfig::default() };
     let mut emulator = Emulator::new(SerialTransport::new(pt, timers()), config, Some(dir.path().join("pt.state")))
@@ -72,7 +75,7 @@ fn shop() -> Shop {
     std::thread::spawn(move || emulator.run(Duration::from_millis(20), &|| !flag.load(Ordering::SeqCst)));
     let terminal =
         ZvtTerminal::new(Session::new(SerialTransport::new(ecr, timers())), 123456, 156, ExpectedIdentity::default());
-    Shop { ledger, terminal, controls, catalog, store, rng: Rng::new(11), stop, _dir: dir }
+    Shop { ledger, terminal, controls, catalog, store, rng: Rng::new(11), stop, _line: line, _dir: dir }
 }
 
 impl Shop {
