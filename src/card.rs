@@ -190,7 +190,7 @@ pub fn run(
         crate::log::event(&format!("card intent {id}: the terminal sent the card number unmasked"));
         // The payment is already recorded: a failure here must not hide it from the sale.
         if let Err(e) = ledger.append(
-            "risk_event",
+            crate::dayclose::TERMINAL_FLAG,
             &[("risk", "terminal_sends_unmasked_pan".to_string()), ("intent", id.to_string())],
             Utc::now(),
         ) {

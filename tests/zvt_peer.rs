@@ -786,3 +786,51 @@ fn the_till_registers_with_config_byte_be_and_reverses_by_a_four_digit_bcd_recei
     );
     assert_eq!(outcome, Outcome::Declined { code: 0xB5 });
 }
+
+#[test]
+fn an_unmasked_card_number_is_booked_and_flagged_for_the_installer_on_the_z_not_as_a_foreign_merchant() {
+    use till::card::{self, CardOp};
+    use till::dayclose::RiskFlag;
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger =
+        till::ledger::Ledger::open(&dir.path().join("ledger.db"), "R1", till::money::Currency::CNY).unwrap();
+    let float = till::money::Money::from_minor(0, till::money::Currency::CNY).unwrap();
+    let day = ledger.ensure_day(float, chrono::Utc::now()).unwrap().day_no;
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(2));
+    let extra = [0x22, 0xF0, 0xF8, 0x47, 0x48, 0x43, 0x00, 0x00, 0x00, 0x77, 0x43];
+    let (paid, _) = against(&mut till, peer, pay_script(approval(&extra)), |t| {
+        card::run(&mut ledger, t, CardOp::Pay, 1050, "sale-1").unwrap()
+    });
+    assert!(matches!(paid.outcome, Outcome::Approved(_)), "{paid:?}");
+    let results = ledger.card_results().unwrap();
+    assert!(results.iter().all(|r| r.masked_pan.as_deref().is_none_or(till::sale::is_masked_pan)));
+    assert!(results.iter().all(|r| !r.status_kept.as_deref().unwrap_or("").contains("4748430000007743")));
+    let flags = till::dayclose::risk_flags(&ledger.day_figures(day, day, false).unwrap(), &[]);
+    assert_eq!(flags, vec![RiskFlag::TerminalSentCardNumbers(1)], "not a merchant mismatch");
+}
+
+#[test]
+fn every_text_field_of_the_terminal_is_checked_not_only_the_card_name() {
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(2));
+    // 3C (LLL-var): an escape sequence and a whole card number; 2A (15 bytes): a formula with a
+    // control character; 3B (AID, 8 bytes): a NUL and a BEL.
+    let text = b"AUTH 4111111111111111 \x1b[2J";
+    let mut extra = vec![0x3C, 0xF0, 0xF0 + (text.len() / 10) as u8, 0xF0 + (text.len() % 10) as u8];
+    extra.extend(text);
+    extra.push(0x2A);
+    extra.extend(b"=cmd|'/C'!A0\x07xx");
+    extra.push(0x3B);
+    extra.extend(b"A\x00\x07D2760");
+    let (outcome, _) = against(&mut till, peer, pay_script(approval(&extra)), |t| t.pay(1050, &mut |_| true));
+    let Outcome::Approved(a) = outcome else { panic!("{outcome:?}") };
+    assert!(a.pan_was_unmasked, "flagged");
+    let printable = |s: &str| s.chars().all(|c| !c.is_control());
+    assert!(printable(&a.merchant_no) && printable(&a.aid), "{:?} {:?}", a.merchant_no, a.aid);
+    assert!(a.merchant_no.starts_with("=cmd"), "kept as data: {:?}", a.merchant_no);
+    assert_eq!(till::dayclose::output::spreadsheet_safe(&a.merchant_no), format!("'{}", a.merchant_no));
+    // What is kept of 3C has the number masked (hex of "4111111111111111" nowhere).
+    let whole: String = b"4111111111111111".iter().map(|b| format!("{b:02X}")).collect();
+    assert!(!a.status_kept.contains(&whole), "{}", a.status_kept);
+    let masked: String = b"411111******1111".iter().map(|b| format!("{b:02X}")).collect();
+    assert!(a.status_kept.contains(&masked), "{}", a.status_kept);
+}

@@ -37,6 +37,10 @@ pub enum ReportKind {
     Z,
 }
 
+/// The journal kind of a terminal configuration fault the installer must correct (today: the
+/// terminal sent whole card numbers). Apart from `risk_event`, which is a merchant mismatch.
+pub const TERMINAL_FLAG: &str = "terminal_flag";
+
 /// A warning for the manager (the operator's guide's fraud signs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RiskFlag {
@@ -60,6 +64,9 @@ pub enum RiskFlag {
     PriceOverrides(i64),
     /// The terminal answered for another merchant (跳码).
     MerchantMismatch(i64),
+    /// The terminal sent whole card numbers (masked by the till before anything kept them):
+    /// its configuration needs the installer.
+    TerminalSentCardNumbers(i64),
 }
 
 /// Why a card family's totals differ between the terminal and the ledger.
@@ -296,6 +303,7 @@ pub fn risk_flags(figures: &DayFigures, cards: &[CardPaymentFigure]) -> Vec<Risk
         ("void_cart", RiskFlag::VoidedCarts as fn(i64) -> RiskFlag),
         ("no_sale", RiskFlag::NoSaleOpenings),
         ("risk_event", RiskFlag::MerchantMismatch),
+        (TERMINAL_FLAG, RiskFlag::TerminalSentCardNumbers),
     ] {
         let n = figures.entries_of(kind);
         if n > 0 {

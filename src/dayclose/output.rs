@@ -59,6 +59,9 @@ pub fn flag_text(flag: &RiskFlag, report: &Report, locale: &str) -> String {
         RiskFlag::MerchantMismatch(n) => {
             rust_i18n::t!("report.flag.merchant_mismatch", locale = locale, count = n).into_owned()
         }
+        RiskFlag::TerminalSentCardNumbers(n) => {
+            rust_i18n::t!("report.flag.terminal_sent_card_numbers", locale = locale, count = n).into_owned()
+        }
     }
 }
 
