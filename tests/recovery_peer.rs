@@ -294,10 +294,13 @@ fn an_abort_the_terminal_refused_is_unknown_not_aborted() {
         peer.tell(&[0x04, 0xFF, 0x01, 0x0A]);
         // The cashier presses Abort: nothing goes out while the terminal is master (§2.23).
         abort.store(true, std::sync::atomic::Ordering::SeqCst);
-        // Then nothing more (the line broke): after T4 the till is master again and asks the
-        // terminal to stop; it has already gone to the host: 84 83.
+        let pressed = std::time::Instant::now();
+        // Then nothing more (the line broke): after T4 (900 ms from the terminal's last message)
+        // the till is master again and asks the terminal to stop; it has already gone to the
+        // host: 84 83.
         let cmd = peer.receive();
         assert_eq!(&cmd[..2], [0x06, 0xB0], "the abort after T4");
+        assert!(pressed.elapsed() >= std::time::Duration::from_millis(800), "not while the terminal was master");
         peer.send(&frame(&[0x84, 0x83, 0x00]));
     });
     assert!(matches!(outcome, Outcome::Unknown { .. }), "{outcome:?}");

@@ -224,6 +224,19 @@ fn refund_reversal_and_their_refusals() {
 }
 
 #[test]
+fn repeat_receipt_after_a_reversal_shows_the_reversal() {
+    let mut rig = Rig::plain();
+    let Outcome::Approved(paid) = rig.till.pay(2500, &mut |_| true) else { panic!() };
+    let Outcome::Approved(reversed) = rig.till.reverse(paid.receipt_no, &mut |_| true) else { panic!() };
+    let last = rig.till.repeat_last().unwrap().expect("the terminal's last transaction");
+    // The reversal's own trace, the receipt it reversed, approved.
+    assert_eq!((last.result_code, last.receipt_no, last.trace), (0x00, paid.receipt_no, reversed.trace));
+    assert_ne!(last.trace, paid.trace);
+    assert_eq!(last.amount_minor, 2500);
+    assert!(rig.finish().batch[0].reversed);
+}
+
+#[test]
 fn end_of_day_failure_then_f0_then_success() {
     let config = EmulatorConfig { scenario: Scenario::EndOfDayFails, ..EmulatorConfig::default() };
     let mut rig = Rig::new(config, LineFaults::default(), ExpectedIdentity::default());
@@ -563,7 +576,9 @@ fn a_noisy_line_costs_repeats_not_money() {
     // unknown one is for recovery to settle), nothing booked twice.
     assert!(approved.iter().all(|a| booked.contains(a)), "{approved:?} vs {booked:?}");
     assert!(booked.iter().all(|b| approved.contains(b) || unknown.contains(b)), "{booked:?}");
+    // The amounts are distinct: one twice would be a payment booked twice.
     let mut unique = booked.clone();
+    unique.sort_unstable();
     unique.dedup();
     assert_eq!(unique.len(), booked.len());
 }
