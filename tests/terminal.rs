@@ -582,3 +582,74 @@ fn a_noisy_line_costs_repeats_not_money() {
     unique.dedup();
     assert_eq!(unique.len(), booked.len());
 }
+
+/// A terminal on TCP played byte for byte (ZVT over TCP: APDUs back to back, PA00P016 §5.2).
+fn read_apdu(stream: &mut std::net::TcpStream) -> Vec<u8> {
+    use std::io::Read;
+    let mut head = [0u8; 3];
+    stream.read_exact(&mut head).unwrap();
+    let mut body = vec![0u8; usize::from(head[2])];
+    stream.read_exact(&mut body).unwrap();
+    [head.to_vec(), body].concat()
+}
+
+#[test]
+fn over_tcp_a_command_unanswered_for_t3_closes_the_connection_and_the_next_opens_a_new_one() {
+    use std::io::{Read, Write};
+    use till::terminal::zvt::transport::TcpTransport;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let quick = Timers { t3: Duration::from_millis(400), t4: Duration::from_millis(800), ..timers() };
+    let server = std::thread::spawn(move || {
+        // First connection: the Status Enquiry is read and never answered (a write reached the
+        // terminal: no acknowledgement for all that).
+        let (mut first, _) = listener.accept().unwrap();
+        assert_eq!(read_apdu(&mut first), [0x05, 0x01, 0x03, 0x12, 0x34, 0x56]);
+        // The till gives up after T3 and closes its side (PA00P016 §5.2.5): end of stream here.
+        first.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut rest = [0u8; 16];
+        assert_eq!(first.read(&mut rest).unwrap(), 0, "the till closed the connection");
+        // The next command comes on a new connection and is answered.
+        let (mut second, _) = listener.accept().unwrap();
+        assert_eq!(read_apdu(&mut second), [0x05, 0x01, 0x03, 0x12, 0x34, 0x56]);
+        second.write_all(&[0x80, 0x00, 0x00]).unwrap();
+        second.write_all(&[0x06, 0x0F, 0x01, 0x00]).unwrap();
+        assert_eq!(read_apdu(&mut second), [0x80, 0x00, 0x00]);
+    });
+    let transport = TcpTransport::connect(&addr.to_string(), quick).unwrap();
+    let mut till = ZvtTerminal::new(Session::new(transport), 123456, 156, ExpectedIdentity::default());
+    assert!(matches!(till.status(), Err(TerminalError::NoAnswer)), "the written command was not acknowledged");
+    assert!(!till.session_mut().transport_mut().is_open(), "closed after the T3 timeout");
+    assert_eq!(till.status().unwrap().status, Some(0x00));
+    server.join().unwrap();
+}
+
+#[test]
+fn over_tcp_a_payment_written_but_never_acknowledged_is_unknown_not_refused() {
+    use till::terminal::zvt::transport::TcpTransport;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let quick = Timers { t3: Duration::from_millis(400), t4: Duration::from_millis(800), ..timers() };
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        // Read whole, then the terminal drops the connection without a word: it may have taken
+        // the payment to its host.
+        assert_eq!(read_apdu(&mut stream), [0x06, 0x01, 0x0A, 0x04, 0, 0, 0, 0, 0x07, 0x00, 0x49, 0x01, 0x56]);
+    });
+    let transport = TcpTransport::connect(&addr.to_string(), quick).unwrap();
+    let mut till = ZvtTerminal::new(Session::new(transport), 123456, 156, ExpectedIdentity::default());
+    let outcome = till.pay(700, &mut |_| true);
+    server.join().unwrap();
+    assert!(matches!(outcome, Outcome::Unknown { .. }), "{outcome:?}");
+}
+
+#[test]
+fn over_tcp_a_terminal_that_does_not_take_the_connection_costs_t3_not_minutes() {
+    use till::terminal::zvt::transport::TcpTransport;
+    // An address nobody answers (TEST-NET-1, RFC 5737): the connect gives up after T3 (or at
+    // once where the machine has no route there), never after the system's minutes.
+    let quick = Timers { t3: Duration::from_millis(300), ..timers() };
+    let started = std::time::Instant::now();
+    assert!(TcpTransport::connect("192.0.2.1:20007", quick).is_err());
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+}
