@@ -134,6 +134,45 @@ fn a_girocard_approval_without_a_vu_number_is_not_a_foreign_merchant() {
     assert!(matches!(outcome, Outcome::IdentityMismatch { .. }), "{outcome:?}");
 }
 
+/// An approval with VU number (2A, 15 bytes) `vu`.
+fn approval_with_vu(vu: &[u8; 15]) -> Vec<u8> {
+    let mut a = approval(&[]);
+    a[2] += 16;
+    a.push(0x2A);
+    a.extend(vu);
+    a
+}
+
+#[test]
+fn a_vu_number_is_checked_against_the_list_of_the_shops_acquirers_one_each() {
+    // Two acquirers (credit cards through one, girocard's without VU): either VU is the shop's.
+    let expected = ExpectedIdentity {
+        terminal_id: Some("52500038".into()),
+        merchant_no: Some("455600000012345, 100764992".into()),
+    };
+    let (mut till, mut peer) = till_and_peer(expected, Duration::from_secs(2));
+    for vu in [b"455600000012345", b"100764992      "] {
+        let (outcome, back) =
+            against(&mut till, peer, pay_script(approval_with_vu(vu)), |t| t.pay(1050, &mut |_| true));
+        assert!(matches!(outcome, Outcome::Approved(_)), "{vu:?}: {outcome:?}");
+        peer = back;
+    }
+    let (outcome, _) = against(
+        &mut till,
+        peer,
+        |peer| {
+            peer.receive();
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            peer.send(&frame(&approval_with_vu(b"100764993      ")));
+            assert_eq!(peer.receive(), [0x84, 0x66, 0x00], "a VU of none of them: goods not issued");
+            peer.send(&frame(&[0x06, 0x1E, 0x01, 0x6C]));
+            peer.receive();
+        },
+        |t| t.pay(1050, &mut |_| true),
+    );
+    assert!(matches!(outcome, Outcome::IdentityMismatch { .. }), "{outcome:?}");
+}
+
 #[test]
 fn a_04_ff_timeout_byte_of_00_keeps_the_current_t4() {
     let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(2));

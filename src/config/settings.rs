@@ -16,7 +16,8 @@
 //! rate = "13"                     # percent
 //! [terminal]                      # optional: the PIN pad
 //! port = "/dev/ttyUSB0"           # or tcp = "192.168.1.20:20007"; baud, password,
-//!                                 # terminal_id, merchant_no (the acquirer's, for the check),
+//!                                 # terminal_id, merchant_no (the acquirers' VU numbers, one
+//!                                 # each, comma-separated, for the check),
 //!                                 # t2_ms, t3_ms, t4_s (the ZVT timers), charset = "cp437"
 //!                                 # (or latin1, utf8: what the terminal prints in)
 //! [printer]                       # optional: serial:PATH[:BAUD[:8N1]] or file:/dev/usb/lp0
@@ -561,7 +562,7 @@ rate = "0"
 # baud = 9600
 # password = 123456
 # terminal_id = ""
-# merchant_no = ""
+# merchant_no = ""      # the acquirers' VU numbers, one each: "455600000012345, 100764992"
 # t4_s = 180            # the longest wait for the terminal to finish (ZVT T4)
 # charset = "cp437"     # or "latin1", "utf8": what the terminal prints its receipts in
 

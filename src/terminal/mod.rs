@@ -208,7 +208,21 @@ impl TerminalInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExpectedIdentity {
     pub terminal_id: Option<String>,
+    /// The VU numbers (BMP 2A, the credit-card contract numbers) of the shop's acquirers, one
+    /// each, separated by commas: a VU the terminal sends must be one of them.
     pub merchant_no: Option<String>,
+}
+
+impl ExpectedIdentity {
+    /// Whether a VU number the terminal sent is one of the shop's acquirers' (any, when none
+    /// is configured).
+    pub fn accepts_vu(&self, vu: &str) -> bool {
+        let vu = vu.trim();
+        match self.merchant_no.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+            None => true,
+            Some(list) => list.split(',').any(|m| m.trim() == vu),
+        }
+    }
 }
 
 /// The interface the sale uses; ZVT is one implementation.
@@ -300,7 +314,7 @@ impl<T: ApduLine> ZvtTerminal<T> {
             // The VU number (2A) is the credit-card contract's: girocard messages often carry none.
             // The identity is the terminal id; a VU is checked only when the terminal sends one.
             let vu_ok = (approval.merchant_no.trim().is_empty() && expected.terminal_id.is_some())
-                || expected.merchant_no.as_ref().is_none_or(|m| m.trim() == approval.merchant_no.trim());
+                || expected.accepts_vu(&approval.merchant_no);
             if !(tid_ok && vu_ok) {
                 mismatch = Some((approval.terminal_id.clone(), approval.merchant_no.clone()));
                 // Goods not issued: the terminal must reverse it.
