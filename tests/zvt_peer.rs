@@ -2,8 +2,8 @@
 //! not the project's codec): fields our emulator never sends, a card number sent unmasked, a
 //! girocard approval without a VU number, a 04 FF timeout byte of 00, a Status Enquiry completion
 //! without a software version, registration's status bit field, the terminal's own receipts in
-//! print lines and text blocks; and real terminals' messages from public traces. PA00P015 rev
-//! 13.08.
+//! print lines and text blocks; and real terminals' messages from public traces (three
+//! terminals, from two public sources). PA00P015 rev 13.08.
 
 use std::time::Duration;
 
@@ -374,6 +374,19 @@ const DECLINE: &str =
     "040f31270529290010063cf0f1f54b6172746520616267656c65686e748a0d06132411070f4b6172746520616267656c65686e74";
 /// 1620218414428PT: the completion of a registration: 19 00, terminal 29001006, currency 978.
 const REGISTRATION_COMPLETION: &str = "060f0a19002929001006490978";
+
+// A second terminal (id 28004869) and a third (id 00000006, TLV-heavy, long trace), from the
+// public test data of Portalum/Portalum.Zvt (src/Portalum.Zvt.UnitTest/
+// StatusInformationParserTest.cs: "PaymentGood1", "TlvInfos2", "AbortByKey").
+
+/// A Debit Mastercard approval of 20.40 EUR: VU 100461763, AID field 3B "611804", card type 2E.
+const SECOND_TERMINAL_APPROVAL: &str = "040f772700040000000020400b0004700c2239530d10060e2512170001197022f0f8eeeeeeeeeeee477129280048692a3130303436313736332020202020203b36313138303400003cf0f1f447454e2e4e522e3a363131383034490978870470880004708a2e8bf1f74465626974204d61737465726361726400";
+/// A contactless-era approval of 20.40 EUR: result-code-AS (A0), 0B of 000000 with the trace in
+/// TLV 1F2B, and inside 06: 2F (payment type: 1F12 chip, 1F10 offline PIN) and 60 (43 AID,
+/// 44 application label).
+const THIRD_TERMINAL_APPROVAL: &str = "040f6c2700040000000020400c2109160d11010e999922f0f8eeeeeeeeeeee4771a00129000000068700050b0000008a068bf1f14d41535445524341524400062e2f081f1201011f100103601b4307a000000004101044104465626974204d6173746572636172641f2b0410016005";
+/// The second terminal's abort by the customer (27 6C), "Abbruch durch Kunde" in 3C.
+const SECOND_TERMINAL_ABORT: &str = "040f1e276c29280048693cf0f1f941626272756368206475726368204b756e6465";
 
 fn bytes(hex: &str) -> Vec<u8> {
     (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
@@ -872,4 +885,52 @@ fn every_text_field_of_the_terminal_is_checked_not_only_the_card_name() {
     assert!(!a.status_kept.contains(&whole), "{}", a.status_kept);
     let masked: String = b"411111******1111".iter().map(|b| format!("{b:02X}")).collect();
     assert!(a.status_kept.contains(&masked), "{}", a.status_kept);
+}
+
+/// Pays `amount` on a till of 978 (EUR) expecting no identity, against a peer that answers with
+/// `status` and completes.
+fn real_approval(status: &str, amount: u64) -> Outcome {
+    let (mut till, peer) = till_and_peer_in(978, ExpectedIdentity::default(), Duration::from_secs(2));
+    against(&mut till, peer, pay_script(bytes(status)), |t| t.pay(amount, &mut |_| true)).0
+}
+
+#[test]
+fn a_second_terminals_real_approval_decodes_to_what_it_sent() {
+    let Outcome::Approved(a) = real_approval(SECOND_TERMINAL_APPROVAL, 2040) else { panic!() };
+    assert_eq!((a.amount_minor, a.trace, a.receipt_no, a.turnover_no), (2040, 470, 470, Some(470)));
+    assert_eq!((a.date, a.time), (Some(1006), Some(223_953)));
+    assert_eq!((a.terminal_id.as_str(), a.merchant_no.as_str()), ("28004869", "100461763"));
+    assert_eq!((a.card_type, a.card_name.as_str()), (Some(0x2E), "Debit Mastercard"));
+    assert!(a.masked_pan.ends_with("4771") && till::sale::is_masked_pan(&a.masked_pan), "{}", a.masked_pan);
+    assert!(!a.pan_was_unmasked);
+    assert!(a.status_kept.contains("0E=2512"), "the expiry kept: {}", a.status_kept);
+}
+
+#[test]
+fn a_third_terminals_real_approval_with_result_code_as_and_nested_tlv_decodes() {
+    let outcome = real_approval(THIRD_TERMINAL_APPROVAL, 2040);
+    let Outcome::Approved(a) = outcome else { panic!("{outcome:?}") };
+    // The trace from 1F2B (0B is 000000), receipt 0005, terminal 00000006, card type 06.
+    assert_eq!((a.amount_minor, a.trace, a.receipt_no), (2040, 10_016_005, 5));
+    assert_eq!((a.terminal_id.as_str(), a.card_type, a.card_name.as_str()), ("00000006", Some(0x06), "MASTERCARD"));
+    assert!(a.status_kept.contains("A0=01"), "result-code-AS kept: {}", a.status_kept);
+    assert!(a.status_kept.contains("06=2F081F1201011F100103601B"), "{}", a.status_kept);
+}
+
+#[test]
+fn a_second_terminals_real_abort_by_the_customer_is_an_abort() {
+    let (mut till, peer) = till_and_peer_in(978, ExpectedIdentity::default(), Duration::from_secs(2));
+    let (outcome, _) = against(
+        &mut till,
+        peer,
+        |peer| {
+            peer.receive();
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            peer.tell(&bytes(SECOND_TERMINAL_ABORT));
+            peer.send(&frame(&[0x06, 0x1E, 0x01, 0x6C]));
+            peer.receive();
+        },
+        |t| t.pay(2040, &mut |_| true),
+    );
+    assert_eq!(outcome, Outcome::Declined { code: 0x6C });
 }
