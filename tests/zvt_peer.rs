@@ -234,6 +234,21 @@ fn registrations_status_byte_is_a_bit_field() {
     assert_eq!(info.needs(), vec!["initialisation"]);
     assert_eq!(info.terminal_id.as_deref(), Some("52500038"));
     assert!(till::setup::describe_terminal(&info, "en").contains("initialisation necessary"));
+    // 19 = 1E: diagnosis and OPT action necessary, filling-station and vending mode (08, 10:
+    // how it works, nothing to do).
+    let (mut till, peer) = till_and_peer(ExpectedIdentity::default(), Duration::from_secs(2));
+    let (info, _) = against(
+        &mut till,
+        peer,
+        |peer| {
+            peer.receive();
+            peer.send(&frame(&[0x80, 0x00, 0x00]));
+            peer.send(&frame(&[0x06, 0x0F, 0x02, 0x19, 0x1E]));
+            peer.receive();
+        },
+        |t| t.register(),
+    );
+    assert_eq!(info.unwrap().needs(), vec!["diagnosis", "opt_action"]);
 }
 
 #[test]
