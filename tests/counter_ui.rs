@@ -687,3 +687,146 @@ fn an_idle_terminal_is_polled_and_the_status_bar_says_when_it_is_gone_and_back()
     c.send(Message::PollTerminal);
     assert_eq!(c.till.terminal_state(), TerminalState::Ready);
 }
+
+/// What the window's subscription makes of `event` after the widgets had it (`status`).
+fn through_subscription(c: &mut Counter_, event: iced::Event, status: iced::event::Status) {
+    if let Some(m) = till::ui::key_or_click(event, status, iced::window::Id::unique()) {
+        c.send(m);
+    }
+}
+
+/// Keys typed as a keyboard-wedge scanner types them, into whatever has the keyboard in a view
+/// where nothing was clicked first: the widgets see each key, then the subscription.
+fn scanner_types(c: &mut Counter_, text: &str) {
+    use iced::keyboard::{Event as K, Key, Location, Modifiers};
+    let mut keys: Vec<iced::Event> = text
+        .chars()
+        .map(|ch| {
+            iced::Event::Keyboard(K::KeyPressed {
+                key: Key::Character(ch.to_string().into()),
+                modified_key: Key::Character(ch.to_string().into()),
+                physical_key: iced::keyboard::key::Physical::Unidentified(
+                    iced::keyboard::key::NativeCode::Unidentified,
+                ),
+                location: Location::Standard,
+                modifiers: Modifiers::empty(),
+                text: Some(ch.to_string().into()),
+                repeat: false,
+            })
+        })
+        .collect();
+    keys.push(iced::Event::Keyboard(K::KeyPressed {
+        key: Key::Named(Named::Enter),
+        modified_key: Key::Named(Named::Enter),
+        physical_key: iced::keyboard::key::Physical::Unidentified(iced::keyboard::key::NativeCode::Unidentified),
+        location: Location::Standard,
+        modifiers: Modifiers::empty(),
+        text: None,
+        repeat: false,
+    }));
+    for key in keys {
+        let statuses = {
+            let mut ui = common::view(&c.till);
+            ui.simulate([key.clone()])
+        };
+        through_subscription(c, key, statuses[0]);
+    }
+}
+
+#[test]
+fn a_scan_after_a_click_beside_the_fields_lands_in_the_cart() {
+    use iced::event::Status;
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    // A click on the cart's empty area: no widget takes it, the scan field loses the keyboard
+    // (in this headless view nothing has it), and the subscription hears the click.
+    let messages = {
+        let mut ui = common::view(&c.till);
+        ui.point_at(iced::Point::new(300.0, 600.0));
+        let statuses = ui.simulate(iced_test::simulator::click());
+        assert!(statuses.iter().all(|s| *s == Status::Ignored), "an empty spot: {statuses:?}");
+        ui.into_messages().count()
+    };
+    assert_eq!(messages, 0, "the click was on nothing");
+    through_subscription(
+        &mut c,
+        iced::Event::Mouse(iced::mouse::Event::ButtonReleased(iced::mouse::Button::Left)),
+        Status::Ignored,
+    );
+    // Nine scans, none lost: the keys no field took go to the scan field.
+    for _ in 0..9 {
+        scanner_types(&mut c, "6912345000376");
+    }
+    let lines = c.till.counter().sale().lines();
+    assert_eq!(lines.len(), 10, "the cola and nine waters: {:?}", c.till.notice());
+    // Elsewhere such keys are refused aloud, never put into a money field.
+    c.click("F12 Pay");
+    scanner_types(&mut c, "9999");
+    assert_eq!(c.till.screen(), Screen::Payment);
+    assert!(c.error().is_some_and(|e| e.contains("no field")), "{:?}", c.till.notice());
+    assert_eq!(c.till.counter().sale().tenders().len(), 0, "no cash taken");
+}
+
+#[test]
+fn escape_goes_back_exactly_one_step_every_time() {
+    use iced::event::Status;
+    let escape = || {
+        iced::Event::Keyboard(iced::keyboard::Event::KeyPressed {
+            key: iced::keyboard::Key::Named(Named::Escape),
+            modified_key: iced::keyboard::Key::Named(Named::Escape),
+            physical_key: iced::keyboard::key::Physical::Unidentified(iced::keyboard::key::NativeCode::Unidentified),
+            location: iced::keyboard::Location::Standard,
+            modifiers: iced::keyboard::Modifiers::empty(),
+            text: None,
+            repeat: false,
+        })
+    };
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.click("F12 Pay");
+    assert_eq!(c.till.screen(), Screen::Payment);
+    // The cash field takes Escape to let go of the keyboard (Captured): it still goes back.
+    through_subscription(&mut c, escape(), Status::Captured);
+    assert_eq!(c.till.screen(), Screen::Sale, "the first Escape goes back");
+    // On the sale screen Escape clears a typed search, then does nothing, never an error.
+    c.type_into(SCAN_FIELD, "cola");
+    for status in [Status::Captured, Status::Ignored, Status::Captured] {
+        through_subscription(&mut c, escape(), status);
+        assert_eq!(c.till.screen(), Screen::Sale);
+        assert!(c.error().is_none(), "{:?}", c.till.notice());
+    }
+    assert!(c.till.counter().sale().lines().len() == 1, "the cart untouched");
+    // Had "cola" stayed in the field, this would be "colaDRK003", an unknown code.
+    c.scan("DRK003");
+    assert_eq!(c.till.counter().sale().lines().len(), 2, "{:?}", c.till.notice());
+}
+
+#[test]
+fn cash_far_beyond_what_is_due_is_asked_again_before_it_is_taken() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003"); // 3.50
+    c.click("F12 Pay");
+    assert!(c.sees("Cash received from the customer (or a payment code's number)"), "the field says what it is for");
+    // A manager's PIN typed where the cash goes: asked, not taken.
+    c.enter(CASH_FIELD, "9999");
+    assert_eq!(c.till.screen(), Screen::Payment);
+    assert!(c.error().is_some_and(|e| e.contains("9999.00") && e.contains("3.50")), "{:?}", c.till.notice());
+    assert!(c.till.counter().sale().tenders().is_empty());
+    // Corrected: a 100 note is within reason (5 of the largest note, ¥500), taken at once.
+    c.type_into(CASH_FIELD, "\u{8}\u{8}\u{8}\u{8}");
+    c.send(Message::CashChanged("100".into()));
+    c.send(Message::Cash(None));
+    assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
+    assert_eq!(c.till.last_change().map(|m| m.to_string()).as_deref(), Some("96.50"));
+    // Asked and confirmed with Enter again: taken.
+    c.scan("DRK003");
+    c.click("F12 Pay");
+    c.enter(CASH_FIELD, "600");
+    assert_eq!(c.till.screen(), Screen::Payment);
+    c.send(Message::Cash(None));
+    assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
+    assert_eq!(c.till.last_change().map(|m| m.to_string()).as_deref(), Some("596.50"));
+}

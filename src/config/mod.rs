@@ -41,6 +41,10 @@ pub struct StoreSettings {
     pub void_approval_over: rust_decimal::Decimal,
     /// A discount of more than this many percent needs a manager.
     pub discount_approval_over: rust_decimal::Decimal,
+    /// Cash handed over beyond this many of the currency's largest banknote (or ten times what
+    /// is due, if that is more) is asked again before it is taken: a PIN or a price typed into
+    /// the cash field by mistake must not become a payment.
+    pub cash_given_notes: u32,
 }
 
 impl StoreSettings {
@@ -71,7 +75,16 @@ impl StoreSettings {
             paper_columns: crate::printer::layout::COLUMNS_80MM,
             void_approval_over: dec!(50),
             discount_approval_over: dec!(10),
+            cash_given_notes: 5,
         }
+    }
+
+    /// The most cash taken for `due` without asking again (see `cash_given_notes`).
+    pub fn cash_given_limit(&self, due: crate::money::Money) -> crate::money::Money {
+        let largest = crate::dayclose::denominations(self.currency).into_iter().max_by_key(|m| m.minor());
+        let notes = largest.map_or(0, |m| m.minor()) * i64::from(self.cash_given_notes);
+        let limit = notes.max(due.minor().saturating_mul(10));
+        crate::money::Money::from_minor(limit, self.currency).unwrap_or(due)
     }
 
     /// The threshold above which voiding a line needs a manager, in the store's currency.

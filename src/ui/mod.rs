@@ -224,6 +224,10 @@ pub enum Message {
     SignIn,
     SignedIn(usize, Result<(), AuthError>),
     SignOut,
+    /// Typed text (or Enter, None) that no field took: routed to the screen's field or refused.
+    Stray(Option<String>),
+    /// A click anywhere: the screen's field takes the keyboard back (`update` does it).
+    Refocus,
     // sale
     ScanChanged(String),
     ScanSubmitted,
@@ -349,6 +353,8 @@ pub struct Till {
     pub(crate) show_parked: bool,
     // payment
     pub(crate) cash: String,
+    /// Cash far beyond what is due, typed once: taken only when Enter confirms the same amount.
+    pub(crate) cash_to_confirm: Option<Money>,
     pub(crate) card: CardState,
     pub(crate) last_change: Option<Money>,
     // approval
@@ -407,6 +413,7 @@ impl Till {
             results: Vec::new(),
             show_parked: false,
             cash: String::new(),
+            cash_to_confirm: None,
             card: CardState::Idle,
             last_change: None,
             approval: None,
@@ -637,6 +644,26 @@ impl Till {
         self.notice = Some(Notice::Error(e.into()));
     }
 
+    /// Keys no field took. On the sale screen they are the scan field's (a scanner typing after
+    /// a click beside it); elsewhere they are refused aloud, never silently dropped, and never
+    /// put into a field that means money.
+    fn stray(&mut self, typed: Option<String>) -> Vec<Job> {
+        if self.screen == Screen::Sale && self.approval.is_none() {
+            return match typed {
+                Some(text) => {
+                    let scan = format!("{}{text}", self.scan);
+                    self.handle(Message::ScanChanged(scan))
+                }
+                None => self.handle(Message::ScanSubmitted),
+            };
+        }
+        if typed.is_some() || self.screen != Screen::SignIn {
+            let l = self.locale.clone();
+            self.error(t("counter.keys_went_nowhere", &l));
+        }
+        Vec::new()
+    }
+
     fn info(&mut self, e: impl Into<String>) {
         self.notice = Some(Notice::Info(e.into()));
     }
@@ -698,16 +725,7 @@ impl Till {
 
     /// F-keys and Escape, from anywhere (text fields do not take them).
     pub fn subscription(&self) -> Subscription<Message> {
-        let keys = keyboard::listen().filter_map(|event| match event {
-            keyboard::Event::KeyPressed { key: Key::Named(Named::F1), modifiers, .. } if modifiers.shift() => {
-                Some(Message::OpenManager)
-            }
-            keyboard::Event::KeyPressed { key: Key::Named(Named::Tab), modifiers, .. } => {
-                Some(Message::FocusNext(!modifiers.shift()))
-            }
-            keyboard::Event::KeyPressed { key: Key::Named(named), .. } => shortcut(named),
-            _ => None,
-        });
+        let keys = iced::event::listen_with(key_or_click);
         let keys = if self.devices.terminal.is_some() {
             // A thread's ticks (the thread-pool executor has no timers of its own).
             Subscription::batch([keys, Subscription::run(|| workers::ticks(TERMINAL_POLL, Message::PollTerminal))])
@@ -728,11 +746,17 @@ impl Till {
             (Screen::Manager, Message::BackToCart) if self.approval.is_none() => Message::Manager(manager::Msg::Close),
             (Screen::Payment, Message::Pay) => Message::Card,
             (_, Message::BackToCart) if self.approval.is_some() => Message::CancelApproval,
+            // Escape is one step back on every screen.
+            (Screen::Users, Message::BackToCart) => Message::Users(users::Msg::Close),
+            (Screen::Products, Message::BackToCart) => Message::Products(products::Msg::Close),
+            (Screen::Setup, Message::BackToCart) => Message::Wizard(wizard::Msg::Back),
+            (Screen::SignIn, Message::BackToCart) => Message::PickUser(usize::MAX),
             (_, message) => message,
         };
         match message {
             Message::Dismiss => self.notice = None,
-            Message::Done | Message::Frame | Message::FocusNext(_) => {}
+            Message::Done | Message::Frame | Message::FocusNext(_) | Message::Refocus => {}
+            Message::Stray(typed) => return self.stray(typed),
             Message::OpenManager => {
                 if self.counter.sale().lines().is_empty() {
                     self.ask_manager(Pending::Manager);
@@ -1043,12 +1067,36 @@ impl Till {
             Message::PrintQueued => return self.print_queued(),
             Message::NoSale => self.ask_manager(Pending::NoSale),
             // ----- payment -----
-            Message::CashChanged(text) => self.cash = text,
+            Message::CashChanged(text) => {
+                self.cash = text;
+                self.cash_to_confirm = None;
+            }
             Message::Cash(quick) => {
                 if self.card != CardState::Idle {
                     return Vec::new();
                 }
                 let typed = std::mem::take(&mut self.cash);
+                // Typed cash far beyond what is due (a manager's PIN after a refused shortcut, a
+                // price in the wrong field) is asked again: Enter once more takes it.
+                if quick.is_none()
+                    && let Ok(given) = Money::parse(&typed, self.counter.store().currency)
+                {
+                    let due = self.counter.sale().cash_due();
+                    let limit = self.counter.store().cash_given_limit(due);
+                    if given.minor() > limit.minor() && self.cash_to_confirm != Some(given) {
+                        self.cash_to_confirm = Some(given);
+                        self.cash = typed;
+                        let words = rust_i18n::t!(
+                            "counter.cash_check",
+                            locale = &l,
+                            given = given.to_string(),
+                            due = due.to_string()
+                        );
+                        self.error(words.into_owned());
+                        return Vec::new();
+                    }
+                }
+                self.cash_to_confirm = None;
                 let given = quick.map_or(typed, |m| m.amount().to_string());
                 match self.counter.tender_cash(&given) {
                     Ok(change) => {
@@ -1106,6 +1154,15 @@ impl Till {
                 Err(CounterError::NeedsApproval(_)) => self.ask_manager(Pending::CashRefund),
                 Err(e) => self.counter_error(e),
             },
+            Message::BackToCart if self.screen == Screen::Sale => {
+                // One step back: the parked list closes, else the typed search is cleared.
+                if self.show_parked {
+                    self.show_parked = false;
+                } else {
+                    self.scan.clear();
+                    self.results.clear();
+                }
+            }
             Message::BackToCart => {
                 if self.card != CardState::Idle {
                     return Vec::new();
@@ -1808,6 +1865,34 @@ pub fn shortcut(key: Named) -> Option<Message> {
         Named::Escape => Message::BackToCart,
         _ => return None,
     })
+}
+
+/// What a key or a click means before any screen's field sees it (the window's subscription).
+/// F-keys and Escape whatever has the keyboard (a field that takes Escape to let go of the
+/// keyboard must not make the next Escape mean something else); Tab when no field took it;
+/// typed text and Enter that no field took — a scanner's keys after a click beside the fields —
+/// as stray input, which the screen routes or refuses, never drops; a click anywhere, so the
+/// screen gives the keyboard back to its field.
+pub fn key_or_click(event: iced::Event, status: iced::event::Status, _window: iced::window::Id) -> Option<Message> {
+    use iced::event::Status;
+    let iced::Event::Keyboard(keyboard::Event::KeyPressed { key, modifiers, text, .. }) = event else {
+        return match event {
+            iced::Event::Mouse(iced::mouse::Event::ButtonReleased(_)) => Some(Message::Refocus),
+            _ => None,
+        };
+    };
+    let free = status == Status::Ignored;
+    match key {
+        Key::Named(Named::F1) if modifiers.shift() => Some(Message::OpenManager),
+        Key::Named(Named::Tab) if free => Some(Message::FocusNext(!modifiers.shift())),
+        Key::Named(Named::Enter) if free => Some(Message::Stray(None)),
+        Key::Named(named) => shortcut(named),
+        _ if free && !modifiers.control() && !modifiers.alt() && !modifiers.logo() => {
+            let typed: String = text?.chars().filter(|c| !c.is_control()).collect();
+            (!typed.is_empty()).then_some(Message::Stray(Some(typed)))
+        }
+        _ => None,
+    }
 }
 
 /// Opens the window. The screen's language is `--lang` if given, else the store's setting.

@@ -105,6 +105,9 @@ fn sale_tenders(till: &Till, due: Money) -> iced::widget::Column<'_, Message> {
     }
     let has_terminal = till.devices.terminal.is_some();
     column![
+        // What the field is for, in sight while it has the keyboard (its placeholder is gone
+        // once something is typed).
+        text(t("counter.cash_label", l)).size(SMALL).color(theme::MUTED),
         field,
         theme::primary(t("counter.pay_cash", l), Some(Message::Cash(None))),
         quick,
