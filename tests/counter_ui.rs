@@ -434,6 +434,8 @@ fn the_manager_counts_the_drawer_and_closes_the_day_from_the_screen() {
     assert_eq!((count.counted_minor, count.expected_minor, count.blind), (5200, 5200, true));
     // The Z: the terminal's end-of-day, the reconciliation, the day closed and its report printed.
     c.click("Close the day (Z)");
+    assert!(c.sees("Close the day with the Z? The terminal closes its batch and the day is closed for good."));
+    c.click("Yes, close the day (Z)");
     let notice = format!("{:?}", c.till.notice());
     assert!(notice.contains("Day closed: Z 1. Terminal and till agree."), "{notice}");
     assert!(c.sees("Z REPORT No. 1"));
@@ -583,6 +585,8 @@ fn a_sale_brought_back_with_its_card_payment_is_voided_by_reversing_the_card() {
     c.sign_in_again();
     assert_eq!((c.till.screen(), c.till.card_state().clone()), (Screen::Payment, CardState::Idle));
     c.click("Void sale");
+    assert!(c.sees("Void the whole sale, 1 lines, ¥3.50? It cannot be undone."), "asked first");
+    c.click("Yes, void the sale");
     assert!(c.till.counter().sale().lines().is_empty(), "{:?}", c.till.notice());
     assert_eq!(terminal_batch(&c.dir), vec![(350, true)], "the card payment went back");
     let ledger = c.ledger();
@@ -829,4 +833,34 @@ fn cash_far_beyond_what_is_due_is_asked_again_before_it_is_taken() {
     c.send(Message::Cash(None));
     assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
     assert_eq!(c.till.last_change().map(|m| m.to_string()).as_deref(), Some("596.50"));
+}
+
+#[test]
+fn voiding_a_sale_is_asked_first_and_above_the_threshold_needs_the_manager() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003"); // 3.50, below the store's void threshold of 20
+    c.click("Void sale");
+    // No: nothing happens; Escape is no too.
+    c.click("No, keep it");
+    assert_eq!(c.till.counter().sale().lines().len(), 1);
+    c.click("Void sale");
+    c.key(Named::Escape);
+    assert_eq!(c.till.counter().sale().lines().len(), 1, "Escape said no");
+    c.click("Void sale");
+    c.click("Yes, void the sale");
+    assert!(c.till.counter().sale().lines().is_empty(), "{:?}", c.till.notice());
+    // Above the threshold (10 × 3.50 = 35.00 > 20.00): confirmed, then the manager's PIN.
+    c.scan("10*DRK003");
+    c.click("Void sale");
+    c.click("Yes, void the sale");
+    assert_eq!(c.till.counter().sale().lines().len(), 1, "not without the manager");
+    assert!(c.sees("Void the whole sale: 1 lines, ¥35.00"), "the approval says what it approves");
+    c.click("李经理 Manager Li");
+    c.enter(till::ui::APPROVAL_PIN_FIELD, "9999");
+    assert!(c.till.counter().sale().lines().is_empty(), "{:?}", c.till.notice());
+    // Below the UI too: the counter refuses a large void without the approval.
+    let mut counter = Counter::new(store(), c.till.counter().catalog_arc());
+    counter.enter("10*DRK003").unwrap();
+    assert!(matches!(counter.void_sale(None), Err(till::counter::CounterError::NeedsApproval(_))));
 }

@@ -359,6 +359,12 @@ impl Counter {
         self.sale.totals().lines.get(line).is_some_and(|l| l.amount.abs().minor() > self.void_threshold.minor())
     }
 
+    /// Whether voiding the whole sale needs a manager: it holds more than the store's void
+    /// threshold (like a line).
+    pub fn sale_void_needs_approval(&self) -> bool {
+        self.sale.totals().total.abs().minor() > self.void_threshold.minor()
+    }
+
     /// Removes the selected line; above the threshold only with a manager's approval.
     pub fn void_line(&mut self, approval: Option<&Approval>) -> Result<(), CounterError> {
         let line = self.selected_line()?;
@@ -409,7 +415,10 @@ impl Counter {
     /// Throws the cart away (nothing was paid on it).
     /// Voids the current sale (one with card payments must have them reversed first); returns
     /// it with its durable copy's id, which the caller discards from the ledger.
-    pub fn void_sale(&mut self) -> Result<(Sale, Option<i64>), CounterError> {
+    pub fn void_sale(&mut self, approval: Option<&Approval>) -> Result<(Sale, Option<i64>), CounterError> {
+        if self.sale_void_needs_approval() && !approval.is_some_and(|a| a.covers(Permission::VoidLine)) {
+            return Err(CounterError::NeedsApproval(Permission::VoidLine));
+        }
         let mut sale = self.sale.clone();
         sale.void()?;
         self.sale = Sale::new(self.store.sale_settings());

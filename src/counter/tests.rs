@@ -65,11 +65,11 @@ fn park_and_resume_keep_the_cart() {
     assert!(c.sale().lines().is_empty());
     c.enter("DRK003").unwrap();
     assert_eq!(c.resume(0), Err(CounterError::CartNotEmpty));
-    c.void_sale().unwrap();
+    c.void_sale(None).unwrap();
     c.resume(0).unwrap();
     assert_eq!(c.sale().totals().total.to_string(), "4.00");
     assert!(c.parked().is_empty());
-    c.void_sale().unwrap();
+    c.void_sale(None).unwrap();
     assert_eq!(c.resume(0), Err(CounterError::NoParkedSale(1)));
 }
 

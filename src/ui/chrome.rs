@@ -49,17 +49,52 @@ pub fn frame<'a>(till: &'a Till, body: Element<'a, Message>) -> Element<'a, Mess
         body
     };
     page = page.push(container(main).padding(10).height(Length::Fill));
-    match &till.approval {
-        Some(_) => stack![
-            page,
-            opaque(center(approval(till)).style(|_| container::Style {
-                background: Some(Color { a: 0.55, ..Color::BLACK }.into()),
-                ..container::Style::default()
-            }))
+    let dialog = match (&till.approval, till.confirm) {
+        (Some(_), _) => approval(till),
+        (None, Some(asked)) => confirm(till, asked),
+        (None, None) => return page.into(),
+    };
+    stack![
+        page,
+        opaque(center(dialog).style(|_| container::Style {
+            background: Some(Color { a: 0.55, ..Color::BLACK }.into()),
+            ..container::Style::default()
+        }))
+    ]
+    .into()
+}
+
+/// A sentence about the whole current sale: its lines and total.
+fn whole_sale(key: &str, till: &Till) -> String {
+    let sale = till.counter.sale();
+    let total = theme::money(sale.totals().total);
+    rust_i18n::t!(key, locale = till.locale.as_str(), lines = sale.lines().len(), total = total).into_owned()
+}
+
+/// An irreversible step, asked about: what it does, yes or no (Escape is no).
+fn confirm(till: &Till, asked: super::Confirm) -> Element<'_, Message> {
+    let l = till.locale.as_str();
+    let (question, yes) = match asked {
+        super::Confirm::VoidSale => {
+            (whole_sale("counter.confirm.void_sale", till), t("counter.confirm.void_sale_yes", l))
+        }
+        super::Confirm::CloseDay => (t("counter.confirm.close_day", l), t("counter.confirm.close_day_yes", l)),
+    };
+    container(
+        column![
+            text(question).size(theme::LARGE),
+            row![
+                theme::danger(yes, Some(Message::Confirmed)),
+                theme::action(t("counter.confirm.no", l), Some(Message::CancelConfirm)),
+            ]
+            .spacing(12),
         ]
-        .into(),
-        None => page.into(),
-    }
+        .spacing(14)
+        .width(Length::Fixed(460.0)),
+    )
+    .padding(24)
+    .style(theme::panel(Color::WHITE))
+    .into()
 }
 
 /// A status-bar button: small text, still a full-size touch target.
@@ -169,6 +204,7 @@ fn approval(till: &Till) -> Element<'_, Message> {
     let Some(request) = &till.approval else { return column![].into() };
     let what = match &request.pending {
         super::Pending::VoidLine => t("counter.approve.void_line", l),
+        super::Pending::VoidSale => whole_sale("counter.approve.void_sale", till),
         super::Pending::Price(p) => rust_i18n::t!("counter.approve.price", locale = l, price = p).into_owned(),
         super::Pending::Discount(p, _) => {
             rust_i18n::t!("counter.approve.discount", locale = l, percent = p).into_owned()

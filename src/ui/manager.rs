@@ -31,7 +31,9 @@ pub enum Msg {
     ReasonChanged(String),
     Cash(CashDirection),
     Posted(Result<String, String>),
+    /// The Z asked for: confirmed first (`Confirm::CloseDay`), then `CloseDayNow`.
     CloseDay,
+    CloseDayNow,
     Closed(Result<Box<Report>, String>),
     /// Write the shown report as PDF and CSV for the office, with progress.
     Export,
@@ -217,7 +219,8 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                 Err(e) => till.error(e),
             }
         }
-        Msg::CloseDay => {
+        Msg::CloseDay => till.confirm = Some(super::Confirm::CloseDay),
+        Msg::CloseDayNow => {
             let Some(terminal) = &till.devices.terminal else {
                 till.error(t("counter.no_terminal", &l));
                 return Vec::new();

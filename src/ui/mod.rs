@@ -148,6 +148,8 @@ pub enum Notice {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pending {
     VoidLine,
+    /// Voiding the whole sale, worth more than the store's void threshold.
+    VoidSale,
     Price(String),
     /// A discount above the store's limit: the percent typed, and whether it is off the whole sale.
     Discount(String, bool),
@@ -161,10 +163,18 @@ pub enum Pending {
     Catalog,
 }
 
+/// A step that cannot be undone, asked about first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    VoidSale,
+    /// The Z: the terminal's end-of-day, the day closed.
+    CloseDay,
+}
+
 impl Pending {
     fn permission(&self) -> Permission {
         match self {
-            Pending::VoidLine => Permission::VoidLine,
+            Pending::VoidLine | Pending::VoidSale => Permission::VoidLine,
             Pending::Price(_) => Permission::PriceOverride,
             Pending::Discount(..) => Permission::Discount,
             Pending::CashRefund => Permission::CashRefund,
@@ -277,6 +287,10 @@ pub enum Message {
     External(ExternalMethod),
     RefundCash,
     BackToCart,
+    /// Yes to the step asked about (`Till::confirm`).
+    Confirmed,
+    /// No: nothing happens.
+    CancelConfirm,
     // approval
     ApprovalUser(usize),
     ApprovalPin(String),
@@ -359,6 +373,10 @@ pub struct Till {
     pub(crate) last_change: Option<Money>,
     // approval
     pub(crate) approval: Option<ApprovalRequest>,
+    /// An irreversible step asked about before it is taken.
+    pub(crate) confirm: Option<Confirm>,
+    /// The manager's approval of the sale void under way (its card payments go back first).
+    pub(crate) void_approval: Option<Approval>,
     // refund
     pub(crate) lookup: String,
     pub(crate) refund_quantities: Vec<(u32, Decimal)>,
@@ -417,6 +435,8 @@ impl Till {
             card: CardState::Idle,
             last_change: None,
             approval: None,
+            confirm: None,
+            void_approval: None,
             lookup: String::new(),
             refund_quantities: Vec::new(),
             terminal,
@@ -746,6 +766,7 @@ impl Till {
             (Screen::Manager, Message::BackToCart) if self.approval.is_none() => Message::Manager(manager::Msg::Close),
             (Screen::Payment, Message::Pay) => Message::Card,
             (_, Message::BackToCart) if self.approval.is_some() => Message::CancelApproval,
+            (_, Message::BackToCart) if self.confirm.is_some() => Message::CancelConfirm,
             // Escape is one step back on every screen.
             (Screen::Users, Message::BackToCart) => Message::Users(users::Msg::Close),
             (Screen::Products, Message::BackToCart) => Message::Products(products::Msg::Close),
@@ -1012,30 +1033,20 @@ impl Till {
                 Err(e) => self.counter_error(e),
             },
             Message::VoidSale => {
-                if self.counter.sale().lines().is_empty() {
-                    return Vec::new();
-                }
-                let total = self.counter.sale().totals().total;
-                if self.counter.has_card_tender() {
-                    // The customer's card payments go back first: reversed at the terminal.
-                    return self.reverse_cards();
-                }
-                match self.counter.void_sale() {
-                    Ok((_, in_progress)) => {
-                        self.screen = Screen::Sale;
-                        self.info(t("counter.voided", &l));
-                        let mut jobs = vec![self.audit("void_cart", vec![("total", total.minor().to_string())])];
-                        if let Some(id) = in_progress {
-                            jobs.push(self.devices.ledger.call(move |ledger| {
-                                let _ = workers::lock(ledger).discard_in_progress(id);
-                                Message::Done
-                            }));
-                        }
-                        return jobs;
-                    }
-                    Err(e) => self.counter_error(e),
+                // The whole cart goes: asked first.
+                if !self.counter.sale().lines().is_empty() {
+                    self.confirm = Some(Confirm::VoidSale);
                 }
             }
+            Message::CancelConfirm => self.confirm = None,
+            Message::Confirmed => match self.confirm.take() {
+                Some(Confirm::VoidSale) if self.counter.sale_void_needs_approval() => {
+                    self.ask_manager(Pending::VoidSale)
+                }
+                Some(Confirm::VoidSale) => return self.void_sale(None),
+                Some(Confirm::CloseDay) => return self.handle(Message::Manager(manager::Msg::CloseDayNow)),
+                None => {}
+            },
             Message::Pay => {
                 if self.screen != Screen::Sale {
                     return Vec::new();
@@ -1332,6 +1343,10 @@ impl Till {
         let mut jobs = vec![audit];
         let done = match &request.pending {
             Pending::VoidLine => self.counter.void_line(Some(&approval)).map(|_| ()),
+            Pending::VoidSale => {
+                jobs.extend(self.void_sale(Some(approval.clone())));
+                Ok(())
+            }
             Pending::Price(text) => self.counter.override_price(text, Some(&approval)),
             Pending::Discount(text, whole) => self.counter.discount(text, *whole, Some(&approval)),
             Pending::CashRefund => match self.counter.refund_cash(Some(&approval)) {
@@ -1722,6 +1737,36 @@ impl Till {
         })]
     }
 
+    /// Voids the current sale (asked first and, above the threshold, approved): its card
+    /// payments are reversed at the terminal first, then the rest is handed back.
+    fn void_sale(&mut self, approval: Option<Approval>) -> Vec<Job> {
+        let l = self.locale.clone();
+        let total = self.counter.sale().totals().total;
+        if self.counter.has_card_tender() {
+            // The customer's card payments go back first: reversed at the terminal.
+            self.void_approval = approval;
+            return self.reverse_cards();
+        }
+        match self.counter.void_sale(approval.as_ref()) {
+            Ok((_, in_progress)) => {
+                self.screen = Screen::Sale;
+                self.info(t("counter.voided", &l));
+                let mut jobs = vec![self.audit("void_cart", vec![("total", total.minor().to_string())])];
+                if let Some(id) = in_progress {
+                    jobs.push(self.devices.ledger.call(move |ledger| {
+                        let _ = workers::lock(ledger).discard_in_progress(id);
+                        Message::Done
+                    }));
+                }
+                jobs
+            }
+            Err(e) => {
+                self.counter_error(e);
+                Vec::new()
+            }
+        }
+    }
+
     fn reversed(&mut self, done: Vec<(u32, u32)>, error: Option<String>, unknown: bool) -> Vec<Job> {
         let l = self.locale.clone();
         // A reversal the line lost may have happened: settle it before anything else is taken.
@@ -1738,7 +1783,8 @@ impl Till {
             // Every card payment went back, and the cash is handed back: now the sale is void.
             None => {
                 self.counter.give_back_tenders();
-                self.handle(Message::VoidSale)
+                let approval = self.void_approval.take();
+                self.void_sale(approval)
             }
         }
     }
