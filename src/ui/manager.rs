@@ -442,10 +442,25 @@ fn count_view<'a>(till: &'a Till, state: &'a State) -> Element<'a, Message> {
         if i == 0 {
             input = input.id(FIELD);
         }
+        // What the entry was taken as: its amount, or that it is no count.
+        let taken = match typed.trim() {
+            "" => String::new(),
+            n => match n.parse::<i64>() {
+                Ok(n) if n >= 0 => {
+                    format!("= {}", money(Money::from_minor(face.minor() * n, face.currency()).unwrap_or(*face)))
+                }
+                _ => t("manager.count_not_a_number", l),
+            },
+        };
         col = col.push(
-            row![text(money(*face)).size(TEXT).width(Length::Fixed(110.0)), text("×").size(TEXT), input]
-                .spacing(8)
-                .align_y(Alignment::Center),
+            row![
+                text(money(*face)).size(TEXT).width(Length::Fixed(110.0)),
+                text("×").size(TEXT),
+                input,
+                text(taken).size(SMALL).color(theme::MUTED)
+            ]
+            .spacing(8)
+            .align_y(Alignment::Center),
         );
     }
     let counted: i64 = count.iter().map(|(m, n)| m.minor() * n.parse::<i64>().unwrap_or(0)).sum();

@@ -721,8 +721,11 @@ impl Till {
         Task::batch(tasks)
     }
 
-    fn focus_place(&self) -> (Screen, bool, Option<wizard::Page>) {
-        (self.screen, self.approval.is_some(), self.wizard.as_ref().map(|w| w.page))
+    /// Where the keyboard should be: a change of screen, dialog, wizard page or form (the
+    /// drawer count opening) gives it to that place's first field.
+    fn focus_place(&self) -> (Screen, bool, Option<wizard::Page>, bool) {
+        let counting = self.manager.as_ref().is_some_and(|m| m.count.is_some());
+        (self.screen, self.approval.is_some(), self.wizard.as_ref().map(|w| w.page), counting)
     }
 
     /// The field that has the keyboard now: the scan field whenever the sale screen is up, so a
