@@ -585,7 +585,7 @@ fn a_sale_brought_back_with_its_card_payment_is_voided_by_reversing_the_card() {
     c.sign_in_again();
     assert_eq!((c.till.screen(), c.till.card_state().clone()), (Screen::Payment, CardState::Idle));
     c.click("Void sale");
-    assert!(c.sees("Void the whole sale, 1 lines, ¥3.50? It cannot be undone."), "asked first");
+    assert!(c.sees("Void the whole sale, 1 line, ¥3.50? It cannot be undone."), "asked first");
     c.click("Yes, void the sale");
     assert!(c.till.counter().sale().lines().is_empty(), "{:?}", c.till.notice());
     assert_eq!(terminal_batch(&c.dir), vec![(350, true)], "the card payment went back");
@@ -855,7 +855,7 @@ fn voiding_a_sale_is_asked_first_and_above_the_threshold_needs_the_manager() {
     c.click("Void sale");
     c.click("Yes, void the sale");
     assert_eq!(c.till.counter().sale().lines().len(), 1, "not without the manager");
-    assert!(c.sees("Void the whole sale: 1 lines, ¥35.00"), "the approval says what it approves");
+    assert!(c.sees("Void the whole sale: 1 line, ¥35.00"), "the approval says what it approves");
     c.click("李经理 Manager Li");
     c.enter(till::ui::APPROVAL_PIN_FIELD, "9999");
     assert!(c.till.counter().sale().lines().is_empty(), "{:?}", c.till.notice());
@@ -863,4 +863,16 @@ fn voiding_a_sale_is_asked_first_and_above_the_threshold_needs_the_manager() {
     let mut counter = Counter::new(store(), c.till.counter().catalog_arc());
     counter.enter("10*DRK003").unwrap();
     assert!(matches!(counter.void_sale(None), Err(till::counter::CounterError::NeedsApproval(_))));
+}
+
+#[test]
+fn counts_are_worded_for_one_and_for_many() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    assert!(c.sees("1 item"), "not \"1 items\"");
+    c.scan("2*DRK003");
+    assert!(c.sees("3 items"));
+    c.send(Message::ToggleLanguage);
+    assert!(c.sees("共 3 件"));
 }

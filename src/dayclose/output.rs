@@ -37,6 +37,12 @@ fn cause_text(cause: &Cause, locale: &str) -> String {
     }
 }
 
+/// A count in words: the `_one` form of the key for exactly one ("1 voided cart").
+fn counted(key: &str, n: i64, locale: &str) -> String {
+    let key = if n == 1 { format!("{key}_one") } else { key.to_string() };
+    rust_i18n::t!(&key, locale = locale, count = n).into_owned()
+}
+
 pub fn flag_text(flag: &RiskFlag, report: &Report, locale: &str) -> String {
     let m = |minor: i64| report.money(minor).to_string();
     match flag {
@@ -51,14 +57,10 @@ pub fn flag_text(flag: &RiskFlag, report: &Report, locale: &str) -> String {
             rust_i18n::t!("report.flag.card_refund", locale = locale, receipt = receipt_no, amount = m(*amount))
                 .into_owned()
         }
-        RiskFlag::VoidedCarts(n) => rust_i18n::t!("report.flag.voided_carts", locale = locale, count = n).into_owned(),
-        RiskFlag::NoSaleOpenings(n) => rust_i18n::t!("report.flag.no_sale", locale = locale, count = n).into_owned(),
-        RiskFlag::PriceOverrides(n) => {
-            rust_i18n::t!("report.flag.price_overrides", locale = locale, count = n).into_owned()
-        }
-        RiskFlag::MerchantMismatch(n) => {
-            rust_i18n::t!("report.flag.merchant_mismatch", locale = locale, count = n).into_owned()
-        }
+        RiskFlag::VoidedCarts(n) => counted("report.flag.voided_carts", *n, locale),
+        RiskFlag::NoSaleOpenings(n) => counted("report.flag.no_sale", *n, locale),
+        RiskFlag::PriceOverrides(n) => counted("report.flag.price_overrides", *n, locale),
+        RiskFlag::MerchantMismatch(n) => counted("report.flag.merchant_mismatch", *n, locale),
         RiskFlag::TerminalSentCardNumbers(n) => {
             rust_i18n::t!("report.flag.terminal_sent_card_numbers", locale = locale, count = n).into_owned()
         }

@@ -66,9 +66,12 @@ pub fn frame<'a>(till: &'a Till, body: Element<'a, Message>) -> Element<'a, Mess
 
 /// A sentence about the whole current sale: its lines and total.
 fn whole_sale(key: &str, till: &Till) -> String {
-    let sale = till.counter.sale();
+    let (sale, l) = (till.counter.sale(), till.locale.as_str());
     let total = theme::money(sale.totals().total);
-    rust_i18n::t!(key, locale = till.locale.as_str(), lines = sale.lines().len(), total = total).into_owned()
+    let n = sale.lines().len();
+    let lines =
+        rust_i18n::t!(if n == 1 { "counter.line_count_one" } else { "counter.line_count" }, locale = l, count = n);
+    rust_i18n::t!(key, locale = l, lines = lines, total = total).into_owned()
 }
 
 /// An irreversible step, asked about: what it does, yes or no (Escape is no).

@@ -98,9 +98,20 @@ fn totals(till: &Till) -> Element<'_, Message> {
         figures = figures.push(small("counter.discount_total", totals.discount));
     }
     figures = figures.push(small("counter.tax", totals.tax));
-    let items: rust_decimal::Decimal = till.counter.sale().lines().iter().map(|l| l.quantity).sum();
+    // Pieces are counted as pieces, a weighed line as one item (not its kilograms).
+    let items: rust_decimal::Decimal = till
+        .counter
+        .sale()
+        .lines()
+        .iter()
+        .map(|l| match l.sold_by {
+            crate::catalog::SoldBy::Piece => l.quantity.abs(),
+            crate::catalog::SoldBy::Weight => rust_decimal::Decimal::ONE,
+        })
+        .sum();
+    let key = if items == rust_decimal::Decimal::ONE { "counter.items_one" } else { "counter.items" };
     figures = figures.push(
-        text(rust_i18n::t!("counter.items", locale = l, count = items.normalize().to_string()).into_owned())
+        text(rust_i18n::t!(key, locale = l, count = items.normalize().to_string()).into_owned())
             .size(SMALL)
             .color(theme::MUTED),
     );
