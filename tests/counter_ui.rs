@@ -297,6 +297,7 @@ fn voiding_an_expensive_line_needs_the_managers_pin() {
     c.scan("10*DRK003"); // 35.00, over the 20.00 threshold
     c.click("F4 Void line");
     assert!(c.sees("Manager approval"));
+    assert!(c.sees("Void line 1: 10 × Coca-Cola ¥35.00"), "the approval says what it approves");
     c.enter(till::ui::APPROVAL_PIN_FIELD, "1234");
     assert_eq!(c.error().as_deref(), Some("Wrong PIN"));
     assert_eq!(c.till.counter().sale().lines().len(), 1, "nothing voided");
@@ -875,4 +876,26 @@ fn counts_are_worded_for_one_and_for_many() {
     assert!(c.sees("3 items"));
     c.send(Message::ToggleLanguage);
     assert!(c.sees("共 3 件"));
+}
+
+#[test]
+fn fewer_of_an_expensive_line_is_a_void_and_needs_the_manager_too() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("10*DRK003"); // 35.00, over the 20.00 threshold
+    c.type_into(SCAN_FIELD, "1");
+    c.key(Named::F2);
+    assert!(c.sees("Manager approval"), "{:?}", c.till.notice());
+    assert!(c.sees("Void line 1: 10 × Coca-Cola ¥35.00 — down to 1"));
+    c.key(Named::Escape);
+    assert_eq!(c.till.counter().sale().lines()[0].quantity, rust_decimal::dec!(10), "not without the manager");
+    // More is no void: no one asked.
+    c.type_into(SCAN_FIELD, "12");
+    c.key(Named::F2);
+    assert_eq!(c.till.counter().sale().lines()[0].quantity, rust_decimal::dec!(12), "{:?}", c.till.notice());
+    c.type_into(SCAN_FIELD, "1");
+    c.key(Named::F2);
+    c.click("李经理 Manager Li");
+    c.enter(till::ui::APPROVAL_PIN_FIELD, "9999");
+    assert_eq!(c.till.counter().sale().lines()[0].quantity, rust_decimal::dec!(1));
 }

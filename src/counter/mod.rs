@@ -322,9 +322,18 @@ impl Counter {
         self.selected.filter(|&l| l < self.sale.lines().len()).ok_or(CounterError::NoLineSelected)
     }
 
-    pub fn set_quantity(&mut self, text: &str) -> Result<(), CounterError> {
+    pub fn set_quantity(&mut self, text: &str, approval: Option<&Approval>) -> Result<(), CounterError> {
         let line = self.selected_line()?;
         let q = parse_decimal(text).ok_or_else(|| CounterError::BadQuantity(text.trim().to_string()))?;
+        // Fewer of a line above the void threshold is a void of part of it: the same manager's
+        // approval (or 10 × 7.00 set to 1, then voided, would dodge the threshold).
+        let before = self.sale.lines().get(line).map(|l| l.quantity.abs());
+        if before.is_some_and(|b| q.abs() < b)
+            && self.void_needs_approval()
+            && !approval.is_some_and(|a| a.covers(Permission::VoidLine))
+        {
+            return Err(CounterError::NeedsApproval(Permission::VoidLine));
+        }
         Ok(self.sale.set_quantity(line, q)?)
     }
 

@@ -89,11 +89,11 @@ fn cash_pays_and_the_next_sale_starts() {
 fn quantity_price_and_discount_edit_the_selected_line() {
     let mut c = counter();
     c.enter("DRK003").unwrap();
-    c.set_quantity("4").unwrap();
-    assert!(matches!(c.set_quantity("four"), Err(CounterError::BadQuantity(_))));
+    c.set_quantity("4", None).unwrap();
+    assert!(matches!(c.set_quantity("four", None), Err(CounterError::BadQuantity(_))));
     assert_eq!(c.override_price("3.00", None), Err(CounterError::NeedsApproval(Permission::PriceOverride)));
     c.discount("10", false, None).unwrap();
     assert_eq!(c.sale().totals().total.to_string(), "12.60");
     c.select(None);
-    assert_eq!(c.set_quantity("2"), Err(CounterError::NoLineSelected));
+    assert_eq!(c.set_quantity("2", None), Err(CounterError::NoLineSelected));
 }

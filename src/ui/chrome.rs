@@ -64,6 +64,18 @@ pub fn frame<'a>(till: &'a Till, body: Element<'a, Message>) -> Element<'a, Mess
     .into()
 }
 
+/// The selected line as the approval names it: "Void line 3: 20 × Coca-Cola ¥70.00".
+fn selected_line(till: &Till) -> Option<String> {
+    let l = till.locale.as_str();
+    let sale = till.counter.sale();
+    let i = till.counter.selected()?;
+    let line = sale.lines().get(i)?;
+    let amount = sale.totals().lines.get(i)?.amount;
+    let name = if l == "en" { &line.name_en } else { &line.name_zh };
+    let what = format!("{} × {name} {}", line.quantity.normalize(), theme::money(amount));
+    Some(rust_i18n::t!("counter.approve.void_line_named", locale = l, line = i + 1, what = what).into_owned())
+}
+
 /// A sentence about the whole current sale: its lines and total.
 fn whole_sale(key: &str, till: &Till) -> String {
     let (sale, l) = (till.counter.sale(), till.locale.as_str());
@@ -206,8 +218,12 @@ fn approval(till: &Till) -> Element<'_, Message> {
     let l = till.locale.as_str();
     let Some(request) = &till.approval else { return column![].into() };
     let what = match &request.pending {
-        super::Pending::VoidLine => t("counter.approve.void_line", l),
+        super::Pending::VoidLine => selected_line(till).unwrap_or_else(|| t("counter.approve.void_line", l)),
         super::Pending::VoidSale => whole_sale("counter.approve.void_sale", till),
+        super::Pending::Quantity(q) => {
+            let line = selected_line(till).unwrap_or_default();
+            rust_i18n::t!("counter.approve.fewer", locale = l, line = line, quantity = q).into_owned()
+        }
         super::Pending::Price(p) => rust_i18n::t!("counter.approve.price", locale = l, price = p).into_owned(),
         super::Pending::Discount(p, _) => {
             rust_i18n::t!("counter.approve.discount", locale = l, percent = p).into_owned()

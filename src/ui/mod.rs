@@ -150,6 +150,8 @@ pub enum Pending {
     VoidLine,
     /// Voiding the whole sale, worth more than the store's void threshold.
     VoidSale,
+    /// Fewer of a line worth more than the void threshold (a void of part of it): the quantity.
+    Quantity(String),
     Price(String),
     /// A discount above the store's limit: the percent typed, and whether it is off the whole sale.
     Discount(String, bool),
@@ -174,7 +176,7 @@ pub enum Confirm {
 impl Pending {
     fn permission(&self) -> Permission {
         match self {
-            Pending::VoidLine | Pending::VoidSale => Permission::VoidLine,
+            Pending::VoidLine | Pending::VoidSale | Pending::Quantity(_) => Permission::VoidLine,
             Pending::Price(_) => Permission::PriceOverride,
             Pending::Discount(..) => Permission::Discount,
             Pending::CashRefund => Permission::CashRefund,
@@ -982,8 +984,10 @@ impl Till {
             Message::SelectLine(i) => self.counter.select(Some(i)),
             Message::Quantity => {
                 let text = std::mem::take(&mut self.scan);
-                if let Err(e) = self.counter.set_quantity(&text) {
-                    self.counter_error(e);
+                match self.counter.set_quantity(&text, None) {
+                    Ok(()) => {}
+                    Err(CounterError::NeedsApproval(_)) => self.ask_manager(Pending::Quantity(text)),
+                    Err(e) => self.counter_error(e),
                 }
             }
             Message::Discount => {
@@ -1350,6 +1354,7 @@ impl Till {
                 jobs.extend(self.void_sale(Some(approval.clone())));
                 Ok(())
             }
+            Pending::Quantity(text) => self.counter.set_quantity(text, Some(&approval)),
             Pending::Price(text) => self.counter.override_price(text, Some(&approval)),
             Pending::Discount(text, whole) => self.counter.discount(text, *whole, Some(&approval)),
             Pending::CashRefund => match self.counter.refund_cash(Some(&approval)) {
