@@ -172,6 +172,7 @@ fn a_declined_card_is_then_paid_in_cash() {
     assert_eq!(c.till.counter().sale().state(), SaleState::Tendering);
     c.click("Exact");
     assert_eq!(c.till.screen(), Screen::Sale);
+    assert!(c.error().is_none(), "the decline is no longer the news: {:?}", c.till.notice());
     let sale = c.ledger().sale_by_receipt(1).unwrap();
     assert_eq!((sale.payments.len(), sale.payments[0].kind.as_str()), (1, "cash"));
     let results = c.ledger().card_results().unwrap();
@@ -898,4 +899,22 @@ fn fewer_of_an_expensive_line_is_a_void_and_needs_the_manager_too() {
     c.click("李经理 Manager Li");
     c.enter(till::ui::APPROVAL_PIN_FIELD, "9999");
     assert_eq!(c.till.counter().sale().lines()[0].quantity, rust_decimal::dec!(1));
+}
+
+#[test]
+fn a_notice_follows_f11_into_the_other_language() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("4006381333931"); // no such product
+    let english = c.error().expect("an unknown barcode is refused");
+    c.key(Named::F11);
+    let chinese = c.error().expect("still shown after F11");
+    assert_ne!(english, chinese);
+    assert!(chinese.chars().any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch)), "{chinese}");
+    c.key(Named::F11);
+    assert_eq!(c.error(), Some(english), "and back");
+    // Dismissed, it stays gone whatever the language.
+    c.send(Message::Dismiss);
+    c.key(Named::F11);
+    assert!(c.till.notice().is_none());
 }

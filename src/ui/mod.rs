@@ -144,6 +144,14 @@ pub enum Notice {
     Error(String),
 }
 
+/// A notice that can be said again in the other language.
+#[derive(Debug, Clone)]
+enum NoticeSource {
+    Info(&'static str),
+    Error(&'static str),
+    Counter(CounterError),
+}
+
 /// An action waiting for a manager's PIN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pending {
@@ -387,6 +395,9 @@ pub struct Till {
     pub(crate) printer: PrinterState,
     pub(crate) day: Option<(i64, String)>,
     pub(crate) notice: Option<Notice>,
+    /// What the notice says, in any language: it follows F11 (None: a notice made of words
+    /// from elsewhere, cleared on F11 rather than left in the other language).
+    notice_source: Option<NoticeSource>,
     pub(crate) last_receipt: Option<i64>,
     pub(crate) queued_prints: usize,
     pub(crate) paper: Vec<String>,
@@ -445,6 +456,7 @@ impl Till {
             printer,
             day: None,
             notice: None,
+            notice_source: None,
             last_receipt: None,
             queued_prints: 0,
             paper: Vec::new(),
@@ -664,6 +676,35 @@ impl Till {
 
     fn error(&mut self, e: impl Into<String>) {
         self.notice = Some(Notice::Error(e.into()));
+        self.notice_source = None;
+    }
+
+    pub(crate) fn clear_notice(&mut self) {
+        self.notice = None;
+        self.notice_source = None;
+    }
+
+    /// An error notice from the locale files, that follows F11.
+    fn error_t(&mut self, key: &'static str) {
+        self.notice = Some(Notice::Error(t(key, &self.locale)));
+        self.notice_source = Some(NoticeSource::Error(key));
+    }
+
+    /// An information notice from the locale files, that follows F11.
+    fn info_t(&mut self, key: &'static str) {
+        self.notice = Some(Notice::Info(t(key, &self.locale)));
+        self.notice_source = Some(NoticeSource::Info(key));
+    }
+
+    /// The notice in the screen's language now (after F11), or none.
+    fn relocalize_notice(&mut self) {
+        let l = self.locale.clone();
+        self.notice = match self.notice_source.clone() {
+            Some(NoticeSource::Info(key)) => Some(Notice::Info(t(key, &l))),
+            Some(NoticeSource::Error(key)) => Some(Notice::Error(t(key, &l))),
+            Some(NoticeSource::Counter(e)) => Some(Notice::Error(e.localized(&l))),
+            None => None,
+        };
     }
 
     /// Keys no field took. On the sale screen they are the scan field's (a scanner typing after
@@ -680,19 +721,20 @@ impl Till {
             };
         }
         if typed.is_some() || self.screen != Screen::SignIn {
-            let l = self.locale.clone();
-            self.error(t("counter.keys_went_nowhere", &l));
+            self.error_t("counter.keys_went_nowhere");
         }
         Vec::new()
     }
 
     fn info(&mut self, e: impl Into<String>) {
+        self.notice_source = None;
         self.notice = Some(Notice::Info(e.into()));
     }
 
     fn counter_error(&mut self, e: CounterError) {
         let text = e.localized(&self.locale);
         self.error(text);
+        self.notice_source = Some(NoticeSource::Counter(e));
     }
 
     /// The iced update: `handle`, its jobs as Tasks, and the keyboard where the screen wants it.
@@ -780,7 +822,7 @@ impl Till {
             (_, message) => message,
         };
         match message {
-            Message::Dismiss => self.notice = None,
+            Message::Dismiss => self.clear_notice(),
             Message::Done | Message::Frame | Message::FocusNext(_) | Message::Refocus => {}
             Message::Stray(typed) => return self.stray(typed),
             Message::OpenManager => {
@@ -827,6 +869,7 @@ impl Till {
             }
             Message::ToggleLanguage => {
                 self.locale = if self.locale == "en" { "zh-CN".into() } else { "en".into() };
+                self.relocalize_notice();
             }
             Message::TogglePaper => self.show_paper = !self.show_paper,
             Message::Day(day) => self.day = day,
@@ -897,7 +940,7 @@ impl Till {
             }
             Message::SignIn => {
                 let Some(i) = self.picked_user else {
-                    self.error(t("counter.pick_user", &l));
+                    self.error_t("counter.pick_user");
                     return Vec::new();
                 };
                 if self.checking_pin {
@@ -919,7 +962,7 @@ impl Till {
                         // A sale brought back with payments on it opens where it was left.
                         let paying = matches!(self.counter.sale().state(), SaleState::Tendering | SaleState::Paid);
                         if !paying || self.counter.in_progress().is_none() {
-                            self.notice = None;
+                            self.clear_notice();
                         }
                         self.screen = if paying { Screen::Payment } else { Screen::Sale };
                         let audit = self.audit("sign_in", vec![("user", user.id.clone())]);
@@ -956,14 +999,14 @@ impl Till {
                     }
                     self.scan = text;
                     self.results = results;
-                    self.info(t("counter.choose_product", &l));
+                    self.info_t("counter.choose_product");
                     return Vec::new();
                 }
                 match entered {
                     Ok(Entered::Nothing) => {}
                     Ok(Entered::Line(_)) => {
                         self.last_change = None;
-                        self.notice = None;
+                        self.clear_notice();
                     }
                     Ok(Entered::Receipt(no)) => {
                         self.screen = Screen::Refund;
@@ -1019,7 +1062,7 @@ impl Till {
             Message::Park => {
                 match self.counter.park() {
                     Ok(()) => {
-                        self.info(t("counter.parked", &l));
+                        self.info_t("counter.parked");
                         // Parked sales survive a restart: their copy in the ledger.
                         let Some(parked) = self.counter.parked().last() else { return Vec::new() };
                         let (sale, id, key) = (parked.sale.clone(), parked.in_progress, parked.key);
@@ -1063,7 +1106,7 @@ impl Till {
                         self.screen = Screen::Payment;
                         self.cash.clear();
                         self.card = CardState::Idle;
-                        self.notice = None;
+                        self.clear_notice();
                         return self.finish_if_paid();
                     }
                     Err(e) => self.counter_error(e),
@@ -1080,7 +1123,7 @@ impl Till {
             }
             Message::Reprint => match self.last_receipt {
                 Some(no) => return self.print(no, true),
-                None => self.error(t("counter.nothing_to_reprint", &l)),
+                None => self.error_t("counter.nothing_to_reprint"),
             },
             Message::PrintQueued => return self.print_queued(),
             Message::NoSale => self.ask_manager(Pending::NoSale),
@@ -1130,7 +1173,7 @@ impl Till {
             // or it ends by its own timeout; the till waits for its answer.
             Message::AbortCard => {
                 if matches!(self.card, CardState::Running(_)) {
-                    self.info(t("counter.abort_on_terminal", &l));
+                    self.info_t("counter.abort_on_terminal");
                 }
             }
             Message::CardStatus(code) => {
@@ -1245,7 +1288,7 @@ impl Till {
                 Ok(source) => {
                     self.refund_quantities =
                         source.original.lines.iter().map(|line| (line.line_no, Decimal::ZERO)).collect();
-                    self.notice = None;
+                    self.clear_notice();
                     if let Err(e) = self.counter.open_refund(source) {
                         self.counter_error(e);
                     }
@@ -1310,7 +1353,7 @@ impl Till {
                         let reason = t(&key, &l);
                         self.error(rust_i18n::t!("counter.not_printed", locale = &l, reason = reason).into_owned());
                     }
-                    None if report.printer == PrinterState::PaperLow => self.info(t("counter.paper_low", &l)),
+                    None if report.printer == PrinterState::PaperLow => self.info_t("counter.paper_low"),
                     None => {}
                 }
             }
@@ -1424,7 +1467,7 @@ impl Till {
             return Vec::new();
         }
         let Some(terminal) = &self.devices.terminal else {
-            self.error(t("counter.no_terminal", &l));
+            self.error_t("counter.no_terminal");
             return Vec::new();
         };
         let op = if self.counter.sale().kind() == SaleKind::Refund {
@@ -1507,10 +1550,10 @@ impl Till {
                 let reason = result_text(code, &l);
                 self.error(rust_i18n::t!("counter.card_aborted", locale = &l, reason = reason).into_owned());
             }
-            Outcome::IdentityMismatch { .. } => self.error(t("counter.card_identity", &l)),
+            Outcome::IdentityMismatch { .. } => self.error_t("counter.card_identity"),
             Outcome::Unknown { .. } => {
                 self.card = CardState::Unknown;
-                self.error(t("counter.card_unknown", &l));
+                self.error_t("counter.card_unknown");
             }
         }
         Vec::new()
@@ -1532,11 +1575,11 @@ impl Till {
         for resolution in resolutions {
             match resolution.verdict {
                 // Whether it was this sale's is the ledger's to say (`Message::Held` follows).
-                card::Verdict::Booked(_) => self.info(t("counter.recovered_other", &l)),
-                card::Verdict::NotBooked => self.info(t("counter.recovered_not_booked", &l)),
+                card::Verdict::Booked(_) => self.info_t("counter.recovered_other"),
+                card::Verdict::NotBooked => self.info_t("counter.recovered_not_booked"),
                 card::Verdict::Unknown => {
                     self.card = CardState::Unknown;
-                    self.error(t("counter.recovered_unknown", &l));
+                    self.error_t("counter.recovered_unknown");
                 }
             }
         }
@@ -1546,13 +1589,12 @@ impl Till {
     /// The card payments the ledger holds for the current sale in progress, after recovery: a
     /// payment the terminal booked is on the sale after all.
     fn held(&mut self, id: i64, held: Vec<crate::ledger::HeldCard>) -> Vec<Job> {
-        let l = self.locale.clone();
         if self.counter.in_progress() != Some(id) {
             return Vec::new();
         }
         match self.counter.reconcile_cards(&held) {
             Ok(true) => {
-                self.info(t("counter.recovered_booked", &l));
+                self.info_t("counter.recovered_booked");
                 self.finish_if_paid()
             }
             Ok(false) => Vec::new(),
@@ -1571,6 +1613,11 @@ impl Till {
         self.screen = Screen::Sale;
         self.cash.clear();
         self.refund_quantities.clear();
+        // Done: what went wrong on the way (a decline before the cash, a refused refund step)
+        // is no longer the news.
+        if matches!(self.notice, Some(Notice::Error(_))) {
+            self.clear_notice();
+        }
         vec![self.post_new(sale, in_progress)]
     }
 
@@ -1681,7 +1728,7 @@ impl Till {
                 if !r.open_intents.is_empty() {
                     self.card = CardState::Unknown;
                 }
-                self.info(t("counter.resumed", &l));
+                self.info_t("counter.resumed");
             } else if self.counter.restore(r.id, r.sale) {
                 if !r.open_intents.is_empty() {
                     // A card payment of it is still open: nothing else is taken until it is settled.
@@ -1704,7 +1751,7 @@ impl Till {
     fn reverse_cards(&mut self) -> Vec<Job> {
         let l = self.locale.clone();
         let Some(terminal) = &self.devices.terminal else {
-            self.error(t("counter.no_terminal", &l));
+            self.error_t("counter.no_terminal");
             return Vec::new();
         };
         if self.card != CardState::Idle {
@@ -1748,7 +1795,6 @@ impl Till {
     /// Voids the current sale (asked first and, above the threshold, approved): its card
     /// payments are reversed at the terminal first, then the rest is handed back.
     fn void_sale(&mut self, approval: Option<Approval>) -> Vec<Job> {
-        let l = self.locale.clone();
         let total = self.counter.sale().totals().total;
         if self.counter.has_card_tender() {
             // The customer's card payments go back first: reversed at the terminal.
@@ -1758,7 +1804,7 @@ impl Till {
         match self.counter.void_sale(approval.as_ref()) {
             Ok((_, in_progress)) => {
                 self.screen = Screen::Sale;
-                self.info(t("counter.voided", &l));
+                self.info_t("counter.voided");
                 let mut jobs = vec![self.audit("void_cart", vec![("total", total.minor().to_string())])];
                 if let Some(id) = in_progress {
                     jobs.push(self.devices.ledger.call(move |ledger| {

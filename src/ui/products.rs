@@ -119,7 +119,7 @@ pub fn open(till: &mut Till, approval: Approval) {
         busy: false,
     });
     till.screen = Screen::Products;
-    till.notice = None;
+    till.clear_notice();
 }
 
 /// Rebuilds the catalog from the ledger (on its worker) for the counter.

@@ -55,7 +55,7 @@ fn empty() -> NewUser {
 pub fn open(till: &mut Till, approval: Approval) {
     till.users_admin = Some(State { approval, form: empty(), editing: None, busy: false });
     till.screen = Screen::Users;
-    till.notice = None;
+    till.clear_notice();
 }
 
 pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {

@@ -261,7 +261,7 @@ pub fn open(till: &mut Till, approval: Option<Approval>) -> Vec<Job> {
     till.terminal = super::TerminalState::None;
     till.printer = super::PrinterState::None;
     till.screen = Screen::Setup;
-    till.notice = None;
+    till.clear_notice();
     till.wizard = Some(State {
         page: Page::Store,
         draft,
