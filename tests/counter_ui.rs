@@ -819,7 +819,7 @@ fn cash_far_beyond_what_is_due_is_asked_again_before_it_is_taken() {
     // A manager's PIN typed where the cash goes: asked, not taken.
     c.enter(CASH_FIELD, "9999");
     assert_eq!(c.till.screen(), Screen::Payment);
-    assert!(c.error().is_some_and(|e| e.contains("9999.00") && e.contains("3.50")), "{:?}", c.till.notice());
+    assert!(c.error().is_some_and(|e| e.contains("¥9,999.00") && e.contains("¥3.50")), "{:?}", c.till.notice());
     assert!(c.till.counter().sale().tenders().is_empty());
     // Corrected: a 100 note is within reason (5 of the largest note, ¥500), taken at once.
     c.type_into(CASH_FIELD, "\u{8}\u{8}\u{8}\u{8}");

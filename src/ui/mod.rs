@@ -1150,8 +1150,8 @@ impl Till {
                         let words = rust_i18n::t!(
                             "counter.cash_check",
                             locale = &l,
-                            given = given.to_string(),
-                            due = due.to_string()
+                            given = theme::money(given),
+                            due = theme::money(due)
                         );
                         self.error(words.into_owned());
                         return Vec::new();
