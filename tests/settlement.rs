@@ -389,7 +389,10 @@ fn a_split_payment_is_refunded_as_it_was_paid() {
     };
     counter.open_refund(source).unwrap();
     let all: Vec<_> = original.lines.iter().map(|l| (l.line_no, l.quantity)).collect();
-    counter.refund_lines(&all).unwrap();
+    let refund_approval =
+        till::auth::approve(&till::auth::demo_users()[1], till::auth::DEMO_MANAGER_PIN, till::auth::Permission::Refund)
+            .unwrap();
+    counter.refund_lines(&all, Some(&refund_approval)).unwrap();
     // The same day and the card's whole part: a reversal of exactly that payment.
     let card_receipt = shop.ledger.sale_by_receipt(receipt).unwrap().payments[1].card_receipt.unwrap();
     assert_eq!(

@@ -35,6 +35,8 @@ pub enum Permission {
     VoidLine,
     /// Pay a refund out in cash instead of to the original tender.
     CashRefund,
+    /// A refund worth more than the store's refund limit (the demo store: every refund).
+    Refund,
     PriceOverride,
     /// A discount above the store's limit (percent).
     Discount,
@@ -54,6 +56,7 @@ pub enum Permission {
 const PERMISSIONS: &[(Permission, &[Role])] = &[
     (Permission::VoidLine, &[Role::Manager, Role::Installer]),
     (Permission::CashRefund, &[Role::Manager, Role::Installer]),
+    (Permission::Refund, &[Role::Manager, Role::Installer]),
     (Permission::PriceOverride, &[Role::Manager, Role::Installer]),
     (Permission::Discount, &[Role::Manager, Role::Installer]),
     (Permission::NoSale, &[Role::Manager, Role::Installer]),

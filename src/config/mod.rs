@@ -45,6 +45,8 @@ pub struct StoreSettings {
     /// is due, if that is more) is asked again before it is taken: a PIN or a price typed into
     /// the cash field by mistake must not become a payment.
     pub cash_given_notes: u32,
+    /// A refund worth more than this needs a manager (0: every refund).
+    pub refund_approval_over: rust_decimal::Decimal,
 }
 
 impl StoreSettings {
@@ -76,6 +78,7 @@ impl StoreSettings {
             void_approval_over: dec!(50),
             discount_approval_over: dec!(10),
             cash_given_notes: 5,
+            refund_approval_over: dec!(0),
         }
     }
 

@@ -10,7 +10,8 @@
 //! prices_include_tax = true       # also: cash_rounding = "0.10", void_approval_over = "50",
 //!                                 # cash_given_notes = 5 (cash beyond 5 of the largest
 //!                                 # banknote, or 10 × what is due, is asked again),
-//!                                 # discount_approval_over = "10" (percent)
+//!                                 # discount_approval_over = "10" (percent),
+//!                                 # refund_approval_over = "0" (a manager for every refund)
 //! receipt_locale = "zh-CN"        # and screen_locale; paper_mm = 58 | 80
 //! receipt_header = ["地址…"]      # and receipt_footer
 //! [[tax_class]]
@@ -329,6 +330,12 @@ pub fn parse(text: &str) -> Result<Settings, Vec<SettingsError>> {
             match u32::try_from(n).ok().filter(|n| *n > 0) {
                 Some(n) => store.cash_given_notes = n,
                 None => r.problem("cash_given_notes", Problem::NotA("number")),
+            }
+        }
+        if let Some(v) = r.string("refund_approval_over") {
+            match parse_decimal(&v).filter(|d| !d.is_sign_negative()) {
+                Some(d) => store.refund_approval_over = d,
+                None => r.problem("refund_approval_over", Problem::BadAmount(v)),
             }
         }
         if let Some(v) = r.string("void_approval_over") {

@@ -590,7 +590,9 @@ impl Counter {
 
     /// Builds the refund cart from the chosen quantities (original line number, quantity) and
     /// goes to payment.
-    pub fn refund_lines(&mut self, chosen: &[(u32, Decimal)]) -> Result<(), CounterError> {
+    /// The chosen lines of the original as the refund to pay back; above the store's refund
+    /// limit only with a manager's approval (a cashier alone cannot pay money out).
+    pub fn refund_lines(&mut self, chosen: &[(u32, Decimal)], approval: Option<&Approval>) -> Result<(), CounterError> {
         let source = self.refund.as_ref().ok_or(CounterError::NothingToRefund)?;
         let chosen: Vec<_> = chosen.iter().filter(|(_, q)| !q.is_zero()).collect();
         if chosen.is_empty() {
@@ -599,6 +601,11 @@ impl Counter {
         let mut sale = Sale::new_refund(self.store.sale_settings(), &source.original);
         for (line_no, quantity) in chosen {
             sale.add_refund_line(&source.original, *line_no, *quantity)?;
+        }
+        let limit = Money::new(self.store.refund_approval_over, self.store.currency)?;
+        if sale.totals().total.abs().minor() > limit.minor() && !approval.is_some_and(|a| a.covers(Permission::Refund))
+        {
+            return Err(CounterError::NeedsApproval(Permission::Refund));
         }
         sale.begin_payment()?;
         self.sale = sale;

@@ -229,6 +229,7 @@ fn approval(till: &Till) -> Element<'_, Message> {
             rust_i18n::t!("counter.approve.discount", locale = l, percent = p).into_owned()
         }
         super::Pending::CashRefund => t("counter.approve.cash_refund", l),
+        super::Pending::Refund => t("counter.approve.refund", l),
         super::Pending::NoSale => t("counter.approve.no_sale", l),
         super::Pending::Manager => t("counter.approve.manager", l),
         super::Pending::Setup => t("counter.approve.setup", l),

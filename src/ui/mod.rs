@@ -160,6 +160,8 @@ pub enum Pending {
     VoidSale,
     /// Fewer of a line worth more than the void threshold (a void of part of it): the quantity.
     Quantity(String),
+    /// A refund worth more than the store's refund limit.
+    Refund,
     Price(String),
     /// A discount above the store's limit: the percent typed, and whether it is off the whole sale.
     Discount(String, bool),
@@ -188,6 +190,7 @@ impl Pending {
             Pending::Price(_) => Permission::PriceOverride,
             Pending::Discount(..) => Permission::Discount,
             Pending::CashRefund => Permission::CashRefund,
+            Pending::Refund => Permission::Refund,
             Pending::NoSale => Permission::NoSale,
             Pending::Manager => Permission::Settlement,
             Pending::Setup => Permission::Settings,
@@ -1306,11 +1309,12 @@ impl Till {
                     self.refund_quantities.iter().map(|(n, _)| (*n, self.refundable(*n))).collect();
                 self.refund_quantities = all;
             }
-            Message::RefundConfirm => match self.counter.refund_lines(&self.refund_quantities) {
+            Message::RefundConfirm => match self.counter.refund_lines(&self.refund_quantities, None) {
                 Ok(()) => {
                     self.screen = Screen::Payment;
                     self.card = CardState::Idle;
                 }
+                Err(CounterError::NeedsApproval(_)) => self.ask_manager(Pending::Refund),
                 Err(e) => self.counter_error(e),
             },
             Message::RefundCancel => {
@@ -1398,6 +1402,13 @@ impl Till {
                 Ok(())
             }
             Pending::Quantity(text) => self.counter.set_quantity(text, Some(&approval)),
+            Pending::Refund => {
+                let chosen = self.refund_quantities.clone();
+                self.counter.refund_lines(&chosen, Some(&approval)).map(|()| {
+                    self.screen = Screen::Payment;
+                    self.card = CardState::Idle;
+                })
+            }
             Pending::Price(text) => self.counter.override_price(text, Some(&approval)),
             Pending::Discount(text, whole) => self.counter.discount(text, *whole, Some(&approval)),
             Pending::CashRefund => match self.counter.refund_cash(Some(&approval)) {
