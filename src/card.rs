@@ -213,6 +213,32 @@ pub fn run(
     Ok(CardPayment { intent_id: id, outcome })
 }
 
+/// Whether the card a refund went to is the one that paid the original (`original`, its payment
+/// record): the same masked number, and the same card type (8A) where both were kept. A refund
+/// to any other card (the cashier's own) is reversed at once by the caller.
+pub fn same_card(
+    ledger: &Ledger,
+    original: &crate::ledger::records::PaymentRecord,
+    refunded_to: &CardApproval,
+) -> Result<bool, LedgerError> {
+    if original.masked_pan.as_deref() != Some(refunded_to.masked_pan.as_str()) {
+        return Ok(false);
+    }
+    let original_type = match (original.card_receipt, original.card_trace) {
+        (Some(receipt), Some(trace)) => ledger
+            .card_results()?
+            .into_iter()
+            .rev()
+            .find(|r| r.receipt_no == Some(receipt) && r.trace == Some(trace))
+            .and_then(|r| r.card_type),
+        _ => None,
+    };
+    Ok(match (original_type, refunded_to.card_type) {
+        (Some(a), Some(b)) => a == i64::from(b),
+        _ => true,
+    })
+}
+
 /// The reference of the shell's test payments (`till terminal pay`), which reverse themselves.
 pub const TEST_PAYMENT: &str = "test payment";
 

@@ -930,3 +930,37 @@ fn a_notice_follows_f11_into_the_other_language() {
     c.key(Named::F11);
     assert!(c.till.notice().is_none());
 }
+
+#[test]
+fn a_card_refund_put_to_a_card_that_did_not_pay_is_reversed_at_once_and_refused() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003"); // cola 3.50
+    c.scan("DRK001"); // water 2.00
+    c.key(Named::F12);
+    c.click("F12 Card");
+    let paid = c.ledger().sale_by_receipt(1).unwrap().payments.remove(0);
+    // Part of it back (not a same-day reversal of the whole): a refund to the card presented.
+    c.key(Named::F8);
+    c.enter(till::ui::LOOKUP_FIELD, "1");
+    let cola = c.till.counter().refund_source().unwrap().original.lines[0].line_no;
+    c.send(Message::RefundQuantity(cola, rust_decimal::Decimal::ONE));
+    c.key(Named::F12);
+    c.manager_approves();
+    assert_eq!(c.till.screen(), Screen::Payment);
+    // The cashier's own card: another of the demo cards than the one that paid.
+    let other = if paid.masked_pan.as_deref() == Some("474843******7743") { 1 } else { 0 };
+    c.terminal.send(Control::Card(other)).unwrap();
+    let label = format!("Back to the card {} {}", paid.card_name.clone().unwrap(), paid.masked_pan.clone().unwrap());
+    c.click(&label);
+    assert_eq!(c.till.screen(), Screen::Payment, "not refunded");
+    assert!(c.error().is_some_and(|e| e.contains("did not pay")), "{:?}", c.till.notice());
+    assert!(c.till.counter().sale().tenders().is_empty());
+    // At the terminal: the refund to the other card, reversed.
+    let batch = terminal_batch(&c.dir);
+    assert_eq!(batch.last(), Some(&(-350, true)), "{batch:?}");
+    // The card that paid: refunded.
+    c.click(&label);
+    assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
+    assert_eq!(terminal_batch(&c.dir).iter().filter(|(a, reversed)| *a == -350 && !reversed).count(), 1);
+}

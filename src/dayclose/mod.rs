@@ -41,6 +41,10 @@ pub enum ReportKind {
 /// terminal sent whole card numbers). Apart from `risk_event`, which is a merchant mismatch.
 pub const TERMINAL_FLAG: &str = "terminal_flag";
 
+/// The journal kind of a card refund that went to a card other than the one that paid (and was
+/// reversed at once).
+pub const REFUND_OTHER_CARD: &str = "refund_other_card";
+
 /// A warning for the manager (the operator's guide's fraud signs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RiskFlag {
@@ -67,6 +71,8 @@ pub enum RiskFlag {
     /// The terminal sent whole card numbers (masked by the till before anything kept them):
     /// its configuration needs the installer.
     TerminalSentCardNumbers(i64),
+    /// Card refunds put to a card other than the one that paid (reversed at once).
+    RefundToOtherCard(i64),
 }
 
 /// Why a card family's totals differ between the terminal and the ledger.
@@ -304,6 +310,7 @@ pub fn risk_flags(figures: &DayFigures, cards: &[CardPaymentFigure]) -> Vec<Risk
         ("no_sale", RiskFlag::NoSaleOpenings),
         ("risk_event", RiskFlag::MerchantMismatch),
         (TERMINAL_FLAG, RiskFlag::TerminalSentCardNumbers),
+        (REFUND_OTHER_CARD, RiskFlag::RefundToOtherCard),
     ] {
         let n = figures.entries_of(kind);
         if n > 0 {

@@ -61,6 +61,7 @@ pub fn flag_text(flag: &RiskFlag, report: &Report, locale: &str) -> String {
         RiskFlag::NoSaleOpenings(n) => counted("report.flag.no_sale", *n, locale),
         RiskFlag::PriceOverrides(n) => counted("report.flag.price_overrides", *n, locale),
         RiskFlag::MerchantMismatch(n) => counted("report.flag.merchant_mismatch", *n, locale),
+        RiskFlag::RefundToOtherCard(n) => counted("report.flag.refund_other_card", *n, locale),
         RiskFlag::TerminalSentCardNumbers(n) => {
             rust_i18n::t!("report.flag.terminal_sent_card_numbers", locale = locale, count = n).into_owned()
         }

@@ -73,11 +73,14 @@ pub enum Control {
     /// The host reverses the latest booked payment on its own (a late decline): the till still
     /// has it; the end-of-day will not.
     ReverseLast,
+    /// The next customer presents demo card N (0 VISA, 1 girocard, 2 Mastercard), whatever the
+    /// transaction: a refund to a card that did not pay, say.
+    Card(usize),
 }
 
 impl Control {
     /// One line of the control interface: a scenario name (as `--scenario`), `merchant NO`,
-    /// `corrupt N`, `drop N` or `lost-ack N`.
+    /// `corrupt N`, `drop N`, `lost-ack N`, `reverse-last` or `card N`.
     pub fn parse(line: &str) -> Option<Control> {
         let mut words = line.split_whitespace();
         let first = words.next()?;
@@ -86,6 +89,7 @@ impl Control {
         Some(match first {
             "merchant" => Control::Merchant(arg?.to_string()),
             "reverse-last" => Control::ReverseLast,
+            "card" => Control::Card(arg?.parse::<usize>().ok().filter(|n| *n < CARDS.len())?),
             "corrupt" => Control::Faults(LineFaults { corrupt_next_sends: count()?, ..LineFaults::default() }),
             "drop" => Control::Faults(LineFaults { drop_next_sends: count()?, ..LineFaults::default() }),
             "lost-ack" => Control::Faults(LineFaults { swallow_next_acks: count()?, ..LineFaults::default() }),
@@ -300,6 +304,8 @@ pub struct Emulator<T: ApduLine> {
     pub state: EmulatorState,
     state_path: Option<PathBuf>,
     controls: Option<std::sync::mpsc::Receiver<Control>>,
+    /// The card the next customer presents (`Control::Card`), once.
+    next_card: Option<usize>,
     /// The config byte of the ECR's registration (PA00P015 rev 13.08 §2.1, Table 1): whether it
     /// wants the receipts as print lines. 0 until it registers: the terminal prints itself.
     ecr_config: u8,
@@ -318,7 +324,7 @@ impl<T: ApduLine> Emulator<T> {
             Some(p) => EmulatorState::load(p)?,
             None => EmulatorState::default(),
         };
-        Ok(Emulator { transport, config, state, state_path, controls: None, ecr_config: 0 })
+        Ok(Emulator { transport, config, state, state_path, controls: None, next_card: None, ecr_config: 0 })
     }
 
     /// Scenarios sent here take effect before the next command.
@@ -352,6 +358,7 @@ impl<T: ApduLine> Emulator<T> {
                         *faults = f;
                     }
                 }
+                Control::Card(n) => self.next_card = Some(n),
                 Control::ReverseLast => {
                     if let Some(last) = self.state.batch.iter_mut().rev().find(|e| !e.reversed && e.amount_minor > 0) {
                         last.reversed = true;
@@ -587,8 +594,9 @@ impl<T: ApduLine> Emulator<T> {
         let receipt = if result == 0 { self.state.last_receipt % 9999 + 1 } else { self.state.last_receipt };
         // Customers present one of the demo cards in turn; a refund goes back to the card of the
         // latest payment, as the money goes back to the card that paid.
-        let card = match self.state.batch.iter().rev().find(|e| e.amount_minor > 0) {
-            Some(last) if refund => CARDS.iter().find(|c| c.family == last.family).unwrap_or(&CARDS[0]),
+        let card = match (self.next_card.take(), self.state.batch.iter().rev().find(|e| e.amount_minor > 0)) {
+            (Some(n), _) => &CARDS[n],
+            (None, Some(last)) if refund => CARDS.iter().find(|c| c.family == last.family).unwrap_or(&CARDS[0]),
             _ => &CARDS[(trace as usize) % CARDS.len()],
         };
         let status = self.status_information(result, amount, trace, receipt, card);

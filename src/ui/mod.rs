@@ -1503,6 +1503,12 @@ impl Till {
         self.terminal = TerminalState::Busy;
         let ledger = self.devices.shared.clone();
         let (sale, in_progress) = (self.counter.sale().clone(), self.counter.in_progress());
+        // A refund that is not a reversal (another day, or part of the payment) goes to whatever
+        // card is put in the PIN pad: it must be the one that paid.
+        let paid_by = match op.0 {
+            CardOp::Refund(_) => self.counter.refund_source().and_then(|s| s.card()).cloned(),
+            _ => None,
+        };
         vec![terminal.stream(move |device, out| {
             let statuses = out.sender();
             device.on_status(Box::new(move |code| {
@@ -1520,10 +1526,32 @@ impl Till {
             };
             out.send(Message::InProgress(id));
             let reference = crate::ledger::in_progress::reference_of(id);
-            let result = card::run(&mut ledger, &mut *device.terminal, op.0, op.1, &reference);
+            let mut result =
+                card::run(&mut ledger, &mut *device.terminal, op.0, op.1, &reference).map_err(|e| e.localized(&l));
+            if let (Some(original), Ok(card::CardPayment { outcome: Outcome::Approved(to), .. })) = (&paid_by, &result)
+                && !card::same_card(&ledger, original, to).unwrap_or(false)
+            {
+                // Credited to another card (the cashier's own?): taken back at once, refused.
+                let undo = card::run(
+                    &mut ledger,
+                    &mut *device.terminal,
+                    CardOp::Reverse(to.receipt_no),
+                    to.amount_minor,
+                    &reference,
+                );
+                crate::log::event("card refund went to a card that did not pay: reversed at once");
+                let _ = ledger.append(
+                    crate::dayclose::REFUND_OTHER_CARD,
+                    &[("reference", reference.clone()), ("masked_pan", to.masked_pan.clone())],
+                    Utc::now(),
+                );
+                if matches!(undo, Ok(card::CardPayment { outcome: Outcome::Approved(_), .. })) {
+                    result = Err(rust_i18n::t!("counter.refund_wrong_card", locale = &l).into_owned());
+                }
+            }
             drop(ledger);
             device.on_status(Box::new(|_| {}));
-            out.send(Message::CardDone(result.map_err(|e| e.to_string())));
+            out.send(Message::CardDone(result));
         })]
     }
 
