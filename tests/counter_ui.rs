@@ -964,3 +964,26 @@ fn a_card_refund_put_to_a_card_that_did_not_pay_is_reversed_at_once_and_refused(
     assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
     assert_eq!(terminal_batch(&c.dir).iter().filter(|(a, reversed)| *a == -350 && !reversed).count(), 1);
 }
+
+#[test]
+fn weighed_goods_ask_for_their_weight_and_show_it() {
+    let mut c = fast();
+    c.sign_in();
+    // Bananas by quick key and by their plain barcode: never 1 kg unasked.
+    c.send(Message::AddSku("FRU002".into()));
+    assert!(c.till.counter().sale().lines().is_empty(), "nothing added yet");
+    assert!(c.sees("Weight in kg"), "the scan field asks for it");
+    c.enter(SCAN_FIELD, "0.621");
+    let lines = c.till.counter().sale().lines();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].quantity, rust_decimal::dec!(0.621));
+    assert!(c.sees("0.621 kg × ¥6.98/kg"), "the unit shown");
+    assert!(c.sees("1 item"), "a weighed line is one item, not 0.621");
+    c.scan("2700108000008");
+    assert_eq!(c.till.counter().sale().lines().len(), 1, "asked again");
+    c.key(Named::Escape);
+    assert!(c.sees("Scan or type a barcode, SKU or name (3* for three)"), "given up: the scan field is itself again");
+    // With the weight typed first, as before.
+    c.scan("1.5*FRU002");
+    assert_eq!(c.till.counter().sale().lines()[1].quantity, rust_decimal::dec!(1.5));
+}

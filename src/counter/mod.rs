@@ -5,6 +5,7 @@
 
 pub mod entry;
 
+use crate::catalog::SoldBy;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
@@ -47,6 +48,10 @@ pub enum CounterError {
     /// The ledger's card payments for the sale could not be applied to it (in words).
     #[error("{0}")]
     Resume(String),
+    /// A product sold by weight came without one (its quick key, its plain barcode): the
+    /// weight is asked, never taken as 1 kg. The product's SKU.
+    #[error("weigh {0} first")]
+    WeightNeeded(String),
 }
 
 impl CounterError {
@@ -60,6 +65,7 @@ impl CounterError {
             CounterError::NeedsApproval(_) => t!("error.counter.needs_approval", locale = locale),
             CounterError::NoLineSelected => t!("error.counter.no_line_selected", locale = locale),
             CounterError::BadQuantity(q) => t!("error.counter.bad_quantity", locale = locale, value = q),
+            CounterError::WeightNeeded(sku) => t!("error.counter.weight_needed", locale = locale, sku = sku),
             CounterError::BadPercent(q) => t!("error.counter.bad_percent", locale = locale, value = q),
             CounterError::CartNotEmpty => t!("error.counter.cart_not_empty", locale = locale),
             CounterError::NoParkedSale(n) => t!("error.counter.no_parked_sale", locale = locale, number = n),
@@ -297,12 +303,18 @@ impl Counter {
 
     fn add_item(&mut self, quantity: Option<Decimal>, code: &str) -> Result<usize, CounterError> {
         if let Ok(product) = self.catalog.by_sku(code) {
+            if quantity.is_none() && product.sold_by == SoldBy::Weight {
+                return Err(CounterError::WeightNeeded(product.sku.to_string()));
+            }
             return Ok(self.sale.add_product(product, quantity.unwrap_or(Decimal::ONE))?);
         }
         if !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(LookupError::UnknownSku(code.to_string()).into());
         }
         let hit = self.catalog.scan(code)?;
+        if quantity.is_none() && hit.embedded.is_none() && hit.product.sold_by == SoldBy::Weight {
+            return Err(CounterError::WeightNeeded(hit.product.sku.to_string()));
+        }
         match quantity {
             // A label with its own price or weight is one item; a count would multiply the label.
             Some(q) if hit.embedded.is_some() && q != Decimal::ONE => Err(CounterError::BadQuantity(q.to_string())),

@@ -93,6 +93,12 @@ pub fn drive(
         for _ in 0..rng.range(1, 4) {
             let sku = till.counter.catalog().products()[rng.range(0, products - 1) as usize].sku.to_string();
             send(&mut till, Message::AddSku(sku));
+            if till.weighing.is_some() {
+                // Sold by weight: the cashier types what the scale shows.
+                let grams = rng.range(100, 2500);
+                send(&mut till, Message::ScanChanged(format!("{}.{:03}", grams / 1000, grams % 1000)));
+                send(&mut till, Message::ScanSubmitted);
+            }
         }
         send(&mut till, Message::Pay);
         finish(&mut till, &mut rng, card)?;

@@ -375,6 +375,9 @@ pub struct Till {
     pub(crate) checking_pin: bool,
     // sale
     pub(crate) scan: String,
+    /// A product sold by weight waiting for its weight (its SKU): the scan field takes the
+    /// kilograms next.
+    pub(crate) weighing: Option<String>,
     pub(crate) category: String,
     pub(crate) results: Vec<String>,
     pub(crate) show_parked: bool,
@@ -443,6 +446,7 @@ impl Till {
             pin: String::new(),
             checking_pin: false,
             scan: String::new(),
+            weighing: None,
             category,
             results: Vec::new(),
             show_parked: false,
@@ -708,6 +712,14 @@ impl Till {
             Some(NoticeSource::Counter(e)) => Some(Notice::Error(e.localized(&l))),
             None => None,
         };
+    }
+
+    /// A product sold by weight came without one: the scan field asks for its kilograms.
+    fn ask_weight(&mut self, sku: String) {
+        let l = self.locale.clone();
+        let name = self.counter.catalog().by_sku(&sku).map(|p| p.name(&l).to_string()).unwrap_or_else(|_| sku.clone());
+        self.info(rust_i18n::t!("counter.weigh", locale = &l, product = name).into_owned());
+        self.weighing = Some(sku);
     }
 
     /// Keys no field took. On the sale screen they are the scan field's (a scanner typing after
@@ -992,8 +1004,21 @@ impl Till {
                 self.scan = text;
             }
             Message::ScanSubmitted => {
-                let text = std::mem::take(&mut self.scan);
+                let mut text = std::mem::take(&mut self.scan);
                 let results = std::mem::take(&mut self.results);
+                // The weight of the product waiting for it (a number alone): the line, weighed.
+                if let Some(sku) = self.weighing.take() {
+                    let kilograms = text.trim().replace(',', ".");
+                    match rust_decimal::Decimal::from_str_exact(&kilograms) {
+                        Ok(w) if w.is_sign_positive() && !w.is_zero() => text = format!("{kilograms}*{sku}"),
+                        // Nothing typed: still waiting; anything else is a scan of its own.
+                        _ if kilograms.is_empty() => {
+                            self.weighing = Some(sku);
+                            return Vec::new();
+                        }
+                        _ => {}
+                    }
+                }
                 let entered = self.counter.enter(&text);
                 if entered.is_err() && !results.is_empty() {
                     // A name typed, not a code: one hit is taken, several are left to choose from.
@@ -1015,6 +1040,7 @@ impl Till {
                         self.screen = Screen::Refund;
                         return vec![self.find_sale(no)];
                     }
+                    Err(CounterError::WeightNeeded(sku)) => self.ask_weight(sku),
                     Err(e) => self.counter_error(e),
                 }
             }
@@ -1022,8 +1048,10 @@ impl Till {
             Message::AddSku(sku) => {
                 self.scan.clear();
                 self.results.clear();
+                self.weighing = None;
                 match self.counter.add_sku(&sku) {
                     Ok(_) => self.last_change = None,
+                    Err(CounterError::WeightNeeded(sku)) => self.ask_weight(sku),
                     Err(e) => self.counter_error(e),
                 }
             }
@@ -1219,8 +1247,12 @@ impl Till {
                 Err(e) => self.counter_error(e),
             },
             Message::BackToCart if self.screen == Screen::Sale => {
-                // One step back: the parked list closes, else the typed search is cleared.
-                if self.show_parked {
+                // One step back: the weighing is given up, the parked list closes, else the
+                // typed search is cleared.
+                if self.weighing.take().is_some() {
+                    self.scan.clear();
+                    self.clear_notice();
+                } else if self.show_parked {
                     self.show_parked = false;
                 } else {
                     self.scan.clear();

@@ -12,7 +12,8 @@ use crate::sale::Sale;
 pub fn view(till: &Till) -> Element<'_, Message> {
     let l = till.locale.as_str();
     let left = column![cart(till, till.counter.sale()), totals(till)].spacing(8).width(Length::FillPortion(3));
-    let scan = text_input(&t("counter.scan_placeholder", l), &till.scan)
+    let placeholder = if till.weighing.is_some() { "counter.weight_placeholder" } else { "counter.scan_placeholder" };
+    let scan = text_input(&t(placeholder, l), &till.scan)
         .id(SCAN_FIELD)
         .size(LARGE)
         .padding(10)
@@ -69,9 +70,13 @@ fn cart<'a>(till: &'a Till, sale: &'a Sale) -> Element<'a, Message> {
         }
         let content = row![
             name_cell.width(Length::Fill),
-            text(format!("{} × {}", line.quantity.normalize(), money(line.unit_price)))
-                .size(SMALL)
-                .width(Length::Fixed(150.0)),
+            text(match line.sold_by {
+                crate::catalog::SoldBy::Weight =>
+                    format!("{} kg × {}/kg", line.quantity.normalize(), money(line.unit_price)),
+                crate::catalog::SoldBy::Piece => format!("{} × {}", line.quantity.normalize(), money(line.unit_price)),
+            })
+            .size(SMALL)
+            .width(Length::Fixed(150.0)),
             text(money(amount)).size(TEXT).width(Length::Fixed(110.0)).align_x(iced::alignment::Horizontal::Right),
         ]
         .align_y(Alignment::Center);
