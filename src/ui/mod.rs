@@ -66,6 +66,8 @@ pub const CJK_FONT: Font = Font::with_name(crate::fonts::CJK_FONT_NAME);
 
 /// The widget ids that take the keyboard on each screen.
 pub const SCAN_FIELD: &str = "scan";
+/// The cart's scrollable list: it follows each new line.
+pub const CART: &str = "cart";
 pub const PIN_FIELD: &str = "pin";
 pub const CASH_FIELD: &str = "cash";
 pub const LOOKUP_FIELD: &str = "lookup";
@@ -767,8 +769,14 @@ impl Till {
             return if forward { operation::focus_next() } else { operation::focus_previous() };
         }
         let before = self.focus_place();
+        let lines_before = self.counter.sale().lines().len();
         let jobs = self.handle(message);
         let mut tasks: Vec<Task<Message>> = jobs.into_iter().map(|job| Task::run(job, |m| m)).collect();
+        // A new line is the one selected: the cart scrolls to it, so F2 and F4 never act on a
+        // line the cashier cannot see.
+        if self.counter.sale().lines().len() > lines_before {
+            tasks.push(operation::snap_to_end(Id::new(CART)));
+        }
         // The counter's fields keep the keyboard whatever happens (a scanner types into them);
         // forms with several fields get it only when they open, or the next keystroke would
         // land in the first field again.

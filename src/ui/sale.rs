@@ -85,7 +85,7 @@ fn cart<'a>(till: &'a Till, sale: &'a Sale) -> Element<'a, Message> {
     if sale.lines().is_empty() {
         lines = lines.push(container(text(t("counter.empty_cart", l)).size(TEXT).color(theme::MUTED)).padding(16));
     }
-    container(column![header, scrollable(lines).height(Length::Fill)].spacing(4))
+    container(column![header, scrollable(lines).id(super::CART).height(Length::Fill)].spacing(4))
         .padding(6)
         .height(Length::Fill)
         .style(theme::panel(Color::WHITE))
