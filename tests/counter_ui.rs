@@ -473,6 +473,13 @@ fn the_manager_counts_the_drawer_and_closes_the_day_from_the_screen() {
     assert!(pdf.starts_with(b"%PDF-"));
     let csv = std::fs::read_to_string(c.dir.path().join("reports/Z-0001.csv")).unwrap();
     assert!(csv.contains("Grand total"), "{csv}");
+    // After the Z no day is open; a cash-in opens the next one, and the status bar says so.
+    assert!(c.sees("No day open"));
+    c.send(Message::Manager(till::ui::manager::Msg::AmountChanged("20".into())));
+    c.send(Message::Manager(till::ui::manager::Msg::ReasonChanged("float".into())));
+    c.click("Put cash in");
+    assert!(!c.sees("No day open"), "day 2 is open: {:?}", c.till.notice());
+    assert!(c.till.day().is_some_and(|(d, _)| *d == 2), "{:?}", c.till.day());
     c.click("Esc Back to the counter");
     assert_eq!(c.till.screen(), Screen::Sale);
 }

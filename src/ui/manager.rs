@@ -214,7 +214,8 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                     state.count = None;
                     till.info(t(&format!("manager.done.{what}"), &l));
                     let day = till.manager.as_ref().and_then(|m| m.report.as_ref()).map(|r| r.last_day);
-                    return vec![load(till, day)];
+                    // A cash movement after the Z opens the next day: the status bar says so.
+                    return vec![load(till, day), till.read_day()];
                 }
                 Err(e) => till.error(e),
             }

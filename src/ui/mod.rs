@@ -594,6 +594,11 @@ impl Till {
         self.start()
     }
 
+    /// The open business day as the status bar shows it (number, date).
+    pub fn day(&self) -> Option<&(i64, String)> {
+        self.day.as_ref()
+    }
+
     pub fn screen(&self) -> Screen {
         self.screen
     }
@@ -634,15 +639,21 @@ impl Till {
         &self.locale
     }
 
+    /// The open business day as the ledger has it, for the status bar (after anything that may
+    /// open one: a sale, a cash movement, a drawer count).
+    pub(crate) fn read_day(&self) -> Job {
+        self.devices.ledger.call(|ledger| {
+            let day = workers::lock(ledger).current_day().ok().flatten();
+            Message::Day(day.map(|d| (d.day_no, d.business_date.to_string())))
+        })
+    }
+
     /// What the till does as it opens: sign the terminal in (签到), settle any card payment left
     /// open by a crash, ask the printer how it is, and read the open business day.
     pub fn start(&self) -> Vec<Job> {
         let settings = self.counter.store().sale_settings();
         let l = self.locale.clone();
-        let mut jobs = vec![self.devices.ledger.call(|ledger| {
-            let day = workers::lock(ledger).current_day().ok().flatten();
-            Message::Day(day.map(|d| (d.day_no, d.business_date.to_string())))
-        })];
+        let mut jobs = vec![self.read_day()];
         if let Some(terminal) = &self.devices.terminal {
             let ledger = self.devices.shared.clone();
             jobs.push(terminal.stream(move |device, out| {
@@ -1739,10 +1750,7 @@ impl Till {
                 self.last_receipt = Some(posted.receipt_no);
                 let mut jobs = self.print(posted.receipt_no, false);
                 if self.day.as_ref().is_none_or(|(d, _)| *d != posted.day_no) {
-                    jobs.push(self.devices.ledger.call(|ledger| {
-                        let day = workers::lock(ledger).current_day().ok().flatten();
-                        Message::Day(day.map(|d| (d.day_no, d.business_date.to_string())))
-                    }));
+                    jobs.push(self.read_day());
                 }
                 // The ledger takes sales again: those it refused before go now.
                 jobs.extend(self.retry_posting());
