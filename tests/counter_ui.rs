@@ -421,6 +421,10 @@ fn the_manager_counts_the_drawer_and_closes_the_day_from_the_screen() {
     c.scan("DRK003");
     c.key(Named::F12);
     c.click("F12 Card");
+    // A line scanned by mistake and voided: in the X and Z with who voided it.
+    c.scan("DRK002");
+    c.key(Named::F4);
+    assert!(c.till.counter().sale().lines().is_empty());
     c.scan("DRK001");
     c.key(Named::F12);
     c.click("Exact");
@@ -473,6 +477,8 @@ fn the_manager_counts_the_drawer_and_closes_the_day_from_the_screen() {
     assert!(pdf.starts_with(b"%PDF-"));
     let csv = std::fs::read_to_string(c.dir.path().join("reports/Z-0001.csv")).unwrap();
     assert!(csv.contains("Grand total"), "{csv}");
+    assert!(csv.lines().any(|l| l.contains("Voided lines") && l.contains(",1")), "{csv}");
+    assert!(csv.contains("王芳 Wang Fang"), "cashiers by name: {csv}");
     // After the Z no day is open; a cash-in opens the next one, and the status bar says so.
     assert!(c.sees("No day open"));
     c.send(Message::Manager(till::ui::manager::Msg::AmountChanged("20".into())));

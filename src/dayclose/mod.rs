@@ -262,7 +262,16 @@ fn report_and_cards(
     now: DateTime<Utc>,
 ) -> Result<(Report, Vec<CardPaymentFigure>), CloseError> {
     let dates = dates(ledger, first, last)?;
-    let figures = ledger.day_figures(first, last, training)?;
+    let mut figures = ledger.day_figures(first, last, training)?;
+    // Cashiers by name (the ledger's users, or training's demo users), not by id.
+    let mut names: std::collections::HashMap<String, String> =
+        crate::auth::demo_users().into_iter().map(|u| (u.id, u.name)).collect();
+    names.extend(ledger.users()?.into_iter().map(|u| (u.id, u.name)));
+    for row in &mut figures.cashiers {
+        if let Some(name) = names.get(&row.0) {
+            row.0 = name.clone();
+        }
+    }
     let cards = ledger.card_payment_figures(first, last, training)?;
     let flags = risk_flags(&figures, &cards);
     let count = if first == last { ledger.drawer_count(last)? } else { None };

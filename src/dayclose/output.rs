@@ -118,6 +118,7 @@ pub fn rows(r: &Report, locale: &str) -> Vec<Row> {
     out.push(row("counts", t("report.receipts", l), Some(f.sales_count + f.refunds_count), None));
     out.push(row("counts", t("report.no_sales", l), Some(f.entries_of("no_sale")), None));
     out.push(row("counts", t("report.voided_carts", l), Some(f.entries_of("void_cart")), None));
+    out.push(row("counts", t("report.voided_lines", l), Some(f.entries_of("void_line")), None));
     for (cashier, n, amount) in &f.cashiers {
         out.push(row("cashiers", cashier.clone(), Some(*n), Some(*amount)));
     }

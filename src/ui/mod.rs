@@ -1105,8 +1105,13 @@ impl Till {
             Message::VoidLine => {
                 if self.counter.void_needs_approval() {
                     self.ask_manager(Pending::VoidLine);
-                } else if let Err(e) = self.counter.void_line(None) {
-                    self.counter_error(e);
+                } else {
+                    let what = self.selected_line_audit();
+                    match self.counter.void_line(None) {
+                        // In the X and Z with who voided it (the cashier, on the entry).
+                        Ok(()) => return vec![self.audit("void_line", what)],
+                        Err(e) => self.counter_error(e),
+                    }
                 }
             }
             Message::Park => {
@@ -1447,7 +1452,15 @@ impl Till {
         );
         let mut jobs = vec![audit];
         let done = match &request.pending {
-            Pending::VoidLine => self.counter.void_line(Some(&approval)).map(|_| ()),
+            Pending::VoidLine => {
+                let mut what = self.selected_line_audit();
+                what.push(("approved_by", approval.by().to_string()));
+                let done = self.counter.void_line(Some(&approval));
+                if done.is_ok() {
+                    jobs.push(self.audit("void_line", what));
+                }
+                done
+            }
             Pending::VoidSale => {
                 jobs.extend(self.void_sale(Some(approval.clone())));
                 Ok(())
@@ -1498,6 +1511,20 @@ impl Till {
     }
 
     /// An audit entry in the journal (sign-ins, approvals, voided carts), off the update loop.
+    /// The selected line as an audit entry has it: SKU, quantity, amount.
+    fn selected_line_audit(&self) -> Vec<(&'static str, String)> {
+        let sale = self.counter.sale();
+        let Some(i) = self.counter.selected() else { return Vec::new() };
+        let (Some(line), Some(totals)) = (sale.lines().get(i), sale.totals().lines.get(i).cloned()) else {
+            return Vec::new();
+        };
+        vec![
+            ("sku", line.sku.clone()),
+            ("quantity", line.quantity.normalize().to_string()),
+            ("amount", totals.amount.minor().to_string()),
+        ]
+    }
+
     fn audit(&self, kind: &'static str, mut fields: Vec<(&'static str, String)>) -> Job {
         if let Some(c) = self.counter.cashier() {
             fields.push(("cashier", c.id.clone()));
