@@ -1000,3 +1000,29 @@ fn weighed_goods_ask_for_their_weight_and_show_it() {
     c.scan("1.5*FRU002");
     assert_eq!(c.till.counter().sale().lines()[1].quantity, rust_decimal::dec!(1.5));
 }
+
+#[test]
+fn with_a_dialog_open_the_keys_are_the_dialogs() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.click("Void sale");
+    // F12 under the confirmation does not start the payment; Escape closes only the dialog.
+    c.key(Named::F12);
+    assert_eq!(c.till.screen(), Screen::Sale);
+    c.key(Named::Escape);
+    assert_eq!((c.till.screen(), c.till.counter().sale().lines().len()), (Screen::Sale, 1));
+    // A sale paid opens the day; then the Z's confirmation on the manager's screen: Escape says
+    // no and the manager's screen stays.
+    c.key(Named::F12);
+    c.click("Exact");
+    c.send(Message::OpenManager);
+    c.enter(till::ui::APPROVAL_PIN_FIELD, "9999");
+    assert_eq!(c.till.screen(), Screen::Manager, "{:?}", c.till.notice());
+    c.click("Close the day (Z)");
+    c.key(Named::Escape);
+    assert_eq!(c.till.screen(), Screen::Manager, "only the confirmation closed");
+    assert!(!c.sees("Yes, close the day (Z)"));
+    c.key(Named::Escape);
+    assert_eq!(c.till.screen(), Screen::Sale, "the next Escape leaves the screen");
+}

@@ -739,7 +739,7 @@ impl Till {
     /// a click beside it); elsewhere they are refused aloud, never silently dropped, and never
     /// put into a field that means money.
     fn stray(&mut self, typed: Option<String>) -> Vec<Job> {
-        if self.screen == Screen::Sale && self.approval.is_none() {
+        if self.screen == Screen::Sale && self.approval.is_none() && self.confirm.is_none() {
             return match typed {
                 Some(text) => {
                     let scan = format!("{}{text}", self.scan);
@@ -840,14 +840,18 @@ impl Till {
     pub fn handle(&mut self, message: Message) -> Vec<Job> {
         let l = self.locale.clone();
         // The F-keys mean what the screen's buttons say.
+        let dialog = self.approval.is_some() || self.confirm.is_some();
         let message = match (self.screen, message) {
+            // A dialog open (an approval, a confirmation) has the keys: Escape closes it, and
+            // the screen under it hears none of them.
+            (_, Message::BackToCart) if self.approval.is_some() => Message::CancelApproval,
+            (_, Message::BackToCart) if self.confirm.is_some() => Message::CancelConfirm,
+            (_, m) if dialog && is_key_action(&m) => Message::Done,
             (Screen::Refund, Message::Pay) => Message::RefundConfirm,
             (Screen::Refund, Message::Quantity) => Message::RefundAll,
             (Screen::Refund, Message::BackToCart) => Message::RefundCancel,
-            (Screen::Manager, Message::BackToCart) if self.approval.is_none() => Message::Manager(manager::Msg::Close),
+            (Screen::Manager, Message::BackToCart) => Message::Manager(manager::Msg::Close),
             (Screen::Payment, Message::Pay) => Message::Card,
-            (_, Message::BackToCart) if self.approval.is_some() => Message::CancelApproval,
-            (_, Message::BackToCart) if self.confirm.is_some() => Message::CancelConfirm,
             // Escape is one step back on every screen.
             (Screen::Users, Message::BackToCart) => Message::Users(users::Msg::Close),
             (Screen::Products, Message::BackToCart) => Message::Products(products::Msg::Close),
@@ -2079,6 +2083,26 @@ pub fn shortcut(key: Named) -> Option<Message> {
         Named::Escape => Message::BackToCart,
         _ => return None,
     })
+}
+
+/// Whether a message is an F-key's doing (or Shift+F1's) and not
+/// a click on a dialog's own buttons: with a dialog open, such keys do nothing underneath it.
+fn is_key_action(m: &Message) -> bool {
+    matches!(
+        m,
+        Message::SignOut
+            | Message::Quantity
+            | Message::Price
+            | Message::VoidLine
+            | Message::Discount
+            | Message::Park
+            | Message::ToggleParked
+            | Message::OpenRefund
+            | Message::Reprint
+            | Message::NoSale
+            | Message::Pay
+            | Message::OpenManager
+    )
 }
 
 /// What a key or a click means before any screen's field sees it (the window's subscription).
