@@ -221,8 +221,11 @@ pub fn same_card(
     original: &crate::ledger::records::PaymentRecord,
     refunded_to: &CardApproval,
 ) -> Result<bool, LedgerError> {
-    if original.masked_pan.as_deref() != Some(refunded_to.masked_pan.as_str()) {
-        return Ok(false);
+    match original.masked_pan.as_deref() {
+        // Nothing kept to compare with (a payment settled by a manager): not refused for it.
+        None | Some("") => return Ok(true),
+        Some(pan) if pan != refunded_to.masked_pan => return Ok(false),
+        Some(_) => {}
     }
     let original_type = match (original.card_receipt, original.card_trace) {
         (Some(receipt), Some(trace)) => ledger

@@ -976,6 +976,13 @@ fn a_card_refund_put_to_a_card_that_did_not_pay_is_reversed_at_once_and_refused(
     c.click(&label);
     assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
     assert_eq!(terminal_batch(&c.dir).iter().filter(|(a, reversed)| *a == -350 && !reversed).count(), 1);
+    // Posted: the refund carries the one card refund that stands; the one undone at once and its
+    // reversal cancel out in the ledger.
+    let ledger = c.ledger();
+    let refund = ledger.sale_by_receipt(2).expect("the refund is posted");
+    assert_eq!(refund.payments.iter().map(|p| (p.kind.as_str(), p.amount)).collect::<Vec<_>>(), [("card", -350)]);
+    assert!(ledger.in_progress(None).unwrap().is_empty());
+    assert!(ledger.verify().unwrap().is_sound(), "{:?}", ledger.verify().unwrap().problems);
 }
 
 #[test]
@@ -1025,4 +1032,48 @@ fn with_a_dialog_open_the_keys_are_the_dialogs() {
     assert!(!c.sees("Yes, close the day (Z)"));
     c.key(Named::Escape);
     assert_eq!(c.till.screen(), Screen::Sale, "the next Escape leaves the screen");
+}
+
+#[test]
+fn a_weight_prompt_never_eats_the_next_scan() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.send(Message::AddSku("FRU002".into()));
+    // A barcode scanned instead of a weight is a scan of its own, not 6912345000376 kg.
+    c.scan("6912345000376");
+    assert_eq!(c.till.counter().sale().lines().len(), 2, "{:?}", c.till.notice());
+    assert_eq!(c.till.counter().sale().lines()[1].quantity, rust_decimal::Decimal::ONE);
+    // Asked again, then paid without a weight: the next customer's scan is theirs.
+    c.send(Message::AddSku("FRU002".into()));
+    c.key(Named::F12);
+    c.click("Exact");
+    c.scan("DRK003");
+    let lines = c.till.counter().sale().lines();
+    assert_eq!((lines.len(), lines[0].sku.as_str()), (1, "DRK003"), "{:?}", c.till.notice());
+}
+
+#[test]
+fn a_scan_while_a_question_is_asked_is_refused_aloud() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.click("Void sale");
+    // The scan field under the dialog still has the keyboard: a scanner types into it.
+    c.send(Message::ScanChanged("DRK001".into()));
+    c.send(Message::ScanSubmitted);
+    assert_eq!(c.till.counter().sale().lines().len(), 1, "nothing added under the question");
+    assert!(c.error().is_some_and(|e| e.contains("Answer the question")), "{:?}", c.till.notice());
+    c.click("No, keep it");
+}
+
+#[test]
+fn a_discount_does_not_bring_a_line_under_the_void_threshold() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("6*DRK003"); // 21.00, over the 20.00 threshold
+    c.type_into(SCAN_FIELD, "10");
+    c.key(Named::F5); // 10 % off: 18.90, within the cashier's discount limit
+    c.key(Named::F4);
+    assert!(c.sees("Manager approval"), "still a void above the threshold: {:?}", c.till.notice());
 }

@@ -377,7 +377,9 @@ impl Counter {
     /// Whether voiding the selected line needs a manager (its amount is over the threshold).
     pub fn void_needs_approval(&self) -> bool {
         let Ok(line) = self.selected_line() else { return false };
-        self.sale.totals().lines.get(line).is_some_and(|l| l.amount.abs().minor() > self.void_threshold.minor())
+        // Before discounts: a discount within the cashier's limit must not bring a line under the
+        // threshold and then void it unasked.
+        self.sale.totals().lines.get(line).is_some_and(|l| l.gross.abs().minor() > self.void_threshold.minor())
     }
 
     /// Whether voiding the whole sale needs a manager: it holds more than the store's void

@@ -84,9 +84,18 @@ fn held_cards_in(conn: &Connection, id: i64) -> Result<Vec<HeldCard>, LedgerErro
         if op == "pay" {
             pays.push((seq, result));
         } else {
-            back.push((concerns, result));
+            back.push((op, concerns, result));
         }
     }
+    // A refund undone at once (it went to a card that did not pay): the refund and the
+    // reversal of its receipt cancel out.
+    let refund_receipts: Vec<i64> =
+        back.iter().filter(|(op, _, _)| op == "refund").filter_map(|(_, _, r)| r.receipt_no).collect();
+    let undone: Vec<i64> = back
+        .iter()
+        .filter(|(op, concerns, _)| op == "reverse" && concerns.is_some_and(|c| refund_receipts.contains(&c)))
+        .filter_map(|(_, concerns, _)| *concerns)
+        .collect();
     let mut held = Vec::new();
     for (seq, result) in &pays {
         let receipt = result.receipt_no.unwrap_or(-1);
@@ -100,8 +109,13 @@ fn held_cards_in(conn: &Connection, id: i64) -> Result<Vec<HeldCard>, LedgerErro
         });
     }
     // Money back that undoes none of this sale's own payments: a refund's card part.
-    for (concerns, result) in back {
+    for (op, concerns, result) in back {
         if pays.iter().any(|(_, p)| p.receipt_no.is_some() && p.receipt_no == concerns) {
+            continue;
+        }
+        let undone_refund = op == "refund" && result.receipt_no.is_some_and(|r| undone.contains(&r));
+        let its_reversal = op == "reverse" && concerns.is_some_and(|c| undone.contains(&c));
+        if undone_refund || its_reversal {
             continue;
         }
         held.push(HeldCard { intent_id: result.intent_id, amount_minor: -result.amount_minor.unwrap_or(0), result });
@@ -401,6 +415,23 @@ pub(super) fn tie_problems(conn: &Connection) -> Result<Vec<(i64, String)>, Ledg
     let mut count = |receipt: i64, trace: i64, kind: &str| -> Result<i64, LedgerError> {
         Ok(carriers.query_row(params![receipt, trace, kind], |r| r.get(0))?)
     };
+    // Refunds undone at once in the same sale (they went to a card that did not pay): the
+    // refund and its reversal cancel out, and no refund carries either.
+    let booked = |o: &str| matches!(o, "approved" | "resolved_booked");
+    let refunds: std::collections::HashSet<(String, i64)> =
+        rows.iter().filter(|r| r.1 == "refund" && booked(&r.5)).filter_map(|r| Some((r.3.clone(), r.6?))).collect();
+    let mut concerns_of = conn.prepare("SELECT receipt_no FROM card_intents WHERE intent_id = ?1")?;
+    let mut undone_refunds = std::collections::HashSet::new();
+    let mut undoing = std::collections::HashSet::new();
+    for r in rows.iter().filter(|r| r.1 == "reverse" && booked(&r.5)) {
+        let concerns: Option<i64> = concerns_of.query_row([r.0], |x| x.get(0))?;
+        if let Some(c) = concerns
+            && refunds.contains(&(r.3.clone(), c))
+        {
+            undone_refunds.insert((r.3.clone(), c));
+            undoing.insert(r.0);
+        }
+    }
     let mut booked_pay = std::collections::HashSet::new();
     for (intent, op, intent_amount, reference, seq, outcome, receipt, trace, amount) in &rows {
         if !matches!(outcome.as_str(), "approved" | "resolved_booked") {
@@ -424,6 +455,8 @@ pub(super) fn tie_problems(conn: &Connection) -> Result<Vec<(i64, String)>, Ledg
                     problems.push((*seq, format!("card receipt {receipt}: charged, but no sale carries it")));
                 }
             }
+            _ if undoing.contains(intent)
+                || (op == "refund" && undone_refunds.contains(&(reference.clone(), receipt))) => {}
             _ => {
                 let n = count(receipt, trace, "refund")?;
                 // A reversal of a payment no sale carries voided a sale in progress.

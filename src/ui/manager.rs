@@ -34,6 +34,9 @@ pub enum Msg {
     /// The Z asked for: confirmed first (`Confirm::CloseDay`), then `CloseDayNow`.
     CloseDay,
     CloseDayNow,
+    /// Escape on this screen: one step back — an open drawer count is put away, else the
+    /// screen closes.
+    Back,
     Closed(Result<Box<Report>, String>),
     /// Write the shown report as PDF and CSV for the office, with progress.
     Export,
@@ -361,7 +364,8 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                 Err(e) => till.error(rust_i18n::t!("manager.export_failed", locale = &l, detail = e).into_owned()),
             }
         }
-        Msg::Close => {
+        Msg::Back if state.count.is_some() => state.count = None,
+        Msg::Back | Msg::Close => {
             till.manager = None;
             till.screen = Screen::Sale;
         }

@@ -748,8 +748,13 @@ impl Till {
                 None => self.handle(Message::ScanSubmitted),
             };
         }
-        if typed.is_some() || self.screen != Screen::SignIn {
-            self.error_t("counter.keys_went_nowhere");
+        // Enter alone: a form field without a submit lets it through, nothing was lost.
+        if typed.is_some() {
+            if self.confirm.is_some() {
+                self.error_t("counter.answer_first");
+            } else {
+                self.error_t("counter.keys_went_nowhere");
+            }
         }
         Vec::new()
     }
@@ -847,10 +852,17 @@ impl Till {
             (_, Message::BackToCart) if self.approval.is_some() => Message::CancelApproval,
             (_, Message::BackToCart) if self.confirm.is_some() => Message::CancelConfirm,
             (_, m) if dialog && is_key_action(&m) => Message::Done,
+            // A scan while a question is asked goes nowhere under it: refused aloud.
+            (_, Message::ScanSubmitted | Message::AddSku(_)) if self.confirm.is_some() => {
+                self.scan.clear();
+                self.error_t("counter.answer_first");
+                return Vec::new();
+            }
+            (_, Message::ScanChanged(_)) if self.confirm.is_some() => return Vec::new(),
             (Screen::Refund, Message::Pay) => Message::RefundConfirm,
             (Screen::Refund, Message::Quantity) => Message::RefundAll,
             (Screen::Refund, Message::BackToCart) => Message::RefundCancel,
-            (Screen::Manager, Message::BackToCart) => Message::Manager(manager::Msg::Close),
+            (Screen::Manager, Message::BackToCart) => Message::Manager(manager::Msg::Back),
             (Screen::Payment, Message::Pay) => Message::Card,
             // Escape is one step back on every screen.
             (Screen::Users, Message::BackToCart) => Message::Users(users::Msg::Close),
@@ -908,6 +920,12 @@ impl Till {
             Message::ToggleLanguage => {
                 self.locale = if self.locale == "en" { "zh-CN".into() } else { "en".into() };
                 self.relocalize_notice();
+                // Warnings made of words: said again in the new language, or disarmed (the next
+                // Enter asks again) rather than armed and out of sight.
+                if let Some(sku) = self.weighing.clone() {
+                    self.ask_weight(sku);
+                }
+                self.cash_to_confirm = None;
             }
             Message::TogglePaper => self.show_paper = !self.show_paper,
             Message::Day(day) => self.day = day,
@@ -1010,7 +1028,7 @@ impl Till {
                     Err(e) => self.error(e.localized(&l)),
                 }
             }
-            Message::SignOut => match self.counter.sign_out() {
+            Message::SignOut => match self.counter.sign_out().inspect(|_| self.weighing = None) {
                 Ok(()) => {
                     self.screen = Screen::SignIn;
                     self.picked_user = None;
@@ -1033,7 +1051,15 @@ impl Till {
                 if let Some(sku) = self.weighing.take() {
                     let kilograms = text.trim().replace(',', ".");
                     match rust_decimal::Decimal::from_str_exact(&kilograms) {
-                        Ok(w) if w.is_sign_positive() && !w.is_zero() => text = format!("{kilograms}*{sku}"),
+                        // A weight is under 100 kg with at most grams: a barcode or a PLU
+                        // scanned instead is a scan of its own.
+                        Ok(w)
+                            if w > rust_decimal::Decimal::ZERO
+                                && w < rust_decimal::Decimal::ONE_HUNDRED
+                                && w.scale() <= 3 =>
+                        {
+                            text = format!("{kilograms}*{sku}")
+                        }
                         // Nothing typed: still waiting; anything else is a scan of its own.
                         _ if kilograms.is_empty() => {
                             self.weighing = Some(sku);
@@ -1119,6 +1145,7 @@ impl Till {
                 }
             }
             Message::Park => {
+                self.weighing = None;
                 match self.counter.park() {
                     Ok(()) => {
                         self.info_t("counter.parked");
@@ -1160,6 +1187,7 @@ impl Till {
                 if self.screen != Screen::Sale {
                     return Vec::new();
                 }
+                self.weighing = None;
                 match self.counter.begin_payment() {
                     Ok(()) => {
                         self.screen = Screen::Payment;
@@ -1172,6 +1200,7 @@ impl Till {
                 }
             }
             Message::OpenRefund => {
+                self.weighing = None;
                 if !self.counter.sale().lines().is_empty() {
                     self.counter_error(CounterError::CartNotEmpty);
                 } else {
@@ -1621,13 +1650,20 @@ impl Till {
                     to.amount_minor,
                     &reference,
                 );
-                crate::log::event("card refund went to a card that did not pay: reversed at once");
+                let reversed = matches!(undo, Ok(card::CardPayment { outcome: Outcome::Approved(_), .. }));
+                crate::log::event(&format!("card refund went to a card that did not pay; reversed: {reversed}"));
                 let _ = ledger.append(
                     crate::dayclose::REFUND_OTHER_CARD,
-                    &[("reference", reference.clone()), ("masked_pan", to.masked_pan.clone())],
+                    &[
+                        ("reference", reference.clone()),
+                        ("masked_pan", to.masked_pan.clone()),
+                        ("reversed", reversed.to_string()),
+                    ],
                     Utc::now(),
                 );
-                if matches!(undo, Ok(card::CardPayment { outcome: Outcome::Approved(_), .. })) {
+                // Not reversed (declined, or its outcome open): the money went to that card and
+                // the refund stands as booked; the manager sees it among the Z's risks.
+                if reversed {
                     result = Err(rust_i18n::t!("counter.refund_wrong_card", locale = &l).into_owned());
                 }
             }
@@ -2124,6 +2160,7 @@ pub fn key_or_click(event: iced::Event, status: iced::event::Status, _window: ic
         Key::Named(Named::F1) if modifiers.shift() => Some(Message::OpenManager),
         Key::Named(Named::Tab) if free => Some(Message::FocusNext(!modifiers.shift())),
         Key::Named(Named::Enter) if free => Some(Message::Stray(None)),
+        Key::Named(Named::Space) if free => Some(Message::Stray(Some(" ".into()))),
         Key::Named(named) => shortcut(named),
         _ if free && !modifiers.control() && !modifiers.alt() && !modifiers.logo() => {
             let typed: String = text?.chars().filter(|c| !c.is_control()).collect();
