@@ -79,10 +79,13 @@ fn bench(c: &mut Criterion) {
     };
     let devices = Devices::training(dir.path(), &store).unwrap();
     let catalog = std::sync::Arc::new(support::synthetic_catalog(PRODUCTS));
+    // Scanned goods by the piece: a weighed product's plain barcode asks for its weight first.
     let codes: Vec<String> = {
         let mut rng = Rng::new(3);
-        (0..1000)
-            .map(|_| catalog.products()[rng.range(0, PRODUCTS as u64 - 1) as usize].barcodes[0].to_string())
+        std::iter::repeat_with(|| &catalog.products()[rng.range(0, PRODUCTS as u64 - 1) as usize])
+            .filter(|p| p.sold_by == till::catalog::SoldBy::Piece)
+            .take(1000)
+            .map(|p| p.barcodes[0].to_string())
             .collect()
     };
     let counter = Counter::new(store, catalog);
