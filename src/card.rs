@@ -228,12 +228,7 @@ pub fn same_card(
         Some(_) => {}
     }
     let original_type = match (original.card_receipt, original.card_trace) {
-        (Some(receipt), Some(trace)) => ledger
-            .card_results()?
-            .into_iter()
-            .rev()
-            .find(|r| r.receipt_no == Some(receipt) && r.trace == Some(trace))
-            .and_then(|r| r.card_type),
+        (Some(receipt), Some(trace)) => ledger.card_type_of(receipt, trace)?,
         _ => None,
     };
     Ok(match (original_type, refunded_to.card_type) {

@@ -302,6 +302,18 @@ impl Ledger {
             .flatten())
     }
 
+    /// The card type (ZVT 8A) kept with the latest result of this terminal receipt and trace.
+    pub fn card_type_of(&self, receipt_no: i64, trace: i64) -> Result<Option<i64>, LedgerError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT card_type FROM card_results WHERE receipt_no = ?1 AND trace = ?2 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row(params![receipt_no, trace], |r| r.get::<_, Option<i64>>(0))
+            .optional()?
+            .flatten())
+    }
+
     /// Whether any result (booked or not) already names this terminal receipt and trace.
     pub fn card_result_known(&self, receipt_no: i64, trace: i64) -> Result<bool, LedgerError> {
         Ok(self

@@ -491,17 +491,8 @@ impl<T: ApduLine> Emulator<T> {
         }
         // 27 with a single 14: a character set this terminal has (ASCII, Latin 1, CP437) is
         // echoed and so agreed; anything else, or more than one, gets no 27 (CP437 stays).
-        let sets: Vec<u8> = asked
-            .iter()
-            .filter(|t| t.tag == 0x27)
-            .flat_map(|t| t.children().unwrap_or_default())
-            .filter(|t| t.tag == 0x14)
-            .filter_map(|t| t.value.first().copied())
-            .collect();
-        if let [one] = sets.as_slice()
-            && matches!(one, 0x00 | 0x01 | 0xFF)
-        {
-            answer.push(Tlv { tag: 0x27, value: encode_tlv(&[Tlv { tag: 0x14, value: vec![*one] }]) });
+        if let Some(one) = messages::single_charset(&asked).filter(|c| matches!(c, 0x00 | 0x01 | 0xFF)) {
+            answer.push(Tlv { tag: 0x27, value: encode_tlv(&[Tlv { tag: 0x14, value: vec![one] }]) });
         }
         if !answer.is_empty() {
             push_bmp(&mut d, 0x06, &encode_tlv(&answer));

@@ -392,6 +392,22 @@ impl StatusInfo {
     }
 }
 
+/// The one character set (tag 14) inside tag 27 of these TLV tags — what a registration asks
+/// for or its completion agrees (§2.1, tag 27) — or None when there is none or more than one.
+pub fn single_charset(tags: &[super::apdu::Tlv]) -> Option<u8> {
+    let sets: Vec<u8> = tags
+        .iter()
+        .filter(|t| t.tag == 0x27)
+        .flat_map(|t| t.children().unwrap_or_default())
+        .filter(|t| t.tag == 0x14)
+        .filter_map(|t| t.value.first().copied())
+        .collect();
+    match sets.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    }
+}
+
 /// Tag 1F1F of a TLV container: the transaction identifier (an empty one is none).
 fn transaction_id(container: &[u8]) -> Option<Vec<u8>> {
     let tags = super::apdu::parse_tlv(container).ok()?;
@@ -402,11 +418,7 @@ fn transaction_id(container: &[u8]) -> Option<Vec<u8>> {
 /// ([`StatusInfo::kept`]): its TLV container (`06=hex`).
 pub fn transaction_id_in_kept(kept: &str) -> Option<Vec<u8>> {
     let hex = kept.split(' ').find_map(|f| f.strip_prefix("06="))?;
-    let bytes = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect::<Option<Vec<u8>>>()?;
-    transaction_id(&bytes)
+    transaction_id(&crate::ledger::records::unhex(hex)?)
 }
 
 /// Tag 1F2B of a TLV container: the long trace number, BCD of variable length.
@@ -758,20 +770,8 @@ impl Charset {
     /// (one set echoed). None: nothing agreed; the terminal uses its default — CP437 by the
     /// specification, or what the installer found it prints in (the settings' `charset`).
     pub fn agreed(completion: &Completion) -> Option<Charset> {
-        use super::apdu::parse_tlv;
         let container = completion.field(0x06)?;
-        let sets: Vec<u8> = parse_tlv(container)
-            .unwrap_or_default()
-            .iter()
-            .filter(|t| t.tag == 0x27)
-            .flat_map(|t| t.children().unwrap_or_default())
-            .filter(|t| t.tag == 0x14)
-            .filter_map(|t| t.value.first().copied())
-            .collect();
-        match sets.as_slice() {
-            [one] => Some(Charset::from_tag(*one)),
-            _ => None,
-        }
+        single_charset(&super::apdu::parse_tlv(container).unwrap_or_default()).map(Charset::from_tag)
     }
 
     /// A text as the terminal sent it, control characters as spaces.
