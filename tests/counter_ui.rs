@@ -269,7 +269,7 @@ fn a_refund_by_the_receipts_barcode_pays_back_the_cash() {
     assert_eq!(c.till.screen(), Screen::Payment, "{:?}", c.till.notice());
     assert!(c.sees("To refund"));
     // Paid in cash, so cash is the original tender: no manager needed.
-    c.click("Pay out in cash");
+    c.click("F12 Pay out ¥3.50 in cash");
     assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
     let refund = c.ledger().sale_by_receipt(2).unwrap();
     assert_eq!((refund.kind.as_str(), refund.refund_of, refund.total), ("refund", Some(1), -350));
@@ -294,7 +294,7 @@ fn a_same_day_card_sale_is_refunded_by_reversal_at_the_terminal() {
     c.manager_approves();
     assert_eq!(c.till.screen(), Screen::Payment);
     let card = c.ledger().sale_by_receipt(1).unwrap().payments.remove(0);
-    c.click(&format!("Back to the card {} {}", card.card_name.unwrap(), card.masked_pan.unwrap()));
+    c.click(&format!("F12 Back to the card {} {}: ¥3.50", card.card_name.unwrap(), card.masked_pan.unwrap()));
     assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
     let refund = c.ledger().sale_by_receipt(2).unwrap();
     assert_eq!((refund.payments[0].kind.as_str(), refund.payments[0].amount), ("card", -350));
@@ -691,7 +691,7 @@ fn a_refund_whose_card_part_went_back_before_the_window_closed_finishes_in_cash(
     assert_eq!(refund.remaining().minor(), -100, "the cash part is left");
     assert_eq!(c.till.counter().card_refund(), None, "the card is not offered its part twice");
     // Cash back up to what cash paid: no manager needed.
-    c.send(Message::RefundCash);
+    c.send(Message::RefundCash(false));
     assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
     let ledger = c.ledger();
     assert!(ledger.verify().unwrap().is_sound(), "{:?}", ledger.verify().unwrap().problems);
@@ -964,7 +964,12 @@ fn a_card_refund_put_to_a_card_that_did_not_pay_is_reversed_at_once_and_refused(
     // The cashier's own card: another of the demo cards than the one that paid.
     let other = if paid.masked_pan.as_deref() == Some("474843******7743") { 1 } else { 0 };
     c.terminal.send(Control::Card(other)).unwrap();
-    let label = format!("Back to the card {} {}", paid.card_name.clone().unwrap(), paid.masked_pan.clone().unwrap());
+    let label = format!(
+        "F12 Back to the card {} {}: {}",
+        paid.card_name.clone().unwrap(),
+        paid.masked_pan.clone().unwrap(),
+        till::locale_fmt::amount(c.till.counter().refund_shares().unwrap().card)
+    );
     c.click(&label);
     assert_eq!(c.till.screen(), Screen::Payment, "not refunded");
     assert!(c.error().is_some_and(|e| e.contains("did not pay")), "{:?}", c.till.notice());
@@ -1076,4 +1081,63 @@ fn a_discount_does_not_bring_a_line_under_the_void_threshold() {
     c.key(Named::F5); // 10 % off: 18.90, within the cashier's discount limit
     c.key(Named::F4);
     assert!(c.sees("Manager approval"), "still a void above the threshold: {:?}", c.till.notice());
+}
+
+#[test]
+fn a_split_payment_is_refunded_along_its_tenders_from_the_keyboard() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003"); // 3.50: 1.00 in cash, 2.50 by card
+    c.key(Named::F12);
+    c.enter(CASH_FIELD, "1.00");
+    c.click("F12 Card");
+    c.key(Named::F8);
+    c.enter(till::ui::LOOKUP_FIELD, "1");
+    c.key(Named::F2); // all of it
+    c.key(Named::F12);
+    c.manager_approves(); // the demo store's refund limit is 0
+    assert_eq!(c.till.screen(), Screen::Payment);
+    // Each tender's share, named with its amount.
+    let card = c.till.counter().refund_source().unwrap().card().unwrap().clone();
+    let label = format!(
+        "F12 Back to the card {} {}: ¥2.50",
+        card.card_name.unwrap_or_default(),
+        card.masked_pan.unwrap_or_default()
+    );
+    assert!(c.sees(&label), "the card's share is offered with its amount: {label}");
+    assert!(c.sees("Pay out ¥1.00 in cash"), "the cash share, with its amount");
+    assert!(c.sees("All ¥3.50 in cash (manager)"));
+    // F12 pays the card's share, then F12 the cash share: no mouse, no manager for the cash.
+    c.key(Named::F12);
+    assert!(c.sees("F12 Pay out ¥1.00 in cash"), "the cash share is next");
+    c.key(Named::F12);
+    assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
+    let ledger = c.ledger();
+    let posted = ledger.sale_by_receipt(2).unwrap();
+    let mut paid: Vec<_> = posted.payments.iter().map(|p| (p.kind.clone(), p.amount)).collect();
+    paid.sort();
+    assert_eq!(paid, vec![("card".to_string(), -250), ("cash".to_string(), -100)], "each tender got its own back");
+    assert_eq!(terminal_batch(&c.dir), vec![(250, true)], "the card got 2.50 back, not 3.50");
+    assert!(ledger.verify().unwrap().is_sound());
+}
+
+#[test]
+fn a_split_payments_cash_share_first_leaves_the_card_its_own() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.key(Named::F12);
+    c.enter(CASH_FIELD, "1.00");
+    c.click("F12 Card");
+    c.key(Named::F8);
+    c.enter(till::ui::LOOKUP_FIELD, "1");
+    c.key(Named::F2);
+    c.key(Named::F12);
+    c.manager_approves();
+    c.click("Pay out ¥1.00 in cash");
+    assert_eq!(c.till.counter().sale().remaining().minor(), -250, "only the cash share went out in cash");
+    assert!(!c.sees("Pay out"), "no more cash is offered without a manager");
+    c.key(Named::F12);
+    assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
+    assert_eq!(terminal_batch(&c.dir), vec![(250, true)]);
 }

@@ -123,6 +123,17 @@ impl RefundSource {
     }
 }
 
+/// The shares of a refund still to pay, as the screen offers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefundShares {
+    /// Back to the card that paid.
+    pub card: Money,
+    /// Back in cash (the rest).
+    pub cash: Money,
+    /// How much of the cash share cash paid on the original: no manager needed for it.
+    pub cash_without_manager: Money,
+}
+
 /// How a card refund goes to the terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CardRefund {
@@ -495,15 +506,59 @@ impl Counter {
         Ok(self.sale.tender_cash(given)?)
     }
 
-    /// Cash paid out for a refund: up to what cash paid on the original (net of earlier refunds);
-    /// beyond that (a card sale refunded in cash) only with a manager's approval.
-    pub fn refund_cash(&mut self, approval: Option<&Approval>) -> Result<Money, CounterError> {
-        let source = self.refund.as_ref().ok_or(CounterError::NothingToRefund)?;
-        let due = self.sale.cash_due().abs().minor();
-        if due > source.cash_left && !approval.is_some_and(|a| a.covers(Permission::CashRefund)) {
+    /// How the refund still to pay goes back, following the original's tenders: the card's
+    /// share to the card that paid (what `card_refund` offers), the rest in cash.
+    pub fn refund_shares(&self) -> Option<RefundShares> {
+        self.refund.as_ref()?;
+        if self.sale.kind() != SaleKind::Refund {
+            return None;
+        }
+        let currency = self.store.currency;
+        let remaining = self.sale.remaining().abs().minor();
+        let card = match self.card_refund() {
+            Some(CardRefund::Reverse { amount_minor, .. } | CardRefund::Refund { amount_minor, .. }) => {
+                amount_minor as i64
+            }
+            None => 0,
+        };
+        Some(RefundShares {
+            card: Money::of_minor(card, currency),
+            cash: Money::of_minor(remaining - card, currency),
+            cash_without_manager: Money::of_minor((remaining - card).min(self.cash_left_now()).max(0), currency),
+        })
+    }
+
+    /// What cash paid on the original and was not paid back yet, this refund's cash included.
+    fn cash_left_now(&self) -> i64 {
+        let Some(source) = &self.refund else { return 0 };
+        let already: i64 = self
+            .sale
+            .tenders()
+            .iter()
+            .filter(|t| matches!(t.kind, TenderKind::Cash))
+            .map(|t| t.amount.minor().abs())
+            .sum();
+        source.cash_left - already
+    }
+
+    /// Cash paid out for a refund: its cash share (what cash paid on the original, net of
+    /// earlier refunds), or — `all` — the whole rest, the card's share too. Cash beyond what cash
+    /// paid (a card sale refunded in cash) only with a manager's approval.
+    pub fn refund_cash(&mut self, all: bool, approval: Option<&Approval>) -> Result<Money, CounterError> {
+        let shares = self.refund_shares().ok_or(CounterError::NothingToRefund)?;
+        let amount = if all {
+            Money::of_minor(shares.card.minor() + shares.cash.minor(), shares.cash.currency())
+        } else {
+            shares.cash
+        };
+        if !amount.is_positive() {
+            return Err(CounterError::RefundTenderMismatch);
+        }
+        if amount.minor() > self.cash_left_now() && !approval.is_some_and(|a| a.covers(Permission::CashRefund)) {
             return Err(CounterError::NeedsApproval(Permission::CashRefund));
         }
-        Ok(self.sale.tender_cash(self.sale.cash_due())?)
+        self.sale.pay_back_cash(amount)?;
+        Ok(amount)
     }
 
     /// Scan-code and other tenders paid elsewhere, for the remainder, with their reference.

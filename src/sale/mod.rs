@@ -621,6 +621,19 @@ impl Sale {
         Ok(change)
     }
 
+    /// Cash paid back on a refund: a part of what is due (the share cash paid on the original),
+    /// or all of it — then rounded to the cash step like any cash settlement.
+    pub fn pay_back_cash(&mut self, amount: Money) -> Result<(), SaleError> {
+        let remaining = self.remaining();
+        if !remaining.is_negative() || !amount.is_positive() {
+            return Err(SaleError::TenderNotPositive);
+        }
+        if amount.minor() >= remaining.abs().minor() {
+            return self.tender_cash(self.cash_due()).map(|_| ());
+        }
+        self.tender_exact(TenderKind::Cash, -amount)
+    }
+
     /// Records a card payment the terminal approved, for at most what is due.
     pub fn tender_card(&mut self, amount: Money, card: CardPayment) -> Result<(), SaleError> {
         card.validate()?;

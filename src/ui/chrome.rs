@@ -4,8 +4,9 @@
 use iced::widget::{Space, button, center, column, container, opaque, row, scrollable, stack, text, text_input};
 use iced::{Alignment, Color, Element, Length};
 
-use super::theme::{self, SMALL, TEXT};
+use super::theme::{self, SMALL, TEXT, money};
 use super::{APPROVAL_PIN_FIELD, Message, Notice, PrinterState, Screen, TerminalState, Till, t};
+use crate::money::Money;
 
 pub fn frame<'a>(till: &'a Till, body: Element<'a, Message>) -> Element<'a, Message> {
     let l = till.locale.as_str();
@@ -228,7 +229,13 @@ fn approval(till: &Till) -> Element<'_, Message> {
         super::Pending::Discount(p, _) => {
             rust_i18n::t!("counter.approve.discount", locale = l, percent = p).into_owned()
         }
-        super::Pending::CashRefund => t("counter.approve.cash_refund", l),
+        super::Pending::CashRefund(all) => {
+            let amount = till.counter.refund_shares().map_or(String::new(), |s| {
+                let card = if *all { s.card.minor() } else { 0 };
+                money(Money::of_minor(card + s.cash.minor(), s.cash.currency()))
+            });
+            rust_i18n::t!("counter.approve.cash_refund", locale = l, amount = amount).into_owned()
+        }
         super::Pending::Refund => t("counter.approve.refund", l),
         super::Pending::NoSale => t("counter.approve.no_sale", l),
         super::Pending::Manager => t("counter.approve.manager", l),

@@ -167,7 +167,8 @@ pub enum Pending {
     Price(String),
     /// A discount above the store's limit: the percent typed, and whether it is off the whole sale.
     Discount(String, bool),
-    CashRefund,
+    /// Cash back on a refund beyond what cash paid (true: all of it).
+    CashRefund(bool),
     NoSale,
     /// Opening the manager's screen (settlement).
     Manager,
@@ -191,7 +192,7 @@ impl Pending {
             Pending::VoidLine | Pending::VoidSale | Pending::Quantity(_) => Permission::VoidLine,
             Pending::Price(_) => Permission::PriceOverride,
             Pending::Discount(..) => Permission::Discount,
-            Pending::CashRefund => Permission::CashRefund,
+            Pending::CashRefund(_) => Permission::CashRefund,
             Pending::Refund => Permission::Refund,
             Pending::NoSale => Permission::NoSale,
             Pending::Manager => Permission::Settlement,
@@ -300,7 +301,8 @@ pub enum Message {
     Recover,
     Recovered(Result<Vec<Resolution>, String>),
     External(ExternalMethod),
-    RefundCash,
+    /// Cash back on a refund: its cash share, or (true) all of it, the card's share too.
+    RefundCash(bool),
     BackToCart,
     /// Yes to the step asked about (`Till::confirm`).
     Confirmed,
@@ -863,6 +865,10 @@ impl Till {
             (Screen::Refund, Message::Quantity) => Message::RefundAll,
             (Screen::Refund, Message::BackToCart) => Message::RefundCancel,
             (Screen::Manager, Message::BackToCart) => Message::Manager(manager::Msg::Back),
+            // A refund's F12 pays back the next share: the card's, then the cash.
+            (Screen::Payment, Message::Pay) if self.counter.refund_shares().is_some_and(|s| !s.card.is_positive()) => {
+                Message::RefundCash(false)
+            }
             (Screen::Payment, Message::Pay) => Message::Card,
             // Escape is one step back on every screen.
             (Screen::Users, Message::BackToCart) => Message::Users(users::Msg::Close),
@@ -1298,9 +1304,9 @@ impl Till {
                     Err(e) => self.counter_error(e),
                 }
             }
-            Message::RefundCash => match self.counter.refund_cash(None) {
+            Message::RefundCash(all) => match self.counter.refund_cash(all, None) {
                 Ok(_) => return self.finish_if_paid(),
-                Err(CounterError::NeedsApproval(_)) => self.ask_manager(Pending::CashRefund),
+                Err(CounterError::NeedsApproval(_)) => self.ask_manager(Pending::CashRefund(all)),
                 Err(e) => self.counter_error(e),
             },
             Message::BackToCart if self.screen == Screen::Sale => {
@@ -1508,7 +1514,7 @@ impl Till {
             }
             Pending::Price(text) => self.counter.override_price(text, Some(&approval)),
             Pending::Discount(text, whole) => self.counter.discount(text, *whole, Some(&approval)),
-            Pending::CashRefund => match self.counter.refund_cash(Some(&approval)) {
+            Pending::CashRefund(all) => match self.counter.refund_cash(*all, Some(&approval)) {
                 Ok(_) => {
                     jobs.extend(self.finish_if_paid());
                     Ok(())

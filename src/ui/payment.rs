@@ -134,25 +134,36 @@ fn sale_tenders(till: &Till, due: Money) -> iced::widget::Column<'_, Message> {
     .align_x(Alignment::Center)
 }
 
+/// A refund follows the original's tenders: each share named with its amount, the card's first
+/// (F12 pays whichever share comes next), and all of it in cash only with a manager.
 fn refund_tenders(till: &Till) -> iced::widget::Column<'_, Message> {
     let l = till.locale.as_str();
-    let source = till.counter.refund_source();
-    let card = source.and_then(|s| s.card()).map(|c| {
-        rust_i18n::t!(
-            "counter.refund_to_card",
-            locale = l,
-            card = format!("{} {}", c.card_name.clone().unwrap_or_default(), c.masked_pan.clone().unwrap_or_default())
-        )
-        .into_owned()
-    });
     let mut col = column![].spacing(12);
-    if let Some(label) = card {
-        col = col.push(theme::primary(label, till.devices.terminal.is_some().then_some(Message::Card)));
-    }
-    let cash_key = if source.is_some_and(|s| s.paid_in_cash_only()) {
-        "counter.refund_cash"
-    } else {
-        "counter.refund_cash_manager"
+    let (Some(source), Some(shares)) = (till.counter.refund_source(), till.counter.refund_shares()) else {
+        return col;
     };
-    col.push(theme::action(t(cash_key, l), Some(Message::RefundCash)))
+    if shares.card.is_positive()
+        && let Some(c) = source.card()
+    {
+        let card = format!("{} {}", c.card_name.clone().unwrap_or_default(), c.masked_pan.clone().unwrap_or_default());
+        let label = rust_i18n::t!("counter.refund_to_card", locale = l, card = card, amount = money(shares.card));
+        col = col.push(theme::primary(label.into_owned(), till.devices.terminal.is_some().then_some(Message::Card)));
+    }
+    if shares.cash.is_positive() {
+        let key = match (shares.card.is_positive(), shares.cash_without_manager == shares.cash) {
+            (false, true) => "counter.refund_cash_next",
+            (false, false) => "counter.refund_cash_manager_next",
+            (true, true) => "counter.refund_cash",
+            (true, false) => "counter.refund_cash_manager",
+        };
+        let label = rust_i18n::t!(key, locale = l, amount = money(shares.cash)).into_owned();
+        let pay = Some(Message::RefundCash(false));
+        col = col.push(if shares.card.is_positive() { theme::action(label, pay) } else { theme::primary(label, pay) });
+    }
+    if shares.card.is_positive() {
+        let all = Money::of_minor(shares.card.minor() + shares.cash.minor(), shares.card.currency());
+        let label = rust_i18n::t!("counter.refund_all_cash", locale = l, amount = money(all)).into_owned();
+        col = col.push(theme::action(label, Some(Message::RefundCash(true))));
+    }
+    col
 }
