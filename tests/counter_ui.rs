@@ -1141,3 +1141,81 @@ fn a_split_payments_cash_share_first_leaves_the_card_its_own() {
     assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
     assert_eq!(terminal_batch(&c.dir), vec![(250, true)]);
 }
+
+/// A key pressed as a keyboard sends it: the widgets see it, then the window's subscription.
+fn press(c: &mut Counter_, key: Named, modifiers: iced::keyboard::Modifiers) {
+    use iced::keyboard::{Event as K, Key, Location};
+    let event = iced::Event::Keyboard(K::KeyPressed {
+        key: Key::Named(key),
+        modified_key: Key::Named(key),
+        physical_key: iced::keyboard::key::Physical::Unidentified(iced::keyboard::key::NativeCode::Unidentified),
+        location: Location::Standard,
+        modifiers,
+        text: None,
+        repeat: false,
+    });
+    let statuses = {
+        let mut ui = common::view(&c.till);
+        ui.simulate([event.clone()])
+    };
+    through_subscription(c, event, statuses[0]);
+}
+
+#[test]
+fn a_cashier_signs_in_with_the_arrow_keys_and_the_pin() {
+    use iced::keyboard::Modifiers;
+    let mut c = fast();
+    assert_eq!(c.till.screen(), Screen::SignIn);
+    press(&mut c, Named::ArrowDown, Modifiers::empty());
+    press(&mut c, Named::ArrowDown, Modifiers::empty());
+    press(&mut c, Named::ArrowUp, Modifiers::empty());
+    let first = c.till.users()[0].name.clone();
+    assert!(first.contains("Wang Fang"), "the demo's first user: {first}");
+    c.enter(PIN_FIELD, "1234");
+    assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
+    assert!(c.till.counter().cashier().is_some_and(|u| u.name == first));
+}
+
+#[test]
+fn search_hits_are_walked_with_the_arrows_and_enter_adds_the_one_walked_to() {
+    use iced::keyboard::Modifiers;
+    let mut c = fast();
+    c.sign_in();
+    c.send(Message::ScanChanged("cola".into()));
+    let hits = c.till.counter().catalog().search("cola", 24).len();
+    assert!(hits >= 2, "Coca-Cola and Pepsi Cola… at least two hits: {hits}");
+    press(&mut c, Named::ArrowDown, Modifiers::empty());
+    press(&mut c, Named::ArrowDown, Modifiers::empty());
+    let second = c.till.counter().catalog().search("cola", 24)[1].sku.to_string();
+    press(&mut c, Named::Enter, Modifiers::empty());
+    let lines = c.till.counter().sale().lines();
+    assert_eq!(lines.len(), 1, "{:?}", c.till.notice());
+    assert_eq!(lines[0].sku, second, "the second hit, walked to");
+    // The next scan is a scan again.
+    c.scan("DRK001");
+    assert_eq!(c.till.counter().sale().lines().len(), 2);
+}
+
+#[test]
+fn a_whole_sale_discount_is_reached_from_the_keyboard() {
+    use iced::keyboard::Modifiers;
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK001");
+    c.scan("DRK003");
+    assert_eq!(c.till.counter().selected(), Some(1), "the newest line is selected");
+    // Shift+F5: the whole sale, even with a line selected.
+    c.send(Message::ScanChanged("10".into()));
+    press(&mut c, Named::F5, Modifiers::SHIFT);
+    assert_eq!(c.till.counter().sale().totals().total.minor(), 495, "5.50 less 10 %: {:?}", c.till.notice());
+    assert!(c.till.counter().sale().lines().iter().all(|l| l.discount.is_none()), "not a line's discount");
+    // Or: up past the first line selects none, and F5 says it is the sale's.
+    c.send(Message::SelectLine(1));
+    press(&mut c, Named::ArrowUp, Modifiers::empty());
+    assert_eq!(c.till.counter().selected(), Some(0));
+    press(&mut c, Named::ArrowUp, Modifiers::empty());
+    assert_eq!(c.till.counter().selected(), None);
+    assert!(c.sees("F5 % Off sale"));
+    press(&mut c, Named::ArrowDown, Modifiers::empty());
+    assert_eq!(c.till.counter().selected(), Some(0), "and down selects a line again");
+}

@@ -260,6 +260,10 @@ pub enum Message {
     Category(String),
     AddSku(String),
     SelectLine(usize),
+    /// The arrow keys (−1 up, +1 down): the sign-in's users, the search hits, the cart's lines.
+    Walk(i32),
+    /// Shift+F5: a discount off the whole sale, whatever line is selected.
+    SaleDiscount,
     Quantity,
     Price,
     Discount,
@@ -384,6 +388,8 @@ pub struct Till {
     pub(crate) weighing: Option<String>,
     pub(crate) category: String,
     pub(crate) results: Vec<String>,
+    /// The search hit the arrow keys walked to (Enter adds it).
+    pub(crate) result_cursor: Option<usize>,
     pub(crate) show_parked: bool,
     // payment
     pub(crate) cash: String,
@@ -453,6 +459,7 @@ impl Till {
             weighing: None,
             category,
             results: Vec::new(),
+            result_cursor: None,
             show_parked: false,
             cash: String::new(),
             cash_to_confirm: None,
@@ -761,6 +768,39 @@ impl Till {
         Vec::new()
     }
 
+    /// The arrow keys: on the sign-in they pick a user (the PIN field keeps the keyboard); on
+    /// the sale screen they walk the search hits when there are any, else the cart's lines —
+    /// up past the first line selects none, so F5 is the whole sale's discount.
+    fn walk(&mut self, step: i32) {
+        let next = |at: Option<usize>, len: usize| -> Option<usize> {
+            match (at, step.is_negative()) {
+                _ if len == 0 => None,
+                (None, false) => Some(0),
+                (None, true) => Some(len - 1),
+                (Some(0), true) => None,
+                (Some(i), true) => Some(i - 1),
+                (Some(i), false) => Some((i + 1).min(len - 1)),
+            }
+        };
+        match self.screen {
+            Screen::SignIn if !self.checking_pin => {
+                let picked = next(self.picked_user, self.users.len()).or(self.picked_user);
+                if picked != self.picked_user {
+                    self.picked_user = picked;
+                    self.pin.clear();
+                }
+            }
+            Screen::Sale if !self.results.is_empty() => {
+                self.result_cursor = next(self.result_cursor, self.results.len());
+            }
+            Screen::Sale if !self.show_parked && self.weighing.is_none() => {
+                let lines = self.counter.sale().lines().len();
+                self.counter.select(next(self.counter.selected(), lines));
+            }
+            _ => {}
+        }
+    }
+
     fn info(&mut self, e: impl Into<String>) {
         self.notice_source = None;
         self.notice = Some(Notice::Info(e.into()));
@@ -1048,7 +1088,14 @@ impl Till {
                 } else {
                     Vec::new()
                 };
+                self.result_cursor = None;
                 self.scan = text;
+            }
+            // A search hit walked to with the arrows: Enter adds it.
+            Message::ScanSubmitted
+                if let Some(sku) = self.result_cursor.take().and_then(|i| self.results.get(i)).cloned() =>
+            {
+                return self.handle(Message::AddSku(sku));
             }
             Message::ScanSubmitted => {
                 let mut text = std::mem::take(&mut self.scan);
@@ -1103,6 +1150,7 @@ impl Till {
             Message::AddSku(sku) => {
                 self.scan.clear();
                 self.results.clear();
+                self.result_cursor = None;
                 self.weighing = None;
                 match self.counter.add_sku(&sku) {
                     Ok(_) => self.last_change = None,
@@ -1119,9 +1167,10 @@ impl Till {
                     Err(e) => self.counter_error(e),
                 }
             }
-            Message::Discount => {
+            Message::Walk(step) => self.walk(step),
+            Message::Discount | Message::SaleDiscount => {
                 let text = std::mem::take(&mut self.scan);
-                let whole = self.counter.selected().is_none();
+                let whole = matches!(message, Message::SaleDiscount) || self.counter.selected().is_none();
                 match self.counter.discount(&text, whole, None) {
                     Ok(()) => {}
                     Err(CounterError::NeedsApproval(_)) => self.ask_manager(Pending::Discount(text, whole)),
@@ -1320,6 +1369,7 @@ impl Till {
                 } else {
                     self.scan.clear();
                     self.results.clear();
+                    self.result_cursor = None;
                 }
             }
             Message::BackToCart => {
@@ -2137,6 +2187,8 @@ fn is_key_action(m: &Message) -> bool {
             | Message::Price
             | Message::VoidLine
             | Message::Discount
+            | Message::SaleDiscount
+            | Message::Walk(_)
             | Message::Park
             | Message::ToggleParked
             | Message::OpenRefund
@@ -2164,6 +2216,9 @@ pub fn key_or_click(event: iced::Event, status: iced::event::Status, _window: ic
     let free = status == Status::Ignored;
     match key {
         Key::Named(Named::F1) if modifiers.shift() => Some(Message::OpenManager),
+        Key::Named(Named::F5) if modifiers.shift() => Some(Message::SaleDiscount),
+        Key::Named(Named::ArrowUp) => Some(Message::Walk(-1)),
+        Key::Named(Named::ArrowDown) => Some(Message::Walk(1)),
         Key::Named(Named::Tab) if free => Some(Message::FocusNext(!modifiers.shift())),
         Key::Named(Named::Enter) if free => Some(Message::Stray(None)),
         Key::Named(Named::Space) if free => Some(Message::Stray(Some(" ".into()))),

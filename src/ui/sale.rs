@@ -185,12 +185,12 @@ fn quick_keys(till: &Till) -> Element<'_, Message> {
 fn results(till: &Till) -> Element<'_, Message> {
     let l = till.locale.as_str();
     let mut list = column![].spacing(2);
-    for sku in &till.results {
+    for (i, sku) in till.results.iter().enumerate() {
         if let Ok(p) = till.counter.catalog().by_sku(sku) {
             let content =
                 row![text(p.name(l).to_string()).size(TEXT).width(Length::Fill), text(money(p.price)).size(TEXT)];
             list = list.push(
-                theme::row_button(content, false, Message::AddSku(p.sku.to_string()))
+                theme::row_button(content, till.result_cursor == Some(i), Message::AddSku(p.sku.to_string()))
                     .height(Length::Fixed(theme::TOUCH)),
             );
         }
@@ -221,7 +221,11 @@ fn actions(till: &Till) -> Element<'_, Message> {
         a("counter.key.quantity", selected.then_some(Message::Quantity)),
         a("counter.key.price", selected.then_some(Message::Price)),
         a("counter.key.void_line", selected.then_some(Message::VoidLine)),
-        a("counter.key.discount", has_lines.then_some(Message::Discount)),
+        // No line selected (arrow up past the first): the whole sale's discount.
+        a(
+            if selected { "counter.key.discount" } else { "counter.key.sale_discount" },
+            has_lines.then_some(Message::Discount)
+        ),
         a("counter.key.park", has_lines.then_some(Message::Park)),
         a("counter.key.parked", Some(Message::ToggleParked)),
     ]

@@ -27,7 +27,13 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         t("counter.sign_in", l),
         (till.picked_user.is_some() && !till.checking_pin).then_some(Message::SignIn),
     );
-    let mut form = column![text(t("counter.sign_in_title", l)).size(theme::HUGE), users, pin, sign_in];
+    let mut form = column![
+        text(t("counter.sign_in_title", l)).size(theme::HUGE),
+        text(t("counter.sign_in_keys", l)).size(TEXT).color(theme::MUTED),
+        users,
+        pin,
+        sign_in
+    ];
     // A till not set up yet runs training; the installer starts the wizard from here.
     if till.training && till.place.is_some() {
         form = form.push(theme::action(t("wizard.open", l), Some(Message::OpenSetup)));
