@@ -1219,3 +1219,74 @@ fn a_whole_sale_discount_is_reached_from_the_keyboard() {
     press(&mut c, Named::ArrowDown, Modifiers::empty());
     assert_eq!(c.till.counter().selected(), Some(0), "and down selects a line again");
 }
+
+#[test]
+fn a_returned_items_barcode_finds_its_line_on_the_receipt_open() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("6912345000376"); // water
+    c.scan("2*DRK003"); // two colas
+    c.key(Named::F12);
+    c.click("Exact");
+    c.key(Named::F8);
+    c.enter(till::ui::LOOKUP_FIELD, "1");
+    assert_eq!(c.till.counter().refund_source().map(|s| s.record.receipt_no), Some(1));
+    // The cola's barcode, twice: both colas go back; a third is not on the receipt.
+    c.enter(till::ui::LOOKUP_FIELD, "6912345001113");
+    assert!(c.sees("F12 Refund ¥3.50"), "one cola: {:?}", c.till.notice());
+    c.enter(till::ui::LOOKUP_FIELD, "6912345001113");
+    assert!(c.sees("F12 Refund ¥7.00"));
+    c.enter(till::ui::LOOKUP_FIELD, "6912345001113");
+    assert!(c.error().is_some_and(|e| e.contains("Coca-Cola is not on receipt 1")), "{:?}", c.till.notice());
+    // An item never bought on it: said, nothing chosen.
+    c.enter(till::ui::LOOKUP_FIELD, "DRK005");
+    assert!(c.error().is_some_and(|e| e.contains("Sprite is not on receipt 1")), "{:?}", c.till.notice());
+    assert!(c.sees("F12 Refund ¥7.00"), "what was chosen is unchanged");
+    c.key(Named::F12);
+    c.manager_approves();
+    c.key(Named::F12);
+    assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
+    let refund = c.ledger().sale_by_receipt(2).unwrap();
+    assert_eq!(refund.total, -700, "the two colas, not the water");
+}
+
+#[test]
+fn a_sale_without_its_receipt_is_found_by_item_total_card_or_day() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK001"); // 2.00 cash
+    c.key(Named::F12);
+    c.click("Exact");
+    c.scan("DRK003"); // 3.50 card
+    c.key(Named::F12);
+    c.click("F12 Card");
+    c.scan("DRK003");
+    c.scan("DRK001"); // 5.50 cash
+    c.key(Named::F12);
+    c.click("Exact");
+    let card = c.ledger().sale_by_receipt(2).unwrap().payments.remove(0).masked_pan.unwrap();
+    let last_four = &card[card.len() - 4..];
+    c.key(Named::F8);
+    let found = |c: &Counter_| c.till.found_sales().iter().map(|s| s.receipt_no).collect::<Vec<_>>();
+    // By an item on it: newest first.
+    c.enter(till::ui::LOOKUP_FIELD, "6912345001113");
+    assert_eq!(found(&c), vec![3, 2], "{:?}", c.till.notice());
+    assert!(c.sees("Choose the sale the refund is against"));
+    // By its total, by the card's last four, by the day.
+    c.enter(till::ui::LOOKUP_FIELD, "5.50");
+    assert_eq!(found(&c), vec![3]);
+    c.enter(till::ui::LOOKUP_FIELD, &format!("*{last_four}"));
+    assert_eq!(found(&c), vec![2]);
+    let today = c.ledger().current_day().unwrap().unwrap().business_date;
+    c.enter(till::ui::LOOKUP_FIELD, &today.format("%Y-%m-%d").to_string());
+    assert_eq!(found(&c), vec![3, 2, 1]);
+    c.enter(till::ui::LOOKUP_FIELD, "99.99");
+    assert!(c.error().is_some_and(|e| e.contains("No sale found")), "{:?}", c.till.notice());
+    // Chosen from the list: that sale opens.
+    c.enter(till::ui::LOOKUP_FIELD, "2.00");
+    let sale = c.till.found_sales()[0].clone();
+    let when = sale.completed_at[..16].replace('T', " ");
+    c.click(&format!("No. 1 · {when} · ¥2.00"));
+    assert_eq!(c.till.counter().refund_source().map(|s| s.record.receipt_no), Some(1));
+    assert!(c.till.found_sales().is_empty());
+}

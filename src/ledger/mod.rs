@@ -9,6 +9,7 @@
 pub mod backup;
 mod card;
 mod catalog_store;
+pub mod find;
 pub mod in_progress;
 mod print_jobs;
 pub mod records;

@@ -39,6 +39,7 @@ use crate::auth::{self, Approval, AuthError, Permission, User};
 use crate::card::{self, CardOp, Resolution};
 use crate::config::{self, StoreSettings};
 use crate::counter::{CardRefund, Counter, CounterError, Entered, RefundSource};
+use crate::ledger::find::FoundSale;
 use crate::ledger::{PostContext, Posted};
 use crate::money::Money;
 use crate::printer::driver::{JobResult, PrinterStatus};
@@ -322,6 +323,10 @@ pub enum Message {
     LookupChanged(String),
     Lookup,
     Found(Result<RefundSource, String>),
+    /// Sales found by a clue (an item, a total, a card's last four, a date) for a refund.
+    FoundSales(Result<Vec<FoundSale>, String>),
+    /// One of them chosen: open it.
+    OpenReceipt(i64),
     RefundQuantity(u32, Decimal),
     RefundAll,
     RefundConfirm,
@@ -406,6 +411,8 @@ pub struct Till {
     // refund
     pub(crate) lookup: String,
     pub(crate) refund_quantities: Vec<(u32, Decimal)>,
+    /// Sales found without their receipt, to choose the one a refund is against.
+    pub(crate) found_sales: Vec<FoundSale>,
     // status
     pub(crate) terminal: TerminalState,
     pub(crate) printer: PrinterState,
@@ -470,6 +477,7 @@ impl Till {
             void_approval: None,
             lookup: String::new(),
             refund_quantities: Vec::new(),
+            found_sales: Vec::new(),
             terminal,
             printer,
             day: None,
@@ -606,6 +614,11 @@ impl Till {
     /// The open business day as the status bar shows it (number, date).
     pub fn day(&self) -> Option<&(i64, String)> {
         self.day.as_ref()
+    }
+
+    /// Sales found without their receipt, on the refund screen.
+    pub fn found_sales(&self) -> &[FoundSale] {
+        &self.found_sales
     }
 
     pub fn screen(&self) -> Screen {
@@ -1262,6 +1275,7 @@ impl Till {
                     self.screen = Screen::Refund;
                     self.lookup.clear();
                     self.refund_quantities.clear();
+                    self.found_sales.clear();
                 }
             }
             Message::Reprint => match self.last_receipt {
@@ -1421,19 +1435,23 @@ impl Till {
             Message::LookupChanged(text) => self.lookup = text,
             Message::Lookup => {
                 let text = std::mem::take(&mut self.lookup);
-                let register = self.counter.store().register.clone();
-                let receipt = match crate::counter::Entry::parse(&text, &register) {
-                    Ok(crate::counter::Entry::Receipt(no)) => Some(no),
-                    Ok(crate::counter::Entry::Item { quantity: None, code }) => code.parse::<i64>().ok(),
-                    _ => None,
-                };
-                match receipt {
-                    Some(no) => return vec![self.find_sale(no)],
-                    None => self.error(rust_i18n::t!("counter.not_a_receipt", locale = &l, value = text).into_owned()),
-                }
+                return self.lookup(text.trim());
             }
+            Message::OpenReceipt(no) => return vec![self.find_sale(no)],
+            Message::FoundSales(result) => match result {
+                Ok(found) if found.is_empty() => {
+                    self.found_sales.clear();
+                    self.error_t("counter.no_sale_found");
+                }
+                Ok(found) => {
+                    self.found_sales = found;
+                    self.info_t("counter.choose_sale");
+                }
+                Err(e) => self.error(e),
+            },
             Message::Found(result) => match result {
                 Ok(source) => {
+                    self.found_sales.clear();
                     self.refund_quantities =
                         source.original.lines.iter().map(|line| (line.line_no, Decimal::ZERO)).collect();
                     self.clear_notice();
@@ -1465,6 +1483,7 @@ impl Till {
             Message::RefundCancel => {
                 self.counter.cancel_refund();
                 self.refund_quantities.clear();
+                self.found_sales.clear();
                 self.screen = Screen::Sale;
             }
             // ----- workers -----
@@ -1508,6 +1527,81 @@ impl Till {
             }
         }
         Vec::new()
+    }
+
+    /// What the refund screen's field takes: a receipt's code or number opens that sale; with a
+    /// sale open, an item's barcode or SKU adds one of it (all of a weighed line) to what goes
+    /// back; with none open, an item, a total (`12.50`), a card's last four (`*1234`) or a date
+    /// (`2026-12-07`) finds the sales it could be.
+    fn lookup(&mut self, text: &str) -> Vec<Job> {
+        use crate::ledger::find::SaleClue;
+        let l = self.locale.clone();
+        let register = self.counter.store().register.clone();
+        let catalog = self.counter.catalog();
+        let sku = catalog
+            .scan(text)
+            .map(|hit| hit.product.sku.to_string())
+            .or_else(|_| catalog.by_sku(text).map(|p| p.sku.to_string()))
+            .ok();
+        let clue = match (crate::counter::Entry::parse(text, &register), sku) {
+            (Ok(crate::counter::Entry::Empty), _) => return Vec::new(),
+            (Ok(crate::counter::Entry::Receipt(no)), _) => return vec![self.find_sale(no)],
+            (_, Some(sku)) if self.counter.refund_source().is_some() => {
+                self.return_item(&sku);
+                return Vec::new();
+            }
+            (_, Some(sku)) => SaleClue::Sku(sku),
+            _ if !text.is_empty() && text.len() <= 8 && text.bytes().all(|b| b.is_ascii_digit()) => {
+                return text.parse().map(|no| vec![self.find_sale(no)]).unwrap_or_default();
+            }
+            _ if text.len() == 5 && text.starts_with('*') && text[1..].bytes().all(|b| b.is_ascii_digit()) => {
+                SaleClue::CardLastFour(text[1..].to_string())
+            }
+            _ => {
+                if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                    SaleClue::Date(date)
+                } else if let Ok(total) = Money::parse(text, self.counter.store().currency)
+                    && text.contains(['.', ','])
+                {
+                    SaleClue::Total(total.minor())
+                } else {
+                    self.error(rust_i18n::t!("counter.not_a_receipt", locale = &l, value = text).into_owned());
+                    return Vec::new();
+                }
+            }
+        };
+        vec![self.devices.ledger.call(move |ledger| {
+            Message::FoundSales(workers::lock(ledger).find_sales(&clue, 20).map_err(|e| e.localized(&l)))
+        })]
+    }
+
+    /// A returned item scanned with its sale open: one more of its line goes back (a weighed
+    /// line: all of it), or the cashier hears it is not on this receipt.
+    fn return_item(&mut self, sku: &str) {
+        let l = self.locale.clone();
+        let Some(source) = self.counter.refund_source() else { return };
+        let line = source.original.lines.iter().find(|line| {
+            let chosen = self.refund_quantities.iter().find(|(n, _)| *n == line.line_no).map_or(Decimal::ZERO, |q| q.1);
+            line.sku == sku && chosen < line.quantity - line.refunded_quantity
+        });
+        match line {
+            Some(line) => {
+                let step = if line.sold_by == crate::catalog::SoldBy::Piece { Decimal::ONE } else { line.quantity };
+                let (line_no, left) = (line.line_no, line.quantity - line.refunded_quantity);
+                if let Some(q) = self.refund_quantities.iter_mut().find(|(n, _)| *n == line_no) {
+                    q.1 = (q.1 + step).min(left);
+                }
+                self.clear_notice();
+            }
+            None => {
+                let name = self.counter.catalog().by_sku(sku).map_or(sku.to_string(), |p| p.name(&l).to_string());
+                let receipt = source.record.receipt_no;
+                self.error(
+                    rust_i18n::t!("counter.item_not_on_receipt", locale = &l, item = name, receipt = receipt)
+                        .into_owned(),
+                );
+            }
+        }
     }
 
     fn refundable(&self, line_no: u32) -> Decimal {

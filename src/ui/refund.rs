@@ -1,7 +1,7 @@
 //! Refund (退货): scan the receipt's barcode or QR code (or type its number), choose lines and
 //! quantities, then pay back on the payment screen.
 
-use iced::widget::{Space, button, column, container, row, scrollable, text, text_input};
+use iced::widget::{button, column, container, row, scrollable, text, text_input};
 use iced::{Alignment, Color, Element, Length};
 use rust_decimal::Decimal;
 
@@ -25,7 +25,25 @@ pub fn view(till: &Till) -> Element<'_, Message> {
     .spacing(10);
     let Some(source) = till.counter.refund_source() else {
         page = page.push(text(t("counter.lookup_hint", l)).size(TEXT).color(theme::MUTED));
-        page = page.push(Space::new().height(Length::Fill));
+        page = page.push(text(t("counter.find_sale_hint", l)).size(SMALL).color(theme::MUTED));
+        let mut found = column![].spacing(4);
+        for sale in &till.found_sales {
+            let total =
+                Money::from_minor(sale.total_minor, till.counter.store().currency).map(money).unwrap_or_default();
+            let when = sale.completed_at.get(..16).unwrap_or(&sale.completed_at).replace('T', " ");
+            let card = sale.card.clone().unwrap_or_default();
+            let label = rust_i18n::t!(
+                "counter.found_sale",
+                locale = l,
+                receipt = sale.receipt_no,
+                date = when,
+                total = total,
+                card = card
+            );
+            found =
+                found.push(theme::action(label.trim_end().to_string(), Some(Message::OpenReceipt(sale.receipt_no))));
+        }
+        page = page.push(scrollable(found).height(Length::Fill));
         return page.push(theme::action(t("counter.cancel", l), Some(Message::RefundCancel))).into();
     };
     let currency = till.counter.store().currency;
