@@ -83,6 +83,8 @@ pub struct Draft {
     pub currency: String,
     pub prices_include_tax: bool,
     pub void_approval_over: String,
+    /// Refunds above this need a manager (0: every refund).
+    pub refund_approval_over: String,
     /// Percent.
     pub discount_approval_over: String,
     /// One line per line of the receipt.
@@ -130,6 +132,7 @@ impl Draft {
             currency: store.currency.code.to_string(),
             prices_include_tax: store.prices_include_tax,
             void_approval_over: store.void_approval_over.to_string(),
+            refund_approval_over: store.refund_approval_over.to_string(),
             discount_approval_over: store.discount_approval_over.normalize().to_string(),
             receipt_header: lines(&store.receipt_header),
             receipt_footer: lines(&store.receipt_footer),
@@ -166,6 +169,7 @@ impl Draft {
             currency: "CNY".into(),
             prices_include_tax: true,
             void_approval_over: "50".into(),
+            refund_approval_over: "0".into(),
             discount_approval_over: "10".into(),
             receipt_header: String::new(),
             receipt_footer: String::new(),
@@ -215,6 +219,7 @@ impl Draft {
         store.insert("currency".into(), text(&self.currency));
         store.insert("prices_include_tax".into(), Value::Boolean(self.prices_include_tax));
         store.insert("void_approval_over".into(), text(&self.void_approval_over));
+        store.insert("refund_approval_over".into(), text(&self.refund_approval_over));
         store.insert("discount_approval_over".into(), text(&self.discount_approval_over));
         store.insert("receipt_locale".into(), text(&self.receipt_locale));
         store.insert("screen_locale".into(), text(&self.screen_locale));

@@ -424,3 +424,19 @@ fn the_installer_tests_the_devices_and_writes_them_into_the_settings() {
     printer.kill().unwrap();
     let _ = (pt.wait(), printer.wait());
 }
+
+#[test]
+fn a_data_dir_alone_keeps_the_settings_file_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // An installer's rehearsal in its own folder: the machine's settings are not its settings.
+    let out = till(d, &["--lang", "en", "config", "path"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(text(&out).trim(), d.join("till.toml").display().to_string());
+    assert!(till(d, &["--lang", "en", "config", "init"]).status.success());
+    assert!(d.join("till.toml").exists(), "written beside the ledger");
+    // --config still wins.
+    let conf = d.join("elsewhere.toml");
+    let out = till(d, &["--lang", "en", "--config", conf.to_str().unwrap(), "config", "path"]);
+    assert_eq!(text(&out).trim(), conf.display().to_string());
+}

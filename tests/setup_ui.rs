@@ -123,7 +123,13 @@ impl Installer {
     }
 
     fn problems(&self) -> Vec<String> {
-        self.till.wizard().map(|w| w.problems.clone()).unwrap_or_default()
+        self.till.wizard().map(|w| w.problems.iter().map(|p| p.text.clone()).collect()).unwrap_or_default()
+    }
+
+    /// The messages shown beside one field.
+    fn problems_of(&self, field: Field) -> Vec<String> {
+        let problems = self.till.wizard().map(|w| w.problems.clone()).unwrap_or_default();
+        problems.into_iter().filter(|p| p.field == Some(field)).map(|p| p.text).collect()
     }
 
     /// Walks every page with good answers and finishes; returns the emulators' lines.
@@ -174,17 +180,21 @@ fn the_installer_sets_up_a_fresh_till_against_the_emulators() {
     assert_eq!(i.till.screen(), Screen::Setup);
     assert_eq!(i.page(), Page::Store);
 
-    // The store: a name is needed; the message names the key.
+    // The store: a name is needed; the message names the field by its label, beside it, and
+    // goes once the field is filled.
     i.click("Next");
     assert_eq!(i.page(), Page::Store);
-    assert!(i.sees("store.name: missing"), "{:?}", i.problems());
+    assert!(i.sees("Store name is missing"), "{:?}", i.problems());
+    assert_eq!(i.problems_of(Field::Name), vec!["Store name is missing".to_string()]);
     i.fill(Field::Name, "Corner Shop 街角店");
+    assert!(!i.sees("Store name is missing"), "{:?}", i.problems());
     i.fill(Field::Address, "1 Market Street");
     i.fill(Field::TaxId, "91310000MA1FL0000X");
     i.fill(Field::MerchantNo, "455600000012345");
     i.fill(Field::VoidOver, "ten");
     i.click("Next");
-    assert!(i.sees("store.void_approval_over: not an amount: ten"), "{:?}", i.problems());
+    assert!(i.sees("Voids above this need a manager: not an amount: ten"), "{:?}", i.problems());
+    assert_eq!(i.problems_of(Field::VoidOver).len(), 1, "beside its field");
     i.fill(Field::VoidOver, "30");
     i.click("Next");
     assert_eq!(i.page(), Page::Taxes, "{:?}", i.problems());
@@ -192,7 +202,7 @@ fn the_installer_sets_up_a_fresh_till_against_the_emulators() {
     // Tax classes: a bad rate is named by its class; a class can be added and removed.
     i.fill_tax_rate(1, "nine");
     i.click("Next");
-    assert!(i.sees("tax_class[2].rate: not a tax rate in percent from 0 to 100: nine"), "{:?}", i.problems());
+    assert!(i.sees("Tax class 2: not a tax rate in percent from 0 to 100: nine"), "{:?}", i.problems());
     i.fill_tax_rate(1, "9");
     i.click("Add a tax class");
     i.type_into("wizard-tax-code-4", "S");
@@ -228,7 +238,7 @@ fn the_installer_sets_up_a_fresh_till_against_the_emulators() {
     i.click("Next");
     assert_eq!(i.page(), Page::Terminal);
     assert!(
-        i.sees("terminal.terminal_id: The terminal reports terminal id 52500038, but the acquirer gave 52500099: check the terminal and the contract"),
+        i.sees("Terminal id from the acquirer: The terminal reports terminal id 52500038, but the acquirer gave 52500099: check the terminal and the contract"),
         "{:?}",
         i.problems()
     );
@@ -269,7 +279,9 @@ fn the_installer_sets_up_a_fresh_till_against_the_emulators() {
     assert!(i.sees("Corner Shop 街角店"));
     assert!(i.sees("A 13%, B 9%, C 6%, Z 0%, S 3%"));
 
-    // Finish: the file, the installer, and the till running on the store's own devices.
+    // Finish: the file, the installer, and the till running on the store's own devices. Where
+    // the file goes is said before it is written.
+    assert!(i.sees(&format!("Finish writes the settings to {}", i.config_path().display())));
     assert!(!i.config_path().exists());
     i.click("Finish");
     assert_eq!(i.till.screen(), Screen::SignIn, "{:?} {:?}", i.problems(), i.till.notice());
@@ -296,6 +308,27 @@ fn the_installer_sets_up_a_fresh_till_against_the_emulators() {
     i.enter(PIN_FIELD, "2468");
     assert_eq!(i.till.screen(), Screen::Sale, "{:?}", i.till.notice());
     assert_eq!(i.till.counter().store().void_approval_over, rust_decimal::dec!(30));
+    // Not an empty sale screen: the next steps, with their doors.
+    assert!(i.sees("本收银台的下一步"));
+    i.send(Message::ToggleLanguage);
+    assert!(
+        i.sees("Next steps for this till"),
+        "{} products, {} users, {}",
+        i.till.counter().catalog().len(),
+        i.till.users().len(),
+        i.till.locale()
+    );
+    assert!(i.sees("Import the catalog (a CSV file) or add products:"));
+    assert!(i.sees("Add the cashiers and managers, each with a PIN:"));
+    i.enter(till::ui::SCAN_FIELD, "6912345000376");
+    assert!(
+        matches!(i.till.notice(), Some(till::ui::Notice::Error(e)) if e.contains("The catalog is empty")),
+        "{:?}",
+        i.till.notice()
+    );
+    i.click("Users");
+    i.enter(APPROVAL_PIN_FIELD, "2468");
+    assert_eq!(i.till.screen(), Screen::Users, "{:?}", i.till.notice());
 }
 
 impl Installer {

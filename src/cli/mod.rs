@@ -20,13 +20,16 @@ use crate::money::Money;
 #[derive(Parser, Debug)]
 #[command(name = "till", version, about = "A desktop cashier (收银台)")]
 pub struct Cli {
-    /// Where the ledger lives (default: the platform's data directory).
+    /// Where the ledger lives (default: the platform's data directory). Given without
+    /// `--config`, the settings file is `till.toml` in it too: a rehearsal in its own directory
+    /// never reads or overwrites the machine's settings.
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Language of messages: en or zh-CN (default: from LANG).
     #[arg(long, global = true, value_name = "LOCALE")]
     pub lang: Option<String>,
-    /// The settings file (default: the platform's config directory, `~/.config/till/till.toml`).
+    /// The settings file (default: `till.toml` in `--data-dir` when that is given, else the
+    /// platform's config directory, `~/.config/till/till.toml`).
     /// Without one the till runs in training mode.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -215,7 +218,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let locale = config::pick_locale(cli.lang.as_deref());
     let data_dir = cli.data_dir.clone().unwrap_or_else(config::default_data_dir);
-    let config_path = cli.config.clone().unwrap_or_else(config::settings::default_path);
+    let config_path = settings_path(cli.config.as_deref(), cli.data_dir.as_deref());
     if let Some(Command::Config { action }) = &cli.command {
         return config_command(&config_path, action, &locale);
     }
@@ -328,6 +331,16 @@ fn controls_from_stdin<T: Send + 'static>(
 fn fail(message: impl AsRef<str>) -> ExitCode {
     eprintln!("{}", message.as_ref());
     ExitCode::FAILURE
+}
+
+/// The settings file: `--config`; else beside the ledger when `--data-dir` names where that is
+/// (an installer's rehearsal keeps to its directory); else the platform's config directory.
+pub fn settings_path(config: Option<&Path>, data_dir: Option<&Path>) -> PathBuf {
+    match (config, data_dir) {
+        (Some(file), _) => file.to_path_buf(),
+        (None, Some(dir)) => dir.join(config::settings::FILE),
+        (None, None) => config::settings::default_path(),
+    }
 }
 
 fn open_ledger(data_dir: &Path, store: &StoreSettings, locale: &str) -> Result<Ledger, ExitCode> {

@@ -126,6 +126,11 @@ pub struct SettingsError {
 
 impl SettingsError {
     pub fn localized(&self, locale: &str) -> String {
+        format!("{}: {}", self.key, self.what(locale))
+    }
+
+    /// What is wrong, without the key (a form names the field by its label instead).
+    pub fn what(&self, locale: &str) -> String {
         use rust_i18n::t;
         let what = match &self.problem {
             Problem::UnknownKey => t!("settings.unknown_key", locale = locale),
@@ -152,7 +157,7 @@ impl SettingsError {
             Problem::Syntax(d) => t!("settings.syntax", locale = locale, detail = d),
             Problem::Io(d) => t!("settings.io", locale = locale, detail = d),
         };
-        format!("{}: {what}", self.key)
+        what.into_owned()
     }
 }
 

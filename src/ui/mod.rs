@@ -1156,6 +1156,9 @@ impl Till {
                         return vec![self.find_sale(no)];
                     }
                     Err(CounterError::WeightNeeded(sku)) => self.ask_weight(sku),
+                    Err(CounterError::Lookup(_)) if self.counter.catalog().is_empty() => {
+                        self.error_t("counter.catalog_empty")
+                    }
                     Err(e) => self.counter_error(e),
                 }
             }

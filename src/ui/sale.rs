@@ -32,6 +32,9 @@ pub fn view(till: &Till) -> Element<'_, Message> {
             .style(theme::band(theme::GO)),
         );
     }
+    if let Some(steps) = next_steps(till) {
+        right = right.push(steps);
+    }
     right = right.push(if till.show_parked {
         parked(till)
     } else if !till.results.is_empty() {
@@ -133,6 +136,27 @@ fn totals(till: &Till) -> Element<'_, Message> {
     .padding(10)
     .style(theme::panel(theme::PANEL))
     .into()
+}
+
+/// A till just set up: what the installer does next (a catalog, the cashiers), with buttons to
+/// it, until it is done — not an empty sale screen that answers "unknown barcode".
+fn next_steps(till: &Till) -> Option<Element<'_, Message>> {
+    let l = till.locale.as_str();
+    let no_catalog = till.counter.catalog().is_empty();
+    let no_cashiers = till.users.len() <= 1;
+    if till.training || !till.counter.sale().lines().is_empty() || !(no_catalog || no_cashiers) {
+        return None;
+    }
+    let mut steps = column![text(t("counter.next_steps", l)).size(TEXT)].spacing(6);
+    if no_catalog {
+        steps = steps.push(text(t("counter.next_catalog", l)).size(SMALL));
+        steps = steps.push(theme::action(t("manager.products", l), Some(Message::OpenProducts)));
+    }
+    if no_cashiers {
+        steps = steps.push(text(t("counter.next_cashiers", l)).size(SMALL));
+        steps = steps.push(theme::action(t("manager.users", l), Some(Message::OpenUsers)));
+    }
+    Some(container(steps).padding(10).width(Length::Fill).style(theme::band(theme::PANEL)).into())
 }
 
 fn quick_keys(till: &Till) -> Element<'_, Message> {

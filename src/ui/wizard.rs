@@ -78,6 +78,7 @@ pub enum Field {
     Register,
     Currency,
     VoidOver,
+    RefundOver,
     DiscountOver,
     BackupFolder,
     BackupsKept,
@@ -108,6 +109,7 @@ impl Field {
             Field::Register => "wizard-register",
             Field::Currency => "wizard-currency",
             Field::VoidOver => "wizard-void-over",
+            Field::RefundOver => "wizard-refund-over",
             Field::DiscountOver => "wizard-discount-over",
             Field::BackupFolder => "wizard-backup-folder",
             Field::BackupsKept => "wizard-backups-kept",
@@ -130,6 +132,67 @@ impl Field {
 
     fn label(self) -> String {
         format!("wizard.field.{self:?}")
+    }
+
+    /// The field a settings key is typed into, if the wizard has one for it.
+    fn of_key(key: &str) -> Option<Field> {
+        Some(match key {
+            "store.name" => Field::Name,
+            "store.address" => Field::Address,
+            "store.tax_id" => Field::TaxId,
+            "store.merchant_no" => Field::MerchantNo,
+            "store.mcc" => Field::Mcc,
+            "store.register" => Field::Register,
+            "store.currency" => Field::Currency,
+            "store.void_approval_over" => Field::VoidOver,
+            "store.refund_approval_over" => Field::RefundOver,
+            "store.discount_approval_over" => Field::DiscountOver,
+            "backup.folder" => Field::BackupFolder,
+            "backup.keep" => Field::BackupsKept,
+            "store.receipt_header" => Field::Header,
+            "store.receipt_footer" => Field::Footer,
+            "terminal.port" | "terminal.tcp" => Field::TerminalPort,
+            "terminal.baud" => Field::TerminalBaud,
+            "terminal.password" => Field::TerminalPassword,
+            "terminal.terminal_id" => Field::TerminalId,
+            "terminal.merchant_no" => Field::TerminalMerchant,
+            "printer.device" => Field::PrinterPort,
+            _ => return None,
+        })
+    }
+
+    /// The label's name part, without its hint in brackets ("Port (empty: no PIN pad)").
+    fn name(self, locale: &str) -> String {
+        let label = t(&self.label(), locale);
+        label.split(" (").next().unwrap_or(&label).split('（').next().unwrap_or(&label).trim().to_string()
+    }
+}
+
+/// A problem with what was typed, in words, and the field it belongs beside (none: the page's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: Option<Field>,
+    pub text: String,
+}
+
+impl Problem {
+    /// A settings problem named by the field's label ("Store name is missing"), not the key.
+    fn of(e: &crate::config::settings::SettingsError, locale: &str) -> Problem {
+        use crate::config::settings::Problem as P;
+        let field = Field::of_key(&e.key);
+        let text = match (field, &e.problem) {
+            (Some(f), P::Missing) => {
+                rust_i18n::t!("wizard.missing", locale = locale, field = f.name(locale)).into_owned()
+            }
+            (Some(f), _) => format!("{}{}{}", f.name(locale), t("wizard.colon", locale), e.what(locale)),
+            (None, _) => match e.key.strip_prefix("tax_class[").and_then(|rest| rest.split_once(']')) {
+                Some((n, _)) => {
+                    rust_i18n::t!("wizard.tax_problem", locale = locale, n = n, what = e.what(locale)).into_owned()
+                }
+                None => e.localized(locale),
+            },
+        };
+        Problem { field, text }
     }
 }
 
@@ -203,8 +266,8 @@ pub struct State {
     /// The last test's answer in words: Ok, or what went wrong.
     pub terminal_answer: Option<Result<String, String>>,
     pub printer_answer: Option<Result<String, String>>,
-    /// The problems of the page shown, each with its key.
-    pub problems: Vec<String>,
+    /// The problems of the page shown, each beside its field.
+    pub problems: Vec<Problem>,
     pub busy: bool,
 }
 
@@ -284,16 +347,16 @@ pub fn open(till: &mut Till, approval: Option<Approval>) -> Vec<Job> {
 }
 
 /// The problems of the draft that belong to `page`, localized.
-fn problems_of(state: &State, page: Page, locale: &str) -> Vec<String> {
-    let mut found: Vec<String> = match state.draft.check() {
+fn problems_of(state: &State, page: Page, locale: &str) -> Vec<Problem> {
+    let mut found: Vec<Problem> = match state.draft.check() {
         Ok(_) => Vec::new(),
-        Err(problems) => problems.iter().filter(|p| page.owns(&p.key)).map(|p| p.localized(locale)).collect(),
+        Err(problems) => problems.iter().filter(|p| page.owns(&p.key)).map(|p| Problem::of(p, locale)).collect(),
     };
     if matches!(page, Page::Installer | Page::Review)
         && state.first
         && let Err(e) = crate::admin::check_new_user(&state.installer)
     {
-        found.push(e.localized(locale));
+        found.push(Problem { field: None, text: e.localized(locale) });
     }
     found
 }
@@ -328,6 +391,7 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                 Field::Register => d.register = value,
                 Field::Currency => d.currency = value.to_ascii_uppercase(),
                 Field::VoidOver => d.void_approval_over = value,
+                Field::RefundOver => d.refund_approval_over = value,
                 Field::DiscountOver => d.discount_approval_over = value,
                 Field::BackupFolder => d.backup_folder = value,
                 Field::BackupsKept => d.backups_kept = value,
@@ -345,6 +409,10 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                 Field::UserName => state.installer.name = value,
                 Field::Pin => state.installer.pin = digits(value, 8),
                 Field::PinAgain => state.installer.pin_again = digits(value, 8),
+            }
+            // A message goes once what it said is put right.
+            if !state.problems.is_empty() {
+                state.problems = problems_of(state, state.page, &l);
             }
         }
         Msg::PricesIncludeTax(b) => d.prices_include_tax = b,
@@ -463,7 +531,7 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
         }
         Msg::Finish => {
             let pages = state.pages();
-            let problems: Vec<(Page, Vec<String>)> = pages
+            let problems: Vec<(Page, Vec<Problem>)> = pages
                 .iter()
                 .filter(|p| **p != Page::Review)
                 .map(|p| (*p, problems_of(state, *p, &l)))
@@ -509,7 +577,7 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             let applied = match result {
                 Ok(a) => a.take(),
                 Err(e) => {
-                    state.problems = e.lines().map(str::to_string).collect();
+                    state.problems = e.lines().map(|line| Problem { field: None, text: line.to_string() }).collect();
                     return Vec::new();
                 }
             };
@@ -527,13 +595,16 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
 }
 
 fn field<'a>(state: &State, f: Field, value: &str, locale: &str) -> Element<'a, Message> {
-    let _ = state;
-    column![
+    let mut cell = column![
         text(t(&f.label(), locale)).size(SMALL).color(theme::MUTED),
         text_input("", value).id(f.id()).size(TEXT).padding(6).on_input(move |v| Message::Wizard(Msg::Edit(f, v)))
     ]
-    .spacing(2)
-    .into()
+    .spacing(2);
+    // What is wrong with it, right under it (and gone once it is put right).
+    for p in state.problems.iter().filter(|p| p.field == Some(f)) {
+        cell = cell.push(text(p.text.clone()).size(SMALL).color(theme::STOP));
+    }
+    cell.into()
 }
 
 fn secret<'a>(f: Field, value: &str, locale: &str) -> Element<'a, Message> {
@@ -581,6 +652,7 @@ fn store_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
         .align_y(Alignment::Center),
         row![
             field(s, Field::VoidOver, &d.void_approval_over, l),
+            field(s, Field::RefundOver, &d.refund_approval_over, l),
             field(s, Field::DiscountOver, &d.discount_approval_over, l)
         ]
         .spacing(12),
@@ -754,7 +826,7 @@ fn installer_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
     .into()
 }
 
-fn review_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
+fn review_page<'a>(s: &State, l: &str, settings_file: Option<&std::path::Path>) -> Element<'a, Message> {
     let d = &s.draft;
     let none = || t("wizard.none", l);
     let tr = |k: &str| t(k, l);
@@ -801,6 +873,14 @@ fn review_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
             .spacing(8),
         );
     }
+    // Where Finish writes, said before it writes (`--data-dir` keeps a rehearsal to its folder).
+    if let Some(file) = settings_file {
+        list = list.push(
+            text(rust_i18n::t!("wizard.writes_to", locale = l, file = file.display().to_string()).into_owned())
+                .size(SMALL)
+                .color(theme::MUTED),
+        );
+    }
     list.into()
 }
 
@@ -822,11 +902,11 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         Page::Terminal => terminal_page(s, l),
         Page::Printer => printer_page(s, l),
         Page::Installer => installer_page(s, l),
-        Page::Review => review_page(s, l),
+        Page::Review => review_page(s, l, till.place.as_ref().map(|p| p.config_path.as_path())),
     };
     let mut problems = column![].spacing(4);
-    for p in &s.problems {
-        problems = problems.push(text(p.clone()).size(TEXT).color(theme::STOP));
+    for p in s.problems.iter().filter(|p| p.field.is_none()) {
+        problems = problems.push(text(p.text.clone()).size(TEXT).color(theme::STOP));
     }
     let last = s.page == Page::Review;
     let idle = !s.busy;
