@@ -8,6 +8,9 @@ use super::theme::{self, SMALL, TEXT, money};
 use super::{APPROVAL_PIN_FIELD, Message, Notice, PrinterState, Screen, TerminalState, Till, t};
 use crate::money::Money;
 
+/// The notice line's height: one line of text with its padding.
+const NOTICE_HEIGHT: f32 = 40.0;
+
 pub fn frame<'a>(till: &'a Till, body: Element<'a, Message>) -> Element<'a, Message> {
     let l = till.locale.as_str();
     let mut page = column![];
@@ -27,23 +30,32 @@ pub fn frame<'a>(till: &'a Till, body: Element<'a, Message>) -> Element<'a, Mess
         );
     }
     page = page.push(status_bar(till));
-    if let Some(notice) = &till.notice {
-        let (message, color) = match notice {
-            Notice::Info(m) => (m, theme::GO),
-            Notice::Error(m) => (m, theme::STOP),
-        };
-        page = page.push(
-            button(text(message.clone()).size(TEXT).width(Length::Fill))
-                .padding([8, 12])
+    // The notice line keeps its place whether or not it has something to say: a notice never
+    // pushes the screen down under a finger that was already on its way.
+    let notice: Element<'a, Message> = match &till.notice {
+        Some(notice) => {
+            let (message, color) = match notice {
+                Notice::Info(m) => (m, theme::GO),
+                Notice::Error(m) => (m, theme::STOP),
+            };
+            // A long one in smaller type, on two lines of the same height.
+            let width: usize = message.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum();
+            let (size, padding) = if width > 80 { (SMALL, 2) } else { (TEXT, 8) };
+            button(text(message.clone()).size(size).width(Length::Fill))
+                .padding([padding, 12])
+                .height(Length::Fill)
                 .width(Length::Fill)
                 .style(move |_, _| button::Style {
                     background: Some(color.into()),
                     text_color: Color::WHITE,
                     ..button::Style::default()
                 })
-                .on_press(Message::Dismiss),
-        );
-    }
+                .on_press(Message::Dismiss)
+                .into()
+        }
+        None => Space::new().into(),
+    };
+    page = page.push(container(notice).height(Length::Fixed(NOTICE_HEIGHT)).width(Length::Fill).clip(true));
     let main: Element<'a, Message> = if till.show_paper && !matches!(till.screen, Screen::SignIn | Screen::Manager) {
         row![container(body).width(Length::FillPortion(3)), paper(till)].into()
     } else {

@@ -545,7 +545,7 @@ pub fn view(till: &Till) -> Element<'_, Message> {
             theme::action(t("manager.cash_out", l), idle.then_some(Message::Manager(Msg::Cash(CashDirection::Out)))),
         ]
         .spacing(6),
-        Space::new().height(Length::Fill),
+        Space::new().height(Length::Fixed(8.0)),
         row![
             theme::action(t("manager.users", l), idle.then_some(Message::OpenUsers)),
             theme::action(t("manager.products", l), idle.then_some(Message::OpenProducts)),
@@ -556,11 +556,17 @@ pub fn view(till: &Till) -> Element<'_, Message> {
             (idle && till.devices.terminal.is_some()).then_some(Message::Manager(Msg::Diagnosis))
         ),
         theme::action(t("manager.setup", l), (idle && till.place.is_some()).then_some(Message::OpenSetup)),
+    ]
+    .spacing(8)
+    .padding(iced::Padding { right: 12.0, ..iced::Padding::ZERO });
+    // The Z and the way back stay in sight at any height; the rest scrolls above them.
+    let actions = column![
+        scrollable(actions).height(Length::Fill),
         theme::danger(t("manager.close_day", l), (idle && open_day).then_some(Message::Manager(Msg::CloseDay))),
         theme::action(t("manager.back", l), Some(Message::Manager(Msg::Close))),
     ]
     .spacing(8)
-    .width(Length::Fixed(230.0));
+    .width(Length::Fixed(242.0));
     // A blind count hides the report (and its expected cash) until the count is in.
     let middle = if state.count.is_some() && !state.blind {
         row![

@@ -111,7 +111,6 @@ fn sale_tenders(till: &Till, due: Money) -> iced::widget::Column<'_, Message> {
         field,
         theme::primary(t("counter.pay_cash", l), Some(Message::Cash(None))),
         quick,
-        Space::new().height(Length::Fixed(12.0)),
         theme::primary(t("counter.pay_card", l), has_terminal.then_some(Message::Card)),
         row![
             theme::action(

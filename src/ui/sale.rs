@@ -19,7 +19,11 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         .padding(10)
         .on_input(Message::ScanChanged)
         .on_submit(Message::ScanSubmitted);
-    let mut right = column![scan].spacing(8).width(Length::FillPortion(2));
+    // The placeholder is short enough to fit a narrow screen; what the field takes is said
+    // above it, in sight while it has the keyboard.
+    let mut right = column![text(t("counter.scan_hint", l)).size(SMALL).color(theme::MUTED), scan]
+        .spacing(4)
+        .width(Length::FillPortion(2));
     if let Some(change) = till.last_change {
         right = right.push(
             container(
@@ -156,7 +160,7 @@ fn next_steps(till: &Till) -> Option<Element<'_, Message>> {
         steps = steps.push(text(t("counter.next_cashiers", l)).size(SMALL));
         steps = steps.push(theme::action(t("manager.users", l), Some(Message::OpenUsers)));
     }
-    Some(container(steps).padding(10).width(Length::Fill).style(theme::band(theme::PANEL)).into())
+    Some(container(steps).padding(10).width(Length::Fill).style(theme::panel(theme::PANEL)).into())
 }
 
 fn quick_keys(till: &Till) -> Element<'_, Message> {
@@ -184,12 +188,9 @@ fn quick_keys(till: &Till) -> Element<'_, Message> {
                     .align_x(Alignment::Center);
             r = r.push(
                 button(container(label).center_x(Length::Fill))
-                    .height(Length::Fixed(64.0))
+                    .height(Length::Fixed(80.0))
                     .width(Length::FillPortion(1))
-                    .style(|theme, status| iced::widget::button::Style {
-                        text_color: theme::INK,
-                        ..iced::widget::button::secondary(theme, status)
-                    })
+                    .style(theme::key_style)
                     .on_press(Message::AddSku(p.sku.to_string())),
             );
         }
@@ -260,7 +261,7 @@ fn actions(till: &Till) -> Element<'_, Message> {
         a("counter.key.no_sale", Some(Message::NoSale)),
         a("counter.key.void_sale", has_lines.then_some(Message::VoidSale)),
         a("counter.key.sign_out", (!has_lines).then_some(Message::SignOut)),
-        theme::primary(t("counter.key.pay", l), has_lines.then_some(Message::Pay)).height(Length::Fixed(theme::TOUCH)),
+        theme::go(t("counter.key.pay", l), has_lines.then_some(Message::Pay)),
     ]
     .spacing(6);
     column![first, second].spacing(6).into()

@@ -1,6 +1,6 @@
 //! Sign-in (签到): the cashier picks their name and enters their PIN.
 
-use iced::widget::{center, column, container, text, text_input};
+use iced::widget::{column, container, scrollable, text, text_input};
 use iced::{Alignment, Color, Element, Length};
 
 use super::theme::{self, LARGE, TEXT};
@@ -13,7 +13,7 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         let label =
             column![text(user.name.clone()).size(LARGE), text(t(user.role.key(), l)).size(TEXT).color(theme::MUTED)];
         users = users.push(
-            theme::row_button(label, till.picked_user == Some(i), Message::PickUser(i)).height(Length::Fixed(72.0)),
+            theme::row_button(label, till.picked_user == Some(i), Message::PickUser(i)).height(Length::Fixed(64.0)),
         );
     }
     let pin = text_input(&t("counter.pin", l), &till.pin)
@@ -30,7 +30,8 @@ pub fn view(till: &Till) -> Element<'_, Message> {
     let mut form = column![
         text(t("counter.sign_in_title", l)).size(theme::HUGE),
         text(t("counter.sign_in_keys", l)).size(TEXT).color(theme::MUTED),
-        users,
+        // Many users scroll in their own box: the PIN field stays in sight.
+        container(scrollable(users)).max_height(240.0),
         pin,
         sign_in
     ];
@@ -38,10 +39,14 @@ pub fn view(till: &Till) -> Element<'_, Message> {
     if till.training && till.place.is_some() {
         form = form.push(theme::action(t("wizard.open", l), Some(Message::OpenSetup)));
     }
-    center(
-        container(form.spacing(18).align_x(Alignment::Center).width(Length::Fixed(440.0)))
-            .padding(28)
-            .style(theme::panel(Color::WHITE)),
+    // On a short screen the whole form scrolls rather than losing its last button.
+    scrollable(
+        container(
+            container(form.spacing(14).align_x(Alignment::Center).width(Length::Fixed(440.0)))
+                .padding(20)
+                .style(theme::panel(Color::WHITE)),
+        )
+        .center_x(Length::Fill),
     )
     .into()
 }

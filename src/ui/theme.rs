@@ -62,6 +62,31 @@ pub fn primary<'a>(label: String, on_press: Option<Message>) -> Button<'a, Messa
         .on_press_maybe(on_press)
 }
 
+/// The go button in a row of actions (F12 Pay): as wide as its neighbours, its label whole.
+pub fn go<'a>(label: String, on_press: Option<Message>) -> Button<'a, Message> {
+    button(text(label).size(TEXT).center().width(Length::Fill))
+        .padding([6, 8])
+        .height(Length::Fixed(TOUCH))
+        .width(Length::Fill)
+        .style(filled(GO))
+        .on_press_maybe(on_press)
+}
+
+/// A product's quick key: white and bordered like a key to press, not grey like a disabled one.
+pub fn key_style(_: &Theme, status: button::Status) -> button::Style {
+    let background = match status {
+        button::Status::Hovered => SELECTED,
+        button::Status::Pressed => Color::from_rgb(0.78, 0.86, 0.98),
+        _ => Color::WHITE,
+    };
+    button::Style {
+        background: Some(Background::Color(background)),
+        text_color: INK,
+        border: Border { color: Color::from_rgb(0.55, 0.62, 0.75), width: 1.0, radius: 6.0.into() },
+        ..button::Style::default()
+    }
+}
+
 pub fn danger<'a>(label: String, on_press: Option<Message>) -> Button<'a, Message> {
     button(text(label).size(TEXT).center().width(Length::Fill))
         .padding([8, 16])

@@ -17,6 +17,16 @@ pub fn view(till: &Till) -> Simulator<'_, Message> {
     Simulator::with_size(iced::Settings::default(), (1024.0, 768.0), till.view())
 }
 
+/// The till's view in a window of this size (an 800×600 counter screen, say).
+pub fn view_at(till: &Till, width: f32, height: f32) -> Simulator<'_, Message> {
+    Simulator::with_size(iced::Settings::default(), (width, height), till.view())
+}
+
+/// Where a text is drawn in a window of this size, if it is.
+pub fn bounds_at(till: &Till, width: f32, height: f32, text: &str) -> Option<iced::Rectangle> {
+    view_at(till, width, height).find(text).ok().map(|t| t.bounds())
+}
+
 /// Applies a message and everything the jobs it started send back.
 pub fn send(till: &mut Till, message: Message) {
     let jobs = till.handle(message);
