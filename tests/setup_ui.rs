@@ -411,6 +411,20 @@ fn users_are_added_and_removed_from_the_managers_screen() {
     i.enter(PIN_FIELD, "2468");
     i.manager_door("Users", "2468");
     assert_eq!(i.till.screen(), Screen::Users, "{:?}", i.till.notice());
+    // Escape is one step back: a half-filled form is emptied, then the screen closes.
+    i.click("New user");
+    i.type_into("users-name", "王 Half");
+    i.send(till::ui::shortcut(iced::keyboard::key::Named::Escape).unwrap());
+    assert_eq!(i.till.screen(), Screen::Users, "the first Escape keeps the screen");
+    let name = common::view(&i.till).find(iced::widget::Id::new("users-name")).unwrap();
+    assert!(
+        matches!(&name, iced_test::selector::Target::TextInput { content, .. } if content.is_empty()),
+        "and empties the form: {name:?}"
+    );
+    i.send(till::ui::shortcut(iced::keyboard::key::Named::Escape).unwrap());
+    assert_eq!(i.till.screen(), Screen::Manager, "the second goes back");
+    i.click("Users");
+    i.enter(APPROVAL_PIN_FIELD, "2468");
     i.click("New user");
     i.type_into("users-name", "李娜 Li Na");
     i.type_into("users-id", "lina");

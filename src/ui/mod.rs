@@ -924,8 +924,8 @@ impl Till {
             }
             (Screen::Payment, Message::Pay) => Message::Card,
             // Escape is one step back on every screen.
-            (Screen::Users, Message::BackToCart) => Message::Users(users::Msg::Close),
-            (Screen::Products, Message::BackToCart) => Message::Products(products::Msg::Close),
+            (Screen::Users, Message::BackToCart) => Message::Users(users::Msg::Back),
+            (Screen::Products, Message::BackToCart) => Message::Products(products::Msg::Back),
             (Screen::Setup, Message::BackToCart) => Message::Wizard(wizard::Msg::Back),
             (Screen::SignIn, Message::BackToCart) => Message::PickUser(usize::MAX),
             (_, message) => message,

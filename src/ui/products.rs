@@ -88,6 +88,9 @@ pub enum Msg {
     Progress(f32),
     Previewed(Result<Handed<Preview>, String>),
     Import,
+    /// Escape: one step back — the import's preview, else a half-filled form, else the search,
+    /// else the screen.
+    Back,
     Close,
 }
 
@@ -105,13 +108,11 @@ pub struct State {
 }
 
 pub fn open(till: &mut Till, approval: Approval) {
-    let sold_by = "piece".to_string();
-    let tax_class = till.counter.store().tax_classes.first().map(|c| c.code.clone()).unwrap_or_default();
     till.products = Some(State {
         approval,
         query: String::new(),
         hits: Vec::new(),
-        form: ProductFields { sold_by, tax_class, ..ProductFields::default() },
+        form: blank_form(till),
         editing: None,
         path: String::new(),
         progress: None,
@@ -120,6 +121,13 @@ pub fn open(till: &mut Till, approval: Approval) {
     });
     till.screen = Screen::Products;
     till.clear_notice();
+}
+
+/// A new product's form: sold by the piece, in the store's first tax class.
+fn blank_form(till: &Till) -> ProductFields {
+    let sold_by = "piece".to_string();
+    let tax_class = till.counter.store().tax_classes.first().map(|c| c.code.clone()).unwrap_or_default();
+    ProductFields { sold_by, tax_class, ..ProductFields::default() }
 }
 
 /// Rebuilds the catalog from the ledger (on its worker) for the counter.
@@ -278,6 +286,24 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                     .map(Handed::new);
                 Message::Products(Msg::Saved(saved))
             })];
+        }
+        Msg::Back => {
+            let blank = blank_form(till);
+            let Some(state) = till.products.as_mut() else { return Vec::new() };
+            if state.busy {
+                return Vec::new();
+            }
+            if state.preview.take().is_some() {
+            } else if state.form != blank || state.editing.is_some() {
+                state.form = blank;
+                state.editing = None;
+            } else if !state.query.is_empty() || !state.path.is_empty() {
+                state.query.clear();
+                state.hits.clear();
+                state.path.clear();
+            } else {
+                return update(till, Msg::Close);
+            }
         }
         Msg::Close => {
             till.products = None;

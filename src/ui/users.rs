@@ -31,6 +31,8 @@ pub enum Msg {
     Save,
     Remove(String),
     Done(Result<Vec<User>, String>),
+    /// Escape: one step back — a half-filled form is emptied first, then the screen closes.
+    Back,
     Close,
 }
 
@@ -132,6 +134,18 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                     till.info(t("users.saved", &l));
                 }
                 Err(e) => till.error(e),
+            }
+        }
+        Msg::Back => {
+            let Some(state) = till.users_admin.as_mut() else { return Vec::new() };
+            if state.busy {
+                return Vec::new();
+            }
+            if state.form != empty() || state.editing.is_some() {
+                state.form = empty();
+                state.editing = None;
+            } else {
+                return update(till, Msg::Close);
             }
         }
         Msg::Close => {
