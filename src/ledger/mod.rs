@@ -171,6 +171,9 @@ pub struct Ledger {
     witness: Option<fs::File>,
 }
 
+/// Entries the X and Z count (`DayFigures::entries`): each belongs to a business day.
+pub const COUNTED_IN_DAY: [&str; 3] = ["no_sale", "void_cart", "void_line"];
+
 impl Ledger {
     /// Opens (creating if needed, mode 0600) the ledger at `path` for one register and currency.
     pub fn open(path: &Path, register: &str, currency: Currency) -> Result<Ledger, LedgerError> {
@@ -385,7 +388,16 @@ impl Ledger {
     ) -> Result<(i64, T), LedgerError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         check(&tx)?;
-        let day = current_day_of(&tx, self.currency)?.map(|d| d.day_no);
+        let day = match current_day_of(&tx, self.currency)? {
+            Some(d) => Some(d.day_no),
+            // What the X and Z count opens the day as a sale does (float 0): a line voided
+            // before the day's first sale is that day's.
+            None if COUNTED_IN_DAY.contains(&kind) => {
+                let today = now.with_timezone(&Local).date_naive();
+                Some(open_day_in(&tx, &self.register, Money::zero(self.currency), today, now)?.day_no)
+            }
+            None => None,
+        };
         let (seq, hash) = append_in(&tx, &self.register, kind, day, now, content, payload)?;
         let out = rows(&tx, seq)?;
         tx.commit()?;

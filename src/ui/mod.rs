@@ -1718,8 +1718,15 @@ impl Till {
         self.devices.ledger.call(move |ledger| {
             // An audit entry that cannot be written is not a reason to stop the counter; the
             // ledger's own error shows on the next posting.
-            let _ = workers::lock(ledger).append(kind, &fields, Utc::now());
-            Message::Done
+            let mut ledger = workers::lock(ledger);
+            let _ = ledger.append(kind, &fields, Utc::now());
+            // One the reports count may have opened the day: the status bar says which.
+            match crate::ledger::COUNTED_IN_DAY.contains(&kind) {
+                true => {
+                    Message::Day(ledger.current_day().ok().flatten().map(|d| (d.day_no, d.business_date.to_string())))
+                }
+                false => Message::Done,
+            }
         })
     }
 
