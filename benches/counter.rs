@@ -94,8 +94,8 @@ fn bench(c: &mut Criterion) {
     let _ = till.handle(Message::SignedIn(0, Ok(())));
     // A cart of twenty lines already, as a busy customer's.
     for code in &codes[..20] {
-        let _ = till.handle(Message::ScanChanged(code.clone()));
-        let _ = till.handle(Message::ScanSubmitted);
+        let _ = till.handle(Message::Sale(till::ui::sale::Msg::ScanChanged(code.clone())));
+        let _ = till.handle(Message::Sale(till::ui::sale::Msg::ScanSubmitted));
     }
     let mut window = Window::new();
     window.frame(&till);
@@ -103,13 +103,13 @@ fn bench(c: &mut Criterion) {
     let mut i = 20;
     let mut scan_once = |till: &mut Till| -> Duration {
         i = (i + 1) % codes.len();
-        let _ = till.handle(Message::ScanChanged(codes[i].clone()));
+        let _ = till.handle(Message::Sale(till::ui::sale::Msg::ScanChanged(codes[i].clone())));
         let started = Instant::now();
-        black_box(till.handle(Message::ScanSubmitted));
+        black_box(till.handle(Message::Sale(till::ui::sale::Msg::ScanSubmitted)));
         window.frame(till);
         let took = started.elapsed();
         // Back to twenty lines, outside the measurement.
-        let _ = till.handle(Message::VoidLine);
+        let _ = till.handle(Message::Sale(till::ui::sale::Msg::VoidLine));
         assert_eq!(till.counter().sale().lines().len(), 20);
         took
     };

@@ -192,7 +192,7 @@ fn the_customer_stops_a_card_payment_on_the_terminal_and_nothing_is_charged() {
     c.sign_in();
     c.scan("DRK003");
     c.key(Named::F12);
-    let mut jobs = c.till.handle(Message::Card);
+    let mut jobs = c.till.handle(Message::Payment(till::ui::payment::Msg::Card));
     assert!(matches!(c.till.card_state(), CardState::Running(_)));
     let mut stream = block_on_stream(jobs.remove(0));
     // The sale is kept in the ledger before the terminal hears of the payment.
@@ -260,7 +260,7 @@ fn a_refund_by_the_receipts_barcode_pays_back_the_cash() {
     assert_eq!(c.till.counter().refund_source().map(|s| s.record.receipt_no), Some(1));
     // One cola back.
     let cola = c.till.counter().refund_source().unwrap().original.lines[1].line_no;
-    c.send(Message::RefundQuantity(cola, rust_decimal::Decimal::ONE));
+    c.send(Message::Refund(till::ui::refund::Msg::RefundQuantity(cola, rust_decimal::Decimal::ONE)));
     c.click("F12 Refund ¥3.50");
     // A cashier alone pays no money out: the demo store's refund limit is 0.
     assert_eq!(c.till.screen(), Screen::Refund);
@@ -400,7 +400,7 @@ fn an_unknown_card_outcome_is_settled_with_the_terminal_and_never_charged_twice(
     // No second card payment is offered, nor taken if asked for, nor cash.
     assert!(!c.sees("F12 Card") && !c.sees("Enter Cash"));
     c.key(Named::F12);
-    c.send(Message::Cash(None));
+    c.send(Message::Payment(till::ui::payment::Msg::Cash(None)));
     assert_eq!(*c.till.card_state(), CardState::Unknown);
     assert_eq!(c.ledger().card_results().unwrap().last().unwrap().outcome, "unknown");
     // The cable is mended; the cashier checks with the terminal: it did book the payment.
@@ -555,7 +555,7 @@ fn the_log_keeps_card_outcomes_but_never_a_card_number() {
 /// Pays the cart by card, handing the screen every message of the terminal's job up to (not
 /// including) its end: as if the window closed after the approval and before the post.
 fn card_approved_then_window_closed(mut c: Counter_) -> tempfile::TempDir {
-    let mut jobs = c.till.handle(Message::Card);
+    let mut jobs = c.till.handle(Message::Payment(till::ui::payment::Msg::Card));
     for message in block_on_stream(jobs.remove(0)) {
         if matches!(message, Message::CardDone(_)) {
             break;
@@ -691,7 +691,7 @@ fn a_refund_whose_card_part_went_back_before_the_window_closed_finishes_in_cash(
     assert_eq!(refund.remaining().minor(), -100, "the cash part is left");
     assert_eq!(c.till.counter().card_refund(), None, "the card is not offered its part twice");
     // Cash back up to what cash paid: no manager needed.
-    c.send(Message::RefundCash(false));
+    c.send(Message::Payment(till::ui::payment::Msg::RefundCash(false)));
     assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
     let ledger = c.ledger();
     assert!(ledger.verify().unwrap().is_sound(), "{:?}", ledger.verify().unwrap().problems);
@@ -848,8 +848,8 @@ fn cash_far_beyond_what_is_due_is_asked_again_before_it_is_taken() {
     assert!(c.till.counter().sale().tenders().is_empty());
     // Corrected: a 100 note is within reason (5 of the largest note, ¥500), taken at once.
     c.type_into(CASH_FIELD, "\u{8}\u{8}\u{8}\u{8}");
-    c.send(Message::CashChanged("100".into()));
-    c.send(Message::Cash(None));
+    c.send(Message::Payment(till::ui::payment::Msg::CashChanged("100".into())));
+    c.send(Message::Payment(till::ui::payment::Msg::Cash(None)));
     assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
     assert_eq!(c.till.last_change().map(|m| m.to_string()).as_deref(), Some("96.50"));
     // Asked and confirmed with Enter again: taken.
@@ -857,7 +857,7 @@ fn cash_far_beyond_what_is_due_is_asked_again_before_it_is_taken() {
     c.click("F12 Pay");
     c.enter(CASH_FIELD, "600");
     assert_eq!(c.till.screen(), Screen::Payment);
-    c.send(Message::Cash(None));
+    c.send(Message::Payment(till::ui::payment::Msg::Cash(None)));
     assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
     assert_eq!(c.till.last_change().map(|m| m.to_string()).as_deref(), Some("596.50"));
 }
@@ -957,7 +957,7 @@ fn a_card_refund_put_to_a_card_that_did_not_pay_is_reversed_at_once_and_refused(
     c.key(Named::F8);
     c.enter(till::ui::LOOKUP_FIELD, "1");
     let cola = c.till.counter().refund_source().unwrap().original.lines[0].line_no;
-    c.send(Message::RefundQuantity(cola, rust_decimal::Decimal::ONE));
+    c.send(Message::Refund(till::ui::refund::Msg::RefundQuantity(cola, rust_decimal::Decimal::ONE)));
     c.key(Named::F12);
     c.manager_approves();
     assert_eq!(c.till.screen(), Screen::Payment);
@@ -995,7 +995,7 @@ fn weighed_goods_ask_for_their_weight_and_show_it() {
     let mut c = fast();
     c.sign_in();
     // Bananas by quick key and by their plain barcode: never 1 kg unasked.
-    c.send(Message::AddSku("FRU002".into()));
+    c.send(Message::Sale(till::ui::sale::Msg::AddSku("FRU002".into())));
     assert!(c.till.counter().sale().lines().is_empty(), "nothing added yet");
     assert!(c.sees("Weight in kg"), "the scan field asks for it");
     c.enter(SCAN_FIELD, "0.621");
@@ -1044,13 +1044,13 @@ fn a_weight_prompt_never_eats_the_next_scan() {
     let mut c = fast();
     c.sign_in();
     c.scan("DRK003");
-    c.send(Message::AddSku("FRU002".into()));
+    c.send(Message::Sale(till::ui::sale::Msg::AddSku("FRU002".into())));
     // A barcode scanned instead of a weight is a scan of its own, not 6912345000376 kg.
     c.scan("6912345000376");
     assert_eq!(c.till.counter().sale().lines().len(), 2, "{:?}", c.till.notice());
     assert_eq!(c.till.counter().sale().lines()[1].quantity, rust_decimal::Decimal::ONE);
     // Asked again, then paid without a weight: the next customer's scan is theirs.
-    c.send(Message::AddSku("FRU002".into()));
+    c.send(Message::Sale(till::ui::sale::Msg::AddSku("FRU002".into())));
     c.key(Named::F12);
     c.click("Exact");
     c.scan("DRK003");
@@ -1065,8 +1065,8 @@ fn a_scan_while_a_question_is_asked_is_refused_aloud() {
     c.scan("DRK003");
     c.click("Void sale");
     // The scan field under the dialog still has the keyboard: a scanner types into it.
-    c.send(Message::ScanChanged("DRK001".into()));
-    c.send(Message::ScanSubmitted);
+    c.send(Message::Sale(till::ui::sale::Msg::ScanChanged("DRK001".into())));
+    c.send(Message::Sale(till::ui::sale::Msg::ScanSubmitted));
     assert_eq!(c.till.counter().sale().lines().len(), 1, "nothing added under the question");
     assert!(c.error().is_some_and(|e| e.contains("Answer the question")), "{:?}", c.till.notice());
     c.click("No, keep it");
@@ -1181,7 +1181,7 @@ fn search_hits_are_walked_with_the_arrows_and_enter_adds_the_one_walked_to() {
     use iced::keyboard::Modifiers;
     let mut c = fast();
     c.sign_in();
-    c.send(Message::ScanChanged("cola".into()));
+    c.send(Message::Sale(till::ui::sale::Msg::ScanChanged("cola".into())));
     let hits = c.till.counter().catalog().search("cola", 24).len();
     assert!(hits >= 2, "Coca-Cola and Pepsi Cola… at least two hits: {hits}");
     press(&mut c, Named::ArrowDown, Modifiers::empty());
@@ -1205,12 +1205,12 @@ fn a_whole_sale_discount_is_reached_from_the_keyboard() {
     c.scan("DRK003");
     assert_eq!(c.till.counter().selected(), Some(1), "the newest line is selected");
     // Shift+F5: the whole sale, even with a line selected.
-    c.send(Message::ScanChanged("10".into()));
+    c.send(Message::Sale(till::ui::sale::Msg::ScanChanged("10".into())));
     press(&mut c, Named::F5, Modifiers::SHIFT);
     assert_eq!(c.till.counter().sale().totals().total.minor(), 495, "5.50 less 10 %: {:?}", c.till.notice());
     assert!(c.till.counter().sale().lines().iter().all(|l| l.discount.is_none()), "not a line's discount");
     // Or: up past the first line selects none, and F5 says it is the sale's.
-    c.send(Message::SelectLine(1));
+    c.send(Message::Sale(till::ui::sale::Msg::SelectLine(1)));
     press(&mut c, Named::ArrowUp, Modifiers::empty());
     assert_eq!(c.till.counter().selected(), Some(0));
     press(&mut c, Named::ArrowUp, Modifiers::empty());

@@ -92,15 +92,18 @@ pub fn drive(
     for _ in 0..sales {
         for _ in 0..rng.range(1, 4) {
             let sku = till.counter.catalog().products()[rng.range(0, products - 1) as usize].sku.to_string();
-            send(&mut till, Message::AddSku(sku));
+            send(&mut till, Message::Sale(super::sale::Msg::AddSku(sku)));
             if till.weighing.is_some() {
                 // Sold by weight: the cashier types what the scale shows.
                 let grams = rng.range(100, 2500);
-                send(&mut till, Message::ScanChanged(format!("{}.{:03}", grams / 1000, grams % 1000)));
-                send(&mut till, Message::ScanSubmitted);
+                send(
+                    &mut till,
+                    Message::Sale(super::sale::Msg::ScanChanged(format!("{}.{:03}", grams / 1000, grams % 1000))),
+                );
+                send(&mut till, Message::Sale(super::sale::Msg::ScanSubmitted));
             }
         }
-        send(&mut till, Message::Pay);
+        send(&mut till, Message::Sale(super::sale::Msg::Pay));
         finish(&mut till, &mut rng, card)?;
         done += 1;
     }
@@ -115,20 +118,20 @@ fn finish(till: &mut Till, rng: &mut Rng, card: f64) -> Result<(), String> {
     for _ in 0..4 {
         match till.counter.sale().state() {
             SaleState::Open if till.counter.sale().lines().is_empty() => return Ok(()),
-            SaleState::Open => send(till, Message::Pay),
-            SaleState::Paid => send(till, Message::CompleteSale),
+            SaleState::Open => send(till, Message::Sale(super::sale::Msg::Pay)),
+            SaleState::Paid => send(till, Message::Payment(super::payment::Msg::CompleteSale)),
             SaleState::Tendering if till.card == CardState::Unknown => {
-                send(till, Message::Recover);
+                send(till, Message::Payment(super::payment::Msg::Recover));
                 if till.card == CardState::Unknown {
                     return Err("a card payment's outcome is unknown: a manager must settle it".into());
                 }
             }
             SaleState::Tendering => {
                 if (rng.next_u64() % 10_000) < (card * 10_000.0) as u64 {
-                    send(till, Message::Card);
+                    send(till, Message::Payment(super::payment::Msg::Card));
                 }
                 if till.counter.sale().state() == SaleState::Tendering && till.card == CardState::Idle {
-                    send(till, Message::Cash(None));
+                    send(till, Message::Payment(super::payment::Msg::Cash(None)));
                 }
             }
             other => return Err(format!("the sale is {other:?}")),

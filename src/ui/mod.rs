@@ -13,10 +13,10 @@ mod chrome;
 pub mod devices;
 pub mod drive;
 pub mod manager;
-mod payment;
+pub mod payment;
 pub mod products;
-mod refund;
-mod sale;
+pub mod refund;
+pub mod sale;
 mod sign_in;
 mod theme;
 pub mod training;
@@ -38,12 +38,12 @@ use rust_decimal::Decimal;
 use crate::auth::{self, Approval, AuthError, Permission, User};
 use crate::card::{self, CardOp, Resolution};
 use crate::config::{self, StoreSettings};
-use crate::counter::{CardRefund, Counter, CounterError, Entered, RefundSource};
+use crate::counter::{CardRefund, Counter, CounterError, RefundSource};
 use crate::ledger::find::FoundSale;
 use crate::ledger::{PostContext, Posted};
 use crate::money::Money;
 use crate::printer::driver::{JobResult, PrinterStatus};
-use crate::sale::{ExternalMethod, Sale, SaleKind, SaleState, TenderKind};
+use crate::sale::{Sale, SaleKind, SaleState, TenderKind};
 use crate::terminal::{Outcome, TerminalInfo, result_text, status_text};
 pub use devices::Devices;
 
@@ -255,37 +255,18 @@ pub enum Message {
     Stray(Option<String>),
     /// A click anywhere: the screen's field takes the keyboard back (`update` does it).
     Refocus,
-    // sale
-    ScanChanged(String),
-    ScanSubmitted,
-    Category(String),
-    AddSku(String),
-    SelectLine(usize),
+    /// An F-key or Escape: what it means is the screen's (or the dialog's) to say.
+    Key(Named),
+    Sale(sale::Msg),
+    Payment(payment::Msg),
+    Refund(refund::Msg),
     /// The arrow keys (−1 up, +1 down): the sign-in's users, the search hits, the cart's lines.
     Walk(i32),
-    /// Shift+F5: a discount off the whole sale, whatever line is selected.
-    SaleDiscount,
-    Quantity,
-    Price,
-    Discount,
-    VoidLine,
-    Park,
-    ToggleParked,
-    Resume(usize),
-    VoidSale,
-    Pay,
-    OpenRefund,
-    Reprint,
     PrintQueued,
-    NoSale,
     ToggleLanguage,
     TogglePaper,
     Dismiss,
-    // payment
-    CashChanged(String),
-    Cash(Option<Money>),
-    Card,
-    AbortCard,
+    // card payments and the jobs between screens
     CardStatus(u8),
     CardDone(Result<card::CardPayment, String>),
     /// The ledger holds the current sale's durable copy under this id (written before money moved).
@@ -301,14 +282,7 @@ pub enum Message {
     /// Card payments of the current sale reversed at the terminal (receipt, trace), for a void;
     /// with the error that stopped the rest, if any.
     Reversed(Vec<(u32, u32)>, Option<String>, bool),
-    /// Complete a sale that was paid before the till closed (brought back at start).
-    CompleteSale,
-    Recover,
     Recovered(Result<Vec<Resolution>, String>),
-    External(ExternalMethod),
-    /// Cash back on a refund: its cash share, or (true) all of it, the card's share too.
-    RefundCash(bool),
-    BackToCart,
     /// Yes to the step asked about (`Till::confirm`).
     Confirmed,
     /// No: nothing happens.
@@ -319,18 +293,6 @@ pub enum Message {
     Approve,
     Approved(Result<Approval, AuthError>),
     CancelApproval,
-    // refund
-    LookupChanged(String),
-    Lookup,
-    Found(Result<RefundSource, String>),
-    /// Sales found by a clue (an item, a total, a card's last four, a date) for a refund.
-    FoundSales(Result<Vec<FoundSale>, String>),
-    /// One of them chosen: open it.
-    OpenReceipt(i64),
-    RefundQuantity(u32, Decimal),
-    RefundAll,
-    RefundConfirm,
-    RefundCancel,
     // workers
     /// A paid sale posted, or refused (then kept durably as a sale in progress with this id).
     Posted(u64, Result<Posted, String>, Option<i64>),
@@ -765,9 +727,9 @@ impl Till {
             return match typed {
                 Some(text) => {
                     let scan = format!("{}{text}", self.scan);
-                    self.handle(Message::ScanChanged(scan))
+                    self.handle(Message::Sale(sale::Msg::ScanChanged(scan)))
                 }
-                None => self.handle(Message::ScanSubmitted),
+                None => self.handle(Message::Sale(sale::Msg::ScanSubmitted)),
             };
         }
         // Enter alone: a form field without a submit lets it through, nothing was lost.
@@ -779,6 +741,36 @@ impl Till {
             }
         }
         Vec::new()
+    }
+
+    /// An F-key or Escape. A dialog open (an approval, a confirmation) has the keys: Escape
+    /// closes it and the screen under it hears none of them. F11 (language) is the till's;
+    /// every other key means what the screen showing says it means (its buttons name them), and
+    /// Escape is one step back on every screen.
+    fn key(&mut self, key: Named) -> Vec<Job> {
+        if self.approval.is_some() || self.confirm.is_some() {
+            return match key {
+                Named::Escape if self.approval.is_some() => self.handle(Message::CancelApproval),
+                Named::Escape => self.handle(Message::CancelConfirm),
+                _ => Vec::new(),
+            };
+        }
+        if key == Named::F11 {
+            return self.handle(Message::ToggleLanguage);
+        }
+        let escape = key == Named::Escape;
+        let message = match self.screen {
+            Screen::Sale if key == Named::F1 => Some(Message::SignOut),
+            Screen::Sale => sale::key(key).map(Message::Sale),
+            Screen::Payment => payment::key(self, key).map(Message::Payment),
+            Screen::Refund => refund::key(key).map(Message::Refund),
+            Screen::Manager => escape.then_some(Message::Manager(manager::Msg::Back)),
+            Screen::Users => escape.then_some(Message::Users(users::Msg::Back)),
+            Screen::Products => escape.then_some(Message::Products(products::Msg::Back)),
+            Screen::Setup => escape.then_some(Message::Wizard(wizard::Msg::Back)),
+            Screen::SignIn => escape.then_some(Message::PickUser(usize::MAX)),
+        };
+        message.map(|m| self.handle(m)).unwrap_or_default()
     }
 
     /// The arrow keys: on the sign-in they pick a user (the PIN field keeps the keyboard); on
@@ -899,38 +891,23 @@ impl Till {
     /// Applies a message; returns the jobs it started.
     pub fn handle(&mut self, message: Message) -> Vec<Job> {
         let l = self.locale.clone();
-        // The F-keys mean what the screen's buttons say.
         let dialog = self.approval.is_some() || self.confirm.is_some();
-        let message = match (self.screen, message) {
-            // A dialog open (an approval, a confirmation) has the keys: Escape closes it, and
-            // the screen under it hears none of them.
-            (_, Message::BackToCart) if self.approval.is_some() => Message::CancelApproval,
-            (_, Message::BackToCart) if self.confirm.is_some() => Message::CancelConfirm,
-            (_, m) if dialog && is_key_action(&m) => Message::Done,
+        match message {
+            // A dialog open has the keyboard: keys meant for the screen do nothing under it.
+            Message::OpenManager | Message::Walk(_) | Message::Sale(sale::Msg::SaleDiscount) if dialog => {
+                return Vec::new();
+            }
             // A scan while a question is asked goes nowhere under it: refused aloud.
-            (_, Message::ScanSubmitted | Message::AddSku(_)) if self.confirm.is_some() => {
+            Message::Sale(sale::Msg::ScanSubmitted | sale::Msg::AddSku(_)) if self.confirm.is_some() => {
                 self.scan.clear();
                 self.error_t("counter.answer_first");
                 return Vec::new();
             }
-            (_, Message::ScanChanged(_)) if self.confirm.is_some() => return Vec::new(),
-            (Screen::Refund, Message::Pay) => Message::RefundConfirm,
-            (Screen::Refund, Message::Quantity) => Message::RefundAll,
-            (Screen::Refund, Message::BackToCart) => Message::RefundCancel,
-            (Screen::Manager, Message::BackToCart) => Message::Manager(manager::Msg::Back),
-            // A refund's F12 pays back the next share: the card's, then the cash.
-            (Screen::Payment, Message::Pay) if self.counter.refund_shares().is_some_and(|s| !s.card.is_positive()) => {
-                Message::RefundCash(false)
-            }
-            (Screen::Payment, Message::Pay) => Message::Card,
-            // Escape is one step back on every screen.
-            (Screen::Users, Message::BackToCart) => Message::Users(users::Msg::Back),
-            (Screen::Products, Message::BackToCart) => Message::Products(products::Msg::Back),
-            (Screen::Setup, Message::BackToCart) => Message::Wizard(wizard::Msg::Back),
-            (Screen::SignIn, Message::BackToCart) => Message::PickUser(usize::MAX),
-            (_, message) => message,
-        };
+            Message::Sale(sale::Msg::ScanChanged(_)) if self.confirm.is_some() => return Vec::new(),
+            _ => {}
+        }
         match message {
+            Message::Key(key) => return self.key(key),
             Message::Dismiss => self.clear_notice(),
             Message::Done | Message::Frame | Message::FocusNext(_) | Message::Refocus => {}
             Message::Stray(typed) => return self.stray(typed),
@@ -941,6 +918,9 @@ impl Till {
                     self.counter_error(CounterError::CartNotEmpty);
                 }
             }
+            Message::Sale(msg) => return sale::update(self, msg),
+            Message::Payment(msg) => return payment::update(self, msg),
+            Message::Refund(msg) => return refund::update(self, msg),
             Message::Manager(msg) => return manager::update(self, msg),
             Message::OpenSetup => {
                 if !self.counter.sale().lines().is_empty() {
@@ -1094,157 +1074,7 @@ impl Till {
                 }
                 Err(e) => self.counter_error(e),
             },
-            // ----- sale -----
-            Message::ScanChanged(text) => {
-                self.results = if text.chars().any(|c| !c.is_ascii_digit() && c != '*' && c != '.') {
-                    self.counter.catalog().search(&text, 24).into_iter().map(|p| p.sku.to_string()).collect()
-                } else {
-                    Vec::new()
-                };
-                self.result_cursor = None;
-                self.scan = text;
-            }
-            // A search hit walked to with the arrows: Enter adds it.
-            Message::ScanSubmitted
-                if let Some(sku) = self.result_cursor.take().and_then(|i| self.results.get(i)).cloned() =>
-            {
-                return self.handle(Message::AddSku(sku));
-            }
-            Message::ScanSubmitted => {
-                let mut text = std::mem::take(&mut self.scan);
-                let results = std::mem::take(&mut self.results);
-                // The weight of the product waiting for it (a number alone): the line, weighed.
-                if let Some(sku) = self.weighing.take() {
-                    let kilograms = text.trim().replace(',', ".");
-                    match rust_decimal::Decimal::from_str_exact(&kilograms) {
-                        // A weight is under 100 kg with at most grams: a barcode or a PLU
-                        // scanned instead is a scan of its own.
-                        Ok(w)
-                            if w > rust_decimal::Decimal::ZERO
-                                && w < rust_decimal::Decimal::ONE_HUNDRED
-                                && w.scale() <= 3 =>
-                        {
-                            text = format!("{kilograms}*{sku}")
-                        }
-                        // Nothing typed: still waiting; anything else is a scan of its own.
-                        _ if kilograms.is_empty() => {
-                            self.weighing = Some(sku);
-                            return Vec::new();
-                        }
-                        _ => {}
-                    }
-                }
-                let entered = self.counter.enter(&text);
-                if entered.is_err() && !results.is_empty() {
-                    // A name typed, not a code: one hit is taken, several are left to choose from.
-                    if let [sku] = results.as_slice() {
-                        return self.handle(Message::AddSku(sku.clone()));
-                    }
-                    self.scan = text;
-                    self.results = results;
-                    self.info_t("counter.choose_product");
-                    return Vec::new();
-                }
-                match entered {
-                    Ok(Entered::Nothing) => {}
-                    Ok(Entered::Line(_)) => {
-                        self.last_change = None;
-                        self.clear_notice();
-                    }
-                    Ok(Entered::Receipt(no)) => {
-                        self.screen = Screen::Refund;
-                        return vec![self.find_sale(no)];
-                    }
-                    Err(CounterError::WeightNeeded(sku)) => self.ask_weight(sku),
-                    Err(CounterError::Lookup(_)) if self.counter.catalog().is_empty() => {
-                        self.error_t("counter.catalog_empty")
-                    }
-                    Err(e) => self.counter_error(e),
-                }
-            }
-            Message::Category(c) => self.category = c,
-            Message::AddSku(sku) => {
-                self.scan.clear();
-                self.results.clear();
-                self.result_cursor = None;
-                self.weighing = None;
-                match self.counter.add_sku(&sku) {
-                    Ok(_) => self.last_change = None,
-                    Err(CounterError::WeightNeeded(sku)) => self.ask_weight(sku),
-                    Err(e) => self.counter_error(e),
-                }
-            }
-            Message::SelectLine(i) => self.counter.select(Some(i)),
-            Message::Quantity => {
-                let text = std::mem::take(&mut self.scan);
-                match self.counter.set_quantity(&text, None) {
-                    Ok(()) => {}
-                    Err(CounterError::NeedsApproval(_)) => self.ask_manager(Pending::Quantity(text)),
-                    Err(e) => self.counter_error(e),
-                }
-            }
             Message::Walk(step) => self.walk(step),
-            Message::Discount | Message::SaleDiscount => {
-                let text = std::mem::take(&mut self.scan);
-                let whole = matches!(message, Message::SaleDiscount) || self.counter.selected().is_none();
-                match self.counter.discount(&text, whole, None) {
-                    Ok(()) => {}
-                    Err(CounterError::NeedsApproval(_)) => self.ask_manager(Pending::Discount(text, whole)),
-                    Err(e) => self.counter_error(e),
-                }
-            }
-            Message::Price => {
-                let text = std::mem::take(&mut self.scan);
-                if self.counter.selected().is_none() {
-                    self.counter_error(CounterError::NoLineSelected);
-                } else if let Err(e) = Money::parse(&text, self.counter.store().currency) {
-                    self.error(e.localized(&l));
-                } else {
-                    self.ask_manager(Pending::Price(text));
-                }
-            }
-            Message::VoidLine => {
-                if self.counter.void_needs_approval() {
-                    self.ask_manager(Pending::VoidLine);
-                } else {
-                    let what = self.selected_line_audit();
-                    match self.counter.void_line(None) {
-                        // In the X and Z with who voided it (the cashier, on the entry).
-                        Ok(()) => return vec![self.audit("void_line", what)],
-                        Err(e) => self.counter_error(e),
-                    }
-                }
-            }
-            Message::Park => {
-                self.weighing = None;
-                match self.counter.park() {
-                    Ok(()) => {
-                        self.info_t("counter.parked");
-                        // Parked sales survive a restart: their copy in the ledger.
-                        let Some(parked) = self.counter.parked().last() else { return Vec::new() };
-                        let (sale, id, key) = (parked.sale.clone(), parked.in_progress, parked.key);
-                        return vec![self.devices.ledger.call(
-                            move |ledger| match workers::lock(ledger).save_in_progress(id, "counter", &sale, Utc::now())
-                            {
-                                Ok(id) => Message::ParkedSaved(key, id),
-                                Err(_) => Message::Done,
-                            },
-                        )];
-                    }
-                    Err(e) => self.counter_error(e),
-                }
-            }
-            Message::ToggleParked => self.show_parked = !self.show_parked,
-            Message::Resume(i) => match self.counter.resume(i) {
-                Ok(()) => self.show_parked = false,
-                Err(e) => self.counter_error(e),
-            },
-            Message::VoidSale => {
-                // The whole cart goes: asked first.
-                if !self.counter.sale().lines().is_empty() {
-                    self.confirm = Some(Confirm::VoidSale);
-                }
-            }
             Message::CancelConfirm => self.confirm = None,
             Message::Confirmed => match self.confirm.take() {
                 Some(Confirm::VoidSale) if self.counter.sale_void_needs_approval() => {
@@ -1254,155 +1084,14 @@ impl Till {
                 Some(Confirm::CloseDay) => return self.handle(Message::Manager(manager::Msg::CloseDayNow)),
                 None => {}
             },
-            Message::Pay => {
-                if self.screen != Screen::Sale {
-                    return Vec::new();
-                }
-                self.weighing = None;
-                match self.counter.begin_payment() {
-                    Ok(()) => {
-                        self.screen = Screen::Payment;
-                        self.cash.clear();
-                        self.card = CardState::Idle;
-                        self.clear_notice();
-                        return self.finish_if_paid();
-                    }
-                    Err(e) => self.counter_error(e),
-                }
-            }
-            Message::OpenRefund => {
-                self.weighing = None;
-                if !self.counter.sale().lines().is_empty() {
-                    self.counter_error(CounterError::CartNotEmpty);
-                } else {
-                    self.screen = Screen::Refund;
-                    self.lookup.clear();
-                    self.refund_quantities.clear();
-                    self.found_sales.clear();
-                }
-            }
-            Message::Reprint => match self.last_receipt {
-                Some(no) => return self.print(no, true),
-                None => self.error_t("counter.nothing_to_reprint"),
-            },
             Message::PrintQueued => return self.print_queued(),
-            Message::NoSale => self.ask_manager(Pending::NoSale),
-            // ----- payment -----
-            Message::CashChanged(text) => {
-                self.cash = text;
-                self.cash_to_confirm = None;
-            }
-            Message::Cash(quick) => {
-                if self.card != CardState::Idle {
-                    return Vec::new();
-                }
-                let typed = std::mem::take(&mut self.cash);
-                // Typed cash far beyond what is due (a manager's PIN after a refused shortcut, a
-                // price in the wrong field) is asked again: Enter once more takes it.
-                if quick.is_none()
-                    && let Ok(given) = Money::parse(&typed, self.counter.store().currency)
-                {
-                    let due = self.counter.sale().cash_due();
-                    let limit = self.counter.store().cash_given_limit(due);
-                    if given.minor() > limit.minor() && self.cash_to_confirm != Some(given) {
-                        self.cash_to_confirm = Some(given);
-                        self.cash = typed;
-                        let words = rust_i18n::t!(
-                            "counter.cash_check",
-                            locale = &l,
-                            given = theme::money(given),
-                            due = theme::money(due)
-                        );
-                        self.error(words.into_owned());
-                        return Vec::new();
-                    }
-                }
-                self.cash_to_confirm = None;
-                let given = quick.map_or(typed, |m| m.amount().to_string());
-                match self.counter.tender_cash(&given) {
-                    Ok(change) => {
-                        self.last_change = Some(change);
-                        return self.finish_if_paid();
-                    }
-                    Err(e) => self.counter_error(e),
-                }
-            }
-            Message::Card => return self.start_card(),
-            // The terminal is master during a payment: ZVT lets the till send no abort then
-            // (PA00P015 rev 13.08 §2.23). The customer stops it on the terminal (its Stop key),
-            // or it ends by its own timeout; the till waits for its answer.
-            Message::AbortCard => {
-                if matches!(self.card, CardState::Running(_)) {
-                    self.info_t("counter.abort_on_terminal");
-                }
-            }
             Message::CardStatus(code) => {
                 if matches!(self.card, CardState::Running(_)) {
                     self.card = CardState::Running(status_text(code, &l));
                 }
             }
             Message::CardDone(result) => return self.card_done(result),
-            Message::Recover => {
-                let Some(terminal) = &self.devices.terminal else { return Vec::new() };
-                let ledger = self.devices.shared.clone();
-                let current = self.counter.in_progress();
-                self.terminal = TerminalState::Busy;
-                return vec![terminal.stream(move |device, out| {
-                    let mut ledger = workers::lock(&ledger);
-                    let r = card::recover(&mut ledger, &mut *device.terminal);
-                    out.send(Message::Recovered(r.map_err(|e| e.to_string())));
-                    // The current sale takes what the ledger now holds for it.
-                    if let Some(id) = current
-                        && let Ok(held) = ledger.held_cards(id)
-                    {
-                        out.send(Message::Held(id, held));
-                    }
-                })];
-            }
             Message::Recovered(result) => return self.recovered(result),
-            Message::External(method) => {
-                if self.card != CardState::Idle {
-                    return Vec::new();
-                }
-                let reference = std::mem::take(&mut self.cash);
-                match self.counter.tender_external(method, &reference) {
-                    Ok(()) => return self.finish_if_paid(),
-                    Err(e) => self.counter_error(e),
-                }
-            }
-            Message::RefundCash(all) => match self.counter.refund_cash(all, None) {
-                Ok(_) => return self.finish_if_paid(),
-                Err(CounterError::NeedsApproval(_)) => self.ask_manager(Pending::CashRefund(all)),
-                Err(e) => self.counter_error(e),
-            },
-            Message::BackToCart if self.screen == Screen::Sale => {
-                // One step back: the weighing is given up, the parked list closes, else the
-                // typed search is cleared.
-                if self.weighing.take().is_some() {
-                    self.scan.clear();
-                    self.clear_notice();
-                } else if self.show_parked {
-                    self.show_parked = false;
-                } else {
-                    self.scan.clear();
-                    self.results.clear();
-                    self.result_cursor = None;
-                }
-            }
-            Message::BackToCart => {
-                if self.card != CardState::Idle {
-                    return Vec::new();
-                }
-                if self.counter.sale().kind() == SaleKind::Refund && self.counter.sale().tenders().is_empty() {
-                    self.counter.cancel_refund();
-                    self.screen = Screen::Sale;
-                } else {
-                    match self.counter.back_to_cart() {
-                        Ok(()) => self.screen = Screen::Sale,
-                        Err(e) => self.counter_error(e),
-                    }
-                }
-            }
             // ----- approval -----
             Message::ApprovalUser(i) => {
                 if let Some(a) = &mut self.approval {
@@ -1434,66 +1123,9 @@ impl Till {
             }
             Message::Approved(result) => return self.approved(result),
             Message::CancelApproval => self.approval = None,
-            // ----- refund -----
-            Message::LookupChanged(text) => self.lookup = text,
-            Message::Lookup => {
-                let text = std::mem::take(&mut self.lookup);
-                return self.lookup(text.trim());
-            }
-            Message::OpenReceipt(no) => return vec![self.find_sale(no)],
-            Message::FoundSales(result) => match result {
-                Ok(found) if found.is_empty() => {
-                    self.found_sales.clear();
-                    self.error_t("counter.no_sale_found");
-                }
-                Ok(found) => {
-                    self.found_sales = found;
-                    self.info_t("counter.choose_sale");
-                }
-                Err(e) => self.error(e),
-            },
-            Message::Found(result) => match result {
-                Ok(source) => {
-                    self.found_sales.clear();
-                    self.refund_quantities =
-                        source.original.lines.iter().map(|line| (line.line_no, Decimal::ZERO)).collect();
-                    self.clear_notice();
-                    if let Err(e) = self.counter.open_refund(source) {
-                        self.counter_error(e);
-                    }
-                }
-                Err(e) => self.error(e),
-            },
-            Message::RefundQuantity(line_no, quantity) => {
-                let left = self.refundable(line_no);
-                if let Some(q) = self.refund_quantities.iter_mut().find(|(n, _)| *n == line_no) {
-                    q.1 = quantity.max(Decimal::ZERO).min(left);
-                }
-            }
-            Message::RefundAll => {
-                let all: Vec<(u32, Decimal)> =
-                    self.refund_quantities.iter().map(|(n, _)| (*n, self.refundable(*n))).collect();
-                self.refund_quantities = all;
-            }
-            Message::RefundConfirm => match self.counter.refund_lines(&self.refund_quantities, None) {
-                Ok(()) => {
-                    self.screen = Screen::Payment;
-                    self.card = CardState::Idle;
-                }
-                Err(CounterError::NeedsApproval(_)) => self.ask_manager(Pending::Refund),
-                Err(e) => self.counter_error(e),
-            },
-            Message::RefundCancel => {
-                self.counter.cancel_refund();
-                self.refund_quantities.clear();
-                self.found_sales.clear();
-                self.screen = Screen::Sale;
-            }
             // ----- workers -----
             Message::Posted(id, result, in_progress) => return self.posted(id, result, in_progress),
             Message::InProgress(id) => self.counter.set_in_progress(id),
-            Message::CompleteSale if self.card == CardState::Idle => return self.finish_if_paid(),
-            Message::CompleteSale => {}
             Message::ParkedSaved(key, id) => {
                 if !self.counter.set_parked_in_progress(key, id) {
                     // Voided or posted before its copy was written: the copy holds no money.
@@ -1530,88 +1162,6 @@ impl Till {
             }
         }
         Vec::new()
-    }
-
-    /// What the refund screen's field takes: a receipt's code or number opens that sale; with a
-    /// sale open, an item's barcode or SKU adds one of it (all of a weighed line) to what goes
-    /// back; with none open, an item, a total (`12.50`), a card's last four (`*1234`) or a date
-    /// (`2026-12-07`) finds the sales it could be.
-    fn lookup(&mut self, text: &str) -> Vec<Job> {
-        use crate::ledger::find::SaleClue;
-        let l = self.locale.clone();
-        let register = self.counter.store().register.clone();
-        let catalog = self.counter.catalog();
-        let sku = catalog
-            .scan(text)
-            .map(|hit| hit.product.sku.to_string())
-            .or_else(|_| catalog.by_sku(text).map(|p| p.sku.to_string()))
-            .ok();
-        let clue = match (crate::counter::Entry::parse(text, &register), sku) {
-            (Ok(crate::counter::Entry::Empty), _) => return Vec::new(),
-            (Ok(crate::counter::Entry::Receipt(no)), _) => return vec![self.find_sale(no)],
-            (_, Some(sku)) if self.counter.refund_source().is_some() => {
-                self.return_item(&sku);
-                return Vec::new();
-            }
-            (_, Some(sku)) => SaleClue::Sku(sku),
-            _ if !text.is_empty() && text.len() <= 8 && text.bytes().all(|b| b.is_ascii_digit()) => {
-                return text.parse().map(|no| vec![self.find_sale(no)]).unwrap_or_default();
-            }
-            _ if text.len() == 5 && text.starts_with('*') && text[1..].bytes().all(|b| b.is_ascii_digit()) => {
-                SaleClue::CardLastFour(text[1..].to_string())
-            }
-            _ => {
-                if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-                    SaleClue::Date(date)
-                } else if let Ok(total) = Money::parse(text, self.counter.store().currency)
-                    && text.contains(['.', ','])
-                {
-                    SaleClue::Total(total.minor())
-                } else {
-                    self.error(rust_i18n::t!("counter.not_a_receipt", locale = &l, value = text).into_owned());
-                    return Vec::new();
-                }
-            }
-        };
-        vec![self.devices.ledger.call(move |ledger| {
-            Message::FoundSales(workers::lock(ledger).find_sales(&clue, 20).map_err(|e| e.localized(&l)))
-        })]
-    }
-
-    /// A returned item scanned with its sale open: one more of its line goes back (a weighed
-    /// line: all of it), or the cashier hears it is not on this receipt.
-    fn return_item(&mut self, sku: &str) {
-        let l = self.locale.clone();
-        let Some(source) = self.counter.refund_source() else { return };
-        let line = source.original.lines.iter().find(|line| {
-            let chosen = self.refund_quantities.iter().find(|(n, _)| *n == line.line_no).map_or(Decimal::ZERO, |q| q.1);
-            line.sku == sku && chosen < line.quantity - line.refunded_quantity
-        });
-        match line {
-            Some(line) => {
-                let step = if line.sold_by == crate::catalog::SoldBy::Piece { Decimal::ONE } else { line.quantity };
-                let (line_no, left) = (line.line_no, line.quantity - line.refunded_quantity);
-                if let Some(q) = self.refund_quantities.iter_mut().find(|(n, _)| *n == line_no) {
-                    q.1 = (q.1 + step).min(left);
-                }
-                self.clear_notice();
-            }
-            None => {
-                let name = self.counter.catalog().by_sku(sku).map_or(sku.to_string(), |p| p.name(&l).to_string());
-                let receipt = source.record.receipt_no;
-                self.error(
-                    rust_i18n::t!("counter.item_not_on_receipt", locale = &l, item = name, receipt = receipt)
-                        .into_owned(),
-                );
-            }
-        }
-    }
-
-    fn refundable(&self, line_no: u32) -> Decimal {
-        self.counter
-            .refund_source()
-            .and_then(|s| s.original.lines.iter().find(|l| l.line_no == line_no))
-            .map_or(Decimal::ZERO, |l| l.quantity - l.refunded_quantity)
     }
 
     fn ask_manager(&mut self, pending: Pending) {
@@ -1733,13 +1283,13 @@ impl Till {
     fn find_sale(&self, receipt_no: i64) -> Job {
         let l = self.locale.clone();
         self.devices.ledger.call(move |ledger| {
-            Message::Found(match refund_source(&workers::lock(ledger), receipt_no) {
+            Message::Refund(refund::Msg::Found(Box::new(match refund_source(&workers::lock(ledger), receipt_no) {
                 Ok(source) if source.record.kind == "refund" => {
                     Err(rust_i18n::t!("counter.refund_of_refund", locale = &l).into_owned())
                 }
                 Ok(source) => Ok(source),
                 Err(e) => Err(e.localized(&l)),
-            })
+            })))
         })
     }
 
@@ -2259,48 +1809,11 @@ pub(crate) fn print_failure(e: &crate::print_queue::PrintError) -> Message {
     })
 }
 
-/// The documented shortcuts (README): Shift+F1 the manager's screen, F1 sign out, F2 quantity, F3 price, F4 void line,
-/// F5 discount, F6 park, F7 parked sales, F8 refund, F9 reprint, F10 no sale, F11 language,
-/// F12 pay, Escape back / cancel.
+/// The keys the till answers whatever has the keyboard: the F-keys and Escape, as
+/// `Message::Key` for the screen showing to interpret (README lists what each means where).
 pub fn shortcut(key: Named) -> Option<Message> {
-    Some(match key {
-        Named::F1 => Message::SignOut,
-        Named::F2 => Message::Quantity,
-        Named::F3 => Message::Price,
-        Named::F4 => Message::VoidLine,
-        Named::F5 => Message::Discount,
-        Named::F6 => Message::Park,
-        Named::F7 => Message::ToggleParked,
-        Named::F8 => Message::OpenRefund,
-        Named::F9 => Message::Reprint,
-        Named::F10 => Message::NoSale,
-        Named::F11 => Message::ToggleLanguage,
-        Named::F12 => Message::Pay,
-        Named::Escape => Message::BackToCart,
-        _ => return None,
-    })
-}
-
-/// Whether a message is an F-key's doing (or Shift+F1's) and not
-/// a click on a dialog's own buttons: with a dialog open, such keys do nothing underneath it.
-fn is_key_action(m: &Message) -> bool {
-    matches!(
-        m,
-        Message::SignOut
-            | Message::Quantity
-            | Message::Price
-            | Message::VoidLine
-            | Message::Discount
-            | Message::SaleDiscount
-            | Message::Walk(_)
-            | Message::Park
-            | Message::ToggleParked
-            | Message::OpenRefund
-            | Message::Reprint
-            | Message::NoSale
-            | Message::Pay
-            | Message::OpenManager
-    )
+    use Named::*;
+    matches!(key, F1 | F2 | F3 | F4 | F5 | F6 | F7 | F8 | F9 | F10 | F11 | F12 | Escape).then_some(Message::Key(key))
 }
 
 /// What a key or a click means before any screen's field sees it (the window's subscription).
@@ -2320,7 +1833,7 @@ pub fn key_or_click(event: iced::Event, status: iced::event::Status, _window: ic
     let free = status == Status::Ignored;
     match key {
         Key::Named(Named::F1) if modifiers.shift() => Some(Message::OpenManager),
-        Key::Named(Named::F5) if modifiers.shift() => Some(Message::SaleDiscount),
+        Key::Named(Named::F5) if modifiers.shift() => Some(Message::Sale(sale::Msg::SaleDiscount)),
         Key::Named(Named::ArrowUp) => Some(Message::Walk(-1)),
         Key::Named(Named::ArrowDown) => Some(Message::Walk(1)),
         Key::Named(Named::Tab) if free => Some(Message::FocusNext(!modifiers.shift())),

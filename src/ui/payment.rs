@@ -2,6 +2,12 @@
 //! status and an Abort button; scan-code and other tenders with a reference; split tenders. For a
 //! refund: back to the original card, or cash.
 
+use iced::keyboard::key::Named;
+
+use super::{Job, Pending, Screen, TerminalState, workers};
+use crate::card;
+use crate::counter::CounterError;
+
 use iced::widget::{Space, column, container, row, text, text_input};
 use iced::{Alignment, Color, Element, Length};
 
@@ -9,6 +15,140 @@ use super::theme::{self, LARGE, SMALL, TEXT, money};
 use super::{CASH_FIELD, CardState, Message, Till, t};
 use crate::money::Money;
 use crate::sale::{ExternalMethod, SaleKind, SaleState, TenderKind};
+
+/// What the payment screen's buttons and keys ask for.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    CashChanged(String),
+    /// Cash: the amount typed (None) or a quick amount.
+    Cash(Option<Money>),
+    Card,
+    AbortCard,
+    Recover,
+    External(ExternalMethod),
+    /// Cash back on a refund: its cash share, or (true) all of it, the card's share too.
+    RefundCash(bool),
+    /// Complete a sale that was paid before the till closed (brought back at start).
+    CompleteSale,
+    /// Escape: back to the cart (a refund not paid yet: back to the sale screen).
+    Back,
+}
+
+/// The keys as this screen means them: F12 the card (a refund: the next share back), Escape back.
+pub fn key(till: &Till, key: Named) -> Option<Msg> {
+    match key {
+        // A refund's F12 pays back the next share: the card's, then the cash.
+        Named::F12 if till.counter.refund_shares().is_some_and(|s| !s.card.is_positive()) => {
+            Some(Msg::RefundCash(false))
+        }
+        Named::F12 => Some(Msg::Card),
+        Named::Escape => Some(Msg::Back),
+        _ => None,
+    }
+}
+
+pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
+    let l = till.locale.clone();
+    match msg {
+        Msg::CashChanged(text) => {
+            till.cash = text;
+            till.cash_to_confirm = None;
+        }
+        Msg::Cash(quick) => {
+            if till.card != CardState::Idle {
+                return Vec::new();
+            }
+            let typed = std::mem::take(&mut till.cash);
+            // Typed cash far beyond what is due (a manager's PIN after a refused shortcut, a
+            // price in the wrong field) is asked again: Enter once more takes it.
+            if quick.is_none()
+                && let Ok(given) = Money::parse(&typed, till.counter.store().currency)
+            {
+                let due = till.counter.sale().cash_due();
+                let limit = till.counter.store().cash_given_limit(due);
+                if given.minor() > limit.minor() && till.cash_to_confirm != Some(given) {
+                    till.cash_to_confirm = Some(given);
+                    till.cash = typed;
+                    let words = rust_i18n::t!(
+                        "counter.cash_check",
+                        locale = &l,
+                        given = theme::money(given),
+                        due = theme::money(due)
+                    );
+                    till.error(words.into_owned());
+                    return Vec::new();
+                }
+            }
+            till.cash_to_confirm = None;
+            let given = quick.map_or(typed, |m| m.amount().to_string());
+            match till.counter.tender_cash(&given) {
+                Ok(change) => {
+                    till.last_change = Some(change);
+                    return till.finish_if_paid();
+                }
+                Err(e) => till.counter_error(e),
+            }
+        }
+        Msg::Card => return till.start_card(),
+        // The terminal is master during a payment: ZVT lets the till send no abort then
+        // (PA00P015 rev 13.08 §2.23). The customer stops it on the terminal (its Stop key),
+        // or it ends by its own timeout; the till waits for its answer.
+        Msg::AbortCard => {
+            if matches!(till.card, CardState::Running(_)) {
+                till.info_t("counter.abort_on_terminal");
+            }
+        }
+        Msg::Recover => {
+            let Some(terminal) = &till.devices.terminal else { return Vec::new() };
+            let ledger = till.devices.shared.clone();
+            let current = till.counter.in_progress();
+            till.terminal = TerminalState::Busy;
+            return vec![terminal.stream(move |device, out| {
+                let mut ledger = workers::lock(&ledger);
+                let r = card::recover(&mut ledger, &mut *device.terminal);
+                out.send(Message::Recovered(r.map_err(|e| e.to_string())));
+                // The current sale takes what the ledger now holds for it.
+                if let Some(id) = current
+                    && let Ok(held) = ledger.held_cards(id)
+                {
+                    out.send(Message::Held(id, held));
+                }
+            })];
+        }
+        Msg::External(method) => {
+            if till.card != CardState::Idle {
+                return Vec::new();
+            }
+            let reference = std::mem::take(&mut till.cash);
+            match till.counter.tender_external(method, &reference) {
+                Ok(()) => return till.finish_if_paid(),
+                Err(e) => till.counter_error(e),
+            }
+        }
+        Msg::RefundCash(all) => match till.counter.refund_cash(all, None) {
+            Ok(_) => return till.finish_if_paid(),
+            Err(CounterError::NeedsApproval(_)) => till.ask_manager(Pending::CashRefund(all)),
+            Err(e) => till.counter_error(e),
+        },
+        Msg::Back => {
+            if till.card != CardState::Idle {
+                return Vec::new();
+            }
+            if till.counter.sale().kind() == SaleKind::Refund && till.counter.sale().tenders().is_empty() {
+                till.counter.cancel_refund();
+                till.screen = Screen::Sale;
+            } else {
+                match till.counter.back_to_cart() {
+                    Ok(()) => till.screen = Screen::Sale,
+                    Err(e) => till.counter_error(e),
+                }
+            }
+        }
+        Msg::CompleteSale if till.card == CardState::Idle => return till.finish_if_paid(),
+        Msg::CompleteSale => {}
+    }
+    Vec::new()
+}
 
 /// Banknote amounts a customer is likely to hand over for `due`: the next multiples of 10, 20,
 /// 50 and 100 above it.
@@ -58,7 +198,7 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         left = left.push(row![text(what).size(TEXT).width(Length::Fill), text(money(tender.amount)).size(TEXT)]);
     }
     left = left.push(Space::new().height(Length::Fill));
-    left = left.push(theme::action(t("counter.back", l), card_idle.then_some(Message::BackToCart)));
+    left = left.push(theme::action(t("counter.back", l), card_idle.then_some(Message::Payment(Msg::Back))));
 
     let right = match &till.card {
         CardState::Running(status) => column![
@@ -67,20 +207,20 @@ pub fn view(till: &Till) -> Element<'_, Message> {
                 .padding(16)
                 .width(Length::Fill)
                 .style(theme::panel(Color::WHITE)),
-            theme::danger(t("counter.abort", l), Some(Message::AbortCard)),
+            theme::danger(t("counter.abort", l), Some(Message::Payment(Msg::AbortCard))),
         ]
         .spacing(12),
         CardState::Unknown => column![
             container(text(t("counter.card_unknown", l)).size(TEXT)).padding(16).style(theme::band(theme::WARN)),
-            theme::primary(t("counter.recover", l), Some(Message::Recover)),
+            theme::primary(t("counter.recover", l), Some(Message::Payment(Msg::Recover))),
         ]
         .spacing(12),
         // Paid before the till closed, brought back at start: complete it, or void it (its card
         // payments are reversed at the terminal).
         CardState::Idle if sale.state() == SaleState::Paid => column![
             container(text(t("counter.paid_brought_back", l)).size(TEXT)).padding(16).style(theme::band(theme::WARN)),
-            theme::primary(t("counter.complete_sale", l), Some(Message::CompleteSale)),
-            theme::danger(t("counter.key.void_sale", l), Some(Message::VoidSale)),
+            theme::primary(t("counter.complete_sale", l), Some(Message::Payment(Msg::CompleteSale))),
+            theme::danger(t("counter.key.void_sale", l), Some(Message::Sale(super::sale::Msg::VoidSale))),
         ]
         .spacing(12),
         CardState::Idle if refund => refund_tenders(till),
@@ -95,13 +235,15 @@ fn sale_tenders(till: &Till, due: Money) -> iced::widget::Column<'_, Message> {
         .id(CASH_FIELD)
         .size(LARGE)
         .padding(10)
-        .on_input(Message::CashChanged)
-        .on_submit(Message::Cash(None));
-    let mut quick =
-        row![theme::action(t("counter.exact", l), Some(Message::Cash(Some(till.counter.sale().cash_due()))))]
-            .spacing(6);
+        .on_input(|v| Message::Payment(Msg::CashChanged(v)))
+        .on_submit(Message::Payment(Msg::Cash(None)));
+    let mut quick = row![theme::action(
+        t("counter.exact", l),
+        Some(Message::Payment(Msg::Cash(Some(till.counter.sale().cash_due()))))
+    )]
+    .spacing(6);
     for amount in quick_amounts(due) {
-        quick = quick.push(theme::action(money(amount), Some(Message::Cash(Some(amount)))));
+        quick = quick.push(theme::action(money(amount), Some(Message::Payment(Msg::Cash(Some(amount))))));
     }
     let has_terminal = till.devices.terminal.is_some();
     column![
@@ -109,21 +251,21 @@ fn sale_tenders(till: &Till, due: Money) -> iced::widget::Column<'_, Message> {
         // once something is typed).
         text(t("counter.cash_label", l)).size(SMALL).color(theme::MUTED),
         field,
-        theme::primary(t("counter.pay_cash", l), Some(Message::Cash(None))),
+        theme::primary(t("counter.pay_cash", l), Some(Message::Payment(Msg::Cash(None)))),
         quick,
-        theme::primary(t("counter.pay_card", l), has_terminal.then_some(Message::Card)),
+        theme::primary(t("counter.pay_card", l), has_terminal.then_some(Message::Payment(Msg::Card))),
         row![
             theme::action(
                 t("counter.tender.scan_code", l),
-                (!till.cash.trim().is_empty()).then_some(Message::External(ExternalMethod::ScanCode))
+                (!till.cash.trim().is_empty()).then_some(Message::Payment(Msg::External(ExternalMethod::ScanCode)))
             ),
             theme::action(
                 t("counter.tender.voucher", l),
-                (!till.cash.trim().is_empty()).then_some(Message::External(ExternalMethod::Voucher))
+                (!till.cash.trim().is_empty()).then_some(Message::Payment(Msg::External(ExternalMethod::Voucher)))
             ),
             theme::action(
                 t("counter.tender.other", l),
-                (!till.cash.trim().is_empty()).then_some(Message::External(ExternalMethod::Other))
+                (!till.cash.trim().is_empty()).then_some(Message::Payment(Msg::External(ExternalMethod::Other)))
             ),
         ]
         .spacing(6),
@@ -146,7 +288,10 @@ fn refund_tenders(till: &Till) -> iced::widget::Column<'_, Message> {
     {
         let card = format!("{} {}", c.card_name.clone().unwrap_or_default(), c.masked_pan.clone().unwrap_or_default());
         let label = rust_i18n::t!("counter.refund_to_card", locale = l, card = card, amount = money(shares.card));
-        col = col.push(theme::primary(label.into_owned(), till.devices.terminal.is_some().then_some(Message::Card)));
+        col = col.push(theme::primary(
+            label.into_owned(),
+            till.devices.terminal.is_some().then_some(Message::Payment(Msg::Card)),
+        ));
     }
     if shares.cash.is_positive() {
         let key = match (shares.card.is_positive(), shares.cash_without_manager == shares.cash) {
@@ -156,13 +301,13 @@ fn refund_tenders(till: &Till) -> iced::widget::Column<'_, Message> {
             (true, false) => "counter.refund_cash_manager",
         };
         let label = rust_i18n::t!(key, locale = l, amount = money(shares.cash)).into_owned();
-        let pay = Some(Message::RefundCash(false));
+        let pay = Some(Message::Payment(Msg::RefundCash(false)));
         col = col.push(if shares.card.is_positive() { theme::action(label, pay) } else { theme::primary(label, pay) });
     }
     if shares.card.is_positive() {
         let all = Money::of_minor(shares.card.minor() + shares.cash.minor(), shares.card.currency());
         let label = rust_i18n::t!("counter.refund_all_cash", locale = l, amount = money(all)).into_owned();
-        col = col.push(theme::action(label, Some(Message::RefundCash(true))));
+        col = col.push(theme::action(label, Some(Message::Payment(Msg::RefundCash(true)))));
     }
     col
 }

@@ -1,6 +1,12 @@
 //! Refund (退货): scan the receipt's barcode or QR code (or type its number), choose lines and
 //! quantities, then pay back on the payment screen.
 
+use iced::keyboard::key::Named;
+
+use super::{CardState, Job, Pending, Screen, workers};
+use crate::counter::{CounterError, RefundSource};
+use crate::ledger::find::FoundSale;
+
 use iced::widget::{button, column, container, row, scrollable, text, text_input};
 use iced::{Alignment, Color, Element, Length};
 use rust_decimal::Decimal;
@@ -10,17 +16,189 @@ use super::{LOOKUP_FIELD, Message, Till, t};
 use crate::catalog::SoldBy;
 use crate::money::Money;
 
+/// What the refund screen's buttons, keys and lookups ask for and bring back.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    LookupChanged(String),
+    Lookup,
+    /// One of the sales found chosen: open it.
+    OpenReceipt(i64),
+    /// Sales found by a clue (an item, a total, a card's last four, a date).
+    FoundSales(Result<Vec<FoundSale>, String>),
+    /// The sale asked for, as the ledger has it (boxed: it is large).
+    Found(Box<Result<RefundSource, String>>),
+    RefundQuantity(u32, Decimal),
+    RefundAll,
+    RefundConfirm,
+    RefundCancel,
+}
+
+/// The keys as this screen means them: F12 refund what is chosen, F2 everything, Escape cancel.
+pub fn key(key: Named) -> Option<Msg> {
+    Some(match key {
+        Named::F12 => Msg::RefundConfirm,
+        Named::F2 => Msg::RefundAll,
+        Named::Escape => Msg::RefundCancel,
+        _ => return None,
+    })
+}
+
+pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
+    match msg {
+        Msg::LookupChanged(text) => till.lookup = text,
+        Msg::Lookup => {
+            let text = std::mem::take(&mut till.lookup);
+            return lookup(till, text.trim());
+        }
+        Msg::OpenReceipt(no) => return vec![till.find_sale(no)],
+        Msg::FoundSales(result) => match result {
+            Ok(found) if found.is_empty() => {
+                till.found_sales.clear();
+                till.error_t("counter.no_sale_found");
+            }
+            Ok(found) => {
+                till.found_sales = found;
+                till.info_t("counter.choose_sale");
+            }
+            Err(e) => till.error(e),
+        },
+        Msg::Found(result) => match *result {
+            Ok(source) => {
+                till.found_sales.clear();
+                till.refund_quantities =
+                    source.original.lines.iter().map(|line| (line.line_no, Decimal::ZERO)).collect();
+                till.clear_notice();
+                if let Err(e) = till.counter.open_refund(source) {
+                    till.counter_error(e);
+                }
+            }
+            Err(e) => till.error(e),
+        },
+        Msg::RefundQuantity(line_no, quantity) => {
+            let left = refundable(till, line_no);
+            if let Some(q) = till.refund_quantities.iter_mut().find(|(n, _)| *n == line_no) {
+                q.1 = quantity.max(Decimal::ZERO).min(left);
+            }
+        }
+        Msg::RefundAll => {
+            let all: Vec<(u32, Decimal)> =
+                till.refund_quantities.iter().map(|(n, _)| (*n, refundable(till, *n))).collect();
+            till.refund_quantities = all;
+        }
+        Msg::RefundConfirm => match till.counter.refund_lines(&till.refund_quantities, None) {
+            Ok(()) => {
+                till.screen = Screen::Payment;
+                till.card = CardState::Idle;
+            }
+            Err(CounterError::NeedsApproval(_)) => till.ask_manager(Pending::Refund),
+            Err(e) => till.counter_error(e),
+        },
+        Msg::RefundCancel => {
+            till.counter.cancel_refund();
+            till.refund_quantities.clear();
+            till.found_sales.clear();
+            till.screen = Screen::Sale;
+        }
+    }
+    Vec::new()
+}
+
+/// What the refund screen's field takes: a receipt's code or number opens that sale; with a
+/// sale open, an item's barcode or SKU adds one of it (all of a weighed line) to what goes
+/// back; with none open, an item, a total (`12.50`), a card's last four (`*1234`) or a date
+/// (`2026-12-07`) finds the sales it could be.
+fn lookup(till: &mut Till, text: &str) -> Vec<Job> {
+    use crate::ledger::find::SaleClue;
+    let l = till.locale.clone();
+    let register = till.counter.store().register.clone();
+    let catalog = till.counter.catalog();
+    let sku = catalog
+        .scan(text)
+        .map(|hit| hit.product.sku.to_string())
+        .or_else(|_| catalog.by_sku(text).map(|p| p.sku.to_string()))
+        .ok();
+    let clue = match (crate::counter::Entry::parse(text, &register), sku) {
+        (Ok(crate::counter::Entry::Empty), _) => return Vec::new(),
+        (Ok(crate::counter::Entry::Receipt(no)), _) => return vec![till.find_sale(no)],
+        (_, Some(sku)) if till.counter.refund_source().is_some() => {
+            return_item(till, &sku);
+            return Vec::new();
+        }
+        (_, Some(sku)) => SaleClue::Sku(sku),
+        _ if !text.is_empty() && text.len() <= 8 && text.bytes().all(|b| b.is_ascii_digit()) => {
+            return text.parse().map(|no| vec![till.find_sale(no)]).unwrap_or_default();
+        }
+        _ if text.len() == 5 && text.starts_with('*') && text[1..].bytes().all(|b| b.is_ascii_digit()) => {
+            SaleClue::CardLastFour(text[1..].to_string())
+        }
+        _ => {
+            if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                SaleClue::Date(date)
+            } else if let Ok(total) = Money::parse(text, till.counter.store().currency)
+                && text.contains(['.', ','])
+            {
+                SaleClue::Total(total.minor())
+            } else {
+                till.error(rust_i18n::t!("counter.not_a_receipt", locale = &l, value = text).into_owned());
+                return Vec::new();
+            }
+        }
+    };
+    vec![till.devices.ledger.call(move |ledger| {
+        Message::Refund(Msg::FoundSales(workers::lock(ledger).find_sales(&clue, 20).map_err(|e| e.localized(&l))))
+    })]
+}
+
+/// A returned item scanned with its sale open: one more of its line goes back (a weighed
+/// line: all of it), or the cashier hears it is not on this receipt.
+fn return_item(till: &mut Till, sku: &str) {
+    let l = till.locale.clone();
+    let Some(source) = till.counter.refund_source() else { return };
+    let line = source.original.lines.iter().find(|line| {
+        let chosen = till.refund_quantities.iter().find(|(n, _)| *n == line.line_no).map_or(Decimal::ZERO, |q| q.1);
+        line.sku == sku && chosen < line.quantity - line.refunded_quantity
+    });
+    match line {
+        Some(line) => {
+            let step = if line.sold_by == crate::catalog::SoldBy::Piece { Decimal::ONE } else { line.quantity };
+            let (line_no, left) = (line.line_no, line.quantity - line.refunded_quantity);
+            if let Some(q) = till.refund_quantities.iter_mut().find(|(n, _)| *n == line_no) {
+                q.1 = (q.1 + step).min(left);
+            }
+            till.clear_notice();
+        }
+        None => {
+            let name = till.counter.catalog().by_sku(sku).map_or(sku.to_string(), |p| p.name(&l).to_string());
+            let receipt = source.record.receipt_no;
+            till.error(
+                rust_i18n::t!("counter.item_not_on_receipt", locale = &l, item = name, receipt = receipt).into_owned(),
+            );
+        }
+    }
+}
+
+fn refundable(till: &Till, line_no: u32) -> Decimal {
+    till.counter
+        .refund_source()
+        .and_then(|s| s.original.lines.iter().find(|l| l.line_no == line_no))
+        .map_or(Decimal::ZERO, |l| l.quantity - l.refunded_quantity)
+}
+
 pub fn view(till: &Till) -> Element<'_, Message> {
     let l = till.locale.as_str();
     let lookup = text_input(&t("counter.lookup_placeholder", l), &till.lookup)
         .id(LOOKUP_FIELD)
         .size(LARGE)
         .padding(10)
-        .on_input(Message::LookupChanged)
-        .on_submit(Message::Lookup);
+        .on_input(|v| Message::Refund(Msg::LookupChanged(v)))
+        .on_submit(Message::Refund(Msg::Lookup));
     let mut page = column![
         text(t("counter.refund_title", l)).size(LARGE),
-        row![lookup, theme::action(t("counter.find", l), Some(Message::Lookup)).width(Length::Fixed(140.0))].spacing(8),
+        row![
+            lookup,
+            theme::action(t("counter.find", l), Some(Message::Refund(Msg::Lookup))).width(Length::Fixed(140.0))
+        ]
+        .spacing(8),
     ]
     .spacing(10);
     let Some(source) = till.counter.refund_source() else {
@@ -40,11 +218,13 @@ pub fn view(till: &Till) -> Element<'_, Message> {
                 total = total,
                 card = card
             );
-            found =
-                found.push(theme::action(label.trim_end().to_string(), Some(Message::OpenReceipt(sale.receipt_no))));
+            found = found.push(theme::action(
+                label.trim_end().to_string(),
+                Some(Message::Refund(Msg::OpenReceipt(sale.receipt_no))),
+            ));
         }
         page = page.push(scrollable(found).height(Length::Fill));
-        return page.push(theme::action(t("counter.cancel", l), Some(Message::RefundCancel))).into();
+        return page.push(theme::action(t("counter.cancel", l), Some(Message::Refund(Msg::RefundCancel)))).into();
     };
     let currency = till.counter.store().currency;
     page = page.push(
@@ -75,7 +255,7 @@ pub fn view(till: &Till) -> Element<'_, Message> {
             button(text(label).size(LARGE).center().width(Length::Fill))
                 .width(Length::Fixed(theme::TOUCH))
                 .height(Length::Fixed(theme::TOUCH))
-                .on_press_maybe(enabled.then_some(Message::RefundQuantity(line.line_no, to)))
+                .on_press_maybe(enabled.then_some(Message::Refund(Msg::RefundQuantity(line.line_no, to))))
         };
         lines = lines.push(
             container(
@@ -111,11 +291,11 @@ pub fn view(till: &Till) -> Element<'_, Message> {
     page.push(scrollable(lines).height(Length::Fill))
         .push(
             row![
-                theme::action(t("counter.refund_all", l), Some(Message::RefundAll)),
-                theme::action(t("counter.cancel", l), Some(Message::RefundCancel)),
+                theme::action(t("counter.refund_all", l), Some(Message::Refund(Msg::RefundAll))),
+                theme::action(t("counter.cancel", l), Some(Message::Refund(Msg::RefundCancel))),
                 theme::primary(
                     rust_i18n::t!("counter.refund_confirm", locale = l, amount = money(estimate)).into_owned(),
-                    (refund_total > 0).then_some(Message::RefundConfirm)
+                    (refund_total > 0).then_some(Message::Refund(Msg::RefundConfirm))
                 ),
             ]
             .spacing(8),

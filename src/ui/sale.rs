@@ -1,6 +1,12 @@
 //! The sale screen: the scan field (always focused), search hits or the quick keys, the cart with
 //! its totals, and the actions with their F-keys.
 
+use chrono::Utc;
+use iced::keyboard::key::Named;
+
+use super::{CardState, Confirm, Job, Pending, Screen, workers};
+use crate::counter::{CounterError, Entered};
+
 use iced::widget::{Space, button, column, container, row, scrollable, text, text_input};
 use iced::{Alignment, Color, Element, Length};
 
@@ -8,6 +14,253 @@ use super::theme::{self, LARGE, SMALL, TEXT, money};
 use super::{Message, SCAN_FIELD, Till, t};
 use crate::money::Money;
 use crate::sale::Sale;
+
+/// What the sale screen's buttons and keys ask for.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    ScanChanged(String),
+    ScanSubmitted,
+    Category(String),
+    AddSku(String),
+    SelectLine(usize),
+    /// Shift+F5: a discount off the whole sale, whatever line is selected.
+    SaleDiscount,
+    Quantity,
+    Price,
+    Discount,
+    VoidLine,
+    Park,
+    ToggleParked,
+    Resume(usize),
+    VoidSale,
+    Pay,
+    OpenRefund,
+    Reprint,
+    NoSale,
+    /// Escape: one step back (the weighing, the parked list, the typed search).
+    Back,
+}
+
+/// The F-keys as this screen means them (README). F1 (sign out) and F11 (language) are the
+/// till's, not the screen's.
+pub fn key(key: Named) -> Option<Msg> {
+    Some(match key {
+        Named::F2 => Msg::Quantity,
+        Named::F3 => Msg::Price,
+        Named::F4 => Msg::VoidLine,
+        Named::F5 => Msg::Discount,
+        Named::F6 => Msg::Park,
+        Named::F7 => Msg::ToggleParked,
+        Named::F8 => Msg::OpenRefund,
+        Named::F9 => Msg::Reprint,
+        Named::F10 => Msg::NoSale,
+        Named::F12 => Msg::Pay,
+        Named::Escape => Msg::Back,
+        _ => return None,
+    })
+}
+
+pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
+    let l = till.locale.clone();
+    match msg {
+        Msg::ScanChanged(text) => {
+            till.results = if text.chars().any(|c| !c.is_ascii_digit() && c != '*' && c != '.') {
+                till.counter.catalog().search(&text, 24).into_iter().map(|p| p.sku.to_string()).collect()
+            } else {
+                Vec::new()
+            };
+            till.result_cursor = None;
+            till.scan = text;
+        }
+        // A search hit walked to with the arrows: Enter adds it.
+        Msg::ScanSubmitted if let Some(sku) = till.result_cursor.take().and_then(|i| till.results.get(i)).cloned() => {
+            return update(till, Msg::AddSku(sku));
+        }
+        Msg::ScanSubmitted => {
+            let mut text = std::mem::take(&mut till.scan);
+            let results = std::mem::take(&mut till.results);
+            // The weight of the product waiting for it (a number alone): the line, weighed.
+            if let Some(sku) = till.weighing.take() {
+                let kilograms = text.trim().replace(',', ".");
+                match rust_decimal::Decimal::from_str_exact(&kilograms) {
+                    // A weight is under 100 kg with at most grams: a barcode or a PLU
+                    // scanned instead is a scan of its own.
+                    Ok(w)
+                        if w > rust_decimal::Decimal::ZERO
+                            && w < rust_decimal::Decimal::ONE_HUNDRED
+                            && w.scale() <= 3 =>
+                    {
+                        text = format!("{kilograms}*{sku}")
+                    }
+                    // Nothing typed: still waiting; anything else is a scan of its own.
+                    _ if kilograms.is_empty() => {
+                        till.weighing = Some(sku);
+                        return Vec::new();
+                    }
+                    _ => {}
+                }
+            }
+            let entered = till.counter.enter(&text);
+            if entered.is_err() && !results.is_empty() {
+                // A name typed, not a code: one hit is taken, several are left to choose from.
+                if let [sku] = results.as_slice() {
+                    return update(till, Msg::AddSku(sku.clone()));
+                }
+                till.scan = text;
+                till.results = results;
+                till.info_t("counter.choose_product");
+                return Vec::new();
+            }
+            match entered {
+                Ok(Entered::Nothing) => {}
+                Ok(Entered::Line(_)) => {
+                    till.last_change = None;
+                    till.clear_notice();
+                }
+                Ok(Entered::Receipt(no)) => {
+                    till.screen = Screen::Refund;
+                    return vec![till.find_sale(no)];
+                }
+                Err(CounterError::WeightNeeded(sku)) => till.ask_weight(sku),
+                Err(CounterError::Lookup(_)) if till.counter.catalog().is_empty() => {
+                    till.error_t("counter.catalog_empty")
+                }
+                Err(e) => till.counter_error(e),
+            }
+        }
+        Msg::Category(c) => till.category = c,
+        Msg::AddSku(sku) => {
+            till.scan.clear();
+            till.results.clear();
+            till.result_cursor = None;
+            till.weighing = None;
+            match till.counter.add_sku(&sku) {
+                Ok(_) => till.last_change = None,
+                Err(CounterError::WeightNeeded(sku)) => till.ask_weight(sku),
+                Err(e) => till.counter_error(e),
+            }
+        }
+        Msg::SelectLine(i) => till.counter.select(Some(i)),
+        Msg::Quantity => {
+            let text = std::mem::take(&mut till.scan);
+            match till.counter.set_quantity(&text, None) {
+                Ok(()) => {}
+                Err(CounterError::NeedsApproval(_)) => till.ask_manager(Pending::Quantity(text)),
+                Err(e) => till.counter_error(e),
+            }
+        }
+        Msg::Discount | Msg::SaleDiscount => {
+            let text = std::mem::take(&mut till.scan);
+            let whole = matches!(msg, Msg::SaleDiscount) || till.counter.selected().is_none();
+            match till.counter.discount(&text, whole, None) {
+                Ok(()) => {}
+                Err(CounterError::NeedsApproval(_)) => till.ask_manager(Pending::Discount(text, whole)),
+                Err(e) => till.counter_error(e),
+            }
+        }
+        Msg::Price => {
+            let text = std::mem::take(&mut till.scan);
+            if till.counter.selected().is_none() {
+                till.counter_error(CounterError::NoLineSelected);
+            } else if let Err(e) = Money::parse(&text, till.counter.store().currency) {
+                till.error(e.localized(&l));
+            } else {
+                till.ask_manager(Pending::Price(text));
+            }
+        }
+        Msg::VoidLine => {
+            if till.counter.void_needs_approval() {
+                till.ask_manager(Pending::VoidLine);
+            } else {
+                let what = till.selected_line_audit();
+                match till.counter.void_line(None) {
+                    // In the X and Z with who voided it (the cashier, on the entry).
+                    Ok(()) => return vec![till.audit("void_line", what)],
+                    Err(e) => till.counter_error(e),
+                }
+            }
+        }
+        Msg::Park => {
+            till.weighing = None;
+            match till.counter.park() {
+                Ok(()) => {
+                    till.info_t("counter.parked");
+                    // Parked sales survive a restart: their copy in the ledger.
+                    let Some(parked) = till.counter.parked().last() else { return Vec::new() };
+                    let (sale, id, key) = (parked.sale.clone(), parked.in_progress, parked.key);
+                    return vec![till.devices.ledger.call(move |ledger| match workers::lock(ledger).save_in_progress(
+                        id,
+                        "counter",
+                        &sale,
+                        Utc::now(),
+                    ) {
+                        Ok(id) => Message::ParkedSaved(key, id),
+                        Err(_) => Message::Done,
+                    })];
+                }
+                Err(e) => till.counter_error(e),
+            }
+        }
+        Msg::ToggleParked => till.show_parked = !till.show_parked,
+        Msg::Resume(i) => match till.counter.resume(i) {
+            Ok(()) => till.show_parked = false,
+            Err(e) => till.counter_error(e),
+        },
+        Msg::VoidSale => {
+            // The whole cart goes: asked first.
+            if !till.counter.sale().lines().is_empty() {
+                till.confirm = Some(Confirm::VoidSale);
+            }
+        }
+        Msg::Pay => {
+            if till.screen != Screen::Sale {
+                return Vec::new();
+            }
+            till.weighing = None;
+            match till.counter.begin_payment() {
+                Ok(()) => {
+                    till.screen = Screen::Payment;
+                    till.cash.clear();
+                    till.card = CardState::Idle;
+                    till.clear_notice();
+                    return till.finish_if_paid();
+                }
+                Err(e) => till.counter_error(e),
+            }
+        }
+        Msg::OpenRefund => {
+            till.weighing = None;
+            if !till.counter.sale().lines().is_empty() {
+                till.counter_error(CounterError::CartNotEmpty);
+            } else {
+                till.screen = Screen::Refund;
+                till.lookup.clear();
+                till.refund_quantities.clear();
+                till.found_sales.clear();
+            }
+        }
+        Msg::Reprint => match till.last_receipt {
+            Some(no) => return till.print(no, true),
+            None => till.error_t("counter.nothing_to_reprint"),
+        },
+        Msg::NoSale => till.ask_manager(Pending::NoSale),
+        Msg::Back => {
+            // One step back: the weighing is given up, the parked list closes, else the
+            // typed search is cleared.
+            if till.weighing.take().is_some() {
+                till.scan.clear();
+                till.clear_notice();
+            } else if till.show_parked {
+                till.show_parked = false;
+            } else {
+                till.scan.clear();
+                till.results.clear();
+                till.result_cursor = None;
+            }
+        }
+    }
+    Vec::new()
+}
 
 pub fn view(till: &Till) -> Element<'_, Message> {
     let l = till.locale.as_str();
@@ -17,8 +270,8 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         .id(SCAN_FIELD)
         .size(LARGE)
         .padding(10)
-        .on_input(Message::ScanChanged)
-        .on_submit(Message::ScanSubmitted);
+        .on_input(|v| Message::Sale(Msg::ScanChanged(v)))
+        .on_submit(Message::Sale(Msg::ScanSubmitted));
     // The placeholder is short enough to fit a narrow screen; what the field takes is said
     // above it, in sight while it has the keyboard.
     let mut right = column![text(t("counter.scan_hint", l)).size(SMALL).color(theme::MUTED), scan]
@@ -87,7 +340,11 @@ fn cart<'a>(till: &'a Till, sale: &'a Sale) -> Element<'a, Message> {
             text(money(amount)).size(TEXT).width(Length::Fixed(110.0)).align_x(iced::alignment::Horizontal::Right),
         ]
         .align_y(Alignment::Center);
-        lines = lines.push(theme::row_button(content, till.counter.selected() == Some(i), Message::SelectLine(i)));
+        lines = lines.push(theme::row_button(
+            content,
+            till.counter.selected() == Some(i),
+            Message::Sale(Msg::SelectLine(i)),
+        ));
     }
     if sale.lines().is_empty() {
         lines = lines.push(container(text(t("counter.empty_cart", l)).size(TEXT).color(theme::MUTED)).padding(16));
@@ -173,7 +430,7 @@ fn quick_keys(till: &Till) -> Element<'_, Message> {
         let label = if label == key { category.to_string() } else { label.into_owned() };
         let selected = till.category == category;
         tabs = tabs.push(
-            theme::row_button(text(label).size(SMALL), selected, Message::Category(category.to_string()))
+            theme::row_button(text(label).size(SMALL), selected, Message::Sale(Msg::Category(category.to_string())))
                 .width(Length::Shrink)
                 .height(Length::Fixed(theme::TOUCH)),
         );
@@ -191,7 +448,7 @@ fn quick_keys(till: &Till) -> Element<'_, Message> {
                     .height(Length::Fixed(80.0))
                     .width(Length::FillPortion(1))
                     .style(theme::key_style)
-                    .on_press(Message::AddSku(p.sku.to_string())),
+                    .on_press(Message::Sale(Msg::AddSku(p.sku.to_string()))),
             );
         }
         for _ in chunk.len()..3 {
@@ -215,8 +472,12 @@ fn results(till: &Till) -> Element<'_, Message> {
             let content =
                 row![text(p.name(l).to_string()).size(TEXT).width(Length::Fill), text(money(p.price)).size(TEXT)];
             list = list.push(
-                theme::row_button(content, till.result_cursor == Some(i), Message::AddSku(p.sku.to_string()))
-                    .height(Length::Fixed(theme::TOUCH)),
+                theme::row_button(
+                    content,
+                    till.result_cursor == Some(i),
+                    Message::Sale(Msg::AddSku(p.sku.to_string())),
+                )
+                .height(Length::Fixed(theme::TOUCH)),
             );
         }
     }
@@ -232,7 +493,7 @@ fn parked(till: &Till) -> Element<'_, Message> {
     for (i, p) in till.counter.parked().iter().enumerate() {
         let label =
             rust_i18n::t!("counter.parked_entry", locale = l, number = i + 1, items = p.items, total = money(p.total));
-        list = list.push(theme::action(label.into_owned(), Some(Message::Resume(i))));
+        list = list.push(theme::action(label.into_owned(), Some(Message::Sale(Msg::Resume(i)))));
     }
     container(scrollable(list).height(Length::Fill)).style(theme::panel(Color::WHITE)).padding(8).into()
 }
@@ -243,25 +504,25 @@ fn actions(till: &Till) -> Element<'_, Message> {
     let selected = till.counter.selected().is_some();
     let a = |key: &str, on: Option<Message>| theme::action(t(key, l), on);
     let first = row![
-        a("counter.key.quantity", selected.then_some(Message::Quantity)),
-        a("counter.key.price", selected.then_some(Message::Price)),
-        a("counter.key.void_line", selected.then_some(Message::VoidLine)),
+        a("counter.key.quantity", selected.then_some(Message::Sale(Msg::Quantity))),
+        a("counter.key.price", selected.then_some(Message::Sale(Msg::Price))),
+        a("counter.key.void_line", selected.then_some(Message::Sale(Msg::VoidLine))),
         // No line selected (arrow up past the first): the whole sale's discount.
         a(
             if selected { "counter.key.discount" } else { "counter.key.sale_discount" },
-            has_lines.then_some(Message::Discount)
+            has_lines.then_some(Message::Sale(Msg::Discount))
         ),
-        a("counter.key.park", has_lines.then_some(Message::Park)),
-        a("counter.key.parked", Some(Message::ToggleParked)),
+        a("counter.key.park", has_lines.then_some(Message::Sale(Msg::Park))),
+        a("counter.key.parked", Some(Message::Sale(Msg::ToggleParked))),
     ]
     .spacing(6);
     let second = row![
-        a("counter.key.refund", (!has_lines).then_some(Message::OpenRefund)),
-        a("counter.key.reprint", till.last_receipt.map(|_| Message::Reprint)),
-        a("counter.key.no_sale", Some(Message::NoSale)),
-        a("counter.key.void_sale", has_lines.then_some(Message::VoidSale)),
+        a("counter.key.refund", (!has_lines).then_some(Message::Sale(Msg::OpenRefund))),
+        a("counter.key.reprint", till.last_receipt.map(|_| Message::Sale(Msg::Reprint))),
+        a("counter.key.no_sale", Some(Message::Sale(Msg::NoSale))),
+        a("counter.key.void_sale", has_lines.then_some(Message::Sale(Msg::VoidSale))),
         a("counter.key.sign_out", (!has_lines).then_some(Message::SignOut)),
-        theme::go(t("counter.key.pay", l), has_lines.then_some(Message::Pay)),
+        theme::go(t("counter.key.pay", l), has_lines.then_some(Message::Sale(Msg::Pay))),
     ]
     .spacing(6);
     column![first, second].spacing(6).into()
