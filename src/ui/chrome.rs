@@ -163,15 +163,17 @@ fn status_bar(till: &Till) -> Element<'_, Message> {
     let who = till.counter.cashier().map_or_else(String::new, |c| format!("{} · {}", c.name, t(c.role.key(), l)));
     // Signed in, the cashier's name takes the store's place: the bar must fit 1024 px.
     let first = if who.is_empty() { till.counter.store().store_name.clone() } else { who };
-    let mut bar = row![
-        text(first).size(SMALL),
-        Space::new().width(Length::Fill),
+    // Who (or which store) above, the devices and the day below: two short lines leave the
+    // buttons their room on an 800 px screen (one long line squeezed 中文 to a sliver).
+    let devices = row![
         text(t(terminal.0, l)).size(SMALL).color(terminal.1),
         text(t(printer.0, l)).size(SMALL).color(printer.1),
         text(day).size(SMALL).color(theme::MUTED),
     ]
-    .spacing(12)
-    .align_y(Alignment::Center);
+    .spacing(12);
+    let mut bar = row![column![text(first).size(SMALL), devices].width(Length::Fill)]
+        .spacing(12)
+        .align_y(Alignment::Center);
     if till.queued_prints > 0 {
         bar = bar.push(small_button(
             rust_i18n::t!("counter.print_queued", locale = l, count = till.queued_prints).into_owned(),

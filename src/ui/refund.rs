@@ -94,6 +94,8 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             Err(e) => till.counter_error(e),
         },
         Msg::RefundCancel => {
+            // Whatever the refund screen said is about the refund given up.
+            till.clear_notice();
             till.counter.cancel_refund();
             till.refund_quantities.clear();
             till.found_sales.clear();
@@ -293,7 +295,7 @@ pub fn view(till: &Till) -> Element<'_, Message> {
             row![
                 theme::action(t("counter.refund_all", l), Some(Message::Refund(Msg::RefundAll))),
                 theme::action(t("counter.cancel", l), Some(Message::Refund(Msg::RefundCancel))),
-                theme::primary(
+                theme::go(
                     rust_i18n::t!("counter.refund_confirm", locale = l, amount = money(estimate)).into_owned(),
                     (refund_total > 0).then_some(Message::Refund(Msg::RefundConfirm))
                 ),
