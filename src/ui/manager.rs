@@ -485,7 +485,9 @@ fn count_view<'a>(till: &'a Till, state: &'a State) -> Element<'a, Message> {
         text_input(&t("manager.note", l), &state.note)
             .size(TEXT)
             .padding(6)
-            .on_input(|v| Message::Manager(Msg::NoteChanged(v))),
+            .on_input(|v| Message::Manager(Msg::NoteChanged(v)))
+            // The count's last field: Enter posts it, no mouse needed.
+            .on_submit(Message::Manager(Msg::SubmitCount)),
     );
     col = col.push(theme::primary(
         t("manager.submit_count", l),

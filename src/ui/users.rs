@@ -3,7 +3,7 @@
 //! (who may touch whom, never the last installer) are `admin`'s, below this screen. The PIN is
 //! hashed on the ledger's worker.
 
-use iced::widget::{Space, column, container, row, scrollable, text, text_input};
+use iced::widget::{column, container, row, scrollable, text, text_input};
 use iced::{Alignment, Color, Element, Length};
 
 use super::theme::{self, LARGE, SMALL, TEXT};
@@ -190,6 +190,8 @@ pub fn view(till: &Till) -> Element<'_, Message> {
                 .size(TEXT)
                 .padding(6)
                 .on_input(move |v| Message::Users(Msg::Edit(field, v)))
+                // Enter in any field saves: a user is added from the keyboard.
+                .on_submit(Message::Users(Msg::Save))
         ]
         .spacing(2)
     };
@@ -220,11 +222,16 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         input("wizard.field.Pin", "users-pin", &f.pin, Field::Pin, true),
         input("wizard.field.PinAgain", "users-pin-again", &f.pin_again, Field::PinAgain, true),
         theme::primary(t("users.save", l), (!state.busy).then_some(Message::Users(Msg::Save))),
-        Space::new().height(Length::Fill),
-        theme::action(t("users.back", l), Some(Message::Users(Msg::Close))),
     ]
     .spacing(10)
-    .width(Length::Fixed(400.0));
+    .padding(iced::Padding { right: 12.0, ..iced::Padding::ZERO });
+    // The form scrolls on a short screen; the way back stays in sight under it.
+    let form = column![
+        scrollable(form).height(Length::Fill),
+        theme::action(t("users.back", l), Some(Message::Users(Msg::Close))),
+    ]
+    .spacing(8)
+    .width(Length::Fixed(412.0));
     row![
         container(scrollable(list).height(Length::Fill))
             .width(Length::Fill)
