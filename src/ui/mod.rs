@@ -9,6 +9,7 @@
 //! messages: iced runs them as Tasks, and the headless tests (`tests/counter_ui.rs`) drain them,
 //! so a test drives the same code with the same devices as the cashier.
 
+mod bell;
 mod chrome;
 pub mod devices;
 pub mod drive;
@@ -387,6 +388,8 @@ pub struct Till {
     pub(crate) queued_prints: usize,
     pub(crate) paper: Vec<String>,
     pub(crate) show_paper: bool,
+    /// Ring the display's bell with each error (the window does; headless tests do not).
+    pub(crate) bell: bool,
     /// Paid sales on their way into the ledger, kept until it has them.
     /// Paid sales not yet posted: each with its durable copy's id, and whether the ledger refused
     /// it (then it is retried; a post still on its way is not sent twice).
@@ -449,6 +452,7 @@ impl Till {
             queued_prints: 0,
             paper: Vec::new(),
             show_paper: false,
+            bell: false,
             posting: Vec::new(),
             next_posting: 0,
             manager: None,
@@ -681,6 +685,9 @@ impl Till {
     fn error(&mut self, e: impl Into<String>) {
         self.notice = Some(Notice::Error(e.into()));
         self.notice_source = None;
+        if self.bell {
+            bell::ring();
+        }
     }
 
     pub(crate) fn clear_notice(&mut self) {
@@ -690,7 +697,7 @@ impl Till {
 
     /// An error notice from the locale files, that follows F11.
     fn error_t(&mut self, key: &'static str) {
-        self.notice = Some(Notice::Error(t(key, &self.locale)));
+        self.error(t(key, &self.locale));
         self.notice_source = Some(NoticeSource::Error(key));
     }
 
@@ -1890,6 +1897,7 @@ pub fn run(
     let place = Place { config_path, data_dir: data_dir.clone() };
     let mut till =
         Till::new(&locale, training, counter, users, devices).with_place(place, settings, Default::default());
+    till.bell = true;
     if let Some(first) = missing.first() {
         till.error(first.clone());
     }
