@@ -264,7 +264,8 @@ fn a_refund_by_the_receipts_barcode_pays_back_the_cash() {
     c.click("F12 Refund ¥3.50");
     // A cashier alone pays no money out: the demo store's refund limit is 0.
     assert_eq!(c.till.screen(), Screen::Refund);
-    assert!(c.sees("A refund above the store's refund limit"));
+    // The approval says what it approves: the sale, the lines, the amount.
+    assert!(c.sees("Refund of receipt 1: 1 line(s), ¥3.50 (above the store's refund limit)"));
     c.manager_approves();
     assert_eq!(c.till.screen(), Screen::Payment, "{:?}", c.till.notice());
     assert!(c.sees("To refund"));
@@ -1166,14 +1167,15 @@ fn a_cashier_signs_in_with_the_arrow_keys_and_the_pin() {
     use iced::keyboard::Modifiers;
     let mut c = fast();
     assert_eq!(c.till.screen(), Screen::SignIn);
-    press(&mut c, Named::ArrowDown, Modifiers::empty());
-    press(&mut c, Named::ArrowDown, Modifiers::empty());
-    press(&mut c, Named::ArrowUp, Modifiers::empty());
-    let first = c.till.users()[0].name.clone();
-    assert!(first.contains("Wang Fang"), "the demo's first user: {first}");
-    c.enter(PIN_FIELD, "1234");
+    // Down to the second user, past the end (stays), up and down again: the manager.
+    for key in [Named::ArrowDown, Named::ArrowDown, Named::ArrowDown, Named::ArrowUp, Named::ArrowDown] {
+        press(&mut c, key, Modifiers::empty());
+    }
+    let second = c.till.users()[1].name.clone();
+    assert!(second.contains("Manager Li"), "the demo's second user: {second}");
+    c.enter(PIN_FIELD, "9999");
     assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
-    assert!(c.till.counter().cashier().is_some_and(|u| u.name == first));
+    assert!(c.till.counter().cashier().is_some_and(|u| u.name == second));
 }
 
 #[test]
@@ -1205,9 +1207,9 @@ fn a_whole_sale_discount_is_reached_from_the_keyboard() {
     c.scan("DRK003");
     assert_eq!(c.till.counter().selected(), Some(1), "the newest line is selected");
     // Shift+F5: the whole sale, even with a line selected.
-    c.send(Message::Sale(till::ui::sale::Msg::ScanChanged("10".into())));
+    c.send(Message::Sale(till::ui::sale::Msg::ScanChanged("5".into())));
     press(&mut c, Named::F5, Modifiers::SHIFT);
-    assert_eq!(c.till.counter().sale().totals().total.minor(), 495, "5.50 less 10 %: {:?}", c.till.notice());
+    assert_eq!(c.till.counter().sale().totals().total.minor(), 522, "5.50 less 5 %: {:?}", c.till.notice());
     assert!(c.till.counter().sale().lines().iter().all(|l| l.discount.is_none()), "not a line's discount");
     // Or: up past the first line selects none, and F5 says it is the sale's.
     c.send(Message::Sale(till::ui::sale::Msg::SelectLine(1)));
@@ -1216,6 +1218,11 @@ fn a_whole_sale_discount_is_reached_from_the_keyboard() {
     press(&mut c, Named::ArrowUp, Modifiers::empty());
     assert_eq!(c.till.counter().selected(), None);
     assert!(c.sees("F5 % Off sale"));
+    // F5 with no line selected: the sale's discount (10 % now, in place of the 5 %).
+    c.send(Message::Sale(till::ui::sale::Msg::ScanChanged("10".into())));
+    press(&mut c, Named::F5, Modifiers::empty());
+    assert_eq!(c.till.counter().sale().totals().total.minor(), 495, "5.50 less 10 %: {:?}", c.till.notice());
+    assert!(c.till.counter().sale().lines().iter().all(|l| l.discount.is_none()), "no line's discount");
     press(&mut c, Named::ArrowDown, Modifiers::empty());
     assert_eq!(c.till.counter().selected(), Some(0), "and down selects a line again");
 }
@@ -1313,7 +1320,7 @@ fn a_notice_never_moves_what_a_finger_is_aiming_at() {
 }
 
 #[test]
-fn every_screen_works_at_800_by_600() {
+fn the_counters_screens_keep_their_buttons_in_sight_at_800_by_600() {
     let mut c = fast();
     in_sight(&c, "Sign in");
     c.sign_in();
@@ -1333,7 +1340,143 @@ fn every_screen_works_at_800_by_600() {
         in_sight(&c, label);
     }
     c.key(Named::F11);
-    for label in ["日结（Z 报表）", "Esc 返回收银"] {
+    for label in ["日结（Z 报表）", "Esc 返回收银", "English"] {
         in_sight(&c, label);
     }
+    c.key(Named::F11);
+    c.key(Named::Escape);
+    // The refund screen, with a sale open, and its payment.
+    c.key(Named::F8);
+    c.enter(till::ui::LOOKUP_FIELD, "1");
+    for label in ["F2 Everything", "Esc Cancel", "F12 Refund ¥0.00"] {
+        in_sight(&c, label);
+    }
+    c.key(Named::F2);
+    c.key(Named::F12);
+    c.manager_approves();
+    for label in ["F12 Pay out ¥3.50 in cash", "Esc Back to the cart"] {
+        in_sight(&c, label);
+    }
+    // Signed out: the sign-in, in Chinese too.
+    c.key(Named::Escape);
+    c.key(Named::Escape);
+    c.key(Named::F1);
+    assert_eq!(c.till.screen(), Screen::SignIn);
+    in_sight(&c, "Sign in");
+    c.key(Named::F11);
+    in_sight(&c, "English");
+}
+
+#[test]
+fn a_notice_with_values_follows_f11_into_the_other_language() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.key(Named::F12);
+    c.terminal.send(Control::Scenario(Scenario::Decline(0x05))).unwrap();
+    c.click("F12 Card");
+    let english = c.error().expect("declined");
+    assert!(english.contains("declined"), "{english}");
+    c.key(Named::F11);
+    let chinese = c.error().expect("still said");
+    assert_ne!(chinese, english);
+    assert!(chinese.chars().any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch)), "in Chinese: {chinese}");
+    c.key(Named::F11);
+    assert_eq!(c.error().as_deref(), Some(english.as_str()), "and back");
+}
+
+#[test]
+fn escape_on_a_refunds_payment_goes_back_to_the_lines_chosen() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("2*DRK003");
+    c.key(Named::F12);
+    c.click("Exact");
+    c.key(Named::F8);
+    c.enter(till::ui::LOOKUP_FIELD, "1");
+    c.enter(till::ui::LOOKUP_FIELD, "6912345001113"); // one cola back
+    c.key(Named::F12);
+    c.manager_approves();
+    assert_eq!(c.till.screen(), Screen::Payment);
+    c.key(Named::Escape);
+    assert_eq!(c.till.screen(), Screen::Refund, "one step back: the refund screen");
+    assert_eq!(c.till.counter().refund_source().map(|s| s.record.receipt_no), Some(1), "the sale still open");
+    assert!(c.sees("F12 Refund ¥3.50"), "the cola still chosen");
+    assert!(c.till.counter().sale().lines().is_empty(), "the refund's cart put away");
+    c.key(Named::Escape);
+    assert_eq!(c.till.screen(), Screen::Sale);
+}
+
+#[test]
+fn keys_under_a_dialog_pick_the_manager_and_change_the_language_but_reach_nothing_else() {
+    use iced::keyboard::Modifiers;
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.send(Message::Sale(till::ui::sale::Msg::ScanChanged("50".into())));
+    press(&mut c, Named::F5, Modifiers::SHIFT); // 50 % off: above the limit, a manager
+    assert!(c.sees("Manager approval"), "{:?}", c.till.notice());
+    press(&mut c, Named::ArrowDown, Modifiers::empty());
+    press(&mut c, Named::ArrowUp, Modifiers::empty());
+    press(&mut c, Named::F11, Modifiers::empty());
+    assert_eq!(c.till.locale(), "zh-CN", "F11 works under the dialog");
+    press(&mut c, Named::F11, Modifiers::empty());
+    press(&mut c, Named::F4, Modifiers::empty());
+    assert_eq!(c.till.counter().sale().lines().len(), 1, "F4 reaches nothing under the dialog");
+    c.enter(till::ui::APPROVAL_PIN_FIELD, "9999");
+    assert_eq!(c.till.counter().sale().totals().total.minor(), 175, "approved by the manager the arrows left picked");
+}
+
+#[test]
+fn shift_f5_is_the_sale_screens_only() {
+    use iced::keyboard::Modifiers;
+    let mut c = fast();
+    c.sign_in();
+    c.key(Named::F8);
+    c.send(Message::Refund(till::ui::refund::Msg::LookupChanged("50".into())));
+    press(&mut c, Named::F5, Modifiers::SHIFT);
+    assert!(!c.sees("Manager approval"), "no discount asked for on the refund screen");
+    assert!(c.error().is_none(), "{:?}", c.till.notice());
+}
+
+#[test]
+fn the_sales_found_are_walked_with_the_arrows_and_enter_opens_one() {
+    use iced::keyboard::Modifiers;
+    let mut c = fast();
+    c.sign_in();
+    for _ in 0..2 {
+        c.scan("DRK003");
+        c.key(Named::F12);
+        c.click("Exact");
+    }
+    c.key(Named::F8);
+    c.enter(till::ui::LOOKUP_FIELD, "6912345001113");
+    assert_eq!(c.till.found_sales().iter().map(|s| s.receipt_no).collect::<Vec<_>>(), vec![2, 1]);
+    press(&mut c, Named::ArrowDown, Modifiers::empty());
+    press(&mut c, Named::ArrowDown, Modifiers::empty());
+    c.enter(till::ui::LOOKUP_FIELD, "");
+    assert_eq!(c.till.counter().refund_source().map(|s| s.record.receipt_no), Some(1), "the second found: receipt 1");
+}
+
+#[test]
+fn all_of_a_split_refund_in_cash_needs_the_manager_who_sees_the_amount() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.key(Named::F12);
+    c.enter(CASH_FIELD, "1.00");
+    c.click("F12 Card");
+    c.key(Named::F8);
+    c.enter(till::ui::LOOKUP_FIELD, "1");
+    c.key(Named::F2);
+    c.key(Named::F12);
+    c.manager_approves();
+    c.click("All ¥3.50 in cash (manager)");
+    assert!(c.sees("Refund ¥3.50 in cash instead of the original tender"), "{:?}", c.till.notice());
+    assert!(c.till.counter().sale().tenders().is_empty(), "nothing out before the manager");
+    c.manager_approves();
+    assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
+    let refund = c.ledger().sale_by_receipt(2).unwrap();
+    assert_eq!(refund.payments.iter().map(|p| (p.kind.as_str(), p.amount)).collect::<Vec<_>>(), vec![("cash", -350)]);
+    assert_eq!(terminal_batch(&c.dir), vec![(250, false)], "the card's payment stands");
 }

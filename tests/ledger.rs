@@ -294,10 +294,11 @@ fn a_line_voided_before_the_days_first_sale_counts_in_that_day() {
     let dir = tempfile::tempdir().unwrap();
     let mut ledger = open(dir.path());
     assert!(ledger.current_day().unwrap().is_none());
-    ledger.append("void_line", &[("sku", "DRK003".into()), ("amount", "350".into())], Utc::now()).unwrap();
-    let day = ledger.current_day().unwrap().expect("the void opened the day, as a sale would");
     // An entry the reports do not count opens nothing.
     ledger.append("sign_in", &[("user", "wang".into())], Utc::now()).unwrap();
+    assert!(ledger.current_day().unwrap().is_none());
+    ledger.append("void_line", &[("sku", "DRK003".into()), ("amount", "350".into())], Utc::now()).unwrap();
+    let day = ledger.current_day().unwrap().expect("the void opened the day, as a sale would");
     let figures = ledger.day_figures(day.day_no, day.day_no, false).unwrap();
     assert_eq!(figures.entries_of("void_line"), 1, "in the X and Z of the day");
     assert!(ledger.verify().unwrap().is_sound());

@@ -471,6 +471,20 @@ fn products_are_added_repriced_and_imported_with_a_preview() {
     i.manager_door("Products", "2468");
     assert_eq!(i.till.screen(), Screen::Products, "{:?}", i.till.notice());
     use till::ui::products::Field as P;
+    // Escape is one step back: a half-filled product is emptied, then the screen closes.
+    i.type_into(P::Sku.id(), "HALF1");
+    i.send(till::ui::shortcut(iced::keyboard::key::Named::Escape).unwrap());
+    assert_eq!(i.till.screen(), Screen::Products, "the first Escape keeps the screen");
+    let sku = common::view(&i.till).find(iced::widget::Id::new(P::Sku.id())).unwrap();
+    assert!(
+        matches!(&sku, iced_test::selector::Target::TextInput { content, .. } if content.is_empty()),
+        "and empties the form: {sku:?}"
+    );
+    i.send(till::ui::shortcut(iced::keyboard::key::Named::Escape).unwrap());
+    assert_eq!(i.till.screen(), Screen::Manager, "the second goes back");
+    i.click("Products");
+    i.enter(APPROVAL_PIN_FIELD, "2468");
+    assert_eq!(i.till.screen(), Screen::Products, "{:?}", i.till.notice());
     i.type_into(P::Sku.id(), "TEA01");
     i.type_into(P::NameZh.id(), "绿茶");
     i.type_into(P::NameEn.id(), "Green tea");

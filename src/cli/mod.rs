@@ -222,6 +222,15 @@ pub fn main() -> ExitCode {
     if let Some(Command::Config { action }) = &cli.command {
         return config_command(&config_path, action, &locale);
     }
+    // An install that kept its settings in the machine's place and its ledger in --data-dir
+    // finds none beside the ledger now: said, not silently trained.
+    let machine = config::settings::default_path();
+    if cli.config.is_none() && cli.data_dir.is_some() && !config_path.exists() && machine.exists() {
+        eprintln!(
+            "{}",
+            t!("settings.elsewhere", locale = &locale, file = config_path.display(), machine = machine.display())
+        );
+    }
     // The till never starts half-configured: a settings file with problems stops it here. Without
     // one, it runs the demo store in training mode.
     let settings = match config::settings::load(&config_path) {

@@ -650,6 +650,17 @@ impl Counter {
         }
     }
 
+    /// From paying a refund back to choosing what goes back (Escape, one step): the refund's
+    /// cart is put away — nothing was paid on it — and the original stays open. False when
+    /// money already went back (then the refund is finished, not undone).
+    pub fn back_to_refund(&mut self) -> bool {
+        if self.sale.kind() != SaleKind::Refund || !self.sale.tenders().is_empty() || self.refund.is_none() {
+            return false;
+        }
+        self.sale = Sale::new(self.store.sale_settings());
+        true
+    }
+
     pub fn cancel_refund(&mut self) {
         if self.sale.kind() == SaleKind::Refund && self.sale.tenders().is_empty() {
             self.sale = Sale::new(self.store.sale_settings());

@@ -171,9 +171,8 @@ fn status_bar(till: &Till) -> Element<'_, Message> {
         text(day).size(SMALL).color(theme::MUTED),
     ]
     .spacing(12);
-    let mut bar = row![column![text(first).size(SMALL), devices].width(Length::Fill)]
-        .spacing(12)
-        .align_y(Alignment::Center);
+    let mut bar =
+        row![column![text(first).size(SMALL), devices].width(Length::Fill)].spacing(12).align_y(Alignment::Center);
     if till.queued_prints > 0 {
         bar = bar.push(small_button(
             rust_i18n::t!("counter.print_queued", locale = l, count = till.queued_prints).into_owned(),
@@ -250,7 +249,20 @@ fn approval(till: &Till) -> Element<'_, Message> {
             });
             rust_i18n::t!("counter.approve.cash_refund", locale = l, amount = amount).into_owned()
         }
-        super::Pending::Refund => t("counter.approve.refund", l),
+        super::Pending::Refund => {
+            // Which sale, and how much goes back: what the manager approves.
+            let receipt = till.counter.refund_source().map_or(0, |s| s.record.receipt_no);
+            let chosen = till.refund_quantities.iter().filter(|(_, q)| !q.is_zero()).count();
+            let amount = super::refund::chosen_amount(till);
+            rust_i18n::t!(
+                "counter.approve.refund",
+                locale = l,
+                receipt = receipt,
+                lines = chosen,
+                amount = money(amount)
+            )
+            .into_owned()
+        }
         super::Pending::NoSale => t("counter.approve.no_sale", l),
         super::Pending::Manager => t("counter.approve.manager", l),
         super::Pending::Setup => t("counter.approve.setup", l),

@@ -70,6 +70,8 @@ pub const CJK_FONT: Font = Font::with_name(crate::fonts::CJK_FONT_NAME);
 pub const SCAN_FIELD: &str = "scan";
 /// The cart's scrollable list: it follows each new line.
 pub const CART: &str = "cart";
+/// The search hits' list on the sale screen.
+pub const RESULTS: &str = "results";
 pub const PIN_FIELD: &str = "pin";
 pub const CASH_FIELD: &str = "cash";
 pub const LOOKUP_FIELD: &str = "lookup";
@@ -154,6 +156,36 @@ enum NoticeSource {
     Info(&'static str),
     Error(&'static str),
     Counter(CounterError),
+    /// A sentence with values in it: said again from its key and values.
+    Words {
+        error: bool,
+        key: &'static str,
+        args: Vec<(&'static str, Arg)>,
+    },
+}
+
+/// A value in a notice: as it is, or itself in the screen's language.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    /// A number, a name, a path: the same in every language.
+    Plain(String),
+    /// A locale key (a printer problem, say).
+    Key(String),
+    /// A terminal's result code, in words.
+    CardResult(u8),
+    /// A product, by its SKU: its name in the screen's language.
+    Product(String),
+}
+
+impl Arg {
+    fn text(&self, till: &Till, l: &str) -> String {
+        match self {
+            Arg::Plain(v) => v.clone(),
+            Arg::Key(k) => t(k, l),
+            Arg::CardResult(code) => result_text(*code, l),
+            Arg::Product(sku) => till.counter.catalog().by_sku(sku).map_or(sku.clone(), |p| p.name(l).to_string()),
+        }
+    }
 }
 
 /// An action waiting for a manager's PIN.
@@ -358,6 +390,8 @@ pub struct Till {
     pub(crate) results: Vec<String>,
     /// The search hit the arrow keys walked to (Enter adds it).
     pub(crate) result_cursor: Option<usize>,
+    /// The parked sale or the found sale the arrow keys walked to (Enter opens it).
+    pub(crate) list_cursor: Option<usize>,
     pub(crate) show_parked: bool,
     // payment
     pub(crate) cash: String,
@@ -432,6 +466,7 @@ impl Till {
             category,
             results: Vec::new(),
             result_cursor: None,
+            list_cursor: None,
             show_parked: false,
             cash: String::new(),
             cash_to_confirm: None,
@@ -539,7 +574,7 @@ impl Till {
                 for m in &missing {
                     crate::log::event(&format!("device not opened: {m}"));
                 }
-                self.error(rust_i18n::t!("counter.device_error", locale = &l2, detail = m).into_owned())
+                self.error_words("counter.device_error", vec![("detail", Arg::Plain(m.clone()))])
             }
             None => self.info(t("wizard.done", &l2)),
         }
@@ -714,8 +749,31 @@ impl Till {
             Some(NoticeSource::Info(key)) => Some(Notice::Info(t(key, &l))),
             Some(NoticeSource::Error(key)) => Some(Notice::Error(t(key, &l))),
             Some(NoticeSource::Counter(e)) => Some(Notice::Error(e.localized(&l))),
+            Some(NoticeSource::Words { error, key, args }) => {
+                let words = self.words(key, &args, &l);
+                Some(if error { Notice::Error(words) } else { Notice::Info(words) })
+            }
             None => None,
         };
+    }
+
+    /// A sentence from the locale files with its values put in.
+    fn words(&self, key: &str, args: &[(&'static str, Arg)], l: &str) -> String {
+        args.iter().fold(t(key, l), |text, (name, value)| text.replace(&format!("%{{{name}}}"), &value.text(self, l)))
+    }
+
+    /// An error notice with values in it, that follows F11.
+    pub(crate) fn error_words(&mut self, key: &'static str, args: Vec<(&'static str, Arg)>) {
+        let words = self.words(key, &args, &self.locale.clone());
+        self.error(words);
+        self.notice_source = Some(NoticeSource::Words { error: true, key, args });
+    }
+
+    /// An information notice with values in it, that follows F11.
+    pub(crate) fn info_words(&mut self, key: &'static str, args: Vec<(&'static str, Arg)>) {
+        let words = self.words(key, &args, &self.locale.clone());
+        self.info(words);
+        self.notice_source = Some(NoticeSource::Words { error: false, key, args });
     }
 
     /// A product sold by weight came without one: the scan field asks for its kilograms.
@@ -755,15 +813,15 @@ impl Till {
     /// every other key means what the screen showing says it means (its buttons name them), and
     /// Escape is one step back on every screen.
     fn key(&mut self, key: Named) -> Vec<Job> {
+        if key == Named::F11 {
+            return self.handle(Message::ToggleLanguage);
+        }
         if self.approval.is_some() || self.confirm.is_some() {
             return match key {
                 Named::Escape if self.approval.is_some() => self.handle(Message::CancelApproval),
                 Named::Escape => self.handle(Message::CancelConfirm),
                 _ => Vec::new(),
             };
-        }
-        if key == Named::F11 {
-            return self.handle(Message::ToggleLanguage);
         }
         let escape = key == Named::Escape;
         let message = match self.screen {
@@ -794,6 +852,16 @@ impl Till {
                 (Some(i), false) => Some((i + 1).min(len - 1)),
             }
         };
+        // The approval dialog: the arrows pick who approves (its PIN field keeps the keyboard).
+        if let Some(request) = &self.approval {
+            let able: Vec<usize> =
+                (0..self.users.len()).filter(|&i| self.users[i].role.may(request.pending.permission())).collect();
+            let at = request.user.and_then(|u| able.iter().position(|&i| i == u));
+            if let Some(p) = next(at, able.len()).or(at) {
+                self.handle(Message::ApprovalUser(able[p]));
+            }
+            return;
+        }
         match self.screen {
             Screen::SignIn if !self.checking_pin => {
                 let picked = next(self.picked_user, self.users.len()).or(self.picked_user);
@@ -805,7 +873,15 @@ impl Till {
             Screen::Sale if !self.results.is_empty() => {
                 self.result_cursor = next(self.result_cursor, self.results.len());
             }
-            Screen::Sale if !self.show_parked && self.weighing.is_none() => {
+            // The parked sales' list, or the sales a refund could be against: Enter opens the
+            // one walked to.
+            Screen::Sale if self.show_parked => {
+                self.list_cursor = next(self.list_cursor, self.counter.parked().len());
+            }
+            Screen::Refund if !self.found_sales.is_empty() => {
+                self.list_cursor = next(self.list_cursor, self.found_sales.len());
+            }
+            Screen::Sale if self.weighing.is_none() => {
                 let lines = self.counter.sale().lines().len();
                 self.counter.select(next(self.counter.selected(), lines));
             }
@@ -840,12 +916,25 @@ impl Till {
         }
         let before = self.focus_place();
         let lines_before = self.counter.sale().lines().len();
+        let walked = matches!(message, Message::Walk(_));
         let jobs = self.handle(message);
         let mut tasks: Vec<Task<Message>> = jobs.into_iter().map(|job| Task::run(job, |m| m)).collect();
         // A new line is the one selected: the cart scrolls to it, so F2 and F4 never act on a
         // line the cashier cannot see.
         if self.counter.sale().lines().len() > lines_before {
             tasks.push(operation::snap_to_end(Id::new(CART)));
+        } else if walked {
+            // The arrows moved the selection: its row is scrolled into sight (rows of one
+            // height sit in view at their relative place).
+            let (list, at, len) = if self.results.is_empty() {
+                (CART, self.counter.selected(), self.counter.sale().lines().len())
+            } else {
+                (RESULTS, self.result_cursor, self.results.len())
+            };
+            if let Some(i) = at {
+                let y = if len > 1 { i as f32 / (len - 1) as f32 } else { 0.0 };
+                tasks.push(operation::snap_to(Id::new(list), operation::RelativeOffset { x: 0.0, y }));
+            }
         }
         // The counter's fields keep the keyboard whatever happens (a scanner types into them);
         // forms with several fields get it only when they open, or the next keystroke would
@@ -901,9 +990,10 @@ impl Till {
         let dialog = self.approval.is_some() || self.confirm.is_some();
         match message {
             // A dialog open has the keyboard: keys meant for the screen do nothing under it.
-            Message::OpenManager | Message::Walk(_) | Message::Sale(sale::Msg::SaleDiscount) if dialog => {
-                return Vec::new();
-            }
+            Message::OpenManager | Message::Sale(sale::Msg::SaleDiscount) if dialog => return Vec::new(),
+            // Shift+F5 is the sale screen's.
+            Message::Sale(sale::Msg::SaleDiscount) if self.screen != Screen::Sale => return Vec::new(),
+            Message::Walk(_) if self.confirm.is_some() => return Vec::new(),
             // A scan while a question is asked goes nowhere under it: refused aloud.
             Message::Sale(sale::Msg::ScanSubmitted | sale::Msg::AddSku(_)) if self.confirm.is_some() => {
                 self.scan.clear();
@@ -1029,7 +1119,7 @@ impl Till {
                 }
                 Err(e) => {
                     self.terminal = TerminalState::Offline;
-                    self.error(rust_i18n::t!("counter.terminal_offline", locale = &l, detail = e).into_owned());
+                    self.error_words("counter.terminal_offline", vec![("detail", Arg::Plain(e))]);
                 }
             },
             // ----- sign-in -----
@@ -1160,11 +1250,14 @@ impl Till {
                     Some(key) => {
                         crate::log::event(&format!("print not done: {key}"));
                         self.queued_prints += 1;
-                        let reason = t(&key, &l);
-                        self.error(rust_i18n::t!("counter.not_printed", locale = &l, reason = reason).into_owned());
+                        self.error_words("counter.not_printed", vec![("reason", Arg::Key(key))]);
                     }
                     None if report.printer == PrinterState::PaperLow => self.info_t("counter.paper_low"),
                     None => {}
+                }
+                // A no-sale before the day's first sale opened the day: the status bar says so.
+                if self.day.is_none() {
+                    return vec![self.read_day()];
                 }
             }
         }
@@ -1391,7 +1484,6 @@ impl Till {
     }
 
     fn card_done(&mut self, result: Result<card::CardPayment, String>) -> Vec<Job> {
-        let l = self.locale.clone();
         self.card = CardState::Idle;
         self.terminal = TerminalState::Ready;
         if let Some(abort) = &self.devices.abort {
@@ -1400,7 +1492,7 @@ impl Till {
         let payment = match result {
             Ok(p) => p,
             Err(e) => {
-                self.error(rust_i18n::t!("counter.card_error", locale = &l, detail = e).into_owned());
+                self.error_words("counter.card_error", vec![("detail", Arg::Plain(e))]);
                 return Vec::new();
             }
         };
@@ -1409,20 +1501,16 @@ impl Till {
         match payment.outcome {
             Outcome::Approved(approval) => match self.counter.tender_card(&approval) {
                 Ok(()) => {
-                    self.info(
-                        rust_i18n::t!("counter.card_approved", locale = &l, card = approval.card_name).into_owned(),
-                    );
+                    self.info_words("counter.card_approved", vec![("card", Arg::Plain(approval.card_name.clone()))]);
                     return self.finish_if_paid();
                 }
                 Err(e) => self.counter_error(e),
             },
             Outcome::Declined { code } => {
-                let reason = result_text(code, &l);
-                self.error(rust_i18n::t!("counter.card_declined", locale = &l, reason = reason).into_owned());
+                self.error_words("counter.card_declined", vec![("reason", Arg::CardResult(code))]);
             }
             Outcome::Aborted { code } => {
-                let reason = result_text(code, &l);
-                self.error(rust_i18n::t!("counter.card_aborted", locale = &l, reason = reason).into_owned());
+                self.error_words("counter.card_aborted", vec![("reason", Arg::CardResult(code))]);
             }
             Outcome::IdentityMismatch { .. } => self.error_t("counter.card_identity"),
             Outcome::Unknown { .. } => {
@@ -1434,14 +1522,13 @@ impl Till {
     }
 
     fn recovered(&mut self, result: Result<Vec<Resolution>, String>) -> Vec<Job> {
-        let l = self.locale.clone();
         if self.terminal == TerminalState::Busy {
             self.terminal = TerminalState::Ready;
         }
         let resolutions = match result {
             Ok(r) => r,
             Err(e) => {
-                self.error(rust_i18n::t!("counter.card_error", locale = &l, detail = e).into_owned());
+                self.error_words("counter.card_error", vec![("detail", Arg::Plain(e))]);
                 return Vec::new();
             }
         };
@@ -1527,7 +1614,6 @@ impl Till {
     }
 
     fn posted(&mut self, id: u64, result: Result<Posted, String>, in_progress: Option<i64>) -> Vec<Job> {
-        let l = self.locale.clone();
         match result {
             Ok(posted) => {
                 self.posting.retain(|p| p.id != id);
@@ -1547,7 +1633,7 @@ impl Till {
                     p.in_progress = in_progress;
                     p.refused = true;
                 }
-                self.error(rust_i18n::t!("counter.not_posted", locale = &l, detail = e).into_owned());
+                self.error_words("counter.not_posted", vec![("detail", Arg::Plain(e))]);
                 Vec::new()
             }
         }
@@ -1693,7 +1779,6 @@ impl Till {
     }
 
     fn reversed(&mut self, done: Vec<(u32, u32)>, error: Option<String>, unknown: bool) -> Vec<Job> {
-        let l = self.locale.clone();
         // A reversal the line lost may have happened: settle it before anything else is taken.
         self.card = if unknown { CardState::Unknown } else { CardState::Idle };
         self.terminal = TerminalState::Ready;
@@ -1702,7 +1787,7 @@ impl Till {
         }
         match error {
             Some(e) => {
-                self.error(rust_i18n::t!("counter.reversal_failed", locale = &l, detail = e).into_owned());
+                self.error_words("counter.reversal_failed", vec![("detail", Arg::Plain(e))]);
                 Vec::new()
             }
             // Every card payment went back, and the cash is handed back: now the sale is void.

@@ -41,6 +41,10 @@ pub fn key(till: &Till, key: Named) -> Option<Msg> {
         Named::F12 if till.counter.refund_shares().is_some_and(|s| !s.card.is_positive()) => {
             Some(Msg::RefundCash(false))
         }
+        // No terminal to take the card's share: all of it in cash, with the manager.
+        Named::F12 if till.counter.refund_shares().is_some() && till.devices.terminal.is_none() => {
+            Some(Msg::RefundCash(true))
+        }
         Named::F12 => Some(Msg::Card),
         Named::Escape => Some(Msg::Back),
         _ => None,
@@ -134,7 +138,10 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             if till.card != CardState::Idle {
                 return Vec::new();
             }
-            if till.counter.sale().kind() == SaleKind::Refund && till.counter.sale().tenders().is_empty() {
+            if till.counter.back_to_refund() {
+                // One step back: the lines and quantities chosen, still chosen.
+                till.screen = Screen::Refund;
+            } else if till.counter.sale().kind() == SaleKind::Refund && till.counter.sale().tenders().is_empty() {
                 till.counter.cancel_refund();
                 till.screen = Screen::Sale;
             } else {

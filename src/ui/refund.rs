@@ -3,7 +3,7 @@
 
 use iced::keyboard::key::Named;
 
-use super::{CardState, Job, Pending, Screen, workers};
+use super::{Arg, CardState, Job, Pending, Screen, workers};
 use crate::counter::{CounterError, RefundSource};
 use crate::ledger::find::FoundSale;
 
@@ -47,11 +47,17 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
     match msg {
         Msg::LookupChanged(text) => till.lookup = text,
         Msg::Lookup => {
+            // Nothing typed and a found sale walked to with the arrows: Enter opens it.
+            if till.lookup.trim().is_empty()
+                && let Some(sale) = till.list_cursor.take().and_then(|i| till.found_sales.get(i))
+            {
+                return vec![till.find_sale(sale.receipt_no)];
+            }
             let text = std::mem::take(&mut till.lookup);
             return lookup(till, text.trim());
         }
         Msg::OpenReceipt(no) => return vec![till.find_sale(no)],
-        Msg::FoundSales(result) => match result {
+        Msg::FoundSales(result) => match result.inspect(|_| till.list_cursor = None) {
             Ok(found) if found.is_empty() => {
                 till.found_sales.clear();
                 till.error_t("counter.no_sale_found");
@@ -105,6 +111,24 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
     Vec::new()
 }
 
+/// What the lines chosen so far come to: each line's share of what the original charged for it
+/// (the refund's own figures, to the minor unit, come when it is built).
+pub(super) fn chosen_amount(till: &Till) -> Money {
+    let currency = till.counter.store().currency;
+    let Some(source) = till.counter.refund_source() else { return Money::zero(currency) };
+    let total: i64 = source
+        .original
+        .lines
+        .iter()
+        .filter(|line| !line.quantity.is_zero())
+        .map(|line| {
+            let chosen = till.refund_quantities.iter().find(|(n, _)| *n == line.line_no).map_or(Decimal::ZERO, |q| q.1);
+            (Decimal::from(line.amount.minor()) * chosen / line.quantity).round().try_into().unwrap_or(0i64)
+        })
+        .sum();
+    Money::from_minor(total, currency).unwrap_or(Money::zero(currency))
+}
+
 /// What the refund screen's field takes: a receipt's code or number opens that sale; with a
 /// sale open, an item's barcode or SKU adds one of it (all of a weighed line) to what goes
 /// back; with none open, an item, a total (`12.50`), a card's last four (`*1234`) or a date
@@ -114,22 +138,22 @@ fn lookup(till: &mut Till, text: &str) -> Vec<Job> {
     let l = till.locale.clone();
     let register = till.counter.store().register.clone();
     let catalog = till.counter.catalog();
-    let sku = catalog
-        .scan(text)
-        .map(|hit| hit.product.sku.to_string())
-        .or_else(|_| catalog.by_sku(text).map(|p| p.sku.to_string()))
-        .ok();
-    let clue = match (crate::counter::Entry::parse(text, &register), sku) {
+    let scanned = catalog.scan(text).map(|hit| hit.product.sku.to_string()).ok();
+    let by_sku = catalog.by_sku(text).map(|p| p.sku.to_string()).ok();
+    let clue = match (crate::counter::Entry::parse(text, &register), scanned.or(by_sku.clone())) {
         (Ok(crate::counter::Entry::Empty), _) => return Vec::new(),
         (Ok(crate::counter::Entry::Receipt(no)), _) => return vec![till.find_sale(no)],
         (_, Some(sku)) if till.counter.refund_source().is_some() => {
             return_item(till, &sku);
             return Vec::new();
         }
-        (_, Some(sku)) => SaleClue::Sku(sku),
-        _ if !text.is_empty() && text.len() <= 8 && text.bytes().all(|b| b.is_ascii_digit()) => {
+        // A barcode of the catalog (an EAN-8 too) is an item; any other number of up to 8
+        // digits typed with no sale open is a receipt's number, even where SKUs are numbers.
+        (_, Some(sku)) if by_sku.is_none() => SaleClue::Sku(sku),
+        _ if text.len() <= 8 && text.bytes().all(|b| b.is_ascii_digit()) => {
             return text.parse().map(|no| vec![till.find_sale(no)]).unwrap_or_default();
         }
+        (_, Some(sku)) => SaleClue::Sku(sku),
         _ if text.len() == 5 && text.starts_with('*') && text[1..].bytes().all(|b| b.is_ascii_digit()) => {
             SaleClue::CardLastFour(text[1..].to_string())
         }
@@ -141,7 +165,7 @@ fn lookup(till: &mut Till, text: &str) -> Vec<Job> {
             {
                 SaleClue::Total(total.minor())
             } else {
-                till.error(rust_i18n::t!("counter.not_a_receipt", locale = &l, value = text).into_owned());
+                till.error_words("counter.not_a_receipt", vec![("value", Arg::Plain(text.to_string()))]);
                 return Vec::new();
             }
         }
@@ -154,7 +178,6 @@ fn lookup(till: &mut Till, text: &str) -> Vec<Job> {
 /// A returned item scanned with its sale open: one more of its line goes back (a weighed
 /// line: all of it), or the cashier hears it is not on this receipt.
 fn return_item(till: &mut Till, sku: &str) {
-    let l = till.locale.clone();
     let Some(source) = till.counter.refund_source() else { return };
     let line = source.original.lines.iter().find(|line| {
         let chosen = till.refund_quantities.iter().find(|(n, _)| *n == line.line_no).map_or(Decimal::ZERO, |q| q.1);
@@ -170,10 +193,10 @@ fn return_item(till: &mut Till, sku: &str) {
             till.clear_notice();
         }
         None => {
-            let name = till.counter.catalog().by_sku(sku).map_or(sku.to_string(), |p| p.name(&l).to_string());
-            let receipt = source.record.receipt_no;
-            till.error(
-                rust_i18n::t!("counter.item_not_on_receipt", locale = &l, item = name, receipt = receipt).into_owned(),
+            let receipt = source.record.receipt_no.to_string();
+            till.error_words(
+                "counter.item_not_on_receipt",
+                vec![("item", Arg::Product(sku.to_string())), ("receipt", Arg::Plain(receipt))],
             );
         }
     }
@@ -220,10 +243,11 @@ pub fn view(till: &Till) -> Element<'_, Message> {
                 total = total,
                 card = card
             );
-            found = found.push(theme::action(
-                label.trim_end().to_string(),
-                Some(Message::Refund(Msg::OpenReceipt(sale.receipt_no))),
-            ));
+            let button =
+                theme::action(label.trim_end().to_string(), Some(Message::Refund(Msg::OpenReceipt(sale.receipt_no))));
+            // The one the arrows walked to is marked; Enter opens it.
+            let walked = till.list_cursor.is_some_and(|c| till.found_sales.get(c) == Some(sale));
+            found = found.push(if walked { button.style(theme::selected_action) } else { button });
         }
         page = page.push(scrollable(found).height(Length::Fill));
         return page.push(theme::action(t("counter.cancel", l), Some(Message::Refund(Msg::RefundCancel)))).into();
@@ -243,14 +267,9 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         .size(TEXT),
     );
     let mut lines = column![].spacing(4);
-    let mut refund_total = 0i64;
     for line in &source.original.lines {
         let chosen = till.refund_quantities.iter().find(|(n, _)| *n == line.line_no).map_or(Decimal::ZERO, |q| q.1);
         let left = line.quantity - line.refunded_quantity;
-        if !line.quantity.is_zero() {
-            refund_total +=
-                (Decimal::from(line.amount.minor()) * chosen / line.quantity).round().try_into().unwrap_or(0i64);
-        }
         let step = if line.sold_by == SoldBy::Piece { Decimal::ONE } else { left };
         let name = if l == "en" { &line.name_en } else { &line.name_zh };
         let stepper = |label: &'static str, to: Decimal, enabled: bool| {
@@ -289,7 +308,8 @@ pub fn view(till: &Till) -> Element<'_, Message> {
             .style(theme::panel(Color::WHITE)),
         );
     }
-    let estimate = Money::from_minor(refund_total, currency).unwrap_or(Money::zero(currency));
+    let estimate = chosen_amount(till);
+    let refund_total = estimate.minor();
     page.push(scrollable(lines).height(Length::Fill))
         .push(
             row![

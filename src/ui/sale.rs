@@ -72,11 +72,18 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             till.result_cursor = None;
             till.scan = text;
         }
-        // A search hit walked to with the arrows: Enter adds it.
-        Msg::ScanSubmitted if let Some(sku) = till.result_cursor.take().and_then(|i| till.results.get(i)).cloned() => {
-            return update(till, Msg::AddSku(sku));
-        }
         Msg::ScanSubmitted => {
+            // A search hit walked to with the arrows: Enter adds it.
+            if let Some(sku) = till.result_cursor.take().and_then(|i| till.results.get(i)).cloned() {
+                return update(till, Msg::AddSku(sku));
+            }
+            // A parked sale walked to, nothing typed: Enter resumes it.
+            if till.show_parked
+                && till.scan.trim().is_empty()
+                && let Some(i) = till.list_cursor.take()
+            {
+                return update(till, Msg::Resume(i));
+            }
             let mut text = std::mem::take(&mut till.scan);
             let results = std::mem::take(&mut till.results);
             // The weight of the product waiting for it (a number alone): the line, weighed.
@@ -201,7 +208,10 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                 Err(e) => till.counter_error(e),
             }
         }
-        Msg::ToggleParked => till.show_parked = !till.show_parked,
+        Msg::ToggleParked => {
+            till.show_parked = !till.show_parked;
+            till.list_cursor = None;
+        }
         Msg::Resume(i) => match till.counter.resume(i) {
             Ok(()) => till.show_parked = false,
             Err(e) => till.counter_error(e),
@@ -481,7 +491,10 @@ fn results(till: &Till) -> Element<'_, Message> {
             );
         }
     }
-    container(scrollable(list).height(Length::Fill)).style(theme::panel(Color::WHITE)).padding(4).into()
+    container(scrollable(list).id(super::RESULTS).height(Length::Fill))
+        .style(theme::panel(Color::WHITE))
+        .padding(4)
+        .into()
 }
 
 fn parked(till: &Till) -> Element<'_, Message> {
@@ -493,7 +506,9 @@ fn parked(till: &Till) -> Element<'_, Message> {
     for (i, p) in till.counter.parked().iter().enumerate() {
         let label =
             rust_i18n::t!("counter.parked_entry", locale = l, number = i + 1, items = p.items, total = money(p.total));
-        list = list.push(theme::action(label.into_owned(), Some(Message::Sale(Msg::Resume(i)))));
+        let button = theme::action(label.into_owned(), Some(Message::Sale(Msg::Resume(i))));
+        // The one the arrows walked to is marked, as a selected line is.
+        list = list.push(if till.list_cursor == Some(i) { button.style(theme::selected_action) } else { button });
     }
     container(scrollable(list).height(Length::Fill)).style(theme::panel(Color::WHITE)).padding(8).into()
 }

@@ -72,6 +72,17 @@ pub fn go<'a>(label: String, on_press: Option<Message>) -> Button<'a, Message> {
         .on_press_maybe(on_press)
 }
 
+/// An action button the arrow keys walked to: marked as a selected line is.
+pub fn selected_action(_: &Theme, status: button::Status) -> button::Style {
+    let background = if status == button::Status::Hovered { Color::from_rgb(0.78, 0.86, 0.98) } else { SELECTED };
+    button::Style {
+        background: Some(Background::Color(background)),
+        text_color: INK,
+        border: Border { color: Color::from_rgb(0.30, 0.40, 0.85), width: 2.0, radius: 4.0.into() },
+        ..button::Style::default()
+    }
+}
+
 /// A product's quick key: white and bordered like a key to press, not grey like a disabled one.
 pub fn key_style(_: &Theme, status: button::Status) -> button::Style {
     let background = match status {

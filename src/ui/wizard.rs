@@ -607,8 +607,8 @@ fn field<'a>(state: &State, f: Field, value: &str, locale: &str) -> Element<'a, 
     cell.into()
 }
 
-fn secret<'a>(f: Field, value: &str, locale: &str) -> Element<'a, Message> {
-    column![
+fn secret<'a>(state: &State, f: Field, value: &str, locale: &str) -> Element<'a, Message> {
+    let mut cell = column![
         text(t(&f.label(), locale)).size(SMALL).color(theme::MUTED),
         text_input("", value)
             .id(f.id())
@@ -617,8 +617,11 @@ fn secret<'a>(f: Field, value: &str, locale: &str) -> Element<'a, Message> {
             .padding(6)
             .on_input(move |v| Message::Wizard(Msg::Edit(f, v)))
     ]
-    .spacing(2)
-    .into()
+    .spacing(2);
+    for p in state.problems.iter().filter(|p| p.field == Some(f)) {
+        cell = cell.push(text(p.text.clone()).size(SMALL).color(theme::STOP));
+    }
+    cell.into()
 }
 
 fn answer<'a>(answer: &Option<Result<String, String>>) -> Element<'a, Message> {
@@ -751,7 +754,7 @@ fn terminal_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
         text(t("wizard.terminal_help", l)).size(SMALL).color(theme::MUTED),
         port_picker(s, &d.port, |p| Message::Wizard(Msg::PickTerminalPort(p)), l),
         field(s, Field::TerminalPort, &d.port, l),
-        row![field(s, Field::TerminalBaud, &d.baud, l), secret(Field::TerminalPassword, &d.password, l)].spacing(12),
+        row![field(s, Field::TerminalBaud, &d.baud, l), secret(s, Field::TerminalPassword, &d.password, l)].spacing(12),
         row![
             test("wizard.test_register", TerminalTest::Register),
             test("wizard.test_status", TerminalTest::Status),
@@ -819,8 +822,8 @@ fn installer_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
         text(t("wizard.installer_help", l)).size(SMALL).color(theme::MUTED),
         field(s, Field::UserName, &i.name, l),
         field(s, Field::UserId, &i.id, l),
-        secret(Field::Pin, &i.pin, l),
-        secret(Field::PinAgain, &i.pin_again, l),
+        secret(s, Field::Pin, &i.pin, l),
+        secret(s, Field::PinAgain, &i.pin_again, l),
     ]
     .spacing(10)
     .into()
