@@ -355,6 +355,39 @@ pub enum Message {
     FocusNext(bool),
 }
 
+impl Message {
+    /// Something the cashier did (a key, a button, a scan's Enter) — not typing into a field,
+    /// not an answer from a worker, not F11 (which says the notice again in the other language).
+    fn is_action(&self) -> bool {
+        match self {
+            Message::Key(key) => *key != Named::F11,
+            Message::Sale(m) => !matches!(m, sale::Msg::ScanChanged(_)),
+            Message::Payment(m) => !matches!(m, payment::Msg::CashChanged(_)),
+            Message::Refund(m) => matches!(
+                m,
+                refund::Msg::Lookup
+                    | refund::Msg::OpenReceipt(_)
+                    | refund::Msg::RefundQuantity(..)
+                    | refund::Msg::RefundAll
+                    | refund::Msg::RefundConfirm
+                    | refund::Msg::RefundCancel
+            ),
+            Message::SignIn
+            | Message::SignOut
+            | Message::PickUser(_)
+            | Message::OpenManager
+            | Message::OpenSetup
+            | Message::OpenUsers
+            | Message::OpenProducts
+            | Message::Approve
+            | Message::Confirmed
+            | Message::CancelConfirm
+            | Message::CancelApproval => true,
+            _ => false,
+        }
+    }
+}
+
 /// A job the update started: the messages it will send back.
 pub type Job = BoxStream<'static, Message>;
 
@@ -418,6 +451,8 @@ pub struct Till {
     /// What the notice says, in any language: it follows F11 (None: a notice made of words
     /// from elsewhere, cleared on F11 rather than left in the other language).
     notice_source: Option<NoticeSource>,
+    /// How many notices were said: a screen left tells a notice of its own from an older one.
+    notices_said: u64,
     pub(crate) last_receipt: Option<i64>,
     pub(crate) queued_prints: usize,
     pub(crate) paper: Vec<String>,
@@ -483,6 +518,7 @@ impl Till {
             day: None,
             notice: None,
             notice_source: None,
+            notices_said: 0,
             last_receipt: None,
             queued_prints: 0,
             paper: Vec::new(),
@@ -720,6 +756,7 @@ impl Till {
     fn error(&mut self, e: impl Into<String>) {
         self.notice = Some(Notice::Error(e.into()));
         self.notice_source = None;
+        self.notices_said += 1;
         if self.bell {
             bell::ring();
         }
@@ -892,6 +929,7 @@ impl Till {
     fn info(&mut self, e: impl Into<String>) {
         self.notice_source = None;
         self.notice = Some(Notice::Info(e.into()));
+        self.notices_said += 1;
     }
 
     fn counter_error(&mut self, e: CounterError) {
@@ -984,8 +1022,22 @@ impl Till {
         if probing() { Subscription::batch([keys, iced::window::frames().map(|_| Message::Frame)]) } else { keys }
     }
 
-    /// Applies a message; returns the jobs it started.
+    /// Applies a message; returns the jobs it started. A notice is about the last thing done:
+    /// the cashier's next action clears it (and may say one of its own), and a screen left
+    /// takes its notices with it — an answer arriving later (a card's, a posting's) stays.
     pub fn handle(&mut self, message: Message) -> Vec<Job> {
+        let (screen, said) = (self.screen, self.notices_said);
+        if message.is_action() {
+            self.clear_notice();
+        }
+        let jobs = self.dispatch(message);
+        if self.screen != screen && self.notices_said == said {
+            self.clear_notice();
+        }
+        jobs
+    }
+
+    fn dispatch(&mut self, message: Message) -> Vec<Job> {
         let l = self.locale.clone();
         let dialog = self.approval.is_some() || self.confirm.is_some();
         match message {

@@ -138,6 +138,12 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             if till.card != CardState::Idle {
                 return Vec::new();
             }
+            // One step back: an amount typed goes first.
+            if !till.cash.is_empty() {
+                till.cash.clear();
+                till.cash_to_confirm = None;
+                return Vec::new();
+            }
             if till.counter.back_to_refund() {
                 // One step back: the lines and quantities chosen, still chosen.
                 till.screen = Screen::Refund;
@@ -205,7 +211,16 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         left = left.push(row![text(what).size(TEXT).width(Length::Fill), text(money(tender.amount)).size(TEXT)]);
     }
     left = left.push(Space::new().height(Length::Fill));
-    left = left.push(theme::action(t("counter.back", l), card_idle.then_some(Message::Payment(Msg::Back))));
+    // Once money was taken the cart cannot come back (the tenders would not fit it): the way
+    // out is to finish, or — a sale — to void it, its cards reversed at the terminal.
+    if sale.tenders().is_empty() {
+        left = left.push(theme::action(t("counter.back", l), card_idle.then_some(Message::Payment(Msg::Back))));
+    } else if !refund && sale.state() != SaleState::Paid {
+        left = left.push(theme::danger(
+            t("counter.key.void_sale", l),
+            card_idle.then_some(Message::Sale(super::sale::Msg::VoidSale)),
+        ));
+    }
 
     let right = match &till.card {
         CardState::Running(status) => column![

@@ -70,7 +70,6 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
         },
         Msg::Found(result) => match *result {
             Ok(source) => {
-                till.found_sales.clear();
                 till.refund_quantities =
                     source.original.lines.iter().map(|line| (line.line_no, Decimal::ZERO)).collect();
                 till.clear_notice();
@@ -99,13 +98,18 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             Err(CounterError::NeedsApproval(_)) => till.ask_manager(Pending::Refund),
             Err(e) => till.counter_error(e),
         },
+        // One step back: a sale open closes (the sales found, if any, are there again to
+        // choose from); with none open the refund screen is left.
         Msg::RefundCancel => {
-            // Whatever the refund screen said is about the refund given up.
             till.clear_notice();
+            let open = till.counter.refund_source().is_some();
             till.counter.cancel_refund();
             till.refund_quantities.clear();
-            till.found_sales.clear();
-            till.screen = Screen::Sale;
+            till.lookup.clear();
+            if !open {
+                till.found_sales.clear();
+                till.screen = Screen::Sale;
+            }
         }
     }
     Vec::new()
