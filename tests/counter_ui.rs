@@ -1489,3 +1489,85 @@ fn all_of_a_split_refund_in_cash_needs_the_manager_who_sees_the_amount() {
     assert_eq!(refund.payments.iter().map(|p| (p.kind.as_str(), p.amount)).collect::<Vec<_>>(), vec![("cash", -350)]);
     assert_eq!(terminal_batch(&c.dir), vec![(250, false)], "the card's payment stands");
 }
+
+#[test]
+fn a_notice_goes_with_the_next_action_and_with_its_screen() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.key(Named::F5);
+    assert_eq!(
+        c.error().as_deref(),
+        Some("Type the percent off, then F5 (Shift+F5: the whole sale)"),
+        "not 'not a percentage: '"
+    );
+    c.send(Message::Sale(till::ui::sale::Msg::ScanChanged("5".into())));
+    assert!(c.error().is_some(), "typing alone keeps it");
+    c.key(Named::F5);
+    assert!(c.till.notice().is_none(), "the discount taken: the notice is gone: {:?}", c.till.notice());
+    c.key(Named::F12);
+    c.click("F12 Card");
+    assert!(matches!(c.till.notice(), Some(Notice::Info(m)) if m.contains("approved")), "{:?}", c.till.notice());
+    c.key(Named::F1);
+    assert_eq!(c.till.screen(), Screen::SignIn);
+    assert!(c.till.notice().is_none(), "the card's news stays with the sale: {:?}", c.till.notice());
+}
+
+#[test]
+fn once_money_was_taken_the_payment_screen_offers_a_void_not_a_way_back() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.key(Named::F12);
+    c.send(Message::Payment(till::ui::payment::Msg::CashChanged("5".into())));
+    c.key(Named::Escape);
+    assert_eq!(c.till.screen(), Screen::Payment, "Escape clears the amount typed first");
+    c.key(Named::Escape);
+    assert_eq!(c.till.screen(), Screen::Sale, "then goes back");
+    c.key(Named::F12);
+    c.enter(CASH_FIELD, "1.00");
+    assert!(!c.sees("Esc Back to the cart"));
+    c.click("Void sale");
+    c.click("Yes, void the sale");
+    assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
+    assert!(c.till.counter().sale().lines().is_empty());
+}
+
+#[test]
+fn a_refund_ends_saying_what_went_back_and_how() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.key(Named::F12);
+    c.enter(CASH_FIELD, "1.00");
+    c.click("F12 Card");
+    c.key(Named::F8);
+    c.enter(till::ui::LOOKUP_FIELD, "1");
+    c.key(Named::F2);
+    c.key(Named::F12);
+    c.manager_approves();
+    c.key(Named::F12);
+    assert!(
+        matches!(c.till.notice(), Some(Notice::Info(m)) if m.starts_with("Back to the card") && m.ends_with("¥2.50")),
+        "the card's share, not 'card approved': {:?}",
+        c.till.notice()
+    );
+    c.key(Named::F12);
+    assert_eq!(
+        c.till.notice(),
+        Some(&Notice::Info("Refund done: ¥3.50 back — card ¥2.50, cash ¥1.00".into())),
+        "the cashier hands over the cash share"
+    );
+}
+
+#[test]
+fn a_wrong_pin_is_said_inside_the_approval() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.key(Named::F10);
+    c.enter(till::ui::APPROVAL_PIN_FIELD, "0000");
+    let said = c.error().expect("refused");
+    assert!(c.sees("Manager approval"), "still asking");
+    assert!(c.sees(&said), "said in the dialog: {said}");
+}

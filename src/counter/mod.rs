@@ -453,6 +453,9 @@ impl Counter {
         if self.sale_void_needs_approval() && !approval.is_some_and(|a| a.covers(Permission::VoidLine)) {
             return Err(CounterError::NeedsApproval(Permission::VoidLine));
         }
+        // Cash and other tenders taken on it are handed back to the customer with the void
+        // (card payments were reversed at the terminal before this).
+        self.give_back_tenders();
         let mut sale = self.sale.clone();
         sale.void()?;
         self.sale = Sale::new(self.store.sale_settings());

@@ -187,7 +187,12 @@ fn status_bar(till: &Till) -> Element<'_, Message> {
         );
     }
     if till.counter.cashier().is_some() && till.screen == Screen::Sale {
-        bar = bar.push(small_button(t("counter.key.manager", l), Message::OpenManager));
+        // Only between sales: with a cart it would only refuse.
+        let idle = till.counter.sale().lines().is_empty();
+        bar = bar.push(
+            small_button(t("counter.key.manager", l), Message::OpenManager)
+                .on_press_maybe(idle.then_some(Message::OpenManager)),
+        );
     }
     if till.training {
         bar = bar.push(small_button(t("counter.show_paper", l), Message::TogglePaper));
@@ -289,12 +294,14 @@ fn approval(till: &Till) -> Element<'_, Message> {
         theme::danger(t("counter.cancel", l), Some(Message::CancelApproval)),
     ]
     .spacing(12);
-    container(
-        column![text(t("counter.approve.title", l)).size(theme::LARGE), text(what).size(TEXT), managers, pin, buttons]
-            .spacing(14)
-            .width(Length::Fixed(460.0)),
-    )
-    .padding(24)
-    .style(theme::panel(Color::WHITE))
-    .into()
+    let mut body =
+        column![text(t("counter.approve.title", l)).size(theme::LARGE), text(what).size(TEXT), managers, pin];
+    // A wrong PIN is said in the dialog, where the manager is looking (the notice line is dimmed).
+    if let Some(Notice::Error(e)) = &till.notice {
+        body = body.push(text(e.clone()).size(TEXT).color(theme::STOP));
+    }
+    container(body.push(buttons).spacing(14).width(Length::Fixed(460.0)))
+        .padding(24)
+        .style(theme::panel(Color::WHITE))
+        .into()
 }

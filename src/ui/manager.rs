@@ -184,6 +184,10 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
         Msg::AmountChanged(a) => state.amount = a,
         Msg::ReasonChanged(r) => state.reason = r,
         Msg::Cash(direction) => {
+            if state.amount.trim().is_empty() {
+                till.error_t("manager.type_amount_first");
+                return Vec::new();
+            }
             let currency = till.counter.store().currency;
             let amount = match Money::parse(&state.amount, currency) {
                 Ok(m) if m.is_positive() => m,
@@ -216,7 +220,10 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                 Ok(what) => {
                     state.count = None;
                     till.info(t(&format!("manager.done.{what}"), &l));
-                    let day = till.manager.as_ref().and_then(|m| m.report.as_ref()).map(|r| r.last_day);
+                    // The day shown again — unless it was closed: then the movement opened the
+                    // next day, and that is the one to see (the newest).
+                    let shown = till.manager.as_ref().and_then(|m| m.report.as_ref());
+                    let day = shown.filter(|r| r.close.is_none()).map(|r| r.last_day);
                     // A cash movement after the Z opens the next day: the status bar says so.
                     return vec![load(till, day), till.read_day()];
                 }
@@ -510,7 +517,7 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         days = days.push(theme::row_button(label, shown == Some(d.day_no), Message::Manager(Msg::PickDay(d.day_no))));
     }
     let days = container(scrollable(days).height(Length::Fill))
-        .width(Length::Fixed(180.0))
+        .width(Length::Fixed(200.0))
         .padding(6)
         .style(theme::panel(Color::WHITE));
     let middle: Element<'_, Message> = match (&state.count, &state.report) {

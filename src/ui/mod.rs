@@ -1553,7 +1553,19 @@ impl Till {
         match payment.outcome {
             Outcome::Approved(approval) => match self.counter.tender_card(&approval) {
                 Ok(()) => {
-                    self.info_words("counter.card_approved", vec![("card", Arg::Plain(approval.card_name.clone()))]);
+                    let key = if self.counter.sale().kind() == SaleKind::Refund {
+                        "counter.card_refunded"
+                    } else {
+                        "counter.card_approved"
+                    };
+                    let amount = Money::of_minor(approval.amount_minor as i64, self.counter.store().currency);
+                    self.info_words(
+                        key,
+                        vec![
+                            ("card", Arg::Plain(approval.card_name.clone())),
+                            ("amount", Arg::Plain(theme::money(amount))),
+                        ],
+                    );
                     return self.finish_if_paid();
                 }
                 Err(e) => self.counter_error(e),
@@ -1630,6 +1642,20 @@ impl Till {
         // is no longer the news.
         if matches!(self.notice, Some(Notice::Error(_))) {
             self.clear_notice();
+        }
+        // A refund ends with what went back and how: the cashier hands over the cash share.
+        if sale.kind() == SaleKind::Refund {
+            let by = |card: bool| {
+                let minor: i64 = sale
+                    .tenders()
+                    .iter()
+                    .filter(|t| matches!(t.kind, TenderKind::Card(_)) == card)
+                    .map(|t| t.amount.minor().abs())
+                    .sum();
+                Arg::Plain(theme::money(Money::of_minor(minor, sale.currency())))
+            };
+            let total = Arg::Plain(theme::money(sale.totals().total.abs()));
+            self.info_words("counter.refund_done", vec![("total", total), ("card", by(true)), ("cash", by(false))]);
         }
         vec![self.post_new(sale, in_progress)]
     }
@@ -1844,7 +1870,6 @@ impl Till {
             }
             // Every card payment went back, and the cash is handed back: now the sale is void.
             None => {
-                self.counter.give_back_tenders();
                 let approval = self.void_approval.take();
                 self.void_sale(approval)
             }

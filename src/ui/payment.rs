@@ -310,7 +310,7 @@ fn refund_tenders(till: &Till) -> iced::widget::Column<'_, Message> {
     {
         let card = format!("{} {}", c.card_name.clone().unwrap_or_default(), c.masked_pan.clone().unwrap_or_default());
         let label = rust_i18n::t!("counter.refund_to_card", locale = l, card = card, amount = money(shares.card));
-        col = col.push(theme::primary(
+        col = col.push(theme::go(
             label.into_owned(),
             till.devices.terminal.is_some().then_some(Message::Payment(Msg::Card)),
         ));
@@ -324,7 +324,7 @@ fn refund_tenders(till: &Till) -> iced::widget::Column<'_, Message> {
         };
         let label = rust_i18n::t!(key, locale = l, amount = money(shares.cash)).into_owned();
         let pay = Some(Message::Payment(Msg::RefundCash(false)));
-        col = col.push(if shares.card.is_positive() { theme::action(label, pay) } else { theme::primary(label, pay) });
+        col = col.push(if shares.card.is_positive() { theme::action(label, pay) } else { theme::go(label, pay) });
     }
     if shares.card.is_positive() {
         let all = Money::of_minor(shares.card.minor() + shares.cash.minor(), shares.card.currency());

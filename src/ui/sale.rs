@@ -149,6 +149,11 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
         }
         Msg::SelectLine(i) => till.counter.select(Some(i)),
         Msg::Quantity => {
+            // The number comes first, then the key: said so, not "not a number: ".
+            if till.scan.trim().is_empty() {
+                till.error_t("counter.type_first.quantity");
+                return Vec::new();
+            }
             let text = std::mem::take(&mut till.scan);
             match till.counter.set_quantity(&text, None) {
                 Ok(()) => {}
@@ -157,6 +162,11 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             }
         }
         Msg::Discount | Msg::SaleDiscount => {
+            // The number comes first, then the key: said so, not "not a number: ".
+            if till.scan.trim().is_empty() {
+                till.error_t("counter.type_first.discount");
+                return Vec::new();
+            }
             let text = std::mem::take(&mut till.scan);
             let whole = matches!(msg, Msg::SaleDiscount) || till.counter.selected().is_none();
             match till.counter.discount(&text, whole, None) {
@@ -166,6 +176,11 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             }
         }
         Msg::Price => {
+            // The number comes first, then the key: said so, not "not a number: ".
+            if till.scan.trim().is_empty() {
+                till.error_t("counter.type_first.price");
+                return Vec::new();
+            }
             let text = std::mem::take(&mut till.scan);
             if till.counter.selected().is_none() {
                 till.counter_error(CounterError::NoLineSelected);
@@ -289,9 +304,11 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         .width(Length::FillPortion(2));
     if let Some(change) = till.last_change {
         right = right.push(
+            // One line: the quick keys keep their rows on a short screen.
             container(
-                column![text(t("counter.change", l)).size(TEXT), text(money(change)).size(theme::HUGE)]
-                    .align_x(Alignment::Center),
+                row![text(t("counter.change", l)).size(TEXT), text(money(change)).size(LARGE)]
+                    .spacing(16)
+                    .align_y(Alignment::Center),
             )
             .padding(10)
             .width(Length::Fill)
@@ -468,7 +485,8 @@ fn quick_keys(till: &Till) -> Element<'_, Message> {
     }
     column![
         scrollable(tabs).direction(scrollable::Direction::Horizontal(scrollable::Scrollbar::default())),
-        scrollable(grid).height(Length::Fill)
+        // Room on the right for the scroll bar: the third column's keys are not under it.
+        scrollable(grid.padding(iced::Padding { right: 12.0, ..iced::Padding::ZERO })).height(Length::Fill)
     ]
     .spacing(6)
     .into()

@@ -13,7 +13,7 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         let label =
             column![text(user.name.clone()).size(LARGE), text(t(user.role.key(), l)).size(TEXT).color(theme::MUTED)];
         users = users.push(
-            theme::row_button(label, till.picked_user == Some(i), Message::PickUser(i)).height(Length::Fixed(64.0)),
+            theme::row_button(label, till.picked_user == Some(i), Message::PickUser(i)).height(Length::Fixed(56.0)),
         );
     }
     let pin = text_input(&t("counter.pin", l), &till.pin)
@@ -42,8 +42,8 @@ pub fn view(till: &Till) -> Element<'_, Message> {
     // On a short screen the whole form scrolls rather than losing its last button.
     scrollable(
         container(
-            container(form.spacing(14).align_x(Alignment::Center).width(Length::Fixed(440.0)))
-                .padding(20)
+            container(form.spacing(10).align_x(Alignment::Center).width(Length::Fixed(440.0)))
+                .padding(16)
                 .style(theme::panel(Color::WHITE)),
         )
         .center_x(Length::Fill),
