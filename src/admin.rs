@@ -97,7 +97,29 @@ impl AdminError {
             AdminError::User(e) => e.localized(locale),
             AdminError::LastInstaller => t!("users.error.last_installer", locale = locale).into_owned(),
             AdminError::NoSuchUser => t!("users.error.no_such_user", locale = locale).into_owned(),
-            AdminError::Product(errors) => errors.iter().map(|e| e.in_field(locale)).collect::<Vec<_>>().join("\n"),
+            // Named by the form's labels ("Price: …"), not the CSV's column names.
+            AdminError::Product(errors) => errors
+                .iter()
+                .map(|e| {
+                    let label = match e.column.as_str() {
+                        "sku" => "Sku",
+                        "barcodes" => "Barcodes",
+                        "name_zh" => "NameZh",
+                        "name_en" => "NameEn",
+                        "price" => "Price",
+                        "tax_class" => "TaxClass",
+                        "category" => "Category",
+                        "quick_key" => "QuickKey",
+                        "sold_by" => "SoldBy",
+                        _ => return e.in_field(locale),
+                    };
+                    let key = format!("products.field.{label}");
+                    let label = t!(&key, locale = locale).into_owned();
+                    let name = label.split(" (").next().unwrap_or(&label).split('（').next().unwrap_or(&label);
+                    format!("{}: {}", name.trim(), e.reason(locale))
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
             AdminError::Ledger(e) => e.localized(locale),
         }
     }
@@ -169,7 +191,19 @@ pub fn save_user(ledger: &mut Ledger, new: &NewUser, replace: bool, approval: &A
     {
         return Err(AdminError::LastInstaller);
     }
-    let user = make_user(new, &others).map_err(AdminError::User)?;
+    let user = match old {
+        // A change of name or role with no PIN typed keeps the PIN (its hash, as it is).
+        Some(old) if replace && new.pin.is_empty() && new.pin_again.is_empty() => {
+            if new.name.trim().is_empty() {
+                return Err(AdminError::User(UserError::NoName));
+            }
+            let mut user = old.clone();
+            user.name = new.name.trim().to_string();
+            user.role = new.role;
+            user
+        }
+        _ => make_user(new, &others).map_err(AdminError::User)?,
+    };
     ledger.save_user(&user, approval.by(), Utc::now())?;
     Ok(user)
 }

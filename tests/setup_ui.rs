@@ -441,6 +441,15 @@ fn users_are_added_and_removed_from_the_managers_screen() {
     // The new cashier signs in with her PIN; the till's ledger journaled who added her.
     let ledger = Ledger::open_read_only(&i.dir.path().join("data/ledger.db")).unwrap();
     assert!(ledger.users().unwrap().iter().any(|u| u.id == "lina"));
+    // Her name changed with no PIN typed: the PIN stays hers.
+    let lina = i.till.users().iter().position(|u| u.id == "lina").unwrap();
+    i.send(Message::Users(till::ui::users::Msg::Pick(lina)));
+    i.send(Message::Users(till::ui::users::Msg::Edit(till::ui::users::Field::Name, "李娜 Lina".into())));
+    i.click("Save");
+    assert!(error(&i.till).is_none(), "{:?}", i.till.notice());
+    let renamed = i.till.users().iter().find(|u| u.id == "lina").unwrap().clone();
+    assert_eq!(renamed.name, "李娜 Lina");
+    assert!(renamed.check_pin("1357").is_ok(), "the PIN kept");
     // The last installer cannot be removed; the cashier can.
     i.click("Back");
     assert_eq!(i.till.screen(), Screen::Manager);
@@ -492,7 +501,7 @@ fn products_are_added_repriced_and_imported_with_a_preview() {
     i.type_into(P::Barcodes.id(), "6901234567892");
     i.click("Save product");
     let refused = error(&i.till).expect("a bad price is refused");
-    assert!(refused.starts_with("price:"), "{refused}");
+    assert!(refused.starts_with("Price: "), "named by the form's label: {refused}");
     assert!(i.till.counter().catalog().is_empty());
     i.send(Message::Products(till::ui::products::Msg::Edit(P::Price, "4.50".into())));
     i.click("Save product");

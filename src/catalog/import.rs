@@ -59,7 +59,7 @@ impl ImportError {
         if self.column.is_empty() { self.reason(locale) } else { format!("{}: {}", self.column, self.reason(locale)) }
     }
 
-    fn reason(&self, locale: &str) -> String {
+    pub fn reason(&self, locale: &str) -> String {
         use rust_i18n::t;
         let reason = match &self.problem {
             ImportProblem::Unreadable(e) => t!("error.import.unreadable", locale = locale, detail = e),

@@ -28,6 +28,15 @@ pub struct FoundSale {
     pub total_minor: i64,
     /// The masked card number of its card payment, if a card paid.
     pub card: Option<String>,
+    /// What refunds of it paid back so far (minor units, positive).
+    pub refunded_minor: i64,
+}
+
+impl FoundSale {
+    /// Everything on it went back already: nothing left to refund.
+    pub fn all_refunded(&self) -> bool {
+        self.refunded_minor >= self.total_minor
+    }
 }
 
 impl Ledger {
@@ -50,13 +59,20 @@ impl Ledger {
         };
         let sql = format!(
             "SELECT s.receipt_no, s.completed_at, s.total_minor,
-                    (SELECT p.masked_pan FROM payments p WHERE p.seq = s.seq AND p.kind = 'card' LIMIT 1)
+                    (SELECT p.masked_pan FROM payments p WHERE p.seq = s.seq AND p.kind = 'card' LIMIT 1),
+                    (SELECT -COALESCE(SUM(r.total_minor), 0) FROM sales r WHERE r.refund_of = s.receipt_no)
              FROM sales s WHERE s.kind = 'sale' AND {condition}
              ORDER BY s.receipt_no DESC LIMIT ?2"
         );
         let mut statement = self.conn.prepare(&sql)?;
         let rows = statement.query_map(params![value, limit as i64], |r| {
-            Ok(FoundSale { receipt_no: r.get(0)?, completed_at: r.get(1)?, total_minor: r.get(2)?, card: r.get(3)? })
+            Ok(FoundSale {
+                receipt_no: r.get(0)?,
+                completed_at: r.get(1)?,
+                total_minor: r.get(2)?,
+                card: r.get(3)?,
+                refunded_minor: r.get(4)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

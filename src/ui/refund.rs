@@ -247,8 +247,13 @@ pub fn view(till: &Till) -> Element<'_, Message> {
                 total = total,
                 card = card
             );
-            let button =
-                theme::action(label.trim_end().to_string(), Some(Message::Refund(Msg::OpenReceipt(sale.receipt_no))));
+            // A sale that went back whole is shown for what it is, and not offered.
+            let (label, open) = if sale.all_refunded() {
+                (format!("{} · {}", label.trim_end(), t("counter.all_refunded", l)), None)
+            } else {
+                (label.trim_end().to_string(), Some(Message::Refund(Msg::OpenReceipt(sale.receipt_no))))
+            };
+            let button = theme::action(label, open);
             // The one the arrows walked to is marked; Enter opens it.
             let walked = till.list_cursor.is_some_and(|c| till.found_sales.get(c) == Some(sale));
             found = found.push(if walked { button.style(theme::selected_action) } else { button });
@@ -317,7 +322,15 @@ pub fn view(till: &Till) -> Element<'_, Message> {
     page.push(scrollable(lines).height(Length::Fill))
         .push(
             row![
-                theme::action(t("counter.refund_all", l), Some(Message::Refund(Msg::RefundAll))),
+                theme::action(
+                    t("counter.refund_all", l),
+                    source
+                        .original
+                        .lines
+                        .iter()
+                        .any(|line| line.refunded_quantity < line.quantity)
+                        .then_some(Message::Refund(Msg::RefundAll))
+                ),
                 theme::action(t("counter.cancel", l), Some(Message::Refund(Msg::RefundCancel))),
                 theme::go(
                     rust_i18n::t!("counter.refund_confirm", locale = l, amount = money(estimate)).into_owned(),

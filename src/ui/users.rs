@@ -92,7 +92,14 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             if state.busy {
                 return Vec::new();
             }
-            if let Err(e) = admin::check_new_user(&state.form) {
+            // A change with no PIN typed keeps the PIN; a new user needs one.
+            let keeps_pin = state.editing.is_some() && state.form.pin.is_empty() && state.form.pin_again.is_empty();
+            let problem = if keeps_pin {
+                state.form.name.trim().is_empty().then_some(admin::UserError::NoName)
+            } else {
+                admin::check_new_user(&state.form).err()
+            };
+            if let Some(e) = problem {
                 till.error(e.localized(&l));
                 return Vec::new();
             }
@@ -197,7 +204,13 @@ pub fn view(till: &Till) -> Element<'_, Message> {
     };
     let f = &state.form;
     let mut roles = row![].spacing(8);
-    for role in [Role::Cashier, Role::Manager, Role::Installer] {
+    // Only an installer makes installers (the rule is `admin`'s; the screen offers no more).
+    let roles_offered: &[Role] = if state.approval.role() == Role::Installer {
+        &[Role::Cashier, Role::Manager, Role::Installer]
+    } else {
+        &[Role::Cashier, Role::Manager]
+    };
+    for &role in roles_offered {
         roles = roles.push(
             theme::row_button(text(t(role.key(), l)).size(TEXT), f.role == role, Message::Users(Msg::Role(role)))
                 .width(Length::Shrink)
@@ -218,7 +231,8 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         id,
         text(t("users.role", l)).size(SMALL).color(theme::MUTED),
         roles,
-        text(may).size(SMALL).color(theme::MUTED),
+        // A fixed height for what the role may do: Save does not move when the role changes.
+        container(text(may).size(SMALL).color(theme::MUTED)).height(Length::Fixed(80.0)),
         input("wizard.field.Pin", "users-pin", &f.pin, Field::Pin, true),
         input("wizard.field.PinAgain", "users-pin-again", &f.pin_again, Field::PinAgain, true),
         theme::primary(t("users.save", l), (!state.busy).then_some(Message::Users(Msg::Save))),
