@@ -537,3 +537,32 @@ fn products_are_added_repriced_and_imported_with_a_preview() {
     let report = ledger.verify().unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
+
+#[test]
+fn a_product_is_found_and_opened_from_the_keyboard() {
+    let mut i = Installer::fresh();
+    let _lines = i.set_up();
+    i.enter(PIN_FIELD, "2468");
+    i.manager_door("Products", "2468");
+    use till::ui::products::Field as P;
+    for (sku, name) in [("TEA01", "Green tea"), ("TEA02", "Black tea")] {
+        i.type_into(P::Sku.id(), sku);
+        i.type_into(P::NameZh.id(), "茶");
+        i.type_into(P::NameEn.id(), name);
+        i.type_into(P::Price.id(), "4.50");
+        i.click("Save product");
+        i.send(Message::Products(till::ui::products::Msg::New));
+    }
+    assert_eq!(i.till.counter().catalog().len(), 2, "{:?}", i.till.notice());
+    // "tea": two hits; Down, Down, Enter opens the second.
+    i.type_into(till::ui::products::FIELD, "tea");
+    for _ in 0..2 {
+        i.send(Message::Walk(1));
+    }
+    i.enter(till::ui::products::FIELD, "");
+    let form = common::view(&i.till).find(iced::widget::Id::new(P::NameEn.id())).unwrap();
+    assert!(
+        matches!(&form, iced_test::selector::Target::TextInput { content, .. } if content == "Black tea"),
+        "the second hit opened: {form:?}"
+    );
+}

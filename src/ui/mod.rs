@@ -922,6 +922,9 @@ impl Till {
                 let lines = self.counter.sale().lines().len();
                 self.counter.select(next(self.counter.selected(), lines));
             }
+            Screen::Products => {
+                self.handle(Message::Products(products::Msg::Walk(step)));
+            }
             _ => {}
         }
     }

@@ -79,6 +79,11 @@ impl Field {
 pub enum Msg {
     Find(String),
     Pick(String),
+    /// The arrow keys over the hits (−1 up, +1 down).
+    Walk(i32),
+    /// Enter in the find field: the hit walked to, or the first (an exact barcode or SKU is the
+    /// only one).
+    PickWalked,
     New,
     Edit(Field, String),
     Save,
@@ -98,6 +103,8 @@ pub struct State {
     pub approval: Approval,
     pub query: String,
     pub hits: Vec<Text>,
+    /// The hit the arrows walked to.
+    pub cursor: Option<usize>,
     pub form: ProductFields,
     /// The SKU of the product being changed; `None`: a new one.
     pub editing: Option<String>,
@@ -112,6 +119,7 @@ pub fn open(till: &mut Till, approval: Approval) {
         approval,
         query: String::new(),
         hits: Vec::new(),
+        cursor: None,
         form: blank_form(till),
         editing: None,
         path: String::new(),
@@ -152,6 +160,21 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                 catalog.search(&query, 30).into_iter().map(|p| p.sku.clone()).collect()
             };
             state.query = query;
+            state.cursor = None;
+        }
+        Msg::Walk(step) => {
+            let last = state.hits.len().saturating_sub(1);
+            state.cursor = match state.cursor {
+                _ if state.hits.is_empty() => None,
+                None => Some(if step < 0 { last } else { 0 }),
+                Some(i) if step < 0 => Some(i.saturating_sub(1)),
+                Some(i) => Some((i + 1).min(last)),
+            };
+        }
+        Msg::PickWalked => {
+            if let Some(sku) = state.hits.get(state.cursor.unwrap_or(0)).map(|s| s.to_string()) {
+                return update(till, Msg::Pick(sku));
+            }
         }
         Msg::Pick(sku) => {
             if let Ok(p) = till.counter.catalog().by_sku(&sku) {
@@ -343,13 +366,13 @@ pub fn view(till: &Till) -> Element<'_, Message> {
     let Some(state) = &till.products else { return column![].into() };
     let catalog = till.counter.catalog();
     let mut hits = column![].spacing(4);
-    for sku in &state.hits {
+    for (i, sku) in state.hits.iter().enumerate() {
         let Ok(p) = catalog.by_sku(sku) else { continue };
         let label = row![
             text(format!("{}  {}", p.sku, p.name(l))).size(SMALL).width(Length::Fill),
             text(money(p.price)).size(SMALL)
         ];
-        let picked = state.editing.as_deref() == Some(p.sku.as_str());
+        let picked = state.editing.as_deref() == Some(p.sku.as_str()) || state.cursor == Some(i);
         hits = hits.push(theme::row_button(label, picked, Message::Products(Msg::Pick(p.sku.to_string()))));
     }
     let left = column![
@@ -358,7 +381,8 @@ pub fn view(till: &Till) -> Element<'_, Message> {
             .id(FIELD)
             .size(TEXT)
             .padding(8)
-            .on_input(|v| Message::Products(Msg::Find(v))),
+            .on_input(|v| Message::Products(Msg::Find(v)))
+            .on_submit(Message::Products(Msg::PickWalked)),
         scrollable(hits).height(Length::Fill),
         text(t("products.import_title", l)).size(TEXT),
         text_input(&t("products.path", l), &state.path)
