@@ -1571,3 +1571,18 @@ fn a_wrong_pin_is_said_inside_the_approval() {
     assert!(c.sees("Manager approval"), "still asking");
     assert!(c.sees(&said), "said in the dialog: {said}");
 }
+
+#[test]
+fn with_the_training_paper_open_at_800_px_the_cart_keeps_its_names() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.send(Message::TogglePaper);
+    let name = common::bounds_at(&c.till, 800.0, 600.0, "Coca-Cola").expect("the line's name is drawn");
+    assert!(name.width > 60.0, "a name, not a sliver: {name:?}");
+    for label in ["F12 Pay", "Barcode, SKU or name · 3* for three"] {
+        in_sight(&c, label);
+    }
+    // At 1920 px the quick keys stay beside the cart.
+    assert!(common::bounds_at(&c.till, 1920.0, 1080.0, "Nongfu Spring water").is_some());
+}

@@ -8,6 +8,9 @@ use super::theme::{self, SMALL, TEXT, money};
 use super::{APPROVAL_PIN_FIELD, Message, Notice, PrinterState, Screen, TerminalState, Till, t};
 use crate::money::Money;
 
+/// The training paper panel's width: a receipt's.
+const PAPER_WIDTH: f32 = 310.0;
+
 /// The notice line's height: one line of text with its padding.
 const NOTICE_HEIGHT: f32 = 40.0;
 
@@ -57,7 +60,7 @@ pub fn frame<'a>(till: &'a Till, body: Element<'a, Message>) -> Element<'a, Mess
     };
     page = page.push(container(notice).height(Length::Fixed(NOTICE_HEIGHT)).width(Length::Fill).clip(true));
     let main: Element<'a, Message> = if till.show_paper && !matches!(till.screen, Screen::SignIn | Screen::Manager) {
-        row![container(body).width(Length::FillPortion(3)), paper(till)].into()
+        row![container(body).width(Length::Fill), paper(till)].into()
     } else {
         body
     };
@@ -230,7 +233,9 @@ fn paper(till: &Till) -> Element<'_, Message> {
                 .style(theme::panel(theme::PAPER)),
         );
     }
-    container(scrollable(slips).height(Length::Fill)).width(Length::FillPortion(2)).padding([0, 8]).into()
+    // As wide as a receipt (42 columns of 11 px type), whatever the window: the counter keeps
+    // the rest (a share of a narrow screen squeezed the cart's names out).
+    container(scrollable(slips).height(Length::Fill)).width(Length::Fixed(PAPER_WIDTH)).padding([0, 8]).into()
 }
 
 fn approval(till: &Till) -> Element<'_, Message> {

@@ -288,8 +288,37 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
 }
 
 pub fn view(till: &Till) -> Element<'_, Message> {
+    // Narrow (an 800 px screen with the training paper open): the scan field over the cart and
+    // no quick keys, rather than every column squeezed until the names vanish.
+    let body = iced::widget::responsive(move |size| {
+        if size.width < NARROW {
+            let mut side = scan_field(till).spacing(8);
+            if let Some(change) = till.last_change {
+                side = side.push(change_band(till, change));
+            }
+            return side
+                .push(if till.show_parked {
+                    parked(till)
+                } else if !till.results.is_empty() {
+                    results(till)
+                } else {
+                    column![cart(till, till.counter.sale()), totals(till)].spacing(8).into()
+                })
+                .into();
+        }
+        let left = column![cart(till, till.counter.sale()), totals(till)].spacing(8).width(Length::FillPortion(3));
+        row![left, right_column(till)].spacing(12).into()
+    });
+    column![container(body).height(Length::Fill), actions(till)].spacing(8).into()
+}
+
+/// Below this width the sale screen drops its quick keys.
+const NARROW: f32 = 600.0;
+
+/// The scan field, with what it takes said above it (its placeholder is short enough to fit a
+/// narrow screen, and gone once something is typed).
+fn scan_field(till: &Till) -> iced::widget::Column<'_, Message> {
     let l = till.locale.as_str();
-    let left = column![cart(till, till.counter.sale()), totals(till)].spacing(8).width(Length::FillPortion(3));
     let placeholder = if till.weighing.is_some() { "counter.weight_placeholder" } else { "counter.scan_placeholder" };
     let scan = text_input(&t(placeholder, l), &till.scan)
         .id(SCAN_FIELD)
@@ -297,47 +326,57 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         .padding(10)
         .on_input(|v| Message::Sale(Msg::ScanChanged(v)))
         .on_submit(Message::Sale(Msg::ScanSubmitted));
-    // The placeholder is short enough to fit a narrow screen; what the field takes is said
-    // above it, in sight while it has the keyboard.
-    let mut right = column![text(t("counter.scan_hint", l)).size(SMALL).color(theme::MUTED), scan]
-        .spacing(4)
-        .width(Length::FillPortion(2));
+    column![text(t("counter.scan_hint", l)).size(SMALL).color(theme::MUTED), scan].spacing(4)
+}
+
+/// The change to give, on one line: the quick keys keep their rows on a short screen.
+fn change_band(till: &Till, change: Money) -> Element<'_, Message> {
+    let l = till.locale.as_str();
+    container(
+        row![text(t("counter.change", l)).size(TEXT), text(money(change)).size(LARGE)]
+            .spacing(16)
+            .align_y(Alignment::Center),
+    )
+    .padding(10)
+    .width(Length::Fill)
+    .center_x(Length::Fill)
+    .style(theme::band(theme::GO))
+    .into()
+}
+
+/// The scan field, the change given, the next steps of a fresh till, and the search hits, the
+/// parked sales or the quick keys.
+fn right_column(till: &Till) -> iced::widget::Column<'_, Message> {
+    let mut right = scan_field(till).width(Length::FillPortion(2));
     if let Some(change) = till.last_change {
-        right = right.push(
-            // One line: the quick keys keep their rows on a short screen.
-            container(
-                row![text(t("counter.change", l)).size(TEXT), text(money(change)).size(LARGE)]
-                    .spacing(16)
-                    .align_y(Alignment::Center),
-            )
-            .padding(10)
-            .width(Length::Fill)
-            .center_x(Length::Fill)
-            .style(theme::band(theme::GO)),
-        );
+        right = right.push(change_band(till, change));
     }
     if let Some(steps) = next_steps(till) {
         right = right.push(steps);
     }
-    right = right.push(if till.show_parked {
+    right.push(if till.show_parked {
         parked(till)
     } else if !till.results.is_empty() {
         results(till)
     } else {
         quick_keys(till)
-    });
-    column![row![left, right].spacing(12).height(Length::Fill), actions(till)].spacing(8).into()
+    })
 }
+
+/// The cart's quantity and amount columns: narrow enough that a name keeps room beside them on
+/// a narrow screen with the training paper open.
+const QUANTITY_WIDTH: f32 = 124.0;
+const AMOUNT_WIDTH: f32 = 96.0;
 
 fn cart<'a>(till: &'a Till, sale: &'a Sale) -> Element<'a, Message> {
     let l = till.locale.as_str();
     let totals = sale.totals();
     let header = row![
         text(t("counter.item", l)).size(SMALL).width(Length::Fill).color(theme::MUTED),
-        text(t("counter.quantity", l)).size(SMALL).width(Length::Fixed(150.0)).color(theme::MUTED),
+        text(t("counter.quantity", l)).size(SMALL).width(Length::Fixed(QUANTITY_WIDTH)).color(theme::MUTED),
         text(t("counter.amount", l))
             .size(SMALL)
-            .width(Length::Fixed(110.0))
+            .width(Length::Fixed(AMOUNT_WIDTH))
             .align_x(iced::alignment::Horizontal::Right)
             .color(theme::MUTED),
     ]
@@ -363,8 +402,11 @@ fn cart<'a>(till: &'a Till, sale: &'a Sale) -> Element<'a, Message> {
                 crate::catalog::SoldBy::Piece => format!("{} × {}", line.quantity.normalize(), money(line.unit_price)),
             })
             .size(SMALL)
-            .width(Length::Fixed(150.0)),
-            text(money(amount)).size(TEXT).width(Length::Fixed(110.0)).align_x(iced::alignment::Horizontal::Right),
+            .width(Length::Fixed(QUANTITY_WIDTH)),
+            text(money(amount))
+                .size(TEXT)
+                .width(Length::Fixed(AMOUNT_WIDTH))
+                .align_x(iced::alignment::Horizontal::Right),
         ]
         .align_y(Alignment::Center);
         lines = lines.push(theme::row_button(
