@@ -1586,3 +1586,28 @@ fn with_the_training_paper_open_at_800_px_the_cart_keeps_its_names() {
     // At 1920 px the quick keys stay beside the cart.
     assert!(common::bounds_at(&c.till, 1920.0, 1080.0, "Nongfu Spring water").is_some());
 }
+
+#[test]
+fn a_notice_too_long_for_its_line_is_shown_whole_on_a_tap() {
+    let mut c = fast();
+    c.sign_in();
+    // A ledger error is as long as the ledger makes it.
+    let db = rusqlite::Connection::open(c.dir.path().join("ledger.db")).unwrap();
+    db.execute_batch(&format!(
+        "CREATE TRIGGER refuse BEFORE INSERT ON sales BEGIN SELECT RAISE(ABORT, '{}'); END;",
+        "the disk is full and nothing more can be written to it until space is made ".repeat(3)
+    ))
+    .unwrap();
+    c.scan("DRK003");
+    c.key(Named::F12);
+    c.enter(CASH_FIELD, "");
+    let long = c.error().expect("refused");
+    assert!(long.len() > 150, "{long}");
+    c.click(&long); // a tap on the notice line
+    assert!(c.sees("OK"), "the whole text, in a box of its own");
+    assert!(c.error().is_some(), "not dismissed unread");
+    c.key(Named::F4);
+    assert!(c.error().is_some(), "keys go to the box first");
+    c.key(Named::Escape);
+    assert!(c.till.notice().is_none(), "Escape closes it");
+}

@@ -11,6 +11,31 @@ use crate::money::Money;
 /// The training paper panel's width: a receipt's.
 const PAPER_WIDTH: f32 = 310.0;
 
+/// How wide a notice is in half-width characters (a CJK character is two).
+fn notice_width(message: &str) -> usize {
+    message.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum()
+}
+
+/// Beyond this many half-width characters a notice may not fit its two lines at 800 px.
+const NOTICE_FITS: usize = 150;
+
+/// A notice too long for its line, whole, over the screen: OK (or Escape) dismisses it.
+fn whole_notice<'a>(till: &'a Till, message: &str) -> Element<'a, Message> {
+    let l = till.locale.as_str();
+    container(
+        column![
+            scrollable(text(message.to_string()).size(TEXT)).height(Length::Shrink),
+            theme::primary(t("counter.got_it", l), Some(Message::Dismiss)),
+        ]
+        .spacing(14)
+        .width(Length::Fixed(560.0)),
+    )
+    .padding(24)
+    .max_height(440.0)
+    .style(theme::panel(Color::WHITE))
+    .into()
+}
+
 /// The notice line's height: one line of text with its padding.
 const NOTICE_HEIGHT: f32 = 40.0;
 
@@ -41,8 +66,9 @@ pub fn frame<'a>(till: &'a Till, body: Element<'a, Message>) -> Element<'a, Mess
                 Notice::Info(m) => (m, theme::GO),
                 Notice::Error(m) => (m, theme::STOP),
             };
-            // A long one in smaller type, on two lines of the same height.
-            let width: usize = message.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum();
+            // A long one in smaller type, on two lines of the same height; longer still, a tap
+            // shows it whole (`notice_whole`) rather than dismissing what cannot be read.
+            let width = notice_width(message);
             let (size, padding) = if width > 80 { (SMALL, 2) } else { (TEXT, 8) };
             button(text(message.clone()).size(size).width(Length::Fill))
                 .padding([padding, 12])
@@ -53,7 +79,7 @@ pub fn frame<'a>(till: &'a Till, body: Element<'a, Message>) -> Element<'a, Mess
                     text_color: Color::WHITE,
                     ..button::Style::default()
                 })
-                .on_press(Message::Dismiss)
+                .on_press(if width > NOTICE_FITS { Message::ShowNotice } else { Message::Dismiss })
                 .into()
         }
         None => Space::new().into(),
@@ -65,10 +91,11 @@ pub fn frame<'a>(till: &'a Till, body: Element<'a, Message>) -> Element<'a, Mess
         body
     };
     page = page.push(container(main).padding(10).height(Length::Fill));
-    let dialog = match (&till.approval, till.confirm) {
-        (Some(_), _) => approval(till),
-        (None, Some(asked)) => confirm(till, asked),
-        (None, None) => return page.into(),
+    let dialog = match (&till.approval, till.confirm, &till.notice) {
+        (Some(_), _, _) => approval(till),
+        (None, Some(asked), _) => confirm(till, asked),
+        (None, None, Some(Notice::Error(m) | Notice::Info(m))) if till.notice_whole => whole_notice(till, m),
+        (None, None, _) => return page.into(),
     };
     stack![
         page,

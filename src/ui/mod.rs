@@ -316,6 +316,8 @@ pub enum Message {
     /// with the error that stopped the rest, if any.
     Reversed(Vec<(u32, u32)>, Option<String>, bool),
     Recovered(Result<Vec<Resolution>, String>),
+    /// A tap on a notice too long for its line: shown whole.
+    ShowNotice,
     /// Yes to the step asked about (`Till::confirm`).
     Confirmed,
     /// No: nothing happens.
@@ -453,6 +455,8 @@ pub struct Till {
     notice_source: Option<NoticeSource>,
     /// How many notices were said: a screen left tells a notice of its own from an older one.
     notices_said: u64,
+    /// The notice shown whole over the screen (it was too long for its line).
+    pub(crate) notice_whole: bool,
     pub(crate) last_receipt: Option<i64>,
     pub(crate) queued_prints: usize,
     pub(crate) paper: Vec<String>,
@@ -519,6 +523,7 @@ impl Till {
             notice: None,
             notice_source: None,
             notices_said: 0,
+            notice_whole: false,
             last_receipt: None,
             queued_prints: 0,
             paper: Vec::new(),
@@ -757,6 +762,7 @@ impl Till {
         self.notice = Some(Notice::Error(e.into()));
         self.notice_source = None;
         self.notices_said += 1;
+        self.notice_whole = false;
         if self.bell {
             bell::ring();
         }
@@ -765,6 +771,7 @@ impl Till {
     pub(crate) fn clear_notice(&mut self) {
         self.notice = None;
         self.notice_source = None;
+        self.notice_whole = false;
     }
 
     /// An error notice from the locale files, that follows F11.
@@ -853,6 +860,9 @@ impl Till {
         if key == Named::F11 {
             return self.handle(Message::ToggleLanguage);
         }
+        if self.notice_whole {
+            return if key == Named::Escape { self.handle(Message::Dismiss) } else { Vec::new() };
+        }
         if self.approval.is_some() || self.confirm.is_some() {
             return match key {
                 Named::Escape if self.approval.is_some() => self.handle(Message::CancelApproval),
@@ -933,6 +943,7 @@ impl Till {
         self.notice_source = None;
         self.notice = Some(Notice::Info(e.into()));
         self.notices_said += 1;
+        self.notice_whole = false;
     }
 
     fn counter_error(&mut self, e: CounterError) {
@@ -1061,6 +1072,7 @@ impl Till {
         match message {
             Message::Key(key) => return self.key(key),
             Message::Dismiss => self.clear_notice(),
+            Message::ShowNotice => self.notice_whole = self.notice.is_some(),
             Message::Done | Message::Frame | Message::FocusNext(_) | Message::Refocus => {}
             Message::Stray(typed) => return self.stray(typed),
             Message::OpenManager => {
