@@ -1084,19 +1084,26 @@ fn a_discount_does_not_bring_a_line_under_the_void_threshold() {
     assert!(c.sees("Manager approval"), "still a void above the threshold: {:?}", c.till.notice());
 }
 
-#[test]
-fn a_split_payment_is_refunded_along_its_tenders_from_the_keyboard() {
+/// Coca-Cola, ¥3.50: ¥1.00 in cash and ¥2.50 by card; then all of it comes back (F8, receipt 1,
+/// F2 everything, F12, the manager: the demo store's refund limit is 0), on the payment screen.
+fn split_sale_coming_back_whole() -> Counter_ {
     let mut c = fast();
     c.sign_in();
-    c.scan("DRK003"); // 3.50: 1.00 in cash, 2.50 by card
+    c.scan("DRK003");
     c.key(Named::F12);
     c.enter(CASH_FIELD, "1.00");
     c.click("F12 Card");
     c.key(Named::F8);
     c.enter(till::ui::LOOKUP_FIELD, "1");
-    c.key(Named::F2); // all of it
+    c.key(Named::F2);
     c.key(Named::F12);
-    c.manager_approves(); // the demo store's refund limit is 0
+    c.manager_approves();
+    c
+}
+
+#[test]
+fn a_split_payment_is_refunded_along_its_tenders_from_the_keyboard() {
+    let mut c = split_sale_coming_back_whole();
     assert_eq!(c.till.screen(), Screen::Payment);
     // Each tender's share, named with its amount.
     let card = c.till.counter().refund_source().unwrap().card().unwrap().clone();
@@ -1124,17 +1131,7 @@ fn a_split_payment_is_refunded_along_its_tenders_from_the_keyboard() {
 
 #[test]
 fn a_split_payments_cash_share_first_leaves_the_card_its_own() {
-    let mut c = fast();
-    c.sign_in();
-    c.scan("DRK003");
-    c.key(Named::F12);
-    c.enter(CASH_FIELD, "1.00");
-    c.click("F12 Card");
-    c.key(Named::F8);
-    c.enter(till::ui::LOOKUP_FIELD, "1");
-    c.key(Named::F2);
-    c.key(Named::F12);
-    c.manager_approves();
+    let mut c = split_sale_coming_back_whole();
     c.click("Pay out ¥1.00 in cash");
     assert_eq!(c.till.counter().sale().remaining().minor(), -250, "only the cash share went out in cash");
     assert!(!c.sees("Pay out"), "no more cash is offered without a manager");
@@ -1469,17 +1466,7 @@ fn the_sales_found_are_walked_with_the_arrows_and_enter_opens_one() {
 
 #[test]
 fn all_of_a_split_refund_in_cash_needs_the_manager_who_sees_the_amount() {
-    let mut c = fast();
-    c.sign_in();
-    c.scan("DRK003");
-    c.key(Named::F12);
-    c.enter(CASH_FIELD, "1.00");
-    c.click("F12 Card");
-    c.key(Named::F8);
-    c.enter(till::ui::LOOKUP_FIELD, "1");
-    c.key(Named::F2);
-    c.key(Named::F12);
-    c.manager_approves();
+    let mut c = split_sale_coming_back_whole();
     c.click("All ¥3.50 in cash (manager)");
     assert!(c.sees("Refund ¥3.50 in cash instead of the original tender"), "{:?}", c.till.notice());
     assert!(c.till.counter().sale().tenders().is_empty(), "nothing out before the manager");
@@ -1535,17 +1522,7 @@ fn once_money_was_taken_the_payment_screen_offers_a_void_not_a_way_back() {
 
 #[test]
 fn a_refund_ends_saying_what_went_back_and_how() {
-    let mut c = fast();
-    c.sign_in();
-    c.scan("DRK003");
-    c.key(Named::F12);
-    c.enter(CASH_FIELD, "1.00");
-    c.click("F12 Card");
-    c.key(Named::F8);
-    c.enter(till::ui::LOOKUP_FIELD, "1");
-    c.key(Named::F2);
-    c.key(Named::F12);
-    c.manager_approves();
+    let mut c = split_sale_coming_back_whole();
     c.key(Named::F12);
     assert!(
         matches!(c.till.notice(), Some(Notice::Info(m)) if m.starts_with("Back to the card") && m.ends_with("¥2.50")),
