@@ -1588,3 +1588,33 @@ fn a_notice_too_long_for_its_line_is_shown_whole_on_a_tap() {
     c.key(Named::Escape);
     assert!(c.till.notice().is_none(), "Escape closes it");
 }
+
+#[test]
+fn a_scan_code_sale_is_refunded_by_its_channel_with_the_refunds_reference() {
+    let mut c = fast();
+    c.sign_in();
+    c.scan("DRK003");
+    c.key(Named::F12);
+    // Paid by scan code: its reference into the field, then the scan-code button.
+    c.send(Message::Payment(till::ui::payment::Msg::CashChanged("ALI2026120700001".into())));
+    c.send(Message::Payment(till::ui::payment::Msg::External(till::sale::ExternalMethod::ScanCode)));
+    assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
+    c.key(Named::F8);
+    c.enter(till::ui::LOOKUP_FIELD, "1");
+    c.key(Named::F2);
+    c.key(Named::F12);
+    c.manager_approves();
+    // The share goes back the way it came, with no manager for cash.
+    assert!(c.sees("F12 Back by Scan code: ¥3.50"), "{:?}", c.till.notice());
+    assert!(!c.sees("F12 Pay out ¥3.50 in cash"));
+    c.key(Named::F12);
+    assert!(c.error().is_some_and(|e| e.contains("reference")), "no reference, nothing booked: {:?}", c.till.notice());
+    assert!(c.till.counter().sale().tenders().is_empty());
+    c.enter(CASH_FIELD, "ALIREFUND0001");
+    assert_eq!(c.till.screen(), Screen::Sale, "{:?}", c.till.notice());
+    let refund = c.ledger().sale_by_receipt(2).unwrap();
+    let paid: Vec<_> =
+        refund.payments.iter().map(|p| (p.kind.as_str(), p.amount, p.reference.clone().unwrap_or_default())).collect();
+    assert_eq!(paid, vec![("scan_code", -350, "ALIREFUND0001".to_string())]);
+    assert!(c.ledger().verify().unwrap().is_sound());
+}

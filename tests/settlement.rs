@@ -374,6 +374,13 @@ fn a_split_payment_is_refunded_as_it_was_paid() {
     to_card.tender_card(to_card.remaining(), card.clone()).unwrap();
     let refused = shop.ledger.post_sale(&mut to_card, &ctx, Utc::now());
     assert!(matches!(refused, Err(LedgerError::CardRefundExceedsPaid { .. })), "{refused:?}");
+    // Nor back by scan code, which paid nothing on it.
+    let mut by_scan_code = refund_all();
+    let due = by_scan_code.remaining();
+    by_scan_code.tender_external(till::sale::ExternalMethod::ScanCode, "ALIREFUND1", due).unwrap();
+    let refused = shop.ledger.post_sale(&mut by_scan_code, &ctx, Utc::now());
+    assert!(matches!(refused, Err(LedgerError::OtherRefundExceedsPaid { .. })), "{refused:?}");
+    assert_eq!(shop.ledger.tender_balance(receipt).unwrap().other_refunded, 0, "nothing booked");
 
     // The counter offers the card its own part, and the cash its own part without a manager.
     let store = StoreSettings::demo();
@@ -385,6 +392,7 @@ fn a_split_payment_is_refunded_as_it_was_paid() {
         record,
         today: shop.ledger.current_day().unwrap().map(|d| d.day_no),
         card_left: card_paid,
+        other_left: 0,
         cash_left: cash.minor(),
     };
     counter.open_refund(source).unwrap();

@@ -110,9 +110,17 @@ pub struct RefundSource {
     /// (minor units): a refund follows the money.
     pub card_left: i64,
     pub cash_left: i64,
+    /// What scan code, vouchers and other outside channels paid and was not paid back yet.
+    pub other_left: i64,
 }
 
 impl RefundSource {
+    /// The original's payment by scan code, voucher or another outside channel, if any: a
+    /// refund's share goes back the same way (made on that channel, its reference kept here).
+    pub fn other(&self) -> Option<&crate::ledger::records::PaymentRecord> {
+        self.record.payments.iter().find(|p| p.kind != "card" && p.kind != "cash")
+    }
+
     /// The original's card payment, if any (one per sale at this counter).
     pub fn card(&self) -> Option<&crate::ledger::records::PaymentRecord> {
         self.record.payments.iter().find(|p| p.kind == "card")
@@ -128,6 +136,9 @@ impl RefundSource {
 pub struct RefundShares {
     /// Back to the card that paid.
     pub card: Money,
+    /// Back by the scan code, voucher or other channel that paid (made there; its reference
+    /// typed here).
+    pub other: Money,
     /// Back in cash (the rest).
     pub cash: Money,
     /// How much of the cash share cash paid on the original: no manager needed for it.
@@ -524,11 +535,44 @@ impl Counter {
             }
             None => 0,
         };
+        let other = (remaining - card).min(self.other_left_now()).max(0);
+        let cash = remaining - card - other;
         Some(RefundShares {
             card: Money::of_minor(card, currency),
-            cash: Money::of_minor(remaining - card, currency),
-            cash_without_manager: Money::of_minor((remaining - card).min(self.cash_left_now()).max(0), currency),
+            other: Money::of_minor(other, currency),
+            cash: Money::of_minor(cash, currency),
+            cash_without_manager: Money::of_minor(cash.min(self.cash_left_now()).max(0), currency),
         })
+    }
+
+    /// What outside channels paid on the original and was not paid back yet, this refund's
+    /// included.
+    fn other_left_now(&self) -> i64 {
+        let Some(source) = &self.refund else { return 0 };
+        let already: i64 = self
+            .sale
+            .tenders()
+            .iter()
+            .filter(|t| matches!(t.kind, TenderKind::External { .. }))
+            .map(|t| t.amount.minor().abs())
+            .sum();
+        source.other_left - already
+    }
+
+    /// The share paid by scan code, voucher or another channel goes back the same way: the
+    /// refund is made on that channel and its reference typed here.
+    pub fn refund_other(&mut self, reference: &str) -> Result<Money, CounterError> {
+        let shares = self.refund_shares().ok_or(CounterError::NothingToRefund)?;
+        let method = self
+            .refund
+            .as_ref()
+            .and_then(|s| s.other())
+            .map_or(ExternalMethod::Other, |p| ExternalMethod::from_code(&p.kind).unwrap_or(ExternalMethod::Other));
+        if !shares.other.is_positive() {
+            return Err(CounterError::RefundTenderMismatch);
+        }
+        self.sale.tender_external(method, reference, -shares.other)?;
+        Ok(shares.other)
     }
 
     /// What cash paid on the original and was not paid back yet, this refund's cash included.
@@ -550,7 +594,7 @@ impl Counter {
     pub fn refund_cash(&mut self, all: bool, approval: Option<&Approval>) -> Result<Money, CounterError> {
         let shares = self.refund_shares().ok_or(CounterError::NothingToRefund)?;
         let amount = if all {
-            Money::of_minor(shares.card.minor() + shares.cash.minor(), shares.cash.currency())
+            Money::of_minor(shares.card.minor() + shares.other.minor() + shares.cash.minor(), shares.cash.currency())
         } else {
             shares.cash
         };

@@ -79,6 +79,9 @@ pub enum LedgerError {
     /// A refund to a card beyond what cards paid on the original, net of earlier refunds.
     #[error("a card refund of {asked} exceeds the {left} that cards paid and were not refunded")]
     CardRefundExceedsPaid { asked: Money, left: Money },
+    /// A refund by scan code, voucher or another outside channel beyond what those paid.
+    #[error("a refund of {asked} by scan code or voucher exceeds the {left} they paid and were not refunded")]
+    OtherRefundExceedsPaid { asked: Money, left: Money },
 }
 
 impl LedgerError {
@@ -104,6 +107,12 @@ impl LedgerError {
             LedgerError::WorkOpen(w) => t!("report.error.open_work", locale = locale, what = w),
             LedgerError::CardRefundExceedsPaid { asked, left } => t!(
                 "error.ledger.card_refund_exceeds_paid",
+                locale = locale,
+                asked = asked.to_string(),
+                left = left.to_string()
+            ),
+            LedgerError::OtherRefundExceedsPaid { asked, left } => t!(
+                "error.ledger.other_refund_exceeds_paid",
                 locale = locale,
                 asked = asked.to_string(),
                 left = left.to_string()
@@ -137,6 +146,9 @@ pub struct TenderBalance {
     pub cash_paid: i64,
     pub card_refunded: i64,
     pub cash_refunded: i64,
+    /// Scan-code, voucher and other tenders paid elsewhere (by their own channel).
+    pub other_paid: i64,
+    pub other_refunded: i64,
 }
 
 /// What posting a sale produced.
@@ -412,9 +424,9 @@ impl Ledger {
 
     /// What a sale was paid with and what earlier refunds already paid back, per tender.
     pub fn tender_balance(&self, receipt_no: i64) -> Result<TenderBalance, LedgerError> {
-        let (card_paid, cash_paid) = paid_by_tender_in(&self.conn, receipt_no)?;
-        let (card_refunded, cash_refunded) = refunded_by_tender_in(&self.conn, receipt_no)?;
-        Ok(TenderBalance { card_paid, cash_paid, card_refunded, cash_refunded })
+        let (card_paid, cash_paid, other_paid) = paid_by_tender_in(&self.conn, receipt_no)?;
+        let (card_refunded, cash_refunded, other_refunded) = refunded_by_tender_in(&self.conn, receipt_no)?;
+        Ok(TenderBalance { card_paid, cash_paid, card_refunded, cash_refunded, other_paid, other_refunded })
     }
 
     /// A posted sale or refund as stored.
@@ -773,26 +785,28 @@ fn insert_sale(tx: &Transaction<'_>, seq: i64, s: &SaleRecord) -> Result<(), Led
 }
 
 /// What a posted sale was paid with: (card, cash) in minor units.
-fn paid_by_tender_in(conn: &Connection, receipt_no: i64) -> Result<(i64, i64), LedgerError> {
+fn paid_by_tender_in(conn: &Connection, receipt_no: i64) -> Result<(i64, i64, i64), LedgerError> {
     Ok(conn.query_row(
         "SELECT COALESCE(SUM(CASE WHEN p.kind = 'card' THEN p.amount_minor END), 0), \
-                COALESCE(SUM(CASE WHEN p.kind = 'cash' THEN p.amount_minor END), 0) \
+                COALESCE(SUM(CASE WHEN p.kind = 'cash' THEN p.amount_minor END), 0), \
+                COALESCE(SUM(CASE WHEN p.kind NOT IN ('card', 'cash') THEN p.amount_minor END), 0) \
          FROM payments p JOIN sales s ON s.seq = p.seq WHERE s.receipt_no = ?1 AND s.kind = 'sale'",
         [receipt_no],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?)
 }
 
-/// What earlier refunds of a sale paid back: (card, cash), positive minor units.
-fn refunded_by_tender_in(conn: &Connection, receipt_no: i64) -> Result<(i64, i64), LedgerError> {
+/// What earlier refunds of a sale paid back: (card, cash, other), positive minor units.
+fn refunded_by_tender_in(conn: &Connection, receipt_no: i64) -> Result<(i64, i64, i64), LedgerError> {
     Ok(conn.query_row(
         "SELECT COALESCE(-SUM(CASE WHEN p.kind = 'card' THEN p.amount_minor END), 0), \
-                COALESCE(-SUM(CASE WHEN p.kind = 'cash' THEN p.amount_minor END), 0) \
+                COALESCE(-SUM(CASE WHEN p.kind = 'cash' THEN p.amount_minor END), 0), \
+                COALESCE(-SUM(CASE WHEN p.kind NOT IN ('card', 'cash') THEN p.amount_minor END), 0) \
          FROM payments p JOIN sales s ON s.seq = p.seq \
          WHERE s.kind = 'refund' AND s.seq IN \
            (SELECT DISTINCT seq FROM sale_lines WHERE refund_of_receipt = ?1)",
         [receipt_no],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?)
 }
 
@@ -853,15 +867,28 @@ fn original_sale_in(conn: &Connection, receipt_no: i64, currency: Currency) -> R
 fn check_refund_in(tx: &Transaction<'_>, sale: &Sale, currency: Currency) -> Result<(), LedgerError> {
     let receipt = sale.refund_of().ok_or(SaleError::NotARefundLine)?;
     let original = original_sale_in(tx, receipt, currency)?;
-    // Refunds follow the money: back to cards at most what cards paid, net of earlier refunds.
-    let (card_paid, _) = paid_by_tender_in(tx, receipt)?;
-    let (card_refunded, _) = refunded_by_tender_in(tx, receipt)?;
+    // Refunds follow the money: back to cards at most what cards paid, and back by scan code or
+    // voucher at most what those paid, net of earlier refunds.
+    let (card_paid, _, other_paid) = paid_by_tender_in(tx, receipt)?;
+    let (card_refunded, _, other_refunded) = refunded_by_tender_in(tx, receipt)?;
     let asked: i64 =
         sale.tenders().iter().filter(|t| matches!(t.kind, TenderKind::Card(_))).map(|t| -t.amount.minor()).sum();
     if asked > card_paid - card_refunded {
         return Err(LedgerError::CardRefundExceedsPaid {
             asked: Money::of_minor(asked, currency),
             left: Money::of_minor(card_paid - card_refunded, currency),
+        });
+    }
+    let asked: i64 = sale
+        .tenders()
+        .iter()
+        .filter(|t| matches!(t.kind, TenderKind::External { .. }))
+        .map(|t| -t.amount.minor())
+        .sum();
+    if asked > other_paid - other_refunded {
+        return Err(LedgerError::OtherRefundExceedsPaid {
+            asked: Money::of_minor(asked, currency),
+            left: Money::of_minor(other_paid - other_refunded, currency),
         });
     }
     for line in sale.lines() {

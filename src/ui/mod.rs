@@ -1660,17 +1660,27 @@ impl Till {
         }
         // A refund ends with what went back and how: the cashier hands over the cash share.
         if sale.kind() == SaleKind::Refund {
-            let by = |card: bool| {
-                let minor: i64 = sale
-                    .tenders()
-                    .iter()
-                    .filter(|t| matches!(t.kind, TenderKind::Card(_)) == card)
-                    .map(|t| t.amount.minor().abs())
-                    .sum();
-                Arg::Plain(theme::money(Money::of_minor(minor, sale.currency())))
+            let minor = |of: fn(&TenderKind) -> bool| -> i64 {
+                sale.tenders().iter().filter(|t| of(&t.kind)).map(|t| t.amount.minor().abs()).sum()
             };
-            let total = Arg::Plain(theme::money(sale.totals().total.abs()));
-            self.info_words("counter.refund_done", vec![("total", total), ("card", by(true)), ("cash", by(false))]);
+            let [card, cash, other] = [
+                minor(|k| matches!(k, TenderKind::Card(_))),
+                minor(|k| matches!(k, TenderKind::Cash)),
+                minor(|k| matches!(k, TenderKind::External { .. })),
+            ];
+            let amount = |m: i64| Arg::Plain(theme::money(Money::of_minor(m, sale.currency())));
+            let mut args = vec![
+                ("total", Arg::Plain(theme::money(sale.totals().total.abs()))),
+                ("card", amount(card)),
+                ("cash", amount(cash)),
+            ];
+            let key = if other > 0 {
+                args.push(("other", amount(other)));
+                "counter.refund_done_other"
+            } else {
+                "counter.refund_done"
+            };
+            self.info_words(key, args);
         }
         vec![self.post_new(sale, in_progress)]
     }
@@ -2143,5 +2153,6 @@ fn refund_source(ledger: &crate::ledger::Ledger, receipt_no: i64) -> Result<Refu
         today,
         card_left: b.card_paid - b.card_refunded,
         cash_left: b.cash_paid - b.cash_refunded,
+        other_left: b.other_paid - b.other_refunded,
     })
 }

@@ -28,6 +28,9 @@ pub enum Msg {
     External(ExternalMethod),
     /// Cash back on a refund: its cash share, or (true) all of it, the card's share too.
     RefundCash(bool),
+    /// The share paid by scan code or voucher goes back the same way: made on that channel,
+    /// its reference typed in the field.
+    RefundOther,
     /// Complete a sale that was paid before the till closed (brought back at start).
     CompleteSale,
     /// Escape: back to the cart (a refund not paid yet: back to the sale screen).
@@ -36,17 +39,17 @@ pub enum Msg {
 
 /// The keys as this screen means them: F12 the card (a refund: the next share back), Escape back.
 pub fn key(till: &Till, key: Named) -> Option<Msg> {
-    match key {
-        // A refund's F12 pays back the next share: the card's, then the cash.
-        Named::F12 if till.counter.refund_shares().is_some_and(|s| !s.card.is_positive()) => {
-            Some(Msg::RefundCash(false))
-        }
+    let shares = till.counter.refund_shares();
+    match (key, shares) {
+        // A refund's F12 pays back the next share: the card's, then the scan code's (or
+        // voucher's), then the cash.
+        (Named::F12, Some(s)) if s.card.is_positive() && till.devices.terminal.is_some() => Some(Msg::Card),
         // No terminal to take the card's share: all of it in cash, with the manager.
-        Named::F12 if till.counter.refund_shares().is_some() && till.devices.terminal.is_none() => {
-            Some(Msg::RefundCash(true))
-        }
-        Named::F12 => Some(Msg::Card),
-        Named::Escape => Some(Msg::Back),
+        (Named::F12, Some(s)) if s.card.is_positive() => Some(Msg::RefundCash(true)),
+        (Named::F12, Some(s)) if s.other.is_positive() => Some(Msg::RefundOther),
+        (Named::F12, Some(_)) => Some(Msg::RefundCash(false)),
+        (Named::F12, None) => Some(Msg::Card),
+        (Named::Escape, _) => Some(Msg::Back),
         _ => None,
     }
 }
@@ -134,6 +137,20 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             Err(CounterError::NeedsApproval(_)) => till.ask_manager(Pending::CashRefund(all)),
             Err(e) => till.counter_error(e),
         },
+        Msg::RefundOther => {
+            let reference = till.cash.trim().to_string();
+            if reference.is_empty() {
+                till.error_t("counter.refund_other_reference");
+                return Vec::new();
+            }
+            match till.counter.refund_other(&reference) {
+                Ok(_) => {
+                    till.cash.clear();
+                    return till.finish_if_paid();
+                }
+                Err(e) => till.counter_error(e),
+            }
+        }
         Msg::Back => {
             if till.card != CardState::Idle {
                 return Vec::new();
@@ -315,8 +332,26 @@ fn refund_tenders(till: &Till) -> iced::widget::Column<'_, Message> {
             till.devices.terminal.is_some().then_some(Message::Payment(Msg::Card)),
         ));
     }
+    if shares.other.is_positive() {
+        // Made on the channel that paid (the scan-code platform, the voucher's issuer); the
+        // reference it gives goes into the field, then F12.
+        let method = source.other().map_or_else(String::new, |p| t(&format!("counter.tender.{}", p.kind), l));
+        let field = text_input(&t("counter.refund_other_placeholder", l), &till.cash)
+            .id(CASH_FIELD)
+            .size(LARGE)
+            .padding(10)
+            .on_input(|v| Message::Payment(Msg::CashChanged(v)))
+            .on_submit(Message::Payment(Msg::RefundOther));
+        let label = rust_i18n::t!("counter.refund_other", locale = l, method = method, amount = money(shares.other));
+        let first = !shares.card.is_positive();
+        let pay = Some(Message::Payment(Msg::RefundOther));
+        col = col.push(text(t("counter.refund_other_how", l)).size(SMALL).color(theme::MUTED));
+        col = col.push(field);
+        col = col.push(if first { theme::go(label.into_owned(), pay) } else { theme::action(label.into_owned(), pay) });
+    }
     if shares.cash.is_positive() {
-        let key = match (shares.card.is_positive(), shares.cash_without_manager == shares.cash) {
+        let first = !shares.card.is_positive() && !shares.other.is_positive();
+        let key = match (!first, shares.cash_without_manager == shares.cash) {
             (false, true) => "counter.refund_cash_next",
             (false, false) => "counter.refund_cash_manager_next",
             (true, true) => "counter.refund_cash",
@@ -324,10 +359,11 @@ fn refund_tenders(till: &Till) -> iced::widget::Column<'_, Message> {
         };
         let label = rust_i18n::t!(key, locale = l, amount = money(shares.cash)).into_owned();
         let pay = Some(Message::Payment(Msg::RefundCash(false)));
-        col = col.push(if shares.card.is_positive() { theme::action(label, pay) } else { theme::go(label, pay) });
+        col = col.push(if first { theme::go(label, pay) } else { theme::action(label, pay) });
     }
-    if shares.card.is_positive() {
-        let all = Money::of_minor(shares.card.minor() + shares.cash.minor(), shares.card.currency());
+    if shares.card.is_positive() || shares.other.is_positive() {
+        let all =
+            Money::of_minor(shares.card.minor() + shares.other.minor() + shares.cash.minor(), shares.card.currency());
         let label = rust_i18n::t!("counter.refund_all_cash", locale = l, amount = money(all)).into_owned();
         col = col.push(theme::action(label, Some(Message::Payment(Msg::RefundCash(true)))));
     }
