@@ -45,6 +45,9 @@ pub enum ImportProblem {
     BarcodeOwnedBy(String, String),
     TooManyRows,
     NoRows,
+    /// A control character (ESC, a line feed…) in a text that goes onto the paper: a printer
+    /// would take it as a command (a drawer kick hidden in a product's name).
+    ControlCharacter,
 }
 
 impl ImportError {
@@ -66,6 +69,7 @@ impl ImportError {
             ImportProblem::MissingColumn => t!("error.import.missing_column", locale = locale),
             ImportProblem::UnknownColumn => t!("error.import.unknown_column", locale = locale),
             ImportProblem::Empty => t!("error.import.empty", locale = locale),
+            ImportProblem::ControlCharacter => t!("error.import.control_character", locale = locale),
             ImportProblem::BadSku(s) => t!("error.import.bad_sku", locale = locale, value = s),
             ImportProblem::BadBarcode(e) => e.localized(locale).into(),
             ImportProblem::BadPrice(e) => e.localized(locale).into(),
@@ -174,6 +178,11 @@ pub fn parse_csv<R: Read>(
             let v = field(name);
             if v.is_empty() {
                 errors.push(err(row, name, ImportProblem::Empty));
+            }
+        }
+        for column in ["sku", "name_zh", "name_en", "category"] {
+            if field(column).chars().any(char::is_control) {
+                errors.push(err(row, column, ImportProblem::ControlCharacter));
             }
         }
 
@@ -355,6 +364,10 @@ mod tests {
     #[test]
     fn structure_problems() {
         assert_eq!(parse("sku,name_zh\n").unwrap_err()[0].problem, ImportProblem::MissingColumn);
+        // A printer command hidden in a name (ESC p: the drawer) is refused with its row.
+        let kick = format!("{HEADER}TEA01,,绿茶\u{1b}p\u{0}22,Green tea,4.50,A,drinks,,piece\n");
+        let refused = parse(&kick).unwrap_err();
+        assert_eq!((refused[0].column.as_str(), &refused[0].problem), ("name_zh", &ImportProblem::ControlCharacter));
         assert_eq!(parse(HEADER).unwrap_err()[0].problem, ImportProblem::NoRows);
         let ragged = parse(&format!("{HEADER}D1,,水,Water,2.00,A,drinks\n")).unwrap_err();
         assert!(matches!(ragged[0].problem, ImportProblem::Unreadable(_)));

@@ -206,7 +206,7 @@ pub fn document(r: &Report, store_name: &str, register: &str, columns: usize, lo
             (Some(n), None) => n.to_string(),
             (None, None) => String::new(),
         };
-        for line in two_columns(&row.label, &right, columns) {
+        for line in two_columns(&row.label, &right, columns, locale.starts_with("zh")) {
             blocks.push(text(line, Align::Left, false, false));
         }
         if row.section == "hours"

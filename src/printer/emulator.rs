@@ -5,7 +5,7 @@
 //! it, answers DLE EOT at once from its paper sensor, and never panics, whatever the bytes.
 
 use super::escpos::CP858_HIGH;
-use super::layout::width;
+use super::layout::width_in;
 
 /// The paper sensor, as the emulator's operator sets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -19,7 +19,15 @@ pub enum Paper {
 /// One thing on the paper, with its style: what the PNG rendering draws.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaperItem {
-    Text { text: String, centered: bool, right: bool, double: bool, bold: bool },
+    /// `chinese`: printed in Chinese mode, where every non-ASCII character is a two-column glyph.
+    Text {
+        text: String,
+        centered: bool,
+        right: bool,
+        double: bool,
+        bold: bool,
+        chinese: bool,
+    },
     Qr(String),
     Barcode(String),
     Cut,
@@ -55,6 +63,8 @@ pub struct Decoder {
     double: bool,
     line: Vec<u8>,
     qr_data: Vec<u8>,
+    /// The QR model selected (GS ( k fn 65): 50, Model 2, as a printer starts.
+    qr_model: u8,
     /// Bytes of a command not yet complete.
     pending: Vec<u8>,
     /// Lines that came while the paper was out: the job was not fully printed.
@@ -92,6 +102,7 @@ impl Decoder {
             double: false,
             line: Vec::new(),
             qr_data: Vec::new(),
+            qr_model: 50,
             pending: Vec::new(),
             lost: 0,
             text: String::new(),
@@ -142,6 +153,7 @@ impl Decoder {
                         self.double = false;
                         self.bold = false;
                         self.chinese = false;
+                        self.qr_model = 50;
                         Some(2)
                     }
                     b'a' => {
@@ -215,10 +227,20 @@ impl Decoder {
                         if b[2] == b'k' {
                             match &b[5..5 + len] {
                                 [49, 80, 48, data @ ..] => self.qr_data = data.to_vec(),
+                                // fn 65: the model (49 Model 1, 50 Model 2, 51 Micro).
+                                [49, 65, model, ..] => self.qr_model = *model,
                                 [49, 81, ..] => {
                                     self.end_line_if_any();
                                     let data = String::from_utf8_lossy(&self.qr_data).into_owned();
-                                    self.print(&format!("[QR {data}]\n"), PaperItem::Qr(data.clone()));
+                                    if self.qr_model == 50 {
+                                        self.print(&format!("[QR {data}]\n"), PaperItem::Qr(data.clone()));
+                                    } else {
+                                        // Printed, but not for a phone: most scanners read Model 2 only.
+                                        let text =
+                                            format!("[QR unreadable: model {}]", self.qr_model.saturating_sub(48));
+                                        let item = self.styled(text.clone());
+                                        self.print(&format!("{text}\n"), item);
+                                    }
                                 }
                                 _ => {}
                             }
@@ -281,6 +303,7 @@ impl Decoder {
             right: self.align == Align::Right,
             double: self.double,
             bold: self.bold,
+            chinese: self.chinese,
         }
     }
 
@@ -323,7 +346,7 @@ impl Decoder {
                 .collect()
         };
         let columns = if self.double { self.columns / 2 } else { self.columns };
-        let pad = columns.saturating_sub(width(&text));
+        let pad = columns.saturating_sub(width_in(&text, self.chinese));
         let left = match self.align {
             Align::Left => 0,
             Align::Center => pad / 2,
@@ -371,6 +394,19 @@ mod tests {
         d.feed(&bytes[4..]);
         assert_eq!(d.text, "收银台 堃\n");
         assert_eq!(d.outside_gb2312, vec!['堃']);
+    }
+
+    #[test]
+    fn a_model_1_qr_code_comes_out_unreadable() {
+        let store = [0x1D, 0x28, 0x6B, 0x07, 0x00, 49, 80, 48, b'R', b'1', b'-', b'9'];
+        let print = [0x1D, 0x28, 0x6B, 0x03, 0x00, 49, 81, 48];
+        let model = |m: u8| [0x1D, 0x28, 0x6B, 0x04, 0x00, 49, 65, m, 0];
+        let mut d = Decoder::new(32);
+        d.feed(&[&model(49)[..], &store[..], &print[..]].concat());
+        assert_eq!(d.text, "[QR unreadable: model 1]\n", "what escpos sends by default");
+        let mut d = Decoder::new(32);
+        d.feed(&[&model(50)[..], &store[..], &print[..]].concat());
+        assert_eq!(d.text, "[QR R1-9]\n");
     }
 }
 

@@ -13,7 +13,7 @@ use escpos::driver::Driver;
 use escpos::errors::{PrinterError, Result};
 use escpos::printer::Printer;
 use escpos::printer_options::PrinterOptions;
-use escpos::utils::{Encoder, JustifyMode, PageCode, Protocol};
+use escpos::utils::{Encoder, JustifyMode, PageCode, Protocol, QRCodeCorrectionLevel, QRCodeModel, QRCodeOption};
 
 use super::layout::{Align, Block, Document};
 
@@ -57,7 +57,9 @@ pub fn printable_latin(text: &str) -> String {
 /// what it lacks. Encoded here, byte by byte, so that nothing but these bytes reaches the paper.
 pub fn text_bytes(text: &str, chinese: bool) -> Vec<u8> {
     if chinese {
-        let (bytes, _, _) = encoding_rs::GB18030.encode(text);
+        // Nothing but printable text: a control character would be a command to the printer.
+        let text = super::layout::printable(text, true);
+        let (bytes, _, _) = encoding_rs::GB18030.encode(&text);
         return bytes.into_owned();
     }
     text.chars()
@@ -128,7 +130,8 @@ pub fn encode(doc: &Document, kick_drawer: bool) -> Result<Vec<u8>> {
                     p.justify(JustifyMode::CENTER)?;
                     align = Align::Center;
                 }
-                p.qrcode(data)?;
+                // Model 2: what phones read (escpos's default is Model 1, which most cannot).
+                p.qrcode_option(data, QRCodeOption::new(QRCodeModel::Model2, 6, QRCodeCorrectionLevel::M))?;
             }
             Block::Barcode(data) => {
                 if align != Align::Center {
@@ -184,6 +187,24 @@ mod tests {
         let at = bytes.windows(6).position(|w| w == [0xCA, 0xD5, 0xD2, 0xF8, 0xCC, 0xA8]);
         assert!(at.is_some(), "{bytes:02X?}");
         assert_eq!(bytes.iter().filter(|b| **b == 0x40).count(), 1, "one init per job");
+    }
+
+    #[test]
+    fn the_qr_code_is_model_2_which_phones_read() {
+        let doc = Document { columns: 32, chinese: false, blocks: vec![Block::Qr("R1-00000001".into())] };
+        let bytes = encode(&doc, false).unwrap();
+        // GS ( k 4 0 49 65 50 0: model 2 (the Model 1 escpos sends by default is 49).
+        assert!(bytes.windows(8).any(|w| w == [0x1D, 0x28, 0x6B, 0x04, 0x00, 0x31, 0x41, 0x32]), "{bytes:02X?}");
+        assert!(!bytes.windows(8).any(|w| w == [0x1D, 0x28, 0x6B, 0x04, 0x00, 0x31, 0x41, 0x31]));
+    }
+
+    #[test]
+    fn a_drawer_kick_hidden_in_a_name_never_reaches_the_printer() {
+        for chinese in [true, false] {
+            let bytes = encode(&doc("绿茶\u{1b}p\u{0}22", chinese), false).unwrap();
+            assert!(!bytes.windows(2).any(|w| w == [0x1B, 0x70]), "no ESC p: {bytes:02X?}");
+            assert!(!bytes.contains(&0x00), "no NUL either: {bytes:02X?}");
+        }
     }
 
     #[test]

@@ -1,8 +1,11 @@
-//! Receipt layout for the paper's columns, by display width: a Hanzi takes two columns of a
-//! receipt printer's Font A, so lines are measured with `unicode-width`, never by counting chars.
-//! 58 mm paper has 32 columns, 80 mm has 48.
+//! Receipt layout for the paper's columns, by the columns each character takes *on the
+//! printer*: in Chinese mode every non-ASCII character comes from the double-byte font and takes
+//! two (GB2312's × is A1C1, a full-width glyph — `unicode-width` says one and the line wraps); on
+//! a Latin code page every character is one byte and one column. 58 mm paper has 32 columns,
+//! 80 mm has 48. Every text is made printable on its way in: a control character (ESC p hidden
+//! in a product's name would kick the drawer) is printed as `?`.
 
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_width::UnicodeWidthStr;
 
 use super::receipt::Receipt;
 
@@ -42,19 +45,40 @@ pub struct Document {
     pub blocks: Vec<Block>,
 }
 
+/// Display width by Unicode's rules, for drawing glyphs (the PNG renderer).
 pub fn width(text: &str) -> usize {
     UnicodeWidthStr::width(text)
 }
 
+/// The columns a character takes on the printer (see the module's doc).
+pub fn char_columns(c: char, chinese: bool) -> usize {
+    if chinese && !c.is_ascii() { 2 } else { 1 }
+}
+
+/// The columns a text takes on the printer, in Chinese mode or on a Latin code page.
+pub fn width_in(text: &str, chinese: bool) -> usize {
+    text.chars().map(|c| char_columns(c, chinese)).sum()
+}
+
+/// Text the printer prints and never takes as a command: control characters become `?`; on a
+/// Latin code page, so does what the page lacks.
+pub fn printable(text: &str, chinese: bool) -> String {
+    if chinese {
+        text.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+    } else {
+        super::escpos::printable_latin(text)
+    }
+}
+
 /// Cuts text into lines of at most `columns` display columns, at a blank where Latin text has
 /// one, anywhere between Hanzi.
-pub fn wrap(text: &str, columns: usize) -> Vec<String> {
+pub fn wrap(text: &str, columns: usize, chinese: bool) -> Vec<String> {
     let columns = columns.max(2);
     let mut lines = Vec::new();
     let mut line = String::new();
     let mut line_width = 0;
     for word in split_keep_spaces(text) {
-        let w = width(&word);
+        let w = width_in(&word, chinese);
         if line_width + w <= columns {
             line.push_str(&word);
             line_width += w;
@@ -65,11 +89,11 @@ pub fn wrap(text: &str, columns: usize) -> Vec<String> {
         if w <= columns && !word.trim().is_empty() && line_width > 0 {
             lines.push(line.trim_end().to_string());
             line = word.trim_start().to_string();
-            line_width = width(&line);
+            line_width = width_in(&line, chinese);
             continue;
         }
         for c in word.chars() {
-            let cw = UnicodeWidthChar::width(c).unwrap_or(0);
+            let cw = char_columns(c, chinese);
             if line_width + cw > columns {
                 lines.push(line.trim_end().to_string());
                 line.clear();
@@ -106,11 +130,11 @@ fn split_keep_spaces(text: &str) -> Vec<String> {
 
 /// `left` and `right` on one line of `columns`, right flush; when they do not fit, `left` wraps
 /// and `right` goes on its last line (or a line of its own).
-pub fn two_columns(left: &str, right: &str, columns: usize) -> Vec<String> {
-    let right_width = width(right);
-    let mut lines = wrap(left, columns);
+pub fn two_columns(left: &str, right: &str, columns: usize, chinese: bool) -> Vec<String> {
+    let right_width = width_in(right, chinese);
+    let mut lines = wrap(left, columns, chinese);
     let last = lines.pop().unwrap_or_default();
-    let gap = columns.saturating_sub(width(&last) + right_width);
+    let gap = columns.saturating_sub(width_in(&last, chinese) + right_width);
     if gap >= 1 {
         lines.push(format!("{last}{}{right}", " ".repeat(gap)));
     } else {
@@ -122,19 +146,19 @@ pub fn two_columns(left: &str, right: &str, columns: usize) -> Vec<String> {
 
 impl Document {
     fn printable(&self, text: &str) -> String {
-        if self.chinese { text.to_string() } else { super::escpos::printable_latin(text) }
+        printable(text, self.chinese)
     }
 
     fn text(&mut self, text: &str, align: Align, bold: bool, double: bool) {
         let columns = if double { self.columns / 2 } else { self.columns };
-        for line in wrap(&self.printable(text), columns) {
+        for line in wrap(&self.printable(text), columns, self.chinese) {
             self.blocks.push(Block::Text { text: line, align, bold, double });
         }
     }
 
     fn pair(&mut self, left: &str, right: &str, bold: bool, double: bool) {
         let columns = if double { self.columns / 2 } else { self.columns };
-        for line in two_columns(&self.printable(left), &self.printable(right), columns) {
+        for line in two_columns(&self.printable(left), &self.printable(right), columns, self.chinese) {
             self.blocks.push(Block::Text { text: line, align: Align::Left, bold, double });
         }
     }
@@ -148,7 +172,7 @@ impl Document {
             match block {
                 Block::Text { text, align, double, .. } => {
                     let columns = if *double { self.columns / 2 } else { self.columns };
-                    let pad = columns.saturating_sub(width(text));
+                    let pad = columns.saturating_sub(width_in(text, self.chinese));
                     let left = match align {
                         Align::Left => 0,
                         Align::Center => pad / 2,
@@ -288,21 +312,50 @@ mod tests {
 
     #[test]
     fn hanzi_take_two_columns() {
-        assert_eq!(width("农夫山泉"), 8);
-        assert_eq!(width("Cola"), 4);
-        assert_eq!(wrap("农夫山泉饮用天然水550毫升装", 10), vec!["农夫山泉饮", "用天然水55", "0毫升装"]);
-        assert_eq!(wrap("Nongfu Spring natural water 550ml", 16), vec!["Nongfu Spring", "natural water", "550ml"]);
-        for line in wrap("农夫山泉饮用天然水550毫升装 Nongfu Spring", 7) {
-            assert!(width(&line) <= 7, "{line}");
+        assert_eq!(width_in("农夫山泉", true), 8);
+        assert_eq!(width_in("Cola", true), 4);
+        assert_eq!(wrap("农夫山泉饮用天然水550毫升装", 10, true), vec!["农夫山泉饮", "用天然水55", "0毫升装"]);
+        assert_eq!(
+            wrap("Nongfu Spring natural water 550ml", 16, false),
+            vec!["Nongfu Spring", "natural water", "550ml"]
+        );
+        for line in wrap("农夫山泉饮用天然水550毫升装 Nongfu Spring", 7, true) {
+            assert!(width_in(&line, true) <= 7, "{line}");
         }
     }
 
     #[test]
+    fn in_chinese_mode_every_non_ascii_character_takes_two_columns() {
+        // × is GB2312 A1C1, printed full width: Unicode's width (1) wrapped the line's last digit.
+        for text in ["×", "·", "°", "±", "—", "…", "“", "”", "é", "￥"] {
+            assert_eq!(width_in(text, true), 2, "{text}");
+            assert_eq!(width_in(text, false), 1, "{text} on a Latin code page");
+        }
+        assert_eq!(width("×"), 1, "what unicode-width says, and the printer does not");
+        // An item line of a Chinese receipt fits its 48 (80 mm) and 32 (58 mm) columns.
+        for columns in [COLUMNS_58MM, COLUMNS_80MM] {
+            for line in two_columns("  1 × 4.50", "4.50", columns, true) {
+                assert!(width_in(&line, true) <= columns, "{line:?} in {columns}");
+            }
+            assert_eq!(two_columns("  1 × 4.50", "4.50", columns, true).len(), 1, "one line");
+        }
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_paper_as_commands() {
+        // ESC p 0 50 50: a drawer kick hidden in a product's name.
+        let name = "绿茶\u{1b}p\u{0}22";
+        assert_eq!(printable(name, true), "绿茶?p?22");
+        assert_eq!(printable(name, false), "???p?22");
+        assert!(printable("a\nb\u{7f}\u{9b}", true).chars().all(|c| !c.is_control()));
+    }
+
+    #[test]
     fn two_columns_line_up() {
-        assert_eq!(two_columns("合计", "12.50", 16), vec!["合计       12.50"]);
-        assert_eq!(width(&two_columns("合计", "12.50", 16)[0]), 16);
-        let long = two_columns("一个非常非常长的商品名称", "1234.50", 16);
-        assert!(long.iter().all(|l| width(l) <= 16), "{long:?}");
+        assert_eq!(two_columns("合计", "12.50", 16, true), vec!["合计       12.50"]);
+        assert_eq!(width_in(&two_columns("合计", "12.50", 16, true)[0], true), 16);
+        let long = two_columns("一个非常非常长的商品名称", "1234.50", 16, true);
+        assert!(long.iter().all(|l| width_in(l, true) <= 16), "{long:?}");
         assert!(long.last().unwrap().ends_with("1234.50"));
     }
 }

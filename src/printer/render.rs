@@ -5,7 +5,7 @@
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
 
 use super::emulator::PaperItem;
-use super::layout::width;
+use super::layout::width_in;
 
 const DOT: usize = 12;
 const LINE: usize = 30;
@@ -42,13 +42,25 @@ impl Canvas {
 }
 
 /// Draws `text` from column 0 at `x`, `top`; `scale` 1 or 2 (double size).
-fn draw_text(canvas: &mut Canvas, font: &FontRef<'_>, text: &str, x: usize, top: usize, scale: usize, bold: bool) {
+/// Draws text as the printer does: each character in the columns it takes there (in Chinese
+/// mode every non-ASCII character is a two-column glyph), not by Unicode's idea of its width.
+#[allow(clippy::too_many_arguments)]
+fn draw_text(
+    canvas: &mut Canvas,
+    font: &FontRef<'_>,
+    text: &str,
+    x: usize,
+    top: usize,
+    scale: usize,
+    bold: bool,
+    chinese: bool,
+) {
     let px = PxScale::from((24 * scale) as f32);
     let scaled = font.as_scaled(px);
     let baseline = top as f32 + scaled.ascent();
     let mut column = 0usize;
     for c in text.chars() {
-        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        let w = super::layout::char_columns(c, chinese);
         let gx = (x + column * DOT * scale) as f32;
         let glyph = font.glyph_id(c).with_scale_and_position(px, point(gx, baseline));
         if let Some(outlined) = font.outline_glyph(glyph) {
@@ -80,10 +92,10 @@ pub fn render_png(items: &[PaperItem], columns: usize) -> Result<Vec<u8>, String
     for item in items {
         let h = height_of(item);
         match item {
-            PaperItem::Text { text, centered, right, double, bold } => {
+            PaperItem::Text { text, centered, right, double, bold, chinese } => {
                 let scale = if *double { 2 } else { 1 };
                 let cols = columns / scale;
-                let pad = cols.saturating_sub(width(text));
+                let pad = cols.saturating_sub(width_in(text, *chinese));
                 let left = if *centered {
                     pad / 2
                 } else if *right {
@@ -92,7 +104,7 @@ pub fn render_png(items: &[PaperItem], columns: usize) -> Result<Vec<u8>, String
                     0
                 };
                 let x = MARGIN + left * DOT * scale;
-                draw_text(&mut canvas, &font, text, x, y, scale, *bold);
+                draw_text(&mut canvas, &font, text, x, y, scale, *bold, *chinese);
             }
             PaperItem::Qr(data) => {
                 if let Some(q) = qr_of(data) {
@@ -116,8 +128,8 @@ pub fn render_png(items: &[PaperItem], columns: usize) -> Result<Vec<u8>, String
                         canvas.fill(x0 + i * 3, y + 6, 2, 80);
                     }
                 }
-                let pad = columns.saturating_sub(width(data)) / 2;
-                draw_text(&mut canvas, &font, data, MARGIN + pad * DOT, y + 90, 1, false);
+                let pad = columns.saturating_sub(width_in(data, false)) / 2;
+                draw_text(&mut canvas, &font, data, MARGIN + pad * DOT, y + 90, 1, false, false);
             }
             PaperItem::Cut => {
                 for x in (0..paper_width).step_by(8) {
