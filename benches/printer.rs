@@ -66,7 +66,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("printer/receipt_50_lines", |b| {
         b.iter(|| {
             let receipt = Receipt::from_sale(black_box(&record), &store, "zh-CN", false);
-            black_box(encode(&layout(&receipt, COLUMNS_80MM), true).unwrap())
+            black_box(encode(&layout(&receipt, COLUMNS_80MM)).unwrap())
         })
     });
 }

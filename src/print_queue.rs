@@ -7,7 +7,7 @@ use chrono::Utc;
 use crate::config::StoreSettings;
 use crate::ledger::{Ledger, LedgerError, PrintJob};
 use crate::printer::driver::{JobResult, PrinterPort, print_job};
-use crate::printer::escpos::{DRAWER_KICK, encode};
+use crate::printer::escpos::{DRAWER_PULSE, encode};
 use crate::printer::layout::{layout, terminal_receipt};
 use crate::printer::receipt::Receipt;
 
@@ -56,9 +56,12 @@ pub fn print_sale(
 ) -> Result<(i64, JobResult), PrintError> {
     let record = ledger.sale_by_receipt(receipt_no)?;
     let receipt = Receipt::from_sale(&record, store, &store.receipt_locale, copy);
-    let cash = !copy && record.payments.iter().any(|p| p.kind == "cash");
-    let bytes =
-        encode(&layout(&receipt, store.paper_columns), cash).map_err(|e| PrintError::Encoding(e.to_string()))?;
+    // Cash changed hands: the drawer opens now, on its own command, whatever the paper does —
+    // never inside the receipt's job, which a reload would print (and kick) again later.
+    if !copy && record.payments.iter().any(|p| p.kind == "cash") {
+        open_drawer(port)?;
+    }
+    let bytes = encode(&layout(&receipt, store.paper_columns)).map_err(|e| PrintError::Encoding(e.to_string()))?;
     let kind = match (copy, record.kind.as_str()) {
         (true, _) => "copy",
         (false, "refund") => "refund",
@@ -95,7 +98,7 @@ pub fn print_card_slips(
     }
     let mut done = Vec::new();
     for document in documents {
-        let bytes = encode(&document, false).map_err(|e| PrintError::Encoding(e.to_string()))?;
+        let bytes = encode(&document).map_err(|e| PrintError::Encoding(e.to_string()))?;
         let job = ledger.queue_print_job("merchant_copy", Some(receipt_no), &bytes, Utc::now())?;
         let result = send(ledger, port, job, &bytes)?;
         let printed = matches!(result, JobResult::Printed { .. });
@@ -115,8 +118,8 @@ pub fn print_terminal_receipt(
     store: &StoreSettings,
     lines: &[String],
 ) -> Result<(i64, JobResult), PrintError> {
-    let bytes = encode(&terminal_receipt(lines, store.paper_columns), false)
-        .map_err(|e| PrintError::Encoding(e.to_string()))?;
+    let bytes =
+        encode(&terminal_receipt(lines, store.paper_columns)).map_err(|e| PrintError::Encoding(e.to_string()))?;
     let job = ledger.queue_print_job("terminal_receipt", None, &bytes, Utc::now())?;
     let result = send(ledger, port, job, &bytes)?;
     Ok((job, result))
@@ -143,6 +146,13 @@ pub fn no_sale(
     reason: &str,
 ) -> Result<JobResult, PrintError> {
     ledger.append("no_sale", &[("by", who.to_string()), ("reason", reason.to_string())], Utc::now())?;
-    let job = ledger.queue_print_job("drawer", None, &DRAWER_KICK, Utc::now())?;
-    send(ledger, port, job, &DRAWER_KICK)
+    // Not a kept job: a drawer that did not open now must not open by itself later.
+    open_drawer(port)?;
+    Ok(JobResult::Printed { after: crate::printer::driver::status(port)? })
+}
+
+/// The drawer pulse, sent at once and never kept for later (see `DRAWER_PULSE`).
+fn open_drawer(port: &mut dyn PrinterPort) -> Result<(), PrintError> {
+    port.write(&DRAWER_PULSE)?;
+    Ok(())
 }

@@ -479,7 +479,7 @@ pub fn test_printer(spec: &str, columns: usize, page: Option<&str>, locale: &str
             .map_err(|e| TestError::Printer(e.to_string()));
     };
     let doc = crate::printer::layout::test_page(columns, page_locale);
-    let bytes = crate::printer::escpos::encode(&doc, false).map_err(|e| TestError::Printer(e.to_string()))?;
+    let bytes = crate::printer::escpos::encode(&doc).map_err(|e| TestError::Printer(e.to_string()))?;
     match driver::print_job(&mut *port, &bytes).map_err(|e| TestError::Printer(e.to_string()))? {
         JobResult::Printed { after } => {
             Ok(t!("setup.test_page_printed", locale = locale, status = describe_printer(&after, locale)).into_owned())

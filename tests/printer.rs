@@ -54,11 +54,11 @@ fn receipt(lines: usize) -> Vec<u8> {
         .map(|i| Block::Text { text: format!("第{i}行 line {i}"), align: Align::Left, bold: false, double: false })
         .collect();
     blocks.push(Block::Cut);
-    encode(&Document { columns: 32, chinese: true, blocks }, true).unwrap()
+    encode(&Document { columns: 32, chinese: true, blocks }).unwrap()
 }
 
 #[test]
-fn a_job_prints_and_kicks_the_drawer() {
+fn a_job_prints_and_never_carries_a_drawer_kick() {
     let mut rig = Rig::new();
     assert!(status(&mut rig.printer).unwrap().can_print());
     assert!(matches!(print_job(&mut rig.printer, &receipt(3)).unwrap(), JobResult::Printed { .. }));
@@ -66,7 +66,7 @@ fn a_job_prints_and_kicks_the_drawer() {
     let printed = rig.printed.lock().unwrap().clone();
     assert_eq!(printed.len(), 1);
     assert_eq!(printed[0].0, "第1行 line 1\n第2行 line 2\n第3行 line 3\n[CUT]\n");
-    assert!(printed[0].1.contains(&Event::DrawerKick { pin: 0 }));
+    assert!(!printed[0].1.iter().any(|e| matches!(e, Event::DrawerKick { .. })), "the drawer is not the job's");
     rig.finish();
 }
 
@@ -160,9 +160,34 @@ mod queue {
         let printed = rig.printed.lock().unwrap().clone();
         assert_eq!(printed.len(), 1, "printed once");
         assert!(printed[0].0.contains("销售小票") && printed[0].0.contains("李四"), "{}", printed[0].0);
-        assert!(printed[0].1.contains(&Event::DrawerKick { pin: 0 }), "cash opens the drawer");
         assert!(ledger.verify().unwrap().is_sound());
         rig.finish();
+    }
+
+    #[test]
+    fn the_drawer_opens_at_the_sale_whatever_the_paper_and_never_again_when_the_receipt_prints_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut ledger, receipt) = ledger_with_a_cash_sale(dir.path());
+        let store = StoreSettings::demo();
+        // Paper out at the sale: the receipt waits, the drawer opens at once (the customer's
+        // change is in it).
+        let mut rig = Rig::new();
+        rig.paper.send(PaperControl::Set(Paper::Out)).unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        let (_, result) = print_sale(&mut ledger, &mut rig.printer, &store, receipt, false).unwrap();
+        assert!(matches!(result, JobResult::Refused { .. }));
+        std::thread::sleep(Duration::from_millis(200));
+        let at_the_sale = rig.finish();
+        let kicks = |events: &[Event]| events.iter().filter(|e| matches!(e, Event::DrawerKick { .. })).count();
+        assert_eq!(kicks(&at_the_sale.events), 1, "the drawer opened at the sale, paper or not");
+        // Paper loaded: the receipt prints, and the drawer stays shut.
+        let mut rig = Rig::new();
+        retry_pending(&mut ledger, &mut rig.printer).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let printed = rig.printed.lock().unwrap().clone();
+        let later = rig.finish();
+        assert_eq!(printed.len(), 1, "the receipt printed once");
+        assert_eq!(kicks(&printed[0].1) + kicks(&later.events), 0, "no second opening, hours later, unaudited");
     }
 
     #[test]
@@ -188,15 +213,19 @@ mod queue {
     #[test]
     fn a_no_sale_opening_is_audited_before_the_drawer_opens() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut ledger, _) = ledger_with_a_cash_sale(dir.path());
+        let (mut ledger, receipt) = ledger_with_a_cash_sale(dir.path());
         let mut rig = Rig::new();
         assert!(matches!(
             no_sale(&mut ledger, &mut rig.printer, "manager", "change for the till").unwrap(),
             JobResult::Printed { .. }
         ));
+        assert!(ledger.pending_print_jobs().unwrap().is_empty(), "the drawer is never a job kept for later");
+        // A copy of the receipt: a kept job (and no drawer).
+        print_sale(&mut ledger, &mut rig.printer, &StoreSettings::demo(), receipt, true).unwrap();
         std::thread::sleep(Duration::from_millis(200));
         let decoder = rig.finish();
-        assert!(decoder.events.contains(&Event::DrawerKick { pin: 0 }));
+        let kicks = decoder.events.iter().filter(|e| matches!(e, Event::DrawerKick { .. })).count();
+        assert_eq!(kicks, 1, "the no-sale opened it once; the copy did not");
         drop(ledger);
         let conn = rusqlite::Connection::open(dir.path().join("ledger.db")).unwrap();
         let audit: String = conn

@@ -27,7 +27,7 @@ proptest! {
         let shown = if chinese { text.trim_end().to_string() } else { printable_latin(text.trim_end()) };
         let doc = Document { columns: 48, chinese, blocks: vec![Block::Text { text: shown, align, bold: false, double: false }] };
         let mut d = Decoder::new(48);
-        d.feed(&encode(&doc, false).unwrap());
+        d.feed(&encode(&doc).unwrap());
         prop_assert_eq!(d.text, doc.to_text());
     }
 }

@@ -70,7 +70,7 @@ fn check(locale: &str, columns: usize, copy: bool) {
 
     // The ESC/POS bytes, decoded back by the printer emulator, show exactly the laid-out text.
     let chinese = locale.starts_with("zh");
-    let bytes = encode(&doc, false).unwrap();
+    let bytes = encode(&doc).unwrap();
     let mut printer = Decoder::new(columns);
     printer.feed(&bytes);
     assert_eq!(printer.text, doc.to_text(), "{name} as printed");
@@ -125,7 +125,7 @@ fn the_merchant_copy_of_a_card_payment() {
     assert!(text.contains("刷卡金额 CNY") && text.contains("20.00"), "{text}");
     assert!(!text.contains("农夫山泉"), "no item lines on the merchant copy");
     let mut printer = Decoder::new(COLUMNS_58MM);
-    printer.feed(&encode(&doc, false).unwrap());
+    printer.feed(&encode(&doc).unwrap());
     assert_eq!(printer.text, text);
 }
 
@@ -145,6 +145,6 @@ fn the_slip_of_a_voided_cart() {
     assert!(text.contains("作废金额 CNY") && text.contains("7.00"), "{text}");
     assert!(!text.contains("[QR"), "nothing to scan back: {text}");
     let mut printer = Decoder::new(COLUMNS_58MM);
-    printer.feed(&encode(&doc, false).unwrap());
+    printer.feed(&encode(&doc).unwrap());
     assert_eq!(printer.text, text);
 }

@@ -315,7 +315,7 @@ fn the_z_as_pdf_embeds_the_font_and_as_paper_decodes_in_the_emulator() {
     assert_eq!(steps.last().copied(), Some(1.0));
     // On paper: through the real encoder into the emulator's decoder.
     let doc = dayclose::output::document(&z, "Demo", "R1", 48, "zh-CN");
-    let bytes = till::printer::escpos::encode(&doc, false).unwrap();
+    let bytes = till::printer::escpos::encode(&doc).unwrap();
     let mut decoder = till::printer::emulator::Decoder::new(48);
     decoder.feed(&bytes);
     let paper = decoder.text.clone();

@@ -143,7 +143,7 @@ pub fn run(
         },
         PrintCommand::Pending | PrintCommand::Retry => ExitCode::SUCCESS,
         PrintCommand::TestPage => {
-            let bytes = match encode(&crate::printer::layout::test_page(columns(args.paper), locale), false) {
+            let bytes = match encode(&crate::printer::layout::test_page(columns(args.paper), locale)) {
                 Ok(b) => b,
                 Err(e) => return fail(e.to_string()),
             };

@@ -165,7 +165,7 @@ fn deliver(report: &Report, store: &StoreSettings, out: &OutputArgs, locale: &st
             Ok(p) => p,
             Err(code) => return code,
         };
-        let bytes = match crate::printer::escpos::encode(&doc, false) {
+        let bytes = match crate::printer::escpos::encode(&doc) {
             Ok(b) => b,
             Err(e) => return fail(e.to_string()),
         };

@@ -273,6 +273,15 @@ impl Decoder {
             }
             0x10 => {
                 need(2)?;
+                // DLE DC4 1 m t: a drawer pulse in real time (on pin 2 when m is 0, pin 5 when
+                // 1), done at once whatever the paper — never buffered behind a job.
+                if b[1] == 0x14 {
+                    need(5)?;
+                    if b[2] == 1 {
+                        self.events.push(Event::DrawerKick { pin: b[3] });
+                    }
+                    return Some(5);
+                }
                 if b[1] != 0x04 {
                     return Some(1);
                 }

@@ -20,8 +20,10 @@ use super::layout::{Align, Block, Document};
 /// FS & / FS .: Chinese (double-byte) mode on and off.
 pub const CHINESE_ON: [u8; 2] = [0x1C, 0x26];
 pub const CHINESE_OFF: [u8; 2] = [0x1C, 0x2E];
-/// ESC p 0 25 250: pulse pin 2 for 50 ms, then 500 ms off — the usual drawer kick.
-pub const DRAWER_KICK: [u8; 5] = [0x1B, 0x70, 0x00, 0x19, 0xFA];
+/// DLE DC4 1 0 1: a drawer pulse on pin 2 for 100 ms, in real time. Sent on its own, never in
+/// a kept job: the drawer opens at the sale whatever the paper does, and a receipt printed
+/// again later (after a reload) does not open it again.
+pub const DRAWER_PULSE: [u8; 5] = [0x10, 0x14, 0x01, 0x00, 0x01];
 
 /// Collects what the printer builder writes.
 #[derive(Clone, Default)]
@@ -71,7 +73,7 @@ pub fn text_bytes(text: &str, chinese: bool) -> Vec<u8> {
 }
 
 /// Encodes a document as its `chinese` flag says.
-pub fn encode(doc: &Document, kick_drawer: bool) -> Result<Vec<u8>> {
+pub fn encode(doc: &Document) -> Result<Vec<u8>> {
     let chinese = doc.chinese;
     let buffer = Buffer::default();
     // Text is encoded by `text_bytes`; the builder's encoder only sees the QR payload (ASCII).
@@ -148,9 +150,6 @@ pub fn encode(doc: &Document, kick_drawer: bool) -> Result<Vec<u8>> {
             }
         }
     }
-    if kick_drawer {
-        p.custom(&DRAWER_KICK)?;
-    }
     p.print()?;
     let bytes = buffer.0.borrow().clone();
     Ok(bytes)
@@ -182,7 +181,7 @@ mod tests {
 
     #[test]
     fn chinese_is_gb18030_in_chinese_mode() {
-        let bytes = encode(&doc("收银台", true), false).unwrap();
+        let bytes = encode(&doc("收银台", true)).unwrap();
         assert_eq!(&bytes[..4], &[0x1B, 0x40, 0x1C, 0x26], "init once, then Chinese mode");
         let at = bytes.windows(6).position(|w| w == [0xCA, 0xD5, 0xD2, 0xF8, 0xCC, 0xA8]);
         assert!(at.is_some(), "{bytes:02X?}");
@@ -192,7 +191,7 @@ mod tests {
     #[test]
     fn the_qr_code_is_model_2_which_phones_read() {
         let doc = Document { columns: 32, chinese: false, blocks: vec![Block::Qr("R1-00000001".into())] };
-        let bytes = encode(&doc, false).unwrap();
+        let bytes = encode(&doc).unwrap();
         // GS ( k 4 0 49 65 50 0: model 2 (the Model 1 escpos sends by default is 49).
         assert!(bytes.windows(8).any(|w| w == [0x1D, 0x28, 0x6B, 0x04, 0x00, 0x31, 0x41, 0x32]), "{bytes:02X?}");
         assert!(!bytes.windows(8).any(|w| w == [0x1D, 0x28, 0x6B, 0x04, 0x00, 0x31, 0x41, 0x31]));
@@ -201,7 +200,7 @@ mod tests {
     #[test]
     fn a_drawer_kick_hidden_in_a_name_never_reaches_the_printer() {
         for chinese in [true, false] {
-            let bytes = encode(&doc("绿茶\u{1b}p\u{0}22", chinese), false).unwrap();
+            let bytes = encode(&doc("绿茶\u{1b}p\u{0}22", chinese)).unwrap();
             assert!(!bytes.windows(2).any(|w| w == [0x1B, 0x70]), "no ESC p: {bytes:02X?}");
             assert!(!bytes.contains(&0x00), "no NUL either: {bytes:02X?}");
         }
@@ -210,7 +209,7 @@ mod tests {
     #[test]
     fn latin_uses_cp858_and_marks_what_it_cannot_print() {
         assert_eq!(printable_latin("Café 5,00 € 收"), "Café 5,00 € ?");
-        let bytes = encode(&doc("5,00 €", false), false).unwrap();
+        let bytes = encode(&doc("5,00 €", false)).unwrap();
         assert_eq!(&bytes[..7], &[0x1B, 0x40, 0x1C, 0x2E, 0x1B, 0x74, 19], "init, Chinese mode off, ESC t 19 (CP858)");
         assert!(bytes.windows(2).any(|w| w == [b' ', 0xD5]), "€ is D5 in CP858: {bytes:02X?}");
         assert_eq!(CP858_HIGH.chars().count(), 128);

@@ -127,7 +127,7 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             return vec![printer.call(move |device| {
                 let doc = output::document(&report, &store.store_name, &store.register, store.paper_columns, &locale);
                 let before = device.printed_count();
-                let printed = crate::printer::escpos::encode(&doc, false)
+                let printed = crate::printer::escpos::encode(&doc)
                     .map_err(|e| crate::print_queue::PrintError::Encoding(e.to_string()))
                     .and_then(|bytes| {
                         let mut ledger = workers::lock(&ledger);
