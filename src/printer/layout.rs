@@ -61,13 +61,29 @@ pub fn width_in(text: &str, chinese: bool) -> usize {
 }
 
 /// Text the printer prints and never takes as a command: control characters become `?`; on a
-/// Latin code page, so does what the page lacks.
+/// Latin code page, so does what the page lacks. In Chinese mode `¥` (U+00A5, a four-byte
+/// GB18030 sequence that GBK and GB2312 firmware prints as garbage) is the full-width `￥`
+/// (A3A4), and what GBK lacks is a visible `?`, never bytes the printer misreads.
 pub fn printable(text: &str, chinese: bool) -> String {
     if chinese {
-        text.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+        text.chars()
+            .map(|c| match c {
+                '¥' => '￥',
+                c if c.is_control() || !in_gbk(c) => '?',
+                c => c,
+            })
+            .collect()
     } else {
         super::escpos::printable_latin(text)
     }
+}
+
+/// Whether GBK (the charset of the cheapest Chinese firmware) has the character as a
+/// double-byte code (Windows's single byte 0x80 for € is not in the printers' fonts).
+fn in_gbk(c: char) -> bool {
+    let mut buffer = [0u8; 4];
+    let (bytes, _, unmappable) = encoding_rs::GBK.encode(c.encode_utf8(&mut buffer));
+    !unmappable && (c.is_ascii() || bytes.len() == 2)
 }
 
 /// Cuts text into lines of at most `columns` display columns, at a blank where Latin text has
@@ -348,6 +364,17 @@ mod tests {
         assert_eq!(printable(name, true), "绿茶?p?22");
         assert_eq!(printable(name, false), "???p?22");
         assert!(printable("a\nb\u{7f}\u{9b}", true).chars().all(|c| !c.is_control()));
+    }
+
+    #[test]
+    fn a_chinese_receipt_prints_what_gbk_firmware_prints() {
+        // ¥ is four bytes in GB18030: the full-width ￥ (A3A4) instead; € and emoji: a visible ?.
+        assert_eq!(printable("合计 ¥12.50", true), "合计 ￥12.50");
+        let yuan = printable("¥", true);
+        let (bytes, _, _) = encoding_rs::GB18030.encode(&yuan);
+        assert_eq!(&bytes[..], &[0xA3, 0xA4]);
+        assert_eq!(printable("5 € 🍵", true), "5 ? ?");
+        assert_eq!(printable("农夫山泉 Café", true), "农夫山泉 Café", "GBK has é");
     }
 
     #[test]
