@@ -115,8 +115,7 @@ impl AdminError {
                     };
                     let key = format!("products.field.{label}");
                     let label = t!(&key, locale = locale).into_owned();
-                    let name = label.split(" (").next().unwrap_or(&label).split('（').next().unwrap_or(&label);
-                    format!("{}: {}", name.trim(), e.reason(locale))
+                    format!("{}: {}", crate::locale_fmt::label_name(&label), e.reason(locale))
                 })
                 .collect::<Vec<_>>()
                 .join("\n"),

@@ -66,6 +66,12 @@ where
     format!("{} {}", date(t.date_naive(), locale), t.format("%H:%M"))
 }
 
+/// A form label's name without its hint in brackets: "Port (empty: no PIN pad)" → "Port",
+/// "名称（英文）" → "名称". Messages name a field by it.
+pub fn label_name(label: &str) -> &str {
+    label.split(" (").next().unwrap_or(label).split('（').next().unwrap_or(label).trim()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -757,12 +757,18 @@ fn scanner_types(c: &mut Counter_, text: &str) {
         repeat: false,
     }));
     for key in keys {
-        let statuses = {
-            let mut ui = common::view(&c.till);
-            ui.simulate([key.clone()])
-        };
-        through_subscription(c, key, statuses[0]);
+        as_the_window_sees_it(c, key);
     }
+}
+
+/// An event as the window delivers it: the widgets see it first, then the subscription hears it
+/// with the status they left.
+fn as_the_window_sees_it(c: &mut Counter_, event: iced::Event) {
+    let statuses = {
+        let mut ui = common::view(&c.till);
+        ui.simulate([event.clone()])
+    };
+    through_subscription(c, event, statuses[0]);
 }
 
 #[test]
@@ -1152,11 +1158,7 @@ fn press(c: &mut Counter_, key: Named, modifiers: iced::keyboard::Modifiers) {
         text: None,
         repeat: false,
     });
-    let statuses = {
-        let mut ui = common::view(&c.till);
-        ui.simulate([event.clone()])
-    };
-    through_subscription(c, event, statuses[0]);
+    as_the_window_sees_it(c, event);
 }
 
 #[test]

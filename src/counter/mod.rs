@@ -549,13 +549,7 @@ impl Counter {
     /// included.
     fn other_left_now(&self) -> i64 {
         let Some(source) = &self.refund else { return 0 };
-        let already: i64 = self
-            .sale
-            .tenders()
-            .iter()
-            .filter(|t| matches!(t.kind, TenderKind::External { .. }))
-            .map(|t| t.amount.minor().abs())
-            .sum();
+        let already = self.sale.tendered(|k| matches!(k, TenderKind::External { .. }));
         source.other_left - already
     }
 
@@ -578,13 +572,7 @@ impl Counter {
     /// What cash paid on the original and was not paid back yet, this refund's cash included.
     fn cash_left_now(&self) -> i64 {
         let Some(source) = &self.refund else { return 0 };
-        let already: i64 = self
-            .sale
-            .tenders()
-            .iter()
-            .filter(|t| matches!(t.kind, TenderKind::Cash))
-            .map(|t| t.amount.minor().abs())
-            .sum();
+        let already = self.sale.tendered(|k| matches!(k, TenderKind::Cash));
         source.cash_left - already
     }
 
@@ -628,13 +616,7 @@ impl Counter {
         let source = self.refund.as_ref()?;
         let card = source.card()?;
         // What cards already got back on this refund (a part booked before a restart, say).
-        let already: i64 = self
-            .sale
-            .tenders()
-            .iter()
-            .filter(|t| matches!(t.kind, TenderKind::Card(_)))
-            .map(|t| t.amount.minor().abs())
-            .sum();
+        let already = self.sale.tendered(|k| matches!(k, TenderKind::Card(_)));
         let amount = self.sale.remaining().abs().minor().min(source.card_left - already);
         if amount <= 0 {
             return None;

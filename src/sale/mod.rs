@@ -287,6 +287,12 @@ impl Sale {
     pub fn tenders(&self) -> &[Tender] {
         &self.tenders
     }
+
+    /// What tenders of one kind came to, in minor units, whatever their sign (a refund's are
+    /// negative): `sale.tendered(|k| matches!(k, TenderKind::Cash))`.
+    pub fn tendered(&self, of: impl Fn(&TenderKind) -> bool) -> i64 {
+        self.tenders.iter().filter(|t| of(&t.kind)).map(|t| t.amount.minor().abs()).sum()
+    }
     pub fn discount(&self) -> Option<&Discount> {
         self.discount.as_ref()
     }

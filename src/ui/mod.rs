@@ -706,10 +706,7 @@ impl Till {
     /// The open business day as the ledger has it, for the status bar (after anything that may
     /// open one: a sale, a cash movement, a drawer count).
     pub(crate) fn read_day(&self) -> Job {
-        self.devices.ledger.call(|ledger| {
-            let day = workers::lock(ledger).current_day().ok().flatten();
-            Message::Day(day.map(|d| (d.day_no, d.business_date.to_string())))
-        })
+        self.devices.ledger.call(|ledger| day_message(&workers::lock(ledger)))
     }
 
     /// What the till does as it opens: sign the terminal in (签到), settle any card payment left
@@ -1438,12 +1435,7 @@ impl Till {
             let mut ledger = workers::lock(ledger);
             let _ = ledger.append(kind, &fields, Utc::now());
             // One the reports count may have opened the day: the status bar says which.
-            match crate::ledger::COUNTED_IN_DAY.contains(&kind) {
-                true => {
-                    Message::Day(ledger.current_day().ok().flatten().map(|d| (d.day_no, d.business_date.to_string())))
-                }
-                false => Message::Done,
-            }
+            if crate::ledger::COUNTED_IN_DAY.contains(&kind) { day_message(&ledger) } else { Message::Done }
         })
     }
 
@@ -1660,13 +1652,10 @@ impl Till {
         }
         // A refund ends with what went back and how: the cashier hands over the cash share.
         if sale.kind() == SaleKind::Refund {
-            let minor = |of: fn(&TenderKind) -> bool| -> i64 {
-                sale.tenders().iter().filter(|t| of(&t.kind)).map(|t| t.amount.minor().abs()).sum()
-            };
             let [card, cash, other] = [
-                minor(|k| matches!(k, TenderKind::Card(_))),
-                minor(|k| matches!(k, TenderKind::Cash)),
-                minor(|k| matches!(k, TenderKind::External { .. })),
+                sale.tendered(|k| matches!(k, TenderKind::Card(_))),
+                sale.tendered(|k| matches!(k, TenderKind::Cash)),
+                sale.tendered(|k| matches!(k, TenderKind::External { .. })),
             ];
             let amount = |m: i64| Arg::Plain(theme::money(Money::of_minor(m, sale.currency())));
             let mut args = vec![
@@ -2142,6 +2131,11 @@ fn resume_counter(
 }
 
 /// The original sale a refund is made against, with what its tenders have left to give back.
+/// The open business day as the status bar shows it.
+fn day_message(ledger: &crate::ledger::Ledger) -> Message {
+    Message::Day(ledger.current_day().ok().flatten().map(|d| (d.day_no, d.business_date.to_string())))
+}
+
 fn refund_source(ledger: &crate::ledger::Ledger, receipt_no: i64) -> Result<RefundSource, crate::ledger::LedgerError> {
     let original = ledger.original_sale(receipt_no)?;
     let record = ledger.sale_by_receipt(receipt_no)?;

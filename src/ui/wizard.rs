@@ -164,7 +164,7 @@ impl Field {
     /// The label's name part, without its hint in brackets ("Port (empty: no PIN pad)").
     fn name(self, locale: &str) -> String {
         let label = t(&self.label(), locale);
-        label.split(" (").next().unwrap_or(&label).split('（').next().unwrap_or(&label).trim().to_string()
+        crate::locale_fmt::label_name(&label).to_string()
     }
 }
 
