@@ -7,7 +7,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use till::config::StoreSettings;
 use till::ledger::records::{LineRecord, PaymentRecord, SaleRecord};
 use till::printer::escpos::encode;
-use till::printer::layout::{COLUMNS_80MM, layout};
+use till::printer::layout::layout;
+use till::printer::profile::Profile;
 use till::printer::receipt::Receipt;
 
 fn sale(lines: usize) -> SaleRecord {
@@ -66,7 +67,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("printer/receipt_50_lines", |b| {
         b.iter(|| {
             let receipt = Receipt::from_sale(black_box(&record), &store, "zh-CN", false);
-            black_box(encode(&layout(&receipt, COLUMNS_80MM)).unwrap())
+            black_box(encode(&layout(&receipt, Profile::generic_80())).unwrap())
         })
     });
 }

@@ -1,14 +1,23 @@
 //! Receipts to paper with the ledger in between: every job is kept before it is sent, every
 //! attempt's outcome is posted, and what did not print waits to be printed again. The sale is
-//! posted before any of this: it never waits for the printer.
+//! posted before any of this: it never waits for the printer. The ledger is locked only to read
+//! and post, never while a device is written to or waited on: the next sale posts meanwhile.
+//!
+//! A job cut short (paper out mid-receipt) is never printed twice over: where the printer can
+//! clear its buffer (DLE DC4 8) the rest is dropped at once and the retry prints the receipt
+//! again under a "reprinted" mark; where it cannot, the printer prints the rest it kept after
+//! the reload, and the retry prints only a marked note that the lines above complete it.
+
+use std::sync::Mutex;
 
 use chrono::Utc;
 
 use crate::config::StoreSettings;
 use crate::ledger::{Ledger, LedgerError, PrintJob};
-use crate::printer::driver::{JobResult, PrinterPort, print_job};
-use crate::printer::escpos::{DRAWER_PULSE, encode};
-use crate::printer::layout::{layout, terminal_receipt};
+use crate::printer::driver::{JobResult, PrinterPort, clear_buffers, print_job, status};
+use crate::printer::escpos::{drawer_pulse, encode};
+use crate::printer::layout::{Align, Block, Document, layout, terminal_receipt};
+use crate::printer::profile::{DrawerCommand, Profile};
 use crate::printer::receipt::Receipt;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,86 +30,127 @@ pub enum PrintError {
     Encoding(String),
 }
 
+/// The ledger, taken for a moment at a time: a `Mutex` the counter shares with its printer
+/// worker, or a `RefCell` around a ledger a command line tool holds alone.
+pub trait LedgerLock {
+    fn with<R>(&self, f: impl FnOnce(&mut Ledger) -> R) -> R;
+}
+
+impl LedgerLock for Mutex<Ledger> {
+    fn with<R>(&self, f: impl FnOnce(&mut Ledger) -> R) -> R {
+        // A poisoned lock still holds a consistent ledger: every write is one transaction.
+        f(&mut self.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+}
+
+impl LedgerLock for std::cell::RefCell<&mut Ledger> {
+    fn with<R>(&self, f: impl FnOnce(&mut Ledger) -> R) -> R {
+        f(&mut self.borrow_mut())
+    }
+}
+
 fn outcome(result: &JobResult) -> (&'static str, String) {
     let reason = |s: &crate::printer::driver::PrinterStatus| s.problem_key().unwrap_or("").to_string();
     match result {
-        JobResult::Printed { after } => {
-            ("printed", if after.paper_near_end { "printer.paper_near_end".into() } else { String::new() })
-        }
+        JobResult::Printed { after } => (
+            "printed",
+            if after.unknown {
+                // Sent to a device that cannot say whether it printed: not claimed as printed.
+                "printer.status_unknown".into()
+            } else if after.paper_near_end {
+                "printer.paper_near_end".into()
+            } else {
+                String::new()
+            },
+        ),
         JobResult::Refused { before } => ("refused", reason(before)),
         JobResult::Incomplete { after } => ("incomplete", reason(after)),
     }
 }
 
-/// Sends a kept job and posts how it went.
+fn encoded(document: &Document) -> Result<Vec<u8>, PrintError> {
+    encode(document).map_err(|e| PrintError::Encoding(e.to_string()))
+}
+
+/// Sends a kept job and posts how it went. A job cut short has the printer's buffer cleared
+/// where it can be, so that nothing of it prints by itself later.
 pub fn send(
-    ledger: &mut Ledger,
+    ledger: &impl LedgerLock,
     port: &mut dyn PrinterPort,
+    profile: &Profile,
     job_id: i64,
     bytes: &[u8],
 ) -> Result<JobResult, PrintError> {
-    let result = print_job(port, bytes)?;
+    let result = print_job(port, profile, bytes)?;
+    if matches!(result, JobResult::Incomplete { .. }) {
+        clear_buffers(port, profile)?;
+    }
     let (what, reason) = outcome(&result);
-    ledger.record_print_result(job_id, what, &reason, Utc::now())?;
+    ledger.with(|l| l.record_print_result(job_id, what, &reason, Utc::now()))?;
     Ok(result)
 }
 
-/// Prints the receipt of a posted sale (in the store's receipt language, on its paper width);
-/// the drawer opens with it when cash changed hands.
+/// What printing a sale did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SalePrinted {
+    pub job_id: i64,
+    pub result: JobResult,
+    /// Cash changed hands and the drawer was not sent its pulse: the printer could not take
+    /// it (ESC p waits behind paper out), so the drawer is to be opened with its key.
+    pub drawer_shut: bool,
+}
+
+/// Prints the receipt of a posted sale (in the store's receipt language, for its printer); the
+/// drawer opens with it when cash changed hands.
 pub fn print_sale(
-    ledger: &mut Ledger,
+    ledger: &impl LedgerLock,
     port: &mut dyn PrinterPort,
     store: &StoreSettings,
     receipt_no: i64,
     copy: bool,
-) -> Result<(i64, JobResult), PrintError> {
-    let record = ledger.sale_by_receipt(receipt_no)?;
+) -> Result<SalePrinted, PrintError> {
+    let profile = store.printer_model;
+    let record = ledger.with(|l| l.sale_by_receipt(receipt_no))?;
     let receipt = Receipt::from_sale(&record, store, &store.receipt_locale, copy);
-    // Cash changed hands: the drawer opens now, on its own command, whatever the paper does —
-    // never inside the receipt's job, which a reload would print (and kick) again later.
+    // Cash changed hands: the drawer opens now, on its own command — never inside the
+    // receipt's job, which a reload would print (and kick) again later.
+    let mut drawer_shut = false;
     if !copy && record.payments.iter().any(|p| p.kind == "cash") {
-        open_drawer(port)?;
+        drawer_shut = !open_drawer(port, profile)?;
     }
-    let bytes = encode(&layout(&receipt, store.paper_columns)).map_err(|e| PrintError::Encoding(e.to_string()))?;
+    let bytes = encoded(&layout(&receipt, profile))?;
     let kind = match (copy, record.kind.as_str()) {
         (true, _) => "copy",
         (false, "refund") => "refund",
         _ => "receipt",
     };
-    let job = ledger.queue_print_job(kind, Some(receipt_no), &bytes, Utc::now())?;
-    let result = send(ledger, port, job, &bytes)?;
-    Ok((job, result))
+    let job_id = ledger.with(|l| l.queue_print_job(kind, Some(receipt_no), &bytes, Utc::now()))?;
+    let result = send(ledger, port, profile, job_id, &bytes)?;
+    Ok(SalePrinted { job_id, result, drawer_shut })
 }
 
 /// Prints the card slips of a sale's card payments: the terminal's own receipts (customer and
-/// merchant copies, as its print lines came) where the ledger has them, else the till's own
-/// merchant copy for the cardholder to sign; nothing when the sale had no card payment.
+/// merchant copies, as its print lines came) under the till's header where the ledger has them,
+/// else the till's own slip (签购单) for the cardholder to sign; nothing when the sale had no
+/// card payment.
 pub fn print_card_slips(
-    ledger: &mut Ledger,
+    ledger: &impl LedgerLock,
     port: &mut dyn PrinterPort,
     store: &StoreSettings,
     receipt_no: i64,
 ) -> Result<Vec<(i64, JobResult)>, PrintError> {
-    let record = ledger.sale_by_receipt(receipt_no)?;
-    let mut documents = Vec::new();
-    for p in record.payments.iter().filter(|p| p.kind == "card") {
-        if let (Some(card_receipt), Some(trace)) = (p.card_receipt, p.card_trace) {
-            for lines in ledger.terminal_receipts(card_receipt, trace)? {
-                documents.push(terminal_receipt(&lines, store.paper_columns));
-            }
-        }
-    }
-    if documents.is_empty() {
-        let Some(receipt) = Receipt::merchant_copy(&record, store, &store.receipt_locale) else {
-            return Ok(Vec::new());
-        };
-        documents.push(layout(&receipt, store.paper_columns));
+    let profile = store.printer_model;
+    let documents = ledger.with(|l| card_slips(l, store, receipt_no))?;
+    // Every slip is kept before any is sent: one the printer cannot take now waits in the queue.
+    let mut jobs = Vec::new();
+    for document in documents {
+        let bytes = encoded(&document)?;
+        let job = ledger.with(|l| l.queue_print_job("merchant_copy", Some(receipt_no), &bytes, Utc::now()))?;
+        jobs.push((job, bytes));
     }
     let mut done = Vec::new();
-    for document in documents {
-        let bytes = encode(&document).map_err(|e| PrintError::Encoding(e.to_string()))?;
-        let job = ledger.queue_print_job("merchant_copy", Some(receipt_no), &bytes, Utc::now())?;
-        let result = send(ledger, port, job, &bytes)?;
+    for (job, bytes) in jobs {
+        let result = send(ledger, port, profile, job, &bytes)?;
         let printed = matches!(result, JobResult::Printed { .. });
         done.push((job, result));
         // The next slip waits with the rest of the pending jobs.
@@ -111,48 +161,124 @@ pub fn print_card_slips(
     Ok(done)
 }
 
+/// The card slips of a sale, laid out (see `print_card_slips`): for each card payment, the
+/// terminal's own receipts under the till's header where it sent them, else the till's slip.
+pub fn card_slips(ledger: &Ledger, store: &StoreSettings, receipt_no: i64) -> Result<Vec<Document>, PrintError> {
+    let profile = store.printer_model;
+    let l = store.receipt_locale.as_str();
+    let record = ledger.sale_by_receipt(receipt_no)?;
+    let mut documents = Vec::new();
+    for p in record.payments.iter().filter(|p| p.kind == "card") {
+        let (receipt, trace) = (p.card_receipt.unwrap_or(0), p.card_trace.unwrap_or(0));
+        let terminals = ledger.terminal_receipts(receipt, trace)?;
+        if terminals.is_empty() {
+            let facts = ledger.card_slip_facts(receipt, trace)?.unwrap_or_default();
+            documents.push(layout(&Receipt::card_slip(&record, p, &facts, store, l), profile));
+            continue;
+        }
+        for lines in terminals {
+            // Latin, as the terminal's lines are; the header's Hanzi lines go in Chinese mode.
+            let mut slip = Document::new(profile, false);
+            slip.text(&store.store_name, Align::Center, true, false);
+            slip.text(&rust_i18n::t!("receipt.slip.title", locale = l), Align::Center, true, false);
+            slip.pair(&rust_i18n::t!("receipt.slip.receipt", locale = l), &record.receipt_no.to_string(), false, false);
+            slip.blocks.push(Block::Rule('-'));
+            // The terminal's lines as it formatted them (a Latin code page: terminals print in
+            // CP437's repertoire).
+            let text = terminal_receipt(&lines, profile);
+            slip.blocks.extend(text.blocks);
+            documents.push(slip);
+        }
+    }
+    Ok(documents)
+}
+
 /// Prints the terminal's own administration receipt (end-of-day, diagnosis) as it sent it.
 pub fn print_terminal_receipt(
-    ledger: &mut Ledger,
+    ledger: &impl LedgerLock,
     port: &mut dyn PrinterPort,
     store: &StoreSettings,
     lines: &[String],
 ) -> Result<(i64, JobResult), PrintError> {
-    let bytes =
-        encode(&terminal_receipt(lines, store.paper_columns)).map_err(|e| PrintError::Encoding(e.to_string()))?;
-    let job = ledger.queue_print_job("terminal_receipt", None, &bytes, Utc::now())?;
-    let result = send(ledger, port, job, &bytes)?;
+    let bytes = encoded(&terminal_receipt(lines, store.printer_model))?;
+    let job = ledger.with(|l| l.queue_print_job("terminal_receipt", None, &bytes, Utc::now()))?;
+    let result = send(ledger, port, store.printer_model, job, &bytes)?;
     Ok((job, result))
 }
 
-/// Prints again every job that did not print (after paper was loaded, the cover closed…).
+/// Prints again every job that did not print (after paper was loaded, the cover closed…). A
+/// job that was cut short goes out marked: reprinted whole where the printer dropped the rest,
+/// or as a note under the rest the printer kept and has just printed.
 pub fn retry_pending(
-    ledger: &mut Ledger,
+    ledger: &impl LedgerLock,
     port: &mut dyn PrinterPort,
+    store: &StoreSettings,
 ) -> Result<Vec<(PrintJob, JobResult)>, PrintError> {
+    let profile = store.printer_model;
     let mut done = Vec::new();
-    for job in ledger.pending_print_jobs()? {
-        let result = send(ledger, port, job.job_id, &job.bytes)?;
+    let pending = ledger.with(|l| l.pending_print_jobs())?;
+    for job in pending {
+        let bytes = if job.cut_short { marked(&job, store)? } else { job.bytes.clone() };
+        let result = send(ledger, port, profile, job.job_id, &bytes)?;
+        let printed = matches!(result, JobResult::Printed { .. });
         done.push((job, result));
+        // In order: a later receipt does not print before an earlier one.
+        if !printed {
+            break;
+        }
     }
     Ok(done)
 }
 
-/// Opens the drawer without a sale ("no sale"): an audited action, posted before the drawer opens.
+/// A cut-short job as it is sent again (see `retry_pending`).
+fn marked(job: &PrintJob, store: &StoreSettings) -> Result<Vec<u8>, PrintError> {
+    let profile = store.printer_model;
+    let l = store.receipt_locale.as_str();
+    let no = job.receipt_no.map(|n| n.to_string()).unwrap_or_default();
+    let mut mark = Document::new(profile, l.starts_with("zh"));
+    if profile.clear_buffer {
+        mark.text(&rust_i18n::t!("receipt.reprinted", locale = l, no = no), Align::Center, true, false);
+        mark.text(&rust_i18n::t!("receipt.reprinted_why", locale = l), Align::Center, false, false);
+        let mut bytes = encoded(&mark)?;
+        bytes.extend_from_slice(&job.bytes);
+        return Ok(bytes);
+    }
+    mark.blocks.push(Block::Rule('='));
+    mark.text(&rust_i18n::t!("receipt.continued", locale = l, no = no), Align::Center, true, false);
+    mark.text(&rust_i18n::t!("receipt.reprinted_why", locale = l), Align::Center, false, false);
+    mark.blocks.push(Block::Feed(3));
+    mark.blocks.push(Block::Cut);
+    encoded(&mark)
+}
+
+/// Opens the drawer without a sale ("no sale"): an audited action, posted before the drawer
+/// opens. Refused (with the printer's state) when the drawer cannot be sent its pulse now.
 pub fn no_sale(
-    ledger: &mut Ledger,
+    ledger: &impl LedgerLock,
     port: &mut dyn PrinterPort,
+    profile: &Profile,
     who: &str,
     reason: &str,
 ) -> Result<JobResult, PrintError> {
-    ledger.append("no_sale", &[("by", who.to_string()), ("reason", reason.to_string())], Utc::now())?;
+    if profile.drawer == DrawerCommand::EscP {
+        let before = status(port)?;
+        if !before.can_print() {
+            return Ok(JobResult::Refused { before });
+        }
+    }
+    ledger.with(|l| l.append("no_sale", &[("by", who.to_string()), ("reason", reason.to_string())], Utc::now()))?;
     // Not a kept job: a drawer that did not open now must not open by itself later.
-    open_drawer(port)?;
-    Ok(JobResult::Printed { after: crate::printer::driver::status(port)? })
+    open_drawer(port, profile)?;
+    Ok(JobResult::Printed { after: status(port)? })
 }
 
-/// The drawer pulse, sent at once and never kept for later (see `DRAWER_PULSE`).
-fn open_drawer(port: &mut dyn PrinterPort) -> Result<(), PrintError> {
-    port.write(&DRAWER_PULSE)?;
-    Ok(())
+/// The drawer pulse, sent at once and never kept for later. ESC p is processed in order behind
+/// whatever the printer holds, so it is sent only when the printer can print now (else it would
+/// open the drawer by itself after a reload); the real-time pulse always goes. True if sent.
+fn open_drawer(port: &mut dyn PrinterPort, profile: &Profile) -> Result<bool, PrintError> {
+    if profile.drawer == DrawerCommand::EscP && !status(port)?.can_print() {
+        return Ok(false);
+    }
+    port.write(&drawer_pulse(profile))?;
+    Ok(true)
 }

@@ -92,7 +92,8 @@ pub struct Draft {
     pub receipt_footer: String,
     pub screen_locale: String,
     pub receipt_locale: String,
-    pub paper_mm: i64,
+    /// The printer profile's id.
+    pub printer_model: String,
     pub tax_classes: Vec<TaxDraft>,
     pub terminal: TerminalDraft,
     pub printer: PrinterDraft,
@@ -102,6 +103,12 @@ pub struct Draft {
 }
 
 impl Draft {
+    /// The chosen printer's profile (the generic 80 mm one for an id no profile has).
+    pub fn printer_profile(&self) -> &'static crate::printer::profile::Profile {
+        crate::printer::profile::Profile::by_id(&self.printer_model)
+            .unwrap_or_else(crate::printer::profile::Profile::generic_80)
+    }
+
     /// A draft of the settings in force, or of a new store (the template's values) when there are none.
     pub fn new(current: Option<&Settings>) -> Draft {
         let fallback;
@@ -138,7 +145,7 @@ impl Draft {
             receipt_footer: lines(&store.receipt_footer),
             screen_locale: store.screen_locale.clone(),
             receipt_locale: store.receipt_locale.clone(),
-            paper_mm: if store.paper_columns == crate::printer::layout::COLUMNS_58MM { 58 } else { 80 },
+            printer_model: store.printer_model.id.to_string(),
             tax_classes: store
                 .tax_classes
                 .iter()
@@ -175,7 +182,7 @@ impl Draft {
             receipt_footer: String::new(),
             screen_locale: "zh-CN".into(),
             receipt_locale: "zh-CN".into(),
-            paper_mm: 80,
+            printer_model: crate::printer::profile::Profile::generic_80().id.to_string(),
             tax_classes: Vec::new(),
             terminal: TerminalDraft {
                 port: String::new(),
@@ -223,7 +230,7 @@ impl Draft {
         store.insert("discount_approval_over".into(), text(&self.discount_approval_over));
         store.insert("receipt_locale".into(), text(&self.receipt_locale));
         store.insert("screen_locale".into(), text(&self.screen_locale));
-        store.insert("paper_mm".into(), Value::Integer(self.paper_mm));
+        store.insert("printer_model".into(), text(&self.printer_model));
         store.insert("receipt_header".into(), lines(&self.receipt_header));
         store.insert("receipt_footer".into(), lines(&self.receipt_footer));
         let mut top = Table::new();
@@ -466,8 +473,13 @@ pub fn describe_printer(s: &PrinterStatus, locale: &str) -> String {
 
 /// Asks the printer how it is (`page`: and prints the test page in `page_locale`); the answer in
 /// words of `locale`.
-pub fn test_printer(spec: &str, columns: usize, page: Option<&str>, locale: &str) -> Result<String, TestError> {
-    let mut port = driver::open_spec(spec).map_err(|e| match e {
+pub fn test_printer(
+    spec: &str,
+    profile: &'static crate::printer::profile::Profile,
+    page: Option<&str>,
+    locale: &str,
+) -> Result<String, TestError> {
+    let mut port = driver::open_spec(spec, profile).map_err(|e| match e {
         driver::OpenError::BadSpec => {
             TestError::Printer(t!("cli.bad_printer_spec", locale = locale, value = spec).into_owned())
         }
@@ -478,9 +490,9 @@ pub fn test_printer(spec: &str, columns: usize, page: Option<&str>, locale: &str
             .map(|s| describe_printer(&s, locale))
             .map_err(|e| TestError::Printer(e.to_string()));
     };
-    let doc = crate::printer::layout::test_page(columns, page_locale);
+    let doc = crate::printer::layout::test_page(profile, page_locale);
     let bytes = crate::printer::escpos::encode(&doc).map_err(|e| TestError::Printer(e.to_string()))?;
-    match driver::print_job(&mut *port, &bytes).map_err(|e| TestError::Printer(e.to_string()))? {
+    match driver::print_job(&mut *port, profile, &bytes).map_err(|e| TestError::Printer(e.to_string()))? {
         JobResult::Printed { after } => {
             Ok(t!("setup.test_page_printed", locale = locale, status = describe_printer(&after, locale)).into_owned())
         }

@@ -174,7 +174,7 @@ fn print_a_test_page_on_the_printer_emulator() {
     use std::io::{BufRead, BufReader, Read};
     let pictures = tempfile::tempdir().unwrap();
     let mut emulator = Command::new(env!("CARGO_BIN_EXE_till"))
-        .args(["emulate", "printer", "--pty", "--paper", "58", "--png"])
+        .args(["emulate", "printer", "--pty", "--model", "generic-80", "--png"])
         .arg(pictures.path())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

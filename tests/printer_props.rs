@@ -5,19 +5,20 @@ use proptest::prelude::*;
 use till::printer::emulator::Decoder;
 use till::printer::escpos::encode;
 use till::printer::layout::{Align, Block, Document, printable};
+use till::printer::profile::Profile;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
     fn decoding_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
-        let mut d = Decoder::new(48);
+        let mut d = Decoder::new(Profile::generic(80));
         d.feed(&bytes);
     }
 
     #[test]
     fn escpos_heavy_garbage_never_panics(bytes in prop::collection::vec(prop::sample::select(vec![0x1Bu8, 0x1D, 0x1C, 0x10, 0x04, 0x28, 0x6B, 0x0A, 0x00, 0xFF, 0x41, 0x31]), 0..600)) {
-        let mut d = Decoder::new(32);
+        let mut d = Decoder::new(Profile::generic(58));
         d.feed(&bytes);
     }
 
@@ -25,9 +26,9 @@ proptest! {
     fn text_round_trips(text in "[a-zA-Z0-9 .,:€é收银台小票]{0,30}", chinese in any::<bool>(), center in any::<bool>()) {
         let align = if center { Align::Center } else { Align::Left };
         // What the layout hands the encoder: printable in its mode (€ is `?` for GBK firmware).
-        let shown = printable(text.trim_end(), chinese);
-        let doc = Document { columns: 48, chinese, blocks: vec![Block::Text { text: shown, align, bold: false, double: false }] };
-        let mut d = Decoder::new(48);
+        let shown = printable(text.trim_end(), chinese, Profile::generic_80());
+        let doc = Document { profile: Profile::generic(80), chinese, blocks: vec![Block::Text { text: shown, align, bold: false, double: false }] };
+        let mut d = Decoder::new(Profile::generic(80));
         d.feed(&encode(&doc).unwrap());
         prop_assert_eq!(d.text, doc.to_text());
     }

@@ -1,15 +1,17 @@
-//! Receipts laid out for 58 mm and 80 mm paper in zh-CN and en, from a sale posted to a real
-//! ledger, against golden text files (`tests/golden/*.txt`, looked at by a person). Set
+//! Receipts laid out for each printer profile (generic 58 and 80 mm, the Epson TM-T88's 42
+//! columns, a POS-58 without QR or barcode commands) in zh-CN and en, from a sale posted to a
+//! real ledger, against golden text files (`tests/golden/*.txt`, looked at by a person). Set
 //! `TILL_BLESS=1` to rewrite them after a deliberate change, and look again.
 
 use chrono::Utc;
 use rust_decimal::Decimal;
 use till::config::StoreSettings;
-use till::ledger::{Ledger, PostContext};
+use till::ledger::{CardSlipFacts, Ledger, PostContext};
 use till::money::Money;
-use till::printer::emulator::{Decoder, Event};
+use till::printer::emulator::{Decoder, Event, PaperItem};
 use till::printer::escpos::encode;
-use till::printer::layout::{COLUMNS_58MM, COLUMNS_80MM, layout, width_in};
+use till::printer::layout::{Document, layout, width_in};
+use till::printer::profile::{Hanzi, Profile};
 use till::printer::receipt::Receipt;
 use till::sale::{CardPayment, Discount, Sale};
 
@@ -44,14 +46,18 @@ fn posted_sale() -> till::ledger::records::SaleRecord {
     record
 }
 
-fn check(locale: &str, columns: usize, copy: bool) {
-    let store = StoreSettings::demo();
+/// Lays the sale out for a printer model, compares it with its golden file, and decodes the
+/// bytes back with the emulator playing that model.
+fn check(locale: &str, model: &str, copy: bool) {
+    let profile = Profile::by_id(model).unwrap();
+    let columns = profile.columns;
+    let store = StoreSettings { printer_model: profile, ..StoreSettings::demo() };
     let receipt = Receipt::from_sale(&posted_sale(), &store, locale, copy);
-    let doc = layout(&receipt, columns);
+    let doc = layout(&receipt, profile);
     let text = doc.to_text();
     for line in text.lines() {
         // Measured as the printer counts: in Chinese mode every non-ASCII character is two columns.
-        assert!(width_in(line, doc.chinese) <= columns, "too wide for {columns} columns: {line:?}");
+        assert!(width_in(line, doc.line_is_chinese(line)) <= columns, "too wide for {columns} columns: {line:?}");
     }
     // The time line follows the machine's zone: golden files keep it as a placeholder.
     let local = chrono::DateTime::parse_from_rfc3339("2026-11-27T06:30:00Z")
@@ -59,36 +65,44 @@ fn check(locale: &str, columns: usize, copy: bool) {
         .with_timezone(&chrono::Local)
         .format("%Y-%m-%d %H:%M:%S")
         .to_string();
-    let text = text.replace(&local, "YYYY-MM-DD HH:MM:SS");
-    let name = format!("receipt-{locale}-{columns}{}.txt", if copy { "-copy" } else { "" });
+    let shown = text.replace(&local, "YYYY-MM-DD HH:MM:SS");
+    let name = format!("receipt-{locale}-{model}{}.txt", if copy { "-copy" } else { "" });
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(&name);
     if std::env::var("TILL_BLESS").is_ok() {
-        std::fs::write(&path, &text).unwrap();
+        std::fs::write(&path, &shown).unwrap();
     }
     let golden = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{name} missing: run with TILL_BLESS=1"));
-    assert_eq!(text, golden, "{name}");
+    assert_eq!(shown, golden, "{name}");
 
-    // The ESC/POS bytes, decoded back by the printer emulator, show exactly the laid-out text.
+    // The ESC/POS bytes, decoded back by the emulator playing the same model, show exactly the
+    // laid-out text: nothing wrapped, nothing misprinted, nothing it lacks sent.
     let chinese = locale.starts_with("zh");
     let bytes = encode(&doc).unwrap();
-    let mut printer = Decoder::new(columns);
+    let mut printer = Decoder::new(profile);
     printer.feed(&bytes);
-    assert_eq!(printer.text, doc.to_text(), "{name} as printed");
-    assert!(printer.text.contains(&format!("[QR {}]", receipt.code)), "the QR code carries the receipt id");
-    assert_eq!(printer.events.iter().filter(|e| **e == Event::Cut).count(), 1);
-    assert!(printer.outside_gb2312.is_empty());
-    // What a person looks at: the printed receipt as a picture (golden PNGs for 80 mm paper).
+    assert_eq!(printer.text, text, "{name} as printed");
+    assert_eq!(printer.misprinted, 0, "{name}: codes the model's charset lacks");
+    assert!(printer.outside_gb2312.is_empty() || profile.hanzi != Hanzi::Gb2312);
+    assert!(!printer.events.iter().any(|e| matches!(e, Event::Unsupported(_))), "{name}: {:?}", printer.events);
+    // The QR code carries the receipt id, as a phone reads it: printed by the printer's QR
+    // command, or drawn as a raster image where it has none (read back by another library).
+    assert!(printer.text.contains(&format!("[QR {}]", receipt.code)), "{name}: the QR code carries the receipt id");
+    if !profile.qr {
+        assert!(printer.items.iter().any(|i| matches!(i, PaperItem::Image { .. })), "{name}: drawn as an image");
+        assert!(!bytes.windows(3).any(|w| w == [0x1D, 0x28, 0x6B]), "{name}: no GS ( k");
+    }
+    let end = if profile.cutter { Event::Cut } else { Event::TearOff };
+    assert_eq!(printer.events.iter().filter(|e| **e == end).count(), 1);
+    // What a person looks at: the printed receipt as a picture.
     let png = till::printer::render::render_png(&printer.items, columns).unwrap();
     assert_eq!(&png[1..4], b"PNG");
     let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]) as usize;
     assert_eq!(width, columns * 12 + 24);
-    if columns == COLUMNS_80MM {
-        let picture = path.with_extension("png");
-        if std::env::var("TILL_BLESS").is_ok() {
-            std::fs::write(&picture, &png).unwrap();
-        }
-        assert!(picture.exists(), "{} missing: run with TILL_BLESS=1", picture.display());
+    let picture = path.with_extension("png");
+    if std::env::var("TILL_BLESS").is_ok() {
+        std::fs::write(&picture, &png).unwrap();
     }
+    assert!(picture.exists(), "{} missing: run with TILL_BLESS=1", picture.display());
     if chinese {
         let (title, _, _) = encoding_rs::GB18030.encode("销售小票");
         assert!(bytes.windows(title.len()).any(|w| w == &title[..]), "GB18030 in the bytes");
@@ -96,37 +110,187 @@ fn check(locale: &str, columns: usize, copy: bool) {
 }
 
 #[test]
-fn zh_cn_58mm() {
-    check("zh-CN", COLUMNS_58MM, false);
+fn zh_cn_generic_58() {
+    check("zh-CN", "generic-58", false);
 }
 
 #[test]
-fn zh_cn_80mm() {
-    check("zh-CN", COLUMNS_80MM, false);
+fn zh_cn_generic_80() {
+    check("zh-CN", "generic-80", false);
 }
 
 #[test]
-fn en_58mm() {
-    check("en", COLUMNS_58MM, false);
+fn en_generic_58() {
+    check("en", "generic-58", false);
 }
 
 #[test]
-fn en_80mm_copy() {
-    check("en", COLUMNS_80MM, true);
+fn en_generic_80_copy() {
+    check("en", "generic-80", true);
 }
 
 #[test]
-fn the_merchant_copy_of_a_card_payment() {
+fn zh_cn_epson_tm_t88_42_columns() {
+    check("zh-CN", "epson-tm-t88", false);
+}
+
+#[test]
+fn en_epson_tm_t88_42_columns() {
+    check("en", "epson-tm-t88", false);
+}
+
+#[test]
+fn zh_cn_pos_58_without_qr_or_barcode() {
+    check("zh-CN", "pos-58", false);
+}
+
+#[test]
+fn en_pos_58_without_qr_or_barcode() {
+    check("en", "pos-58", false);
+}
+
+#[test]
+fn every_profile_lays_every_receipt_within_its_columns() {
+    // The rule of item 1 for every model, both languages: no line wider than the paper, and the
+    // emulator playing the model prints the bytes back as laid out.
+    for profile in till::printer::profile::PROFILES {
+        for locale in ["zh-CN", "en"] {
+            let store = StoreSettings { printer_model: profile, ..StoreSettings::demo() };
+            let doc = layout(&Receipt::from_sale(&posted_sale(), &store, locale, false), profile);
+            let text = doc.to_text();
+            for line in text.lines() {
+                assert!(width_in(line, doc.line_is_chinese(line)) <= profile.columns, "{}: {line:?}", profile.id);
+            }
+            let mut printer = Decoder::new(profile);
+            printer.feed(&encode(&doc).unwrap());
+            assert_eq!(printer.text, text, "{} {locale}", profile.id);
+        }
+    }
+}
+
+#[test]
+fn an_english_receipt_prints_the_chinese_part_of_the_store_name() {
+    let profile = Profile::generic_80();
     let store = StoreSettings::demo();
-    let copy = Receipt::merchant_copy(&posted_sale(), &store, "zh-CN").unwrap();
-    let doc = layout(&copy, COLUMNS_58MM);
+    let doc = layout(&Receipt::from_sale(&posted_sale(), &store, "en", false), profile);
+    let bytes = encode(&doc).unwrap();
+    let mut printer = Decoder::new(profile);
+    printer.feed(&bytes);
+    assert!(printer.text.contains("Demo Convenience Store 示例便利店"), "{}", printer.text);
+    assert!(!printer.text.contains("?????"), "{}", printer.text);
+    // The line goes in Chinese mode and the mode goes back for the next.
+    let (hanzi, _, _) = encoding_rs::GB18030.encode("示例便利店");
+    let at = bytes.windows(hanzi.len()).position(|w| w == &hanzi[..]).unwrap();
+    let on = bytes[..at].windows(2).rposition(|w| w == [0x1C, 0x26]).unwrap();
+    assert!(bytes[on..at].windows(2).all(|w| w != [0x1C, 0x2E]));
+    assert!(bytes[at..].windows(2).any(|w| w == [0x1C, 0x2E]), "Chinese mode off again");
+}
+
+#[test]
+fn a_four_byte_code_on_gbk_firmware_prints_as_garbage_in_the_emulator() {
+    // What the till never sends any more: ¥ as GB18030's four bytes (81 30 84 36).
+    let mut gbk = Decoder::new(Profile::generic_80());
+    let mut bytes = vec![0x1B, 0x40, 0x1C, 0x26];
+    bytes.extend_from_slice(&encoding_rs::GB18030.encode("合计 ¥5").0);
+    bytes.push(0x0A);
+    gbk.feed(&bytes);
+    assert_eq!(gbk.misprinted, 2, "{}", gbk.text);
+    assert!(gbk.text.contains('\u{FFFD}'), "{}", gbk.text);
+    let mut gb18030 = Decoder::new(Profile::by_id("epson-tm-t88").unwrap());
+    gb18030.feed(&bytes);
+    assert_eq!(gb18030.text, "合计 ¥5\n");
+    // € (A2E3 in GB18030) is blank on a GB2312 font.
+    let mut gb2312 = Decoder::new(Profile::by_id("pos-58").unwrap());
+    let mut bytes = vec![0x1C, 0x26];
+    bytes.extend_from_slice(&encoding_rs::GB18030.encode("5€").0);
+    bytes.push(0x0A);
+    gb2312.feed(&bytes);
+    assert_eq!((gb2312.text.as_str(), gb2312.misprinted), ("5  \n", 1));
+}
+
+#[test]
+fn an_over_wide_line_wraps_on_the_emulated_printer() {
+    // 49 characters on a 48-column printer and 43 on the TM-T88's 42: the last wraps.
+    for (model, columns) in [("generic-80", 48), ("epson-tm-t88", 42)] {
+        let mut printer = Decoder::new(Profile::by_id(model).unwrap());
+        let mut bytes = "x".repeat(columns + 1).into_bytes();
+        bytes.push(0x0A);
+        printer.feed(&bytes);
+        assert_eq!(printer.text, format!("{}\nx\n", "x".repeat(columns)), "{model}");
+    }
+}
+
+/// The card slip (签购单) of the posted sale's card payment, with the facts a terminal reports:
+/// its date and time (0D 1127, 0C 143012), turnover number 88, the acquirer's merchant number.
+fn card_slip(locale: &str, refund: bool) -> (Document, String) {
+    let store = StoreSettings::demo();
+    let mut sale = posted_sale();
+    if refund {
+        sale.kind = "refund".into();
+    }
+    let card = sale.payments.iter().find(|p| p.kind == "card").unwrap().clone();
+    let facts = CardSlipFacts {
+        merchant_no: Some("455600000012345".into()),
+        card_type: Some(10),
+        status_kept: Some("27=00 04=000000002000 0B=000042 0C=143012 0D=1127 88=000123 3B=A0000000".into()),
+        batch: 3,
+    };
+    let slip = Receipt::card_slip(&sale, &card, &facts, &store, locale);
+    let doc = layout(&slip, Profile::generic(58));
     let text = doc.to_text();
-    assert!(text.contains("商户存根") && text.contains("持卡人签名") && text.contains("474843******7743"), "{text}");
-    assert!(text.contains("刷卡金额 CNY") && text.contains("20.00"), "{text}");
-    assert!(!text.contains("农夫山泉"), "no item lines on the merchant copy");
-    let mut printer = Decoder::new(COLUMNS_58MM);
+    (doc, text)
+}
+
+#[test]
+fn the_card_slip_carries_every_field_in_both_languages() {
+    let (doc, zh) = card_slip("zh-CN", false);
+    for (label, value) in [
+        ("交易类型", "消费"),
+        ("卡号", "474843******7743"),
+        ("发卡行", "VISA"),
+        ("收单行商户号", "455600000012345"),
+        ("终端号", "52500038"),
+        ("批次号", "000003"),
+        ("凭证号", "000017"),
+        ("流水号", "000042"),
+        ("参考号", "000123"),
+        ("授权码", "A0000000"),
+        ("日期时间", "2026-11-27 14:30:12"),
+        ("收银小票号", "1"),
+    ] {
+        let line = zh.lines().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("{label} missing:\n{zh}"));
+        assert!(line.ends_with(value), "{line:?} should show {value}");
+    }
+    assert!(zh.contains("签购单") && zh.contains("商户存根") && zh.contains("持卡人签名"), "{zh}");
+    assert!(zh.contains("刷卡金额 CNY") && zh.contains("20.00"), "{zh}");
+    assert!(!zh.contains("农夫山泉"), "no item lines on the slip");
+    let mut printer = Decoder::new(Profile::generic(58));
     printer.feed(&encode(&doc).unwrap());
-    assert_eq!(printer.text, text);
+    assert_eq!(printer.text, zh);
+    let (_, refund) = card_slip("zh-CN", true);
+    assert!(refund.lines().any(|l| l.starts_with("交易类型") && l.ends_with("退货")), "{refund}");
+    assert!(refund.contains("-20.00"), "{refund}");
+
+    let (doc, en) = card_slip("en", false);
+    for label in ["Type", "Card no.", "Issuer", "Acquirer merchant no.", "Terminal", "Batch no.", "Voucher no."] {
+        assert!(en.lines().any(|l| l.starts_with(label)), "{label} missing:\n{en}");
+    }
+    for label in ["Trace no.", "Reference no.", "Auth code", "Date/time", "Till receipt no."] {
+        assert!(en.lines().any(|l| l.starts_with(label)), "{label} missing:\n{en}");
+    }
+    assert!(en.contains("CARD SLIP") && en.contains("MERCHANT COPY") && en.contains("SALE"), "{en}");
+    // Looked at as pictures: tests/golden/card-slip-*.png.
+    for (locale, doc) in [("zh-CN", card_slip("zh-CN", false).0), ("en", doc)] {
+        let mut printer = Decoder::new(Profile::generic(58));
+        printer.feed(&encode(&doc).unwrap());
+        let png = till::printer::render::render_png(&printer.items, 32).unwrap();
+        let picture =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/card-slip-{locale}.png"));
+        if std::env::var("TILL_BLESS").is_ok() {
+            std::fs::write(&picture, &png).unwrap();
+        }
+        assert!(picture.exists(), "{} missing: run with TILL_BLESS=1", picture.display());
+    }
 }
 
 #[test]
@@ -139,12 +303,12 @@ fn the_slip_of_a_voided_cart() {
     sale.add_product(catalog.by_sku("DRK003").unwrap(), Decimal::from(2)).unwrap();
     sale.void().unwrap();
     let slip = Receipt::void_slip(&sale, &store, "zh-CN", "张三", "顾客放弃购买");
-    let doc = layout(&slip, COLUMNS_58MM);
+    let doc = layout(&slip, Profile::generic(58));
     let text = doc.to_text();
     assert!(text.contains("作废单") && text.contains("可口可乐") && text.contains("作废原因：顾客放弃购买"), "{text}");
     assert!(text.contains("作废金额 CNY") && text.contains("7.00"), "{text}");
     assert!(!text.contains("[QR"), "nothing to scan back: {text}");
-    let mut printer = Decoder::new(COLUMNS_58MM);
+    let mut printer = Decoder::new(Profile::generic(58));
     printer.feed(&encode(&doc).unwrap());
     assert_eq!(printer.text, text);
 }

@@ -314,9 +314,9 @@ fn the_z_as_pdf_embeds_the_font_and_as_paper_decodes_in_the_emulator() {
     assert!(pdf.len() < 400_000, "only the glyphs used, not the 5 MB font: {} bytes", pdf.len());
     assert_eq!(steps.last().copied(), Some(1.0));
     // On paper: through the real encoder into the emulator's decoder.
-    let doc = dayclose::output::document(&z, "Demo", "R1", 48, "zh-CN");
+    let doc = dayclose::output::document(&z, "Demo", "R1", till::printer::profile::Profile::generic(80), "zh-CN");
     let bytes = till::printer::escpos::encode(&doc).unwrap();
-    let mut decoder = till::printer::emulator::Decoder::new(48);
+    let mut decoder = till::printer::emulator::Decoder::new(till::printer::profile::Profile::generic(80));
     decoder.feed(&bytes);
     let paper = decoder.text.clone();
     assert!(paper.contains("Z 报表 第 1 号") || paper.contains("Z 报表"), "{paper}");

@@ -63,7 +63,7 @@ fn printer_on_pty() -> (Line, Sender<PaperControl>, Arc<Mutex<Vec<String>>>) {
     let printed = Arc::new(Mutex::new(Vec::new()));
     let log = printed.clone();
     std::thread::spawn(move || {
-        let mut decoder = Decoder::new(48);
+        let mut decoder = Decoder::new(till::printer::profile::Profile::generic(80));
         let _ = serve(&mut master, &mut decoder, &controls, &|| flag.load(Ordering::SeqCst), &mut |r| {
             log.lock().unwrap().push(r.text.to_string())
         });

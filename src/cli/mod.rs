@@ -403,7 +403,12 @@ fn setup_terminal(path: &Path, store: &StoreSettings, line: &terminal::LineArgs,
 
 fn setup_printer(path: &Path, args: &print::PrinterArgs, locale: &str) -> ExitCode {
     let Some(spec) = &args.printer else { return fail(t!("cli.need_printer", locale = locale)) };
-    match crate::setup::test_printer(spec, print::columns(args.paper), Some(locale), locale) {
+    match crate::setup::test_printer(
+        spec,
+        print::profile(args.model, args.paper, crate::printer::profile::Profile::generic_80()),
+        Some(locale),
+        locale,
+    ) {
         Ok(words) => println!("{words}"),
         Err(e) => return fail(e.localized(locale)),
     }
@@ -625,7 +630,7 @@ struct SimulateArgs {
 
 fn simulate(data_dir: &Path, store: &StoreSettings, args: SimulateArgs, locale: &str) -> ExitCode {
     let SimulateArgs { sales, seed, card_share, terminal, printer } = args;
-    let mut printer = match printer.as_deref().map(|spec| print::open(spec, locale)).transpose() {
+    let mut printer = match printer.as_deref().map(|spec| print::open(spec, store.printer_model, locale)).transpose() {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -683,11 +688,17 @@ fn simulate(data_dir: &Path, store: &StoreSettings, args: SimulateArgs, locale: 
             last = posted.receipt_no;
             total += sale.totals().total.minor();
             if let Some(port) = printer.as_mut() {
-                let (_, printed) =
-                    crate::print_queue::print_sale(ledger, port.as_mut(), store, posted.receipt_no, false)?;
-                if !matches!(printed, crate::printer::driver::JobResult::Printed { .. }) {
+                let ledger = std::cell::RefCell::new(ledger);
+                let printed = crate::print_queue::print_sale(&ledger, port.as_mut(), store, posted.receipt_no, false)?;
+                if !matches!(printed.result, crate::printer::driver::JobResult::Printed { .. }) {
                     not_printed += 1;
                 }
+                // A card payment's slip for the cardholder to sign, as at the counter.
+                let slips = crate::print_queue::print_card_slips(&ledger, port.as_mut(), store, posted.receipt_no)?;
+                not_printed += slips
+                    .iter()
+                    .filter(|(_, r)| !matches!(r, crate::printer::driver::JobResult::Printed { .. }))
+                    .count();
             }
             Ok(())
         });

@@ -11,7 +11,7 @@ use super::fail;
 use crate::printer::driver::{JobResult, PrinterPort, PrinterStatus, print_job, status};
 use crate::printer::emulator::{Decoder, PaperControl, serve};
 use crate::printer::escpos::encode;
-use crate::printer::layout::{COLUMNS_58MM, COLUMNS_80MM};
+use crate::printer::profile::Profile;
 
 #[derive(Subcommand, Debug)]
 pub enum PrintCommand {
@@ -30,9 +30,13 @@ pub struct PrinterArgs {
     /// serial:PATH[:BAUD[:FRAMING]] (e.g. serial:/dev/ttyUSB0:115200:8N1) or file:PATH (e.g. file:/dev/usb/lp0).
     #[arg(long, value_name = "SPEC", global = true)]
     pub printer: Option<String>,
-    /// Paper width in mm: 58 or 80.
-    #[arg(long, default_value_t = 80, global = true)]
-    pub paper: u32,
+    /// Paper width in mm: 58 or 80 (a generic printer of that width).
+    #[arg(long, global = true)]
+    pub paper: Option<u32>,
+    /// The printer's model (a profile id: generic-80, generic-58, epson-tm-t88, epson-tm-t20,
+    /// xprinter-xp80, xprinter-xp58, pos-58); the settings' model when neither this nor --paper.
+    #[arg(long, value_name = "ID", value_parser = model, global = true)]
+    pub model: Option<&'static Profile>,
 }
 
 #[derive(Args, Debug)]
@@ -43,21 +47,40 @@ pub struct EmulatePrinterArgs {
     /// Create a pseudo-terminal and print the path the till should open.
     #[arg(long)]
     pub pty: bool,
-    /// Paper width in mm: 58 or 80.
-    #[arg(long, default_value_t = 80)]
-    pub paper: u32,
+    /// Paper width in mm: 58 or 80 (a generic printer of that width).
+    #[arg(long)]
+    pub paper: Option<u32>,
+    /// The printer model to play (a profile id, as `--model` of `till print`).
+    #[arg(long, value_name = "ID", value_parser = model)]
+    pub model: Option<&'static Profile>,
+    /// Print at the model's speed (a status asked right after a job then sees it unprinted).
+    #[arg(long)]
+    pub real_speed: bool,
     /// Also save each receipt as a picture here (receipt-0001.png, …).
     #[arg(long, value_name = "DIR")]
     pub png: Option<PathBuf>,
 }
 
-pub(super) fn columns(paper: u32) -> usize {
-    if paper <= 58 { COLUMNS_58MM } else { COLUMNS_80MM }
+/// A printer model named on the command line.
+fn model(id: &str) -> Result<&'static Profile, String> {
+    Profile::by_id(id).ok_or_else(|| {
+        let ids: Vec<&str> = crate::printer::profile::PROFILES.iter().map(|p| p.id).collect();
+        format!("{id}: not a printer model ({})", ids.join(", "))
+    })
+}
+
+/// The profile the flags name: `--model`, else a generic one of `--paper`, else `configured`.
+pub(super) fn profile(
+    model: Option<&'static Profile>,
+    paper: Option<u32>,
+    configured: &'static Profile,
+) -> &'static Profile {
+    model.or_else(|| paper.map(|mm| Profile::generic(if mm <= 58 { 58 } else { 80 }))).unwrap_or(configured)
 }
 
 /// Opens the printer a spec names.
-pub fn open(spec: &str, locale: &str) -> Result<Box<dyn PrinterPort + Send>, ExitCode> {
-    crate::printer::driver::open_spec(spec).map_err(|e| match e {
+pub fn open(spec: &str, profile: &Profile, locale: &str) -> Result<Box<dyn PrinterPort + Send>, ExitCode> {
+    crate::printer::driver::open_spec(spec, profile).map_err(|e| match e {
         crate::printer::driver::OpenError::BadSpec => fail(t!("cli.bad_printer_spec", locale = locale, value = spec)),
         crate::printer::driver::OpenError::Port(path, e) => {
             fail(t!("cli.cannot_open_port", locale = locale, port = path, detail = e.to_string()))
@@ -104,8 +127,9 @@ pub fn run(
     command: &PrintCommand,
     locale: &str,
 ) -> ExitCode {
+    let played = profile(args.model, args.paper, store.printer_model);
     if matches!(command, PrintCommand::Pending | PrintCommand::Retry) {
-        let mut ledger =
+        let ledger =
             match crate::ledger::Ledger::open(&crate::config::ledger_path(data_dir), &store.register, store.currency) {
                 Ok(l) => l,
                 Err(e) => return fail(e.localized(locale)),
@@ -114,11 +138,12 @@ pub fn run(
             return list_pending(&ledger, locale);
         }
         let Some(spec) = &args.printer else { return fail(t!("cli.need_printer", locale = locale)) };
-        let mut port = match open(spec, locale) {
+        let mut port = match open(spec, played, locale) {
             Ok(p) => p,
             Err(code) => return code,
         };
-        return match crate::print_queue::retry_pending(&mut ledger, port.as_mut()) {
+        let store = crate::config::StoreSettings { printer_model: played, ..store.clone() };
+        return match crate::print_queue::retry_pending(&std::sync::Mutex::new(ledger), port.as_mut(), &store) {
             Ok(done) => {
                 let printed = done.iter().filter(|(_, r)| matches!(r, JobResult::Printed { .. })).count();
                 println!("{}", t!("cli.retried", locale = locale, printed = printed, total = done.len()));
@@ -129,7 +154,7 @@ pub fn run(
         };
     }
     let Some(spec) = &args.printer else { return fail(t!("cli.need_printer", locale = locale)) };
-    let mut port = match open(spec, locale) {
+    let mut port = match open(spec, played, locale) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -143,11 +168,11 @@ pub fn run(
         },
         PrintCommand::Pending | PrintCommand::Retry => ExitCode::SUCCESS,
         PrintCommand::TestPage => {
-            let bytes = match encode(&crate::printer::layout::test_page(columns(args.paper), locale)) {
+            let bytes = match encode(&crate::printer::layout::test_page(played, locale)) {
                 Ok(b) => b,
                 Err(e) => return fail(e.to_string()),
             };
-            match print_job(port.as_mut(), &bytes) {
+            match print_job(port.as_mut(), played, &bytes) {
                 Ok(JobResult::Printed { after }) => {
                     println!("{}", t!("printer.printed", locale = locale));
                     if after.paper_near_end {
@@ -177,8 +202,12 @@ pub fn emulate(args: &EmulatePrinterArgs, locale: &str) -> ExitCode {
         Err(code) => return code,
     };
     let rx = super::controls_from_stdin(PaperControl::parse, "cli.bad_paper_control", locale);
-    let mut decoder = Decoder::new(columns(args.paper));
-    let cols = columns(args.paper);
+    let played = profile(args.model, args.paper, Profile::generic_80());
+    let mut decoder = Decoder::new(played);
+    if args.real_speed {
+        decoder = decoder.at_print_speed();
+    }
+    let cols = played.columns;
     let mut count = 0usize;
     let result = serve(&mut line, &mut decoder, &rx, &|| true, &mut |receipt| {
         print!("{}", receipt.text);

@@ -74,9 +74,9 @@ pub struct OutputArgs {
     /// Print it on this printer: serial:PATH[:BAUD[:FRAMING]] or file:PATH.
     #[arg(long, value_name = "SPEC", global = true)]
     pub print: Option<String>,
-    /// Paper width in mm: 58 or 80.
-    #[arg(long, default_value_t = 80, global = true)]
-    pub paper: u32,
+    /// Paper width in mm: 58 or 80 (a generic printer of that width; else the settings' model).
+    #[arg(long, global = true)]
+    pub paper: Option<u32>,
     /// Write it as CSV to this file.
     #[arg(long, value_name = "FILE", global = true)]
     pub csv: Option<PathBuf>,
@@ -138,7 +138,8 @@ fn which_days(ledger: &Ledger, args: &DayArgs, locale: &str) -> Result<(i64, i64
 }
 
 fn deliver(report: &Report, store: &StoreSettings, out: &OutputArgs, locale: &str) -> ExitCode {
-    let doc = output::document(report, &store.store_name, &store.register, super::print::columns(out.paper), locale);
+    let profile = super::print::profile(None, out.paper, store.printer_model);
+    let doc = output::document(report, &store.store_name, &store.register, profile, locale);
     print!("{}", doc.to_text());
     if let Some(path) = &out.csv {
         let written = output::csv(report, locale)
@@ -161,7 +162,7 @@ fn deliver(report: &Report, store: &StoreSettings, out: &OutputArgs, locale: &st
         }
     }
     if let Some(spec) = &out.print {
-        let mut port = match super::print::open(spec, locale) {
+        let mut port = match super::print::open(spec, profile, locale) {
             Ok(p) => p,
             Err(code) => return code,
         };
@@ -169,7 +170,7 @@ fn deliver(report: &Report, store: &StoreSettings, out: &OutputArgs, locale: &st
             Ok(b) => b,
             Err(e) => return fail(e.to_string()),
         };
-        match crate::printer::driver::print_job(&mut *port, &bytes) {
+        match crate::printer::driver::print_job(&mut *port, profile, &bytes) {
             Ok(crate::printer::driver::JobResult::Printed { .. }) => {}
             Ok(
                 crate::printer::driver::JobResult::Refused { before: s }

@@ -35,8 +35,8 @@ pub struct StoreSettings {
     pub embedded_barcodes: Vec<EmbeddedRule>,
     pub screen_locale: String,
     pub receipt_locale: String,
-    /// Columns of the receipt paper: 32 for 58 mm, 48 for 80 mm.
-    pub paper_columns: usize,
+    /// The receipt printer's model: its columns, charset and commands.
+    pub printer_model: &'static crate::printer::profile::Profile,
     /// Voiding a cart line worth more than this needs a manager.
     pub void_approval_over: rust_decimal::Decimal,
     /// A discount of more than this many percent needs a manager.
@@ -74,7 +74,7 @@ impl StoreSettings {
             embedded_barcodes: EmbeddedRule::defaults(),
             screen_locale: "zh-CN".into(),
             receipt_locale: "zh-CN".into(),
-            paper_columns: crate::printer::layout::COLUMNS_80MM,
+            printer_model: crate::printer::profile::Profile::generic_80(),
             void_approval_over: dec!(50),
             discount_approval_over: dec!(10),
             cash_given_notes: 5,

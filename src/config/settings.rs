@@ -12,7 +12,8 @@
 //!                                 # banknote, or 10 × what is due, is asked again),
 //!                                 # discount_approval_over = "10" (percent),
 //!                                 # refund_approval_over = "0" (a manager for every refund)
-//! receipt_locale = "zh-CN"        # and screen_locale; paper_mm = 58 | 80
+//! receipt_locale = "zh-CN"        # and screen_locale
+//! printer_model = "generic-80"    # see printer::profile (paper_mm = 58 | 80 still reads)
 //! receipt_header = ["地址…"]      # and receipt_footer
 //! [[tax_class]]
 //! code = "A"
@@ -101,6 +102,7 @@ pub enum Problem {
     BadCurrency(String),
     BadLocale(String),
     BadPaper(i64),
+    BadPrinterModel(String),
     BadAmount(String),
     /// A serial port or device file that does not exist.
     BadPort(String),
@@ -146,6 +148,12 @@ impl SettingsError {
             Problem::BadCurrency(c) => t!("settings.bad_currency", locale = locale, value = c),
             Problem::BadLocale(l) => t!("settings.bad_locale", locale = locale, value = l),
             Problem::BadPaper(p) => t!("settings.bad_paper", locale = locale, value = p),
+            Problem::BadPrinterModel(m) => t!(
+                "settings.bad_printer_model",
+                locale = locale,
+                value = m,
+                models = crate::printer::profile::PROFILES.iter().map(|p| p.id).collect::<Vec<_>>().join(", ")
+            ),
             Problem::BadAmount(a) => t!("settings.bad_amount", locale = locale, value = a),
             Problem::BadPort(p) => t!("settings.bad_port", locale = locale, port = p),
             Problem::BadPrinterSpec(s) => t!("settings.bad_printer", locale = locale, value = s),
@@ -366,11 +374,17 @@ pub fn parse(text: &str) -> Result<Settings, Vec<SettingsError>> {
                 }
             }
         }
+        // The printer's model; settings from before profiles name only the paper's width.
         if let Some(mm) = r.integer("paper_mm") {
             match mm {
-                58 => store.paper_columns = crate::printer::layout::COLUMNS_58MM,
-                80 => store.paper_columns = crate::printer::layout::COLUMNS_80MM,
+                58 | 80 => store.printer_model = crate::printer::profile::Profile::generic(mm as u8),
                 other => r.problem("paper_mm", Problem::BadPaper(other)),
+            }
+        }
+        if let Some(model) = r.string("printer_model") {
+            match crate::printer::profile::Profile::by_id(&model) {
+                Some(profile) => store.printer_model = profile,
+                None => r.problem("printer_model", Problem::BadPrinterModel(model)),
             }
         }
         store.receipt_header = r.lines("receipt_header");
@@ -557,7 +571,9 @@ void_approval_over = "50"
 discount_approval_over = "10"
 receipt_locale = "zh-CN"
 screen_locale = "zh-CN"
-paper_mm = 80
+# The receipt printer: generic-80, generic-58, epson-tm-t88, epson-tm-t20, xprinter-xp80,
+# xprinter-xp58 or pos-58 (a printer not listed: the generic one of its paper width).
+printer_model = "generic-80"
 receipt_header = []
 receipt_footer = ["谢谢惠顾"]
 
@@ -614,7 +630,7 @@ mod tests {
         let text = template()
             .replace("name = \"My Store 我的商店\"", "nmae = \"typo\"")
             .replace("rate = \"9\"", "rate = \"nine\"")
-            .replace("paper_mm = 80", "paper_mm = 57")
+            .replace("printer_model = \"generic-80\"", "paper_mm = 57")
             + "\n[terminal]\nport = \"/dev/does-not-exist\"\n";
         let problems = parse(&text).unwrap_err();
         let keys: Vec<(&str, &Problem)> = problems.iter().map(|p| (p.key.as_str(), &p.problem)).collect();
@@ -622,6 +638,16 @@ mod tests {
         assert!(keys.contains(&("store.name", &Problem::Missing)), "{keys:?}");
         assert!(keys.contains(&("tax_class[2].rate", &Problem::BadRate("nine".into()))), "{keys:?}");
         assert!(keys.contains(&("store.paper_mm", &Problem::BadPaper(57))), "{keys:?}");
+        let unknown = template().replace("printer_model = \"generic-80\"", "printer_model = \"tm-88\"");
+        let problems = parse(&unknown).unwrap_err();
+        assert_eq!(problems[0].key, "store.printer_model");
+        assert_eq!(problems[0].problem, Problem::BadPrinterModel("tm-88".into()));
+        assert!(problems[0].localized("en").contains("epson-tm-t88"), "the models are listed");
+        // Settings from before printer models: the generic printer of the paper's width.
+        let older = template().replace("printer_model = \"generic-80\"", "paper_mm = 58");
+        assert_eq!(parse(&older).unwrap().store.printer_model.id, "generic-58");
+        let tm = template().replace("generic-80\"", "epson-tm-t88\"");
+        assert_eq!(parse(&tm).unwrap().store.printer_model.columns, 42);
         assert!(keys.contains(&("terminal.port", &Problem::BadPort("/dev/does-not-exist".into()))), "{keys:?}");
         let none = template().split("[[tax_class]]").next().unwrap().to_string();
         assert_eq!(parse(&none).unwrap_err()[0].problem, Problem::NoTaxClass);

@@ -166,7 +166,14 @@ fn title(r: &Report, locale: &str) -> String {
 }
 
 /// The report on paper.
-pub fn document(r: &Report, store_name: &str, register: &str, columns: usize, locale: &str) -> Document {
+pub fn document(
+    r: &Report,
+    store_name: &str,
+    register: &str,
+    profile: &'static crate::printer::profile::Profile,
+    locale: &str,
+) -> Document {
+    let columns = profile.columns;
     let text = |t: String, align, bold, double| Block::Text { text: t, align, bold, double };
     let mut blocks = vec![
         text(title(r, locale), Align::Center, true, true),
@@ -221,7 +228,7 @@ pub fn document(r: &Report, store_name: &str, register: &str, columns: usize, lo
     blocks.push(Block::Rule('='));
     blocks.push(Block::Feed(3));
     blocks.push(Block::Cut);
-    Document { columns, chinese: locale.starts_with("zh"), blocks }
+    Document { profile, chinese: locale.starts_with("zh"), blocks }
 }
 
 /// The report as CSV: section, label, count, amount (in major units).

@@ -59,6 +59,20 @@ pub struct CardResultRecord {
     pub card_type: Option<i64>,
 }
 
+/// What the till's own card slip (签购单) prints beyond the payment's row: from the booked
+/// card result of a terminal receipt and trace.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CardSlipFacts {
+    /// The acquirer's merchant number (VU, ZVT 2A) the terminal booked it under.
+    pub merchant_no: Option<String>,
+    pub card_type: Option<i64>,
+    /// The status information as received (`StatusInfo::kept`): date, time, turnover number.
+    pub status_kept: Option<String>,
+    /// The terminal's batch it belongs to, as the till counts them: 1 + the terminal
+    /// end-of-days the ledger holds before it.
+    pub batch: i64,
+}
+
 /// Between two of the terminal's receipts in `terminal_receipts` (a form feed: print lines never
 /// hold control characters).
 pub const RECEIPT_BREAK: char = '\u{0C}';
@@ -261,6 +275,27 @@ impl Ledger {
             .query_row(params![receipt_no, trace], |r| r.get(0))
             .optional()?;
         Ok(text.as_deref().map(receipts_from_text).unwrap_or_default())
+    }
+
+    /// The facts of a booked card payment for its slip; None if the ledger has no booked result.
+    pub fn card_slip_facts(&self, receipt_no: i64, trace: i64) -> Result<Option<CardSlipFacts>, LedgerError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT r.merchant_no, r.card_type, r.status_kept, \
+                        1 + (SELECT COUNT(*) FROM terminal_eods e WHERE e.seq < r.seq) \
+                 FROM card_results r WHERE r.receipt_no = ?1 AND r.trace = ?2 \
+                 AND r.outcome IN ('approved', 'resolved_booked') ORDER BY r.seq DESC LIMIT 1",
+            )?
+            .query_row(params![receipt_no, trace], |r| {
+                Ok(CardSlipFacts {
+                    merchant_no: r.get(0)?,
+                    card_type: r.get(1)?,
+                    status_kept: r.get(2)?,
+                    batch: r.get(3)?,
+                })
+            })
+            .optional()?)
     }
 
     /// Card intents whose outcome is not known yet (none, or `unknown`).

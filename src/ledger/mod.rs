@@ -28,7 +28,9 @@ use rust_decimal::prelude::ToPrimitive;
 
 use crate::money::{Currency, Money};
 use crate::sale::{OriginalLine, OriginalSale, Sale, SaleError, SaleKind, SaleState, TenderKind};
-pub use card::{CardIntentRecord, CardResultRecord, RECEIPT_BREAK, outcome as card_outcome, receipts_text};
+pub use card::{
+    CardIntentRecord, CardResultRecord, CardSlipFacts, RECEIPT_BREAK, outcome as card_outcome, receipts_text,
+};
 pub use in_progress::{HeldCard, InProgress};
 pub use print_jobs::PrintJob;
 use records::{Canon, EntryHeader, LineRecord, PaymentRecord, SaleRecord, chain_hash, hex};

@@ -17,6 +17,8 @@ pub struct PrintJob {
     pub bytes: Vec<u8>,
     /// The last attempt's outcome and reason, if it was tried.
     pub last: Option<(String, String)>,
+    /// Some attempt was sent and stopped part-way (paper out mid-job): part of it is on paper.
+    pub cut_short: bool,
 }
 
 impl Ledger {
@@ -73,7 +75,8 @@ impl Ledger {
         let mut stmt = self.conn.prepare(
             "SELECT j.job_id, j.kind, j.receipt_no, j.bytes, \
                     (SELECT r.outcome FROM print_results r WHERE r.job_id = j.job_id ORDER BY r.seq DESC LIMIT 1), \
-                    (SELECT r.reason FROM print_results r WHERE r.job_id = j.job_id ORDER BY r.seq DESC LIMIT 1) \
+                    (SELECT r.reason FROM print_results r WHERE r.job_id = j.job_id ORDER BY r.seq DESC LIMIT 1), \
+                    EXISTS (SELECT 1 FROM print_results r WHERE r.job_id = j.job_id AND r.outcome = 'incomplete') \
              FROM print_jobs j ORDER BY j.job_id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -85,6 +88,7 @@ impl Ledger {
                 receipt_no: r.get(2)?,
                 bytes: r.get(3)?,
                 last: outcome.map(|o| (o, reason.unwrap_or_default())),
+                cut_short: r.get(6)?,
             })
         })?;
         let mut jobs = Vec::new();

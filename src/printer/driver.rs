@@ -1,10 +1,14 @@
 //! Printer ports and status: a serial printer (bytes out, real-time status DLE EOT in) and a
 //! printer device file such as `/dev/usb/lp0` (write only: status unknown). A job is checked
-//! before (refused early, kept) and after (was it all printed?).
+//! before (refused early, kept) and after: DLE EOT answers at once, before the printer's buffer
+//! is printed, so "after" means after the printer confirmed the job (GS ( H, where the profile
+//! has it) or after the job's print time (where it does not).
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use super::profile::{Completion, Flow, Profile};
 
 /// How long a printer may take to answer DLE EOT: silence means "not answering", never "ok".
 pub const STATUS_TIMEOUT: Duration = Duration::from_millis(500);
@@ -52,7 +56,7 @@ impl PrinterStatus {
 
     /// Reads the four status bytes (None where the printer did not answer).
     pub fn from_bytes(printer: Option<u8>, offline: Option<u8>, error: Option<u8>, paper: Option<u8>) -> PrinterStatus {
-        let valid = |b: Option<u8>| b.filter(|b| b & 0b1001_0010 == 0b0001_0010);
+        let valid = |b: Option<u8>| b.filter(|b| is_status_byte(*b));
         let (Some(p), Some(o), Some(e), Some(s)) = (valid(printer), valid(offline), valid(error), valid(paper)) else {
             return PrinterStatus::default();
         };
@@ -67,6 +71,13 @@ impl PrinterStatus {
             unrecoverable: e & 0x20 != 0,
         }
     }
+}
+
+/// Whether a byte the printer sent can be a DLE EOT answer: bits 1 and 4 set, bits 0 and 7
+/// clear. XON (11) and XOFF (13), an automatic status (ASB) packet and the process-ID and
+/// buffer-clear responses cannot: an XOFF is not "online, no error".
+pub fn is_status_byte(b: u8) -> bool {
+    b & 0b1001_0011 == 0b0001_0010
 }
 
 /// Data bits, parity and stop bits, as written on printers' self-test slips: "8N1", "7E2"…
@@ -121,27 +132,57 @@ pub trait PrinterPort {
     fn query(&mut self, n: u8) -> io::Result<Option<u8>>;
     /// Whether `query` can answer at all (a device file cannot).
     fn has_status(&self) -> bool;
+    /// Waits up to `timeout` for the printer to send `expected` (a process-ID or buffer-clear
+    /// response), passing over anything else it sends; false if it did not come.
+    fn await_response(&mut self, expected: &[u8], timeout: Duration) -> io::Result<bool>;
+    /// The state the device itself reports, where it reports one instead of DLE EOT (a USB
+    /// printer through usblp's LPGETSTATUS).
+    fn device_status(&mut self) -> io::Result<Option<PrinterStatus>> {
+        Ok(None)
+    }
 }
 
 pub struct SerialPrinter {
     port: Box<dyn serialport::SerialPort>,
+    /// What the printer sent that was not a status answer yet (responses awaited later).
+    input: Vec<u8>,
 }
 
 impl SerialPrinter {
     pub fn new(port: Box<dyn serialport::SerialPort>) -> SerialPrinter {
-        SerialPrinter { port }
+        SerialPrinter { port, input: Vec::new() }
     }
 
-    /// Opens a serial printer at `baud` (usually 9600 or 115200) with `framing` (usually 8N1).
-    pub fn open(path: &Path, baud: u32, framing: Framing) -> Result<SerialPrinter, serialport::Error> {
+    /// Opens a serial printer at `baud` (usually 9600 or 115200) with `framing` (usually 8N1)
+    /// and the profile's flow control: without it, bytes past the printer's buffer are lost.
+    pub fn open(path: &Path, baud: u32, framing: Framing, flow: Flow) -> Result<SerialPrinter, serialport::Error> {
         let port = serialport::new(path.to_string_lossy(), baud)
             .data_bits(framing.data_bits)
             .parity(framing.parity)
             .stop_bits(framing.stop_bits)
+            .flow_control(match flow {
+                Flow::None => serialport::FlowControl::None,
+                Flow::XonXoff => serialport::FlowControl::Software,
+                Flow::Hardware => serialport::FlowControl::Hardware,
+            })
             .timeout(STATUS_TIMEOUT)
             .open()?;
         port.clear(serialport::ClearBuffer::All)?;
-        Ok(SerialPrinter { port })
+        Ok(SerialPrinter::new(port))
+    }
+
+    /// Reads what the printer sent, waiting up to `timeout` for the first byte.
+    fn read_some(&mut self, timeout: Duration) -> io::Result<usize> {
+        self.port.set_timeout(timeout.max(Duration::from_millis(1))).map_err(io::Error::other)?;
+        let mut b = [0u8; 64];
+        match self.port.read(&mut b) {
+            Ok(n) => {
+                self.input.extend_from_slice(&b[..n]);
+                Ok(n)
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => Ok(0),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -152,39 +193,131 @@ impl PrinterPort for SerialPrinter {
     }
 
     fn query(&mut self, n: u8) -> io::Result<Option<u8>> {
+        // What came unasked (an automatic status, a response) is kept aside first, so that it
+        // is not taken for this answer.
+        while self.port.bytes_to_read().unwrap_or(0) > 0 && self.read_some(Duration::from_millis(1))? > 0 {}
+        let start = self.input.len();
         self.port.write_all(&[0x10, 0x04, n])?;
         self.port.flush()?;
-        self.port.set_timeout(STATUS_TIMEOUT).map_err(io::Error::other)?;
-        let mut b = [0u8; 1];
-        match self.port.read(&mut b) {
-            Ok(1) => Ok(Some(b[0])),
-            Ok(_) => Ok(None),
-            Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => Ok(None),
-            Err(e) => Err(e),
+        let deadline = Instant::now() + STATUS_TIMEOUT;
+        loop {
+            if let Some(i) = self.input[start..].iter().position(|b| is_status_byte(*b)) {
+                return Ok(Some(self.input.remove(start + i)));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.read_some(left)? == 0 {
+                return Ok(None);
+            }
         }
     }
 
     fn has_status(&self) -> bool {
         true
     }
+
+    fn await_response(&mut self, expected: &[u8], timeout: Duration) -> io::Result<bool> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(i) = self.input.windows(expected.len()).position(|w| w == expected) {
+                self.input.drain(..i + expected.len());
+                return Ok(true);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(false);
+            }
+            self.read_some(left)?;
+        }
+    }
 }
 
-/// A printer device file (`/dev/usb/lp0`): bytes go in, nothing comes back.
+/// How long a write to a device file may wait for the printer to take the bytes: a USB printer
+/// that refuses data (paper out, cover open) would otherwise block the write without end.
+pub const DEVICE_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `LPGETSTATUS` (linux/lp.h): usblp's answer is the IEEE 1284 port status byte.
+const LPGETSTATUS: libc::c_ulong = 0x060B;
+const LP_PERRORP: libc::c_int = 0x08;
+const LP_PSELECD: libc::c_int = 0x10;
+const LP_POUTPA: libc::c_int = 0x20;
+
+/// A printer device file (`/dev/usb/lp0`). Writes never block past their timeout. Where the
+/// driver answers LPGETSTATUS (usblp does), that is the printer's status; a plain file or a
+/// device without it prints blind, and its jobs are marked "status unknown".
 pub struct FilePrinter {
     path: PathBuf,
+    write_timeout: Duration,
+    /// Whether the device answered LPGETSTATUS when it was opened.
+    lp_status: bool,
+    /// What the device sent back (usblp in bidirectional mode), not yet taken.
+    input: Vec<u8>,
 }
 
 impl FilePrinter {
     pub fn new(path: &Path) -> FilePrinter {
-        FilePrinter { path: path.to_path_buf() }
+        FilePrinter::with_timeout(path, DEVICE_WRITE_TIMEOUT)
+    }
+
+    pub fn with_timeout(path: &Path, write_timeout: Duration) -> FilePrinter {
+        let mut printer = FilePrinter { path: path.to_path_buf(), write_timeout, lp_status: false, input: Vec::new() };
+        printer.lp_status = printer.lp_status_now().is_ok();
+        printer
+    }
+
+    /// Opened without blocking: a write or read that cannot go on now says so (WouldBlock).
+    fn open(&self, write: bool) -> io::Result<std::fs::File> {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(!write)
+            .write(write)
+            .append(write)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&self.path)
+    }
+
+    fn lp_status_now(&self) -> io::Result<PrinterStatus> {
+        use std::os::fd::AsRawFd;
+        let file = self.open(true)?;
+        let mut status: libc::c_int = 0;
+        // SAFETY: LPGETSTATUS writes one int through the pointer, which lives across the call.
+        let done = unsafe { libc::ioctl(file.as_raw_fd(), LPGETSTATUS, &mut status as *mut libc::c_int) };
+        if done < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // usblp: no error while PERRORP is set; else paper out (POUTPA) or offline (no PSELECD).
+        let error = status & LP_PERRORP == 0;
+        Ok(PrinterStatus {
+            answering: true,
+            paper_out: error && status & LP_POUTPA != 0,
+            offline: error && status & LP_PSELECD == 0,
+            unrecoverable: error && status & LP_POUTPA == 0 && status & LP_PSELECD != 0,
+            ..PrinterStatus::default()
+        })
     }
 }
 
 impl PrinterPort for FilePrinter {
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let mut f = std::fs::OpenOptions::new().append(true).open(&self.path)?;
-        f.write_all(bytes)?;
-        f.flush()
+        let mut f = self.open(true)?;
+        let deadline = Instant::now() + self.write_timeout;
+        let mut at = 0;
+        while at < bytes.len() {
+            match f.write(&bytes[at..]) {
+                Ok(n) => at += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if Instant::now() >= deadline {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            format!("the printer took {at} of {} bytes", bytes.len()),
+                        ));
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     fn query(&mut self, _n: u8) -> io::Result<Option<u8>> {
@@ -192,12 +325,47 @@ impl PrinterPort for FilePrinter {
     }
 
     fn has_status(&self) -> bool {
-        false
+        self.lp_status
+    }
+
+    fn device_status(&mut self) -> io::Result<Option<PrinterStatus>> {
+        if !self.lp_status {
+            return Ok(None);
+        }
+        self.lp_status_now().map(Some)
+    }
+
+    /// usblp's `read()`: what a printer in bidirectional mode sent back.
+    fn await_response(&mut self, expected: &[u8], timeout: Duration) -> io::Result<bool> {
+        if !self.lp_status {
+            return Ok(false);
+        }
+        let mut f = self.open(false)?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(i) = self.input.windows(expected.len()).position(|w| w == expected) {
+                self.input.drain(..i + expected.len());
+                return Ok(true);
+            }
+            let mut b = [0u8; 64];
+            match f.read(&mut b) {
+                Ok(n) if n > 0 => self.input.extend_from_slice(&b[..n]),
+                Ok(_) => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => return Err(e),
+            }
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+        }
     }
 }
 
 /// The printer's state now.
 pub fn status(port: &mut dyn PrinterPort) -> io::Result<PrinterStatus> {
+    if let Some(status) = port.device_status()? {
+        return Ok(status);
+    }
     if !port.has_status() {
         return Ok(PrinterStatus { unknown: true, ..PrinterStatus::default() });
     }
@@ -219,19 +387,74 @@ pub enum JobResult {
     Incomplete { after: PrinterStatus },
 }
 
-/// Sends one job with a status check before and after.
-pub fn print_job(port: &mut dyn PrinterPort, bytes: &[u8]) -> io::Result<JobResult> {
+/// Sends one job with a status check before and a confirmation after (see the module's doc).
+pub fn print_job(port: &mut dyn PrinterPort, profile: &Profile, bytes: &[u8]) -> io::Result<JobResult> {
     let before = status(port)?;
     if !before.can_print() {
         return Ok(JobResult::Refused { before });
     }
     port.write(bytes)?;
-    let after = status(port)?;
-    if after.unknown || after.can_print() {
-        Ok(JobResult::Printed { after })
-    } else {
-        Ok(JobResult::Incomplete { after })
+    if !port.has_status() {
+        return Ok(JobResult::Printed { after: status(port)? });
     }
+    let print_time = profile.print_time(job_lines(bytes));
+    let confirmed = match profile.completion {
+        Completion::ProcessId => {
+            let id = next_process_id();
+            port.write(&super::escpos::process_id(id))?;
+            let mut response = vec![0x37, 0x22];
+            response.extend_from_slice(&id);
+            response.push(0);
+            // The printer answers once the job is on paper; it stays silent while the paper is
+            // out, so the wait asks the status now and then rather than waiting to the end.
+            let deadline = Instant::now() + print_time * 2 + Duration::from_secs(2);
+            loop {
+                if port.await_response(&response, Duration::from_millis(250))? {
+                    break true;
+                }
+                if Instant::now() >= deadline || !status(port)?.can_print() {
+                    break false;
+                }
+            }
+        }
+        Completion::Timed => {
+            std::thread::sleep(print_time);
+            true
+        }
+    };
+    let after = status(port)?;
+    if confirmed && after.can_print() { Ok(JobResult::Printed { after }) } else { Ok(JobResult::Incomplete { after }) }
+}
+
+/// DLE DC4 8 where the profile has it: the rest of a job cut short is dropped, not printed by
+/// itself after a reload. True when the printer confirmed it.
+pub fn clear_buffers(port: &mut dyn PrinterPort, profile: &Profile) -> io::Result<bool> {
+    if !profile.clear_buffer || !port.has_status() {
+        return Ok(false);
+    }
+    port.write(&super::escpos::CLEAR_BUFFERS)?;
+    port.await_response(&[0x37, 0x25, 0x00], STATUS_TIMEOUT * 2)
+}
+
+/// Four letters A–O: none of them can be read as a status byte (bit 4 is clear).
+fn next_process_id() -> [u8; 4] {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let mut n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % (15 * 15 * 15 * 15);
+    let mut id = [b'A'; 4];
+    for d in id.iter_mut().rev() {
+        *d = b'A' + (n % 15) as u8;
+        n /= 15;
+    }
+    id
+}
+
+/// About how many lines of paper a job takes: its line feeds, its feeds, and eight lines for
+/// each code or image.
+pub fn job_lines(bytes: &[u8]) -> usize {
+    let feeds: usize = bytes.windows(3).filter(|w| w[0] == 0x1B && w[1] == b'd').map(|w| usize::from(w[2])).sum();
+    let codes = bytes.windows(3).filter(|w| w[0] == 0x1D && (w[1] == b'k' || (w[1] == b'v' && w[2] == b'0'))).count()
+        + bytes.windows(2).filter(|w| w == &[49, 81]).count();
+    bytes.iter().filter(|b| **b == 0x0A).count() + feeds + 8 * codes
 }
 
 #[cfg(test)]
@@ -259,6 +482,13 @@ mod tests {
         assert_eq!(silent.problem_key(), Some("printer.not_answering"));
         // A byte without the fixed bits is not a status answer.
         assert!(!PrinterStatus::from_bytes(Some(0xFF), Some(0x12), Some(0x12), Some(0x12)).answering);
+        // An XOFF (13) has bits 1 and 4 set, as a status does, but bit 0 too: not an answer.
+        assert!(!PrinterStatus::from_bytes(Some(0x13), Some(0x12), Some(0x12), Some(0x12)).answering);
+        for _ in 0..(15 * 15 * 15 * 15) {
+            let id = next_process_id();
+            assert!(id.iter().all(|b| !is_status_byte(*b)), "{id:?}");
+        }
+        assert!(![0x37, 0x22, 0x25, 0x00, 0x11, 0x13].iter().any(|b| is_status_byte(*b)));
     }
 }
 
@@ -272,7 +502,7 @@ pub enum OpenError {
 
 /// Opens the printer a spec names: `serial:PATH[:BAUD[:FRAMING]]` (e.g.
 /// `serial:/dev/ttyUSB0:115200:8N1`; 9600 8N1 by default) or `file:PATH` (e.g. `/dev/usb/lp0`).
-pub fn open_spec(spec: &str) -> Result<Box<dyn PrinterPort + Send>, OpenError> {
+pub fn open_spec(spec: &str, profile: &Profile) -> Result<Box<dyn PrinterPort + Send>, OpenError> {
     if let Some(path) = spec.strip_prefix("file:") {
         return Ok(Box::new(FilePrinter::new(Path::new(path))));
     }
@@ -293,7 +523,7 @@ pub fn open_spec(spec: &str) -> Result<Box<dyn PrinterPort + Send>, OpenError> {
         _ => 9600,
     };
     let path = parts.join(":");
-    SerialPrinter::open(Path::new(&path), baud, framing)
+    SerialPrinter::open(Path::new(&path), baud, framing, profile.flow)
         .map(|p| Box::new(p) as Box<dyn PrinterPort + Send>)
         .map_err(|e| OpenError::Port(path, e))
 }

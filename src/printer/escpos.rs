@@ -2,9 +2,12 @@
 //! buffer (the bytes are then stored as a print job and sent by a driver of ours, so that a job
 //! can be kept, retried and checked against the printer's status).
 //!
-//! Chinese receipts switch the printer to Chinese mode (FS &) and send GB18030; Latin receipts
-//! select code page 858 (with €) and print any character it lacks as a visible `?`, never as
-//! bytes of another encoding. One init per job; styles are sent only when they change.
+//! Chinese receipts switch the printer to Chinese mode (FS &) and send what the profile's Hanzi
+//! charset holds; Latin receipts select code page 858 (with €) and print any character it lacks
+//! as a visible `?`, never as bytes of another encoding (a line with Hanzi goes in Chinese mode).
+//! What the profile's printer lacks is not sent: a QR code goes as a raster image where there is
+//! no QR command, a barcode is left out where there is no CODE128. One init per job; styles are
+//! sent only when they change.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -16,14 +19,32 @@ use escpos::printer_options::PrinterOptions;
 use escpos::utils::{Encoder, JustifyMode, PageCode, Protocol, QRCodeCorrectionLevel, QRCodeModel, QRCodeOption};
 
 use super::layout::{Align, Block, Document};
+use super::profile::{DrawerCommand, Profile};
 
 /// FS & / FS .: Chinese (double-byte) mode on and off.
 pub const CHINESE_ON: [u8; 2] = [0x1C, 0x26];
 pub const CHINESE_OFF: [u8; 2] = [0x1C, 0x2E];
-/// DLE DC4 1 0 1: a drawer pulse on pin 2 for 100 ms, in real time. Sent on its own, never in
-/// a kept job: the drawer opens at the sale whatever the paper does, and a receipt printed
-/// again later (after a reload) does not open it again.
-pub const DRAWER_PULSE: [u8; 5] = [0x10, 0x14, 0x01, 0x00, 0x01];
+/// DLE DC4 8 1 3 20 1 6 2 8: clear the receive and print buffers (the printer answers 37 25 00).
+pub const CLEAR_BUFFERS: [u8; 10] = [0x10, 0x14, 0x08, 0x01, 0x03, 0x14, 0x01, 0x06, 0x02, 0x08];
+
+/// The drawer pulse of a profile, on its pin. Sent on its own, never in a kept job: a receipt
+/// printed again later (after a reload) does not open the drawer again.
+/// - DLE DC4 1 m 1: 100 ms in real time, whatever the paper;
+/// - ESC p m 25 250: 50 ms on, 500 ms off, in order with the print data.
+pub fn drawer_pulse(profile: &Profile) -> Vec<u8> {
+    let m = u8::from(profile.drawer_pin == 5);
+    match profile.drawer {
+        DrawerCommand::RealTime => vec![0x10, 0x14, 0x01, m, 0x01],
+        DrawerCommand::EscP => vec![0x1B, 0x70, m, 25, 250],
+    }
+}
+
+/// GS ( H fn 48: the printer answers `37 22 id 00` once all before it is printed.
+pub fn process_id(id: [u8; 4]) -> Vec<u8> {
+    let mut cmd = vec![0x1D, 0x28, 0x48, 0x06, 0x00, 0x30, 0x30];
+    cmd.extend_from_slice(&id);
+    cmd
+}
 
 /// Collects what the printer builder writes.
 #[derive(Clone, Default)]
@@ -55,12 +76,13 @@ pub fn printable_latin(text: &str) -> String {
         .collect()
 }
 
-/// The bytes of a line of text: GB18030 in Chinese mode; code page 858 otherwise, with `?` for
-/// what it lacks. Encoded here, byte by byte, so that nothing but these bytes reaches the paper.
-pub fn text_bytes(text: &str, chinese: bool) -> Vec<u8> {
+/// The bytes of a line of text: the profile's Hanzi charset in Chinese mode; code page 858
+/// otherwise, with `?` for what it lacks. Encoded here, byte by byte, so that nothing but these
+/// bytes reaches the paper.
+pub fn text_bytes(text: &str, chinese: bool, profile: &Profile) -> Vec<u8> {
     if chinese {
-        // Nothing but printable text: a control character would be a command to the printer.
-        let text = super::layout::printable(text, true);
+        // Nothing but what the printer prints: a control character would be a command to it.
+        let text = super::layout::printable(text, true, profile);
         let (bytes, _, _) = encoding_rs::GB18030.encode(&text);
         return bytes.into_owned();
     }
@@ -72,13 +94,14 @@ pub fn text_bytes(text: &str, chinese: bool) -> Vec<u8> {
         .collect()
 }
 
-/// Encodes a document as its `chinese` flag says.
+/// Encodes a document for its profile's printer, in the mode its `chinese` flag says.
 pub fn encode(doc: &Document) -> Result<Vec<u8>> {
-    let chinese = doc.chinese;
+    let profile = doc.profile;
+    let mut chinese = doc.chinese;
     let buffer = Buffer::default();
     // Text is encoded by `text_bytes`; the builder's encoder only sees the QR payload (ASCII).
     let encoding = encoding_rs::GB18030;
-    let options = PrinterOptions::new(None, None, u8::try_from(doc.columns).unwrap_or(48));
+    let options = PrinterOptions::new(None, None, u8::try_from(doc.columns()).unwrap_or(48));
     let mut p = Printer::new(buffer.clone(), Protocol::new(Encoder::new(encoding)), Some(options));
     p.init()?;
     if chinese {
@@ -92,6 +115,13 @@ pub fn encode(doc: &Document) -> Result<Vec<u8>> {
     for block in &doc.blocks {
         match block {
             Block::Text { text, align: a, bold: b, double: d } => {
+                // A line of a Latin receipt with Hanzi goes in Chinese mode (the layout counted
+                // its columns so), and the mode goes back for the next line.
+                let line_chinese = doc.line_is_chinese(text);
+                if line_chinese != chinese {
+                    p.custom(if line_chinese { &CHINESE_ON } else { &CHINESE_OFF })?;
+                    chinese = line_chinese;
+                }
                 if *a != align {
                     p.justify(match a {
                         Align::Left => JustifyMode::LEFT,
@@ -112,7 +142,7 @@ pub fn encode(doc: &Document) -> Result<Vec<u8>> {
                     };
                     double = *d;
                 }
-                p.custom(&text_bytes(text, chinese))?.custom(&[0x0A])?;
+                p.custom(&text_bytes(text, chinese, profile))?.custom(&[0x0A])?;
             }
             Block::Rule(c) => {
                 // A rule spans the paper in normal size, whatever came before it.
@@ -124,10 +154,10 @@ pub fn encode(doc: &Document) -> Result<Vec<u8>> {
                     p.bold(false)?;
                     bold = false;
                 }
-                let line: String = std::iter::repeat_n(*c, doc.columns).collect();
-                p.custom(&text_bytes(&line, chinese))?.custom(&[0x0A])?;
+                let line: String = std::iter::repeat_n(*c, doc.columns()).collect();
+                p.custom(&text_bytes(&line, chinese, profile))?.custom(&[0x0A])?;
             }
-            Block::Qr(data) => {
+            Block::Qr(data) if profile.qr => {
                 if align != Align::Center {
                     p.justify(JustifyMode::CENTER)?;
                     align = Align::Center;
@@ -135,6 +165,14 @@ pub fn encode(doc: &Document) -> Result<Vec<u8>> {
                 // Model 2: what phones read (escpos's default is Model 1, which most cannot).
                 p.qrcode_option(data, QRCodeOption::new(QRCodeModel::Model2, 6, QRCodeCorrectionLevel::M))?;
             }
+            Block::Qr(data) => {
+                // No QR command (POS-58): the code drawn as a raster image, centred in its bits.
+                if profile.raster {
+                    p.custom(&qr_raster(data, profile)?)?;
+                }
+            }
+            // No CODE128 command: left out; the QR code carries the same id.
+            Block::Barcode(_) if !profile.code128 => {}
             Block::Barcode(data) => {
                 if align != Align::Center {
                     p.justify(JustifyMode::CENTER)?;
@@ -155,6 +193,36 @@ pub fn encode(doc: &Document) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// A QR code (Model 2, level M) as GS v 0: modules of up to 6 dots, with the quiet zone of 4
+/// modules, centred across the profile's dots (cheap printers ignore ESC a for images).
+pub fn qr_raster(data: &str, profile: &Profile) -> Result<Vec<u8>> {
+    let code = qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| PrinterError::Input(format!("not printable as a QR code: {e}")))?;
+    let modules = code.width();
+    let dots = usize::from(profile.dots);
+    let module = (dots / (modules + 8)).clamp(1, 6);
+    let side = modules * module;
+    let left = (dots - side) / 2;
+    let row_bytes = dots.div_ceil(8);
+    let colors = code.to_colors();
+    let rows = side + 8 * module;
+    let mut cmd = vec![0x1D, 0x76, 0x30, 0x00, row_bytes as u8, (row_bytes >> 8) as u8, rows as u8, (rows >> 8) as u8];
+    for y in 0..rows {
+        let mut row = vec![0u8; row_bytes];
+        let my = y.checked_sub(4 * module).map(|y| y / module).filter(|m| *m < modules);
+        if let Some(my) = my {
+            for x in 0..side {
+                if colors[my * modules + x / module] == qrcode::Color::Dark {
+                    let dot = left + x;
+                    row[dot / 8] |= 0x80 >> (dot % 8);
+                }
+            }
+        }
+        cmd.extend_from_slice(&row);
+    }
+    Ok(cmd)
+}
+
 /// GS k CODE128 (code set B), bars 80 dots high, module width 2, human-readable text below.
 fn code128(data: &str) -> Result<Vec<u8>> {
     if !data.bytes().all(|b| (0x20..0x7F).contains(&b)) || data.len() > 250 {
@@ -173,7 +241,7 @@ mod tests {
 
     fn doc(text: &str, chinese: bool) -> Document {
         Document {
-            columns: 32,
+            profile: Profile::generic(58),
             chinese,
             blocks: vec![Block::Text { text: text.into(), align: Align::Left, bold: false, double: false }],
         }
@@ -190,7 +258,8 @@ mod tests {
 
     #[test]
     fn the_qr_code_is_model_2_which_phones_read() {
-        let doc = Document { columns: 32, chinese: false, blocks: vec![Block::Qr("R1-00000001".into())] };
+        let doc =
+            Document { profile: Profile::generic(58), chinese: false, blocks: vec![Block::Qr("R1-00000001".into())] };
         let bytes = encode(&doc).unwrap();
         // GS ( k 4 0 49 65 50 0: model 2 (the Model 1 escpos sends by default is 49).
         assert!(bytes.windows(8).any(|w| w == [0x1D, 0x28, 0x6B, 0x04, 0x00, 0x31, 0x41, 0x32]), "{bytes:02X?}");
@@ -213,6 +282,6 @@ mod tests {
         assert_eq!(&bytes[..7], &[0x1B, 0x40, 0x1C, 0x2E, 0x1B, 0x74, 19], "init, Chinese mode off, ESC t 19 (CP858)");
         assert!(bytes.windows(2).any(|w| w == [b' ', 0xD5]), "€ is D5 in CP858: {bytes:02X?}");
         assert_eq!(CP858_HIGH.chars().count(), 128);
-        assert_eq!(text_bytes("a-b €", false), vec![b'a', b'-', b'b', b' ', 0xD5]);
+        assert_eq!(text_bytes("a-b €", false, Profile::generic_80()), vec![b'a', b'-', b'b', b' ', 0xD5]);
     }
 }

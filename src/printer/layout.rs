@@ -2,11 +2,15 @@
 //! printer*: in Chinese mode every non-ASCII character comes from the double-byte font and takes
 //! two (GB2312's × is A1C1, a full-width glyph — `unicode-width` says one and the line wraps); on
 //! a Latin code page every character is one byte and one column. 58 mm paper has 32 columns,
-//! 80 mm has 48. Every text is made printable on its way in: a control character (ESC p hidden
-//! in a product's name would kick the drawer) is printed as `?`.
+//! 80 mm has 48 on most printers, an Epson TM-T88 42: the columns come from the printer's
+//! profile. Every text is made printable on its way in: a control character (ESC p hidden in a
+//! product's name would kick the drawer) is printed as `?`, and so is what the profile's charset
+//! lacks. On a Latin receipt, a line with Hanzi (the store's name "Demo Store 示例便利店") is
+//! printed in Chinese mode rather than as `?????`.
 
 use unicode_width::UnicodeWidthStr;
 
+use super::profile::Profile;
 use super::receipt::Receipt;
 
 pub const COLUMNS_58MM: usize = 32;
@@ -38,9 +42,10 @@ pub enum Block {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
-    pub columns: usize,
-    /// Printed in Chinese mode (GB18030); otherwise on a Latin code page, where a character the
-    /// page lacks is laid out (and printed) as `?`.
+    /// The printer it is laid out for: columns, charset, commands.
+    pub profile: &'static Profile,
+    /// Printed in Chinese mode (the profile's Hanzi charset); otherwise on a Latin code page,
+    /// where a line is printed in Chinese mode only if it holds Hanzi (see `line_is_chinese`).
     pub chinese: bool,
     pub blocks: Vec<Block>,
 }
@@ -63,13 +68,13 @@ pub fn width_in(text: &str, chinese: bool) -> usize {
 /// Text the printer prints and never takes as a command: control characters become `?`; on a
 /// Latin code page, so does what the page lacks. In Chinese mode `¥` (U+00A5, a four-byte
 /// GB18030 sequence that GBK and GB2312 firmware prints as garbage) is the full-width `￥`
-/// (A3A4), and what GBK lacks is a visible `?`, never bytes the printer misreads.
-pub fn printable(text: &str, chinese: bool) -> String {
+/// (A3A4), and what the profile's charset lacks is a visible `?`, never bytes it misreads.
+pub fn printable(text: &str, chinese: bool, profile: &Profile) -> String {
     if chinese {
         text.chars()
             .map(|c| match c {
                 '¥' => '￥',
-                c if c.is_control() || !in_gbk(c) => '?',
+                c if c.is_control() || !profile.has_hanzi(c) => '?',
                 c => c,
             })
             .collect()
@@ -78,12 +83,14 @@ pub fn printable(text: &str, chinese: bool) -> String {
     }
 }
 
-/// Whether GBK (the charset of the cheapest Chinese firmware) has the character as a
-/// double-byte code (Windows's single byte 0x80 for € is not in the printers' fonts).
-fn in_gbk(c: char) -> bool {
-    let mut buffer = [0u8; 4];
-    let (bytes, _, unmappable) = encoding_rs::GBK.encode(c.encode_utf8(&mut buffer));
-    !unmappable && (c.is_ascii() || bytes.len() == 2)
+/// Whether a line prints in Chinese mode: every line of a Chinese receipt, and a line of a
+/// Latin receipt that holds characters the code page lacks and the Hanzi font has (so a mixed
+/// name keeps its Chinese part). The encoder asks the same for each line it sends.
+pub fn line_is_chinese(text: &str, chinese: bool, profile: &Profile) -> bool {
+    chinese
+        || text
+            .chars()
+            .any(|c| !c.is_ascii() && !super::escpos::CP858_HIGH.contains(c) && !c.is_control() && profile.has_hanzi(c))
 }
 
 /// Cuts text into lines of at most `columns` display columns, at a blank where Latin text has
@@ -161,20 +168,32 @@ pub fn two_columns(left: &str, right: &str, columns: usize, chinese: bool) -> Ve
 }
 
 impl Document {
-    fn printable(&self, text: &str) -> String {
-        printable(text, self.chinese)
+    pub fn new(profile: &'static Profile, chinese: bool) -> Document {
+        Document { profile, chinese, blocks: Vec::new() }
     }
 
-    fn text(&mut self, text: &str, align: Align, bold: bool, double: bool) {
-        let columns = if double { self.columns / 2 } else { self.columns };
-        for line in wrap(&self.printable(text), columns, self.chinese) {
+    pub fn columns(&self) -> usize {
+        self.profile.columns
+    }
+
+    /// Whether this line prints in Chinese mode (see `line_is_chinese`).
+    pub fn line_is_chinese(&self, text: &str) -> bool {
+        line_is_chinese(text, self.chinese, self.profile)
+    }
+
+    pub fn text(&mut self, text: &str, align: Align, bold: bool, double: bool) {
+        let columns = if double { self.columns() / 2 } else { self.columns() };
+        let chinese = self.line_is_chinese(text);
+        for line in wrap(&printable(text, chinese, self.profile), columns, chinese) {
             self.blocks.push(Block::Text { text: line, align, bold, double });
         }
     }
 
-    fn pair(&mut self, left: &str, right: &str, bold: bool, double: bool) {
-        let columns = if double { self.columns / 2 } else { self.columns };
-        for line in two_columns(&self.printable(left), &self.printable(right), columns, self.chinese) {
+    pub fn pair(&mut self, left: &str, right: &str, bold: bool, double: bool) {
+        let columns = if double { self.columns() / 2 } else { self.columns() };
+        let chinese = self.line_is_chinese(left) || self.line_is_chinese(right);
+        let (left, right) = (printable(left, chinese, self.profile), printable(right, chinese, self.profile));
+        for line in two_columns(&left, &right, columns, chinese) {
             self.blocks.push(Block::Text { text: line, align: Align::Left, bold, double });
         }
     }
@@ -187,8 +206,8 @@ impl Document {
         for block in &self.blocks {
             match block {
                 Block::Text { text, align, double, .. } => {
-                    let columns = if *double { self.columns / 2 } else { self.columns };
-                    let pad = columns.saturating_sub(width_in(text, self.chinese));
+                    let columns = if *double { self.columns() / 2 } else { self.columns() };
+                    let pad = columns.saturating_sub(width_in(text, self.line_is_chinese(text)));
                     let left = match align {
                         Align::Left => 0,
                         Align::Center => pad / 2,
@@ -199,12 +218,17 @@ impl Document {
                     out.push('\n');
                 }
                 Block::Rule(c) => {
-                    out.extend(std::iter::repeat_n(*c, self.columns));
+                    out.extend(std::iter::repeat_n(*c, self.columns()));
                     out.push('\n');
                 }
+                // What the printer has no command for is not sent (a QR code goes as an image).
+                Block::Qr(_) if !self.profile.qr && !self.profile.raster => {}
                 Block::Qr(data) => out.push_str(&format!("[QR {data}]\n")),
+                Block::Barcode(_) if !self.profile.code128 => {}
                 Block::Barcode(data) => out.push_str(&format!("[BARCODE {data}]\n")),
                 Block::Feed(n) => out.push_str(&"\n".repeat(usize::from(*n))),
+                // A printer without a cutter ignores the cut: the paper is torn off at the bar.
+                Block::Cut if !self.profile.cutter => out.push_str("[TEAR OFF]\n"),
                 Block::Cut => out.push_str("[CUT]\n"),
             }
         }
@@ -215,8 +239,8 @@ impl Document {
 /// The card terminal's own receipt (its print lines) as the paper shows it: the terminal's
 /// lines as it formatted them, wrapped where it formatted wider than the paper, then a cut.
 /// Latin code page: terminals print in CP437's repertoire.
-pub fn terminal_receipt(lines: &[String], columns: usize) -> Document {
-    let mut d = Document { columns, chinese: false, blocks: Vec::new() };
+pub fn terminal_receipt(lines: &[String], profile: &'static Profile) -> Document {
+    let mut d = Document::new(profile, false);
     for line in lines {
         if line.is_empty() {
             d.blocks.push(Block::Feed(1));
@@ -229,11 +253,11 @@ pub fn terminal_receipt(lines: &[String], columns: usize) -> Document {
     d
 }
 
-/// Lays a receipt out for `columns` (32 for 58 mm paper, 48 for 80 mm). Chinese receipts print
+/// Lays a receipt out for a printer (its profile's columns and charset). Chinese receipts print
 /// in Chinese mode; others on a Latin code page.
-pub fn layout(r: &Receipt, columns: usize) -> Document {
+pub fn layout(r: &Receipt, profile: &'static Profile) -> Document {
     let l = r.locale.as_str();
-    let mut d = Document { columns, chinese: l.starts_with("zh"), blocks: Vec::new() };
+    let mut d = Document::new(profile, l.starts_with("zh"));
     d.text(&r.store_name, Align::Center, true, false);
     for line in &r.store_lines {
         d.text(line, Align::Center, false, false);
@@ -254,7 +278,10 @@ pub fn layout(r: &Receipt, columns: usize) -> Document {
             d.pair(&format!("  {}", rust_i18n::t!("receipt.line_discount", locale = l)), discount, false, false);
         }
     }
-    d.blocks.push(Block::Rule('-'));
+    // A slip without items (the card slip) has one rule under its facts, not two.
+    if !r.lines.is_empty() {
+        d.blocks.push(Block::Rule('-'));
+    }
     let last = r.totals.len().saturating_sub(1);
     for (i, (label, value)) in r.totals.iter().enumerate() {
         d.pair(label, value, i == last, i == last);
@@ -299,11 +326,12 @@ pub fn layout(r: &Receipt, columns: usize) -> Document {
 }
 
 /// The test page, in the receipt language.
-pub fn test_page(columns: usize, locale: &str) -> Document {
+pub fn test_page(profile: &'static Profile, locale: &str) -> Document {
     let chinese = locale.starts_with("zh");
+    let columns = profile.columns;
     let text = |t: &str, align, bold, double| Block::Text { text: t.to_string(), align, bold, double };
     Document {
-        columns,
+        profile,
         chinese,
         blocks: vec![
             text(&rust_i18n::t!("printer.test_title", locale = locale), Align::Center, true, true),
@@ -361,20 +389,36 @@ mod tests {
     fn control_characters_never_reach_the_paper_as_commands() {
         // ESC p 0 50 50: a drawer kick hidden in a product's name.
         let name = "绿茶\u{1b}p\u{0}22";
-        assert_eq!(printable(name, true), "绿茶?p?22");
-        assert_eq!(printable(name, false), "???p?22");
-        assert!(printable("a\nb\u{7f}\u{9b}", true).chars().all(|c| !c.is_control()));
+        let gbk = Profile::generic_80();
+        assert_eq!(printable(name, true, gbk), "绿茶?p?22");
+        assert_eq!(printable(name, false, gbk), "???p?22");
+        assert!(printable("a\nb\u{7f}\u{9b}", true, gbk).chars().all(|c| !c.is_control()));
     }
 
     #[test]
     fn a_chinese_receipt_prints_what_gbk_firmware_prints() {
         // ¥ is four bytes in GB18030: the full-width ￥ (A3A4) instead; € and emoji: a visible ?.
-        assert_eq!(printable("合计 ¥12.50", true), "合计 ￥12.50");
-        let yuan = printable("¥", true);
+        let gbk = Profile::generic_80();
+        assert_eq!(printable("合计 ¥12.50", true, gbk), "合计 ￥12.50");
+        let yuan = printable("¥", true, gbk);
         let (bytes, _, _) = encoding_rs::GB18030.encode(&yuan);
         assert_eq!(&bytes[..], &[0xA3, 0xA4]);
-        assert_eq!(printable("5 € 🍵", true), "5 ? ?");
-        assert_eq!(printable("农夫山泉 Café", true), "农夫山泉 Café", "GBK has é");
+        assert_eq!(printable("5 € 🍵", true, gbk), "5 ? ?");
+        assert_eq!(printable("农夫山泉 Café", true, gbk), "农夫山泉 Café", "GBK has é");
+        // GB2312 fonts (POS-58) lack 堃: a visible ?, not a blank.
+        let gb2312 = Profile::by_id("pos-58").unwrap();
+        assert_eq!(printable("堃", true, gb2312), "?");
+    }
+
+    #[test]
+    fn a_latin_receipt_prints_the_chinese_part_of_a_name_in_chinese_mode() {
+        let p = Profile::generic_80();
+        assert!(line_is_chinese("Demo Convenience Store 示例便利店", false, p));
+        assert!(!line_is_chinese("Café 5,00 €", false, p));
+        assert!(!line_is_chinese("Emoji 🍵", false, p), "nothing a Hanzi font has");
+        let mut d = Document::new(p, false);
+        d.text("Demo Store 示例便利店", Align::Center, false, false);
+        assert_eq!(d.to_text().trim(), "Demo Store 示例便利店");
     }
 
     #[test]

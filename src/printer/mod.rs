@@ -11,5 +11,6 @@ pub mod driver;
 pub mod emulator;
 pub mod escpos;
 pub mod layout;
+pub mod profile;
 pub mod receipt;
 pub mod render;

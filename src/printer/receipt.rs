@@ -243,32 +243,80 @@ impl Receipt {
         }
     }
 
-    /// The merchant's copy of a card payment (商户存根): the card data, the amount and a line for
-    /// the cardholder's signature; None when the sale had no card payment.
-    pub fn merchant_copy(sale: &SaleRecord, store: &StoreSettings, locale: &str) -> Option<Receipt> {
-        let full = Receipt::from_sale(sale, store, locale, false);
-        if full.cards.is_empty() {
-            return None;
-        }
+    /// The till's own card slip (签购单, the merchant's copy for the cardholder to sign) of one
+    /// card payment: what the terminal did not print itself. Every field a Chinese acquirer's
+    /// slip carries: the transaction's type (消费 / 退货), the card, the issuer (the terminal's
+    /// card name), the acquirer's merchant number, terminal, batch, voucher, trace and
+    /// reference numbers, the authorisation code (ZVT 3B), and the terminal's own date and time.
+    pub fn card_slip(
+        sale: &SaleRecord,
+        payment: &crate::ledger::records::PaymentRecord,
+        facts: &crate::ledger::CardSlipFacts,
+        store: &StoreSettings,
+        l: &str,
+    ) -> Receipt {
+        use crate::terminal::zvt::messages::StatusInfo;
         let c = Currency::from_code(&sale.currency).unwrap_or(store.currency);
-        let card_total: i64 = sale.payments.iter().filter(|p| p.kind == "card").map(|p| p.amount).sum();
-        Some(Receipt {
-            title: t!("receipt.merchant_copy", locale = locale).into_owned(),
+        let kept = facts.status_kept.as_deref().unwrap_or("");
+        let field = |id| StatusInfo::kept_field(kept, id).filter(|v| v.bytes().all(|b| b.is_ascii_digit()));
+        // The terminal's date and time (MMDD, HHMMSS) in the sale's year; else the sale's own.
+        let when = match (field(0x0D), field(0x0C)) {
+            (Some(d), Some(t)) if d.len() == 4 && t.len() == 6 => format!(
+                "{}-{}-{} {}:{}:{}",
+                sale.completed_at.get(..4).unwrap_or("????"),
+                &d[..2],
+                &d[2..],
+                &t[..2],
+                &t[2..4],
+                &t[4..]
+            ),
+            _ => local_time(&sale.completed_at),
+        };
+        let six = |n: Option<i64>| n.map(|n| format!("{n:06}")).unwrap_or_default();
+        let kind = if sale.kind == "refund" { "receipt.slip.refund" } else { "receipt.slip.sale" };
+        let mut meta = Vec::new();
+        let mut add = |key: &str, value: String| meta.push((t!(key, locale = l).into_owned(), value));
+        add("receipt.slip.type", t!(kind, locale = l).into_owned());
+        add("receipt.slip.card", payment.masked_pan.clone().unwrap_or_default());
+        add("receipt.slip.issuer", payment.card_name.clone().unwrap_or_default());
+        add("receipt.slip.acquirer", facts.merchant_no.clone().unwrap_or_default());
+        add("receipt.slip.terminal", payment.terminal_id.clone().unwrap_or_default());
+        add("receipt.slip.batch", six(Some(facts.batch)));
+        add("receipt.slip.voucher", six(payment.card_receipt));
+        add("receipt.slip.trace", six(payment.card_trace));
+        add("receipt.slip.reference", field(0x88).map(str::to_string).unwrap_or_else(|| six(payment.card_trace)));
+        add("receipt.slip.auth", payment.aid.clone().unwrap_or_default());
+        add("receipt.slip.when", when);
+        add("receipt.slip.receipt", sale.receipt_no.to_string());
+        let amount = payment.amount.abs();
+        let sign = if sale.kind == "refund" { "-" } else { "" };
+        Receipt {
+            locale: l.to_string(),
+            title: t!("receipt.slip.title", locale = l).into_owned(),
+            copy: false,
+            store_name: store.store_name.clone(),
+            store_lines: {
+                let mut lines = store_lines(store, l);
+                lines.push(t!("receipt.merchant_copy", locale = l).into_owned());
+                lines
+            },
+            meta,
             lines: Vec::new(),
             totals: vec![(
-                t!("receipt.card_amount", locale = locale, currency = c.code).into_owned(),
-                money(card_total, c),
+                t!("receipt.card_amount", locale = l, currency = c.code).into_owned(),
+                format!("{sign}{}", money(amount, c)),
             )],
             taxes: Vec::new(),
             tenders: Vec::new(),
+            cards: Vec::new(),
             footer: vec![
-                t!("receipt.signature", locale = locale).into_owned(),
+                t!("receipt.signature", locale = l).into_owned(),
                 String::new(),
                 "________________________".into(),
-                t!("receipt.signature_note", locale = locale).into_owned(),
+                t!("receipt.signature_note", locale = l).into_owned(),
             ],
-            ..full
-        })
+            code: String::new(),
+        }
     }
 }
 

@@ -84,6 +84,7 @@ pub fn render_png(items: &[PaperItem], columns: usize) -> Result<Vec<u8>, String
         PaperItem::Text { double, .. } => LINE * if *double { 2 } else { 1 },
         PaperItem::Qr(data) => qr_of(data).map_or(LINE, |q| (q.width() + 8) * 6),
         PaperItem::Barcode(_) => 80 + LINE + 12,
+        PaperItem::Image { height, .. } => *height,
         PaperItem::Cut => 24,
     };
     let height = items.iter().map(height_of).sum::<usize>() + 2 * MARGIN;
@@ -130,6 +131,17 @@ pub fn render_png(items: &[PaperItem], columns: usize) -> Result<Vec<u8>, String
                 }
                 let pad = columns.saturating_sub(width_in(data, false)) / 2;
                 draw_text(&mut canvas, &font, data, MARGIN + pad * DOT, y + 90, 1, false, false);
+            }
+            PaperItem::Image { width, height, bits } => {
+                // A printer dot is a pixel here (a column is 12 dots wide, as Font A's).
+                let row = width / 8;
+                for dy in 0..*height {
+                    for dx in 0..*width {
+                        if bits.get(dy * row + dx / 8).is_some_and(|b| b & (0x80 >> (dx % 8)) != 0) {
+                            canvas.fill(MARGIN + dx, y + dy, 1, 1);
+                        }
+                    }
+                }
             }
             PaperItem::Cut => {
                 for x in (0..paper_width).step_by(8) {

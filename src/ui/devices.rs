@@ -167,7 +167,7 @@ impl PortDevices {
         }
         let mut printer = None;
         if let Some(spec) = &settings.printer {
-            match crate::printer::driver::open_spec(spec) {
+            match crate::printer::driver::open_spec(spec, store.printer_model) {
                 Ok(port) => printer = Some(Worker::spawn("printer", PrinterDevice::new(port))?),
                 Err(e) => missing.push(format!("{spec}: {e}")),
             }
@@ -241,7 +241,7 @@ impl Devices {
             }
         }
         let shared: SharedLedger = Arc::new(Mutex::new(ledger));
-        let printer = TrainingPrinter::start(store.paper_columns)?;
+        let printer = TrainingPrinter::start(store.printer_model)?;
         let zvt = TrainingTerminal::start(terminal, Some(data_dir.join("training-terminal.state")), timers)?;
         let abort = zvt.terminal.abort_handle();
         let controls = TrainingControls { terminal: zvt.controls.clone(), paper: printer.paper.clone() };

@@ -49,7 +49,7 @@ fn open(data_dir: &std::path::Path, terminal_port: &str, printer_spec: &str) -> 
         ExpectedIdentity::default(),
     );
     let abort = zvt.abort_handle();
-    let printer = crate::printer::driver::open_spec(printer_spec).map_err(|e| e.to_string())?;
+    let printer = crate::printer::driver::open_spec(printer_spec, store.printer_model).map_err(|e| e.to_string())?;
     let devices = Devices {
         ledger: Worker::spawn("ledger", shared.clone()).map_err(|e| e.to_string())?,
         shared,

@@ -125,19 +125,21 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             let ledger = till.devices.shared.clone();
             let locale = store.receipt_locale.clone();
             return vec![printer.call(move |device| {
-                let doc = output::document(&report, &store.store_name, &store.register, store.paper_columns, &locale);
+                let doc = output::document(&report, &store.store_name, &store.register, store.printer_model, &locale);
                 let before = device.printed_count();
                 let printed = crate::printer::escpos::encode(&doc)
                     .map_err(|e| crate::print_queue::PrintError::Encoding(e.to_string()))
                     .and_then(|bytes| {
-                        let mut ledger = workers::lock(&ledger);
-                        let job = ledger.queue_print_job("report", None, &bytes, Utc::now())?;
-                        let mut results = vec![crate::print_queue::send(&mut ledger, &mut *device.port, job, &bytes)?];
+                        let job = workers::lock(&ledger).queue_print_job("report", None, &bytes, Utc::now())?;
+                        let profile = store.printer_model;
+                        let mut results =
+                            vec![crate::print_queue::send(&*ledger, &mut *device.port, profile, job, &bytes)?];
                         // With a Z, the terminal's own end-of-day receipt, as it sent it.
                         if report.close.is_some() {
-                            for lines in ledger.terminal_eod_receipts(report.last_day)? {
+                            let receipts = workers::lock(&ledger).terminal_eod_receipts(report.last_day)?;
+                            for lines in receipts {
                                 let (_, result) = crate::print_queue::print_terminal_receipt(
-                                    &mut ledger,
+                                    &*ledger,
                                     &mut *device.port,
                                     &store,
                                     &lines,
@@ -298,17 +300,11 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                     let (store, ledger) = (till.counter.store().clone(), till.devices.shared.clone());
                     return vec![printer.call(move |device| {
                         let before = device.printed_count();
-                        let mut ledger = workers::lock(&ledger);
                         let printed: Result<Vec<_>, _> = receipts
                             .iter()
                             .map(|lines| {
-                                crate::print_queue::print_terminal_receipt(
-                                    &mut ledger,
-                                    &mut *device.port,
-                                    &store,
-                                    lines,
-                                )
-                                .map(|(_, result)| result)
+                                crate::print_queue::print_terminal_receipt(&*ledger, &mut *device.port, &store, lines)
+                                    .map(|(_, result)| result)
                             })
                             .collect();
                         match printed {

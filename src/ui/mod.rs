@@ -1896,19 +1896,25 @@ impl Till {
         let store = self.counter.store().clone();
         vec![printer.call(move |device| {
             let before = device.printed_count();
-            let mut ledger = workers::lock(&ledger);
-            let mut results = Vec::new();
-            match crate::print_queue::print_sale(&mut ledger, &mut *device.port, &store, receipt_no, copy) {
-                Ok((_, result)) => results.push(result),
-                Err(e) => return print_failure(&e),
-            }
-            if !copy && matches!(results.last(), Some(JobResult::Printed { .. })) {
-                match crate::print_queue::print_card_slips(&mut ledger, &mut *device.port, &store, receipt_no) {
+            let (mut results, drawer_shut) =
+                match crate::print_queue::print_sale(&*ledger, &mut *device.port, &store, receipt_no, copy) {
+                    Ok(printed) => (vec![printed.result], printed.drawer_shut),
+                    Err(e) => return print_failure(&e),
+                };
+            // The card slips are kept whatever the receipt did: the cardholder's signature is
+            // owed either way, and a slip the printer cannot take waits with the receipt.
+            if !copy {
+                match crate::print_queue::print_card_slips(&*ledger, &mut *device.port, &store, receipt_no) {
                     Ok(slips) => results.extend(slips.into_iter().map(|(_, result)| result)),
                     Err(e) => return print_failure(&e),
                 }
             }
-            Message::Printed(report(&results, device.printed_since(before)))
+            let mut printed = report(&results, device.printed_since(before));
+            if drawer_shut {
+                // Cash changed hands and the printer could not take the drawer's pulse.
+                printed.problem = Some("printer.drawer_shut".into());
+            }
+            Message::Printed(printed)
         })]
     }
 
@@ -1916,9 +1922,10 @@ impl Till {
         let Some(printer) = &self.devices.printer else { return Vec::new() };
         self.queued_prints = 0;
         let ledger = self.devices.shared.clone();
+        let store = self.counter.store().clone();
         vec![printer.call(move |device| {
             let before = device.printed_count();
-            match crate::print_queue::retry_pending(&mut workers::lock(&ledger), &mut *device.port) {
+            match crate::print_queue::retry_pending(&*ledger, &mut *device.port, &store) {
                 Ok(done) => {
                     let results: Vec<JobResult> = done.into_iter().map(|(_, r)| r).collect();
                     Message::Printed(report(&results, device.printed_since(before)))
@@ -1931,9 +1938,10 @@ impl Till {
     fn no_sale(&self, by: &str) -> Vec<Job> {
         let Some(printer) = &self.devices.printer else { return Vec::new() };
         let ledger = self.devices.shared.clone();
+        let profile = self.counter.store().printer_model;
         let by = by.to_string();
         vec![printer.call(move |device| {
-            match crate::print_queue::no_sale(&mut workers::lock(&ledger), &mut *device.port, &by, "counter") {
+            match crate::print_queue::no_sale(&*ledger, &mut *device.port, profile, &by, "counter") {
                 Ok(result) => Message::Printed(report(&[result], Vec::new())),
                 Err(e) => print_failure(&e),
             }

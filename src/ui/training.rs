@@ -38,14 +38,14 @@ pub struct TrainingPrinter {
 }
 
 impl TrainingPrinter {
-    pub fn start(columns: usize) -> std::io::Result<TrainingPrinter> {
+    pub fn start(profile: &'static crate::printer::profile::Profile) -> std::io::Result<TrainingPrinter> {
         let (ours, mut theirs) = TTYPort::pair().map_err(std::io::Error::other)?;
         let printed: PaperLog = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (paper, controls) = std::sync::mpsc::channel();
         let (log, flag) = (printed.clone(), stop.clone());
         std::thread::Builder::new().name("printer-emulator".into()).spawn(move || {
-            let mut decoder = Decoder::new(columns);
+            let mut decoder = Decoder::new(profile);
             let _ = serve(&mut theirs, &mut decoder, &controls, &|| !flag.load(Ordering::SeqCst), &mut |receipt| {
                 if let Ok(mut log) = log.lock() {
                     log.push(receipt.text.to_string());

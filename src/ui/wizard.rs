@@ -46,10 +46,11 @@ impl Page {
 
     /// The settings keys this page is answerable for.
     fn owns(self, key: &str) -> bool {
-        const RECEIPT: [&str; 5] = [
+        const RECEIPT: [&str; 6] = [
             "store.receipt_locale",
             "store.screen_locale",
             "store.paper_mm",
+            "store.printer_model",
             "store.receipt_header",
             "store.receipt_footer",
         ];
@@ -215,7 +216,7 @@ pub enum Msg {
     PricesIncludeTax(bool),
     ScreenLocale(Language),
     ReceiptLocale(Language),
-    Paper(u16),
+    PrinterModel(PrinterModel),
     TaxCode(usize, String),
     TaxRate(usize, String),
     AddTax,
@@ -238,6 +239,16 @@ pub enum Msg {
 /// A language as the pick lists show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Language(pub String);
+
+/// A printer profile in the wizard's list, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrinterModel(pub &'static crate::printer::profile::Profile);
+
+impl std::fmt::Display for PrinterModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.name)
+    }
+}
 
 impl std::fmt::Display for Language {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -422,7 +433,7 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             till.locale = lang.0;
         }
         Msg::ReceiptLocale(lang) => d.receipt_locale = lang.0,
-        Msg::Paper(mm) => d.paper_mm = i64::from(mm),
+        Msg::PrinterModel(model) => d.printer_model = model.0.id.to_string(),
         Msg::TaxCode(i, v) => {
             if let Some(c) = d.tax_classes.get_mut(i) {
                 c.code = v.trim().to_ascii_uppercase();
@@ -513,14 +524,10 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             };
             state.busy = true;
             state.printer_answer = Some(Ok(t("wizard.testing", &l)));
-            let columns = if d.paper_mm == 58 {
-                crate::printer::layout::COLUMNS_58MM
-            } else {
-                crate::printer::layout::COLUMNS_80MM
-            };
+            let profile = d.printer_profile();
             let locale = d.receipt_locale.clone();
             return vec![off_loop(move || {
-                let answer = setup::test_printer(&spec, columns, page.then_some(locale.as_str()), &l)
+                let answer = setup::test_printer(&spec, profile, page.then_some(locale.as_str()), &l)
                     .map_err(|e| e.localized(&l));
                 Message::Wizard(Msg::PrinterTested(answer))
             })];
@@ -701,7 +708,7 @@ fn taxes_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
 fn receipt_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
     let d = &s.draft;
     let languages = [Language("zh-CN".into()), Language("en".into())];
-    let papers: [u16; 2] = [58, 80];
+    let models: Vec<PrinterModel> = crate::printer::profile::PROFILES.iter().map(PrinterModel).collect();
     column![
         text(t("wizard.screen_locale", l)).size(SMALL).color(theme::MUTED),
         pick_list(languages.clone(), Some(Language(d.screen_locale.clone())), |x| Message::Wizard(Msg::ScreenLocale(
@@ -711,8 +718,9 @@ fn receipt_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
         text(t("wizard.receipt_locale", l)).size(SMALL).color(theme::MUTED),
         pick_list(languages, Some(Language(d.receipt_locale.clone())), |x| Message::Wizard(Msg::ReceiptLocale(x)))
             .text_size(TEXT),
-        text(t("wizard.paper", l)).size(SMALL).color(theme::MUTED),
-        pick_list(papers, u16::try_from(d.paper_mm).ok(), |x| Message::Wizard(Msg::Paper(x))).text_size(TEXT),
+        text(t("wizard.printer_model", l)).size(SMALL).color(theme::MUTED),
+        pick_list(models, Some(PrinterModel(d.printer_profile())), |x| Message::Wizard(Msg::PrinterModel(x)))
+            .text_size(TEXT),
         text(t(&Field::Header.label(), l)).size(SMALL).color(theme::MUTED),
         text_input(&t("wizard.lines_help", l), &d.receipt_header.replace('\n', " | "))
             .id(Field::Header.id())
@@ -845,7 +853,7 @@ fn review_page<'a>(s: &State, l: &str, settings_file: Option<&std::path::Path>) 
             d.tax_classes.iter().map(|c| format!("{} {}%", c.code, c.rate)).collect::<Vec<_>>().join(", "),
         ),
         (tr("wizard.screen_locale"), Language(d.screen_locale.clone()).to_string()),
-        (tr("wizard.receipt_locale"), format!("{} · {} mm", Language(d.receipt_locale.clone()), d.paper_mm)),
+        (tr("wizard.receipt_locale"), format!("{} · {}", Language(d.receipt_locale.clone()), d.printer_profile().name)),
         (
             tr("wizard.page.terminal"),
             if d.terminal.port.trim().is_empty() {

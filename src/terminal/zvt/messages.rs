@@ -385,6 +385,13 @@ impl StatusInfo {
         out.join(" ")
     }
 
+    /// A field of a kept status (`kept`) as its hex digits: BCD fields read as their decimal
+    /// digits ("0C=143000" is 14:30:00).
+    pub fn kept_field(kept: &str, id: u8) -> Option<&str> {
+        let key = format!("{id:02X}=");
+        kept.split(' ').find_map(|f| f.strip_prefix(key.as_str()))
+    }
+
     fn checked_text(&mut self, value: &[u8]) -> String {
         let (text, flagged) = terminal_text(value);
         self.text_flagged |= flagged;
