@@ -57,6 +57,8 @@ fn outcome(result: &JobResult) -> (&'static str, String) {
             if after.unknown {
                 // Sent to a device that cannot say whether it printed: not claimed as printed.
                 "printer.status_unknown".into()
+            } else if after.cutter_error {
+                "printer.cutter_error".into()
             } else if after.paper_near_end {
                 "printer.paper_near_end".into()
             } else {

@@ -477,3 +477,22 @@ mod device_file {
         assert_eq!(std::fs::read(&path).unwrap(), receipt(2));
     }
 }
+
+#[test]
+fn a_jammed_cutter_leaves_the_receipt_printed_and_dle_enq_recovers_once_it_is_freed() {
+    let mut rig = Rig::new("epson-tm-t20");
+    rig.set_paper(PaperControl::CutterJammed(true));
+    // The text is on paper; the cut, its last command, failed: not printed again.
+    let JobResult::Printed { after } = print_job(&mut rig.printer, rig.profile, &receipt(2)).unwrap() else { panic!() };
+    assert!(after.cutter_error && !after.can_print());
+    // Still jammed: DLE ENQ cannot recover it, the next job waits.
+    assert!(matches!(print_job(&mut rig.printer, rig.profile, &receipt(1)).unwrap(), JobResult::Refused { .. }));
+    // Freed: DLE ENQ 2 puts the printer back online and the next job prints.
+    rig.set_paper(PaperControl::CutterJammed(false));
+    assert!(matches!(print_job(&mut rig.printer, rig.profile, &receipt(3)).unwrap(), JobResult::Printed { .. }));
+    let decoder = rig.finish();
+    assert_eq!(
+        decoder.text, "第1行 line 1\n第2行 line 2\n第1行 line 1\n第2行 line 2\n第3行 line 3\n[CUT]\n",
+        "the jammed job's text once, the refused job never, the next whole"
+    );
+}

@@ -30,7 +30,13 @@ pub struct PrinterStatus {
 
 impl PrinterStatus {
     pub fn can_print(&self) -> bool {
-        self.unknown || (self.answering && !self.offline && !self.cover_open && !self.paper_out && !self.unrecoverable)
+        self.unknown
+            || (self.answering
+                && !self.offline
+                && !self.cover_open
+                && !self.paper_out
+                && !self.cutter_error
+                && !self.unrecoverable)
     }
 
     /// The reason a job cannot print, as a locale key.
@@ -389,7 +395,12 @@ pub enum JobResult {
 
 /// Sends one job with a status check before and a confirmation after (see the module's doc).
 pub fn print_job(port: &mut dyn PrinterPort, profile: &Profile, bytes: &[u8]) -> io::Result<JobResult> {
-    let before = status(port)?;
+    let mut before = status(port)?;
+    if before.cutter_error && port.has_status() {
+        // A recoverable error: once the cutter is freed, DLE ENQ 2 puts the printer back online.
+        port.write(&super::escpos::RECOVER)?;
+        before = status(port)?;
+    }
     if !before.can_print() {
         return Ok(JobResult::Refused { before });
     }
@@ -423,7 +434,13 @@ pub fn print_job(port: &mut dyn PrinterPort, profile: &Profile, bytes: &[u8]) ->
         }
     };
     let after = status(port)?;
-    if confirmed && after.can_print() { Ok(JobResult::Printed { after }) } else { Ok(JobResult::Incomplete { after }) }
+    if confirmed && after.can_print() || after.cutter_error && !after.paper_out {
+        // A jammed cutter stops the job at its cut, its last command: the text is on paper.
+        // The job is not printed again; the cashier frees the cutter and tears the receipt off.
+        Ok(JobResult::Printed { after })
+    } else {
+        Ok(JobResult::Incomplete { after })
+    }
 }
 
 /// DLE DC4 8 where the profile has it: the rest of a job cut short is dropped, not printed by

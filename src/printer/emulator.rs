@@ -115,6 +115,10 @@ pub struct Decoder {
     bold: bool,
     /// Rehearsal: the roll runs out after this many more printed lines.
     pub paper_lines_left: Option<usize>,
+    /// Rehearsal: the cutter is jammed (the next cut fails; freeing it removes the cause).
+    pub cutter_jammed: bool,
+    /// The autocutter error: printing stops until DLE ENQ recovers it with the cause removed.
+    cutter_error: bool,
 }
 
 /// The real-time status byte for DLE EOT `n` (bits 1 and 4 always set, bits 0 and 7 clear).
@@ -201,6 +205,20 @@ impl Decoder {
             items: Vec::new(),
             bold: false,
             paper_lines_left: None,
+            cutter_jammed: false,
+            cutter_error: false,
+        }
+    }
+
+    /// The answer to DLE EOT `n`: the paper sensor's, and during an autocutter error offline
+    /// (DLE EOT 1 bit 3, 2 bit 6: stopped by an error) with the cutter's bit (3 bit 3).
+    pub fn status(&self, query: u8) -> u8 {
+        let paper = status_byte(query, self.paper);
+        match (query, self.cutter_error) {
+            (1, true) => paper | 0b0000_1000,
+            (2, true) => paper | 0b0100_0000,
+            (3, true) => paper | 0b0000_1000,
+            _ => paper,
         }
     }
 
@@ -250,7 +268,7 @@ impl Decoder {
     fn receive(&mut self, cmd: Vec<u8>, answers: &mut Vec<u8>) {
         match cmd.as_slice() {
             [0x10, 0x04, n] => {
-                let answer = status_byte(*n, self.paper);
+                let answer = self.status(*n);
                 answers.push(answer);
                 self.events.push(Event::Status { query: *n, answer });
             }
@@ -264,10 +282,14 @@ impl Decoder {
                 self.events.push(Event::BufferCleared { dropped });
                 answers.extend_from_slice(&[0x37, 0x25, 0x00]);
             }
-            // DLE ENQ 2: recover from an error, clearing the buffers.
-            [0x10, 0x05, 2] => {
-                self.buffer.clear();
-                self.line.clear();
+            // DLE ENQ 1 and 2: recover from an error whose cause is gone (2 clears the buffers;
+            // 1 prints again from where it stopped).
+            [0x10, 0x05, n @ (1 | 2)] if self.cutter_error && !self.cutter_jammed => {
+                self.cutter_error = false;
+                if *n == 2 {
+                    self.buffer.clear();
+                    self.line.clear();
+                }
             }
             [0x10, ..] => {}
             _ => self.buffer.push_back(cmd),
@@ -282,7 +304,12 @@ impl Decoder {
                     self.paper = Paper::Out;
                     self.paper_lines_left = None;
                 }
-                if self.paper == Paper::Out || self.budget == Some(0) {
+                if self.paper == Paper::Out || self.cutter_error || self.budget == Some(0) {
+                    return;
+                }
+                if self.cutter_jammed && cmd.starts_with(&[0x1D, b'V']) && self.profile.cutter {
+                    // The blade sticks: the paper stays uncut and the printer stops, in error.
+                    self.cutter_error = true;
                     return;
                 }
                 if let Some(budget) = self.budget.as_mut() {
@@ -629,10 +656,12 @@ pub enum PaperControl {
     Set(Paper),
     /// The roll runs out after this many more lines (paper out mid-job).
     RunsOutAfter(usize),
+    /// The cutter jams at the next cut (true), or is freed (false).
+    CutterJammed(bool),
 }
 
 impl PaperControl {
-    /// `paper ok`, `paper near-end`, `paper out`, `paper runs-out N`.
+    /// `paper ok`, `paper near-end`, `paper out`, `paper runs-out N`, `cutter jam`, `cutter free`.
     pub fn parse(line: &str) -> Option<PaperControl> {
         let words: Vec<&str> = line.split_whitespace().collect();
         Some(match words.as_slice() {
@@ -640,6 +669,8 @@ impl PaperControl {
             ["paper", "near-end"] => PaperControl::Set(Paper::NearEnd),
             ["paper", "out"] => PaperControl::Set(Paper::Out),
             ["paper", "runs-out", n] => PaperControl::RunsOutAfter(n.parse().ok()?),
+            ["cutter", "jam"] => PaperControl::CutterJammed(true),
+            ["cutter", "free"] => PaperControl::CutterJammed(false),
             _ => return None,
         })
     }
@@ -676,6 +707,7 @@ pub fn serve(
                     decoder.paper_lines_left = None;
                 }
                 PaperControl::RunsOutAfter(n) => decoder.paper_lines_left = Some(n),
+                PaperControl::CutterJammed(jammed) => decoder.cutter_jammed = jammed,
             }
         }
     };

@@ -24,6 +24,10 @@ use super::profile::{DrawerCommand, Profile};
 /// FS & / FS .: Chinese (double-byte) mode on and off.
 pub const CHINESE_ON: [u8; 2] = [0x1C, 0x26];
 pub const CHINESE_OFF: [u8; 2] = [0x1C, 0x2E];
+/// GS a 0: automatic status back off.
+pub const ASB_OFF: [u8; 3] = [0x1D, 0x61, 0x00];
+/// DLE ENQ 2: recover from a recoverable error (a cutter freed), clearing the buffers.
+pub const RECOVER: [u8; 3] = [0x10, 0x05, 0x02];
 /// DLE DC4 8 1 3 20 1 6 2 8: clear the receive and print buffers (the printer answers 37 25 00).
 pub const CLEAR_BUFFERS: [u8; 10] = [0x10, 0x14, 0x08, 0x01, 0x03, 0x14, 0x01, 0x06, 0x02, 0x08];
 
@@ -111,6 +115,9 @@ pub fn encode(doc: &Document) -> Result<Vec<u8>> {
         p.custom(&CHINESE_OFF)?;
         p.page_code(PageCode::PC858)?;
     }
+    // GS a 0: no automatic status back (ESC @ keeps it on where it was set): the printer speaks
+    // only when asked, so a status byte read is an answer.
+    p.custom(&ASB_OFF)?;
     let (mut align, mut bold, mut double) = (Align::Left, false, false);
     for block in &doc.blocks {
         match block {
@@ -271,7 +278,9 @@ mod tests {
         for chinese in [true, false] {
             let bytes = encode(&doc("绿茶\u{1b}p\u{0}22", chinese)).unwrap();
             assert!(!bytes.windows(2).any(|w| w == [0x1B, 0x70]), "no ESC p: {bytes:02X?}");
-            assert!(!bytes.contains(&0x00), "no NUL either: {bytes:02X?}");
+            // The name's ESC, p and NUL as printed text: ? p ? 2 2.
+            assert!(bytes.windows(5).any(|w| w == b"?p?22"), "{bytes:02X?}");
+            assert!(!bytes.windows(2).any(|w| w == [b'p', 0x00]), "no NUL in the text: {bytes:02X?}");
         }
     }
 

@@ -1979,7 +1979,8 @@ pub(crate) fn report(results: &[JobResult], paper: Vec<String>) -> PrintReport {
     let mut report = PrintReport { printer: PrinterState::Ok, problem: None, paper };
     for result in results {
         let (status, problem) = match result {
-            JobResult::Printed { after } => (after, None),
+            // Printed, but the cutter jammed at its end: the cashier frees it and tears off.
+            JobResult::Printed { after } => (after, after.cutter_error.then_some("printer.cutter_error")),
             JobResult::Refused { before } => (before, before.problem_key().or(Some("printer.error"))),
             JobResult::Incomplete { after } => (after, after.problem_key().or(Some("printer.error"))),
         };
