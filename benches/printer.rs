@@ -70,6 +70,16 @@ fn bench(c: &mut Criterion) {
             black_box(encode(&layout(&receipt, Profile::generic_80())).unwrap())
         })
     });
+    // The POS-58 has no QR command: the QR code goes as a raster image, drawn here.
+    for model in ["epson-tm-t88", "pos-58"] {
+        let profile = Profile::by_id(model).unwrap();
+        c.bench_function(&format!("printer/receipt_50_lines_{model}"), |b| {
+            b.iter(|| {
+                let receipt = Receipt::from_sale(black_box(&record), &store, "zh-CN", false);
+                black_box(encode(&layout(&receipt, profile)).unwrap())
+            })
+        });
+    }
 }
 
 criterion_group!(benches, bench);

@@ -214,19 +214,22 @@ pub fn qr_raster(data: &str, profile: &Profile) -> Result<Vec<u8>> {
     let colors = code.to_colors();
     let rows = side + 8 * module;
     let mut cmd = vec![0x1D, 0x76, 0x30, 0x00, row_bytes as u8, (row_bytes >> 8) as u8, rows as u8, (rows >> 8) as u8];
-    for y in 0..rows {
+    let quiet = vec![0u8; row_bytes * 4 * module];
+    cmd.reserve(row_bytes * rows);
+    cmd.extend_from_slice(&quiet);
+    // Each row of modules is drawn once and sent `module` times.
+    for my in 0..modules {
         let mut row = vec![0u8; row_bytes];
-        let my = y.checked_sub(4 * module).map(|y| y / module).filter(|m| *m < modules);
-        if let Some(my) = my {
-            for x in 0..side {
-                if colors[my * modules + x / module] == qrcode::Color::Dark {
-                    let dot = left + x;
-                    row[dot / 8] |= 0x80 >> (dot % 8);
-                }
+        for mx in (0..modules).filter(|mx| colors[my * modules + mx] == qrcode::Color::Dark) {
+            for dot in left + mx * module..left + (mx + 1) * module {
+                row[dot / 8] |= 0x80 >> (dot % 8);
             }
         }
-        cmd.extend_from_slice(&row);
+        for _ in 0..module {
+            cmd.extend_from_slice(&row);
+        }
     }
+    cmd.extend_from_slice(&quiet);
     Ok(cmd)
 }
 

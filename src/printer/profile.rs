@@ -167,6 +167,12 @@ impl Profile {
         if c.is_ascii() {
             return true;
         }
+        // The common case, without an encoder: GBK (and so GB18030) has every ideograph of
+        // the CJK Unified Ideographs block up to U+9FA5; GB2312 only the 6,763 in common use.
+        if ('\u{4E00}'..='\u{9FA5}').contains(&c) {
+            let i = c as usize - 0x4E00;
+            return self.hanzi != Hanzi::Gb2312 || gb2312_ideographs()[i / 64] & (1 << (i % 64)) != 0;
+        }
         let mut buffer = [0u8; 4];
         let text = c.encode_utf8(&mut buffer);
         if self.hanzi == Hanzi::Gb18030 {
@@ -188,6 +194,25 @@ impl Profile {
         let per_second = u64::from(self.lines_per_second.max(1));
         std::time::Duration::from_millis((lines as u64 * 1000).div_ceil(per_second))
     }
+}
+
+/// Which ideographs of U+4E00–U+9FA5 GB2312 has (both bytes A1–FE), a bit each: asked of
+/// the encoder once, then looked up (a receipt asks for every character).
+fn gb2312_ideographs() -> &'static [u64] {
+    static BITS: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    BITS.get_or_init(|| {
+        let mut bits = vec![0u64; (0x9FA5 - 0x4E00) / 64 + 1];
+        for code in 0x4E00..=0x9FA5u32 {
+            let Some(c) = char::from_u32(code) else { continue };
+            let mut buffer = [0u8; 4];
+            let (bytes, _, unmappable) = encoding_rs::GBK.encode(c.encode_utf8(&mut buffer));
+            if !unmappable && bytes.len() == 2 && bytes.iter().all(|b| (0xA1..=0xFE).contains(b)) {
+                let i = code as usize - 0x4E00;
+                bits[i / 64] |= 1 << (i % 64);
+            }
+        }
+        bits
+    })
 }
 
 #[cfg(test)]
