@@ -8,8 +8,11 @@ use super::theme::{self, SMALL, TEXT, money};
 use super::{APPROVAL_PIN_FIELD, Message, Notice, PrinterState, Screen, TerminalState, Till, t};
 use crate::money::Money;
 
-/// The training paper panel's width: a receipt's.
-const PAPER_WIDTH: f32 = 310.0;
+/// The training paper's width for a printer of `columns`: 11 px monospace type advances 6.6 px
+/// a column; then the slip's padding, the panel's and the scroll bar.
+fn paper_width(columns: usize) -> f32 {
+    columns as f32 * 6.6 + 16.0 + 16.0 + 12.0
+}
 
 /// How wide a notice is in half-width characters (a CJK character is two).
 fn notice_width(message: &str) -> usize {
@@ -260,9 +263,11 @@ fn paper(till: &Till) -> Element<'_, Message> {
                 .style(theme::panel(theme::PAPER)),
         );
     }
-    // As wide as a receipt (42 columns of 11 px type), whatever the window: the counter keeps
-    // the rest (a share of a narrow screen squeezed the cart's names out).
-    container(scrollable(slips).height(Length::Fill)).width(Length::Fixed(PAPER_WIDTH)).padding([0, 8]).into()
+    // As wide as the printer's receipt, whatever the window (a line wrapped on screen that the
+    // paper prints whole would mislead the trainee): the counter keeps the rest (a share of a
+    // narrow screen squeezed the cart's names out).
+    let width = paper_width(till.counter.store().printer_model.columns);
+    container(scrollable(slips).height(Length::Fill)).width(Length::Fixed(width)).padding([0, 8]).into()
 }
 
 fn approval(till: &Till) -> Element<'_, Message> {

@@ -240,13 +240,22 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Language(pub String);
 
-/// A printer profile in the wizard's list, by its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PrinterModel(pub &'static crate::printer::profile::Profile);
+/// A printer profile in the wizard's list, by its name in the screen's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrinterModel(pub &'static crate::printer::profile::Profile, pub String);
+
+impl PrinterModel {
+    pub fn new(profile: &'static crate::printer::profile::Profile, locale: &str) -> PrinterModel {
+        let key = format!("wizard.printer_models.{}", profile.id);
+        let name = rust_i18n::t!(&key, locale = locale);
+        // A model without a translated name shows its own.
+        PrinterModel(profile, if name == key { profile.name.to_string() } else { name.into_owned() })
+    }
+}
 
 impl std::fmt::Display for PrinterModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0.name)
+        f.write_str(&self.1)
     }
 }
 
@@ -708,7 +717,7 @@ fn taxes_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
 fn receipt_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
     let d = &s.draft;
     let languages = [Language("zh-CN".into()), Language("en".into())];
-    let models: Vec<PrinterModel> = crate::printer::profile::PROFILES.iter().map(PrinterModel).collect();
+    let models: Vec<PrinterModel> = crate::printer::profile::PROFILES.iter().map(|p| PrinterModel::new(p, l)).collect();
     column![
         text(t("wizard.screen_locale", l)).size(SMALL).color(theme::MUTED),
         pick_list(languages.clone(), Some(Language(d.screen_locale.clone())), |x| Message::Wizard(Msg::ScreenLocale(
@@ -719,7 +728,7 @@ fn receipt_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
         pick_list(languages, Some(Language(d.receipt_locale.clone())), |x| Message::Wizard(Msg::ReceiptLocale(x)))
             .text_size(TEXT),
         text(t("wizard.printer_model", l)).size(SMALL).color(theme::MUTED),
-        pick_list(models, Some(PrinterModel(d.printer_profile())), |x| Message::Wizard(Msg::PrinterModel(x)))
+        pick_list(models, Some(PrinterModel::new(d.printer_profile(), l)), |x| Message::Wizard(Msg::PrinterModel(x)))
             .text_size(TEXT),
         text(t(&Field::Header.label(), l)).size(SMALL).color(theme::MUTED),
         text_input(&t("wizard.lines_help", l), &d.receipt_header.replace('\n', " | "))
@@ -853,7 +862,10 @@ fn review_page<'a>(s: &State, l: &str, settings_file: Option<&std::path::Path>) 
             d.tax_classes.iter().map(|c| format!("{} {}%", c.code, c.rate)).collect::<Vec<_>>().join(", "),
         ),
         (tr("wizard.screen_locale"), Language(d.screen_locale.clone()).to_string()),
-        (tr("wizard.receipt_locale"), format!("{} · {}", Language(d.receipt_locale.clone()), d.printer_profile().name)),
+        (
+            tr("wizard.receipt_locale"),
+            format!("{} · {}", Language(d.receipt_locale.clone()), PrinterModel::new(d.printer_profile(), l)),
+        ),
         (
             tr("wizard.page.terminal"),
             if d.terminal.port.trim().is_empty() {
