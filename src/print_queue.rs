@@ -3,10 +3,15 @@
 //! posted before any of this: it never waits for the printer. The ledger is locked only to read
 //! and post, never while a device is written to or waited on: the next sale posts meanwhile.
 //!
-//! A job cut short (paper out mid-receipt) is never printed twice over: where the printer can
-//! clear its buffer (DLE DC4 8) the rest is dropped at once and the retry prints the receipt
-//! again under a "reprinted" mark; where it cannot, the printer prints the rest it kept after
-//! the reload, and the retry prints only a marked note that the lines above complete it.
+//! Jobs print in the order they were kept: a new one waits behind those still pending.
+//!
+//! A job cut short (paper out mid-receipt) is not printed twice over: where the printer
+//! confirms clearing its buffer (DLE DC4 8) the rest is dropped at once and the retry prints
+//! the receipt again under a "reprinted" mark; where it keeps the rest (paper out, still
+//! answering), it prints that rest itself after the reload and the retry adds only a marked
+//! note; where its state is unknown (not answering, the line lost), the retry reprints marked.
+//! (A printer switched off between the paper out and the reload loses the rest it kept: the
+//! note then completes nothing, and a copy (F9) is the remedy.)
 
 use std::sync::Mutex;
 
@@ -49,13 +54,17 @@ impl LedgerLock for std::cell::RefCell<&mut Ledger> {
     }
 }
 
+/// The reason posted for a job cut short whose rest the printer keeps and prints after a reload.
+pub const REST_KEPT: &str = "printer.rest_kept";
+
 fn outcome(result: &JobResult) -> (&'static str, String) {
     let reason = |s: &crate::printer::driver::PrinterStatus| s.problem_key().unwrap_or("").to_string();
     match result {
         JobResult::Printed { after } => (
             "printed",
             if after.unknown {
-                // Sent to a device that cannot say whether it printed: not claimed as printed.
+                // Sent to a device that cannot say whether it printed: posted as printed (a
+                // retry could only print it twice), with the reason saying it was not seen.
                 "printer.status_unknown".into()
             } else if after.cutter_error {
                 "printer.cutter_error".into()
@@ -83,11 +92,17 @@ pub fn send(
     job_id: i64,
     bytes: &[u8],
 ) -> Result<JobResult, PrintError> {
+    // An error here comes before any byte went out (print_job makes later ones "incomplete").
     let result = print_job(port, profile, bytes)?;
-    if matches!(result, JobResult::Incomplete { .. }) {
-        clear_buffers(port, profile)?;
+    let (what, mut reason) = outcome(&result);
+    if let JobResult::Incomplete { after } = &result {
+        // Whether the rest is dropped or waits in the printer decides how the retry goes; a
+        // failed clear counts as not cleared, and the outcome is posted whatever happens.
+        let cleared = clear_buffers(port, profile).unwrap_or(false);
+        if !cleared && after.paper_out && after.answering {
+            reason = REST_KEPT.to_string();
+        }
     }
-    let (what, reason) = outcome(&result);
     ledger.with(|l| l.record_print_result(job_id, what, &reason, Utc::now()))?;
     Ok(result)
 }
@@ -114,20 +129,21 @@ pub fn print_sale(
     let profile = store.printer_model;
     let record = ledger.with(|l| l.sale_by_receipt(receipt_no))?;
     let receipt = Receipt::from_sale(&record, store, &store.receipt_locale, copy);
-    // Cash changed hands: the drawer opens now, on its own command — never inside the
-    // receipt's job, which a reload would print (and kick) again later.
-    let mut drawer_shut = false;
-    if !copy && record.payments.iter().any(|p| p.kind == "cash") {
-        drawer_shut = !open_drawer(port, profile)?;
-    }
     let bytes = encoded(&layout(&receipt, profile))?;
     let kind = match (copy, record.kind.as_str()) {
         (true, _) => "copy",
         (false, "refund") => "refund",
         _ => "receipt",
     };
+    // Kept first: whatever the printer or the drawer does next, the receipt waits to print.
     let job_id = ledger.with(|l| l.queue_print_job(kind, Some(receipt_no), &bytes, Utc::now()))?;
-    let result = send(ledger, port, profile, job_id, &bytes)?;
+    // Cash changed hands: the drawer opens now, on its own command — never inside the
+    // receipt's job, which a reload would print (and kick) again later.
+    let mut drawer_shut = false;
+    if !copy && record.payments.iter().any(|p| p.kind == "cash") {
+        drawer_shut = !open_drawer(port, profile).unwrap_or(false);
+    }
+    let result = send_in_order(ledger, port, store, job_id)?;
     Ok(SalePrinted { job_id, result, drawer_shut })
 }
 
@@ -141,7 +157,6 @@ pub fn print_card_slips(
     store: &StoreSettings,
     receipt_no: i64,
 ) -> Result<Vec<(i64, JobResult)>, PrintError> {
-    let profile = store.printer_model;
     let documents = ledger.with(|l| card_slips(l, store, receipt_no))?;
     // Every slip is kept before any is sent: one the printer cannot take now waits in the queue.
     let mut jobs = Vec::new();
@@ -150,14 +165,12 @@ pub fn print_card_slips(
         let job = ledger.with(|l| l.queue_print_job("merchant_copy", Some(receipt_no), &bytes, Utc::now()))?;
         jobs.push((job, bytes));
     }
+    // All in one run of the queue, oldest first; a slip that could not print waits there.
+    let sent = retry_pending(ledger, port, store)?;
     let mut done = Vec::new();
-    for (job, bytes) in jobs {
-        let result = send(ledger, port, profile, job, &bytes)?;
-        let printed = matches!(result, JobResult::Printed { .. });
-        done.push((job, result));
-        // The next slip waits with the rest of the pending jobs.
-        if !printed {
-            break;
+    for (job, _) in jobs {
+        if let Some((_, result)) = sent.iter().find(|(sent, _)| sent.job_id == job) {
+            done.push((job, result.clone()));
         }
     }
     Ok(done)
@@ -204,8 +217,34 @@ pub fn print_terminal_receipt(
 ) -> Result<(i64, JobResult), PrintError> {
     let bytes = encoded(&terminal_receipt(lines, store.printer_model))?;
     let job = ledger.with(|l| l.queue_print_job("terminal_receipt", None, &bytes, Utc::now()))?;
-    let result = send(ledger, port, store.printer_model, job, &bytes)?;
+    let result = send_in_order(ledger, port, store, job)?;
     Ok((job, result))
+}
+
+/// Sends the pending jobs up to and including `job_id`, oldest first, and says how `job_id`
+/// went: refused (with the printer's state) when an older one could not print before it.
+pub fn send_in_order(
+    ledger: &impl LedgerLock,
+    port: &mut dyn PrinterPort,
+    store: &StoreSettings,
+    job_id: i64,
+) -> Result<JobResult, PrintError> {
+    let done = retry_pending(ledger, port, store)?;
+    if let Some((_, result)) = done.iter().find(|(job, _)| job.job_id == job_id) {
+        return Ok(result.clone());
+    }
+    // Not among those sent now: printed already (with an earlier job's run), or still waiting
+    // behind one that could not print.
+    let waiting = ledger.with(|l| l.pending_print_jobs())?.iter().any(|job| job.job_id == job_id);
+    if !waiting {
+        return Ok(JobResult::Printed { after: status(port)? });
+    }
+    let before = match done.last() {
+        Some((_, JobResult::Refused { before })) => *before,
+        Some((_, JobResult::Incomplete { after })) => *after,
+        _ => status(port)?,
+    };
+    Ok(JobResult::Refused { before })
 }
 
 /// Prints again every job that did not print (after paper was loaded, the cover closed…). A
@@ -238,7 +277,7 @@ fn marked(job: &PrintJob, store: &StoreSettings) -> Result<Vec<u8>, PrintError> 
     let l = store.receipt_locale.as_str();
     let no = job.receipt_no.map(|n| n.to_string()).unwrap_or_default();
     let mut mark = Document::new(profile, l.starts_with("zh"));
-    if profile.clear_buffer {
+    if !job.rest_kept {
         mark.text(&rust_i18n::t!("receipt.reprinted", locale = l, no = no), Align::Center, true, false);
         mark.text(&rust_i18n::t!("receipt.reprinted_why", locale = l), Align::Center, false, false);
         let mut bytes = encoded(&mark)?;
@@ -262,11 +301,11 @@ pub fn no_sale(
     who: &str,
     reason: &str,
 ) -> Result<JobResult, PrintError> {
-    if profile.drawer == DrawerCommand::EscP {
-        let before = status(port)?;
-        if !before.can_print() {
-            return Ok(JobResult::Refused { before });
-        }
+    // The pulse needs a printer that answers, and ESC p one that can print now.
+    let before = status(port)?;
+    let takes_it = if profile.drawer == DrawerCommand::EscP { before.can_print() } else { before.answering };
+    if !takes_it && !before.unknown {
+        return Ok(JobResult::Refused { before });
     }
     ledger.with(|l| l.append("no_sale", &[("by", who.to_string()), ("reason", reason.to_string())], Utc::now()))?;
     // Not a kept job: a drawer that did not open now must not open by itself later.
@@ -278,7 +317,9 @@ pub fn no_sale(
 /// whatever the printer holds, so it is sent only when the printer can print now (else it would
 /// open the drawer by itself after a reload); the real-time pulse always goes. True if sent.
 fn open_drawer(port: &mut dyn PrinterPort, profile: &Profile) -> Result<bool, PrintError> {
-    if profile.drawer == DrawerCommand::EscP && !status(port)?.can_print() {
+    let now = status(port)?;
+    let takes_it = if profile.drawer == DrawerCommand::EscP { now.can_print() } else { now.answering };
+    if !takes_it && !now.unknown {
         return Ok(false);
     }
     port.write(&drawer_pulse(profile))?;

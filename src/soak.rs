@@ -132,7 +132,7 @@ pub fn run(exe: &Path, dir: &Path, kills: u32, seed: u64, mut progress: impl FnM
     let state = dir.join("pt.state");
     let state_arg = state.to_string_lossy().to_string();
     let mut pt = Emulator::start(exe, &["emulate", "terminal", "--pty", "--state", &state_arg])?;
-    let printer = Emulator::start(exe, &["emulate", "printer", "--pty", "--paper", "80"])?;
+    let printer = Emulator::start(exe, &["emulate", "printer", "--pty", "--model", "epson-tm-t20"])?;
     let mut rng = Rng::new(seed);
     let (pt_port, printer_port) = (pt.port.clone(), printer.port.clone());
     // Even runs: `till simulate`; odd runs: the counter, headless.
@@ -142,7 +142,8 @@ pub fn run(exe: &Path, dir: &Path, kills: u32, seed: u64, mut progress: impl FnM
             cmd.args(["drive", "--sales", &sales.to_string(), "--seed", &seed.to_string()])
                 .args(["--terminal", &pt_port])
                 .arg("--printer")
-                .arg(format!("serial:{printer_port}"));
+                .arg(format!("serial:{printer_port}"))
+                .args(["--printer-model", "epson-tm-t20"]);
         } else {
             cmd.args(["simulate", "--sales", &sales.to_string(), "--card-share", "0.8", "--seed", &seed.to_string()])
                 .arg("--terminal")

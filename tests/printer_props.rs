@@ -33,3 +33,26 @@ proptest! {
         prop_assert_eq!(d.text, doc.to_text());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A raster image of any bits (what a QR reader sees) never makes the emulator panic.
+    #[test]
+    fn raster_images_never_panic(x in 1u8..12, y in 1u8..80, seed in any::<u64>(), model in 0usize..7) {
+        let mut bits = Vec::with_capacity(usize::from(x) * usize::from(y));
+        let mut state = seed | 1;
+        for _ in 0..usize::from(x) * usize::from(y) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            bits.push(state as u8);
+        }
+        let mut bytes = vec![0x1D, 0x76, 0x30, 0x00, x, 0x00, y, 0x00];
+        bytes.extend_from_slice(&bits);
+        bytes.push(0x0A);
+        let mut d = Decoder::new(&till::printer::profile::PROFILES[model]);
+        d.feed(&bytes);
+        prop_assert!(d.text.starts_with("[IMAGE") || d.text.starts_with("[QR"));
+    }
+}

@@ -119,6 +119,9 @@ pub enum Command {
         /// Print every receipt on this printer: serial:PATH[:BAUD] or file:PATH.
         #[arg(long, value_name = "SPEC")]
         printer: Option<String>,
+        /// The printer's model, if not the settings' (a profile id, as `till print --model`).
+        #[arg(long, value_name = "ID", value_parser = print::model)]
+        printer_model: Option<&'static crate::printer::profile::Profile>,
     },
     /// The counter driven headless through its own workers (the kill soak's second till).
     #[command(hide = true)]
@@ -252,7 +255,8 @@ pub fn main() -> ExitCode {
             catalog_import(&data_dir, &store, &file, &locale)
         }
         Some(Command::Ledger { action: LedgerCommand::Verify }) => ledger_verify(&data_dir, &locale),
-        Some(Command::Simulate { sales, seed, card_share, terminal, printer }) => {
+        Some(Command::Simulate { sales, seed, card_share, terminal, printer, printer_model }) => {
+            let store = StoreSettings { printer_model: printer_model.unwrap_or(store.printer_model), ..store };
             simulate(&data_dir, &store, SimulateArgs { sales, seed, card_share, terminal, printer }, &locale)
         }
         Some(Command::Soak { kills, seed, dir }) => soak(kills, seed, dir),

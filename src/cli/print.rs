@@ -62,7 +62,7 @@ pub struct EmulatePrinterArgs {
 }
 
 /// A printer model named on the command line.
-fn model(id: &str) -> Result<&'static Profile, String> {
+pub(super) fn model(id: &str) -> Result<&'static Profile, String> {
     Profile::by_id(id).ok_or_else(|| {
         let ids: Vec<&str> = crate::printer::profile::PROFILES.iter().map(|p| p.id).collect();
         format!("{id}: not a printer model ({})", ids.join(", "))

@@ -19,6 +19,9 @@ pub struct PrintJob {
     pub last: Option<(String, String)>,
     /// Some attempt was sent and stopped part-way (paper out mid-job): part of it is on paper.
     pub cut_short: bool,
+    /// The last attempt cut short left its rest in the printer, which prints it after a reload
+    /// (its reason is `printer.rest_kept`).
+    pub rest_kept: bool,
 }
 
 impl Ledger {
@@ -76,7 +79,9 @@ impl Ledger {
             "SELECT j.job_id, j.kind, j.receipt_no, j.bytes, \
                     (SELECT r.outcome FROM print_results r WHERE r.job_id = j.job_id ORDER BY r.seq DESC LIMIT 1), \
                     (SELECT r.reason FROM print_results r WHERE r.job_id = j.job_id ORDER BY r.seq DESC LIMIT 1), \
-                    EXISTS (SELECT 1 FROM print_results r WHERE r.job_id = j.job_id AND r.outcome = 'incomplete') \
+                    EXISTS (SELECT 1 FROM print_results r WHERE r.job_id = j.job_id AND r.outcome = 'incomplete'), \
+                    (SELECT r.reason FROM print_results r WHERE r.job_id = j.job_id AND r.outcome = 'incomplete' \
+                     ORDER BY r.seq DESC LIMIT 1) \
              FROM print_jobs j ORDER BY j.job_id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -89,6 +94,7 @@ impl Ledger {
                 bytes: r.get(3)?,
                 last: outcome.map(|o| (o, reason.unwrap_or_default())),
                 cut_short: r.get(6)?,
+                rest_kept: r.get::<_, Option<String>>(7)?.as_deref() == Some("printer.rest_kept"),
             })
         })?;
         let mut jobs = Vec::new();

@@ -1,5 +1,6 @@
 //! Printer ports and status: a serial printer (bytes out, real-time status DLE EOT in) and a
-//! printer device file such as `/dev/usb/lp0` (write only: status unknown). A job is checked
+//! printer device file such as `/dev/usb/lp0` (status through usblp's LPGETSTATUS where the
+//! driver answers it, else unknown; writes that time out). A job is checked
 //! before (refused early, kept) and after: DLE EOT answers at once, before the printer's buffer
 //! is printed, so "after" means after the printer confirmed the job (GS ( H, where the profile
 //! has it) or after the job's print time (where it does not).
@@ -146,6 +147,8 @@ pub trait PrinterPort {
     fn device_status(&mut self) -> io::Result<Option<PrinterStatus>> {
         Ok(None)
     }
+    /// Forgets what the printer sent and was not taken yet.
+    fn discard_input(&mut self) {}
 }
 
 pub struct SerialPrinter {
@@ -193,9 +196,23 @@ impl SerialPrinter {
 }
 
 impl PrinterPort for SerialPrinter {
+    /// Gives up when the line does not take the bytes in twice their time at the line's speed
+    /// plus two seconds (a printer holding the line busy by flow control while out of paper).
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let baud = u64::from(self.port.baud_rate().unwrap_or(9600).max(300));
+        let line_time = Duration::from_millis(bytes.len() as u64 * 11 * 1000 * 2 / baud);
+        self.port.set_timeout(line_time + Duration::from_secs(2)).map_err(io::Error::other)?;
         self.port.write_all(bytes)?;
         self.port.flush()
+    }
+
+    fn discard_input(&mut self) {
+        while self.port.bytes_to_read().unwrap_or(0) > 0 {
+            if self.read_some(Duration::from_millis(1)).unwrap_or(0) == 0 {
+                break;
+            }
+        }
+        self.input.clear();
     }
 
     fn query(&mut self, n: u8) -> io::Result<Option<u8>> {
@@ -334,11 +351,18 @@ impl PrinterPort for FilePrinter {
         self.lp_status
     }
 
+    /// Asked each time: a printer switched on after the till started answers from then on.
     fn device_status(&mut self) -> io::Result<Option<PrinterStatus>> {
-        if !self.lp_status {
-            return Ok(None);
+        match self.lp_status_now() {
+            Ok(status) => {
+                self.lp_status = true;
+                Ok(Some(status))
+            }
+            Err(_) => {
+                self.lp_status = false;
+                Ok(None)
+            }
         }
-        self.lp_status_now().map(Some)
     }
 
     /// usblp's `read()`: what a printer in bidirectional mode sent back.
@@ -404,12 +428,38 @@ pub fn print_job(port: &mut dyn PrinterPort, profile: &Profile, bytes: &[u8]) ->
     if !before.can_print() {
         return Ok(JobResult::Refused { before });
     }
+    // From the first byte on, part of the job may be on paper: whatever fails now (a write
+    // that times out, a lost line) makes the job incomplete, never "not sent" — else a retry
+    // would print its start a second time, unmarked.
+    let confirmed = match send_and_confirm(port, profile, bytes) {
+        Ok(confirmed) => confirmed,
+        Err(e) => {
+            crate::log::event(&format!("print job cut off: {e}"));
+            false
+        }
+    };
+    let after = status(port).unwrap_or_default();
+    if after.unknown && confirmed {
+        return Ok(JobResult::Printed { after });
+    }
+    if confirmed && after.can_print() || after.cutter_error && !after.paper_out {
+        // A jammed cutter stops the job at its cut, its last command: the text is on paper.
+        // The job is not printed again; the cashier frees the cutter and tears the receipt off.
+        Ok(JobResult::Printed { after })
+    } else {
+        Ok(JobResult::Incomplete { after })
+    }
+}
+
+/// Writes a job and waits until the printer confirms it: its process ID answered (GS ( H), or
+/// its print time gone by. False when the confirmation did not come.
+fn send_and_confirm(port: &mut dyn PrinterPort, profile: &Profile, bytes: &[u8]) -> io::Result<bool> {
     port.write(bytes)?;
     if !port.has_status() {
-        return Ok(JobResult::Printed { after: status(port)? });
+        return Ok(true);
     }
     let print_time = profile.print_time(job_lines(bytes));
-    let confirmed = match profile.completion {
+    match profile.completion {
         Completion::ProcessId => {
             let id = next_process_id();
             port.write(&super::escpos::process_id(id))?;
@@ -421,25 +471,17 @@ pub fn print_job(port: &mut dyn PrinterPort, profile: &Profile, bytes: &[u8]) ->
             let deadline = Instant::now() + print_time * 2 + Duration::from_secs(2);
             loop {
                 if port.await_response(&response, Duration::from_millis(250))? {
-                    break true;
+                    return Ok(true);
                 }
                 if Instant::now() >= deadline || !status(port)?.can_print() {
-                    break false;
+                    return Ok(false);
                 }
             }
         }
         Completion::Timed => {
             std::thread::sleep(print_time);
-            true
+            Ok(true)
         }
-    };
-    let after = status(port)?;
-    if confirmed && after.can_print() || after.cutter_error && !after.paper_out {
-        // A jammed cutter stops the job at its cut, its last command: the text is on paper.
-        // The job is not printed again; the cashier frees the cutter and tears the receipt off.
-        Ok(JobResult::Printed { after })
-    } else {
-        Ok(JobResult::Incomplete { after })
     }
 }
 
@@ -449,6 +491,8 @@ pub fn clear_buffers(port: &mut dyn PrinterPort, profile: &Profile) -> io::Resul
     if !profile.clear_buffer || !port.has_status() {
         return Ok(false);
     }
+    // A clear response left over from before must not confirm this one.
+    port.discard_input();
     port.write(&super::escpos::CLEAR_BUFFERS)?;
     port.await_response(&[0x37, 0x25, 0x00], STATUS_TIMEOUT * 2)
 }
@@ -517,14 +561,29 @@ pub enum OpenError {
     Port(String, serialport::Error),
 }
 
-/// Opens the printer a spec names: `serial:PATH[:BAUD[:FRAMING]]` (e.g.
-/// `serial:/dev/ttyUSB0:115200:8N1`; 9600 8N1 by default) or `file:PATH` (e.g. `/dev/usb/lp0`).
+/// Opens the printer a spec names: `serial:PATH[:BAUD[:FRAMING[:FLOW]]]` (e.g.
+/// `serial:/dev/ttyUSB0:115200:8N1:none`; 9600 8N1 and the profile's flow control by default;
+/// FLOW is `rtscts`, `xonxoff` or `none`, as the printer's switches and the cable say) or
+/// `file:PATH` (e.g. `/dev/usb/lp0`).
 pub fn open_spec(spec: &str, profile: &Profile) -> Result<Box<dyn PrinterPort + Send>, OpenError> {
     if let Some(path) = spec.strip_prefix("file:") {
         return Ok(Box::new(FilePrinter::new(Path::new(path))));
     }
     let rest = spec.strip_prefix("serial:").ok_or(OpenError::BadSpec)?;
     let mut parts: Vec<&str> = rest.split(':').collect();
+    let flow = match parts.last().copied() {
+        Some(word) if parts.len() > 3 || ["rtscts", "xonxoff", "none"].contains(&word) && parts.len() > 1 => {
+            let flow = match word {
+                "rtscts" => Flow::Hardware,
+                "xonxoff" => Flow::XonXoff,
+                "none" => Flow::None,
+                _ => return Err(OpenError::BadSpec),
+            };
+            parts.pop();
+            flow
+        }
+        _ => profile.flow,
+    };
     let framing = match parts.last().and_then(|f| Framing::parse(f)) {
         Some(f) if parts.len() > 2 => {
             parts.pop();
@@ -540,7 +599,7 @@ pub fn open_spec(spec: &str, profile: &Profile) -> Result<Box<dyn PrinterPort + 
         _ => 9600,
     };
     let path = parts.join(":");
-    SerialPrinter::open(Path::new(&path), baud, framing, profile.flow)
+    SerialPrinter::open(Path::new(&path), baud, framing, flow)
         .map(|p| Box::new(p) as Box<dyn PrinterPort + Send>)
         .map_err(|e| OpenError::Port(path, e))
 }

@@ -4,8 +4,8 @@
 //! golden tests decode the till's own bytes with it. It never panics, whatever the bytes.
 //!
 //! It plays one printer model (a `Profile`) as a real one behaves:
-//! - bytes go into a receive buffer and print in order, at the model's speed when `speed` is
-//!   set; real-time commands (DLE EOT, DLE DC4, DLE ENQ) are answered on arrival, so a status
+//! - bytes go into a receive buffer and print in order, at the model's speed when made
+//!   `at_print_speed`; real-time commands (DLE EOT, DLE DC4, DLE ENQ) are answered on arrival, so a status
 //!   asked right after a job tells the state *before* the job printed;
 //! - when the paper runs out mid-job it stops and keeps the rest in its buffer, and prints it
 //!   once paper is loaded (unless DLE DC4 8 cleared the buffer first);
@@ -18,7 +18,6 @@
 use std::collections::VecDeque;
 
 use super::escpos::CP858_HIGH;
-use super::layout::{char_columns, width_in};
 use super::profile::{Hanzi, Profile};
 
 /// The paper sensor, as the emulator's operator sets it.
@@ -96,6 +95,9 @@ pub struct Decoder {
     qr_data: Vec<u8>,
     /// The QR model selected (GS ( k fn 65): 50, Model 2, as a printer starts.
     qr_model: u8,
+    /// The code page selected (ESC t): 0, PC437, as a printer starts; the emulator has the
+    /// glyphs of 19 (CP858) only, and prints others' upper half as garbage.
+    code_page: u8,
     /// Bytes of a command not yet complete.
     pending: Vec<u8>,
     /// Commands received and not yet printed: the printer's buffer.
@@ -194,6 +196,7 @@ impl Decoder {
             line: Vec::new(),
             qr_data: Vec::new(),
             qr_model: 50,
+            code_page: 0,
             pending: Vec::new(),
             buffer: VecDeque::new(),
             budget: None,
@@ -256,8 +259,10 @@ impl Decoder {
 
     /// Lets the head print `lines` more lines (at print speed); returns what it sends back.
     pub fn tick(&mut self, lines: usize) -> Vec<u8> {
+        let idle = self.buffered() == 0;
         if let Some(budget) = self.budget.as_mut() {
-            *budget = budget.saturating_add(lines);
+            // An idle head banks no time: the next job starts printing when it comes.
+            *budget = if idle { 0 } else { budget.saturating_add(lines) };
         }
         let mut answers = Vec::new();
         self.run(&mut answers);
@@ -336,6 +341,7 @@ impl Decoder {
                 self.bold = false;
                 self.chinese = false;
                 self.qr_model = 50;
+                self.code_page = 0;
             }
             [0x1B, b'a', n] => {
                 self.align = match n % 48 {
@@ -356,6 +362,7 @@ impl Decoder {
                 }
             }
             [0x1B, b'E', n] => self.bold = n & 1 == 1,
+            [0x1B, b't', n] => self.code_page = *n,
             [0x1B, b'p', m, ..] => self.events.push(Event::DrawerKick { pin: if m % 48 == 1 { 5 } else { 2 } }),
             [0x1C, 0x26] => self.chinese = true,
             [0x1C, 0x2E] => self.chinese = false,
@@ -460,11 +467,31 @@ impl Decoder {
 
     fn end_line(&mut self) {
         let bytes = std::mem::take(&mut self.line);
-        let text = if self.chinese { self.hanzi(&bytes) } else { bytes.iter().map(|&b| latin(b)).collect() };
+        // Columns as the head spends them, counted from the bytes (not from the layout's rule):
+        // one a single byte, two a double-byte glyph.
+        let glyphs = if self.chinese {
+            self.hanzi(&bytes)
+        } else {
+            let cp858 = self.code_page == 19;
+            let glyphs: Vec<(char, usize)> =
+                bytes.iter().map(|&b| (if b < 0x80 || cp858 { latin(b) } else { '\u{FFFD}' }, 1)).collect();
+            self.misprinted += glyphs.iter().filter(|(c, _)| *c == '\u{FFFD}').count();
+            glyphs
+        };
         let columns = if self.double { self.profile.columns / 2 } else { self.profile.columns };
         // The head wraps what is wider than the paper, as the printer does.
-        for piece in cut_to(&text, columns.max(2), self.chinese) {
-            let pad = columns.saturating_sub(width_in(&piece, self.chinese));
+        let mut pieces = vec![(String::new(), 0usize)];
+        for (glyph, width) in glyphs {
+            if pieces.last().is_some_and(|(_, used)| used + width > columns.max(2)) {
+                pieces.push((String::new(), 0));
+            }
+            if let Some((text, used)) = pieces.last_mut() {
+                text.push(glyph);
+                *used += width;
+            }
+        }
+        for (piece, width) in pieces {
+            let pad = columns.saturating_sub(width);
             let left = match self.align {
                 Align::Left => 0,
                 Align::Center => pad / 2,
@@ -476,49 +503,52 @@ impl Decoder {
         }
     }
 
-    /// Double-byte text as this model's font prints it.
-    fn hanzi(&mut self, bytes: &[u8]) -> String {
-        if self.profile.hanzi == Hanzi::Gb18030 {
-            let (text, _, _) = encoding_rs::GB18030.decode(bytes);
-            self.outside_gb2312.extend(text.chars().filter(|c| !c.is_ascii() && !in_gb2312(*c)));
-            return text.into_owned();
-        }
-        let mut text = String::new();
+    /// Double-byte text as this model's font prints it: each glyph with the columns it takes.
+    fn hanzi(&mut self, bytes: &[u8]) -> Vec<(char, usize)> {
+        let mut glyphs = Vec::new();
         let mut i = 0;
         while i < bytes.len() {
             let lead = bytes[i];
             if lead < 0x80 {
-                text.push(char::from(lead));
+                glyphs.push((char::from(lead), 1));
                 i += 1;
                 continue;
             }
-            // The firmware takes every byte from 0x81 on as the first of a pair.
-            let Some(&trail) = bytes.get(i + 1) else {
-                i += 1;
-                continue;
+            // GB18030 firmware reads a four-byte code as one glyph; GBK and GB2312 firmware
+            // take every byte from 0x81 on as the first of a pair.
+            let four = bytes.get(i..i + 4).filter(|b| {
+                self.profile.hanzi == Hanzi::Gb18030 && (0x30..=0x39).contains(&b[1]) && (0x30..=0x39).contains(&b[3])
+            });
+            let code = match four {
+                Some(code) => code,
+                None => match bytes.get(i..i + 2) {
+                    Some(pair) => pair,
+                    None => break,
+                },
             };
-            i += 2;
-            // What the model's font has at this pair (a GB18030 four-byte code read as two
-            // pairs has nothing there; € at A2E3 is not in GB2312 fonts).
-            let pair = [lead, trail];
-            let (decoded, _, _) = encoding_rs::GB18030.decode(&pair);
+            i += code.len();
+            let (decoded, _, _) = encoding_rs::GB18030.decode(code);
             let mut chars = decoded.chars();
             match (chars.next(), chars.next()) {
-                (Some(c), None) if !c.is_ascii() && c != '\u{FFFD}' && self.profile.has_hanzi(c) => text.push(c),
+                (Some(c), None) if !c.is_ascii() && c != '\u{FFFD}' && self.profile.has_hanzi(c) => {
+                    if !in_gb2312(c) {
+                        self.outside_gb2312.push(c);
+                    }
+                    glyphs.push((c, 2));
+                }
                 // GB2312 fonts print what they lack as a blank, in both columns.
                 _ if self.profile.hanzi == Hanzi::Gb2312 => {
                     self.misprinted += 1;
-                    text.push_str("  ");
+                    glyphs.extend([(' ', 1), (' ', 1)]);
                 }
-                // Garbage glyphs.
+                // Garbage: a glyph from elsewhere in the font.
                 _ => {
                     self.misprinted += 1;
-                    text.push('\u{FFFD}');
+                    glyphs.push(('\u{FFFD}', 2));
                 }
             }
         }
-        self.outside_gb2312.extend(text.chars().filter(|c| !c.is_ascii() && *c != '\u{FFFD}' && !in_gb2312(*c)));
-        text
+        glyphs
     }
 }
 
@@ -527,35 +557,24 @@ fn latin(b: u8) -> char {
     if b < 0x80 { char::from(b) } else { CP858_HIGH.chars().nth(usize::from(b - 0x80)).unwrap_or('?') }
 }
 
-/// Text cut into pieces of at most `columns` printer columns, where the head runs out of dots.
-fn cut_to(text: &str, columns: usize, chinese: bool) -> Vec<String> {
-    let mut pieces = vec![String::new()];
-    let mut width = 0;
-    for c in text.chars() {
-        let w = char_columns(c, chinese);
-        if width + w > columns {
-            pieces.push(String::new());
-            width = 0;
-        }
-        if let Some(piece) = pieces.last_mut() {
-            piece.push(c);
-        }
-        width += w;
-    }
-    pieces
-}
-
-/// Reads a QR code off a raster image, as a phone's camera would (rqrr, not the code that drew it).
+/// Reads a QR code off a raster image, as a phone's camera would (rqrr, not the code that drew
+/// it). Images beyond a receipt's size are not searched, and whatever the reader does with odd
+/// bits (it has asserted on some) stays inside: the emulator never panics on input.
 fn read_qr(width: usize, height: usize, bits: &[u8]) -> Option<String> {
     let row = width / 8;
-    if width == 0 || height == 0 || bits.len() < row * height {
+    if width == 0 || height == 0 || width > 2048 || height > 4096 || bits.len() < row * height {
         return None;
     }
-    let mut image =
-        rqrr::PreparedImage::prepare_from_bitmap(width, height, |x, y| bits[y * row + x / 8] & (0x80 >> (x % 8)) != 0);
-    let grids = image.detect_grids();
-    let (_, content) = grids.first()?.decode().ok()?;
-    Some(content)
+    std::panic::catch_unwind(|| {
+        let mut image = rqrr::PreparedImage::prepare_from_bitmap(width, height, |x, y| {
+            bits.get(y * row + x / 8).is_some_and(|b| b & (0x80 >> (x % 8)) != 0)
+        });
+        let grids = image.detect_grids();
+        let (_, content) = grids.first()?.decode().ok()?;
+        Some(content)
+    })
+    .ok()
+    .flatten()
 }
 
 /// GB2312 is the part of GBK whose two bytes both lie in A1–FE.
@@ -621,6 +640,18 @@ mod tests {
                 assert_eq!(answers, vec![0x37, 0x22, b'A', b'B', b'C', b'D', 0x00]);
             }
         }
+    }
+
+    #[test]
+    fn latin_text_needs_its_code_page_selected() {
+        // "Café €" in CP858 bytes: garbage on the power-on page (PC437), right after ESC t 19.
+        let text = [b'C', b'a', b'f', 0x82, b' ', 0xD5, 0x0A];
+        let mut d = Decoder::new(Profile::generic_80());
+        d.feed(&text);
+        assert_eq!((d.text.as_str(), d.misprinted), ("Caf\u{FFFD} \u{FFFD}\n", 2));
+        let mut d = Decoder::new(Profile::generic_80());
+        d.feed(&[&[0x1B, b't', 19][..], &text[..]].concat());
+        assert_eq!((d.text.as_str(), d.misprinted), ("Café €\n", 0));
     }
 
     #[test]

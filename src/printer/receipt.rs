@@ -244,10 +244,13 @@ impl Receipt {
     }
 
     /// The till's own card slip (签购单, the merchant's copy for the cardholder to sign) of one
-    /// card payment: what the terminal did not print itself. Every field a Chinese acquirer's
-    /// slip carries: the transaction's type (消费 / 退货), the card, the issuer (the terminal's
-    /// card name), the acquirer's merchant number, terminal, batch, voucher, trace and
-    /// reference numbers, the authorisation code (ZVT 3B), and the terminal's own date and time.
+    /// card payment, for a terminal that printed none itself: the transaction's type (消费 /
+    /// 退货), the card, the issuer as the terminal names the card (8B), the acquirer's merchant
+    /// number (2A; ZVT carries no acquirer's name), terminal, voucher (87) and trace (0B)
+    /// numbers, the reference number (the terminal's turnover number, 88, left out where it sent
+    /// none), the authorisation code (3B) and the terminal's own date and time (0D, 0C). The
+    /// batch number is the till's: 1 + the terminal end-of-days before the payment, as the Z
+    /// reconciles them (ZVT sends none).
     pub fn card_slip(
         sale: &SaleRecord,
         payment: &crate::ledger::records::PaymentRecord,
@@ -278,13 +281,17 @@ impl Receipt {
         let mut add = |key: &str, value: String| meta.push((t!(key, locale = l).into_owned(), value));
         add("receipt.slip.type", t!(kind, locale = l).into_owned());
         add("receipt.slip.card", payment.masked_pan.clone().unwrap_or_default());
-        add("receipt.slip.issuer", payment.card_name.clone().unwrap_or_default());
+        if let Some(issuer) = payment.card_name.clone().filter(|n| !n.is_empty()) {
+            add("receipt.slip.issuer", issuer);
+        }
         add("receipt.slip.acquirer", facts.merchant_no.clone().unwrap_or_default());
         add("receipt.slip.terminal", payment.terminal_id.clone().unwrap_or_default());
         add("receipt.slip.batch", six(Some(facts.batch)));
         add("receipt.slip.voucher", six(payment.card_receipt));
         add("receipt.slip.trace", six(payment.card_trace));
-        add("receipt.slip.reference", field(0x88).map(str::to_string).unwrap_or_else(|| six(payment.card_trace)));
+        if let Some(reference) = field(0x88) {
+            add("receipt.slip.reference", reference.to_string());
+        }
         add("receipt.slip.auth", payment.aid.clone().unwrap_or_default());
         add("receipt.slip.when", when);
         add("receipt.slip.receipt", sale.receipt_no.to_string());

@@ -36,7 +36,10 @@ fn drain(till: &mut Till, jobs: Vec<Job>) {
 
 /// Opens the counter on `data_dir` with the PIN pad and the printer on these serial ports.
 fn open(data_dir: &std::path::Path, terminal_port: &str, printer_spec: &str) -> Result<Till, String> {
-    let store = StoreSettings::demo();
+    // The soak's printer emulator plays an Epson TM-T20, which confirms each job (GS ( H).
+    let model = crate::printer::profile::Profile::by_id("epson-tm-t20");
+    let store =
+        StoreSettings { printer_model: model.unwrap_or(StoreSettings::demo().printer_model), ..StoreSettings::demo() };
     let mut ledger =
         Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency).map_err(|e| e.localized("en"))?;
     let catalog = Arc::new(crate::demo::load_catalog(&mut ledger, &store, true).map_err(|e| e.to_string())?);

@@ -274,6 +274,8 @@ pub struct PrintReport {
     pub problem: Option<String>,
     /// Training mode: what the emulated printer put on paper.
     pub paper: Vec<String>,
+    /// How many jobs still wait to print, where the worker read it from the ledger.
+    pub waiting: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -749,6 +751,7 @@ impl Till {
                     printer: status.as_ref().map_or(PrinterState::Offline, PrinterState::from_status),
                     problem: None,
                     paper: Vec::new(),
+                    waiting: None,
                 })
             }));
         }
@@ -1310,10 +1313,15 @@ impl Till {
                 if self.paper.len() > 20 {
                     self.paper.drain(..self.paper.len() - 20);
                 }
+                if let Some(waiting) = report.waiting {
+                    self.queued_prints = waiting;
+                }
                 match report.problem {
                     Some(key) => {
                         crate::log::event(&format!("print not done: {key}"));
-                        self.queued_prints += 1;
+                        if report.waiting.is_none() {
+                            self.queued_prints += 1;
+                        }
                         self.error_words("counter.not_printed", vec![("reason", Arg::Key(key))]);
                     }
                     None if report.printer == PrinterState::PaperLow => self.info_t("counter.paper_low"),
@@ -1910,6 +1918,7 @@ impl Till {
                 }
             }
             let mut printed = report(&results, device.printed_since(before));
+            printed.waiting = waiting(&ledger);
             if drawer_shut {
                 // Cash changed hands and the printer could not take the drawer's pulse.
                 printed.problem = Some("printer.drawer_shut".into());
@@ -1928,7 +1937,9 @@ impl Till {
             match crate::print_queue::retry_pending(&*ledger, &mut *device.port, &store) {
                 Ok(done) => {
                     let results: Vec<JobResult> = done.into_iter().map(|(_, r)| r).collect();
-                    Message::Printed(report(&results, device.printed_since(before)))
+                    let mut printed = report(&results, device.printed_since(before));
+                    printed.waiting = waiting(&ledger);
+                    Message::Printed(printed)
                 }
                 Err(e) => print_failure(&e),
             }
@@ -1975,8 +1986,13 @@ fn outcome_word(o: &Outcome) -> String {
 
 use crate::admin::check_with_lockout;
 
+/// How many print jobs wait in the ledger (None if it cannot say).
+fn waiting(ledger: &workers::SharedLedger) -> Option<usize> {
+    workers::lock(ledger).pending_print_jobs().ok().map(|jobs| jobs.len())
+}
+
 pub(crate) fn report(results: &[JobResult], paper: Vec<String>) -> PrintReport {
-    let mut report = PrintReport { printer: PrinterState::Ok, problem: None, paper };
+    let mut report = PrintReport { printer: PrinterState::Ok, problem: None, paper, waiting: None };
     for result in results {
         let (status, problem) = match result {
             // Printed, but the cutter jammed at its end: the cashier frees it and tears off.
@@ -1998,6 +2014,7 @@ pub(crate) fn print_failure(e: &crate::print_queue::PrintError) -> Message {
         printer: if offline { PrinterState::Offline } else { PrinterState::Unknown },
         problem: Some("printer.error".into()),
         paper: Vec::new(),
+        waiting: None,
     })
 }
 
