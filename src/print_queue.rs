@@ -141,7 +141,7 @@ pub fn print_sale(
     // receipt's job, which a reload would print (and kick) again later.
     let mut drawer_shut = false;
     if !copy && record.payments.iter().any(|p| p.kind == "cash") {
-        drawer_shut = !open_drawer(port, profile).unwrap_or(false);
+        drawer_shut = !open_drawer(port, profile, store.drawer_pin).unwrap_or(false);
     }
     let result = send_in_order(ledger, port, store, job_id)?;
     Ok(SalePrinted { job_id, result, drawer_shut })
@@ -297,10 +297,11 @@ fn marked(job: &PrintJob, store: &StoreSettings) -> Result<Vec<u8>, PrintError> 
 pub fn no_sale(
     ledger: &impl LedgerLock,
     port: &mut dyn PrinterPort,
-    profile: &Profile,
+    store: &StoreSettings,
     who: &str,
     reason: &str,
 ) -> Result<JobResult, PrintError> {
+    let profile = store.printer_model;
     // The pulse needs a printer that answers, and ESC p one that can print now.
     let before = status(port)?;
     let takes_it = if profile.drawer == DrawerCommand::EscP { before.can_print() } else { before.answering };
@@ -309,19 +310,19 @@ pub fn no_sale(
     }
     ledger.with(|l| l.append("no_sale", &[("by", who.to_string()), ("reason", reason.to_string())], Utc::now()))?;
     // Not a kept job: a drawer that did not open now must not open by itself later.
-    open_drawer(port, profile)?;
+    open_drawer(port, profile, store.drawer_pin)?;
     Ok(JobResult::Printed { after: status(port)? })
 }
 
 /// The drawer pulse, sent at once and never kept for later. ESC p is processed in order behind
 /// whatever the printer holds, so it is sent only when the printer can print now (else it would
 /// open the drawer by itself after a reload); the real-time pulse always goes. True if sent.
-fn open_drawer(port: &mut dyn PrinterPort, profile: &Profile) -> Result<bool, PrintError> {
+fn open_drawer(port: &mut dyn PrinterPort, profile: &Profile, pin: Option<u8>) -> Result<bool, PrintError> {
     let now = status(port)?;
     let takes_it = if profile.drawer == DrawerCommand::EscP { now.can_print() } else { now.answering };
     if !takes_it && !now.unknown {
         return Ok(false);
     }
-    port.write(&drawer_pulse(profile))?;
+    port.write(&drawer_pulse(profile, pin.unwrap_or(profile.drawer_pin)))?;
     Ok(true)
 }

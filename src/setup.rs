@@ -94,6 +94,8 @@ pub struct Draft {
     pub receipt_locale: String,
     /// The printer profile's id.
     pub printer_model: String,
+    /// Kept from the settings file (the wizard does not ask: most drawers are on pin 2).
+    pub drawer_pin: Option<u8>,
     pub tax_classes: Vec<TaxDraft>,
     pub terminal: TerminalDraft,
     pub printer: PrinterDraft,
@@ -146,6 +148,7 @@ impl Draft {
             screen_locale: store.screen_locale.clone(),
             receipt_locale: store.receipt_locale.clone(),
             printer_model: store.printer_model.id.to_string(),
+            drawer_pin: store.drawer_pin,
             tax_classes: store
                 .tax_classes
                 .iter()
@@ -183,6 +186,7 @@ impl Draft {
             screen_locale: "zh-CN".into(),
             receipt_locale: "zh-CN".into(),
             printer_model: crate::printer::profile::Profile::generic_80().id.to_string(),
+            drawer_pin: None,
             tax_classes: Vec::new(),
             terminal: TerminalDraft {
                 port: String::new(),
@@ -231,6 +235,9 @@ impl Draft {
         store.insert("receipt_locale".into(), text(&self.receipt_locale));
         store.insert("screen_locale".into(), text(&self.screen_locale));
         store.insert("printer_model".into(), text(&self.printer_model));
+        if let Some(pin) = self.drawer_pin {
+            store.insert("drawer_pin".into(), Value::Integer(i64::from(pin)));
+        }
         store.insert("receipt_header".into(), lines(&self.receipt_header));
         store.insert("receipt_footer".into(), lines(&self.receipt_footer));
         let mut top = Table::new();

@@ -301,12 +301,15 @@ mod queue {
         std::thread::sleep(Duration::from_millis(100));
         let decoder = rig.finish();
         assert_eq!(kicks(&decoder.events), 0);
-        // With paper, ESC p on pin 2 opens it at the sale.
-        let mut rig = Rig::new("generic-80");
-        let printed = print_sale(&ledger, &mut rig.printer, &store, receipt, false).unwrap();
-        assert!(!printed.drawer_shut);
-        let decoder = rig.finish();
-        assert_eq!(decoder.events.iter().filter(|e| **e == Event::DrawerKick { pin: 2 }).count(), 1);
+        // With paper, ESC p on pin 2 opens it at the sale; on pin 5 where the settings say so.
+        for (pin, setting) in [(2, None), (5, Some(5))] {
+            let mut rig = Rig::new("generic-80");
+            let store = StoreSettings { drawer_pin: setting, ..store_for(&rig) };
+            let printed = print_sale(&ledger, &mut rig.printer, &store, receipt, false).unwrap();
+            assert!(!printed.drawer_shut);
+            let decoder = rig.finish();
+            assert_eq!(decoder.events.iter().filter(|e| **e == Event::DrawerKick { pin }).count(), 1, "pin {pin}");
+        }
     }
 
     /// Paper out mid-receipt, then a new roll and the queue's retry: what the customer holds.
@@ -385,7 +388,7 @@ mod queue {
         let mut rig = Rig::new("epson-tm-t20");
         let store = store_for(&rig);
         assert!(matches!(
-            no_sale(&ledger, &mut rig.printer, rig.profile, "manager", "change for the till").unwrap(),
+            no_sale(&ledger, &mut rig.printer, &store, "manager", "change for the till").unwrap(),
             JobResult::Printed { .. }
         ));
         assert!(ledger.lock().unwrap().pending_print_jobs().unwrap().is_empty(), "the drawer is never a job kept");
@@ -418,7 +421,8 @@ mod queue {
         let (ledger, _) = ledger_with_a_cash_sale(dir.path());
         let mut rig = Rig::new("generic-58");
         rig.set_paper(PaperControl::Set(Paper::Out));
-        let result = no_sale(&ledger, &mut rig.printer, rig.profile, "manager", "change").unwrap();
+        let store = store_for(&rig);
+        let result = no_sale(&ledger, &mut rig.printer, &store, "manager", "change").unwrap();
         assert!(matches!(result, JobResult::Refused { before } if before.paper_out));
         rig.set_paper(PaperControl::Set(Paper::Ok));
         let decoder = rig.finish();

@@ -37,6 +37,8 @@ pub struct StoreSettings {
     pub receipt_locale: String,
     /// The receipt printer's model: its columns, charset and commands.
     pub printer_model: &'static crate::printer::profile::Profile,
+    /// The drawer's pin where it is not the model's (2 on most drawers, 5 on some).
+    pub drawer_pin: Option<u8>,
     /// Voiding a cart line worth more than this needs a manager.
     pub void_approval_over: rust_decimal::Decimal,
     /// A discount of more than this many percent needs a manager.
@@ -75,6 +77,7 @@ impl StoreSettings {
             screen_locale: "zh-CN".into(),
             receipt_locale: "zh-CN".into(),
             printer_model: crate::printer::profile::Profile::generic_80(),
+            drawer_pin: None,
             void_approval_over: dec!(50),
             discount_approval_over: dec!(10),
             cash_given_notes: 5,

@@ -14,6 +14,7 @@
 //!                                 # refund_approval_over = "0" (a manager for every refund)
 //! receipt_locale = "zh-CN"        # and screen_locale
 //! printer_model = "generic-80"    # see printer::profile (paper_mm = 58 | 80 still reads)
+//! drawer_pin = 5                  # only where the drawer is not on the model's pin (2)
 //! receipt_header = ["地址…"]      # and receipt_footer
 //! [[tax_class]]
 //! code = "A"
@@ -103,6 +104,7 @@ pub enum Problem {
     BadLocale(String),
     BadPaper(i64),
     BadPrinterModel(String),
+    BadDrawerPin(i64),
     BadAmount(String),
     /// A serial port or device file that does not exist.
     BadPort(String),
@@ -148,6 +150,7 @@ impl SettingsError {
             Problem::BadCurrency(c) => t!("settings.bad_currency", locale = locale, value = c),
             Problem::BadLocale(l) => t!("settings.bad_locale", locale = locale, value = l),
             Problem::BadPaper(p) => t!("settings.bad_paper", locale = locale, value = p),
+            Problem::BadDrawerPin(p) => t!("settings.bad_drawer_pin", locale = locale, value = p),
             Problem::BadPrinterModel(m) => t!(
                 "settings.bad_printer_model",
                 locale = locale,
@@ -379,6 +382,12 @@ pub fn parse(text: &str) -> Result<Settings, Vec<SettingsError>> {
             match mm {
                 58 | 80 => store.printer_model = crate::printer::profile::Profile::generic(mm as u8),
                 other => r.problem("paper_mm", Problem::BadPaper(other)),
+            }
+        }
+        if let Some(pin) = r.integer("drawer_pin") {
+            match pin {
+                2 | 5 => store.drawer_pin = Some(pin as u8),
+                other => r.problem("drawer_pin", Problem::BadDrawerPin(other)),
             }
         }
         if let Some(model) = r.string("printer_model") {
@@ -646,6 +655,11 @@ mod tests {
         // Settings from before printer models: the generic printer of the paper's width.
         let older = template().replace("printer_model = \"generic-80\"", "paper_mm = 58");
         assert_eq!(parse(&older).unwrap().store.printer_model.id, "generic-58");
+        let pin5 =
+            template().replace("printer_model = \"generic-80\"", "printer_model = \"generic-80\"\ndrawer_pin = 5");
+        assert_eq!(parse(&pin5).unwrap().store.drawer_pin, Some(5));
+        let pin3 = pin5.replace("drawer_pin = 5", "drawer_pin = 3");
+        assert_eq!(parse(&pin3).unwrap_err()[0].problem, Problem::BadDrawerPin(3));
         let tm = template().replace("generic-80\"", "epson-tm-t88\"");
         assert_eq!(parse(&tm).unwrap().store.printer_model.columns, 42);
         assert!(keys.contains(&("terminal.port", &Problem::BadPort("/dev/does-not-exist".into()))), "{keys:?}");

@@ -35,8 +35,8 @@ pub const CLEAR_BUFFERS: [u8; 10] = [0x10, 0x14, 0x08, 0x01, 0x03, 0x14, 0x01, 0
 /// printed again later (after a reload) does not open the drawer again.
 /// - DLE DC4 1 m 1: 100 ms in real time, whatever the paper;
 /// - ESC p m 25 250: 50 ms on, 500 ms off, in order with the print data.
-pub fn drawer_pulse(profile: &Profile) -> Vec<u8> {
-    let m = u8::from(profile.drawer_pin == 5);
+pub fn drawer_pulse(profile: &Profile, pin: u8) -> Vec<u8> {
+    let m = u8::from(pin == 5);
     match profile.drawer {
         DrawerCommand::RealTime => vec![0x10, 0x14, 0x01, m, 0x01],
         DrawerCommand::EscP => vec![0x1B, 0x70, m, 25, 250],

@@ -1949,10 +1949,10 @@ impl Till {
     fn no_sale(&self, by: &str) -> Vec<Job> {
         let Some(printer) = &self.devices.printer else { return Vec::new() };
         let ledger = self.devices.shared.clone();
-        let profile = self.counter.store().printer_model;
+        let store = self.counter.store().clone();
         let by = by.to_string();
         vec![printer.call(move |device| {
-            match crate::print_queue::no_sale(&*ledger, &mut *device.port, profile, &by, "counter") {
+            match crate::print_queue::no_sale(&*ledger, &mut *device.port, &store, &by, "counter") {
                 Ok(result) => Message::Printed(report(&[result], Vec::new())),
                 Err(e) => print_failure(&e),
             }
