@@ -96,6 +96,8 @@ pub struct Draft {
     pub printer_model: String,
     /// Kept from the settings file (the wizard does not ask: most drawers are on pin 2).
     pub drawer_pin: Option<u8>,
+    /// The logo's file, kept from the settings file.
+    pub logo: String,
     pub tax_classes: Vec<TaxDraft>,
     pub terminal: TerminalDraft,
     pub printer: PrinterDraft,
@@ -149,6 +151,7 @@ impl Draft {
             receipt_locale: store.receipt_locale.clone(),
             printer_model: store.printer_model.id.to_string(),
             drawer_pin: store.drawer_pin,
+            logo: store.logo.as_ref().map(|(path, _)| path.clone()).unwrap_or_default(),
             tax_classes: store
                 .tax_classes
                 .iter()
@@ -187,6 +190,7 @@ impl Draft {
             receipt_locale: "zh-CN".into(),
             printer_model: crate::printer::profile::Profile::generic_80().id.to_string(),
             drawer_pin: None,
+            logo: String::new(),
             tax_classes: Vec::new(),
             terminal: TerminalDraft {
                 port: String::new(),
@@ -235,6 +239,9 @@ impl Draft {
         store.insert("receipt_locale".into(), text(&self.receipt_locale));
         store.insert("screen_locale".into(), text(&self.screen_locale));
         store.insert("printer_model".into(), text(&self.printer_model));
+        if !self.logo.is_empty() {
+            store.insert("logo".into(), text(&self.logo));
+        }
         if let Some(pin) = self.drawer_pin {
             store.insert("drawer_pin".into(), Value::Integer(i64::from(pin)));
         }

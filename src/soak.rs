@@ -142,14 +142,14 @@ pub fn run(exe: &Path, dir: &Path, kills: u32, seed: u64, mut progress: impl FnM
             cmd.args(["drive", "--sales", &sales.to_string(), "--seed", &seed.to_string()])
                 .args(["--terminal", &pt_port])
                 .arg("--printer")
-                .arg(format!("serial:{printer_port}"))
-                .args(["--printer-model", "epson-tm-t20"]);
+                .arg(format!("serial:{printer_port}"));
         } else {
             cmd.args(["simulate", "--sales", &sales.to_string(), "--card-share", "0.8", "--seed", &seed.to_string()])
                 .arg("--terminal")
                 .arg(format!("serial:{pt_port}"))
                 .arg("--printer")
-                .arg(format!("serial:{printer_port}"));
+                .arg(format!("serial:{printer_port}"))
+                .args(["--printer-model", "epson-tm-t20"]);
         }
         cmd.arg("--data-dir").arg(&data).args(["--lang", "en"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn()
     };

@@ -348,3 +348,43 @@ fn the_slip_of_a_voided_cart() {
     printer.feed(&encode(&doc).unwrap());
     assert_eq!(printer.text, text);
 }
+
+#[test]
+fn the_stores_logo_heads_the_receipt_on_every_printer_that_prints_images() {
+    // A 300×80 logo: a black bar on white.
+    let mut png = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut png, 300, 80);
+        encoder.set_color(png::ColorType::Grayscale);
+        let mut writer = encoder.write_header().unwrap();
+        let data: Vec<u8> = (0..80 * 300).map(|i| if (20..60).contains(&(i / 300)) { 0 } else { 255 }).collect();
+        writer.write_image_data(&data).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("logo.png");
+    std::fs::write(&path, &png).unwrap();
+    let text = till::config::settings::template().replace(
+        "printer_model = \"generic-80\"",
+        &format!("printer_model = \"generic-80\"\nlogo = \"{}\"", path.display()),
+    );
+    let store = till::config::settings::parse(&text).unwrap().store;
+    for profile in till::printer::profile::PROFILES {
+        let store = StoreSettings { printer_model: profile, ..store.clone() };
+        let doc = layout(&Receipt::from_sale(&posted_sale(), &store, "zh-CN", false), profile);
+        let shown = doc.to_text();
+        assert!(shown.starts_with(&format!("[IMAGE {}x80]\n", profile.dots)), "{}: {shown}", profile.id);
+        let mut printer = Decoder::new(profile);
+        printer.feed(&encode(&doc).unwrap());
+        assert_eq!(printer.text, shown, "{}", profile.id);
+        let Some(PaperItem::Image { bits, width, .. }) = printer.items.first() else { panic!("{}", profile.id) };
+        let row = width / 8;
+        let dark = |x: usize, y: usize| bits[y * row + x / 8] & (0x80 >> (x % 8)) != 0;
+        let centre = usize::from(profile.dots) / 2;
+        assert!(dark(centre, 40) && !dark(centre, 10), "{}: the bar, not the white", profile.id);
+    }
+    // A logo that is not a PNG is named in the settings' problems.
+    std::fs::write(&path, b"not a png").unwrap();
+    let problems = till::config::settings::parse(&text).unwrap_err();
+    assert_eq!(problems[0].key, "store.logo");
+    assert!(problems[0].localized("en").contains("logo.png"), "{}", problems[0].localized("en"));
+}

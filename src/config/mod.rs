@@ -39,6 +39,8 @@ pub struct StoreSettings {
     pub printer_model: &'static crate::printer::profile::Profile,
     /// The drawer's pin where it is not the model's (2 on most drawers, 5 on some).
     pub drawer_pin: Option<u8>,
+    /// The store's logo at the head of each receipt (a PNG file, read with the settings).
+    pub logo: Option<(String, std::sync::Arc<crate::printer::logo::Logo>)>,
     /// Voiding a cart line worth more than this needs a manager.
     pub void_approval_over: rust_decimal::Decimal,
     /// A discount of more than this many percent needs a manager.
@@ -78,6 +80,7 @@ impl StoreSettings {
             receipt_locale: "zh-CN".into(),
             printer_model: crate::printer::profile::Profile::generic_80(),
             drawer_pin: None,
+            logo: None,
             void_approval_over: dec!(50),
             discount_approval_over: dec!(10),
             cash_given_notes: 5,

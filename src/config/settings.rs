@@ -15,6 +15,7 @@
 //! receipt_locale = "zh-CN"        # and screen_locale
 //! printer_model = "generic-80"    # see printer::profile (paper_mm = 58 | 80 still reads)
 //! drawer_pin = 5                  # only where the drawer is not on the model's pin (2)
+//! logo = "/etc/till/logo.png"     # printed at the head of each receipt (optional)
 //! receipt_header = ["地址…"]      # and receipt_footer
 //! [[tax_class]]
 //! code = "A"
@@ -105,6 +106,7 @@ pub enum Problem {
     BadPaper(i64),
     BadPrinterModel(String),
     BadDrawerPin(i64),
+    BadLogo(String, String),
     BadAmount(String),
     /// A serial port or device file that does not exist.
     BadPort(String),
@@ -151,6 +153,7 @@ impl SettingsError {
             Problem::BadLocale(l) => t!("settings.bad_locale", locale = locale, value = l),
             Problem::BadPaper(p) => t!("settings.bad_paper", locale = locale, value = p),
             Problem::BadDrawerPin(p) => t!("settings.bad_drawer_pin", locale = locale, value = p),
+            Problem::BadLogo(path, why) => t!("settings.bad_logo", locale = locale, file = path, why = why),
             Problem::BadPrinterModel(m) => t!(
                 "settings.bad_printer_model",
                 locale = locale,
@@ -382,6 +385,15 @@ pub fn parse(text: &str) -> Result<Settings, Vec<SettingsError>> {
             match mm {
                 58 | 80 => store.printer_model = crate::printer::profile::Profile::generic(mm as u8),
                 other => r.problem("paper_mm", Problem::BadPaper(other)),
+            }
+        }
+        if let Some(path) = r.string("logo").filter(|p| !p.is_empty()) {
+            let read = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| crate::printer::logo::Logo::from_png(&bytes).map_err(|e| e.to_string()));
+            match read {
+                Ok(logo) => store.logo = Some((path, std::sync::Arc::new(logo))),
+                Err(why) => r.problem("logo", Problem::BadLogo(path, why)),
             }
         }
         if let Some(pin) = r.integer("drawer_pin") {

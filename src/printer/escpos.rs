@@ -178,6 +178,10 @@ pub fn encode(doc: &Document) -> Result<Vec<u8>> {
                     p.custom(&qr_raster(data, profile)?)?;
                 }
             }
+            Block::Image(image) if profile.raster => {
+                p.custom(&raster_command(image))?;
+            }
+            Block::Image(_) => {}
             // No CODE128 command: left out; the QR code carries the same id.
             Block::Barcode(_) if !profile.code128 => {}
             Block::Barcode(data) => {
@@ -231,6 +235,15 @@ pub fn qr_raster(data: &str, profile: &Profile) -> Result<Vec<u8>> {
     }
     cmd.extend_from_slice(&quiet);
     Ok(cmd)
+}
+
+/// GS v 0 for a raster image (normal density).
+pub fn raster_command(image: &super::logo::Raster) -> Vec<u8> {
+    let row_bytes = image.width / 8;
+    let mut cmd = vec![0x1D, 0x76, 0x30, 0x00, row_bytes as u8, (row_bytes >> 8) as u8];
+    cmd.extend_from_slice(&[image.height as u8, (image.height >> 8) as u8]);
+    cmd.extend_from_slice(&image.bits);
+    cmd
 }
 
 /// GS k CODE128 (code set B), bars 80 dots high, module width 2, human-readable text below.

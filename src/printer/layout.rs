@@ -36,6 +36,8 @@ pub enum Block {
     Rule(char),
     Qr(String),
     Barcode(String),
+    /// A raster image (the store's logo), already fitted to the profile's dots.
+    Image(super::logo::Raster),
     Feed(u8),
     Cut,
 }
@@ -224,6 +226,8 @@ impl Document {
                 // What the printer has no command for is not sent (a QR code goes as an image).
                 Block::Qr(_) if !self.profile.qr && !self.profile.raster => {}
                 Block::Qr(data) => out.push_str(&format!("[QR {data}]\n")),
+                Block::Image(_) if !self.profile.raster => {}
+                Block::Image(image) => out.push_str(&format!("[IMAGE {}x{}]\n", image.width, image.height)),
                 Block::Barcode(_) if !self.profile.code128 => {}
                 Block::Barcode(data) => out.push_str(&format!("[BARCODE {data}]\n")),
                 Block::Feed(n) => out.push_str(&"\n".repeat(usize::from(*n))),
@@ -258,6 +262,9 @@ pub fn terminal_receipt(lines: &[String], profile: &'static Profile) -> Document
 pub fn layout(r: &Receipt, profile: &'static Profile) -> Document {
     let l = r.locale.as_str();
     let mut d = Document::new(profile, l.starts_with("zh"));
+    if let Some(logo) = r.logo.as_ref().filter(|_| profile.raster) {
+        d.blocks.push(Block::Image(logo.raster(usize::from(profile.dots))));
+    }
     d.text(&r.store_name, Align::Center, true, false);
     for line in &r.store_lines {
         d.text(line, Align::Center, false, false);

@@ -11,6 +11,7 @@ pub mod driver;
 pub mod emulator;
 pub mod escpos;
 pub mod layout;
+pub mod logo;
 pub mod profile;
 pub mod receipt;
 pub mod render;

@@ -59,6 +59,8 @@ pub struct Receipt {
     pub footer: Vec<String>,
     /// What the QR code and the barcode carry: the receipt's id, scanned back for a refund.
     pub code: String,
+    /// The store's logo at the head, where the settings name one (customer receipts only).
+    pub logo: Option<std::sync::Arc<crate::printer::logo::Logo>>,
 }
 
 fn money(minor: i64, currency: Currency) -> String {
@@ -188,6 +190,7 @@ impl Receipt {
                 store.receipt_footer.clone()
             },
             code: receipt_code(&store.register, sale.receipt_no),
+            logo: store.logo.as_ref().map(|(_, logo)| logo.clone()),
         }
     }
 }
@@ -240,6 +243,7 @@ impl Receipt {
             cards: Vec::new(),
             footer: vec![t!("receipt.void_reason", locale = locale, reason = reason).into_owned()],
             code: String::new(),
+            logo: None,
         }
     }
 
@@ -323,6 +327,7 @@ impl Receipt {
                 t!("receipt.signature_note", locale = l).into_owned(),
             ],
             code: String::new(),
+            logo: None,
         }
     }
 }
