@@ -8,8 +8,9 @@
 //! A job cut short (paper out mid-receipt) is not printed twice over: where the printer
 //! confirms clearing its buffer (DLE DC4 8) the rest is dropped at once and the retry prints
 //! the receipt again under a "reprinted" mark; where it keeps the rest (paper out, still
-//! answering), it prints that rest itself after the reload and the retry adds only a marked
-//! note; where its state is unknown (not answering, the line lost), the retry reprints marked.
+//! answering; also for cover open or offline), it prints that rest itself after the reload and
+//! the retry adds only a marked note; where its state is unknown (a clear unanswered, not
+//! answering, the line lost), the retry reprints marked.
 //! (A printer switched off between the paper out and the reload loses the rest it kept: the
 //! note then completes nothing, and a copy (F9) is the remedy.)
 
@@ -19,7 +20,7 @@ use chrono::Utc;
 
 use crate::config::StoreSettings;
 use crate::ledger::{Ledger, LedgerError, PrintJob};
-use crate::printer::driver::{JobResult, PrinterPort, clear_buffers, print_job, status};
+use crate::printer::driver::{Cleared, JobResult, PrinterPort, clear_buffers, print_job, status};
 use crate::printer::escpos::{drawer_pulse, encode};
 use crate::printer::layout::{Align, Block, Document, layout, terminal_receipt};
 use crate::printer::profile::{DrawerCommand, Profile};
@@ -98,8 +99,10 @@ pub fn send(
     if let JobResult::Incomplete { after } = &result {
         // Whether the rest is dropped or waits in the printer decides how the retry goes; a
         // failed clear counts as not cleared, and the outcome is posted whatever happens.
-        let cleared = clear_buffers(port, profile).unwrap_or(false);
-        if !cleared && after.paper_out && after.answering {
+        // Kept by a printer that answers and stopped for what a person can put right (paper,
+        // cover, offline); unknown where a clear went unanswered: then reprinted, marked.
+        let stopped = after.paper_out || after.cover_open || after.offline;
+        if clear_buffers(port, profile) == Cleared::Unsupported && after.answering && stopped && !after.unrecoverable {
             reason = REST_KEPT.to_string();
         }
     }
@@ -115,10 +118,14 @@ pub struct SalePrinted {
     /// Cash changed hands and the drawer was not sent its pulse: the printer could not take
     /// it (ESC p waits behind paper out), so the drawer is to be opened with its key.
     pub drawer_shut: bool,
+    /// The card slips' jobs and how each went (none for a copy or a sale without a card).
+    pub slips: Vec<(i64, JobResult)>,
 }
 
-/// Prints the receipt of a posted sale (in the store's receipt language, for its printer); the
-/// drawer opens with it when cash changed hands.
+/// Prints the receipt of a posted sale (in the store's receipt language, for its printer) and,
+/// unless it is a copy, the card slips of its card payments; the drawer opens with it when
+/// cash changed hands. The receipt and the slips are kept before anything goes to the printer
+/// or the drawer: whatever happens next, they wait to print.
 pub fn print_sale(
     ledger: &impl LedgerLock,
     port: &mut dyn PrinterPort,
@@ -135,48 +142,32 @@ pub fn print_sale(
         (false, "refund") => "refund",
         _ => "receipt",
     };
-    // Kept first: whatever the printer or the drawer does next, the receipt waits to print.
     let job_id = ledger.with(|l| l.queue_print_job(kind, Some(receipt_no), &bytes, Utc::now()))?;
+    let mut slip_jobs = Vec::new();
+    if !copy {
+        // The cardholder's signature is owed whatever the receipt does.
+        for document in ledger.with(|l| card_slips(l, store, receipt_no))? {
+            let bytes = encoded(&document)?;
+            slip_jobs.push(ledger.with(|l| l.queue_print_job("merchant_copy", Some(receipt_no), &bytes, Utc::now()))?);
+        }
+    }
     // Cash changed hands: the drawer opens now, on its own command — never inside the
     // receipt's job, which a reload would print (and kick) again later.
     let mut drawer_shut = false;
     if !copy && record.payments.iter().any(|p| p.kind == "cash") {
         drawer_shut = !open_drawer(port, profile, store.drawer_pin).unwrap_or(false);
     }
-    let result = send_in_order(ledger, port, store, job_id)?;
-    Ok(SalePrinted { job_id, result, drawer_shut })
-}
-
-/// Prints the card slips of a sale's card payments: the terminal's own receipts (customer and
-/// merchant copies, as its print lines came) under the till's header where the ledger has them,
-/// else the till's own slip (签购单) for the cardholder to sign; nothing when the sale had no
-/// card payment.
-pub fn print_card_slips(
-    ledger: &impl LedgerLock,
-    port: &mut dyn PrinterPort,
-    store: &StoreSettings,
-    receipt_no: i64,
-) -> Result<Vec<(i64, JobResult)>, PrintError> {
-    let documents = ledger.with(|l| card_slips(l, store, receipt_no))?;
-    // Every slip is kept before any is sent: one the printer cannot take now waits in the queue.
-    let mut jobs = Vec::new();
-    for document in documents {
-        let bytes = encoded(&document)?;
-        let job = ledger.with(|l| l.queue_print_job("merchant_copy", Some(receipt_no), &bytes, Utc::now()))?;
-        jobs.push((job, bytes));
-    }
-    // All in one run of the queue, oldest first; a slip that could not print waits there.
+    // One run of the queue, oldest first: what could not print waits there, in order.
     let sent = retry_pending(ledger, port, store)?;
-    let mut done = Vec::new();
-    for (job, _) in jobs {
-        if let Some((_, result)) = sent.iter().find(|(sent, _)| sent.job_id == job) {
-            done.push((job, result.clone()));
-        }
+    let result = result_of(ledger, port, &sent, job_id)?;
+    let mut slips = Vec::new();
+    for job in slip_jobs {
+        slips.push((job, result_of(ledger, port, &sent, job)?));
     }
-    Ok(done)
+    Ok(SalePrinted { job_id, result, drawer_shut, slips })
 }
 
-/// The card slips of a sale, laid out (see `print_card_slips`): for each card payment, the
+/// The card slips of a sale, laid out (see `print_sale`): for each card payment, the
 /// terminal's own receipts under the till's header where it sent them, else the till's slip.
 pub fn card_slips(ledger: &Ledger, store: &StoreSettings, receipt_no: i64) -> Result<Vec<Document>, PrintError> {
     let profile = store.printer_model;
@@ -221,25 +212,33 @@ pub fn print_terminal_receipt(
     Ok((job, result))
 }
 
-/// Sends the pending jobs up to and including `job_id`, oldest first, and says how `job_id`
-/// went: refused (with the printer's state) when an older one could not print before it.
+/// Sends every pending job, oldest first, and says how `job_id` (kept last) went.
 pub fn send_in_order(
     ledger: &impl LedgerLock,
     port: &mut dyn PrinterPort,
     store: &StoreSettings,
     job_id: i64,
 ) -> Result<JobResult, PrintError> {
-    let done = retry_pending(ledger, port, store)?;
-    if let Some((_, result)) = done.iter().find(|(job, _)| job.job_id == job_id) {
+    let sent = retry_pending(ledger, port, store)?;
+    result_of(ledger, port, &sent, job_id)
+}
+
+/// How `job_id` went in a run of the queue: as sent; printed already (by an earlier run); or
+/// refused, still waiting behind one that could not print (with the printer's state then).
+fn result_of(
+    ledger: &impl LedgerLock,
+    port: &mut dyn PrinterPort,
+    sent: &[(PrintJob, JobResult)],
+    job_id: i64,
+) -> Result<JobResult, PrintError> {
+    if let Some((_, result)) = sent.iter().find(|(job, _)| job.job_id == job_id) {
         return Ok(result.clone());
     }
-    // Not among those sent now: printed already (with an earlier job's run), or still waiting
-    // behind one that could not print.
     let waiting = ledger.with(|l| l.pending_print_jobs())?.iter().any(|job| job.job_id == job_id);
     if !waiting {
         return Ok(JobResult::Printed { after: status(port)? });
     }
-    let before = match done.last() {
+    let before = match sent.last() {
         Some((_, JobResult::Refused { before })) => *before,
         Some((_, JobResult::Incomplete { after })) => *after,
         _ => status(port)?,
@@ -309,14 +308,17 @@ pub fn no_sale(
         return Ok(JobResult::Refused { before });
     }
     ledger.with(|l| l.append("no_sale", &[("by", who.to_string()), ("reason", reason.to_string())], Utc::now()))?;
-    // Not a kept job: a drawer that did not open now must not open by itself later.
-    open_drawer(port, profile, store.drawer_pin)?;
-    Ok(JobResult::Printed { after: status(port)? })
+    // Not a kept job: a drawer that did not open now must not open by itself later. Sent on
+    // the status read above (which the entry records as the reason to go ahead).
+    port.write(&drawer_pulse(profile, store.drawer_pin.unwrap_or(profile.drawer_pin)))?;
+    Ok(JobResult::Printed { after: before })
 }
 
 /// The drawer pulse, sent at once and never kept for later. ESC p is processed in order behind
 /// whatever the printer holds, so it is sent only when the printer can print now (else it would
-/// open the drawer by itself after a reload); the real-time pulse always goes. True if sent.
+/// open the drawer by itself after a reload); the real-time pulse whenever the printer answers.
+/// A printer that cannot say (a device file without status) is sent the pulse: the cashier
+/// needs the drawer and nothing better is known. True if sent.
 fn open_drawer(port: &mut dyn PrinterPort, profile: &Profile, pin: Option<u8>) -> Result<bool, PrintError> {
     let now = status(port)?;
     let takes_it = if profile.drawer == DrawerCommand::EscP { now.can_print() } else { now.answering };

@@ -55,4 +55,21 @@ proptest! {
         d.feed(&bytes);
         prop_assert!(d.text.starts_with("[IMAGE") || d.text.starts_with("[QR"));
     }
+
+    /// A real QR code's image with dots flipped (a smudged receipt): what the QR reader does with
+    /// it stays inside the emulator.
+    #[test]
+    fn a_smudged_qr_image_never_panics(flips in prop::collection::vec((0usize..384, 0usize..400), 0..600)) {
+        let profile = till::printer::profile::Profile::by_id("pos-58").unwrap();
+        let mut bytes = till::printer::escpos::qr_raster("R1-00000042", profile).unwrap();
+        let rows = (bytes.len() - 8) / 48;
+        for (x, y) in flips {
+            let at = 8 + (y % rows) * 48 + x / 8;
+            bytes[at] ^= 0x80 >> (x % 8);
+        }
+        bytes.push(0x0A);
+        let mut d = Decoder::new(profile);
+        d.feed(&bytes);
+        prop_assert!(d.text.starts_with("[QR") || d.text.starts_with("[IMAGE"));
+    }
 }

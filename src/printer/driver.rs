@@ -149,6 +149,11 @@ pub trait PrinterPort {
     }
     /// Forgets what the printer sent and was not taken yet.
     fn discard_input(&mut self) {}
+    /// Whether the printer's answers come back on this port (a process ID, a clear response):
+    /// a serial line does; a USB printer in unidirectional mode does not.
+    fn reads_back(&self) -> bool {
+        true
+    }
 }
 
 pub struct SerialPrinter {
@@ -201,9 +206,19 @@ impl PrinterPort for SerialPrinter {
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         let baud = u64::from(self.port.baud_rate().unwrap_or(9600).max(300));
         let line_time = Duration::from_millis(bytes.len() as u64 * 11 * 1000 * 2 / baud);
-        self.port.set_timeout(line_time + Duration::from_secs(2)).map_err(io::Error::other)?;
+        let allowed = line_time + Duration::from_secs(2);
+        self.port.set_timeout(allowed).map_err(io::Error::other)?;
+        let deadline = Instant::now() + allowed;
         self.port.write_all(bytes)?;
-        self.port.flush()
+        // Until the line has sent it all (flush would be tcdrain, which waits without end
+        // while flow control holds the line).
+        while self.port.bytes_to_write().unwrap_or(0) > 0 {
+            if Instant::now() >= deadline {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "the printer holds the line"));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
     }
 
     fn discard_input(&mut self) {
@@ -270,9 +285,12 @@ const LP_POUTPA: libc::c_int = 0x20;
 pub struct FilePrinter {
     path: PathBuf,
     write_timeout: Duration,
-    /// Whether the device answered LPGETSTATUS when it was opened.
+    /// Whether the device answered LPGETSTATUS when last asked.
     lp_status: bool,
-    /// What the device sent back (usblp in bidirectional mode), not yet taken.
+    /// The device opened for reading, where it reads back (usblp in bidirectional mode; in
+    /// unidirectional mode its `read()` fails).
+    reader: Option<std::fs::File>,
+    /// What the device sent back, not yet taken.
     input: Vec<u8>,
 }
 
@@ -282,8 +300,22 @@ impl FilePrinter {
     }
 
     pub fn with_timeout(path: &Path, write_timeout: Duration) -> FilePrinter {
-        let mut printer = FilePrinter { path: path.to_path_buf(), write_timeout, lp_status: false, input: Vec::new() };
+        let mut printer =
+            FilePrinter { path: path.to_path_buf(), write_timeout, lp_status: false, reader: None, input: Vec::new() };
         printer.lp_status = printer.lp_status_now().is_ok();
+        // One descriptor for the answers, kept open (a reply between two opens would be lost),
+        // and only where a first read does not fail outright.
+        if let Ok(mut f) = printer.open(false) {
+            let mut b = [0u8; 64];
+            match f.read(&mut b) {
+                Ok(n) => {
+                    printer.input.extend_from_slice(&b[..n]);
+                    printer.reader = Some(f);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => printer.reader = Some(f),
+                Err(_) => {}
+            }
+        }
         printer
     }
 
@@ -320,8 +352,9 @@ impl FilePrinter {
 }
 
 impl PrinterPort for FilePrinter {
+    /// An error before the device took a byte is `NotConnected`: the job was not sent.
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let mut f = self.open(true)?;
+        let mut f = self.open(true).map_err(|e| io::Error::new(io::ErrorKind::NotConnected, e))?;
         let deadline = Instant::now() + self.write_timeout;
         let mut at = 0;
         while at < bytes.len() {
@@ -329,10 +362,8 @@ impl PrinterPort for FilePrinter {
                 Ok(n) => at += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if Instant::now() >= deadline {
-                        return Err(io::Error::new(
-                            io::ErrorKind::TimedOut,
-                            format!("the printer took {at} of {} bytes", bytes.len()),
-                        ));
+                        let kind = if at == 0 { io::ErrorKind::NotConnected } else { io::ErrorKind::TimedOut };
+                        return Err(io::Error::new(kind, format!("the printer took {at} of {} bytes", bytes.len())));
                     }
                     std::thread::sleep(Duration::from_millis(20));
                 }
@@ -351,6 +382,10 @@ impl PrinterPort for FilePrinter {
         self.lp_status
     }
 
+    fn reads_back(&self) -> bool {
+        self.reader.is_some()
+    }
+
     /// Asked each time: a printer switched on after the till started answers from then on.
     fn device_status(&mut self) -> io::Result<Option<PrinterStatus>> {
         match self.lp_status_now() {
@@ -367,10 +402,9 @@ impl PrinterPort for FilePrinter {
 
     /// usblp's `read()`: what a printer in bidirectional mode sent back.
     fn await_response(&mut self, expected: &[u8], timeout: Duration) -> io::Result<bool> {
-        if !self.lp_status {
+        let Some(f) = self.reader.as_mut().filter(|_| self.lp_status) else {
             return Ok(false);
-        }
-        let mut f = self.open(false)?;
+        };
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(i) = self.input.windows(expected.len()).position(|w| w == expected) {
@@ -431,12 +465,20 @@ pub fn print_job(port: &mut dyn PrinterPort, profile: &Profile, bytes: &[u8]) ->
     // From the first byte on, part of the job may be on paper: whatever fails now (a write
     // that times out, a lost line) makes the job incomplete, never "not sent" — else a retry
     // would print its start a second time, unmarked.
-    let confirmed = match send_and_confirm(port, profile, bytes) {
-        Ok(confirmed) => confirmed,
+    let confirmed = match port.write(bytes) {
+        // Nothing was taken (the device is gone): not sent, kept for later.
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+            crate::log::event(&format!("print job not sent: {e}"));
+            return Ok(JobResult::Refused { before: PrinterStatus::default() });
+        }
         Err(e) => {
             crate::log::event(&format!("print job cut off: {e}"));
             false
         }
+        Ok(()) => confirm(port, profile, bytes).unwrap_or_else(|e| {
+            crate::log::event(&format!("print job not confirmed: {e}"));
+            false
+        }),
     };
     let after = status(port).unwrap_or_default();
     if after.unknown && confirmed {
@@ -451,16 +493,15 @@ pub fn print_job(port: &mut dyn PrinterPort, profile: &Profile, bytes: &[u8]) ->
     }
 }
 
-/// Writes a job and waits until the printer confirms it: its process ID answered (GS ( H), or
+/// Waits until the printer confirms a job just written: its process ID answered (GS ( H), or
 /// its print time gone by. False when the confirmation did not come.
-fn send_and_confirm(port: &mut dyn PrinterPort, profile: &Profile, bytes: &[u8]) -> io::Result<bool> {
-    port.write(bytes)?;
+fn confirm(port: &mut dyn PrinterPort, profile: &Profile, bytes: &[u8]) -> io::Result<bool> {
     if !port.has_status() {
         return Ok(true);
     }
     let print_time = profile.print_time(job_lines(bytes));
     match profile.completion {
-        Completion::ProcessId => {
+        Completion::ProcessId if port.reads_back() => {
             let id = next_process_id();
             port.write(&super::escpos::process_id(id))?;
             let mut response = vec![0x37, 0x22];
@@ -478,23 +519,40 @@ fn send_and_confirm(port: &mut dyn PrinterPort, profile: &Profile, bytes: &[u8])
                 }
             }
         }
-        Completion::Timed => {
+        // No answers come back on this port: the print time it is.
+        Completion::ProcessId | Completion::Timed => {
             std::thread::sleep(print_time);
             Ok(true)
         }
     }
 }
 
+/// What became of the rest of a job cut short when the till asked the printer to drop it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cleared {
+    /// The printer has no DLE DC4 8 (or cannot answer): it keeps the rest.
+    Unsupported,
+    /// The printer answered the clear: the rest is gone.
+    Confirmed,
+    /// Sent, but no answer came: the rest may or may not be there.
+    Unconfirmed,
+}
+
 /// DLE DC4 8 where the profile has it: the rest of a job cut short is dropped, not printed by
-/// itself after a reload. True when the printer confirmed it.
-pub fn clear_buffers(port: &mut dyn PrinterPort, profile: &Profile) -> io::Result<bool> {
-    if !profile.clear_buffer || !port.has_status() {
-        return Ok(false);
+/// itself after a reload.
+pub fn clear_buffers(port: &mut dyn PrinterPort, profile: &Profile) -> Cleared {
+    if !profile.clear_buffer || !port.has_status() || !port.reads_back() {
+        return Cleared::Unsupported;
     }
     // A clear response left over from before must not confirm this one.
     port.discard_input();
-    port.write(&super::escpos::CLEAR_BUFFERS)?;
-    port.await_response(&[0x37, 0x25, 0x00], STATUS_TIMEOUT * 2)
+    if port.write(&super::escpos::CLEAR_BUFFERS).is_err() {
+        return Cleared::Unconfirmed;
+    }
+    match port.await_response(&[0x37, 0x25, 0x00], STATUS_TIMEOUT * 2) {
+        Ok(true) => Cleared::Confirmed,
+        _ => Cleared::Unconfirmed,
+    }
 }
 
 /// Four letters A–O: none of them can be read as a status byte (bit 4 is clear).
@@ -561,6 +619,51 @@ pub enum OpenError {
     Port(String, serialport::Error),
 }
 
+/// A serial printer's spec, after `serial:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialSpec {
+    pub path: String,
+    pub baud: u32,
+    pub framing: Framing,
+    pub flow: Flow,
+}
+
+impl SerialSpec {
+    /// `PATH[:BAUD[:FRAMING[:FLOW]]]`, read from the end (a path may hold colons:
+    /// /dev/serial/by-path/pci-0000:00:14.0-usb-0:1:1.0-port0); `flow` where none is named.
+    pub fn parse(rest: &str, flow: Flow) -> SerialSpec {
+        let mut parts: Vec<&str> = rest.split(':').collect();
+        let named_flow = match parts.last().copied() {
+            Some("rtscts") => Some(Flow::Hardware),
+            Some("xonxoff") => Some(Flow::XonXoff),
+            Some("none") => Some(Flow::None),
+            _ => None,
+        };
+        let flow = match named_flow {
+            Some(named) if parts.len() > 1 => {
+                parts.pop();
+                named
+            }
+            _ => flow,
+        };
+        let framing = match parts.last().and_then(|f| Framing::parse(f)) {
+            Some(f) if parts.len() > 2 => {
+                parts.pop();
+                f
+            }
+            _ => Framing::default(),
+        };
+        let baud = match parts.last().and_then(|b| b.parse::<u32>().ok()) {
+            Some(b) if parts.len() > 1 => {
+                parts.pop();
+                b
+            }
+            _ => 9600,
+        };
+        SerialSpec { path: parts.join(":"), baud, framing, flow }
+    }
+}
+
 /// Opens the printer a spec names: `serial:PATH[:BAUD[:FRAMING[:FLOW]]]` (e.g.
 /// `serial:/dev/ttyUSB0:115200:8N1:none`; 9600 8N1 and the profile's flow control by default;
 /// FLOW is `rtscts`, `xonxoff` or `none`, as the printer's switches and the cable say) or
@@ -570,35 +673,7 @@ pub fn open_spec(spec: &str, profile: &Profile) -> Result<Box<dyn PrinterPort + 
         return Ok(Box::new(FilePrinter::new(Path::new(path))));
     }
     let rest = spec.strip_prefix("serial:").ok_or(OpenError::BadSpec)?;
-    let mut parts: Vec<&str> = rest.split(':').collect();
-    let flow = match parts.last().copied() {
-        Some(word) if parts.len() > 3 || ["rtscts", "xonxoff", "none"].contains(&word) && parts.len() > 1 => {
-            let flow = match word {
-                "rtscts" => Flow::Hardware,
-                "xonxoff" => Flow::XonXoff,
-                "none" => Flow::None,
-                _ => return Err(OpenError::BadSpec),
-            };
-            parts.pop();
-            flow
-        }
-        _ => profile.flow,
-    };
-    let framing = match parts.last().and_then(|f| Framing::parse(f)) {
-        Some(f) if parts.len() > 2 => {
-            parts.pop();
-            f
-        }
-        _ => Framing::default(),
-    };
-    let baud = match parts.last().and_then(|b| b.parse::<u32>().ok()) {
-        Some(b) if parts.len() > 1 => {
-            parts.pop();
-            b
-        }
-        _ => 9600,
-    };
-    let path = parts.join(":");
+    let SerialSpec { path, baud, framing, flow } = SerialSpec::parse(rest, profile.flow);
     SerialPrinter::open(Path::new(&path), baud, framing, flow)
         .map(|p| Box::new(p) as Box<dyn PrinterPort + Send>)
         .map_err(|e| OpenError::Port(path, e))

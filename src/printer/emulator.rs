@@ -155,11 +155,20 @@ fn command_len(b: &[u8]) -> Option<usize> {
                 if at(2)? >= 65 {
                     4 + usize::from(at(3)?)
                 } else {
-                    // Function A: data up to a NUL.
-                    b.get(3..)?.iter().position(|x| *x == 0)? + 4
+                    // Function A: data up to a NUL, at most 255 bytes (after that, garbage).
+                    match b.get(3..)?.iter().take(256).position(|x| *x == 0) {
+                        Some(nul) => nul + 4,
+                        None if b.len() >= 3 + 256 => 3 + 256,
+                        None => return None,
+                    }
                 }
             }
-            b'v' => 8 + word(4)? * word(6)?,
+            // An image past a receipt's size (1 MiB of bits) is taken for garbage, its header
+            // skipped: waiting for gigabytes would swallow every later status query.
+            b'v' => match word(4)? * word(6)? {
+                bits if bits <= 1 << 20 => 8 + bits,
+                _ => 8,
+            },
             _ => 3,
         },
         0x10 => match at(1)? {
@@ -405,6 +414,10 @@ impl Decoder {
                 let height = usize::from(*yl) | usize::from(*yh) << 8;
                 if !self.profile.raster {
                     self.events.push(Event::Unsupported("GS v 0"));
+                    return;
+                }
+                // A header whose image never came (too large to wait for): nothing printed.
+                if bits.len() != width / 8 * height || width == 0 || height == 0 {
                     return;
                 }
                 // What a phone would read off the image, if it is a QR code.

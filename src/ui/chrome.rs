@@ -8,10 +8,10 @@ use super::theme::{self, SMALL, TEXT, money};
 use super::{APPROVAL_PIN_FIELD, Message, Notice, PrinterState, Screen, TerminalState, Till, t};
 use crate::money::Money;
 
-/// The training paper's width for a printer of `columns`: 11 px monospace type advances 6.6 px
-/// a column; then the slip's padding, the panel's and the scroll bar.
+/// The training paper's width for a printer of `columns`: 11 px monospace type advances a
+/// little over 6.6 px a column; then the slip's padding, the panel's and the scroll bar.
 fn paper_width(columns: usize) -> f32 {
-    columns as f32 * 6.6 + 16.0 + 16.0 + 12.0
+    columns as f32 * 6.8 + 16.0 + 16.0 + 12.0
 }
 
 /// How wide a notice is in half-width characters (a CJK character is two).

@@ -131,9 +131,9 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                     .map_err(|e| crate::print_queue::PrintError::Encoding(e.to_string()))
                     .and_then(|bytes| {
                         let job = workers::lock(&ledger).queue_print_job("report", None, &bytes, Utc::now())?;
-                        let profile = store.printer_model;
+                        // In order: behind what still waits to print.
                         let mut results =
-                            vec![crate::print_queue::send(&*ledger, &mut *device.port, profile, job, &bytes)?];
+                            vec![crate::print_queue::send_in_order(&*ledger, &mut *device.port, &store, job)?];
                         // With a Z, the terminal's own end-of-day receipt, as it sent it.
                         if report.close.is_some() {
                             let receipts = workers::lock(&ledger).terminal_eod_receipts(report.last_day)?;

@@ -1904,19 +1904,16 @@ impl Till {
         let store = self.counter.store().clone();
         vec![printer.call(move |device| {
             let before = device.printed_count();
-            let (mut results, drawer_shut) =
+            // The receipt and its card slips, kept before anything is sent.
+            let (results, drawer_shut) =
                 match crate::print_queue::print_sale(&*ledger, &mut *device.port, &store, receipt_no, copy) {
-                    Ok(printed) => (vec![printed.result], printed.drawer_shut),
+                    Ok(printed) => {
+                        let mut results = vec![printed.result];
+                        results.extend(printed.slips.into_iter().map(|(_, result)| result));
+                        (results, printed.drawer_shut)
+                    }
                     Err(e) => return print_failure(&e),
                 };
-            // The card slips are kept whatever the receipt did: the cardholder's signature is
-            // owed either way, and a slip the printer cannot take waits with the receipt.
-            if !copy {
-                match crate::print_queue::print_card_slips(&*ledger, &mut *device.port, &store, receipt_no) {
-                    Ok(slips) => results.extend(slips.into_iter().map(|(_, result)| result)),
-                    Err(e) => return print_failure(&e),
-                }
-            }
             let mut printed = report(&results, device.printed_since(before));
             printed.waiting = waiting(&ledger);
             if drawer_shut {
