@@ -571,7 +571,11 @@ fn a_noisy_line_costs_repeats_not_money() {
     }
     rig.line.control.set_noise(0);
     let booked: Vec<i64> = rig.finish().batch.iter().map(|e| e.amount_minor).collect();
-    assert!(approved.len() >= 3, "most get through: {approved:?}, {ended} ended, {unknown:?} unknown");
+    // How many get through depends on the machine's load as well as on the noise (the line runs
+    // at its real speed against real timers; on a busy CI machine 2 of 6 have come through):
+    // some must, and whatever does not is accounted for below.
+    assert!(!approved.is_empty(), "some get through: {approved:?}, {ended} ended, {unknown:?} unknown");
+    assert_eq!(approved.len() + ended + unknown.len(), 6);
     // Nothing approved is missing from the terminal, nothing booked is unaccounted for (an
     // unknown one is for recovery to settle), nothing booked twice.
     assert!(approved.iter().all(|a| booked.contains(a)), "{approved:?} vs {booked:?}");
