@@ -207,6 +207,23 @@ pub fn save_user(ledger: &mut Ledger, new: &NewUser, replace: bool, approval: &A
     Ok(user)
 }
 
+/// True when the ledger has an installer: "first setup" means it has none, whatever files exist.
+pub fn has_installer(ledger: &Ledger) -> Result<bool, LedgerError> {
+    Ok(ledger.users()?.iter().any(|u| u.role == Role::Installer))
+}
+
+/// The very first installer of a ledger that has none: the one user added without an approval.
+/// Refused once the ledger has an installer (a deleted settings file does not make a till new).
+pub fn first_installer(ledger: &mut Ledger, new: &NewUser, how: &str) -> Result<User, AdminError> {
+    if has_installer(ledger)? {
+        return Err(AdminError::NotPermitted);
+    }
+    let new = NewUser { role: Role::Installer, ..new.clone() };
+    let user = make_user(&new, &ledger.users()?).map_err(AdminError::User)?;
+    ledger.save_user(&user, how, Utc::now())?;
+    Ok(user)
+}
+
 /// Removes a user (they can no longer sign in; their past entries stay as they are).
 pub fn remove_user(ledger: &mut Ledger, id: &str, approval: &Approval) -> Result<(), AdminError> {
     let users = ledger.users()?;

@@ -15,8 +15,8 @@ use rust_i18n::t;
 use toml::{Table, Value};
 
 pub use crate::admin::NewUser;
-use crate::admin::{UserError, make_user};
-use crate::auth::{Approval, Permission, Role, User};
+use crate::admin::UserError;
+use crate::auth::{Approval, Permission, User};
 use crate::config::settings::{self, Settings, SettingsError};
 use crate::ledger::{Ledger, LedgerError};
 use crate::printer::driver::{self, JobResult, PrinterStatus};
@@ -566,25 +566,33 @@ pub fn finish(
     approval: Option<&Approval>,
 ) -> Result<Finished, SetupError> {
     let settings = draft.check().map_err(SetupError::Settings)?;
-    let first = !config_path.exists();
+    std::fs::create_dir_all(data_dir)?;
+    crate::config::make_private_dir(data_dir)?;
+    let store = &settings.store;
+    let mut ledger = Ledger::open(&crate::config::ledger_path(data_dir), &store.register, store.currency)?;
     let mut saved = None;
-    if first {
+    // A first setup is a ledger without an installer, not a missing settings file: deleting the
+    // file must not let anyone add an installer to the store's books without a PIN.
+    if !crate::admin::has_installer(&ledger)? {
         let new = installer.ok_or(SetupError::NoInstaller)?;
-        let new = NewUser { role: Role::Installer, ..new.clone() };
-        std::fs::create_dir_all(data_dir)?;
-        let store = &settings.store;
-        let mut ledger = Ledger::open(&crate::config::ledger_path(data_dir), &store.register, store.currency)?;
-        let existing = ledger.users()?;
-        let user = make_user(&new, &existing).map_err(SetupError::User)?;
         // The user first: a settings file without an installer would leave a till nobody may run.
-        ledger.save_user(&user, "setup", Utc::now())?;
+        let user = crate::admin::first_installer(&mut ledger, new, "setup").map_err(|e| match e {
+            crate::admin::AdminError::User(e) => SetupError::User(e),
+            crate::admin::AdminError::Ledger(e) => SetupError::Ledger(e),
+            _ => SetupError::NotPermitted,
+        })?;
         ledger.append("settings_written", &[("by", user.id.clone()), ("first", "1".into())], Utc::now())?;
         saved = Some(user);
     } else {
-        match approval {
-            Some(a) if a.covers(Permission::Settings) => {}
+        // An installer of this ledger approves: at a configured till through its approval dialog,
+        // on a till that lost its settings file by typing their id and PIN in the wizard.
+        let approval = match (approval, installer) {
+            (Some(a), _) if a.covers(Permission::Settings) => a.clone(),
+            (_, Some(who)) => crate::admin::approval_of(&mut ledger, who.id.trim(), &who.pin, Permission::Settings)
+                .map_err(|_| SetupError::NotPermitted)?,
             _ => return Err(SetupError::NotPermitted),
-        }
+        };
+        ledger.append("settings_written", &[("by", approval.by().to_string()), ("first", "0".into())], Utc::now())?;
     }
     settings::write_atomically(config_path, &draft.to_toml())?;
     Ok(Finished { settings, installer: saved })

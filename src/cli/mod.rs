@@ -1,6 +1,7 @@
 //! The command line: no subcommand opens the counter (GUI); subcommands do headless work.
 //! Every message goes through the locale files; errors exit non-zero.
 
+mod approve;
 mod print;
 mod report;
 mod terminal;
@@ -83,9 +84,18 @@ pub enum Command {
     /// Back the ledger up (online: sales may go on meanwhile) to FILE, or into the data dir's
     /// backups folder.
     Backup { file: Option<PathBuf> },
-    /// Put a backup in place of the ledger: only one that verifies, and only after the current
-    /// ledger was itself backed up. Stop the till first.
-    Restore { file: PathBuf },
+    /// Put a backup in place of the ledger: only one that verifies, with an installer's approval,
+    /// only after the current ledger was itself backed up; a backup older than the ledger only
+    /// with --older (it says what is lost). Stop the till first.
+    Restore {
+        file: PathBuf,
+        /// The installer who approves (their PIN is asked for, or read from standard input).
+        #[arg(long, value_name = "ID")]
+        by: Option<String>,
+        /// Restore although the backup is older than the ledger (entries and receipts are lost).
+        #[arg(long)]
+        older: bool,
+    },
     /// The till's users: list them, add one (or change their name, role and PIN).
     Users {
         #[command(subcommand)]
@@ -122,6 +132,10 @@ pub enum Command {
         /// The printer's model, if not the settings' (a profile id, as `till print --model`).
         #[arg(long, value_name = "ID", value_parser = print::model)]
         printer_model: Option<&'static crate::printer::profile::Profile>,
+        /// On a configured till: the installer who approves (PIN asked for, or read from
+        /// standard input). Its sales are always training sales.
+        #[arg(long, value_name = "ID")]
+        by: Option<String>,
     },
     /// The counter driven headless through its own workers (the kill soak's second till).
     #[command(hide = true)]
@@ -170,18 +184,25 @@ pub enum SetupCommand {
     Terminal {
         #[command(flatten)]
         line: terminal::LineArgs,
+        /// The installer who approves (not needed before the ledger has one).
+        #[arg(long, value_name = "ID")]
+        by: Option<String>,
     },
     /// Tests the printer (status, a test page) and writes it into the settings file.
     Printer {
         #[command(flatten)]
         printer: print::PrinterArgs,
+        /// The installer who approves (not needed before the ledger has one).
+        #[arg(long, value_name = "ID")]
+        by: Option<String>,
     },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum UsersCommand {
     List,
-    /// Adds a user, or changes one with the same id.
+    /// Adds a user, or changes one with the same id. Their PIN is asked for (or read from
+    /// standard input after the approver's), never given as an argument.
     Add {
         id: String,
         #[arg(long)]
@@ -189,9 +210,10 @@ pub enum UsersCommand {
         /// cashier, manager or installer.
         #[arg(long)]
         role: String,
-        /// 4 to 8 digits; kept only as a salted argon2id hash.
-        #[arg(long)]
-        pin: String,
+        /// Who approves (a manager; an installer for an installer). Not needed for the very
+        /// first installer of a ledger that has none.
+        #[arg(long, value_name = "ID")]
+        by: Option<String>,
     },
 }
 
@@ -207,14 +229,28 @@ pub enum ConfigCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum CatalogCommand {
-    /// Import products from a CSV file: all rows or none.
-    Import { file: PathBuf },
+    /// Import products from a CSV file: all rows or none (a manager's approval).
+    Import {
+        file: PathBuf,
+        /// The manager who approves (PIN asked for, or read from standard input).
+        #[arg(long, value_name = "ID")]
+        by: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum LedgerCommand {
-    /// Check the hash chain, every sale and the witness; exit 0 only when all is sound.
-    Verify,
+    /// Check the hash chain, every row of every table, the schema, each Z, the users and the
+    /// catalog, and the witness; exit 0 only when all is sound.
+    Verify {
+        /// An anchor (SEQ:HASH16, as printed on receipts and reports or in a backup's name) the
+        /// chain must still hold; as many as you have.
+        #[arg(long, value_name = "SEQ:HASH")]
+        anchor: Vec<String>,
+    },
+    /// The anchors to keep away from this machine: the chain's head, the last Z's and the last
+    /// backup's.
+    Anchors,
 }
 
 pub fn main() -> ExitCode {
@@ -251,13 +287,17 @@ pub fn main() -> ExitCode {
     match cli.command {
         Some(Command::Config { .. }) => ExitCode::SUCCESS,
         None => crate::ui::run(data_dir, config_path, store, cli.lang.as_deref(), settings),
-        Some(Command::Catalog { action: CatalogCommand::Import { file } }) => {
-            catalog_import(&data_dir, &store, &file, &locale)
+        Some(Command::Catalog { action: CatalogCommand::Import { file, by } }) => {
+            catalog_import(&data_dir, &store, &file, by.as_deref(), &locale)
         }
-        Some(Command::Ledger { action: LedgerCommand::Verify }) => ledger_verify(&data_dir, &locale),
-        Some(Command::Simulate { sales, seed, card_share, terminal, printer, printer_model }) => {
+        Some(Command::Ledger { action: LedgerCommand::Verify { anchor } }) => {
+            ledger_verify(&data_dir, &anchor, &locale)
+        }
+        Some(Command::Ledger { action: LedgerCommand::Anchors }) => ledger_anchors(&data_dir, &backup_settings, &locale),
+        Some(Command::Simulate { sales, seed, card_share, terminal, printer, printer_model, by }) => {
             let store = StoreSettings { printer_model: printer_model.unwrap_or(store.printer_model), ..store };
-            simulate(&data_dir, &store, SimulateArgs { sales, seed, card_share, terminal, printer }, &locale)
+            let args = SimulateArgs { sales, seed, card_share, terminal, printer, by, configured: settings.is_some() };
+            simulate(&data_dir, &store, args, &locale)
         }
         Some(Command::Soak { kills, seed, dir }) => soak(kills, seed, dir),
         Some(Command::Drive { sales, card_share, seed, terminal, printer }) => {
@@ -274,15 +314,21 @@ pub fn main() -> ExitCode {
         Some(Command::Print { action, printer }) => print::run(&data_dir, &store, &printer, &action, &locale),
         Some(Command::Terminal { action, line }) => terminal::run(&data_dir, &store, &line, &action, &locale),
         Some(Command::Setup { action: SetupCommand::Ports }) => ports(&locale),
-        Some(Command::Setup { action: SetupCommand::Terminal { line } }) => {
-            setup_terminal(&config_path, &store, &line, &locale)
+        Some(Command::Setup { action: SetupCommand::Terminal { line, by } }) => {
+            match setup_approval(&data_dir, &store, by.as_deref(), &locale) {
+                Ok(mut ledger) => setup_terminal(&config_path, &store, &line, &mut ledger, &locale),
+                Err(code) => code,
+            }
         }
-        Some(Command::Setup { action: SetupCommand::Printer { printer } }) => {
-            setup_printer(&config_path, &printer, &locale)
+        Some(Command::Setup { action: SetupCommand::Printer { printer, by } }) => {
+            match setup_approval(&data_dir, &store, by.as_deref(), &locale) {
+                Ok(mut ledger) => setup_printer(&config_path, &printer, &mut ledger, &locale),
+                Err(code) => code,
+            }
         }
         Some(Command::Users { action }) => users(&data_dir, &store, &action, &locale),
         Some(Command::Backup { file }) => backup(&data_dir, &store, file.as_deref(), &locale),
-        Some(Command::Restore { file }) => restore(&data_dir, &file, &locale),
+        Some(Command::Restore { file, by, older }) => restore(&data_dir, &store, &file, by.as_deref(), older, &locale),
         Some(Command::Report { which, output }) => {
             report::run(&data_dir, &store, &backup_settings, &which, &output, &locale)
         }
@@ -373,7 +419,33 @@ fn write_section(path: &Path, section: &str, table: toml::Table, locale: &str) -
     }
 }
 
-fn setup_terminal(path: &Path, store: &StoreSettings, line: &terminal::LineArgs, locale: &str) -> ExitCode {
+/// The store's ledger, with an installer's approval of a settings change journaled in it: asked
+/// of `by` once the ledger has an installer; before that (the first setup) journaled as such.
+fn setup_approval(data_dir: &Path, store: &StoreSettings, by: Option<&str>, locale: &str) -> Result<Ledger, ExitCode> {
+    let mut ledger = open_ledger(data_dir, store, locale)?;
+    let installer = crate::admin::has_installer(&ledger).map_err(|e| fail(e.localized(locale)))?;
+    let who = if installer {
+        approve::approval(&mut ledger, by, crate::auth::Permission::Settings, locale)?.by().to_string()
+    } else {
+        "first setup".to_string()
+    };
+    ledger.append("settings_approved", &[("by", who)], Utc::now()).map_err(|e| fail(e.localized(locale)))?;
+    Ok(ledger)
+}
+
+/// Journals a settings section written from the shell.
+fn journal_section(ledger: &mut Ledger, section: &str) {
+    // The file is written; a ledger that cannot take the note does not undo it.
+    let _ = ledger.append("settings_written", &[("section", section.to_string())], Utc::now());
+}
+
+fn setup_terminal(
+    path: &Path,
+    store: &StoreSettings,
+    line: &terminal::LineArgs,
+    ledger: &mut Ledger,
+    locale: &str,
+) -> ExitCode {
     let mut device = match terminal::connect(line, store, locale) {
         Ok(t) => t,
         Err(code) => return code,
@@ -402,10 +474,12 @@ fn setup_terminal(path: &Path, store: &StoreSettings, line: &terminal::LineArgs,
     if let Some(m) = &line.expect_merchant {
         table.insert("merchant_no".into(), m.clone().into());
     }
-    write_section(path, "terminal", table, locale)
+    let code = write_section(path, "terminal", table, locale);
+    journal_section(ledger, "terminal");
+    code
 }
 
-fn setup_printer(path: &Path, args: &print::PrinterArgs, locale: &str) -> ExitCode {
+fn setup_printer(path: &Path, args: &print::PrinterArgs, ledger: &mut Ledger, locale: &str) -> ExitCode {
     let Some(spec) = &args.printer else { return fail(t!("cli.need_printer", locale = locale)) };
     match crate::setup::test_printer(
         spec,
@@ -418,7 +492,9 @@ fn setup_printer(path: &Path, args: &print::PrinterArgs, locale: &str) -> ExitCo
     }
     let mut table = toml::Table::new();
     table.insert("device".into(), spec.clone().into());
-    write_section(path, "printer", table, locale)
+    let code = write_section(path, "printer", table, locale);
+    journal_section(ledger, "printer");
+    code
 }
 
 fn ports(locale: &str) -> ExitCode {
@@ -452,17 +528,46 @@ fn users(data_dir: &Path, store: &StoreSettings, action: &UsersCommand, locale: 
             }
             Err(e) => fail(e.localized(locale)),
         },
-        UsersCommand::Add { id, name, role, pin } => {
+        UsersCommand::Add { id, name, role, by } => {
             let Some(role) = crate::auth::role_named(role) else {
                 return fail(t!("users.bad_role", locale = locale, value = role));
             };
-            let hash = match crate::auth::hash_pin(pin) {
-                Ok(h) => h,
+            let first = match crate::admin::has_installer(&ledger) {
+                Ok(has) => !has,
                 Err(e) => return fail(e.localized(locale)),
             };
-            let user = crate::auth::User::new(id, name, role, hash);
-            match ledger.save_user(&user, "command line", Utc::now()) {
-                Ok(()) => {
+            if first && role != crate::auth::Role::Installer {
+                return fail(t!("cli.first_is_installer", locale = locale));
+            }
+            // The approver's PIN first (when one is needed), then the new user's.
+            let approval = if first {
+                None
+            } else {
+                match approve::approval(&mut ledger, by.as_deref(), crate::auth::Permission::Users, locale) {
+                    Ok(a) => Some(a),
+                    Err(code) => return code,
+                }
+            };
+            let pin = match approve::read_new_pin(id, locale) {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            let new = crate::admin::NewUser {
+                id: id.clone(),
+                name: name.clone(),
+                role,
+                pin: pin.clone(),
+                pin_again: pin,
+            };
+            let saved = match &approval {
+                None => crate::admin::first_installer(&mut ledger, &new, "first setup"),
+                Some(approval) => {
+                    let exists = ledger.users().map(|u| u.iter().any(|u| u.id == id.trim())).unwrap_or(false);
+                    crate::admin::save_user(&mut ledger, &new, exists, approval)
+                }
+            };
+            match saved {
+                Ok(_) => {
                     println!("{}", t!("users.added", locale = locale, id = id));
                     ExitCode::SUCCESS
                 }
@@ -528,14 +633,59 @@ fn backup(data_dir: &Path, store: &StoreSettings, file: Option<&Path>, locale: &
     }
 }
 
-fn restore(data_dir: &Path, file: &Path, locale: &str) -> ExitCode {
+fn restore(
+    data_dir: &Path,
+    store: &StoreSettings,
+    file: &Path,
+    by: Option<&str>,
+    older: bool,
+    locale: &str,
+) -> ExitCode {
+    use crate::ledger::backup::{self, BackupError};
     let db = config::ledger_path(data_dir);
-    match crate::ledger::backup::restore(file, &db, &data_dir.join("backups"), Utc::now()) {
-        Ok(Some(safety)) => {
+    let plan = match backup::plan_restore(file, &db) {
+        Ok(p) => p,
+        Err(e) => return fail(e.localized(locale)),
+    };
+    // Said before anything is asked or done.
+    println!(
+        "{}",
+        t!(
+            "backup.plan",
+            locale = locale,
+            anchor = plan.backup_head.map_or_else(|| "-".to_string(), |h| h.anchor().to_string()),
+            entries = plan.entries_lost,
+            receipts = plan.receipts_lost,
+            receipt = plan.receipt_floor + 1,
+            z = plan.z_floor + 1
+        )
+    );
+    if plan.entries_lost > 0 && !older {
+        return fail(BackupError::Older { entries: plan.entries_lost, receipts: plan.receipts_lost }.localized(locale));
+    }
+    // The installer approves from the ledger being replaced, or the backup's when there is none.
+    let approver_file = if db.exists() { db.clone() } else { file.to_path_buf() };
+    let mut approver = match Ledger::open_read_only(&approver_file).map(|l| (l.register().to_string(), l.currency())) {
+        Ok((register, currency)) if !register.is_empty() => match Ledger::open(&approver_file, &register, currency) {
+            Ok(l) => l,
+            Err(e) => return fail(e.localized(locale)),
+        },
+        _ => match open_ledger(data_dir, store, locale) {
+            Ok(l) => l,
+            Err(code) => return code,
+        },
+    };
+    let approval = match approve::approval(&mut approver, by, crate::auth::Permission::Settings, locale) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    drop(approver);
+    match backup::restore(file, &db, &data_dir.join("backups"), &approval, older, Utc::now()) {
+        Ok((Some(safety), _)) => {
             println!("{}", t!("backup.restored", locale = locale, file = safety.display()));
             ExitCode::SUCCESS
         }
-        Ok(None) => {
+        Ok((None, _)) => {
             println!("{}", t!("backup.restored_new", locale = locale));
             ExitCode::SUCCESS
         }
@@ -543,7 +693,7 @@ fn restore(data_dir: &Path, file: &Path, locale: &str) -> ExitCode {
     }
 }
 
-fn catalog_import(data_dir: &Path, store: &StoreSettings, file: &Path, locale: &str) -> ExitCode {
+fn catalog_import(data_dir: &Path, store: &StoreSettings, file: &Path, by: Option<&str>, locale: &str) -> ExitCode {
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
         Err(e) => {
@@ -552,6 +702,10 @@ fn catalog_import(data_dir: &Path, store: &StoreSettings, file: &Path, locale: &
     };
     let mut ledger = match open_ledger(data_dir, store, locale) {
         Ok(l) => l,
+        Err(code) => return code,
+    };
+    let approval = match approve::approval(&mut ledger, by, crate::auth::Permission::Catalog, locale) {
+        Ok(a) => a,
         Err(code) => return code,
     };
     let owner = |code: &str| ledger.barcode_owner(code).ok().flatten();
@@ -566,7 +720,7 @@ fn catalog_import(data_dir: &Path, store: &StoreSettings, file: &Path, locale: &
         }
     };
     let digest = crate::ledger::records::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
-    let source = format!("{} sha256:{digest}", file.display());
+    let source = format!("{} sha256:{digest} by {}", file.display(), approval.by());
     match ledger.save_products(&products, &source, Utc::now()) {
         Ok(_) => {
             println!("{}", t!("cli.imported", locale = locale, count = products.len()));
@@ -576,13 +730,20 @@ fn catalog_import(data_dir: &Path, store: &StoreSettings, file: &Path, locale: &
     }
 }
 
-fn ledger_verify(data_dir: &Path, locale: &str) -> ExitCode {
+fn ledger_verify(data_dir: &Path, anchors: &[String], locale: &str) -> ExitCode {
+    let mut parsed = Vec::new();
+    for a in anchors {
+        match crate::ledger::Anchor::parse(a) {
+            Some(anchor) => parsed.push(anchor),
+            None => return fail(t!("cli.bad_anchor", locale = locale, value = a)),
+        }
+    }
     let path = config::ledger_path(data_dir);
     let ledger = match Ledger::open_read_only(&path) {
         Ok(l) => l,
         Err(e) => return fail(e.localized(locale)),
     };
-    let report = match ledger.verify() {
+    let report = match ledger.verify_against(&parsed) {
         Ok(r) => r,
         Err(e) => return fail(e.localized(locale)),
     };
@@ -608,6 +769,42 @@ fn ledger_verify(data_dir: &Path, locale: &str) -> ExitCode {
     }
 }
 
+/// The anchors a person can collect: the chain's head now, the last Z's, the last backup's (by its
+/// name, in the backup folder and the data directory's `backups`).
+fn ledger_anchors(data_dir: &Path, backup: &config::settings::BackupSettings, locale: &str) -> ExitCode {
+    let ledger = match Ledger::open_read_only(&config::ledger_path(data_dir)) {
+        Ok(l) => l,
+        Err(e) => return fail(e.localized(locale)),
+    };
+    match ledger.anchor() {
+        Ok(Some(a)) => println!("{}", t!("cli.anchor_head", locale = locale, anchor = a)),
+        Ok(None) => println!("{}", t!("cli.anchor_none", locale = locale)),
+        Err(e) => return fail(e.localized(locale)),
+    }
+    match ledger.last_z_anchor() {
+        Ok(Some((z, a))) => println!("{}", t!("cli.anchor_z", locale = locale, z = z, anchor = a)),
+        Ok(None) => {}
+        Err(e) => return fail(e.localized(locale)),
+    }
+    let mut dirs = vec![data_dir.join("backups")];
+    dirs.extend(backup.folder.clone());
+    let mut newest: Option<(String, crate::ledger::Anchor)> = None;
+    for dir in dirs {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(a) = crate::ledger::backup::anchor_in_name(&name)
+                && newest.as_ref().is_none_or(|(n, _)| name > *n)
+            {
+                newest = Some((name, a));
+            }
+        }
+    }
+    if let Some((name, a)) = newest {
+        println!("{}", t!("cli.anchor_backup", locale = locale, file = name, anchor = a));
+    }
+    ExitCode::SUCCESS
+}
+
 fn soak(kills: u32, seed: u64, dir: Option<PathBuf>) -> ExitCode {
     let dir = dir.unwrap_or_else(crate::soak::default_dir);
     let exe = match std::env::current_exe() {
@@ -630,10 +827,13 @@ struct SimulateArgs {
     card_share: f64,
     terminal: Option<String>,
     printer: Option<String>,
+    /// The installer who approves, on a configured till.
+    by: Option<String>,
+    configured: bool,
 }
 
 fn simulate(data_dir: &Path, store: &StoreSettings, args: SimulateArgs, locale: &str) -> ExitCode {
-    let SimulateArgs { sales, seed, card_share, terminal, printer } = args;
+    let SimulateArgs { sales, seed, card_share, terminal, printer, by, configured } = args;
     let mut printer = match printer.as_deref().map(|spec| print::open(spec, store.printer_model, locale)).transpose() {
         Ok(p) => p,
         Err(code) => return code,
@@ -646,6 +846,18 @@ fn simulate(data_dir: &Path, store: &StoreSettings, args: SimulateArgs, locale: 
         Ok(l) => l,
         Err(code) => return code,
     };
+    // On a configured till the simulation writes into the store's ledger: an installer approves,
+    // the approval is journaled, and every sale carries the training flag (below).
+    if configured {
+        match approve::approval(&mut ledger, by.as_deref(), crate::auth::Permission::Settings, locale) {
+            Ok(a) => {
+                if let Err(e) = ledger.append("simulation_approved", &[("by", a.by().to_string())], Utc::now()) {
+                    return fail(e.localized(locale));
+                }
+            }
+            Err(code) => return code,
+        }
+    }
     let catalog = match crate::demo::load_catalog(&mut ledger, store, true) {
         Ok(c) => c,
         Err(e) => return fail(e.to_string()),

@@ -36,20 +36,17 @@ pub enum ReportCommand {
     Days,
 }
 
-/// The manager who approves a settlement posting: their user id and PIN (checked, with the
-/// lockout, like at the counter).
+/// The manager who approves a settlement posting: their user id; their PIN is asked for (or read
+/// from standard input) and checked with the lockout, like at the counter.
 #[derive(Args, Debug)]
 pub struct ManagerArgs {
     #[arg(long, value_name = "ID")]
     pub user: String,
-    #[arg(long)]
-    pub pin: String,
 }
 
 impl ManagerArgs {
     pub(super) fn approval(&self, ledger: &mut Ledger, locale: &str) -> Result<crate::auth::Approval, ExitCode> {
-        crate::admin::approval_of(ledger, self.user.trim(), &self.pin, crate::auth::Permission::Settlement)
-            .map_err(|e| fail(e.localized(locale)))
+        super::approve::approval(ledger, Some(&self.user), crate::auth::Permission::Settlement, locale)
     }
 }
 

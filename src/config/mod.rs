@@ -124,6 +124,12 @@ pub fn default_data_dir() -> PathBuf {
 }
 
 /// The ledger database inside a data directory.
+/// Makes the data directory the till's alone (mode 0700): the ledger, its backups and logs.
+pub fn make_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
 pub fn ledger_path(data_dir: &Path) -> PathBuf {
     data_dir.join(crate::ledger::DB_FILE)
 }

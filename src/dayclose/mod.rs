@@ -572,10 +572,12 @@ pub fn close_day(
             }
         }
         report.reconciliation = Some(reconciliation);
-        // Both sets of figures are kept with the Z; the grand total counts real sales only.
-        let other = ledger.day_figures(day, day, !training)?;
-        let (real, practice) = if training { (&other, &report.figures) } else { (&report.figures, &other) };
-        match ledger.post_day_close(day, &[(false, real), (true, practice)], as_of, now) {
+        // Both sets of figures are kept with the Z, as the rows give them (cashiers by id, not
+        // by the names the report shows): `verify` computes them again from the day's rows. The
+        // grand total counts real sales only.
+        let real = ledger.day_figures(day, day, false)?;
+        let practice = ledger.day_figures(day, day, true)?;
+        match ledger.post_day_close(day, &[(false, &real), (true, &practice)], as_of, now) {
             Ok(close) => {
                 report.close = Some(close);
                 report.kind = ReportKind::Z;

@@ -6,8 +6,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Local, Utc};
+use rusqlite::OptionalExtension;
 
-use super::{Ledger, LedgerError, head_of, open_witness, witness_path, witness_record};
+use super::records::{Canon, EntryHeader};
+use super::{Anchor, Content, Head, Ledger, LedgerError, head_of, open_witness, witness_path, witness_record};
+use crate::auth::{Approval, Permission};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -19,6 +22,12 @@ pub enum BackupError {
     DoesNotVerify { path: PathBuf, problems: usize },
     #[error("{0}: {1}")]
     Io(PathBuf, std::io::Error),
+    /// A restore needs an installer's approval.
+    #[error("a restore needs an installer's approval")]
+    NotPermitted,
+    /// The backup is older than the ledger it would replace: entries and receipts would be lost.
+    #[error("the backup is older than the ledger: {entries} entries and {receipts} receipts would be lost")]
+    Older { entries: i64, receipts: i64 },
 }
 
 impl BackupError {
@@ -33,6 +42,10 @@ impl BackupError {
             BackupError::Io(p, e) => {
                 t!("backup.io", locale = locale, file = p.display(), detail = e.to_string()).into_owned()
             }
+            BackupError::NotPermitted => t!("backup.not_permitted", locale = locale).into_owned(),
+            BackupError::Older { entries, receipts } => {
+                t!("backup.older", locale = locale, entries = entries, receipts = receipts).into_owned()
+            }
         }
     }
 }
@@ -40,6 +53,129 @@ impl BackupError {
 /// The file name of a backup taken at `now`.
 pub fn backup_name(now: DateTime<Utc>) -> String {
     format!("ledger-{}.db", now.with_timezone(&Local).format("%Y%m%d-%H%M%S"))
+}
+
+/// A backup's name with its head's anchor in it (`ledger-20261207-101500-1234-0123456789abcdef.db`):
+/// the anchor leaves the machine with the copy, and `till ledger anchors` finds it again.
+pub fn anchored_name(now: DateTime<Utc>, head: Option<Head>) -> String {
+    match head {
+        Some(h) => {
+            let a = h.anchor();
+            format!("ledger-{}-{}-{}.db", now.with_timezone(&Local).format("%Y%m%d-%H%M%S"), a.seq, a.prefix_hex())
+        }
+        None => backup_name(now),
+    }
+}
+
+/// The anchor in a backup's file name, if it has one.
+pub fn anchor_in_name(name: &str) -> Option<Anchor> {
+    let stem = name.strip_prefix("ledger-")?.strip_suffix(".db")?;
+    let mut parts = stem.rsplitn(3, '-');
+    let hash = parts.next()?;
+    let seq = parts.next()?;
+    Anchor::parse(&format!("{seq}:{hash}"))
+}
+
+/// What a restore would do, said before it is done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestorePlan {
+    /// The backup's newest entry.
+    pub backup_head: Option<Head>,
+    /// Entries and receipts of the current ledger the backup does not have.
+    pub entries_lost: i64,
+    pub receipts_lost: i64,
+    /// The highest receipt and Z numbers ever printed (by the current ledger, the backup, and
+    /// what earlier restores recorded): numbering goes on after them.
+    pub receipt_floor: i64,
+    pub z_floor: i64,
+}
+
+/// The highest receipt and Z numbers a ledger file printed or learned of from earlier restores.
+fn high_numbers(conn: &rusqlite::Connection) -> Result<(i64, i64), LedgerError> {
+    let has_restores = conn
+        .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'restores'", [], |_| Ok(()))
+        .optional()?
+        .is_some();
+    let one = |sql: &str| -> Result<i64, LedgerError> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+    let mut receipts = one("SELECT COALESCE(MAX(receipt_no), 0) FROM sales")?;
+    let mut z = one("SELECT COALESCE(MAX(z_no), 0) FROM day_closes")?;
+    if has_restores {
+        receipts = receipts.max(one("SELECT COALESCE(MAX(receipt_floor), 0) FROM restores")?);
+        z = z.max(one("SELECT COALESCE(MAX(z_floor), 0) FROM restores")?);
+    }
+    Ok((receipts, z))
+}
+
+/// Says what restoring `from` in place of the ledger at `db` would lose.
+pub fn plan_restore(from: &Path, db: &Path) -> Result<RestorePlan, BackupError> {
+    verify_file(from)?;
+    let backup = Ledger::open_read_only(from)?;
+    let backup_head = backup.head()?;
+    let (backup_receipts, backup_z) = high_numbers(&backup.conn)?;
+    let (mut entries_lost, mut receipts_lost, mut receipt_floor, mut z_floor) = (0, 0, backup_receipts, backup_z);
+    if db.exists() {
+        let current = Ledger::open_read_only(db)?;
+        if current.initialized {
+            let head = current.head()?;
+            let (receipts, z) = high_numbers(&current.conn)?;
+            entries_lost = (head.map_or(0, |h| h.seq) - backup_head.map_or(0, |h| h.seq)).max(0);
+            receipts_lost = (receipts - backup_receipts).max(0);
+            receipt_floor = receipt_floor.max(receipts);
+            z_floor = z_floor.max(z);
+        }
+    }
+    Ok(RestorePlan { backup_head, entries_lost, receipts_lost, receipt_floor, z_floor })
+}
+
+/// A `restored` entry's canonical fields: one rendering for posting and for `verify`.
+fn restored_canon(c: &mut Canon, row: &RestoredRow) {
+    c.field("backup", &row.backup)
+        .field("backup_anchor", &row.backup_anchor)
+        .field("approved_by", &row.approved_by)
+        .field("entries_lost", row.entries_lost)
+        .field("receipts_lost", row.receipts_lost)
+        .field("receipt_floor", row.receipt_floor)
+        .field("z_floor", row.z_floor);
+}
+
+struct RestoredRow {
+    backup: String,
+    backup_anchor: String,
+    approved_by: String,
+    entries_lost: i64,
+    receipts_lost: i64,
+    receipt_floor: i64,
+    z_floor: i64,
+}
+
+/// A `restored` entry's canonical bytes rendered back from its row (empty without one).
+pub(super) fn render_from_row(conn: &rusqlite::Connection, header: &EntryHeader) -> Result<Option<Vec<u8>>, LedgerError> {
+    let row = conn
+        .query_row(
+            "SELECT backup, backup_anchor, approved_by, entries_lost, receipts_lost, receipt_floor, z_floor \
+             FROM restores WHERE seq = ?1",
+            [header.seq],
+            |r| {
+                Ok(RestoredRow {
+                    backup: r.get(0)?,
+                    backup_anchor: r.get(1)?,
+                    approved_by: r.get(2)?,
+                    entries_lost: r.get(3)?,
+                    receipts_lost: r.get(4)?,
+                    receipt_floor: r.get(5)?,
+                    z_floor: r.get(6)?,
+                })
+            },
+        )
+        .optional()?;
+    Ok(Some(match row {
+        Some(row) => {
+            let mut c = Canon::new(header);
+            restored_canon(&mut c, &row);
+            c.into_bytes()
+        }
+        None => Vec::new(),
+    }))
 }
 
 fn write_witness_for(db: &Path) -> Result<(), BackupError> {
@@ -76,6 +212,8 @@ impl Ledger {
         let text =
             target.to_str().ok_or_else(|| BackupError::Io(target.to_path_buf(), std::io::Error::other("not UTF-8")))?;
         self.conn.execute("VACUUM INTO ?1", [text]).map_err(LedgerError::from)?;
+        // VACUUM INTO creates the file with the process's umask: the copy is the till's alone.
+        super::make_private(target).map_err(|e| BackupError::Io(target.to_path_buf(), e))?;
         write_witness_for(target)?;
         verify_file(target)
     }
@@ -83,7 +221,7 @@ impl Ledger {
 
 /// A backup into `dir` named by the time; keeps the newest `keep` backups there.
 pub fn backup_into(ledger: &Ledger, dir: &Path, keep: usize, now: DateTime<Utc>) -> Result<PathBuf, BackupError> {
-    let target = dir.join(backup_name(now));
+    let target = dir.join(anchored_name(now, ledger.head()?));
     ledger.backup_to(&target)?;
     let mut kept: Vec<PathBuf> = fs::read_dir(dir)
         .map_err(|e| BackupError::Io(dir.to_path_buf(), e))?
@@ -102,14 +240,30 @@ pub fn backup_into(ledger: &Ledger, dir: &Path, keep: usize, now: DateTime<Utc>)
     Ok(target)
 }
 
-/// Puts the backup `from` in place of the ledger at `db`: only a backup that verifies, and only
-/// after the current ledger (if any) was itself backed up into `safety_dir`. The till must not be
-/// running on `db`. Returns the safety copy's path.
-pub fn restore(from: &Path, db: &Path, safety_dir: &Path, now: DateTime<Utc>) -> Result<Option<PathBuf>, BackupError> {
-    verify_file(from)?;
+/// Puts the backup `from` in place of the ledger at `db`: only a backup that verifies, only with
+/// an installer's approval, only a backup as new as the ledger unless `older` says so (the plan
+/// says what is lost), and only after the current ledger (if any) was itself backed up into
+/// `safety_dir`. Then a `restored` entry is posted in the restored ledger: from which backup, by
+/// whom, what was lost, and the receipt and Z numbers printed before, after which numbering goes
+/// on. The till must not be running on `db`. Returns the safety copy's path and the plan.
+pub fn restore(
+    from: &Path,
+    db: &Path,
+    safety_dir: &Path,
+    approval: &Approval,
+    older: bool,
+    now: DateTime<Utc>,
+) -> Result<(Option<PathBuf>, RestorePlan), BackupError> {
+    if !approval.covers(Permission::Settings) {
+        return Err(BackupError::NotPermitted);
+    }
+    let plan = plan_restore(from, db)?;
+    if plan.entries_lost > 0 && !older {
+        return Err(BackupError::Older { entries: plan.entries_lost, receipts: plan.receipts_lost });
+    }
     let safety = if db.exists() {
         let current = Ledger::open_read_only(db)?;
-        let copy = safety_dir.join(format!("before-restore-{}", backup_name(now)));
+        let copy = safety_dir.join(format!("before-restore-{}", anchored_name(now, current.head()?)));
         current.backup_to(&copy)?;
         Some(copy)
     } else {
@@ -118,11 +272,49 @@ pub fn restore(from: &Path, db: &Path, safety_dir: &Path, now: DateTime<Utc>) ->
     let staged = db.with_extension("db.restoring");
     let _ = fs::remove_file(&staged);
     fs::copy(from, &staged).map_err(|e| BackupError::Io(staged.clone(), e))?;
+    super::make_private(&staged).map_err(|e| BackupError::Io(staged.clone(), e))?;
     for side in ["db-wal", "db-shm"] {
         let _ = fs::remove_file(db.with_extension(side));
     }
     fs::rename(&staged, db).map_err(|e| BackupError::Io(db.to_path_buf(), e))?;
     write_witness_for(db)?;
+    let (register, currency) = {
+        let restored = Ledger::open_read_only(db)?;
+        (restored.register().to_string(), restored.currency())
+    };
+    let mut ledger = Ledger::open(db, &register, currency)?;
+    let row = RestoredRow {
+        backup: from.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        backup_anchor: plan.backup_head.map_or_else(|| "-".to_string(), |h| h.anchor().to_string()),
+        approved_by: approval.by().to_string(),
+        entries_lost: plan.entries_lost,
+        receipts_lost: plan.receipts_lost,
+        receipt_floor: plan.receipt_floor,
+        z_floor: plan.z_floor,
+    };
+    let payload = |h: &EntryHeader| {
+        let mut c = Canon::new(h);
+        restored_canon(&mut c, &row);
+        c.into_bytes()
+    };
+    ledger.post_entry("restored", Content::InPayload, now, |_| Ok(()), payload, |tx, seq| {
+        tx.execute(
+            "INSERT INTO restores(seq, backup, backup_anchor, approved_by, entries_lost, receipts_lost, \
+             receipt_floor, z_floor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            rusqlite::params![
+                seq,
+                row.backup,
+                row.backup_anchor,
+                row.approved_by,
+                row.entries_lost,
+                row.receipts_lost,
+                row.receipt_floor,
+                row.z_floor
+            ],
+        )?;
+        Ok(())
+    })?;
+    drop(ledger);
     verify_file(db)?;
-    Ok(safety)
+    Ok((safety, plan))
 }

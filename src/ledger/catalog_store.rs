@@ -17,19 +17,22 @@ impl Ledger {
         source: &str,
         now: DateTime<Utc>,
     ) -> Result<i64, LedgerError> {
+        // The products are written first, so that the entry can carry the digest of the whole
+        // catalog they leave: `verify` compares the products table with the last such digest.
+        let digest = std::cell::OnceCell::new();
+        let write = |tx: &rusqlite::Transaction<'_>| {
+            upsert(tx, products)?;
+            let _ = digest.set(catalog_digest(tx)?);
+            Ok(())
+        };
         let payload = |h: &super::records::EntryHeader| {
             let mut c = Canon::new(h);
             c.field("source", source).field("products", products.len());
+            c.field("catalog_sha256", digest.get().map_or("", String::as_str));
             c.into_bytes()
         };
-        let (seq, ()) = self.post_entry(
-            "catalog_import",
-            Content::InPayload,
-            now,
-            |_| Ok(()),
-            payload,
-            |tx, _| upsert(tx, products),
-        )?;
+        let (seq, ()) =
+            self.post_entry("catalog_import", Content::InPayload, now, write, payload, |_, _| Ok(()))?;
         Ok(seq)
     }
 
@@ -40,23 +43,23 @@ impl Ledger {
             .conn
             .query_row("SELECT price_minor FROM products WHERE sku = ?1", [product.sku.as_str()], |r| r.get(0))
             .optional()?;
+        let digest = std::cell::OnceCell::new();
+        let write = |tx: &rusqlite::Transaction<'_>| {
+            upsert(tx, std::slice::from_ref(product))?;
+            let _ = digest.set(catalog_digest(tx)?);
+            Ok(())
+        };
         let payload = |h: &super::records::EntryHeader| {
             let mut c = Canon::new(h);
             c.field("sku", product.sku.as_str())
                 .field("name_zh", product.name_zh.as_str())
                 .field("price_minor", product.price.minor())
                 .field("old_price_minor", old.map_or_else(|| "new".to_string(), |p| p.to_string()))
-                .field("by", by);
+                .field("by", by)
+                .field("catalog_sha256", digest.get().map_or("", String::as_str));
             c.into_bytes()
         };
-        let (seq, ()) = self.post_entry(
-            "product_saved",
-            Content::InPayload,
-            now,
-            |_| Ok(()),
-            payload,
-            |tx, _| upsert(tx, std::slice::from_ref(product)),
-        )?;
+        let (seq, ()) = self.post_entry("product_saved", Content::InPayload, now, write, payload, |_, _| Ok(()))?;
         Ok(seq)
     }
 
@@ -112,6 +115,45 @@ impl Ledger {
             .query_row([canonical], |r| r.get(0))
             .optional()?)
     }
+}
+
+/// The SHA-256 of the whole catalog as stored: every product's columns (SKU order) and every
+/// barcode with its owner (barcode order), each value length-prefixed so none can forge another.
+pub(super) fn catalog_digest(conn: &rusqlite::Connection) -> Result<String, LedgerError> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let mut put = |v: rusqlite::types::ValueRef<'_>| {
+        // A type tag, the length, the bytes.
+        let (tag, bytes): (u8, Vec<u8>) = match v {
+            rusqlite::types::ValueRef::Null => (0, Vec::new()),
+            rusqlite::types::ValueRef::Integer(i) => (1, i.to_string().into_bytes()),
+            rusqlite::types::ValueRef::Real(f) => (2, f.to_string().into_bytes()),
+            rusqlite::types::ValueRef::Text(t) => (3, t.to_vec()),
+            rusqlite::types::ValueRef::Blob(t) => (4, t.to_vec()),
+        };
+        hasher.update([tag]);
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+    };
+    for (sql, columns) in [
+        (
+            "SELECT sku, name_zh, name_en, price_minor, tax_class, category, quick_key, sold_by, position \
+             FROM products ORDER BY sku",
+            9,
+        ),
+        ("SELECT barcode, sku FROM product_barcodes ORDER BY barcode", 2),
+    ] {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            for i in 0..columns {
+                put(r.get_ref(i)?);
+            }
+        }
+        // The end of a table.
+        put(rusqlite::types::ValueRef::Blob(b"end"));
+    }
+    Ok(super::records::hex(&hasher.finalize()))
 }
 
 /// Inserts or replaces products by SKU (keeping an existing product's place) and their barcodes.

@@ -38,7 +38,8 @@ pub use settlement::{
     CardPaymentFigure, CashDirection, DayClose, DayFigures, DaySummary, DrawerCountRecord, EodKept, FamilyTotals,
     TerminalTotals,
 };
-pub use verify::{Problem, ProblemKind, VerifyReport};
+pub use verify::{Problem, ProblemKind, VerifyReport, classified_tables};
+pub use backup::RestorePlan;
 
 /// The file name of the ledger database inside the data directory.
 pub const DB_FILE: &str = "ledger.db";
@@ -172,6 +173,51 @@ impl Head {
     pub fn hash_hex(&self) -> String {
         hex(&self.hash)
     }
+
+    /// This entry as an anchor, for paper and for a backup's name.
+    pub fn anchor(&self) -> Anchor {
+        let mut prefix = [0u8; 8];
+        prefix.copy_from_slice(&self.hash[..8]);
+        Anchor { seq: self.seq, prefix }
+    }
+}
+
+/// A short, printable proof of the chain at one instant: an entry's seq and the first 16 hex
+/// digits (64 bits) of its hash, written `seq:hex`. Printed on receipts and reports and kept in
+/// backups' names, it leaves the machine; `verify --anchor` proves the current chain still
+/// holds that entry with that hash, which no edit, cut or re-hash of the file can fake (finding
+/// another chain with the same 64-bit prefix at that seq is a 2^64 search).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Anchor {
+    pub seq: i64,
+    pub prefix: [u8; 8],
+}
+
+impl Anchor {
+    /// Reads `SEQ:HEX16` (more hex digits are allowed and only the first 16 count).
+    pub fn parse(text: &str) -> Option<Anchor> {
+        let (seq, hash) = text.trim().split_once(':')?;
+        let seq: i64 = seq.trim().parse().ok().filter(|s| *s > 0)?;
+        let hash = hash.trim();
+        let bytes = records::unhex(hash.get(..16)?)?;
+        let prefix: [u8; 8] = bytes.try_into().ok()?;
+        Some(Anchor { seq, prefix })
+    }
+
+    pub fn prefix_hex(&self) -> String {
+        hex(&self.prefix)
+    }
+
+    /// True when `hash` is the full hash this anchor abbreviates.
+    pub fn matches(&self, hash: &[u8]) -> bool {
+        hash.get(..8) == Some(&self.prefix[..])
+    }
+}
+
+impl std::fmt::Display for Anchor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.prefix_hex())
+    }
 }
 
 pub struct Ledger {
@@ -221,8 +267,10 @@ impl Ledger {
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version == 0 {
+        let tables: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))?;
+        if version == 0 && tables == 0 {
             // Created but never initialized (the till died while creating it): an empty ledger.
+            // A file with tables and version 0 had its version reset: verify names that.
             return Ok(Ledger {
                 conn,
                 path: path.to_path_buf(),
@@ -358,8 +406,13 @@ impl Ledger {
         if sale.kind() == SaleKind::Refund {
             check_refund_in(&tx, sale, self.currency)?;
         }
-        let receipt_no: i64 =
-            tx.prepare_cached("SELECT COALESCE(MAX(receipt_no), 0) + 1 FROM sales")?.query_row([], |r| r.get(0))?;
+        // After a restore, numbering goes on after the highest receipt ever printed.
+        let receipt_no: i64 = tx
+            .prepare_cached(
+                "SELECT MAX(COALESCE(MAX(receipt_no), 0), (SELECT COALESCE(MAX(receipt_floor), 0) FROM restores)) + 1 \
+                 FROM sales",
+            )?
+            .query_row([], |r| r.get(0))?;
         let record = sale_record(sale, receipt_no, day.day_no, ctx, now);
         let (seq, hash) = append_in(&tx, &self.register, &record.kind, Some(day.day_no), now, Content::InRows, |h| {
             records::sale_canonical(h, &record)
@@ -443,12 +496,48 @@ impl Ledger {
         })?)
     }
 
-    /// Checks the whole chain, every sale against its entry, the stored totals and the witness.
+    /// Checks the whole chain, every row of every table against its entry, the schema, each Z
+    /// against its day's rows, the working data against its journal, and the witness.
     pub fn verify(&self) -> Result<VerifyReport, LedgerError> {
+        self.verify_against(&[])
+    }
+
+    /// `verify`, and that the chain still holds each anchor (taken from paper, a report or a
+    /// backup's name): a cut tail, a rewritten witness or a re-hashed chain is then named too.
+    pub fn verify_against(&self, anchors: &[Anchor]) -> Result<VerifyReport, LedgerError> {
         if !self.initialized {
-            return Ok(VerifyReport { entries: 0, sales: 0, head: None, problems: Vec::new(), witness: None });
+            let mut report = VerifyReport { entries: 0, sales: 0, head: None, problems: Vec::new(), witness: None };
+            verify::check_anchors(&mut report, anchors, &[]);
+            return Ok(report);
         }
-        verify::verify(&self.conn, &self.witness_path())
+        verify::verify(&self.conn, &self.witness_path(), anchors)
+    }
+
+    /// The anchor of the chain's newest entry.
+    pub fn anchor(&self) -> Result<Option<Anchor>, LedgerError> {
+        Ok(self.head()?.map(|h| h.anchor()))
+    }
+
+    /// The anchor of an entry (a sale's, a Z's), as its receipt or report prints it.
+    pub fn anchor_of(&self, seq: i64) -> Result<Option<Anchor>, LedgerError> {
+        let hash: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT hash FROM journal WHERE seq = ?1")?
+            .query_row([seq], |r| r.get(0))
+            .optional()?;
+        Ok(hash.and_then(|h| <[u8; 32]>::try_from(h).ok()).map(|hash| Head { seq, hash }.anchor()))
+    }
+
+    /// The last Z's number and the anchor of its entry.
+    pub fn last_z_anchor(&self) -> Result<Option<(i64, Anchor)>, LedgerError> {
+        let row: Option<(i64, i64)> = self
+            .conn
+            .query_row("SELECT z_no, seq FROM day_closes ORDER BY z_no DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        match row {
+            Some((z, seq)) => Ok(self.anchor_of(seq)?.map(|a| (z, a))),
+            None => Ok(None),
+        }
     }
 
     fn same_currency(&self, m: Money) -> Result<(), LedgerError> {
@@ -497,6 +586,12 @@ fn open_witness(path: &Path) -> std::io::Result<fs::File> {
         options.mode(0o600);
     }
     options.open(path)
+}
+
+/// Makes a file the till's alone (mode 0600).
+fn make_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))
 }
 
 fn create_private_file(path: &Path) -> std::io::Result<()> {

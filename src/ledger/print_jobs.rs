@@ -24,6 +24,40 @@ pub struct PrintJob {
     pub rest_kept: bool,
 }
 
+fn job_canon(c: &mut Canon, kind: &str, receipt_no: Option<i64>, bytes: &[u8]) {
+    c.field("job_kind", kind)
+        .opt("receipt", receipt_no)
+        .field("size", bytes.len())
+        .field("sha256", hex(&Sha256::digest(bytes)));
+}
+
+fn result_canon(c: &mut Canon, job_id: i64, outcome: &str, reason: &str) {
+    c.field("job", job_id).field("outcome", outcome).field("reason", reason);
+}
+
+/// A print job's or print result's canonical bytes rendered back from its row (empty without
+/// one), for `verify`.
+pub(super) fn render_from_row(
+    conn: &rusqlite::Connection,
+    header: &super::records::EntryHeader,
+) -> Result<Option<Vec<u8>>, LedgerError> {
+    let mut c = Canon::new(header);
+    let found = if header.kind == "print_job" {
+        conn.query_row("SELECT kind, receipt_no, bytes FROM print_jobs WHERE job_id = ?1", [header.seq], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?, r.get::<_, Vec<u8>>(2)?))
+        })
+        .optional()?
+        .map(|(kind, receipt, bytes)| job_canon(&mut c, &kind, receipt, &bytes))
+    } else {
+        conn.query_row("SELECT job_id, outcome, reason FROM print_results WHERE seq = ?1", [header.seq], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        })
+        .optional()?
+        .map(|(job, outcome, reason)| result_canon(&mut c, job, &outcome, &reason))
+    };
+    Ok(Some(if found.is_some() { c.into_bytes() } else { Vec::new() }))
+}
+
 impl Ledger {
     /// Keeps a job's bytes before they go to the printer.
     pub fn queue_print_job(
@@ -33,10 +67,9 @@ impl Ledger {
         bytes: &[u8],
         now: DateTime<Utc>,
     ) -> Result<i64, LedgerError> {
-        let digest = hex(&Sha256::digest(bytes));
         let payload = |h: &super::records::EntryHeader| {
             let mut c = Canon::new(h);
-            c.field("job_kind", kind).opt("receipt", receipt_no).field("size", bytes.len()).field("sha256", &digest);
+            job_canon(&mut c, kind, receipt_no, bytes);
             c.into_bytes()
         };
         let rows = |tx: &rusqlite::Transaction<'_>, seq: i64| {
@@ -61,7 +94,7 @@ impl Ledger {
         }
         let payload = |h: &super::records::EntryHeader| {
             let mut c = Canon::new(h);
-            c.field("job", job_id).field("outcome", outcome).field("reason", reason);
+            result_canon(&mut c, job_id, outcome, reason);
             c.into_bytes()
         };
         let rows = |tx: &rusqlite::Transaction<'_>, seq: i64| {

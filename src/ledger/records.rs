@@ -214,6 +214,24 @@ impl Canon {
     }
 }
 
+/// The value of `key` in canonical bytes (unescaped), if the entry has that field.
+pub fn field_of(payload: &[u8], key: &str) -> Option<String> {
+    let text = std::str::from_utf8(payload).ok()?;
+    text.lines().find_map(|l| {
+        let value = l.strip_prefix(key)?.strip_prefix('=')?;
+        let mut out = String::with_capacity(value.len());
+        let mut chars = value.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+            } else if let Some(next) = chars.next() {
+                out.push(if next == 'n' { '\n' } else { next });
+            }
+        }
+        Some(out)
+    })
+}
+
 pub fn sale_canonical(header: &EntryHeader, s: &SaleRecord) -> Vec<u8> {
     let mut c = Canon::new(header);
     c.field("receipt", s.receipt_no)

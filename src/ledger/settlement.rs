@@ -222,6 +222,16 @@ impl DayFigures {
     }
 
     /// One line per figure, `key=value`; lists as `;`-separated `|`-joined fields (escaped).
+    /// The first line of the kept text where `self` and `other` differ, both ways, or None.
+    pub fn difference(&self, other: &DayFigures) -> Option<String> {
+        let (a, b) = (self.to_text(), other.to_text());
+        let cut = |s: &str| s.chars().take(120).collect::<String>();
+        a.lines()
+            .zip(b.lines())
+            .find(|(x, y)| x != y)
+            .map(|(x, y)| format!("kept {}; the rows give {}", cut(x), cut(y)))
+    }
+
     pub fn to_text(&self) -> String {
         let rows = |v: &[(String, i64, i64)]| {
             v.iter().map(|(k, n, a)| format!("{}|{n}|{a}", escape(k))).collect::<Vec<_>>().join(";")
@@ -397,31 +407,55 @@ fn cash_canon(c: &mut Canon, direction: &str, amount: i64, reason: &str, approve
 pub(super) fn render_from_row(conn: &Connection, header: &EntryHeader) -> Result<Option<Vec<u8>>, LedgerError> {
     let seq = header.seq;
     let mut c = Canon::new(header);
+    // Each row's day must be its entry's day: the column is not in the canonical bytes (the
+    // header carries it), so it is compared here.
+    let day_is = |day: i64| header.day_no == Some(day);
     let found = match header.kind.as_str() {
         "cash_in" | "cash_out" => conn
             .query_row(
-                "SELECT direction, amount_minor, reason, approved_by FROM cash_movements WHERE seq = ?1",
+                "SELECT direction, amount_minor, reason, approved_by, day_no FROM cash_movements WHERE seq = ?1",
                 [seq],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                },
             )
             .optional()?
-            .map(|(d, a, reason, by)| cash_canon(&mut c, &d, a, &reason, &by)),
+            .filter(|row| day_is(row.4))
+            .map(|(d, a, reason, by, _)| cash_canon(&mut c, &d, a, &reason, &by)),
         "drawer_count" => conn
-            .query_row(&format!("SELECT {COUNT_COLUMNS} FROM drawer_counts WHERE seq = ?1"), [seq], count_from_row)
-            .optional()?
-            .map(|count| count_canon(&mut c, &count)),
-        "terminal_eod" => conn
-            .query_row("SELECT by_card, status_kept, receipts FROM terminal_eods WHERE seq = ?1", [seq], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
+            .query_row(&format!("SELECT {COUNT_COLUMNS}, day_no FROM drawer_counts WHERE seq = ?1"), [seq], |r| {
+                Ok((count_from_row(r)?, r.get::<_, String>(4)?, r.get::<_, i64>(5)?))
             })
             .optional()?
-            .map(|(t, status, receipts)| {
+            // The denominations as stored, not only as read: text the reader skips is an edit too.
+            .filter(|(count, raw, day)| day_is(*day) && denominations_text(&count.denominations) == *raw)
+            .map(|(count, _, _)| count_canon(&mut c, &count)),
+        "terminal_eod" => conn
+            .query_row("SELECT by_card, status_kept, receipts, day_no FROM terminal_eods WHERE seq = ?1", [seq], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .optional()?
+            .filter(|row| day_is(row.3))
+            .map(|(t, status, receipts, _)| {
                 eod_canon(
                     &mut c,
                     &t,
                     &EodKept { status: status.unwrap_or_default(), receipts: receipts.unwrap_or_default() },
                 )
             }),
+        "print_job" | "print_result" => return super::print_jobs::render_from_row(conn, header),
+        "restored" => return super::backup::render_from_row(conn, header),
         "day_close" => {
             let row = conn
                 .query_row(
@@ -429,7 +463,8 @@ pub(super) fn render_from_row(conn: &Connection, header: &EntryHeader) -> Result
                     [seq],
                     |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?)),
                 )
-                .optional()?;
+                .optional()?
+                .filter(|row| day_is(row.3));
             match row {
                 None => None,
                 Some((z, net, grand, day)) => {
@@ -682,7 +717,9 @@ impl Ledger {
             }
         };
         let (z_no, previous): (i64, i64) = self.conn.query_row(
-            "SELECT COALESCE(MAX(z_no), 0) + 1, COALESCE((SELECT grand_total_minor FROM day_closes ORDER BY z_no DESC LIMIT 1), 0) FROM day_closes",
+            // After a restore, Z numbers go on after the highest ever printed.
+            "SELECT MAX(COALESCE(MAX(z_no), 0), (SELECT COALESCE(MAX(z_floor), 0) FROM restores)) + 1, \
+             COALESCE((SELECT grand_total_minor FROM day_closes ORDER BY z_no DESC LIMIT 1), 0) FROM day_closes",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
@@ -770,110 +807,7 @@ impl Ledger {
 
     /// The figures of days `first..=last` summed from their sales and entries.
     fn live_figures(&self, first: i64, last: i64, training: bool) -> Result<DayFigures, LedgerError> {
-        let c = &self.conn;
-        let mut f = DayFigures::default();
-        let range = params![first, last, training];
-        c.prepare_cached(
-            "SELECT kind, COUNT(*), COALESCE(SUM(total_minor), 0), COALESCE(SUM(gross_minor), 0), \
-                    COALESCE(SUM(discount_minor), 0), COALESCE(SUM(tax_minor), 0), COALESCE(SUM(rounding_minor), 0) \
-             FROM sales WHERE day_no BETWEEN ?1 AND ?2 AND training = ?3 GROUP BY kind",
-        )?
-        .query_map(range, |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, i64>(6)?,
-            ))
-        })?
-        .try_for_each(|row| -> Result<(), rusqlite::Error> {
-            let (kind, n, total, gross, discount, tax, rounding) = row?;
-            if kind == "refund" {
-                (f.refunds_count, f.refunds_total) = (n, total);
-            } else {
-                (f.sales_count, f.sales_total) = (n, total);
-            }
-            f.gross += gross;
-            f.discounts += discount;
-            f.tax += tax;
-            f.net += total;
-            f.rounding += rounding;
-            Ok(())
-        })?;
-        // One pass over the lines: the tax per rate and the price overrides.
-        for row in c
-            .prepare_cached(
-                "SELECT l.tax_class, l.tax_rate, SUM(l.amount_minor), SUM(l.tax_minor), SUM(l.price_overridden) \
-                 FROM sales s JOIN sale_lines l ON l.seq = s.seq WHERE s.day_no BETWEEN ?1 AND ?2 AND s.training = ?3 \
-                 GROUP BY l.tax_class, l.tax_rate ORDER BY l.tax_class, l.tax_rate",
-            )?
-            .query_map(range, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, i64>(4)?)))?
-        {
-            let (class, rate, amount, tax, overridden) = row?;
-            f.taxes.push((class, rate, amount, tax));
-            f.price_overrides += overridden;
-        }
-        f.tenders = c
-            .prepare_cached(
-                "SELECT p.kind, COUNT(*), SUM(p.amount_minor) FROM sales s JOIN payments p ON p.seq = s.seq \
-                 WHERE s.day_no BETWEEN ?1 AND ?2 AND s.training = ?3 GROUP BY p.kind ORDER BY p.kind",
-            )?
-            .query_map(range, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<_, _>>()?;
-        f.cards = c
-            .prepare_cached(
-                "SELECT COALESCE(p.card_name, '?'), COUNT(*), SUM(p.amount_minor) FROM sales s \
-                 JOIN payments p ON p.seq = s.seq \
-                 WHERE s.day_no BETWEEN ?1 AND ?2 AND s.training = ?3 AND p.kind = 'card' \
-                 GROUP BY p.card_name ORDER BY p.card_name",
-            )?
-            .query_map(range, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<_, _>>()?;
-        f.cashiers = c
-            .prepare_cached(
-                "SELECT cashier, COUNT(*), SUM(total_minor) FROM sales \
-                 WHERE day_no BETWEEN ?1 AND ?2 AND training = ?3 GROUP BY cashier ORDER BY cashier",
-            )?
-            .query_map(range, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<_, _>>()?;
-        // By UTC hour in SQL (a text prefix, cheap), then each hour to the register's local time.
-        let mut hours = c.prepare_cached(
-            "SELECT substr(completed_at, 1, 13), COUNT(*), SUM(total_minor) \
-             FROM sales WHERE day_no BETWEEN ?1 AND ?2 AND training = ?3 GROUP BY 1",
-        )?;
-        for row in hours.query_map(range, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))? {
-            let (utc_hour, n, amount) = row?;
-            let hour = chrono::NaiveDateTime::parse_from_str(&format!("{utc_hour}:00"), "%Y-%m-%dT%H:%M")
-                .map(|t| t.and_utc().with_timezone(&Local).format("%H").to_string())
-                .ok()
-                .and_then(|h| h.parse::<usize>().ok());
-            if let Some(slot) = hour.and_then(|h| f.by_hour.get_mut(h)) {
-                slot.0 += n;
-                slot.1 += amount;
-            }
-        }
-        let days = params![first, last];
-        f.float = c
-            .prepare_cached("SELECT COALESCE(SUM(float_minor), 0) FROM business_days WHERE day_no BETWEEN ?1 AND ?2")?
-            .query_row(days, |r| r.get(0))?;
-        (f.cash_in, f.cash_out) = c
-            .prepare_cached(
-                "SELECT COALESCE(SUM(CASE direction WHEN 'in' THEN amount_minor END), 0), \
-                        COALESCE(SUM(CASE direction WHEN 'out' THEN amount_minor END), 0) \
-                 FROM cash_movements WHERE day_no BETWEEN ?1 AND ?2",
-            )?
-            .query_row(days, |r| Ok((r.get(0)?, r.get(1)?)))?;
-        f.entries = c
-            .prepare_cached(
-                "SELECT kind, COUNT(*) FROM journal WHERE day_no BETWEEN ?1 AND ?2 \
-                 AND kind NOT IN ('sale', 'refund') GROUP BY kind ORDER BY kind",
-            )?
-            .query_map(days, |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        Ok(f)
+        live_figures_in(&self.conn, first, last, training)
     }
 
     /// The card payments of days `first..=last` (training or real), with what the risk flags need.
@@ -908,6 +842,114 @@ impl Ledger {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// The figures of days `first..=last` summed from their sales and entries (what a Z keeps, and
+/// what `verify` recomputes a Z's figures from).
+pub(super) fn live_figures_in(c: &Connection, first: i64, last: i64, training: bool) -> Result<DayFigures, LedgerError> {
+    let mut f = DayFigures::default();
+    let range = params![first, last, training];
+    c.prepare_cached(
+        "SELECT kind, COUNT(*), COALESCE(SUM(total_minor), 0), COALESCE(SUM(gross_minor), 0), \
+                COALESCE(SUM(discount_minor), 0), COALESCE(SUM(tax_minor), 0), COALESCE(SUM(rounding_minor), 0) \
+         FROM sales WHERE day_no BETWEEN ?1 AND ?2 AND training = ?3 GROUP BY kind",
+    )?
+    .query_map(range, |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, i64>(5)?,
+            r.get::<_, i64>(6)?,
+        ))
+    })?
+    .try_for_each(|row| -> Result<(), rusqlite::Error> {
+        let (kind, n, total, gross, discount, tax, rounding) = row?;
+        if kind == "refund" {
+            (f.refunds_count, f.refunds_total) = (n, total);
+        } else {
+            (f.sales_count, f.sales_total) = (n, total);
+        }
+        f.gross += gross;
+        f.discounts += discount;
+        f.tax += tax;
+        f.net += total;
+        f.rounding += rounding;
+        Ok(())
+    })?;
+    // One pass over the lines: the tax per rate and the price overrides.
+    for row in c
+        .prepare_cached(
+            "SELECT l.tax_class, l.tax_rate, SUM(l.amount_minor), SUM(l.tax_minor), SUM(l.price_overridden) \
+             FROM sales s JOIN sale_lines l ON l.seq = s.seq WHERE s.day_no BETWEEN ?1 AND ?2 AND s.training = ?3 \
+             GROUP BY l.tax_class, l.tax_rate ORDER BY l.tax_class, l.tax_rate",
+        )?
+        .query_map(range, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, i64>(4)?)))?
+    {
+        let (class, rate, amount, tax, overridden) = row?;
+        f.taxes.push((class, rate, amount, tax));
+        f.price_overrides += overridden;
+    }
+    f.tenders = c
+        .prepare_cached(
+            "SELECT p.kind, COUNT(*), SUM(p.amount_minor) FROM sales s JOIN payments p ON p.seq = s.seq \
+             WHERE s.day_no BETWEEN ?1 AND ?2 AND s.training = ?3 GROUP BY p.kind ORDER BY p.kind",
+        )?
+        .query_map(range, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    f.cards = c
+        .prepare_cached(
+            "SELECT COALESCE(p.card_name, '?'), COUNT(*), SUM(p.amount_minor) FROM sales s \
+             JOIN payments p ON p.seq = s.seq \
+             WHERE s.day_no BETWEEN ?1 AND ?2 AND s.training = ?3 AND p.kind = 'card' \
+             GROUP BY p.card_name ORDER BY p.card_name",
+        )?
+        .query_map(range, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    f.cashiers = c
+        .prepare_cached(
+            "SELECT cashier, COUNT(*), SUM(total_minor) FROM sales \
+             WHERE day_no BETWEEN ?1 AND ?2 AND training = ?3 GROUP BY cashier ORDER BY cashier",
+        )?
+        .query_map(range, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    // By UTC hour in SQL (a text prefix, cheap), then each hour to the register's local time.
+    let mut hours = c.prepare_cached(
+        "SELECT substr(completed_at, 1, 13), COUNT(*), SUM(total_minor) \
+         FROM sales WHERE day_no BETWEEN ?1 AND ?2 AND training = ?3 GROUP BY 1",
+    )?;
+    for row in hours.query_map(range, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))? {
+        let (utc_hour, n, amount) = row?;
+        let hour = chrono::NaiveDateTime::parse_from_str(&format!("{utc_hour}:00"), "%Y-%m-%dT%H:%M")
+            .map(|t| t.and_utc().with_timezone(&Local).format("%H").to_string())
+            .ok()
+            .and_then(|h| h.parse::<usize>().ok());
+        if let Some(slot) = hour.and_then(|h| f.by_hour.get_mut(h)) {
+            slot.0 += n;
+            slot.1 += amount;
+        }
+    }
+    let days = params![first, last];
+    f.float = c
+        .prepare_cached("SELECT COALESCE(SUM(float_minor), 0) FROM business_days WHERE day_no BETWEEN ?1 AND ?2")?
+        .query_row(days, |r| r.get(0))?;
+    (f.cash_in, f.cash_out) = c
+        .prepare_cached(
+            "SELECT COALESCE(SUM(CASE direction WHEN 'in' THEN amount_minor END), 0), \
+                    COALESCE(SUM(CASE direction WHEN 'out' THEN amount_minor END), 0) \
+             FROM cash_movements WHERE day_no BETWEEN ?1 AND ?2",
+        )?
+        .query_row(days, |r| Ok((r.get(0)?, r.get(1)?)))?;
+    f.entries = c
+        .prepare_cached(
+            "SELECT kind, COUNT(*) FROM journal WHERE day_no BETWEEN ?1 AND ?2 \
+             AND kind NOT IN ('sale', 'refund') GROUP BY kind ORDER BY kind",
+        )?
+        .query_map(days, |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(f)
 }
 
 fn day_closed(tx: &Transaction<'_>, day_no: i64) -> Result<bool, LedgerError> {

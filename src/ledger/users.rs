@@ -20,6 +20,12 @@ fn role_code(role: Role) -> &'static str {
     }
 }
 
+/// The SHA-256 of a user's PIN hash (a PHC string), as their journal entries record it.
+pub(super) fn pin_digest(pin_hash: &str) -> String {
+    use sha2::{Digest, Sha256};
+    super::records::hex(&Sha256::digest(pin_hash.as_bytes()))
+}
+
 fn role_of(code: &str) -> Option<Role> {
     Some(match code {
         "cashier" => Role::Cashier,
@@ -47,11 +53,14 @@ impl Ledger {
 
     /// Adds a user (or replaces the name, role and PIN of one with the same id).
     pub fn save_user(&mut self, user: &User, by: &str, now: DateTime<Utc>) -> Result<(), LedgerError> {
+        // The PIN's hash is tied to the chain by its digest: a hash swapped in the users table
+        // (a PIN reset behind the till's back) no longer matches the user's last entry.
         let fields = [
             ("user", user.id.clone()),
             ("name", user.name.clone()),
             ("role", role_code(user.role).to_string()),
             ("by", by.to_string()),
+            ("pin_sha256", pin_digest(user.pin_hash())),
         ];
         self.append("user_saved", &fields, now)?;
         self.conn.execute(

@@ -4,7 +4,12 @@
 //! SHA-256(prev ‖ canonical bytes), with the header taken from its columns. A sale's (and a day's)
 //! canonical bytes are rendered back from its rows, so an edit in any table changes them; the
 //! stored totals must also add up.
-//! Then the append-only triggers must all be in place and the witness file must not lead the chain.
+//! Then (`tables.rs`) every row of every other table must be one entry's, the schema must be the
+//! migrations' text for text, each Z must match its day's rows and the working data its journal;
+//! the witness file must not lead the chain, and every anchor given must be in it.
+
+mod tables;
+pub use tables::classified_tables;
 
 use std::iter::Peekable;
 use std::path::Path;
@@ -12,7 +17,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::records::{self, Canon, EntryHeader, LineRecord, PaymentRecord, SaleRecord, chain_hash};
-use super::{GENESIS, Head, LedgerError, schema};
+use super::{GENESIS, Head, LedgerError};
 
 /// Stop collecting after this many problems: the first one is what matters.
 const MAX_PROBLEMS: usize = 50;
@@ -51,7 +56,49 @@ pub enum ProblemKind {
     Orphan {
         table: &'static str,
     },
-    TriggerMissing(String),
+    /// `PRAGMA user_version` is not this schema's.
+    SchemaVersion {
+        found: i64,
+        expected: i64,
+    },
+    /// A table, index or trigger the migrations build is missing, differs, or is not theirs.
+    SchemaMissing(String),
+    SchemaChanged(String),
+    SchemaExtra(String),
+    /// A row keyed to no entry of the kind that owns its table.
+    Misplaced {
+        table: &'static str,
+        key: i64,
+    },
+    /// A user whose row is not what their journal entries say.
+    UserDiffers {
+        user: String,
+        detail: String,
+    },
+    /// The products are not what the last catalog entry recorded.
+    CatalogDiffers,
+    /// The store identity (`meta`) disagrees with the chain.
+    MetaDiffers {
+        key: String,
+    },
+    /// A Z's kept figures are not what its day's rows give.
+    ZDiffers {
+        z_no: i64,
+        detail: String,
+    },
+    /// An id counter set back below an id in use.
+    SequenceLowered {
+        table: &'static str,
+    },
+    /// The chain ends before an anchor's entry: entries were cut.
+    AnchorBeyondHead {
+        anchor: String,
+        head_seq: i64,
+    },
+    /// The anchor's entry has another hash: the chain was rewritten from there or before.
+    AnchorDiffers {
+        anchor: String,
+    },
     WitnessAhead {
         witness_seq: i64,
         head_seq: i64,
@@ -88,7 +135,24 @@ impl Problem {
             ProblemKind::PrintJobDiffers => t!("verify.print_job_differs", locale = locale),
             ProblemKind::SettlementDiffers => t!("verify.settlement_differs", locale = locale),
             ProblemKind::Orphan { table } => t!("verify.orphan", locale = locale, table = table),
-            ProblemKind::TriggerMissing(name) => t!("verify.trigger_missing", locale = locale, name = name),
+            ProblemKind::SchemaVersion { found, expected } => {
+                t!("verify.schema_version", locale = locale, found = found, expected = expected)
+            }
+            ProblemKind::SchemaMissing(name) => t!("verify.schema_missing", locale = locale, name = name),
+            ProblemKind::SchemaChanged(name) => t!("verify.schema_changed", locale = locale, name = name),
+            ProblemKind::SchemaExtra(name) => t!("verify.schema_extra", locale = locale, name = name),
+            ProblemKind::Misplaced { table, key } => t!("verify.misplaced", locale = locale, table = table, key = key),
+            ProblemKind::UserDiffers { user, detail } => {
+                t!("verify.user_differs", locale = locale, user = user, detail = detail)
+            }
+            ProblemKind::CatalogDiffers => t!("verify.catalog_differs", locale = locale),
+            ProblemKind::MetaDiffers { key } => t!("verify.meta_differs", locale = locale, key = key),
+            ProblemKind::ZDiffers { z_no, detail } => t!("verify.z_differs", locale = locale, z = z_no, detail = detail),
+            ProblemKind::SequenceLowered { table } => t!("verify.sequence_lowered", locale = locale, table = table),
+            ProblemKind::AnchorBeyondHead { anchor, head_seq } => {
+                t!("verify.anchor_beyond_head", locale = locale, anchor = anchor, head = head_seq)
+            }
+            ProblemKind::AnchorDiffers { anchor } => t!("verify.anchor_differs", locale = locale, anchor = anchor),
             ProblemKind::WitnessAhead { witness_seq, head_seq } => {
                 t!("verify.witness_ahead", locale = locale, witness = witness_seq, head = head_seq)
             }
@@ -240,7 +304,17 @@ where
     }
 }
 
-pub(super) fn verify(conn: &Connection, witness_path: &Path) -> Result<VerifyReport, LedgerError> {
+/// Anchors checked against an empty (or never created) ledger: each one is beyond its head.
+pub(super) fn check_anchors(report: &mut VerifyReport, anchors: &[super::Anchor], hashes: &[(i64, Vec<u8>)]) {
+    let head_seq = report.head.map_or(0, |h| h.seq);
+    tables::anchor_problems(anchors, hashes, head_seq, &mut report.problems);
+}
+
+pub(super) fn verify(
+    conn: &Connection,
+    witness_path: &Path,
+    anchors: &[super::Anchor],
+) -> Result<VerifyReport, LedgerError> {
     let mut problems: Vec<Problem> = Vec::new();
     let push = |problems: &mut Vec<Problem>, seq: Option<i64>, kind: ProblemKind| {
         if problems.len() < MAX_PROBLEMS {
@@ -300,6 +374,7 @@ pub(super) fn verify(conn: &Connection, witness_path: &Path) -> Result<VerifyRep
     let mut head = None;
     let mut orphans: Vec<(i64, &'static str)> = Vec::new();
     let mut scratch = Vec::new();
+    let mut anchored: Vec<(i64, Vec<u8>)> = Vec::new();
 
     while let Some(r) = rows.next()? {
         let seq: i64 = r.get(0)?;
@@ -391,14 +466,26 @@ pub(super) fn verify(conn: &Connection, witness_path: &Path) -> Result<VerifyRep
                     push(&mut problems, at, ProblemKind::HashMismatch);
                 } else if !payload.starts_with(&Canon::new(&header).into_bytes()) {
                     push(&mut problems, at, ProblemKind::HeaderMismatch);
-                } else if header.kind == "print_job" && !print_job_matches(conn, seq, &payload)? {
-                    push(&mut problems, at, ProblemKind::PrintJobDiffers);
                 } else if let Some(rendered) = super::settlement::render_from_row(conn, &header)?
                     && rendered != payload
                 {
-                    push(&mut problems, at, ProblemKind::SettlementDiffers);
+                    let kind = if header.kind.starts_with("print_") {
+                        ProblemKind::PrintJobDiffers
+                    } else {
+                        ProblemKind::SettlementDiffers
+                    };
+                    push(&mut problems, at, kind);
+                }
+                // After a restore, receipt numbers go on after the highest printed before it.
+                if header.kind == "restored"
+                    && let Some(floor) = records::field_of(&payload, "receipt_floor").and_then(|f| f.parse().ok())
+                {
+                    last_receipt = Some(last_receipt.map_or(floor, |n: i64| n.max(floor)));
                 }
             }
+        }
+        if anchors.iter().any(|a| a.seq == seq) {
+            anchored.push((seq, stored_hash.clone()));
         }
 
         if let Some((wseq, whash)) = &witness
@@ -441,28 +528,16 @@ pub(super) fn verify(conn: &Connection, witness_path: &Path) -> Result<VerifyRep
         push(&mut problems, None, ProblemKind::WitnessAhead { witness_seq: *wseq, head_seq });
     }
 
-    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")?;
-    let present: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-    for table in schema::APPEND_ONLY {
-        for op in ["update", "delete"] {
-            let name = format!("{table}_no_{op}");
-            if !present.contains(&name) {
-                push(&mut problems, None, ProblemKind::TriggerMissing(name));
-            }
-        }
+    let mut more = Vec::new();
+    tables::ownership_problems(conn, &mut more)?;
+    tables::z_problems(conn, &mut more)?;
+    tables::working_problems(conn, &mut more)?;
+    tables::sequence_problems(conn, &mut more)?;
+    tables::schema_problems(conn, &mut more)?;
+    tables::anchor_problems(anchors, &anchored, head_seq, &mut more);
+    for p in more {
+        push(&mut problems, p.seq, p.kind);
     }
 
     Ok(VerifyReport { entries, sales: sale_count, head, problems, witness })
-}
-
-/// A print job's kept bytes still have the digest its journal entry recorded.
-fn print_job_matches(conn: &Connection, job_id: i64, payload: &[u8]) -> Result<bool, LedgerError> {
-    use sha2::{Digest, Sha256};
-    let bytes: Option<Vec<u8>> =
-        conn.query_row("SELECT bytes FROM print_jobs WHERE job_id = ?1", [job_id], |r| r.get(0)).optional()?;
-    let recorded = String::from_utf8_lossy(payload).lines().find_map(|l| l.strip_prefix("sha256=").map(str::to_string));
-    Ok(match (bytes, recorded) {
-        (Some(b), Some(digest)) => records::hex(&Sha256::digest(&b)) == digest,
-        _ => false,
-    })
 }

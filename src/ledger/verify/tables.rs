@@ -1,0 +1,317 @@
+//! What `verify` checks beyond the chain walk: that every row of every table is one entry's, that
+//! the schema is the one the migrations build, that the working data (users, products, the store
+//! identity) is what its journal says, and that each Z's figures are its day's rows.
+//!
+//! Every table of the schema is in exactly one of these lists (a test walks the schema and fails
+//! on a table that is in none), so a table added later must say how it is tied to the chain.
+
+use std::collections::{BTreeMap, HashSet};
+
+use rusqlite::{Connection, OptionalExtension};
+
+use super::{Problem, ProblemKind};
+use crate::ledger::records::field_of;
+use crate::ledger::{LedgerError, schema};
+
+/// Tables whose rows the chain walk renders entry by entry (sales, lines, payments, days, card
+/// intents and results): a row no entry of its kind takes is named there.
+pub const WALKED: &[&str] =
+    &["journal", "business_days", "sales", "sale_lines", "payments", "card_intents", "card_results"];
+
+/// Tables keyed by the seq of the one entry whose canonical bytes their row renders, and the
+/// kinds of entry that may own a row.
+pub const OWNED: &[(&str, &str, &[&str])] = &[
+    ("cash_movements", "seq", &["cash_in", "cash_out"]),
+    ("drawer_counts", "seq", &["drawer_count"]),
+    ("terminal_eods", "seq", &["terminal_eod"]),
+    ("day_closes", "seq", &["day_close"]),
+    ("print_jobs", "job_id", &["print_job"]),
+    ("print_results", "seq", &["print_result"]),
+    ("restores", "seq", &["restored"]),
+];
+
+/// A Z's day figures, keyed by the day its `day_close` entry closed (its bytes carry them).
+pub const FIGURES: &str = "day_figures";
+
+/// Working data, changed in place, checked against the journal entries that changed it.
+pub const WORKING: &[&str] = &["users", "products", "product_barcodes", "meta"];
+
+/// Sales in progress: a cart written at each change (see `ledger/in_progress.rs`), not journaled;
+/// what money it holds is checked (`tie_problems`: every card payment it carries is a booked
+/// result, and a booked result no one carries is named) and its ids are never reused
+/// (`sqlite_sequence`).
+pub const IN_PROGRESS: &[&str] = &["sales_in_progress", "sqlite_sequence"];
+
+/// Every table `verify` ties to the chain, by whichever of the lists above.
+pub fn classified_tables() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = WALKED.to_vec();
+    all.extend(OWNED.iter().map(|(t, _, _)| *t));
+    all.push(FIGURES);
+    all.extend(WORKING);
+    all.extend(IN_PROGRESS);
+    all
+}
+
+fn push(problems: &mut Vec<Problem>, seq: Option<i64>, kind: ProblemKind) {
+    problems.push(Problem { seq, kind });
+}
+
+/// The file's `user_version` and `sqlite_master`, text for text, against what the migrations
+/// build: a trigger replaced by a no-op of the same name, a table redefined or an index dropped
+/// is named.
+pub fn schema_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), LedgerError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let expected_version = schema::MIGRATIONS.len() as i64;
+    if version != expected_version {
+        push(problems, None, ProblemKind::SchemaVersion { found: version, expected: expected_version });
+    }
+    let expected = schema::expected()?;
+    let found = schema::objects(conn)?;
+    let by_name = |objects: &[schema::SchemaObject]| -> BTreeMap<(String, String), String> {
+        objects.iter().map(|o| ((o.kind.clone(), o.name.clone()), o.sql.clone())).collect()
+    };
+    let (expected, found) = (by_name(&expected), by_name(&found));
+    for ((kind, name), sql) in &expected {
+        match found.get(&(kind.clone(), name.clone())) {
+            None => push(problems, None, ProblemKind::SchemaMissing(format!("{kind} {name}"))),
+            Some(s) if s != sql => push(problems, None, ProblemKind::SchemaChanged(format!("{kind} {name}"))),
+            Some(_) => {}
+        }
+    }
+    for (kind, name) in found.keys() {
+        if !expected.contains_key(&(kind.clone(), name.clone())) {
+            push(problems, None, ProblemKind::SchemaExtra(format!("{kind} {name}")));
+        }
+    }
+    Ok(())
+}
+
+fn table_exists(conn: &Connection, table: &str) -> Result<bool, LedgerError> {
+    Ok(conn
+        .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [table], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Rows of the entry-owned tables whose key is no entry of their kind (inserted beside the
+/// chain, or keyed to another entry), and day figures of a day no Z closed.
+pub fn ownership_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), LedgerError> {
+    for (table, key, kinds) in OWNED {
+        if !table_exists(conn, table)? {
+            continue;
+        }
+        let kinds = kinds.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
+        let mut stmt = conn.prepare(&format!(
+            "SELECT t.{key} FROM {table} t WHERE NOT EXISTS \
+             (SELECT 1 FROM journal j WHERE j.seq = t.{key} AND j.kind IN ({kinds})) ORDER BY t.{key}"
+        ))?;
+        for key in stmt.query_map([], |r| r.get::<_, Option<i64>>(0))? {
+            let key = key?;
+            push(problems, key, ProblemKind::Misplaced { table, key: key.unwrap_or(0) });
+        }
+    }
+    let mut stmt = conn.prepare(
+        "SELECT f.day_no FROM day_figures f WHERE NOT EXISTS \
+         (SELECT 1 FROM journal j WHERE j.kind = 'day_close' AND j.day_no = f.day_no) ORDER BY f.day_no",
+    )?;
+    for day in stmt.query_map([], |r| r.get::<_, Option<i64>>(0))? {
+        push(problems, None, ProblemKind::Misplaced { table: FIGURES, key: day?.unwrap_or(0) });
+    }
+    Ok(())
+}
+
+/// Each Z's figures (real and training) against the same figures computed again from its day's
+/// rows: a sale added, removed or changed in a closed day, or a Z whose figures were written to
+/// suit, is named by its Z number.
+pub fn z_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), LedgerError> {
+    let mut stmt = conn.prepare(
+        "SELECT c.seq, c.z_no, c.day_no, f.training, f.body FROM day_closes c \
+         JOIN day_figures f ON f.day_no = c.day_no ORDER BY c.z_no, f.training",
+    )?;
+    let rows: Vec<(i64, i64, i64, bool, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .collect::<Result<_, _>>()?;
+    for (seq, z_no, day, training, body) in rows {
+        let Some(kept) = crate::ledger::DayFigures::from_text(&body) else {
+            push(problems, Some(seq), ProblemKind::ZDiffers { z_no, detail: "figures unreadable".into() });
+            continue;
+        };
+        let mut live = crate::ledger::settlement::live_figures_in(conn, day, day, training)?;
+        // The Z's own entry is in its day but was posted after its figures were computed.
+        live.entries.retain(|(kind, _)| kind != "day_close");
+        if let Some(detail) = kept.difference(&live) {
+            let detail = if training { format!("training: {detail}") } else { detail };
+            push(problems, Some(seq), ProblemKind::ZDiffers { z_no, detail });
+        }
+    }
+    Ok(())
+}
+
+/// Users: each one's name, role, PIN hash (by digest) and whether they are active, replayed from
+/// the `user_saved` and `user_removed` entries; a user without entries, or whose row is not what
+/// the last entry says, is named. The store identity in `meta`: the currency of every sale and the
+/// register of the first entry. The catalog: the digest the last catalog entry recorded.
+pub fn working_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), LedgerError> {
+    #[derive(Default)]
+    struct Journaled {
+        seq: i64,
+        name: String,
+        role: String,
+        pin: Option<String>,
+        active: bool,
+    }
+    let mut users: BTreeMap<String, Journaled> = BTreeMap::new();
+    let mut stmt =
+        conn.prepare("SELECT seq, kind, payload FROM journal WHERE kind IN ('user_saved', 'user_removed') ORDER BY seq")?;
+    let entries: Vec<(i64, String, Vec<u8>)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+    for (seq, kind, payload) in entries {
+        let Some(id) = field_of(&payload, "user") else { continue };
+        if kind == "user_saved" {
+            users.insert(
+                id,
+                Journaled {
+                    seq,
+                    name: field_of(&payload, "name").unwrap_or_default(),
+                    role: field_of(&payload, "role").unwrap_or_default(),
+                    pin: field_of(&payload, "pin_sha256"),
+                    active: true,
+                },
+            );
+        } else if let Some(u) = users.get_mut(&id) {
+            u.seq = seq;
+            u.active = false;
+        }
+    }
+    let mut stmt = conn.prepare("SELECT id, name, role, pin_hash, active FROM users ORDER BY id")?;
+    let rows: Vec<(String, String, String, String, bool)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut seen = HashSet::new();
+    for (id, name, role, pin_hash, active) in rows {
+        seen.insert(id.clone());
+        let Some(j) = users.get(&id) else {
+            push(problems, None, ProblemKind::UserDiffers { user: id, detail: "no journal entry".into() });
+            continue;
+        };
+        let mut differs = Vec::new();
+        if j.name != name {
+            differs.push("name");
+        }
+        if j.role != role {
+            differs.push("role");
+        }
+        // Entries from before the digest was journaled cannot speak for the PIN.
+        if j.pin.as_ref().is_some_and(|d| *d != crate::ledger::users::pin_digest(&pin_hash)) {
+            differs.push("PIN");
+        }
+        if j.active != active {
+            differs.push("active");
+        }
+        if !differs.is_empty() {
+            push(problems, Some(j.seq), ProblemKind::UserDiffers { user: id, detail: differs.join(", ") });
+        }
+    }
+    for (id, j) in &users {
+        if j.active && !seen.contains(id) {
+            push(problems, Some(j.seq), ProblemKind::UserDiffers { user: id.clone(), detail: "row missing".into() });
+        }
+    }
+
+    // The catalog against the last catalog entry's digest.
+    let last: Option<(i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT seq, payload FROM journal WHERE kind IN ('catalog_import', 'product_saved') \
+             ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match last {
+        None => {
+            let products: i64 = conn.query_row(
+                "SELECT (SELECT COUNT(*) FROM products) + (SELECT COUNT(*) FROM product_barcodes)",
+                [],
+                |r| r.get(0),
+            )?;
+            if products > 0 {
+                push(problems, None, ProblemKind::CatalogDiffers);
+            }
+        }
+        Some((seq, payload)) => {
+            if let Some(digest) = field_of(&payload, "catalog_sha256")
+                && digest != crate::ledger::catalog_store::catalog_digest(conn)?
+            {
+                push(problems, Some(seq), ProblemKind::CatalogDiffers);
+            }
+        }
+    }
+
+    // The store identity.
+    let mut stmt = conn.prepare("SELECT key, value FROM meta ORDER BY key")?;
+    let meta: Vec<(String, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    for (key, value) in &meta {
+        let sound = match key.as_str() {
+            "currency" => {
+                let other: Option<i64> = conn
+                    .query_row("SELECT seq FROM sales WHERE currency <> ?1 LIMIT 1", [value], |r| r.get(0))
+                    .optional()?;
+                other.is_none()
+            }
+            "register" => {
+                let first: Option<String> =
+                    conn.query_row("SELECT register FROM journal ORDER BY seq LIMIT 1", [], |r| r.get(0)).optional()?;
+                first.is_none_or(|r| r == *value)
+            }
+            _ => false,
+        };
+        if !sound {
+            push(problems, None, ProblemKind::MetaDiffers { key: key.clone() });
+        }
+    }
+    for key in ["currency", "register"] {
+        if !meta.iter().any(|(k, _)| k == key) {
+            push(problems, None, ProblemKind::MetaDiffers { key: key.into() });
+        }
+    }
+    Ok(())
+}
+
+/// SQLite's counter of sales in progress ids must not fall below an id that was used: a
+/// lowered counter hands out an id again, and a card intent naming the old one would seem to
+/// belong to the new sale.
+pub fn sequence_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), LedgerError> {
+    let mut used: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM sales_in_progress", [], |r| r.get(0))?;
+    let mut stmt = conn.prepare("SELECT reference FROM card_intents WHERE reference LIKE 'sip:%'")?;
+    for reference in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        if let Some(id) = crate::ledger::in_progress::in_progress_of(&reference?) {
+            used = used.max(id);
+        }
+    }
+    if used == 0 {
+        return Ok(());
+    }
+    let counter: Option<i64> = conn
+        .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'sales_in_progress'", [], |r| r.get(0))
+        .optional()?;
+    if counter.is_none_or(|c| c < used) {
+        push(problems, None, ProblemKind::SequenceLowered { table: "sales_in_progress" });
+    }
+    Ok(())
+}
+
+/// Anchors against the chain's hashes (`hashes`: the stored hash of each anchored seq found).
+pub fn anchor_problems(
+    anchors: &[crate::ledger::Anchor],
+    hashes: &[(i64, Vec<u8>)],
+    head_seq: i64,
+    problems: &mut Vec<Problem>,
+) {
+    for anchor in anchors {
+        match hashes.iter().find(|(seq, _)| *seq == anchor.seq) {
+            Some((_, hash)) if anchor.matches(hash) => {}
+            Some(_) => push(problems, Some(anchor.seq), ProblemKind::AnchorDiffers { anchor: anchor.to_string() }),
+            None => push(problems, None, ProblemKind::AnchorBeyondHead { anchor: anchor.to_string(), head_seq }),
+        }
+    }
+}
