@@ -135,7 +135,8 @@ pub fn print_sale(
 ) -> Result<SalePrinted, PrintError> {
     let profile = store.printer_model;
     let record = ledger.with(|l| l.sale_by_receipt(receipt_no))?;
-    let receipt = Receipt::from_sale(&record, store, &store.receipt_locale, copy);
+    let mut receipt = Receipt::from_sale(&record, store, &store.receipt_locale, copy);
+    receipt.anchor = ledger.with(|l| l.sale_anchor(receipt_no))?.map(|a| a.to_string());
     let bytes = encoded(&layout(&receipt, profile))?;
     let kind = match (copy, record.kind.as_str()) {
         (true, _) => "copy",

@@ -54,13 +54,43 @@ fn backups_taken_while_sales_are_written_restore_to_a_ledger_that_verifies() {
     let in_backup = Ledger::open_read_only(last).unwrap().counts().unwrap().1;
     assert!(in_backup > 0 && in_backup <= posted);
 
+    // The backup is older than the ledger: refused without --older, and a manager may not.
+    let later = Utc::now() + chrono::Duration::seconds(60);
+    let refused = restore(last, &db, &backups, &installer(), false, later);
+    assert!(
+        matches!(refused, Err(BackupError::Older { entries, receipts }) if entries > 0 && receipts == posted - in_backup),
+        "{refused:?}"
+    );
+    let manager = till::auth::User::new("m", "M", till::auth::Role::Manager, till::auth::hash_pin("246813").unwrap());
+    let manager = till::auth::approve(&manager, "246813", till::auth::Permission::Users).unwrap();
+    assert!(matches!(restore(last, &db, &backups, &manager, true, later), Err(BackupError::NotPermitted)));
+
     // Restore the last backup in place: the current ledger is backed up first.
-    let safety = restore(last, &db, &backups, Utc::now() + chrono::Duration::seconds(60)).unwrap().unwrap();
+    let (safety, plan) = restore(last, &db, &backups, &installer(), true, later).unwrap();
+    let safety = safety.unwrap();
+    assert_eq!(plan.receipts_lost, posted - in_backup);
+    assert_eq!(plan.receipt_floor, posted);
     assert!(Ledger::open_read_only(&safety).unwrap().verify().unwrap().is_sound());
     assert_eq!(Ledger::open_read_only(&safety).unwrap().counts().unwrap().1, posted);
     let restored = Ledger::open_read_only(&db).unwrap();
     assert!(restored.verify().unwrap().is_sound());
     assert_eq!(restored.counts().unwrap().1, in_backup);
+    drop(restored);
+
+    // Numbering goes on after the highest receipt printed before the restore: none is reused.
+    let mut ledger = Ledger::open(&db, "R1", store.currency).unwrap();
+    let catalog = till::demo::load_catalog(&mut ledger, &store, true).unwrap();
+    let mut sale = random_paid_sale(&catalog, &store.sale_settings(), &mut Rng::new(9)).unwrap();
+    let next = ledger.post_sale(&mut sale, &PostContext { cashier: "c".into(), training: false }, Utc::now()).unwrap();
+    assert_eq!(next.receipt_no, posted + 1);
+    let report = ledger.verify().unwrap();
+    assert!(report.is_sound(), "{:?}", report.problems);
+}
+
+/// An installer's approval, as `till restore --by` gets one.
+fn installer() -> till::auth::Approval {
+    let user = till::auth::User::new("i", "Installer", till::auth::Role::Installer, till::auth::hash_pin("135790").unwrap());
+    till::auth::approve(&user, "135790", till::auth::Permission::Settings).unwrap()
 }
 
 #[test]
@@ -80,7 +110,7 @@ fn a_copy_that_does_not_verify_is_not_restored() {
     let c = rusqlite::Connection::open(&copy).unwrap();
     c.execute_batch("DROP TRIGGER sales_no_update; UPDATE sales SET total_minor = total_minor - 100;").unwrap();
     drop(c);
-    let refused = restore(&copy, &db, &dir.path().join("backups"), Utc::now());
+    let refused = restore(&copy, &db, &dir.path().join("backups"), &installer(), true, Utc::now());
     assert!(matches!(refused, Err(BackupError::DoesNotVerify { .. })), "{refused:?}");
     assert!(!dir.path().join("backups").exists(), "nothing touched");
     assert!(Ledger::open_read_only(&db).unwrap().verify().unwrap().is_sound());

@@ -146,6 +146,10 @@ pub struct Report {
     pub reconciliation: Option<Reconciliation>,
     pub close: Option<DayClose>,
     pub printed_at: DateTime<Utc>,
+    /// The ledger's anchor (`seq:hash16`): the Z's own entry, or the chain's head when an X was
+    /// printed. On paper, PDF and CSV it leaves the machine; `till ledger verify --anchor`
+    /// proves the books still hold it.
+    pub anchor: Option<String>,
 }
 
 impl Report {
@@ -276,6 +280,10 @@ fn report_and_cards(
     let flags = risk_flags(&figures, &cards);
     let count = if first == last { ledger.drawer_count(last)? } else { None };
     let close = if first == last { ledger.day_close(last)? } else { None };
+    let anchor = match &close {
+        Some(z) => ledger.anchor_of(z.seq)?,
+        None => ledger.anchor()?,
+    };
     let report = Report {
         kind: if close.is_some() { ReportKind::Z } else { ReportKind::X },
         currency: ledger.currency(),
@@ -289,6 +297,7 @@ fn report_and_cards(
         reconciliation: None,
         close,
         printed_at: now,
+        anchor: anchor.map(|a| a.to_string()),
     };
     Ok((report, cards))
 }
@@ -579,6 +588,7 @@ pub fn close_day(
         let practice = ledger.day_figures(day, day, true)?;
         match ledger.post_day_close(day, &[(false, &real), (true, &practice)], as_of, now) {
             Ok(close) => {
+                report.anchor = ledger.anchor_of(close.seq)?.map(|a| a.to_string());
                 report.close = Some(close);
                 report.kind = ReportKind::Z;
                 return Ok(report);

@@ -155,6 +155,9 @@ pub fn rows(r: &Report, locale: &str) -> Vec<Row> {
         out.push(row("z", rust_i18n::t!("report.z_no", locale = l, z = z.z_no).into_owned(), None, Some(z.net_minor)));
         out.push(row("z", t("report.grand_total", l), None, Some(z.grand_total_minor)));
     }
+    if let Some(anchor) = &r.anchor {
+        out.push(row("anchor", anchor.clone(), None, None));
+    }
     out
 }
 

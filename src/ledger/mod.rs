@@ -513,6 +513,11 @@ impl Ledger {
         verify::verify(&self.conn, &self.witness_path(), anchors)
     }
 
+    /// The canonical bytes the chain hashes for entry `seq` (None when there is no such entry).
+    pub fn canonical_bytes(&self, seq: i64) -> Result<Option<Vec<u8>>, LedgerError> {
+        verify::canonical_bytes(&self.conn, seq)
+    }
+
     /// The anchor of the chain's newest entry.
     pub fn anchor(&self) -> Result<Option<Anchor>, LedgerError> {
         Ok(self.head()?.map(|h| h.anchor()))
@@ -526,6 +531,19 @@ impl Ledger {
             .query_row([seq], |r| r.get(0))
             .optional()?;
         Ok(hash.and_then(|h| <[u8; 32]>::try_from(h).ok()).map(|hash| Head { seq, hash }.anchor()))
+    }
+
+    /// The anchor of a posted sale's entry, as its receipt prints it.
+    pub fn sale_anchor(&self, receipt_no: i64) -> Result<Option<Anchor>, LedgerError> {
+        let seq: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT seq FROM sales WHERE receipt_no = ?1")?
+            .query_row([receipt_no], |r| r.get(0))
+            .optional()?;
+        match seq {
+            Some(seq) => self.anchor_of(seq),
+            None => Ok(None),
+        }
     }
 
     /// The last Z's number and the anchor of its entry.

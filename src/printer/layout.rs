@@ -322,6 +322,9 @@ pub fn layout(r: &Receipt, profile: &'static Profile) -> Document {
     for line in &r.footer {
         d.text(line, Align::Center, false, false);
     }
+    if let Some(anchor) = &r.anchor {
+        d.text(&rust_i18n::t!("receipt.anchor", locale = l, anchor = anchor), Align::Center, false, false);
+    }
     // A slip without a receipt id (a voided cart) carries no codes to scan back.
     if !r.code.is_empty() {
         d.blocks.push(Block::Barcode(r.code.clone()));

@@ -61,6 +61,9 @@ pub struct Receipt {
     pub code: String,
     /// The store's logo at the head, where the settings name one (customer receipts only).
     pub logo: Option<std::sync::Arc<crate::printer::logo::Logo>>,
+    /// The ledger's anchor for this sale (`seq:hash16`, see `ledger::Anchor`): on paper it leaves
+    /// the machine, and `till ledger verify --anchor` proves the books still hold it.
+    pub anchor: Option<String>,
 }
 
 fn money(minor: i64, currency: Currency) -> String {
@@ -191,6 +194,7 @@ impl Receipt {
             },
             code: receipt_code(&store.register, sale.receipt_no),
             logo: store.logo.as_ref().map(|(_, logo)| logo.clone()),
+            anchor: None,
         }
     }
 }
@@ -244,6 +248,7 @@ impl Receipt {
             footer: vec![t!("receipt.void_reason", locale = locale, reason = reason).into_owned()],
             code: String::new(),
             logo: None,
+            anchor: None,
         }
     }
 
@@ -328,6 +333,7 @@ impl Receipt {
             ],
             code: String::new(),
             logo: None,
+            anchor: None,
         }
     }
 }

@@ -541,3 +541,58 @@ pub(super) fn verify(
 
     Ok(VerifyReport { entries, sales: sale_count, head, problems, witness })
 }
+
+/// The canonical bytes the chain hashes for entry `seq`, as `verify` renders them: from its rows
+/// where it has them, else its payload. The bytes are documented (`records.rs`) and the hash is
+/// unkeyed: anyone with the file can compute them, which is why the anchors exist.
+pub(super) fn canonical_bytes(conn: &Connection, seq: i64) -> Result<Option<Vec<u8>>, LedgerError> {
+    let row = conn
+        .query_row("SELECT register, kind, day_no, recorded_at, payload FROM journal WHERE seq = ?1", [seq], |r| {
+            Ok((
+                EntryHeader { seq, register: r.get(0)?, kind: r.get(1)?, day_no: r.get(2)?, recorded_at: r.get(3)? },
+                r.get::<_, Vec<u8>>(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((header, payload)) = row else { return Ok(None) };
+    if !payload.is_empty() {
+        return Ok(Some(payload));
+    }
+    let bytes = match header.kind.as_str() {
+        "sale" | "refund" => {
+            let receipt: Option<i64> =
+                conn.query_row("SELECT receipt_no FROM sales WHERE seq = ?1", [seq], |r| r.get(0)).optional()?;
+            match receipt {
+                Some(receipt) => records::sale_canonical(&header, &read_sale(conn, receipt)?),
+                None => Vec::new(),
+            }
+        }
+        "day_open" => conn
+            .query_row("SELECT business_date, float_minor FROM business_days WHERE opened_seq = ?1", [seq], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .optional()?
+            .map(|(date, float)| super::day_open_canonical(&header, &date, float))
+            .unwrap_or_default(),
+        "card_intent" => conn
+            .query_row(
+                &format!("SELECT {} FROM card_intents WHERE intent_id = ?1", super::card::INTENT_COLUMNS),
+                [seq],
+                super::card::intent_row,
+            )
+            .optional()?
+            .map(|(_, r)| super::card::intent_canonical(&header, &r))
+            .unwrap_or_default(),
+        "card_result" => conn
+            .query_row(
+                &format!("SELECT {} FROM card_results WHERE seq = ?1", super::card::RESULT_COLUMNS),
+                [seq],
+                super::card::result_row,
+            )
+            .optional()?
+            .map(|(_, r)| super::card::result_canonical(&header, &r))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    Ok(Some(bytes))
+}
