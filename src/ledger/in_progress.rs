@@ -14,9 +14,10 @@
 //! refund, by a booked reversal, or by an open sale in progress (see [`tie_problems`]).
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{Ledger, LedgerError, PostContext, Posted};
+use super::records::{Canon, EntryHeader};
+use super::{Content, Ledger, LedgerError, PostContext, Posted};
 use crate::sale::{Sale, SaleState};
 
 /// The reference a card intent of a sale in progress carries.
@@ -148,9 +149,33 @@ fn state_of(sale: &Sale) -> &'static str {
     if sale.state() == SaleState::Parked { "parked" } else { "open" }
 }
 
+/// The digest of a sale in progress's row as its `in_progress_saved` entry records it: the copy
+/// is working data (it changes with each save), and each save is tied to the chain this way, so a
+/// row inserted, changed or deleted behind the till's back is named by `verify`.
+pub(crate) fn row_digest(origin: &str, state: &str, body: &str, updated_at: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [origin, state, body, updated_at] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    super::records::hex(&h.finalize())
+}
+
+/// The entry that ends a sale in progress: posted (with its receipt) or discarded.
+pub(crate) const CLOSED: &str = "in_progress_closed";
+pub(crate) const SAVED: &str = "in_progress_saved";
+
+fn closed_canonical(h: &EntryHeader, id: i64, receipt: Option<i64>) -> Vec<u8> {
+    let mut c = Canon::new(h);
+    c.field("id", id).opt("receipt", receipt);
+    c.into_bytes()
+}
+
 impl Ledger {
     /// Writes the working copy of a sale in progress (a new one with `id` None) and returns its
-    /// id. Durable when it returns: call it before any money moves for the sale.
+    /// id, with an entry recording the copy's digest in the same transaction. Durable when it
+    /// returns: call it before any money moves for the sale.
     pub fn save_in_progress(
         &mut self,
         id: Option<i64>,
@@ -160,28 +185,42 @@ impl Ledger {
     ) -> Result<i64, LedgerError> {
         let at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
         let body = sale.snapshot();
-        match id {
-            Some(id) => {
-                let n = self
-                    .conn
-                    .prepare_cached(
+        let state = state_of(sale);
+        let saved = std::cell::OnceCell::new();
+        let write = |tx: &Transaction<'_>| -> Result<(), LedgerError> {
+            let (id, origin) = match id {
+                Some(id) => {
+                    let origin: Option<String> = tx
+                        .prepare_cached("SELECT origin FROM sales_in_progress WHERE id = ?1")?
+                        .query_row([id], |r| r.get(0))
+                        .optional()?;
+                    let origin = origin.ok_or_else(|| LedgerError::Corrupt(format!("no sale in progress {id}")))?;
+                    tx.prepare_cached(
                         "UPDATE sales_in_progress SET state = ?2, body = ?3, updated_at = ?4 WHERE id = ?1",
                     )?
-                    .execute(params![id, state_of(sale), body, at])?;
-                if n == 0 {
-                    return Err(LedgerError::Corrupt(format!("no sale in progress {id}")));
+                    .execute(params![id, state, body, at])?;
+                    (id, origin)
                 }
-                Ok(id)
-            }
-            None => {
-                self.conn
-                    .prepare_cached(
+                None => {
+                    tx.prepare_cached(
                         "INSERT INTO sales_in_progress(origin, state, body, updated_at) VALUES (?1, ?2, ?3, ?4)",
                     )?
-                    .execute(params![origin, state_of(sale), body, at])?;
-                Ok(self.conn.last_insert_rowid())
+                    .execute(params![origin, state, body, at])?;
+                    (tx.last_insert_rowid(), origin.to_string())
+                }
+            };
+            let _ = saved.set((id, row_digest(&origin, state, &body, &at)));
+            Ok(())
+        };
+        let payload = |h: &EntryHeader| {
+            let mut c = Canon::new(h);
+            if let Some((id, digest)) = saved.get() {
+                c.field("id", id).field("state", state).field("sha256", digest);
             }
-        }
+            c.into_bytes()
+        };
+        self.post_entry(SAVED, Content::InPayload, now, write, payload, |_, _| Ok(()))?;
+        saved.get().map(|(id, _)| *id).ok_or_else(|| LedgerError::Corrupt("sale in progress not saved".into()))
     }
 
     /// What keeps the day from closing (see [`open_work_in`]), named with how to settle it.
@@ -273,10 +312,16 @@ impl Ledger {
     /// Drops a sale in progress that carries no money: refused while a card payment of it stands
     /// (reverse it first) or one of its intents is still open.
     pub fn discard_in_progress(&mut self, id: i64) -> Result<(), LedgerError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        check_discardable(&tx, id)?;
-        tx.prepare_cached("DELETE FROM sales_in_progress WHERE id = ?1")?.execute([id])?;
-        tx.commit()?;
+        let gone = |tx: &Transaction<'_>| -> Result<(), LedgerError> {
+            check_discardable(tx, id)?;
+            let n = tx.prepare_cached("DELETE FROM sales_in_progress WHERE id = ?1")?.execute([id])?;
+            if n != 1 {
+                return Err(LedgerError::InProgressGone(id));
+            }
+            Ok(())
+        };
+        let payload = |h: &EntryHeader| closed_canonical(h, id, None);
+        self.post_entry(CLOSED, Content::InPayload, Utc::now(), gone, payload, |_, _| Ok(()))?;
         Ok(())
     }
 
@@ -298,7 +343,9 @@ impl Ledger {
             })
             .collect();
         carried.sort();
-        self.post_sale_with(sale, ctx, now, |tx: &Transaction<'_>| {
+        let register = self.register.clone();
+        let currency = self.currency;
+        self.post_sale_with(sale, ctx, now, |tx: &Transaction<'_>, receipt: i64| {
             // Not while one of its card payments is still open; and it carries exactly the card
             // payments the ledger holds for it.
             if let Some(intent) = open_intent_of(tx, id)? {
@@ -319,6 +366,11 @@ impl Ledger {
             if n != 1 {
                 return Err(LedgerError::InProgressGone(id));
             }
+            // Its end, in the chain beside the sale: `verify` knows the copy is gone for a reason.
+            let day = super::current_day_of(tx, currency)?.map(|d| d.day_no);
+            super::append_in(tx, &register, CLOSED, day, now, Content::InPayload, |h| {
+                closed_canonical(h, id, Some(receipt))
+            })?;
             Ok(())
         })
     }

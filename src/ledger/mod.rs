@@ -372,7 +372,7 @@ impl Ledger {
     /// Posts a paid sale or refund durably: the sale, its lines and payments and its journal
     /// entry in one transaction. Opens a business day (float 0) if none is open.
     pub fn post_sale(&mut self, sale: &mut Sale, ctx: &PostContext, now: DateTime<Utc>) -> Result<Posted, LedgerError> {
-        self.post_sale_with(sale, ctx, now, |_| Ok(()))
+        self.post_sale_with(sale, ctx, now, |_, _| Ok(()))
     }
 
     /// `post_sale` with `also` run inside its transaction (the sale in progress it ends).
@@ -381,7 +381,7 @@ impl Ledger {
         sale: &mut Sale,
         ctx: &PostContext,
         now: DateTime<Utc>,
-        also: impl FnOnce(&Transaction<'_>) -> Result<(), LedgerError>,
+        also: impl FnOnce(&Transaction<'_>, i64) -> Result<(), LedgerError>,
     ) -> Result<Posted, LedgerError> {
         if sale.state() != SaleState::Paid {
             return Err(LedgerError::NotPaid(sale.state()));
@@ -418,8 +418,9 @@ impl Ledger {
             records::sale_canonical(h, &record)
         })?;
         insert_sale(&tx, seq, &record)?;
-        also(&tx)?;
-        let head = Some(Head { seq, hash });
+        also(&tx, receipt_no)?;
+        // `also` may have appended an entry of its own after the sale's.
+        let head = head_of(&tx)?.or(Some(Head { seq, hash }));
         tx.commit()?;
         sale.complete()?;
         self.write_witness(head);

@@ -86,6 +86,11 @@ pub enum ProblemKind {
         z_no: i64,
         detail: String,
     },
+    /// A sale in progress whose row is not what its last save recorded.
+    InProgressDiffers {
+        id: i64,
+        detail: String,
+    },
     /// An id counter set back below an id in use.
     SequenceLowered {
         table: &'static str,
@@ -148,6 +153,9 @@ impl Problem {
             ProblemKind::CatalogDiffers => t!("verify.catalog_differs", locale = locale),
             ProblemKind::MetaDiffers { key } => t!("verify.meta_differs", locale = locale, key = key),
             ProblemKind::ZDiffers { z_no, detail } => t!("verify.z_differs", locale = locale, z = z_no, detail = detail),
+            ProblemKind::InProgressDiffers { id, detail } => {
+                t!("verify.in_progress_differs", locale = locale, id = id, detail = detail)
+            }
             ProblemKind::SequenceLowered { table } => t!("verify.sequence_lowered", locale = locale, table = table),
             ProblemKind::AnchorBeyondHead { anchor, head_seq } => {
                 t!("verify.anchor_beyond_head", locale = locale, anchor = anchor, head = head_seq)
@@ -532,7 +540,7 @@ pub(super) fn verify(
     tables::ownership_problems(conn, &mut more)?;
     tables::z_problems(conn, &mut more)?;
     tables::working_problems(conn, &mut more)?;
-    tables::sequence_problems(conn, &mut more)?;
+    tables::in_progress_problems(conn, &mut more)?;
     tables::schema_problems(conn, &mut more)?;
     tables::anchor_problems(anchors, &anchored, head_seq, &mut more);
     for p in more {

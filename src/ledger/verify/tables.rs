@@ -36,10 +36,9 @@ pub const FIGURES: &str = "day_figures";
 /// Working data, changed in place, checked against the journal entries that changed it.
 pub const WORKING: &[&str] = &["users", "products", "product_barcodes", "meta"];
 
-/// Sales in progress: a cart written at each change (see `ledger/in_progress.rs`), not journaled;
-/// what money it holds is checked (`tie_problems`: every card payment it carries is a booked
-/// result, and a booked result no one carries is named) and its ids are never reused
-/// (`sqlite_sequence`).
+/// Sales in progress: working copies of carts (see `ledger/in_progress.rs`); each save journals
+/// the row's digest and each post or discard its end (`in_progress_problems`), and SQLite's id
+/// counter must stay above every id used.
 pub const IN_PROGRESS: &[&str] = &["sales_in_progress", "sqlite_sequence"];
 
 /// Every table `verify` ties to the chain, by whichever of the lists above.
@@ -277,24 +276,52 @@ pub fn working_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Resul
     Ok(())
 }
 
-/// SQLite's counter of sales in progress ids must not fall below an id that was used: a
-/// lowered counter hands out an id again, and a card intent naming the old one would seem to
-/// belong to the new sale.
-pub fn sequence_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), LedgerError> {
-    let mut used: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM sales_in_progress", [], |r| r.get(0))?;
-    let mut stmt = conn.prepare("SELECT reference FROM card_intents WHERE reference LIKE 'sip:%'")?;
-    for reference in stmt.query_map([], |r| r.get::<_, String>(0))? {
-        if let Some(id) = crate::ledger::in_progress::in_progress_of(&reference?) {
-            used = used.max(id);
+/// Sales in progress against their entries: each save recorded its row's digest and each post
+/// or discard its end, so a row inserted, changed or deleted behind the till's back is named. SQLite's
+/// id counter (`sqlite_sequence`) keeps only the sales in progress's row and must not fall below an
+/// id the journal used: a lowered counter hands an id out again, and a card intent naming the old
+/// one would seem to belong to the new sale.
+pub fn in_progress_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), LedgerError> {
+    use crate::ledger::in_progress::{CLOSED, SAVED, row_digest};
+    let mut open: BTreeMap<i64, (i64, String)> = BTreeMap::new();
+    let mut highest = 0;
+    let mut stmt = conn.prepare("SELECT seq, kind, payload FROM journal WHERE kind IN (?1, ?2) ORDER BY seq")?;
+    let entries: Vec<(i64, String, Vec<u8>)> =
+        stmt.query_map([SAVED, CLOSED], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+    for (seq, kind, payload) in entries {
+        let Some(id) = field_of(&payload, "id").and_then(|i| i.parse::<i64>().ok()) else { continue };
+        highest = highest.max(id);
+        if kind == SAVED {
+            open.insert(id, (seq, field_of(&payload, "sha256").unwrap_or_default()));
+        } else {
+            open.remove(&id);
         }
     }
-    if used == 0 {
-        return Ok(());
+    let mut stmt = conn.prepare("SELECT id, origin, state, body, updated_at FROM sales_in_progress ORDER BY id")?;
+    let rows: Vec<(i64, String, String, String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, origin, state, body, at) in rows {
+        let detail = match open.remove(&id) {
+            None => Some((None, "no journal entry")),
+            Some((seq, digest)) if digest != row_digest(&origin, &state, &body, &at) => Some((Some(seq), "changed")),
+            Some(_) => None,
+        };
+        if let Some((seq, detail)) = detail {
+            push(problems, seq, ProblemKind::InProgressDiffers { id, detail: detail.into() });
+        }
     }
-    let counter: Option<i64> = conn
-        .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'sales_in_progress'", [], |r| r.get(0))
-        .optional()?;
-    if counter.is_none_or(|c| c < used) {
+    for (id, (seq, _)) in open {
+        push(problems, Some(seq), ProblemKind::InProgressDiffers { id, detail: "row missing".into() });
+    }
+    let mut stmt = conn.prepare("SELECT name, seq FROM sqlite_sequence ORDER BY name")?;
+    let counters: Vec<(String, i64)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    for (name, counter) in &counters {
+        if name != "sales_in_progress" || *counter < highest {
+            push(problems, None, ProblemKind::SequenceLowered { table: "sales_in_progress" });
+        }
+    }
+    if highest > 0 && counters.is_empty() {
         push(problems, None, ProblemKind::SequenceLowered { table: "sales_in_progress" });
     }
     Ok(())
