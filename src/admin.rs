@@ -28,6 +28,10 @@ pub enum UserError {
     NoId,
     NoName,
     BadPin,
+    /// A manager's or installer's PIN with fewer than six digits.
+    ShortPin,
+    /// A PIN anyone would try first.
+    WeakPin,
     PinsDiffer,
     /// The id is taken by another user.
     Taken,
@@ -39,6 +43,8 @@ impl UserError {
             UserError::NoId => "users.error.no_id",
             UserError::NoName => "users.error.no_name",
             UserError::BadPin => "users.error.bad_pin",
+            UserError::ShortPin => "users.error.short_pin",
+            UserError::WeakPin => "users.error.weak_pin",
             UserError::PinsDiffer => "users.error.pins_differ",
             UserError::Taken => "users.error.taken",
         };
@@ -55,8 +61,11 @@ pub fn check_new_user(new: &NewUser) -> Result<(), UserError> {
     if new.name.trim().is_empty() {
         return Err(UserError::NoName);
     }
-    if !auth::valid_pin(&new.pin) {
-        return Err(UserError::BadPin);
+    match auth::pin_problem(new.role, &new.pin) {
+        Some(auth::PinProblem::Format) => return Err(UserError::BadPin),
+        Some(auth::PinProblem::TooShort) => return Err(UserError::ShortPin),
+        Some(auth::PinProblem::Weak) => return Err(UserError::WeakPin),
+        None => {}
     }
     if new.pin != new.pin_again {
         return Err(UserError::PinsDiffer);
@@ -150,7 +159,7 @@ pub fn check_with_lockout(
     }
 }
 
-/// An approval from the user with this id and PIN (the command line's `--user ID --pin PIN`),
+/// An approval from the user with this id and PIN (the command line reads the PIN from a prompt),
 /// with the lockout.
 pub fn approval_of(
     ledger: &mut Ledger,

@@ -89,7 +89,8 @@ fn backups_taken_while_sales_are_written_restore_to_a_ledger_that_verifies() {
 
 /// An installer's approval, as `till restore --by` gets one.
 fn installer() -> till::auth::Approval {
-    let user = till::auth::User::new("i", "Installer", till::auth::Role::Installer, till::auth::hash_pin("135790").unwrap());
+    let user =
+        till::auth::User::new("i", "Installer", till::auth::Role::Installer, till::auth::hash_pin("135790").unwrap());
     till::auth::approve(&user, "135790", till::auth::Permission::Settings).unwrap()
 }
 

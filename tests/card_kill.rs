@@ -49,19 +49,29 @@ impl Drop for Terminal {
     }
 }
 
-const MANAGER: [&str; 4] = ["--user", "mgr", "--pin", "2468"];
+const MANAGER: [&str; 2] = ["--user", "mgr"];
+const MANAGER_PIN: &str = "246813";
+
+/// Runs `cmd` with `input` on its standard input (where the shell reads PINs from).
+fn with_stdin(cmd: &mut Command, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    child.wait_with_output().unwrap()
+}
 
 fn till(data: &Path, port: &str, args: &[&str], fault: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_till"));
     cmd.arg("terminal").args(args).args(["--port", port, "--lang", "en", "--t4-s", "2"]).args(FAST);
-    if matches!(args.first(), Some(&"pay" | &"reverse" | &"settle")) {
+    let approves = matches!(args.first(), Some(&"pay" | &"reverse" | &"settle"));
+    if approves {
         cmd.args(MANAGER);
     }
     cmd.arg("--data-dir").arg(data);
     if let Some(f) = fault {
         cmd.env("TILL_FAULT", f);
     }
-    cmd.output().unwrap()
+    with_stdin(&mut cmd, &if approves { format!("{MANAGER_PIN}\n") } else { String::new() })
 }
 
 fn text(o: &Output) -> String {
@@ -113,11 +123,20 @@ fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let state = dir.path().join("terminal.state");
-    let added = Command::new(env!("CARGO_BIN_EXE_till"))
-        .args(["users", "add", "mgr", "--name", "Manager", "--role", "manager", "--pin", "2468", "--data-dir"])
-        .arg(&data)
-        .output()
-        .unwrap();
+    // The first installer (no approval: the ledger has none), then the manager they approve.
+    let added = with_stdin(
+        Command::new(env!("CARGO_BIN_EXE_till"))
+            .args(["users", "add", "ins", "--name", "Installer", "--role", "installer", "--data-dir"])
+            .arg(&data),
+        "135790\n",
+    );
+    assert!(added.status.success(), "{}", text(&added));
+    let added = with_stdin(
+        Command::new(env!("CARGO_BIN_EXE_till"))
+            .args(["users", "add", "mgr", "--name", "Manager", "--role", "manager", "--by", "ins", "--data-dir"])
+            .arg(&data),
+        &format!("135790\n{MANAGER_PIN}\n"),
+    );
     assert!(added.status.success(), "{}", text(&added));
     (dir, data, state)
 }

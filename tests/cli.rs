@@ -10,7 +10,24 @@ use till::money::{Currency, Money, MoneyError};
 use till::sale::{Sale, SaleError};
 
 fn till(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_till")).args(args).arg("--data-dir").arg(dir).output().unwrap()
+    till_with(dir, args, "")
+}
+
+/// The till with `input` on its standard input (where the shell reads PINs from).
+fn till_with(dir: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_till"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    child.wait_with_output().unwrap()
 }
 
 fn text(out: &Output) -> String {
@@ -82,7 +99,7 @@ fn simulate_then_verify() {
     assert!(text(&out).starts_with("Posted 5 sales, receipts 26–30"), "{}", text(&out));
     let out = till(dir.path(), &["ledger", "verify", "--lang", "zh-CN"]);
     assert!(out.status.success());
-    assert!(text(&out).starts_with("账本完好：32 条记录，30 笔交易"), "{}", text(&out));
+    assert!(text(&out).starts_with("账本完好：92 条记录，30 笔交易"), "{}", text(&out));
 }
 
 #[test]
@@ -228,19 +245,23 @@ fn reports_and_the_drawer_from_the_shell() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     assert!(till(d, &["--lang", "en", "simulate", "--sales", "5"]).status.success());
-    // Settlement from the shell is a manager's too: their id and PIN.
-    let add = ["users", "add", "li", "--name", "Li", "--role", "manager", "--pin", "4321"];
-    assert!(till(d, &add).status.success());
+    // Settlement from the shell is a manager's too: their id, and their PIN on standard input.
+    let add = ["users", "add", "ins", "--name", "Installer", "--role", "installer"];
+    assert!(till_with(d, &add, "135790\n").status.success());
+    let add = ["users", "add", "li", "--name", "Li", "--role", "manager", "--by", "ins"];
+    let added = till_with(d, &add, "135790\n864213\n");
+    assert!(added.status.success(), "{}", text(&added));
     let refused =
-        till(d, &["--lang", "en", "drawer", "in", "100", "--reason", "change", "--user", "li", "--pin", "1111"]);
+        till_with(d, &["--lang", "en", "drawer", "in", "100", "--reason", "change", "--user", "li"], "111111\n");
     assert!(!refused.status.success() && text(&refused).contains("Wrong PIN"), "{}", text(&refused));
-    let bad = till(d, &["--lang", "en", "drawer", "count", "100x3,fifty", "--user", "li", "--pin", "4321"]);
+    let bad = till_with(d, &["--lang", "en", "drawer", "count", "100x3,fifty", "--user", "li"], "864213\n");
     assert!(!bad.status.success());
     assert!(text(&bad).contains("Not a count of notes and coins: 100x3,fifty"), "{}", text(&bad));
-    let bad = till(d, &["--lang", "zh-CN", "drawer", "out", "0", "--reason", "bank", "--user", "li", "--pin", "4321"]);
+    let bad = till_with(d, &["--lang", "zh-CN", "drawer", "out", "0", "--reason", "bank", "--user", "li"], "864213\n");
     assert!(!bad.status.success());
     assert!(text(&bad).contains("金额必须大于零"), "{}", text(&bad));
-    assert!(till(d, &["drawer", "in", "100", "--reason", "change", "--user", "li", "--pin", "4321"]).status.success());
+    let ok = till_with(d, &["drawer", "in", "100", "--reason", "change", "--user", "li"], "864213\n");
+    assert!(ok.status.success(), "{}", text(&ok));
     let csv = d.join("x.csv");
     let x = till(d, &["--lang", "en", "report", "x", "--training", "--csv", csv.to_str().unwrap()]);
     assert!(x.status.success(), "{}", text(&x));
@@ -270,9 +291,14 @@ fn backup_and_restore_from_the_shell() {
     let out = till(d, &["--lang", "en", "backup", copy.to_str().unwrap()]);
     assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Backed up to"), "{}", text(&out));
     assert!(till(d, &["simulate", "--sales", "2", "--seed", "9"]).status.success());
-    let out = till(d, &["--lang", "zh-CN", "restore", copy.to_str().unwrap()]);
+    // An older backup: an installer's approval and --older, said what is lost.
+    let add = ["users", "add", "ins", "--name", "Installer", "--role", "installer"];
+    assert!(till_with(d, &add, "135790\n").status.success());
+    let args = ["--lang", "zh-CN", "restore", copy.to_str().unwrap(), "--by", "ins", "--older"];
+    let out = till_with(d, &args, "135790\n");
     assert!(out.status.success(), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("已恢复"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("将丢失"), "{}", text(&out));
     let verify = till(d, &["ledger", "verify"]);
     assert!(verify.status.success(), "{}", text(&verify));
     let missing = till(d, &["--lang", "en", "restore", d.join("nope.db").to_str().unwrap()]);
@@ -328,25 +354,28 @@ fn a_configured_till_needs_its_users_and_keeps_them_hashed() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("till users add"), "{}", text(&out));
     let add = |role: &str, pin: &str| {
-        till(
+        till_with(
             d,
-            &["--lang", "en", "--config", conf_s, "users", "add", "li", "--name", "Li", "--role", role, "--pin", pin],
+            &["--lang", "en", "--config", conf_s, "users", "add", "li", "--name", "Li", "--role", role],
+            &format!("{pin}\n"),
         )
     };
     let bad = add("boss", "1234");
     assert!(!bad.status.success() && text(&bad).contains("Unknown role boss"));
+    let bad = add("manager", "246813");
+    assert!(!bad.status.success() && text(&bad).contains("the first user added is the installer"), "{}", text(&bad));
     let bad = add("installer", "12");
-    assert!(!bad.status.success() && text(&bad).contains("A PIN has 4 to 8 digits"), "{}", text(&bad));
-    let ok = add("installer", "24680");
+    assert!(!bad.status.success() && text(&bad).contains("A PIN has"), "{}", text(&bad));
+    let ok = add("installer", "246801");
     assert!(ok.status.success(), "{}", text(&ok));
     let list = till(d, &["--lang", "en", "--config", conf_s, "users", "list"]);
     assert!(String::from_utf8_lossy(&list.stdout).contains("li  Li  Installer"));
     let db = rusqlite::Connection::open(d.join("ledger.db")).unwrap();
     let hash: String = db.query_row("SELECT pin_hash FROM users WHERE id = 'li'", [], |r| r.get(0)).unwrap();
-    assert!(hash.starts_with("$argon2id$") && !hash.contains("24680"));
+    assert!(hash.starts_with("$argon2id$") && !hash.contains("246801"));
     let journal: i64 = db
         .query_row(
-            "SELECT COUNT(*) FROM journal WHERE kind = 'user_saved' AND CAST(payload AS TEXT) NOT LIKE '%24680%'",
+            "SELECT COUNT(*) FROM journal WHERE kind = 'user_saved' AND CAST(payload AS TEXT) NOT LIKE '%246801%'",
             [],
             |r| r.get(0),
         )

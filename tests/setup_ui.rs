@@ -152,8 +152,8 @@ impl Installer {
         self.click("Next");
         self.fill(Field::UserName, "Zhao Installer");
         self.fill(Field::UserId, "zhao");
-        self.fill(Field::Pin, "2468");
-        self.fill(Field::PinAgain, "2468");
+        self.fill(Field::Pin, "246813");
+        self.fill(Field::PinAgain, "246813");
         self.click("Next");
         assert_eq!(self.page(), Page::Review, "{:?}", self.problems());
         self.click("Finish");
@@ -269,11 +269,11 @@ fn the_installer_sets_up_a_fresh_till_against_the_emulators() {
     // The first installer: no default PIN; the PIN is typed twice.
     i.fill(Field::UserName, "Zhao Installer");
     i.fill(Field::UserId, "zhao");
-    i.fill(Field::Pin, "2468");
-    i.fill(Field::PinAgain, "2469");
+    i.fill(Field::Pin, "246813");
+    i.fill(Field::PinAgain, "246814");
     i.click("Next");
     assert!(i.sees("The two PINs differ"), "{:?}", i.problems());
-    i.fill(Field::PinAgain, "2468");
+    i.fill(Field::PinAgain, "246813");
     i.click("Next");
     assert_eq!(i.page(), Page::Review, "{:?}", i.problems());
     assert!(i.sees("Corner Shop 街角店"));
@@ -300,12 +300,12 @@ fn the_installer_sets_up_a_fresh_till_against_the_emulators() {
     let users = ledger.users().unwrap();
     assert_eq!(users.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), ["zhao"]);
     assert!(users[0].pin_hash().starts_with("$argon2id$"));
-    assert!(!users[0].pin_hash().contains("2468"));
+    assert!(!users[0].pin_hash().contains("246813"));
     assert_eq!(i.till.terminal_state(), TerminalState::Ready, "{:?}", i.till.notice());
     assert_eq!(i.till.users().len(), 1);
 
     // The installer signs in with the PIN they chose.
-    i.enter(PIN_FIELD, "2468");
+    i.enter(PIN_FIELD, "246813");
     assert_eq!(i.till.screen(), Screen::Sale, "{:?}", i.till.notice());
     assert_eq!(i.till.counter().store().void_approval_over, rust_decimal::dec!(30));
     // Not an empty sale screen: the next steps, with their doors.
@@ -327,7 +327,7 @@ fn the_installer_sets_up_a_fresh_till_against_the_emulators() {
         i.till.notice()
     );
     i.click("Users");
-    i.enter(APPROVAL_PIN_FIELD, "2468");
+    i.enter(APPROVAL_PIN_FIELD, "246813");
     assert_eq!(i.till.screen(), Screen::Users, "{:?}", i.till.notice());
 }
 
@@ -350,19 +350,19 @@ impl Installer {
 fn later_only_an_installer_changes_the_settings_and_they_take_effect_at_once() {
     let mut i = Installer::fresh();
     let (_terminal, _printer, _paper, _printed) = i.set_up();
-    i.enter(PIN_FIELD, "2468");
+    i.enter(PIN_FIELD, "246813");
     assert_eq!(i.till.screen(), Screen::Sale);
 
     // The manager's screen, then Settings & devices: an installer's PIN is asked for.
     i.send(Message::OpenManager);
-    i.enter(APPROVAL_PIN_FIELD, "2468");
+    i.enter(APPROVAL_PIN_FIELD, "246813");
     assert_eq!(i.till.screen(), Screen::Manager, "{:?}", i.till.notice());
     i.click("Settings & devices");
     assert_eq!(i.till.screen(), Screen::Manager);
     i.enter(APPROVAL_PIN_FIELD, "1111");
     assert!(error(&i.till).is_some_and(|e| e.contains("Wrong PIN")), "{:?}", i.till.notice());
     assert_eq!(i.till.screen(), Screen::Manager);
-    i.enter(APPROVAL_PIN_FIELD, "2468");
+    i.enter(APPROVAL_PIN_FIELD, "246813");
     assert_eq!(i.till.screen(), Screen::Setup, "{:?}", i.till.notice());
     // What is in force is shown; the ledger's currency and register cannot change here.
     assert!(i.sees("Corner Shop 街角店") || i.till.wizard().unwrap().draft.name == "Corner Shop 街角店");
@@ -408,8 +408,8 @@ impl Installer {
 fn users_are_added_and_removed_from_the_managers_screen() {
     let mut i = Installer::fresh();
     let _lines = i.set_up();
-    i.enter(PIN_FIELD, "2468");
-    i.manager_door("Users", "2468");
+    i.enter(PIN_FIELD, "246813");
+    i.manager_door("Users", "246813");
     assert_eq!(i.till.screen(), Screen::Users, "{:?}", i.till.notice());
     // Escape is one step back: a half-filled form is emptied, then the screen closes.
     i.click("New user");
@@ -424,7 +424,7 @@ fn users_are_added_and_removed_from_the_managers_screen() {
     i.send(till::ui::shortcut(iced::keyboard::key::Named::Escape).unwrap());
     assert_eq!(i.till.screen(), Screen::Manager, "the second goes back");
     i.click("Users");
-    i.enter(APPROVAL_PIN_FIELD, "2468");
+    i.enter(APPROVAL_PIN_FIELD, "246813");
     i.click("New user");
     i.type_into("users-name", "李娜 Li Na");
     i.type_into("users-id", "lina");
@@ -454,7 +454,7 @@ fn users_are_added_and_removed_from_the_managers_screen() {
     i.click("Back");
     assert_eq!(i.till.screen(), Screen::Manager);
     i.click("Users");
-    i.enter(APPROVAL_PIN_FIELD, "2468");
+    i.enter(APPROVAL_PIN_FIELD, "246813");
     let removes: Vec<Message> = {
         let mut ui = view(&i.till);
         ui.click("Remove").unwrap();
@@ -476,8 +476,8 @@ fn users_are_added_and_removed_from_the_managers_screen() {
 fn products_are_added_repriced_and_imported_with_a_preview() {
     let mut i = Installer::fresh();
     let _lines = i.set_up();
-    i.enter(PIN_FIELD, "2468");
-    i.manager_door("Products", "2468");
+    i.enter(PIN_FIELD, "246813");
+    i.manager_door("Products", "246813");
     assert_eq!(i.till.screen(), Screen::Products, "{:?}", i.till.notice());
     use till::ui::products::Field as P;
     // Escape is one step back: a half-filled product is emptied, then the screen closes.
@@ -492,7 +492,7 @@ fn products_are_added_repriced_and_imported_with_a_preview() {
     i.send(till::ui::shortcut(iced::keyboard::key::Named::Escape).unwrap());
     assert_eq!(i.till.screen(), Screen::Manager, "the second goes back");
     i.click("Products");
-    i.enter(APPROVAL_PIN_FIELD, "2468");
+    i.enter(APPROVAL_PIN_FIELD, "246813");
     assert_eq!(i.till.screen(), Screen::Products, "{:?}", i.till.notice());
     i.type_into(P::Sku.id(), "TEA01");
     i.type_into(P::NameZh.id(), "绿茶");
@@ -542,8 +542,8 @@ fn products_are_added_repriced_and_imported_with_a_preview() {
 fn a_product_is_found_and_opened_from_the_keyboard() {
     let mut i = Installer::fresh();
     let _lines = i.set_up();
-    i.enter(PIN_FIELD, "2468");
-    i.manager_door("Products", "2468");
+    i.enter(PIN_FIELD, "246813");
+    i.manager_door("Products", "246813");
     use till::ui::products::Field as P;
     for (sku, name) in [("TEA01", "Green tea"), ("TEA02", "Black tea")] {
         i.type_into(P::Sku.id(), sku);

@@ -60,14 +60,20 @@ fn build() -> tempfile::TempDir {
     let manager = approval("mgr", MANAGER_PIN, Permission::Settlement, &mut ledger);
 
     // The PIN pad: the emulator on a simulated serial line.
-    let timers =
-        Timers { t2: Duration::from_secs(2), t3: Duration::from_secs(5), t4: Duration::from_secs(5), ..Timers::default() };
+    let timers = Timers {
+        t2: Duration::from_secs(2),
+        t3: Duration::from_secs(5),
+        t4: Duration::from_secs(5),
+        ..Timers::default()
+    };
     let (ecr, pt, _line) = SimulatedLine::open(LineSpeed::ZVT).unwrap();
     let config = EmulatorConfig { card_delay: Duration::from_millis(5), ..EmulatorConfig::default() };
-    let mut emulator = Emulator::new(SerialTransport::new(pt, timers), config, Some(dir.path().join("pt.state"))).unwrap();
+    let mut emulator =
+        Emulator::new(SerialTransport::new(pt, timers), config, Some(dir.path().join("pt.state"))).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    let emulator = std::thread::spawn(move || emulator.run(Duration::from_millis(20), &|| !flag.load(Ordering::SeqCst)));
+    let emulator =
+        std::thread::spawn(move || emulator.run(Duration::from_millis(20), &|| !flag.load(Ordering::SeqCst)));
     let mut terminal =
         ZvtTerminal::new(Session::new(SerialTransport::new(ecr, timers)), 123456, 156, ExpectedIdentity::default());
 
@@ -191,7 +197,10 @@ fn anchors_in(text: &str) -> Vec<String> {
     text.split(|c: char| !(c.is_ascii_hexdigit() || c == ':'))
         .filter(|w| {
             w.split_once(':').is_some_and(|(s, h)| {
-                !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit())
+                !s.is_empty()
+                    && s.bytes().all(|b| b.is_ascii_digit())
+                    && h.len() == 16
+                    && h.bytes().all(|b| b.is_ascii_hexdigit())
             })
         })
         .map(str::to_string)
@@ -269,8 +278,11 @@ fn rehash_from(dir: &Path, from: i64) {
         .unwrap();
     for (seq, canonical) in bytes {
         let hash = chain_hash(&prev, &canonical);
-        conn.execute("UPDATE journal SET prev_hash = ?2, hash = ?3 WHERE seq = ?1", rusqlite::params![seq, &prev[..], &hash[..]])
-            .unwrap();
+        conn.execute(
+            "UPDATE journal SET prev_hash = ?2, hash = ?3 WHERE seq = ?1",
+            rusqlite::params![seq, &prev[..], &hash[..]],
+        )
+        .unwrap();
         prev = hash;
     }
     put_back(&conn, &triggers);
@@ -459,7 +471,8 @@ fn users_and_products_changed_behind_the_journal_are_named() {
     let conn = attacker(dir.path());
     conn.execute("UPDATE users SET pin_hash = ?1, failed = 0 WHERE id = 'mgr'", [&hash]).unwrap();
     conn.execute("UPDATE users SET role = 'installer' WHERE id = 'c1'", []).unwrap();
-    conn.execute("INSERT INTO users(id, name, role, pin_hash) VALUES ('boss', 'Boss', 'installer', ?1)", [&hash]).unwrap();
+    conn.execute("INSERT INTO users(id, name, role, pin_hash) VALUES ('boss', 'Boss', 'installer', ?1)", [&hash])
+        .unwrap();
     conn.execute("UPDATE products SET price_minor = 1 WHERE sku = (SELECT MIN(sku) FROM products)", []).unwrap();
     drop(conn);
     let (sound, out) = verify(dir.path(), &[]);
@@ -632,13 +645,18 @@ fn the_shell_changes_nothing_without_an_approval() {
     let (sound, out) = verify(d, &[before.to_string()]);
     assert!(sound, "{out}");
     // With the right approval the same commands go through, journaled with who approved.
-    let ok = till(d, &["users", "add", "boss", "--name", "Boss", "--role", "installer", "--by", "ins"], "135790\n471100\n");
+    let ok =
+        till(d, &["users", "add", "boss", "--name", "Boss", "--role", "installer", "--by", "ins"], "135790\n471100\n");
     assert!(ok.status.success(), "{}", text(&ok));
     let ok = till(d, &["catalog", "import", csv.to_str().unwrap(), "--by", "mgr"], "246813\n");
     assert!(ok.status.success(), "{}", text(&ok));
     let conn = Connection::open(config::ledger_path(d)).unwrap();
     let journaled: String = conn
-        .query_row("SELECT CAST(payload AS TEXT) FROM journal WHERE kind = 'catalog_import' ORDER BY seq DESC LIMIT 1", [], |r| r.get(0))
+        .query_row(
+            "SELECT CAST(payload AS TEXT) FROM journal WHERE kind = 'catalog_import' ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(journaled.contains("by MGR"), "{journaled}");
     let (sound, out) = verify(d, &[before.to_string()]);
@@ -664,7 +682,8 @@ fn restoring_an_older_backup_is_an_act_and_never_reuses_a_number() {
         }
     }
     let printed = anchors_in(&printed_receipt(d));
-    let highest: i64 = Connection::open(&db).unwrap().query_row("SELECT MAX(receipt_no) FROM sales", [], |r| r.get(0)).unwrap();
+    let highest: i64 =
+        Connection::open(&db).unwrap().query_row("SELECT MAX(receipt_no) FROM sales", [], |r| r.get(0)).unwrap();
     let o = older.to_str().unwrap();
     let out = till(d, &["restore", o], "");
     assert!(!out.status.success() && text(&out).contains("would be lost"), "{}", text(&out));
@@ -683,14 +702,19 @@ fn restoring_an_older_backup_is_an_act_and_never_reuses_a_number() {
     assert!(!sound && said.contains(&format!("anchor {} is beyond the end of the chain", printed[0])), "{said}");
     let conn = Connection::open(&db).unwrap();
     let restored: String = conn
-        .query_row("SELECT CAST(payload AS TEXT) FROM journal WHERE kind = 'restored' ORDER BY seq DESC LIMIT 1", [], |r| r.get(0))
+        .query_row(
+            "SELECT CAST(payload AS TEXT) FROM journal WHERE kind = 'restored' ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(restored.contains("approved_by=INS") && restored.contains("receipts_lost=10"), "{restored}");
     drop(conn);
     let mut ledger = Ledger::open(&db, &store.register, store.currency).unwrap();
     let catalog = till::demo::load_catalog(&mut ledger, &store, true).unwrap();
     let mut sale = simulate::random_paid_sale(&catalog, &store.sale_settings(), &mut Rng::new(4)).unwrap();
-    let posted = ledger.post_sale(&mut sale, &PostContext { cashier: "c1".into(), training: false }, Utc::now()).unwrap();
+    let posted =
+        ledger.post_sale(&mut sale, &PostContext { cashier: "c1".into(), training: false }, Utc::now()).unwrap();
     assert_eq!(posted.receipt_no, highest + 1, "receipt numbers go on after the highest ever printed");
     assert!(ledger.verify().unwrap().is_sound());
 }

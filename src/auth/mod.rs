@@ -122,6 +122,48 @@ impl AuthError {
 }
 
 /// A PIN has 4 to 8 digits.
+/// The fewest digits a manager's or an installer's PIN has: their approvals move money and change
+/// the store, so their PINs must resist more than a few guesses (a cashier's may have 4).
+pub const APPROVER_PIN_DIGITS: usize = 6;
+
+/// Why a PIN will not do for a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinProblem {
+    /// Not 4 to 8 digits.
+    Format,
+    /// A manager's or installer's PIN under `APPROVER_PIN_DIGITS` digits.
+    TooShort,
+    /// On the list of PINs anyone tries first.
+    Weak,
+}
+
+/// Whether `pin` will do for a user of `role`: 4–8 digits; for managers and installers at least
+/// six, and none anyone would try first: one digit repeated, a run up or down (123456, 987654),
+/// a short pattern repeated (121212, 123123, 112233's pairs), or a common choice.
+pub fn pin_problem(role: Role, pin: &str) -> Option<PinProblem> {
+    if !valid_pin(pin) {
+        return Some(PinProblem::Format);
+    }
+    if role == Role::Cashier {
+        return None;
+    }
+    if pin.len() < APPROVER_PIN_DIGITS {
+        return Some(PinProblem::TooShort);
+    }
+    let d: Vec<i32> = pin.bytes().map(|b| i32::from(b - b'0')).collect();
+    let steps: Vec<i32> = d.windows(2).map(|w| (w[1] - w[0]).rem_euclid(10)).collect();
+    let run = steps.iter().all(|s| *s == steps[0]) && matches!(steps[0], 0 | 1 | 9);
+    let repeats =
+        (1..=pin.len() / 2).any(|k| pin.len() % k == 0 && pin.as_bytes().chunks(k).all(|c| c == &pin.as_bytes()[..k]));
+    let pairs = pin.as_bytes().chunks(2).all(|c| c.len() == 2 && c[0] == c[1]);
+    const COMMON: &[&str] = &[
+        "123321", "654321", "147258", "159357", "147852", "258369", "520520", "520131", "131420", "888888", "168168",
+        "666888", "123654", "112233", "121314", "101010", "202020", "123000", "100000", "999999", "123789", "12345678",
+        "87654321", "11223344", "12341234", "88888888", "66666666", "20202020",
+    ];
+    (run || repeats || pairs || COMMON.contains(&pin)).then_some(PinProblem::Weak)
+}
+
 pub fn valid_pin(pin: &str) -> bool {
     (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit())
 }

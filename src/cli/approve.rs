@@ -75,7 +75,12 @@ pub fn read_new_pin(user: &str, locale: &str) -> Result<String, ExitCode> {
 }
 
 /// An approval of `permission` by the user `by` of this ledger, their PIN read as above.
-pub fn approval(ledger: &mut Ledger, by: Option<&str>, permission: Permission, locale: &str) -> Result<Approval, ExitCode> {
+pub fn approval(
+    ledger: &mut Ledger,
+    by: Option<&str>,
+    permission: Permission,
+    locale: &str,
+) -> Result<Approval, ExitCode> {
     let Some(by) = by.map(str::trim).filter(|b| !b.is_empty()) else {
         let key = permission.key();
         let what = t!(&key, locale = locale).into_owned();
@@ -83,4 +88,20 @@ pub fn approval(ledger: &mut Ledger, by: Option<&str>, permission: Permission, l
     };
     let pin = read_pin(by, locale)?;
     crate::admin::approval_of(ledger, by, &pin, permission).map_err(|e| fail(e.localized(locale)))
+}
+
+/// An approval where the ledger is a store's (it has an installer); None on a ledger still being
+/// set up or rehearsed, which has no one to ask yet. A store cannot be turned back into one: its
+/// users are tied to the chain (`ledger verify` names a removed installer).
+pub fn approval_in_store(
+    ledger: &mut Ledger,
+    by: Option<&str>,
+    permission: Permission,
+    locale: &str,
+) -> Result<Option<Approval>, ExitCode> {
+    if crate::admin::has_installer(ledger).map_err(|e| fail(e.localized(locale)))? {
+        approval(ledger, by, permission, locale).map(Some)
+    } else {
+        Ok(None)
+    }
 }

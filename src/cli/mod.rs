@@ -293,7 +293,9 @@ pub fn main() -> ExitCode {
         Some(Command::Ledger { action: LedgerCommand::Verify { anchor } }) => {
             ledger_verify(&data_dir, &anchor, &locale)
         }
-        Some(Command::Ledger { action: LedgerCommand::Anchors }) => ledger_anchors(&data_dir, &backup_settings, &locale),
+        Some(Command::Ledger { action: LedgerCommand::Anchors }) => {
+            ledger_anchors(&data_dir, &backup_settings, &locale)
+        }
         Some(Command::Simulate { sales, seed, card_share, terminal, printer, printer_model, by }) => {
             let store = StoreSettings { printer_model: printer_model.unwrap_or(store.printer_model), ..store };
             let args = SimulateArgs { sales, seed, card_share, terminal, printer, by, configured: settings.is_some() };
@@ -552,13 +554,8 @@ fn users(data_dir: &Path, store: &StoreSettings, action: &UsersCommand, locale: 
                 Ok(p) => p,
                 Err(code) => return code,
             };
-            let new = crate::admin::NewUser {
-                id: id.clone(),
-                name: name.clone(),
-                role,
-                pin: pin.clone(),
-                pin_again: pin,
-            };
+            let new =
+                crate::admin::NewUser { id: id.clone(), name: name.clone(), role, pin: pin.clone(), pin_again: pin };
             let saved = match &approval {
                 None => crate::admin::first_installer(&mut ledger, &new, "first setup"),
                 Some(approval) => {
@@ -704,7 +701,7 @@ fn catalog_import(data_dir: &Path, store: &StoreSettings, file: &Path, by: Optio
         Ok(l) => l,
         Err(code) => return code,
     };
-    let approval = match approve::approval(&mut ledger, by, crate::auth::Permission::Catalog, locale) {
+    let approval = match approve::approval_in_store(&mut ledger, by, crate::auth::Permission::Catalog, locale) {
         Ok(a) => a,
         Err(code) => return code,
     };
@@ -720,7 +717,8 @@ fn catalog_import(data_dir: &Path, store: &StoreSettings, file: &Path, by: Optio
         }
     };
     let digest = crate::ledger::records::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
-    let source = format!("{} sha256:{digest} by {}", file.display(), approval.by());
+    let by = approval.as_ref().map_or("no installer yet", |a| a.by());
+    let source = format!("{} sha256:{digest} by {by}", file.display());
     match ledger.save_products(&products, &source, Utc::now()) {
         Ok(_) => {
             println!("{}", t!("cli.imported", locale = locale, count = products.len()));
@@ -848,7 +846,11 @@ fn simulate(data_dir: &Path, store: &StoreSettings, args: SimulateArgs, locale: 
     };
     // On a configured till the simulation writes into the store's ledger: an installer approves,
     // the approval is journaled, and every sale carries the training flag (below).
-    if configured {
+    let store_ledger = match crate::admin::has_installer(&ledger) {
+        Ok(has) => has,
+        Err(e) => return fail(e.localized(locale)),
+    };
+    if configured || store_ledger {
         match approve::approval(&mut ledger, by.as_deref(), crate::auth::Permission::Settings, locale) {
             Ok(a) => {
                 if let Err(e) = ledger.append("simulation_approved", &[("by", a.by().to_string())], Utc::now()) {

@@ -149,7 +149,10 @@ struct RestoredRow {
 }
 
 /// A `restored` entry's canonical bytes rendered back from its row (empty without one).
-pub(super) fn render_from_row(conn: &rusqlite::Connection, header: &EntryHeader) -> Result<Option<Vec<u8>>, LedgerError> {
+pub(super) fn render_from_row(
+    conn: &rusqlite::Connection,
+    header: &EntryHeader,
+) -> Result<Option<Vec<u8>>, LedgerError> {
     let row = conn
         .query_row(
             "SELECT backup, backup_anchor, approved_by, entries_lost, receipts_lost, receipt_floor, z_floor \
@@ -297,23 +300,30 @@ pub fn restore(
         restored_canon(&mut c, &row);
         c.into_bytes()
     };
-    ledger.post_entry("restored", Content::InPayload, now, |_| Ok(()), payload, |tx, seq| {
-        tx.execute(
-            "INSERT INTO restores(seq, backup, backup_anchor, approved_by, entries_lost, receipts_lost, \
+    ledger.post_entry(
+        "restored",
+        Content::InPayload,
+        now,
+        |_| Ok(()),
+        payload,
+        |tx, seq| {
+            tx.execute(
+                "INSERT INTO restores(seq, backup, backup_anchor, approved_by, entries_lost, receipts_lost, \
              receipt_floor, z_floor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            rusqlite::params![
-                seq,
-                row.backup,
-                row.backup_anchor,
-                row.approved_by,
-                row.entries_lost,
-                row.receipts_lost,
-                row.receipt_floor,
-                row.z_floor
-            ],
-        )?;
-        Ok(())
-    })?;
+                rusqlite::params![
+                    seq,
+                    row.backup,
+                    row.backup_anchor,
+                    row.approved_by,
+                    row.entries_lost,
+                    row.receipts_lost,
+                    row.receipt_floor,
+                    row.z_floor
+                ],
+            )?;
+            Ok(())
+        },
+    )?;
     drop(ledger);
     verify_file(db)?;
     Ok((safety, plan))

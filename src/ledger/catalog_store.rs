@@ -31,8 +31,7 @@ impl Ledger {
             c.field("catalog_sha256", digest.get().map_or("", String::as_str));
             c.into_bytes()
         };
-        let (seq, ()) =
-            self.post_entry("catalog_import", Content::InPayload, now, write, payload, |_, _| Ok(()))?;
+        let (seq, ()) = self.post_entry("catalog_import", Content::InPayload, now, write, payload, |_, _| Ok(()))?;
         Ok(seq)
     }
 

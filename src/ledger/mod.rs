@@ -28,6 +28,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use crate::money::{Currency, Money};
 use crate::sale::{OriginalLine, OriginalSale, Sale, SaleError, SaleKind, SaleState, TenderKind};
+pub use backup::RestorePlan;
 pub use card::{
     CardIntentRecord, CardResultRecord, CardSlipFacts, RECEIPT_BREAK, outcome as card_outcome, receipts_text,
 };
@@ -39,7 +40,6 @@ pub use settlement::{
     TerminalTotals,
 };
 pub use verify::{Problem, ProblemKind, VerifyReport, classified_tables};
-pub use backup::RestorePlan;
 
 /// The file name of the ledger database inside the data directory.
 pub const DB_FILE: &str = "ledger.db";
@@ -551,7 +551,9 @@ impl Ledger {
     pub fn last_z_anchor(&self) -> Result<Option<(i64, Anchor)>, LedgerError> {
         let row: Option<(i64, i64)> = self
             .conn
-            .query_row("SELECT z_no, seq FROM day_closes ORDER BY z_no DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row("SELECT z_no, seq FROM day_closes ORDER BY z_no DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()?;
         match row {
             Some((z, seq)) => Ok(self.anchor_of(seq)?.map(|a| (z, a))),

@@ -296,7 +296,8 @@ pub(super) struct SchemaObject {
 }
 
 pub(super) fn objects(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<SchemaObject>> {
-    let mut stmt = conn.prepare("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name")?;
+    let mut stmt =
+        conn.prepare("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name")?;
     let rows = stmt.query_map([], |r| {
         let sql: String = r.get(2)?;
         Ok(SchemaObject { kind: r.get(0)?, name: r.get(1)?, sql: sql.split_whitespace().collect::<Vec<_>>().join(" ") })

@@ -846,7 +846,12 @@ impl Ledger {
 
 /// The figures of days `first..=last` summed from their sales and entries (what a Z keeps, and
 /// what `verify` recomputes a Z's figures from).
-pub(super) fn live_figures_in(c: &Connection, first: i64, last: i64, training: bool) -> Result<DayFigures, LedgerError> {
+pub(super) fn live_figures_in(
+    c: &Connection,
+    first: i64,
+    last: i64,
+    training: bool,
+) -> Result<DayFigures, LedgerError> {
     let mut f = DayFigures::default();
     let range = params![first, last, training];
     c.prepare_cached(

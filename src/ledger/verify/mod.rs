@@ -152,7 +152,9 @@ impl Problem {
             }
             ProblemKind::CatalogDiffers => t!("verify.catalog_differs", locale = locale),
             ProblemKind::MetaDiffers { key } => t!("verify.meta_differs", locale = locale, key = key),
-            ProblemKind::ZDiffers { z_no, detail } => t!("verify.z_differs", locale = locale, z = z_no, detail = detail),
+            ProblemKind::ZDiffers { z_no, detail } => {
+                t!("verify.z_differs", locale = locale, z = z_no, detail = detail)
+            }
             ProblemKind::InProgressDiffers { id, detail } => {
                 t!("verify.in_progress_differs", locale = locale, id = id, detail = detail)
             }

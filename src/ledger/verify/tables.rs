@@ -160,8 +160,8 @@ pub fn working_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Resul
         active: bool,
     }
     let mut users: BTreeMap<String, Journaled> = BTreeMap::new();
-    let mut stmt =
-        conn.prepare("SELECT seq, kind, payload FROM journal WHERE kind IN ('user_saved', 'user_removed') ORDER BY seq")?;
+    let mut stmt = conn
+        .prepare("SELECT seq, kind, payload FROM journal WHERE kind IN ('user_saved', 'user_removed') ORDER BY seq")?;
     let entries: Vec<(i64, String, Vec<u8>)> =
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
     for (seq, kind, payload) in entries {
