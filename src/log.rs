@@ -34,10 +34,10 @@ pub fn file_of(dir: &Path, at: DateTime<Local>) -> PathBuf {
 
 pub fn write_in(dir: &Path, at: DateTime<Local>, text: &str) -> std::io::Result<()> {
     let _guard = WRITING.lock().unwrap_or_else(|p| p.into_inner());
-    std::fs::create_dir_all(dir)?;
+    crate::config::create_private_dir(dir)?;
     let path = file_of(dir, at);
     let new = !path.exists();
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+    let mut f = crate::config::open_private(&path, false, true)?;
     writeln!(f, "{} {}", at.format("%H:%M:%S"), text.replace('\n', " "))?;
     if new {
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?

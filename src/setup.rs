@@ -551,7 +551,8 @@ impl SetupError {
 #[derive(Debug)]
 pub struct Finished {
     pub settings: Settings,
-    /// The first installer, when this was the first setup.
+    /// The installer who set the till up when it ran without settings: the first installer of a
+    /// new ledger, or the installer of the store's ledger who approved.
     pub installer: Option<User>,
 }
 
@@ -588,8 +589,13 @@ pub fn finish(
         // on a till that lost its settings file by typing their id and PIN in the wizard.
         let approval = match (approval, installer) {
             (Some(a), _) if a.covers(Permission::Settings) => a.clone(),
-            (_, Some(who)) => crate::admin::approval_of(&mut ledger, who.id.trim(), &who.pin, Permission::Settings)
-                .map_err(|_| SetupError::NotPermitted)?,
+            (_, Some(who)) => {
+                let approval = crate::admin::approval_of(&mut ledger, who.id.trim(), &who.pin, Permission::Settings)
+                    .map_err(|_| SetupError::NotPermitted)?;
+                // The installer who approved goes on at the till, as a first installer would.
+                saved = ledger.users()?.into_iter().find(|u| u.id == who.id.trim());
+                approval
+            }
             _ => return Err(SetupError::NotPermitted),
         };
         ledger.append("settings_written", &[("by", approval.by().to_string()), ("first", "0".into())], Utc::now())?;

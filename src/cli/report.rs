@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use rust_i18n::t;
 
 use super::{fail, open_ledger};
-use crate::config::StoreSettings;
+use crate::config::{self, StoreSettings};
 use crate::dayclose::{self, Report, output};
 use crate::ledger::{CashDirection, Ledger};
 use crate::money::Money;
@@ -80,6 +80,9 @@ pub struct OutputArgs {
     /// Write it as a PDF (A4, with a chart of sales by hour) to this file.
     #[arg(long, value_name = "FILE", global = true)]
     pub pdf: Option<PathBuf>,
+    /// Replace the CSV or PDF file if it exists (a link is never followed).
+    #[arg(long, global = true)]
+    pub overwrite: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -141,7 +144,7 @@ fn deliver(report: &Report, store: &StoreSettings, out: &OutputArgs, locale: &st
     if let Some(path) = &out.csv {
         let written = output::csv(report, locale)
             .map_err(|e| e.to_string())
-            .and_then(|bytes| std::fs::write(path, bytes).map_err(|e| e.to_string()));
+            .and_then(|bytes| config::write_private(path, &bytes, out.overwrite).map_err(|e| e.to_string()));
         if let Err(e) = written {
             return fail(t!("cli.cannot_write", locale = locale, file = path.display(), detail = e));
         }
@@ -152,7 +155,7 @@ fn deliver(report: &Report, store: &StoreSettings, out: &OutputArgs, locale: &st
             |done: f32| eprint!("\r{}", t!("report.progress", locale = locale, percent = (done * 100.0).round()));
         let written = crate::dayclose::pdf::pdf(report, &store.store_name, locale, &mut progress)
             .map_err(|e| e.to_string())
-            .and_then(|bytes| std::fs::write(path, bytes).map_err(|e| e.to_string()));
+            .and_then(|bytes| config::write_private(path, &bytes, out.overwrite).map_err(|e| e.to_string()));
         eprintln!();
         if let Err(e) = written {
             return fail(t!("cli.cannot_write", locale = locale, file = path.display(), detail = e));

@@ -130,6 +130,41 @@ pub fn make_private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }
 
+/// Creates `dir` (and its parents) if missing; a directory created here is the till's alone.
+/// One that exists keeps its mode (a `--data-dir /tmp` must not close /tmp).
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)?;
+    make_private_dir(dir)
+}
+
+/// Opens a file the till writes for people to take away (a report, an export, a log) as the
+/// till's alone (0600), never through a symbolic link, and never over an existing file unless
+/// `overwrite` (then truncated). `append` opens an existing file to add to it (logs).
+pub fn open_private(path: &Path, overwrite: bool, append: bool) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    if append {
+        options.append(true).create(true);
+    } else if overwrite {
+        options.write(true).create(true).truncate(true);
+    } else {
+        options.write(true).create_new(true);
+    }
+    options.open(path)
+}
+
+/// Writes `bytes` to a new private file (see `open_private`).
+pub fn write_private(path: &Path, bytes: &[u8], overwrite: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = open_private(path, overwrite, false)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
 pub fn ledger_path(data_dir: &Path) -> PathBuf {
     data_dir.join(crate::ledger::DB_FILE)
 }

@@ -545,7 +545,9 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     }
     let temp = path.with_extension("toml.tmp");
     {
-        let mut f = std::fs::File::create(&temp)?;
+        // The settings hold the terminal's password: the till's alone.
+        let _ = std::fs::remove_file(&temp);
+        let mut f = super::open_private(&temp, false, false)?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
     }

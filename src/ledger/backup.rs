@@ -210,7 +210,7 @@ impl Ledger {
             return Err(BackupError::Exists(target.to_path_buf()));
         }
         if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(|e| BackupError::Io(dir.to_path_buf(), e))?;
+            crate::config::create_private_dir(dir).map_err(|e| BackupError::Io(dir.to_path_buf(), e))?;
         }
         let text =
             target.to_str().ok_or_else(|| BackupError::Io(target.to_path_buf(), std::io::Error::other("not UTF-8")))?;

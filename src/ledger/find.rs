@@ -40,8 +40,9 @@ impl FoundSale {
 }
 
 impl Ledger {
-    /// At most `limit` sales matching the clue, the newest first.
-    pub fn find_sales(&self, clue: &SaleClue, limit: usize) -> Result<Vec<FoundSale>, LedgerError> {
+    /// At most `limit` sales matching the clue, the newest first: real sales, or training ones
+    /// when `training` (the refund lookup never mixes them).
+    pub fn find_sales(&self, clue: &SaleClue, limit: usize, training: bool) -> Result<Vec<FoundSale>, LedgerError> {
         let (condition, value): (&str, rusqlite::types::Value) = match clue {
             SaleClue::Sku(sku) => {
                 ("EXISTS (SELECT 1 FROM sale_lines l WHERE l.seq = s.seq AND l.sku = ?1)", sku.clone().into())
@@ -61,11 +62,11 @@ impl Ledger {
             "SELECT s.receipt_no, s.completed_at, s.total_minor,
                     (SELECT p.masked_pan FROM payments p WHERE p.seq = s.seq AND p.kind = 'card' LIMIT 1),
                     (SELECT -COALESCE(SUM(r.total_minor), 0) FROM sales r WHERE r.refund_of = s.receipt_no)
-             FROM sales s WHERE s.kind = 'sale' AND {condition}
+             FROM sales s WHERE s.kind = 'sale' AND s.training = ?3 AND {condition}
              ORDER BY s.receipt_no DESC LIMIT ?2"
         );
         let mut statement = self.conn.prepare(&sql)?;
-        let rows = statement.query_map(params![value, limit as i64], |r| {
+        let rows = statement.query_map(params![value, limit as i64, training], |r| {
             Ok(FoundSale {
                 receipt_no: r.get(0)?,
                 completed_at: r.get(1)?,

@@ -82,6 +82,9 @@ pub enum LedgerError {
     /// A refund to a card beyond what cards paid on the original, net of earlier refunds.
     #[error("a card refund of {asked} exceeds the {left} that cards paid and were not refunded")]
     CardRefundExceedsPaid { asked: Money, left: Money },
+    /// A training receipt refunded for real, or a real one in training.
+    #[error("receipt {0} is a training sale: it cannot be refunded as a real one (nor a real one in training)")]
+    TrainingMismatch(i64),
     /// A refund by scan code, voucher or another outside channel beyond what those paid.
     #[error("a refund of {asked} by scan code or voucher exceeds the {left} they paid and were not refunded")]
     OtherRefundExceedsPaid { asked: Money, left: Money },
@@ -120,6 +123,7 @@ impl LedgerError {
                 asked = asked.to_string(),
                 left = left.to_string()
             ),
+            LedgerError::TrainingMismatch(n) => t!("error.ledger.training_mismatch", locale = locale, receipt = n),
             LedgerError::InProgressHoldsCard(n) => t!("error.ledger.in_progress_holds_card", locale = locale, id = n),
         }
         .into_owned()
@@ -404,7 +408,7 @@ impl Ledger {
             )?,
         };
         if sale.kind() == SaleKind::Refund {
-            check_refund_in(&tx, sale, self.currency)?;
+            check_refund_in(&tx, sale, self.currency, ctx.training)?;
         }
         // After a restore, numbering goes on after the highest receipt ever printed.
         let receipt_no: i64 = tx
@@ -617,7 +621,7 @@ fn make_private(path: &Path) -> std::io::Result<()> {
 
 fn create_private_file(path: &Path) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir)?;
+        crate::config::create_private_dir(dir)?;
     }
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -982,8 +986,14 @@ fn original_sale_in(conn: &Connection, receipt_no: i64, currency: Currency) -> R
 }
 
 /// Inside the posting transaction: the refund still fits in what the original has left.
-fn check_refund_in(tx: &Transaction<'_>, sale: &Sale, currency: Currency) -> Result<(), LedgerError> {
+fn check_refund_in(tx: &Transaction<'_>, sale: &Sale, currency: Currency, training: bool) -> Result<(), LedgerError> {
     let receipt = sale.refund_of().ok_or(SaleError::NotARefundLine)?;
+    // Training never touches the store's books: a training receipt is refunded in training only.
+    let original_training: Option<bool> =
+        tx.query_row("SELECT training FROM sales WHERE receipt_no = ?1", [receipt], |r| r.get(0)).optional()?;
+    if original_training.is_some_and(|t| t != training) {
+        return Err(LedgerError::TrainingMismatch(receipt));
+    }
     let original = original_sale_in(tx, receipt, currency)?;
     // Refunds follow the money: back to cards at most what cards paid, and back by scan code or
     // voucher at most what those paid, net of earlier refunds.

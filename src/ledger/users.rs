@@ -26,6 +26,64 @@ pub(super) fn pin_digest(pin_hash: &str) -> String {
     super::records::hex(&Sha256::digest(pin_hash.as_bytes()))
 }
 
+/// A lockout's end, by the wall clock and, within the same boot, by the machine's clock since boot
+/// (`CLOCK_BOOTTIME`, which no one sets): moving the wall clock forward or back does not end it
+/// early. After a restart only the wall clock is left to go by.
+struct Lockout {
+    until: DateTime<Utc>,
+    /// (boot id, milliseconds since boot at the end).
+    boot: Option<(String, i64)>,
+}
+
+fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok().map(|s| s.trim().to_string())
+}
+
+fn since_boot_ms() -> Option<i64> {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes the timespec we own.
+    let ok = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) } == 0;
+    ok.then(|| ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000)
+}
+
+impl Lockout {
+    fn from(now: DateTime<Utc>) -> Lockout {
+        let minutes = Duration::minutes(LOCKOUT_MINUTES);
+        Lockout {
+            until: now + minutes,
+            boot: boot_id().zip(since_boot_ms()).map(|(id, ms)| (id, ms + minutes.num_milliseconds())),
+        }
+    }
+
+    /// `until|boot id|ms since boot` (the older form, the time alone, still reads).
+    fn to_text(&self) -> String {
+        match &self.boot {
+            Some((id, ms)) => format!("{}|{id}|{ms}", rfc3339(self.until)),
+            None => rfc3339(self.until),
+        }
+    }
+
+    fn parse(text: &str) -> Option<Lockout> {
+        let mut parts = text.split('|');
+        let until = DateTime::parse_from_rfc3339(parts.next()?).ok()?.with_timezone(&Utc);
+        let boot = match (parts.next(), parts.next().and_then(|m| m.parse().ok())) {
+            (Some(id), Some(ms)) => Some((id.to_string(), ms)),
+            _ => None,
+        };
+        Some(Lockout { until, boot })
+    }
+
+    /// The end shown to the user, while either clock says it has not come.
+    fn still_locked(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let by_wall = self.until > now;
+        let by_boot = match (&self.boot, boot_id(), since_boot_ms()) {
+            (Some((id, end)), Some(current), Some(ms)) if *id == current => ms < *end,
+            _ => false,
+        };
+        (by_wall || by_boot).then_some(self.until)
+    }
+}
+
 fn role_of(code: &str) -> Option<Role> {
     Some(match code {
         "cashier" => Role::Cashier,
@@ -79,27 +137,39 @@ impl Ledger {
         Ok(())
     }
 
-    /// Until when a user is locked out, if they are.
+    /// Until when a user is locked out, if they are (by the wall clock; see `Lockout`).
     pub fn locked_until(&self, id: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, LedgerError> {
         let until: Option<Option<String>> =
             self.conn.query_row("SELECT locked_until FROM users WHERE id = ?1", [id], |r| r.get(0)).optional()?;
-        let until = until.flatten().and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.with_timezone(&Utc));
-        Ok(until.filter(|t| *t > now))
+        Ok(until.flatten().and_then(|t| Lockout::parse(&t)).and_then(|l| l.still_locked(now)))
     }
 
-    /// Counts a wrong PIN; the fifth in a row locks the user out (journaled). Returns the lockout's end.
+    /// Counts a wrong PIN; the fifth in a row locks the user out (journaled). Returns the lockout's
+    /// end. One transaction: processes guessing in parallel are counted one after another, so none
+    /// gets past the fifth.
     pub fn pin_failed(&mut self, id: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, LedgerError> {
-        self.conn.execute("UPDATE users SET failed = failed + 1 WHERE id = ?1", [id])?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute("UPDATE users SET failed = failed + 1 WHERE id = ?1", [id])?;
         let failed: Option<i64> =
-            self.conn.query_row("SELECT failed FROM users WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+            tx.query_row("SELECT failed FROM users WHERE id = ?1", [id], |r| r.get(0)).optional()?;
         if failed.unwrap_or(0) < MAX_FAILED {
+            tx.commit()?;
             return Ok(None);
         }
-        let until = now + Duration::minutes(LOCKOUT_MINUTES);
-        self.conn
-            .execute("UPDATE users SET failed = 0, locked_until = ?2 WHERE id = ?1", params![id, rfc3339(until)])?;
-        self.append("user_locked", &[("user", id.to_string()), ("until", rfc3339(until))], now)?;
-        Ok(Some(until))
+        let lockout = Lockout::from(now);
+        tx.execute("UPDATE users SET failed = 0, locked_until = ?2 WHERE id = ?1", params![id, lockout.to_text()])?;
+        let fields = [("user", id.to_string()), ("until", rfc3339(lockout.until))];
+        let (seq, hash) =
+            super::append_in(&tx, &self.register, "user_locked", None, now, super::Content::InPayload, |h| {
+                let mut c = super::records::Canon::new(h);
+                for (k, v) in &fields {
+                    c.field(k, v);
+                }
+                c.into_bytes()
+            })?;
+        tx.commit()?;
+        self.write_witness(Some(super::Head { seq, hash }));
+        Ok(Some(lockout.until))
     }
 
     /// A right PIN clears the count of wrong ones.

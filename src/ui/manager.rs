@@ -47,7 +47,15 @@ pub enum Msg {
     /// The answer in words and the terminal's receipts (each as its lines).
     Diagnosed(Result<(String, Vec<Vec<String>>), String>),
     Close,
+    /// A tick while the screen is open: after `IDLE_LOCK` without a touch it locks (closes).
+    IdleCheck,
 }
+
+/// How long the manager's screen (and the approval it holds) stays open untouched: a manager who
+/// walks away leaves no open door to the Z, the drawer and the users.
+pub const IDLE_LOCK: std::time::Duration = std::time::Duration::from_secs(3 * 60);
+/// How often the screen checks.
+pub const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// What the manager's screen holds.
 pub struct State {
@@ -63,6 +71,8 @@ pub struct State {
     pub note: String,
     pub amount: String,
     pub reason: String,
+    /// The last time the manager touched the screen.
+    pub last_used: std::time::Instant,
 }
 
 fn load(till: &Till, day: Option<i64>) -> Job {
@@ -94,6 +104,7 @@ pub fn open(till: &mut Till, approval: crate::auth::Approval) -> Vec<Job> {
         note: String::new(),
         amount: String::new(),
         reason: String::new(),
+        last_used: std::time::Instant::now(),
     });
     vec![load(till, None)]
 }
@@ -101,7 +112,22 @@ pub fn open(till: &mut Till, approval: crate::auth::Approval) -> Vec<Job> {
 pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
     let l = till.locale.clone();
     let Some(state) = till.manager.as_mut() else { return Vec::new() };
+    if !matches!(msg, Msg::IdleCheck) {
+        state.last_used = std::time::Instant::now();
+    }
     match msg {
+        Msg::IdleCheck => {
+            // Not while a posting or a Z runs: its answer must find the screen.
+            if !state.busy && state.last_used.elapsed() >= IDLE_LOCK {
+                till.manager = None;
+                till.users_admin = None;
+                till.products = None;
+                if matches!(till.screen, Screen::Manager | Screen::Users | Screen::Products) {
+                    till.screen = Screen::Sale;
+                }
+                till.info(t("manager.locked_idle", &l));
+            }
+        }
         Msg::Loaded(result) => {
             state.busy = false;
             match result {
@@ -346,12 +372,19 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                     None => format!("X-day-{}", report.last_day),
                 };
                 let mut progress = |done: f32| out.send(Message::Manager(Msg::Exporting(done)));
-                let written = std::fs::create_dir_all(&dir).map_err(|e| e.to_string()).and_then(|()| {
+                let written = crate::config::create_private_dir(&dir).map_err(|e| e.to_string()).and_then(|()| {
                     let pdf = dayclose::pdf::pdf(&report, &store.store_name, &locale, &mut progress)
                         .map_err(|e| e.to_string())?;
-                    std::fs::write(dir.join(format!("{name}.pdf")), pdf).map_err(|e| e.to_string())?;
                     let csv = output::csv(&report, &locale).map_err(|e| e.to_string())?;
-                    std::fs::write(dir.join(format!("{name}.csv")), csv).map_err(|e| e.to_string())?;
+                    // An export never replaces an earlier one (nor follows a link): X-day-3-2…
+                    let name = (1..100)
+                        .map(|n| if n == 1 { name.clone() } else { format!("{name}-{n}") })
+                        .find(|n| !dir.join(format!("{n}.pdf")).exists() && !dir.join(format!("{n}.csv")).exists())
+                        .ok_or_else(|| format!("{name}: 99 exports"))?;
+                    crate::config::write_private(&dir.join(format!("{name}.pdf")), &pdf, false)
+                        .map_err(|e| e.to_string())?;
+                    crate::config::write_private(&dir.join(format!("{name}.csv")), &csv, false)
+                        .map_err(|e| e.to_string())?;
                     Ok(dir.join(name).display().to_string())
                 });
                 out.send(Message::Manager(Msg::Exported(written)));

@@ -1033,6 +1033,13 @@ impl Till {
         } else {
             keys
         };
+        // An open manager's screen locks itself when left alone.
+        let keys = if self.manager.is_some() {
+            let idle = || workers::ticks(manager::IDLE_CHECK, Message::Manager(manager::Msg::IdleCheck));
+            Subscription::batch([keys, Subscription::run(idle)])
+        } else {
+            keys
+        };
         if probing() { Subscription::batch([keys, iced::window::frames().map(|_| Message::Frame)]) } else { keys }
     }
 
@@ -1043,6 +1050,12 @@ impl Till {
         let (screen, said) = (self.screen, self.notices_said);
         if message.is_action() {
             self.clear_notice();
+        }
+        // Work on the screens a manager's approval opened keeps that approval alive.
+        if matches!(message, Message::Users(_) | Message::Products(_) | Message::Key(_))
+            && let Some(m) = self.manager.as_mut()
+        {
+            m.last_used = std::time::Instant::now();
         }
         let jobs = self.dispatch(message);
         if self.screen != screen && self.notices_said == said {
@@ -1235,6 +1248,10 @@ impl Till {
                 Ok(()) => {
                     self.screen = Screen::SignIn;
                     self.picked_user = None;
+                    // Approvals end with the session that got them.
+                    self.manager = None;
+                    self.users_admin = None;
+                    self.products = None;
                 }
                 Err(e) => self.counter_error(e),
             },
@@ -1448,15 +1465,17 @@ impl Till {
     }
 
     fn find_sale(&self, receipt_no: i64) -> Job {
-        let l = self.locale.clone();
+        let (l, training) = (self.locale.clone(), self.training);
         self.devices.ledger.call(move |ledger| {
-            Message::Refund(refund::Msg::Found(Box::new(match refund_source(&workers::lock(ledger), receipt_no) {
-                Ok(source) if source.record.kind == "refund" => {
-                    Err(rust_i18n::t!("counter.refund_of_refund", locale = &l).into_owned())
-                }
-                Ok(source) => Ok(source),
-                Err(e) => Err(e.localized(&l)),
-            })))
+            Message::Refund(refund::Msg::Found(Box::new(
+                match refund_source(&workers::lock(ledger), receipt_no, training) {
+                    Ok(source) if source.record.kind == "refund" => {
+                        Err(rust_i18n::t!("counter.refund_of_refund", locale = &l).into_owned())
+                    }
+                    Ok(source) => Ok(source),
+                    Err(e) => Err(e.localized(&l)),
+                },
+            )))
         })
     }
 
@@ -1775,11 +1794,11 @@ impl Till {
                     continue;
                 }
                 // A refund being made: its original sale again, to finish it as it was begun.
-                let (id, l2) = (r.id, l.clone());
+                let (id, l2, training) = (r.id, l.clone(), self.training);
                 jobs.push(self.devices.ledger.call(move |ledger| {
                     Message::RefundSourceFor(
                         id,
-                        refund_source(&workers::lock(ledger), receipt).map_err(|e| e.localized(&l2)),
+                        refund_source(&workers::lock(ledger), receipt, training).map_err(|e| e.localized(&l2)),
                     )
                 }));
                 if !r.open_intents.is_empty() {
@@ -2159,9 +2178,16 @@ fn day_message(ledger: &crate::ledger::Ledger) -> Message {
     Message::Day(ledger.current_day().ok().flatten().map(|d| (d.day_no, d.business_date.to_string())))
 }
 
-fn refund_source(ledger: &crate::ledger::Ledger, receipt_no: i64) -> Result<RefundSource, crate::ledger::LedgerError> {
+fn refund_source(
+    ledger: &crate::ledger::Ledger,
+    receipt_no: i64,
+    training: bool,
+) -> Result<RefundSource, crate::ledger::LedgerError> {
     let original = ledger.original_sale(receipt_no)?;
     let record = ledger.sale_by_receipt(receipt_no)?;
+    if record.training != training {
+        return Err(crate::ledger::LedgerError::TrainingMismatch(receipt_no));
+    }
     let today = ledger.current_day()?.map(|d| d.day_no);
     let b = ledger.tender_balance(receipt_no)?;
     Ok(RefundSource {

@@ -174,8 +174,10 @@ fn lookup(till: &mut Till, text: &str) -> Vec<Job> {
             }
         }
     };
+    let training = till.training;
     vec![till.devices.ledger.call(move |ledger| {
-        Message::Refund(Msg::FoundSales(workers::lock(ledger).find_sales(&clue, 20).map_err(|e| e.localized(&l))))
+        let found = workers::lock(ledger).find_sales(&clue, 20, training);
+        Message::Refund(Msg::FoundSales(found.map_err(|e| e.localized(&l))))
     })]
 }
 

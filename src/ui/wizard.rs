@@ -281,6 +281,9 @@ pub struct State {
     /// A fresh till: the wizard makes the first installer and there is no approval.
     pub first: bool,
     pub approval: Option<Approval>,
+    /// The store's ledger already has an installer (the settings file was lost, not the till
+    /// new): one of them approves with their id and PIN, and no installer is added.
+    pub existing_installer: bool,
     pub installer: NewUser,
     pub ports: Vec<PortInfo>,
     /// The last test's answer in words: Ok, or what went wrong.
@@ -339,6 +342,14 @@ fn list_ports(locale: &str) -> Job {
 /// approval to change its settings. The till's own devices are closed meanwhile.
 pub fn open(till: &mut Till, approval: Option<Approval>) -> Vec<Job> {
     let first = approval.is_none();
+    let existing_installer = first
+        && till.place.as_ref().is_some_and(|place| {
+            let path = crate::config::ledger_path(&place.data_dir);
+            path.exists()
+                && crate::ledger::Ledger::open_read_only(&path)
+                    .and_then(|l| l.users())
+                    .is_ok_and(|users| users.iter().any(|u| u.role == Role::Installer))
+        });
     let draft = Draft::new(till.settings.as_ref());
     till.devices.close_ports();
     till.terminal = super::TerminalState::None;
@@ -350,6 +361,7 @@ pub fn open(till: &mut Till, approval: Option<Approval>) -> Vec<Job> {
         draft,
         first,
         approval,
+        existing_installer,
         installer: NewUser {
             id: String::new(),
             name: String::new(),
@@ -374,6 +386,7 @@ fn problems_of(state: &State, page: Page, locale: &str) -> Vec<Problem> {
     };
     if matches!(page, Page::Installer | Page::Review)
         && state.first
+        && !state.existing_installer
         && let Err(e) = crate::admin::check_new_user(&state.installer)
     {
         found.push(Problem { field: None, text: e.localized(locale) });
@@ -835,6 +848,15 @@ fn printer_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
 
 fn installer_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
     let i = &s.installer;
+    if s.existing_installer {
+        return column![
+            text(t("wizard.installer_existing_help", l)).size(SMALL).color(theme::MUTED),
+            field(s, Field::UserId, &i.id, l),
+            secret(s, Field::Pin, &i.pin, l),
+        ]
+        .spacing(10)
+        .into();
+    }
     column![
         text(t("wizard.installer_help", l)).size(SMALL).color(theme::MUTED),
         field(s, Field::UserName, &i.name, l),
