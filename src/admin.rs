@@ -142,8 +142,11 @@ pub fn check_with_lockout(
 ) -> Result<(), auth::AuthError> {
     let now = Utc::now();
     let local = |t: chrono::DateTime<Utc>| t.with_timezone(&chrono::Local).format("%H:%M").to_string();
-    if let Ok(Some(until)) = ledger.locked_until(&user.id, now) {
-        return Err(auth::AuthError::Locked(local(until)));
+    // The check is counted before it is made (fail closed: a ledger that cannot count refuses).
+    match ledger.pin_attempt(&user.id, now) {
+        Ok(None) => {}
+        Ok(Some(until)) => return Err(auth::AuthError::Locked(local(until))),
+        Err(_) => return Err(auth::AuthError::WrongPin),
     }
     match check(user) {
         Ok(()) => {
@@ -155,7 +158,10 @@ pub fn check_with_lockout(
             Ok(Some(until)) => Err(auth::AuthError::Locked(local(until))),
             _ => Err(auth::AuthError::WrongPin),
         },
-        Err(e) => Err(e),
+        Err(e) => {
+            let _ = ledger.pin_ok(&user.id);
+            Err(e)
+        }
     }
 }
 

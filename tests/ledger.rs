@@ -303,3 +303,71 @@ fn a_line_voided_before_the_days_first_sale_counts_in_that_day() {
     assert_eq!(figures.entries_of("void_line"), 1, "in the X and Z of the day");
     assert!(ledger.verify().unwrap().is_sound());
 }
+
+#[test]
+fn guesses_in_parallel_get_five_checks_and_the_lockout_outlasts_a_moved_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = open(dir.path());
+    let hash = till::auth::hash_pin("864213").unwrap();
+    ledger.save_user(&till::auth::User::new("mgr", "Mgr", till::auth::Role::Manager, hash), "test", Utc::now()).unwrap();
+    let user = ledger.users().unwrap().remove(0);
+    drop(ledger);
+    // Twelve guessers, each with its own connection, as separate processes would be.
+    let checks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let guessers: Vec<_> = (0..12)
+        .map(|i| {
+            let (dir, user, checks) = (dir.path().to_path_buf(), user.clone(), checks.clone());
+            std::thread::spawn(move || {
+                let mut ledger = open(&dir);
+                till::admin::check_with_lockout(&mut ledger, &user, |u| {
+                    checks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    u.check_pin(&format!("{:06}", 100_000 + i))
+                })
+            })
+        })
+        .collect();
+    let answers: Vec<_> = guessers.into_iter().map(|g| g.join().unwrap()).collect();
+    assert!(answers.iter().all(|a| a.is_err()));
+    let checked = checks.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(checked <= till::ledger::users::MAX_FAILED as usize, "{checked} PINs were checked");
+    let ledger = open(dir.path());
+    let now = Utc::now();
+    assert!(ledger.locked_until("mgr", now).unwrap().is_some(), "locked");
+    // The wall clock moved forward past the lockout, or back: the clock since boot still counts.
+    for moved in [chrono::Duration::minutes(30), chrono::Duration::days(-1)] {
+        assert!(ledger.locked_until("mgr", now + moved).unwrap().is_some(), "{moved}");
+    }
+    assert!(ledger.verify().unwrap().is_sound());
+}
+
+#[test]
+fn a_training_receipt_is_never_refunded_as_a_real_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreSettings::demo();
+    let mut ledger = open(dir.path());
+    let catalog = till::demo::load_catalog(&mut ledger, &store, true).unwrap();
+    let mut rng = Rng::new(5);
+    let mut sale = random_paid_sale(&catalog, &store.sale_settings(), &mut rng).unwrap();
+    let training = PostContext { cashier: "alice".into(), training: true };
+    let posted = ledger.post_sale(&mut sale, &training, Utc::now()).unwrap();
+    // The refund lookup of the real till does not find it; training's does.
+    let clue = till::ledger::find::SaleClue::Total(ledger.sale_by_receipt(posted.receipt_no).unwrap().total);
+    assert!(ledger.find_sales(&clue, 10, false).unwrap().is_empty());
+    assert_eq!(ledger.find_sales(&clue, 10, true).unwrap().len(), 1);
+    let original = ledger.original_sale(posted.receipt_no).unwrap();
+    let refund = || {
+        let mut refund = Sale::new_refund(store.sale_settings(), &original);
+        for line in &original.lines {
+            refund.add_refund_line(&original, line.line_no, line.quantity).unwrap();
+        }
+        refund.begin_payment().unwrap();
+        let due = refund.remaining();
+        refund.tender_cash(due).unwrap();
+        refund
+    };
+    let mut real = refund();
+    assert!(matches!(ledger.post_sale(&mut real, &ctx(), Utc::now()), Err(LedgerError::TrainingMismatch(_))));
+    let mut practice = refund();
+    ledger.post_sale(&mut practice, &training, Utc::now()).unwrap();
+    assert!(ledger.verify().unwrap().is_sound());
+}

@@ -307,10 +307,26 @@ mod tests {
     }
 
     #[test]
+    fn those_who_approve_have_six_digits_none_anyone_tries_first() {
+        use PinProblem::*;
+        assert_eq!(pin_problem(Role::Cashier, "1234"), None, "a cashier's may be short and plain");
+        assert_eq!(pin_problem(Role::Manager, "12a456"), Some(Format));
+        assert_eq!(pin_problem(Role::Manager, "13579"), Some(TooShort));
+        for weak in
+            ["123456", "654321", "000000", "999999", "121212", "123123", "112233", "890123", "13571357", "520520"]
+        {
+            assert_eq!(pin_problem(Role::Installer, weak), Some(Weak), "{weak}");
+        }
+        for fine in ["135790", "246813", "864213", "90817263"] {
+            assert_eq!(pin_problem(Role::Manager, fine), None, "{fine}");
+        }
+    }
+
+    #[test]
     fn hashes_are_salted_and_verify() {
         let (a, b) = (hash_pin("4711").unwrap(), hash_pin("4711").unwrap());
         assert_ne!(a, b);
-        assert!(a.starts_with("$argon2id$v=19$m=9216,t=4,p=1$"), "{a}");
+        assert!(a.starts_with("$argon2id$v=19$m=32768,t=4,p=1$"), "{a}");
         let user = User::new("u", "U", Role::Cashier, a);
         user.check_pin("4711").unwrap();
         assert!(user.check_pin("4712").is_err());

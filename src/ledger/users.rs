@@ -144,34 +144,74 @@ impl Ledger {
         Ok(until.flatten().and_then(|t| Lockout::parse(&t)).and_then(|l| l.still_locked(now)))
     }
 
-    /// Counts a wrong PIN; the fifth in a row locks the user out (journaled). Returns the lockout's
-    /// end. One transaction: processes guessing in parallel are counted one after another, so none
-    /// gets past the fifth.
-    pub fn pin_failed(&mut self, id: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, LedgerError> {
+    /// Reserves one PIN check for `id`, counted as wrong until `pin_ok` clears it: refused
+    /// (Some(end)) while the user is locked out, or when the checks counted reached the limit
+    /// (which locks). One transaction: processes guessing in parallel are counted one after
+    /// another, so together they get no more than `MAX_FAILED` checks before the lockout.
+    pub fn pin_attempt(&mut self, id: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, LedgerError> {
+        let register = self.register.clone();
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let row: Option<(i64, Option<String>)> = tx
+            .query_row("SELECT failed, locked_until FROM users WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((failed, locked)) = row else {
+            tx.commit()?;
+            return Ok(None);
+        };
+        if let Some(until) = locked.as_deref().and_then(Lockout::parse).and_then(|l| l.still_locked(now)) {
+            tx.commit()?;
+            return Ok(Some(until));
+        }
+        if failed >= MAX_FAILED {
+            let until = lock_in(&tx, &register, id, now)?;
+            tx.commit()?;
+            self.write_witness(super::head_of(&self.conn)?);
+            return Ok(Some(until));
+        }
         tx.execute("UPDATE users SET failed = failed + 1 WHERE id = ?1", [id])?;
+        tx.commit()?;
+        Ok(None)
+    }
+
+    /// After a wrong PIN (already counted by `pin_attempt`): the fifth in a row locks the user
+    /// out (journaled). Returns the lockout's end.
+    pub fn pin_failed(&mut self, id: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, LedgerError> {
+        let register = self.register.clone();
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let failed: Option<i64> =
             tx.query_row("SELECT failed FROM users WHERE id = ?1", [id], |r| r.get(0)).optional()?;
         if failed.unwrap_or(0) < MAX_FAILED {
             tx.commit()?;
             return Ok(None);
         }
-        let lockout = Lockout::from(now);
-        tx.execute("UPDATE users SET failed = 0, locked_until = ?2 WHERE id = ?1", params![id, lockout.to_text()])?;
-        let fields = [("user", id.to_string()), ("until", rfc3339(lockout.until))];
-        let (seq, hash) =
-            super::append_in(&tx, &self.register, "user_locked", None, now, super::Content::InPayload, |h| {
-                let mut c = super::records::Canon::new(h);
-                for (k, v) in &fields {
-                    c.field(k, v);
-                }
-                c.into_bytes()
-            })?;
+        let until = lock_in(&tx, &register, id, now)?;
         tx.commit()?;
-        self.write_witness(Some(super::Head { seq, hash }));
-        Ok(Some(lockout.until))
+        self.write_witness(super::head_of(&self.conn)?);
+        Ok(Some(until))
     }
+}
 
+/// Locks `id` out inside `tx` and journals it.
+fn lock_in(
+    tx: &rusqlite::Transaction<'_>,
+    register: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, LedgerError> {
+    let lockout = Lockout::from(now);
+    tx.execute("UPDATE users SET failed = 0, locked_until = ?2 WHERE id = ?1", params![id, lockout.to_text()])?;
+    let fields = [("user", id.to_string()), ("until", rfc3339(lockout.until))];
+    super::append_in(tx, register, "user_locked", None, now, super::Content::InPayload, |h| {
+        let mut c = super::records::Canon::new(h);
+        for (k, v) in &fields {
+            c.field(k, v);
+        }
+        c.into_bytes()
+    })?;
+    Ok(lockout.until)
+}
+
+impl Ledger {
     /// A right PIN clears the count of wrong ones.
     pub fn pin_ok(&mut self, id: &str) -> Result<(), LedgerError> {
         self.conn.execute("UPDATE users SET failed = 0, locked_until = NULL WHERE id = ?1", [id])?;
