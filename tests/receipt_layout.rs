@@ -52,9 +52,12 @@ fn check(locale: &str, model: &str, copy: bool) {
     let profile = Profile::by_id(model).unwrap();
     let columns = profile.columns;
     let store = StoreSettings { printer_model: profile, ..StoreSettings::demo() };
-    let receipt = Receipt::from_sale(&posted_sale(), &store, locale, copy);
+    let mut receipt = Receipt::from_sale(&posted_sale(), &store, locale, copy);
+    // The ledger's anchor for the sale, as `print_queue` sets it from the sale's entry.
+    receipt.anchor = Some("100423:3f9a0c1d5e7b2a46".into());
     let doc = layout(&receipt, profile);
     let text = doc.to_text();
+    assert!(text.contains("100423:3f9a0c1d5e7b2a46"), "the receipt shows its anchor");
     for line in text.lines() {
         // Measured as the printer counts: in Chinese mode every non-ASCII character is two columns.
         assert!(width_in(line, doc.line_is_chinese(line)) <= columns, "too wide for {columns} columns: {line:?}");
