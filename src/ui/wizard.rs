@@ -299,6 +299,11 @@ const PAGES_FIRST: [Page; 7] =
 const PAGES_LATER: [Page; 6] = [Page::Store, Page::Taxes, Page::Receipt, Page::Terminal, Page::Printer, Page::Review];
 
 impl State {
+    /// A page's name: the installer's page asks for an approval when the ledger has an installer.
+    fn title(&self, page: Page) -> &'static str {
+        if page == Page::Installer && self.existing_installer { "wizard.page.installer_approves" } else { page.key() }
+    }
+
     fn pages(&self) -> &'static [Page] {
         if self.first { &PAGES_FIRST } else { &PAGES_LATER }
     }
@@ -912,7 +917,7 @@ fn review_page<'a>(s: &State, l: &str, settings_file: Option<&std::path::Path>) 
     if s.first {
         list = list.push(
             row![
-                text(t("wizard.page.installer", l)).size(SMALL).color(theme::MUTED).width(Length::Fixed(200.0)),
+                text(t(s.title(Page::Installer), l)).size(SMALL).color(theme::MUTED).width(Length::Fixed(200.0)),
                 text(format!("{} ({})", s.installer.name, s.installer.id)).size(TEXT)
             ]
             .spacing(8),
@@ -934,7 +939,7 @@ pub fn view(till: &Till) -> Element<'_, Message> {
     let Some(s) = &till.wizard else { return column![].into() };
     let mut steps = column![text(t("wizard.title", l)).size(TEXT)].spacing(4);
     for (n, page) in s.pages().iter().enumerate() {
-        let label = text(format!("{}. {}", n + 1, t(page.key(), l))).size(SMALL);
+        let label = text(format!("{}. {}", n + 1, t(s.title(*page), l))).size(SMALL);
         steps = steps.push(theme::row_button(label, *page == s.page, Message::Wizard(Msg::Goto(*page))));
     }
     steps = steps.push(Space::new().height(Length::Fill));
@@ -968,7 +973,7 @@ pub fn view(till: &Till) -> Element<'_, Message> {
     ]
     .align_y(Alignment::Center);
     let main = column![
-        text(t(s.page.key(), l)).size(LARGE),
+        text(t(s.title(s.page), l)).size(LARGE),
         scrollable(column![body, problems].spacing(12).padding([0, 12])).height(Length::Fill),
         nav
     ]
