@@ -63,7 +63,7 @@ fn with_stdin(cmd: &mut Command, input: &str) -> Output {
 fn till(data: &Path, port: &str, args: &[&str], fault: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_till"));
     cmd.arg("terminal").args(args).args(["--port", port, "--lang", "en", "--t4-s", "2"]).args(FAST);
-    let approves = matches!(args.first(), Some(&"pay" | &"reverse" | &"settle"));
+    let approves = matches!(args.first(), Some(&"pay" | &"reverse" | &"settle" | &"end-of-day"));
     if approves {
         cmd.args(MANAGER);
     }

@@ -152,6 +152,9 @@ pub enum Command {
         /// The printer: serial:PATH or file:PATH.
         #[arg(long, value_name = "SPEC")]
         printer: String,
+        /// On a store's ledger: the installer who approves.
+        #[arg(long, value_name = "ID")]
+        by: Option<String>,
     },
     /// The kill soak: `till simulate` with card payments killed KILLS times at random instants
     /// against the terminal emulator in its own process, with line faults between the kills;
@@ -221,8 +224,12 @@ pub enum UsersCommand {
 pub enum ConfigCommand {
     /// Print every problem of the settings file; exit 0 only when it is valid.
     Check,
-    /// Write a settings file to edit (refuses to overwrite one).
-    Init,
+    /// Write a settings file to edit (refuses to overwrite one; on a store's ledger, an
+    /// installer approves).
+    Init {
+        #[arg(long, value_name = "ID")]
+        by: Option<String>,
+    },
     /// Print the settings file's path.
     Path,
 }
@@ -259,6 +266,23 @@ pub fn main() -> ExitCode {
     let data_dir = cli.data_dir.clone().unwrap_or_else(config::default_data_dir);
     let config_path = settings_path(cli.config.as_deref(), cli.data_dir.as_deref());
     if let Some(Command::Config { action }) = &cli.command {
+        // A settings file written where a store's ledger lives is the store's: its installer
+        // approves (a deleted file must not be replaced by anyone).
+        if let ConfigCommand::Init { by } = action
+            && let Some((register, currency)) = Ledger::open_read_only(&config::ledger_path(&data_dir))
+                .ok()
+                .filter(|l| !l.register().is_empty())
+                .map(|l| (l.register().to_string(), l.currency()))
+        {
+            let approved = Ledger::open(&config::ledger_path(&data_dir), &register, currency)
+                .map_err(|e| fail(e.localized(&locale)))
+                .and_then(|mut l| {
+                    approve::approval_in_store(&mut l, by.as_deref(), crate::auth::Permission::Settings, &locale)
+                });
+            if let Err(code) = approved {
+                return code;
+            }
+        }
         return config_command(&config_path, action, &locale);
     }
     // An install that kept its settings in the machine's place and its ledger in --data-dir
@@ -302,7 +326,13 @@ pub fn main() -> ExitCode {
             simulate(&data_dir, &store, args, &locale)
         }
         Some(Command::Soak { kills, seed, dir }) => soak(kills, seed, dir),
-        Some(Command::Drive { sales, card_share, seed, terminal, printer }) => {
+        Some(Command::Drive { sales, card_share, seed, terminal, printer, by }) => {
+            // A rehearsal of the counter: on a store's ledger only with an installer's approval.
+            if let Err(code) = open_ledger(&data_dir, &store, &locale).and_then(|mut l| {
+                approve::approval_in_store(&mut l, by.as_deref(), crate::auth::Permission::Settings, &locale)
+            }) {
+                return code;
+            }
             match crate::ui::drive::drive(&data_dir, &terminal, &printer, sales, card_share, seed) {
                 Ok(n) => {
                     println!("{n}");
@@ -408,13 +438,17 @@ fn open_ledger(data_dir: &Path, store: &StoreSettings, locale: &str) -> Result<L
     Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency).map_err(|e| fail(e.localized(locale)))
 }
 
-fn write_section(path: &Path, section: &str, table: toml::Table, locale: &str) -> ExitCode {
+/// Writes one section of the settings file and journals it in the store's ledger (only once
+/// written).
+fn write_section(path: &Path, section: &str, table: toml::Table, ledger: &mut Ledger, locale: &str) -> ExitCode {
     if !path.exists() {
         return fail(t!("setup.no_settings", locale = locale, file = path.display()));
     }
     match config::settings::set_section(path, section, table) {
         Ok(()) => {
             println!("{}", t!("setup.written", locale = locale, section = section, file = path.display()));
+            // The file is written; a ledger that cannot take the note does not undo it.
+            let _ = ledger.append("settings_written", &[("section", section.to_string())], Utc::now());
             ExitCode::SUCCESS
         }
         Err(problems) => fail(problems.iter().map(|p| p.localized(locale)).collect::<Vec<_>>().join("\n")),
@@ -425,20 +459,12 @@ fn write_section(path: &Path, section: &str, table: toml::Table, locale: &str) -
 /// of `by` once the ledger has an installer; before that (the first setup) journaled as such.
 fn setup_approval(data_dir: &Path, store: &StoreSettings, by: Option<&str>, locale: &str) -> Result<Ledger, ExitCode> {
     let mut ledger = open_ledger(data_dir, store, locale)?;
-    let installer = crate::admin::has_installer(&ledger).map_err(|e| fail(e.localized(locale)))?;
-    let who = if installer {
-        approve::approval(&mut ledger, by, crate::auth::Permission::Settings, locale)?.by().to_string()
-    } else {
-        "first setup".to_string()
+    let who = match approve::approval_in_store(&mut ledger, by, crate::auth::Permission::Settings, locale)? {
+        Some(approval) => approval.by().to_string(),
+        None => "first setup".to_string(),
     };
     ledger.append("settings_approved", &[("by", who)], Utc::now()).map_err(|e| fail(e.localized(locale)))?;
     Ok(ledger)
-}
-
-/// Journals a settings section written from the shell.
-fn journal_section(ledger: &mut Ledger, section: &str) {
-    // The file is written; a ledger that cannot take the note does not undo it.
-    let _ = ledger.append("settings_written", &[("section", section.to_string())], Utc::now());
 }
 
 fn setup_terminal(
@@ -476,9 +502,7 @@ fn setup_terminal(
     if let Some(m) = &line.expect_merchant {
         table.insert("merchant_no".into(), m.clone().into());
     }
-    let code = write_section(path, "terminal", table, locale);
-    journal_section(ledger, "terminal");
-    code
+    write_section(path, "terminal", table, ledger, locale)
 }
 
 fn setup_printer(path: &Path, args: &print::PrinterArgs, ledger: &mut Ledger, locale: &str) -> ExitCode {
@@ -494,9 +518,7 @@ fn setup_printer(path: &Path, args: &print::PrinterArgs, ledger: &mut Ledger, lo
     }
     let mut table = toml::Table::new();
     table.insert("device".into(), spec.clone().into());
-    let code = write_section(path, "printer", table, locale);
-    journal_section(ledger, "printer");
-    code
+    write_section(path, "printer", table, ledger, locale)
 }
 
 fn ports(locale: &str) -> ExitCode {
@@ -580,7 +602,7 @@ fn config_command(path: &Path, action: &ConfigCommand, locale: &str) -> ExitCode
             println!("{}", path.display());
             ExitCode::SUCCESS
         }
-        ConfigCommand::Init => {
+        ConfigCommand::Init { .. } => {
             if path.exists() {
                 return fail(t!("backup.exists", locale = locale, file = path.display()));
             }
@@ -866,6 +888,8 @@ fn simulate(data_dir: &Path, store: &StoreSettings, args: SimulateArgs, locale: 
     };
     let now = Utc::now();
     match ledger.current_day() {
+        // A store's books get no rehearsal float: the first sale opens the day at zero.
+        Ok(_) if configured || store_ledger => {}
         Ok(Some(_)) => {}
         Ok(None) => {
             let float = Money::from_minor(500 * 10i64.pow(store.currency.minor_units), store.currency)

@@ -105,8 +105,12 @@ pub enum TerminalCommand {
         #[command(flatten)]
         manager: super::report::ManagerArgs,
     },
-    /// End-of-day: the terminal's totals per card type.
-    EndOfDay,
+    /// End-of-day: the terminal's totals per card type (closes the acquirer's batch: a manager's
+    /// approval).
+    EndOfDay {
+        #[command(flatten)]
+        manager: super::report::ManagerArgs,
+    },
     /// Resolve card payments whose outcome is unknown (after a crash or a pulled cable).
     Recover,
 }
@@ -266,18 +270,13 @@ pub fn run(
     command: &TerminalCommand,
     locale: &str,
 ) -> ExitCode {
-    let mut terminal: Box<dyn PaymentTerminal> = match connect(line, store, locale) {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
-    let terminal = terminal.as_mut();
     let needs_ledger = matches!(
         command,
         TerminalCommand::Pay { .. }
             | TerminalCommand::Reverse { .. }
             | TerminalCommand::Recover
             | TerminalCommand::Settle { .. }
-            | TerminalCommand::EndOfDay
+            | TerminalCommand::EndOfDay { .. }
     );
     let mut ledger = if needs_ledger {
         match Ledger::open(&config::ledger_path(data_dir), &store.register, store.currency) {
@@ -292,7 +291,8 @@ pub fn run(
         (
             TerminalCommand::Pay { manager, .. }
             | TerminalCommand::Reverse { manager, .. }
-            | TerminalCommand::Settle { manager, .. },
+            | TerminalCommand::Settle { manager, .. }
+            | TerminalCommand::EndOfDay { manager },
             Some(ledger),
         ) => match manager.approval(ledger, locale) {
             Ok(a) => Some(a),
@@ -300,6 +300,12 @@ pub fn run(
         },
         _ => None,
     };
+    // The terminal only once the approval stands: a command refused never reaches it.
+    let mut terminal: Box<dyn PaymentTerminal> = match connect(line, store, locale) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let terminal = terminal.as_mut();
     if let (TerminalCommand::Settle { intent, booked, trace, note, .. }, Some(ledger), Some(approval)) =
         (command, ledger.as_mut(), approval.as_ref())
     {
@@ -413,13 +419,13 @@ pub fn run(
         }
         // The terminal's batch must not close under a card payment the till has not settled or
         // posted yet: a sale in progress is voided by reversing its card payments in that batch.
-        TerminalCommand::EndOfDay
+        TerminalCommand::EndOfDay { .. }
             if ledger.as_ref().is_some_and(|l| crate::dayclose::open_work(l).is_ok_and(|w| !w.is_empty())) =>
         {
             let open = ledger.as_ref().and_then(|l| crate::dayclose::open_work(l).ok()).unwrap_or_default();
             fail(t!("report.error.open_work", locale = locale, what = open.join("; ")))
         }
-        TerminalCommand::EndOfDay => match terminal.end_of_day() {
+        TerminalCommand::EndOfDay { .. } => match terminal.end_of_day() {
             Ok(eod) => {
                 let money = |amount: u64| {
                     Money::from_minor(amount as i64, store.currency).map_or(amount.to_string(), |m| m.to_string())

@@ -332,6 +332,9 @@ impl Ledger {
             tx.execute("INSERT INTO meta(key, value) VALUES ('register', ?1)", [&self.register])?;
         }
         tx.execute_batch(&schema::append_only_triggers())?;
+        if version > 0 && version < schema::TIED_FROM {
+            baseline_in(&tx, &self.register)?;
+        }
         tx.pragma_update(None, "user_version", known)?;
         tx.commit()?;
         Ok(())
@@ -698,6 +701,55 @@ fn append_in(
         &hash[..]
     ])?;
     Ok((seq, hash))
+}
+
+/// A ledger upgraded to the schema that ties its working data to the chain: one entry per user
+/// (with their PIN hash's digest), one for the catalog (its digest) and one per sale in progress
+/// (its row's digest), recording what it held at the upgrade, so `verify` has them to go by.
+fn baseline_in(tx: &Transaction<'_>, register: &str) -> Result<(), LedgerError> {
+    let now = Utc::now();
+    let entry = |kind: &str, fields: Vec<(&str, String)>| -> Result<(), LedgerError> {
+        append_in(tx, register, kind, None, now, Content::InPayload, |h| {
+            let mut c = Canon::new(h);
+            for (k, v) in &fields {
+                c.field(k, v);
+            }
+            c.into_bytes()
+        })?;
+        Ok(())
+    };
+    let mut stmt = tx.prepare("SELECT id, name, role, pin_hash, active FROM users ORDER BY rowid")?;
+    let users: Vec<(String, String, String, String, bool)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<Result<_, _>>()?;
+    drop(stmt);
+    for (id, name, role, hash, active) in users {
+        let fields = vec![
+            ("user", id.clone()),
+            ("name", name),
+            ("role", role),
+            ("by", "upgrade".to_string()),
+            ("pin_sha256", users::pin_digest(&hash)),
+        ];
+        entry("user_saved", fields)?;
+        if !active {
+            entry("user_removed", vec![("user", id), ("by", "upgrade".to_string())])?;
+        }
+    }
+    let products: i64 = tx.query_row("SELECT COUNT(*) FROM products", [], |r| r.get(0))?;
+    let digest = catalog_store::catalog_digest(tx)?;
+    entry(
+        "catalog_import",
+        vec![("source", "upgrade baseline".into()), ("products", products.to_string()), ("catalog_sha256", digest)],
+    )?;
+    let mut stmt = tx.prepare("SELECT id, origin, state, body, updated_at FROM sales_in_progress ORDER BY id")?;
+    let carts: Vec<(i64, String, String, String, String)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<Result<_, _>>()?;
+    drop(stmt);
+    for (id, origin, state, body, at) in carts {
+        let digest = in_progress::row_digest(&origin, &state, &body, &at);
+        entry(in_progress::SAVED, vec![("id", id.to_string()), ("state", state), ("sha256", digest)])?;
+    }
+    Ok(())
 }
 
 pub(crate) fn day_open_canonical(header: &EntryHeader, business_date: &str, float_minor: i64) -> Vec<u8> {

@@ -73,14 +73,14 @@ impl Lockout {
         Some(Lockout { until, boot })
     }
 
-    /// The end shown to the user, while either clock says it has not come.
+    /// The end shown to the user, while it has not come: within the boot that locked, by the
+    /// clock since boot alone (no one sets it); after a restart, by the wall clock.
     fn still_locked(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let by_wall = self.until > now;
-        let by_boot = match (&self.boot, boot_id(), since_boot_ms()) {
+        let locked = match (&self.boot, boot_id(), since_boot_ms()) {
             (Some((id, end)), Some(current), Some(ms)) if *id == current => ms < *end,
-            _ => false,
+            _ => self.until > now,
         };
-        (by_wall || by_boot).then_some(self.until)
+        locked.then_some(self.until)
     }
 }
 
@@ -120,20 +120,40 @@ impl Ledger {
             ("by", by.to_string()),
             ("pin_sha256", pin_digest(user.pin_hash())),
         ];
-        self.append("user_saved", &fields, now)?;
-        self.conn.execute(
-            "INSERT INTO users(id, name, role, pin_hash) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT(id) DO UPDATE SET name = excluded.name, role = excluded.role, pin_hash = excluded.pin_hash, \
-             failed = 0, locked_until = NULL, active = 1",
-            params![user.id, user.name, role_code(user.role), user.pin_hash()],
-        )?;
+        // The entry and the row in one transaction: a crash between them would leave a user their
+        // journal does not speak for.
+        let payload = |h: &super::records::EntryHeader| {
+            let mut c = super::records::Canon::new(h);
+            for (k, v) in &fields {
+                c.field(k, v);
+            }
+            c.into_bytes()
+        };
+        let row = |tx: &rusqlite::Transaction<'_>, _| -> Result<(), LedgerError> {
+            tx.execute(
+                "INSERT INTO users(id, name, role, pin_hash) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT(id) DO UPDATE SET name = excluded.name, role = excluded.role, \
+                 pin_hash = excluded.pin_hash, failed = 0, locked_until = NULL, active = 1",
+                params![user.id, user.name, role_code(user.role), user.pin_hash()],
+            )?;
+            Ok(())
+        };
+        self.post_entry("user_saved", super::Content::InPayload, now, |_| Ok(()), payload, row)?;
         Ok(())
     }
 
     /// Removes a user: they can no longer sign in; the entries they made stay theirs.
     pub fn remove_user(&mut self, id: &str, by: &str, now: DateTime<Utc>) -> Result<(), LedgerError> {
-        self.append("user_removed", &[("user", id.to_string()), ("by", by.to_string())], now)?;
-        self.conn.execute("UPDATE users SET active = 0 WHERE id = ?1", [id])?;
+        let payload = |h: &super::records::EntryHeader| {
+            let mut c = super::records::Canon::new(h);
+            c.field("user", id).field("by", by);
+            c.into_bytes()
+        };
+        let row = |tx: &rusqlite::Transaction<'_>, _| -> Result<(), LedgerError> {
+            tx.execute("UPDATE users SET active = 0 WHERE id = ?1", [id])?;
+            Ok(())
+        };
+        self.post_entry("user_removed", super::Content::InPayload, now, |_| Ok(()), payload, row)?;
         Ok(())
     }
 

@@ -86,6 +86,12 @@ pub enum ProblemKind {
         z_no: i64,
         detail: String,
     },
+    /// A value of the wrong kind (text in a money column, 2 in a yes/no column).
+    BadValue {
+        table: &'static str,
+        column: String,
+        key: i64,
+    },
     /// A sale in progress whose row is not what its last save recorded.
     InProgressDiffers {
         id: i64,
@@ -154,6 +160,9 @@ impl Problem {
             ProblemKind::MetaDiffers { key } => t!("verify.meta_differs", locale = locale, key = key),
             ProblemKind::ZDiffers { z_no, detail } => {
                 t!("verify.z_differs", locale = locale, z = z_no, detail = detail)
+            }
+            ProblemKind::BadValue { table, column, key } => {
+                t!("verify.bad_value", locale = locale, table = table, column = column, key = key)
             }
             ProblemKind::InProgressDiffers { id, detail } => {
                 t!("verify.in_progress_differs", locale = locale, id = id, detail = detail)
@@ -539,6 +548,7 @@ pub(super) fn verify(
     }
 
     let mut more = Vec::new();
+    tables::value_problems(conn, &mut more)?;
     tables::ownership_problems(conn, &mut more)?;
     tables::z_problems(conn, &mut more)?;
     tables::working_problems(conn, &mut more)?;

@@ -61,10 +61,12 @@ fn push(problems: &mut Vec<Problem>, seq: Option<i64>, kind: ProblemKind) {
 pub fn schema_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), LedgerError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let expected_version = schema::MIGRATIONS.len() as i64;
-    if version != expected_version {
+    // An older version (a backup from before an upgrade) is checked against its own schema; a
+    // file with tables but version 0, or a version the till does not know, is named.
+    if !(1..=expected_version).contains(&version) {
         push(problems, None, ProblemKind::SchemaVersion { found: version, expected: expected_version });
     }
-    let expected = schema::expected()?;
+    let expected = schema::expected(usize::try_from(version).unwrap_or(0).max(1))?;
     let found = schema::objects(conn)?;
     let by_name = |objects: &[schema::SchemaObject]| -> BTreeMap<(String, String), String> {
         objects.iter().map(|o| ((o.kind.clone(), o.name.clone()), o.sql.clone())).collect()
@@ -83,6 +85,61 @@ pub fn schema_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result
         }
     }
     Ok(())
+}
+
+/// Yes/no columns: canonical bytes write them as 0 or 1, and SQLite would read any other number
+/// as yes, so another number would change what a sum counts without changing a hash.
+const FLAGS: &[(&str, &str)] = &[
+    ("sales", "prices_include_tax"),
+    ("sales", "training"),
+    ("sale_lines", "price_overridden"),
+    ("drawer_counts", "blind"),
+    ("users", "active"),
+    ("day_figures", "training"),
+];
+
+/// Values of the wrong kind: an INTEGER column (money, counts, keys) holding text or a real, and
+/// a yes/no column holding anything but 0 or 1. Named by table, column and row.
+pub fn value_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), LedgerError> {
+    let mut tables = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?;
+    let names: Vec<String> = tables.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    for table in names {
+        let mut info = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+        let columns: Vec<(String, String)> =
+            info.query_map([], |r| Ok((r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+        let mut tests = Vec::new();
+        for (column, decl) in &columns {
+            if decl.eq_ignore_ascii_case("INTEGER") {
+                tests.push((column.clone(), format!("typeof({column}) NOT IN ('integer', 'null')")));
+            }
+            if FLAGS.contains(&(table.as_str(), column.as_str())) {
+                tests.push((column.clone(), format!("{column} NOT IN (0, 1)")));
+            }
+        }
+        if tests.is_empty() {
+            continue;
+        }
+        let cases: Vec<String> = tests.iter().map(|(c, t)| format!("WHEN {t} THEN '{c}'")).collect();
+        let key = if columns.iter().any(|(c, _)| c == "seq") { "seq" } else { "rowid" };
+        let key = if table == "day_figures" { "day_no" } else if table == "users" { "rowid" } else { key };
+        let sql = format!(
+            "SELECT {key}, CASE {} END FROM {table} WHERE {} LIMIT 10",
+            cases.join(" "),
+            tests.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join(" OR ")
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, String>(1)?)))? {
+            let (key, column) = row?;
+            let table = static_name(&table);
+            push(problems, None, ProblemKind::BadValue { table, column, key: key.unwrap_or(0) });
+        }
+    }
+    Ok(())
+}
+
+/// A table's name as the static string the lists above hold (problems name tables so).
+pub(super) fn static_name(table: &str) -> &'static str {
+    classified_tables().into_iter().find(|t| *t == table).unwrap_or("?")
 }
 
 fn table_exists(conn: &Connection, table: &str) -> Result<bool, LedgerError> {
@@ -138,12 +195,49 @@ pub fn z_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), 
         let mut live = crate::ledger::settlement::live_figures_in(conn, day, day, training)?;
         // The Z's own entry is in its day but was posted after its figures were computed.
         live.entries.retain(|(kind, _)| kind != "day_close");
+        // The hours are the register's local hours: read in another zone they come out turned
+        // by the zones' difference, which changes nothing else.
+        if let Some(turn) = (0..24).find(|k| {
+            let mut turned = live.by_hour;
+            turned.rotate_left(*k);
+            turned == kept.by_hour
+        }) {
+            live.by_hour.rotate_left(turn);
+        }
+        // A Z kept before its cashiers were kept by id (they were kept by name then).
+        if kept.cashiers != live.cashiers {
+            let names = cashier_names(conn)?;
+            let mut named = live.cashiers.clone();
+            for row in &mut named {
+                if let Some(name) = names.get(&row.0) {
+                    row.0 = name.clone();
+                }
+            }
+            named.sort();
+            let mut kept_sorted = kept.cashiers.clone();
+            kept_sorted.sort();
+            if named == kept_sorted {
+                live.cashiers = kept.cashiers.clone();
+            }
+        }
         if let Some(detail) = kept.difference(&live) {
             let detail = if training { format!("training: {detail}") } else { detail };
             push(problems, Some(seq), ProblemKind::ZDiffers { z_no, detail });
         }
     }
     Ok(())
+}
+
+/// Every name a user id went by (the users' journal, and training's demo users).
+fn cashier_names(conn: &Connection) -> Result<std::collections::HashMap<String, String>, LedgerError> {
+    let mut names: std::collections::HashMap<String, String> =
+        crate::auth::demo_users().into_iter().map(|u| (u.id, u.name)).collect();
+    let mut stmt = conn.prepare("SELECT id, name FROM users")?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (id, name) = row?;
+        names.insert(id, name);
+    }
+    Ok(names)
 }
 
 /// Users: each one's name, role, PIN hash (by digest) and whether they are active, replayed from
@@ -166,6 +260,12 @@ pub fn working_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Resul
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
     for (seq, kind, payload) in entries {
         let Some(id) = field_of(&payload, "user") else { continue };
+        // Only a ledger without an installer takes one without an approval (`first setup`): one
+        // added so while an installer stood was added behind the journal's back.
+        let unapproved = matches!(field_of(&payload, "by").as_deref(), Some("first setup" | "setup"));
+        if kind == "user_saved" && unapproved && users.values().any(|u| u.active && u.role == "installer") {
+            push(problems, Some(seq), ProblemKind::UserDiffers { user: id.clone(), detail: "added as the first installer".into() });
+        }
         if kind == "user_saved" {
             users.insert(
                 id,
@@ -283,6 +383,11 @@ pub fn working_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Resul
 /// one would seem to belong to the new sale.
 pub fn in_progress_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), LedgerError> {
     use crate::ledger::in_progress::{CLOSED, SAVED, row_digest};
+    // Before schema 5 the saves were not journaled (an older backup): nothing to go by.
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version < schema::TIED_FROM {
+        return Ok(());
+    }
     let mut open: BTreeMap<i64, (i64, String)> = BTreeMap::new();
     let mut highest = 0;
     let mut stmt = conn.prepare("SELECT seq, kind, payload FROM journal WHERE kind IN (?1, ?2) ORDER BY seq")?;
