@@ -309,7 +309,9 @@ fn guesses_in_parallel_get_five_checks_and_the_lockout_outlasts_a_moved_clock() 
     let dir = tempfile::tempdir().unwrap();
     let mut ledger = open(dir.path());
     let hash = till::auth::hash_pin("864213").unwrap();
-    ledger.save_user(&till::auth::User::new("mgr", "Mgr", till::auth::Role::Manager, hash), "test", Utc::now()).unwrap();
+    ledger
+        .save_user(&till::auth::User::new("mgr", "Mgr", till::auth::Role::Manager, hash), "test", Utc::now())
+        .unwrap();
     let user = ledger.users().unwrap().remove(0);
     drop(ledger);
     // Twelve guessers, each with its own connection, as separate processes would be.

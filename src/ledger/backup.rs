@@ -106,6 +106,30 @@ fn high_numbers(conn: &rusqlite::Connection) -> Result<(i64, i64), LedgerError> 
     Ok((receipts, z))
 }
 
+/// The last seq at which two ledgers hold the same entry (the same hash): 0 when none. Chains
+/// link, so once they part they stay apart; found by halving.
+fn common_head(a: &rusqlite::Connection, b: &rusqlite::Connection) -> Result<i64, LedgerError> {
+    let hash = |c: &rusqlite::Connection, seq: i64| -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(c.query_row("SELECT hash FROM journal WHERE seq = ?1", [seq], |r| r.get(0)).optional()?)
+    };
+    let top = |c: &rusqlite::Connection| -> Result<i64, LedgerError> {
+        Ok(c.query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", [], |r| r.get(0))?)
+    };
+    let same = |seq: i64| -> Result<bool, LedgerError> {
+        Ok(matches!((hash(a, seq)?, hash(b, seq)?), (Some(x), Some(y)) if x == y))
+    };
+    let (mut low, mut high) = (0, top(a)?.min(top(b)?));
+    if high == 0 || same(high)? {
+        return Ok(high);
+    }
+    // Invariant: `low` is shared (or 0), `high` is not.
+    while high - low > 1 {
+        let mid = low + (high - low) / 2;
+        if same(mid)? { low = mid } else { high = mid }
+    }
+    Ok(low)
+}
+
 /// Says what restoring `from` in place of the ledger at `db` would lose.
 pub fn plan_restore(from: &Path, db: &Path) -> Result<RestorePlan, BackupError> {
     verify_file(from)?;
@@ -116,10 +140,17 @@ pub fn plan_restore(from: &Path, db: &Path) -> Result<RestorePlan, BackupError> 
     if db.exists() {
         let current = Ledger::open_read_only(db)?;
         if current.initialized {
-            let head = current.head()?;
+            let head = current.head()?.map_or(0, |h| h.seq);
             let (receipts, z) = high_numbers(&current.conn)?;
-            entries_lost = (head.map_or(0, |h| h.seq) - backup_head.map_or(0, |h| h.seq)).max(0);
-            receipts_lost = (receipts - backup_receipts).max(0);
+            // What the current chain has beyond the last entry both share: a backup of this
+            // chain shares all of its own; one of another history (restored before, or another
+            // till's) shares less, and all the current chain holds after that is lost.
+            let common = common_head(&backup.conn, &current.conn)?;
+            entries_lost = head - common;
+            receipts_lost = current
+                .conn
+                .query_row("SELECT COUNT(*) FROM sales WHERE seq > ?1", [common], |r| r.get(0))
+                .map_err(LedgerError::from)?;
             receipt_floor = receipt_floor.max(receipts);
             z_floor = z_floor.max(z);
         }
@@ -272,20 +303,18 @@ pub fn restore(
     } else {
         None
     };
+    // The copy gets its `restored` entry before it takes the ledger's place: a crash on the way
+    // leaves the old ledger, or the restored one with its numbering floor — never one without.
     let staged = db.with_extension("db.restoring");
     let _ = fs::remove_file(&staged);
+    let _ = fs::remove_file(witness_path(&staged));
     fs::copy(from, &staged).map_err(|e| BackupError::Io(staged.clone(), e))?;
     super::make_private(&staged).map_err(|e| BackupError::Io(staged.clone(), e))?;
-    for side in ["db-wal", "db-shm"] {
-        let _ = fs::remove_file(db.with_extension(side));
-    }
-    fs::rename(&staged, db).map_err(|e| BackupError::Io(db.to_path_buf(), e))?;
-    write_witness_for(db)?;
     let (register, currency) = {
-        let restored = Ledger::open_read_only(db)?;
+        let restored = Ledger::open_read_only(&staged)?;
         (restored.register().to_string(), restored.currency())
     };
-    let mut ledger = Ledger::open(db, &register, currency)?;
+    let mut ledger = Ledger::open(&staged, &register, currency)?;
     let row = RestoredRow {
         backup: from.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         backup_anchor: plan.backup_head.map_or_else(|| "-".to_string(), |h| h.anchor().to_string()),
@@ -324,7 +353,15 @@ pub fn restore(
             Ok(())
         },
     )?;
+    // Everything in the file itself before it moves: no write-ahead log left beside it.
+    ledger.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(LedgerError::from)?;
     drop(ledger);
+    let _ = fs::remove_file(witness_path(&staged));
+    for side in ["db-wal", "db-shm", "db.restoring-wal", "db.restoring-shm"] {
+        let _ = fs::remove_file(db.with_extension(side));
+    }
+    fs::rename(&staged, db).map_err(|e| BackupError::Io(db.to_path_buf(), e))?;
+    write_witness_for(db)?;
     verify_file(db)?;
     Ok((safety, plan))
 }

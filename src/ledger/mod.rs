@@ -719,8 +719,9 @@ fn baseline_in(tx: &Transaction<'_>, register: &str) -> Result<(), LedgerError> 
         Ok(())
     };
     let mut stmt = tx.prepare("SELECT id, name, role, pin_hash, active FROM users ORDER BY rowid")?;
-    let users: Vec<(String, String, String, String, bool)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<Result<_, _>>()?;
+    let users: Vec<(String, String, String, String, bool)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .collect::<Result<_, _>>()?;
     drop(stmt);
     for (id, name, role, hash, active) in users {
         let fields = vec![
@@ -742,8 +743,9 @@ fn baseline_in(tx: &Transaction<'_>, register: &str) -> Result<(), LedgerError> 
         vec![("source", "upgrade baseline".into()), ("products", products.to_string()), ("catalog_sha256", digest)],
     )?;
     let mut stmt = tx.prepare("SELECT id, origin, state, body, updated_at FROM sales_in_progress ORDER BY id")?;
-    let carts: Vec<(i64, String, String, String, String)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<Result<_, _>>()?;
+    let carts: Vec<(i64, String, String, String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .collect::<Result<_, _>>()?;
     drop(stmt);
     for (id, origin, state, body, at) in carts {
         let digest = in_progress::row_digest(&origin, &state, &body, &at);

@@ -101,7 +101,8 @@ const FLAGS: &[(&str, &str)] = &[
 /// Values of the wrong kind: an INTEGER column (money, counts, keys) holding text or a real, and
 /// a yes/no column holding anything but 0 or 1. Named by table, column and row.
 pub fn value_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), LedgerError> {
-    let mut tables = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?;
+    let mut tables =
+        conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?;
     let names: Vec<String> = tables.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
     for table in names {
         let mut info = conn.prepare(&format!("PRAGMA table_info({table})"))?;
@@ -121,7 +122,13 @@ pub fn value_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<
         }
         let cases: Vec<String> = tests.iter().map(|(c, t)| format!("WHEN {t} THEN '{c}'")).collect();
         let key = if columns.iter().any(|(c, _)| c == "seq") { "seq" } else { "rowid" };
-        let key = if table == "day_figures" { "day_no" } else if table == "users" { "rowid" } else { key };
+        let key = if table == "day_figures" {
+            "day_no"
+        } else if table == "users" {
+            "rowid"
+        } else {
+            key
+        };
         let sql = format!(
             "SELECT {key}, CASE {} END FROM {table} WHERE {} LIMIT 10",
             cases.join(" "),
@@ -264,7 +271,11 @@ pub fn working_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Resul
         // added so while an installer stood was added behind the journal's back.
         let unapproved = matches!(field_of(&payload, "by").as_deref(), Some("first setup" | "setup"));
         if kind == "user_saved" && unapproved && users.values().any(|u| u.active && u.role == "installer") {
-            push(problems, Some(seq), ProblemKind::UserDiffers { user: id.clone(), detail: "added as the first installer".into() });
+            push(
+                problems,
+                Some(seq),
+                ProblemKind::UserDiffers { user: id.clone(), detail: "added as the first installer".into() },
+            );
         }
         if kind == "user_saved" {
             users.insert(
