@@ -153,8 +153,8 @@ pub fn pin_problem(role: Role, pin: &str) -> Option<PinProblem> {
     let d: Vec<i32> = pin.bytes().map(|b| i32::from(b - b'0')).collect();
     let steps: Vec<i32> = d.windows(2).map(|w| (w[1] - w[0]).rem_euclid(10)).collect();
     let run = steps.iter().all(|s| *s == steps[0]) && matches!(steps[0], 0 | 1 | 9);
-    let repeats =
-        (1..=pin.len() / 2).any(|k| pin.len() % k == 0 && pin.as_bytes().chunks(k).all(|c| c == &pin.as_bytes()[..k]));
+    let repeats = (1..=pin.len() / 2)
+        .any(|k| pin.len().is_multiple_of(k) && pin.as_bytes().chunks(k).all(|c| c == &pin.as_bytes()[..k]));
     let pairs = pin.as_bytes().chunks(2).all(|c| c.len() == 2 && c[0] == c[1]);
     const COMMON: &[&str] = &[
         "123321", "654321", "147258", "159357", "147852", "258369", "520520", "520131", "131420", "888888", "168168",
