@@ -434,6 +434,20 @@ fn the_manager_counts_the_drawer_and_closes_the_day_from_the_screen() {
     assert!(c.sees("Open the manager's settlement screen"));
     c.enter(till::ui::APPROVAL_PIN_FIELD, "9999");
     assert_eq!(c.till.screen(), Screen::Manager, "{:?}", c.till.notice());
+    // Left alone for less than the lock's time it stays open; past it, it locks, and the
+    // manager's PIN is asked again.
+    let idle = |minutes: u64| std::time::Instant::now() - std::time::Duration::from_secs(minutes * 60);
+    c.till.manager_touched_at(idle(2));
+    c.send(Message::Manager(till::ui::manager::Msg::IdleCheck));
+    assert_eq!(c.till.screen(), Screen::Manager);
+    c.till.manager_touched_at(idle(4));
+    c.send(Message::Manager(till::ui::manager::Msg::IdleCheck));
+    assert_eq!(c.till.screen(), Screen::Sale, "locked after three idle minutes");
+    let locked = "The manager's screen locked after three idle minutes: a manager's PIN opens it again";
+    assert_eq!(c.till.notice(), Some(&Notice::Info(locked.into())));
+    c.send(Message::OpenManager);
+    c.enter(till::ui::APPROVAL_PIN_FIELD, "9999");
+    assert_eq!(c.till.screen(), Screen::Manager, "{:?}", c.till.notice());
     assert!(c.sees("X REPORT"), "the open day's X report");
     assert!(c.sees("Expected in the drawer"));
     // Cash in, then a blind count of exactly what is expected: 2.00 cash sale + 50.00 in.

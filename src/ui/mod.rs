@@ -557,6 +557,15 @@ impl Till {
         self
     }
 
+    /// Sets when the manager's screen was last touched (tests of its idle lock: nothing waits
+    /// three minutes).
+    #[doc(hidden)]
+    pub fn manager_touched_at(&mut self, at: std::time::Instant) {
+        if let Some(m) = self.manager.as_mut() {
+            m.last_used = at;
+        }
+    }
+
     pub fn training(&self) -> bool {
         self.training
     }
