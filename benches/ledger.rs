@@ -101,8 +101,9 @@ fn verify_fixture() -> PathBuf {
     } else {
         PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("till-bench")
     };
-    // v2: with a Z every 10,000 sales (verify recomputes each Z from its day's rows).
-    let dir = base.join("verify-100k-v2");
+    // v3: each sale through a sale in progress as at the counter (its save and its end are
+    // entries too), with a Z every 10,000 sales (verify recomputes each Z from its day's rows).
+    let dir = base.join("verify-100k-v3");
     let done = dir.join("complete");
     if done.exists() {
         return dir;
@@ -116,7 +117,8 @@ fn verify_fixture() -> PathBuf {
     let started = Instant::now();
     for i in 1..=100_000 {
         let mut sale = random_paid_sale(&catalog, &store.sale_settings(), &mut rng).unwrap();
-        let posted = ledger.post_sale(&mut sale, &ctx(), Utc::now()).unwrap();
+        let id = ledger.save_in_progress(None, "bench", &sale, Utc::now()).unwrap();
+        let posted = ledger.post_in_progress(id, &mut sale, &ctx(), Utc::now()).unwrap();
         if i % 10_000 == 0 {
             let day = posted.day_no;
             let (real, practice) =

@@ -105,12 +105,15 @@ pub fn value_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<
         conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?;
     let names: Vec<String> = tables.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
     for table in names {
+        // The walk reads the walked tables' integers as integers and stops at any other value;
+        // their yes/no columns are still checked here.
+        let walked = WALKED.contains(&table.as_str());
         let mut info = conn.prepare(&format!("PRAGMA table_info({table})"))?;
         let columns: Vec<(String, String)> =
             info.query_map([], |r| Ok((r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
         let mut tests = Vec::new();
         for (column, decl) in &columns {
-            if decl.eq_ignore_ascii_case("INTEGER") {
+            if decl.eq_ignore_ascii_case("INTEGER") && !walked {
                 tests.push((column.clone(), format!("typeof({column}) NOT IN ('integer', 'null')")));
             }
             if FLAGS.contains(&(table.as_str(), column.as_str())) {
@@ -194,12 +197,25 @@ pub fn z_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), 
     let rows: Vec<(i64, i64, i64, bool, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
         .collect::<Result<_, _>>()?;
+    // Every closed day's entries by kind, in one pass over the journal.
+    let mut entries: BTreeMap<i64, Vec<(String, i64)>> = BTreeMap::new();
+    if !rows.is_empty() {
+        let mut stmt = conn.prepare(
+            "SELECT day_no, kind, COUNT(*) FROM journal WHERE day_no IS NOT NULL \
+             AND kind NOT IN ('sale', 'refund') GROUP BY day_no, kind ORDER BY day_no, kind",
+        )?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))? {
+            let (day, kind, n) = row?;
+            entries.entry(day).or_default().push((kind, n));
+        }
+    }
     for (seq, z_no, day, training, body) in rows {
         let Some(kept) = crate::ledger::DayFigures::from_text(&body) else {
             push(problems, Some(seq), ProblemKind::ZDiffers { z_no, detail: "figures unreadable".into() });
             continue;
         };
-        let mut live = crate::ledger::settlement::live_figures_in(conn, day, day, training)?;
+        let day_entries = entries.get(&day).cloned().unwrap_or_default();
+        let mut live = crate::ledger::settlement::live_figures_with(conn, day, day, training, Some(day_entries))?;
         // The Z's own entry is in its day but was posted after its figures were computed.
         live.entries.retain(|(kind, _)| kind != "day_close");
         // The hours are the register's local hours: read in another zone they come out turned
