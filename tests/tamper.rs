@@ -850,3 +850,85 @@ fn a_ledger_of_the_previous_version_verifies_upgrades_and_is_then_tied_whole() {
     let (sound, out) = verify(d, &[]);
     assert!(!sound && out.contains("user mgr is not what the journal says (PIN)"), "{out}");
 }
+
+#[test]
+fn a_yes_no_column_holding_another_number_is_named() {
+    // SQLite reads 2 as yes: the sale's hash would not change, a training report would lose it.
+    let dir = copy();
+    let conn = attacker(dir.path());
+    let triggers = drop_triggers(&conn);
+    let seq = one(&conn, "SELECT MAX(seq) FROM sales WHERE day_no = 2");
+    conn.execute("UPDATE sales SET training = 2 WHERE seq = ?1", [seq]).unwrap();
+    conn.execute(
+        "UPDATE cash_movements SET amount_minor = 'a lot' WHERE seq = (SELECT MIN(seq) FROM cash_movements)",
+        [],
+    )
+    .unwrap();
+    put_back(&conn, &triggers);
+    drop(conn);
+    let (sound, out) = verify(dir.path(), &[]);
+    assert!(!sound);
+    assert!(out.contains(&format!("row {seq} of sales: training holds a value of the wrong kind")), "{out}");
+    assert!(out.contains("of cash_movements: amount_minor holds a value of the wrong kind"), "{out}");
+}
+
+#[test]
+fn a_version_set_back_is_named_and_never_upgraded_over() {
+    // Back to version 4 (the restores table gone), a PIN swapped: an upgrade would bless it.
+    let dir = copy();
+    let conn = attacker(dir.path());
+    let triggers = drop_triggers(&conn);
+    conn.execute_batch("DROP TABLE restores; PRAGMA user_version = 4;").unwrap();
+    let hash = till::auth::hash_pin("471100").unwrap();
+    conn.execute("UPDATE users SET pin_hash = ?1 WHERE id = 'mgr'", [&hash]).unwrap();
+    put_back(&conn, &triggers.into_iter().filter(|t| !t.contains(" restores ")).collect::<Vec<_>>());
+    drop(conn);
+    let (sound, out) = verify(dir.path(), &[]);
+    assert!(!sound && out.contains("the schema version is 4"), "{out}");
+    let store = StoreSettings::demo();
+    let opened = Ledger::open(&config::ledger_path(dir.path()), &store.register, store.currency);
+    assert!(matches!(opened, Err(till::ledger::LedgerError::Corrupt(_))), "not upgraded over");
+    let (_, out) = verify(dir.path(), &[]);
+    assert!(
+        out.contains("user mgr is not what the journal says (PIN)") || out.contains("schema version is 4"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_installer_added_as_the_first_while_one_stood_is_named() {
+    // The installers' rows taken away, `users add` run as on a new ledger, the rows put back.
+    let dir = copy();
+    let d = dir.path();
+    let conn = attacker(d);
+    let saved: Vec<(String, String, String, String)> = conn
+        .prepare("SELECT id, name, role, pin_hash FROM users WHERE role = 'installer'")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    conn.execute("DELETE FROM users WHERE role = 'installer'", []).unwrap();
+    drop(conn);
+    let added = till(d, &["users", "add", "boss", "--name", "Boss", "--role", "installer"], "471100\n");
+    assert!(added.status.success(), "{}", text(&added));
+    let conn = attacker(d);
+    for (id, name, role, hash) in &saved {
+        conn.execute("INSERT INTO users(id, name, role, pin_hash) VALUES (?1, ?2, ?3, ?4)", [id, name, role, hash])
+            .unwrap();
+    }
+    drop(conn);
+    let (sound, out) = verify(d, &[]);
+    assert!(!sound && out.contains("user boss is not what the journal says (added as the first installer)"), "{out}");
+}
+
+#[test]
+fn an_approval_is_asked_before_the_terminal_is_opened() {
+    let dir = copy();
+    for args in [&["terminal", "end-of-day", "--user", "mgr"][..], &["terminal", "pay", "1.00", "--user", "mgr"][..]] {
+        let mut args = args.to_vec();
+        args.extend(["--port", "/nonexistent/tty"]);
+        let out = till(dir.path(), &args, "");
+        assert!(!out.status.success() && text(&out).contains("No PIN for mgr"), "{args:?}: {}", text(&out));
+    }
+}

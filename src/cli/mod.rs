@@ -268,19 +268,31 @@ pub fn main() -> ExitCode {
     if let Some(Command::Config { action }) = &cli.command {
         // A settings file written where a store's ledger lives is the store's: its installer
         // approves (a deleted file must not be replaced by anyone).
+        // The store's ledger is the one beside the file, or the machine's own: either one with an
+        // installer makes the file the store's. An existing file is refused before any PIN.
         if let ConfigCommand::Init { by } = action
-            && let Some((register, currency)) = Ledger::open_read_only(&config::ledger_path(&data_dir))
-                .ok()
-                .filter(|l| !l.register().is_empty())
-                .map(|l| (l.register().to_string(), l.currency()))
+            && !config_path.exists()
         {
-            let approved = Ledger::open(&config::ledger_path(&data_dir), &register, currency)
-                .map_err(|e| fail(e.localized(&locale)))
-                .and_then(|mut l| {
-                    approve::approval_in_store(&mut l, by.as_deref(), crate::auth::Permission::Settings, &locale)
-                });
-            if let Err(code) = approved {
-                return code;
+            let mut dirs = vec![data_dir.clone(), config::default_data_dir()];
+            dirs.dedup();
+            for dir in dirs {
+                let Some((register, currency)) = Ledger::open_read_only(&config::ledger_path(&dir))
+                    .ok()
+                    .filter(|l| !l.register().is_empty())
+                    .map(|l| (l.register().to_string(), l.currency()))
+                else {
+                    continue;
+                };
+                let approved = Ledger::open(&config::ledger_path(&dir), &register, currency)
+                    .map_err(|e| fail(e.localized(&locale)))
+                    .and_then(|mut l| {
+                        approve::approval_in_store(&mut l, by.as_deref(), crate::auth::Permission::Settings, &locale)
+                    });
+                match approved {
+                    Ok(Some(_)) => break,
+                    Ok(None) => continue,
+                    Err(code) => return code,
+                }
             }
         }
         return config_command(&config_path, action, &locale);
@@ -888,7 +900,8 @@ fn simulate(data_dir: &Path, store: &StoreSettings, args: SimulateArgs, locale: 
     };
     let now = Utc::now();
     match ledger.current_day() {
-        // A store's books get no rehearsal float: the first sale opens the day at zero.
+        // A store's day is opened at the till, with its float: a rehearsal opens none.
+        Ok(None) if configured || store_ledger => return fail(t!("cli.simulate_needs_open_day", locale = locale)),
         Ok(_) if configured || store_ledger => {}
         Ok(Some(_)) => {}
         Ok(None) => {

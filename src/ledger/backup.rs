@@ -306,8 +306,15 @@ pub fn restore(
     // The copy gets its `restored` entry before it takes the ledger's place: a crash on the way
     // leaves the old ledger, or the restored one with its numbering floor — never one without.
     let staged = db.with_extension("db.restoring");
-    let _ = fs::remove_file(&staged);
-    let _ = fs::remove_file(witness_path(&staged));
+    // What an earlier attempt left (its log would be replayed onto the new copy) goes first.
+    for leftover in [
+        staged.clone(),
+        witness_path(&staged),
+        db.with_extension("db.restoring-wal"),
+        db.with_extension("db.restoring-shm"),
+    ] {
+        let _ = fs::remove_file(leftover);
+    }
     fs::copy(from, &staged).map_err(|e| BackupError::Io(staged.clone(), e))?;
     super::make_private(&staged).map_err(|e| BackupError::Io(staged.clone(), e))?;
     let (register, currency) = {

@@ -322,8 +322,18 @@ impl Ledger {
         }
         // Every pending migration, the store identity (for a new file) and the append-only
         // triggers in one transaction: a ledger is at one schema version or the next, never half
-        // way, even when the process dies while creating or upgrading it.
+        // way, even when the process dies while creating or upgrading it. The version is read
+        // again inside it: another process may have upgraded the file meanwhile.
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version == known {
+            return Ok(());
+        }
+        // A file whose chain already holds what only this schema writes had its version set
+        // back: upgrading it would bless whatever was changed meanwhile.
+        if version > 0 && schema::holds_tied_entries(&tx)? {
+            return Err(LedgerError::Corrupt(format!("schema version {version} was set back")));
+        }
         for sql in &schema::MIGRATIONS[version as usize..] {
             tx.execute_batch(sql)?;
         }

@@ -315,6 +315,19 @@ pub(super) fn objects(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<Schem
 /// entries for what it already held (`Ledger::migrate`).
 pub(super) const TIED_FROM: i64 = 5;
 
+/// Whether the chain holds entries only a ledger of `TIED_FROM` or later writes (a PIN digest,
+/// a catalog digest, a sale in progress's save, a restore): a file that does and says it is
+/// older had its version set back.
+pub(super) fn holds_tied_entries(conn: &rusqlite::Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM journal WHERE kind IN ('in_progress_saved', 'in_progress_closed', 'restored') \
+           OR (kind = 'user_saved' AND instr(CAST(payload AS TEXT), 'pin_sha256=') > 0) \
+           OR (kind IN ('catalog_import', 'product_saved') AND instr(CAST(payload AS TEXT), 'catalog_sha256=') > 0))",
+        [],
+        |r| r.get(0),
+    )
+}
+
 pub(super) fn append_only_triggers() -> String {
     append_only_triggers_for(APPEND_ONLY)
 }

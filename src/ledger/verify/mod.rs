@@ -340,6 +340,21 @@ pub(super) fn verify(
             problems.push(Problem { seq, kind });
         }
     };
+    // Values of the wrong kind and a schema not the till's come first: the walk reads typed
+    // columns from the tables the till made, and would stop at the first one instead of naming it.
+    let mut first = Vec::new();
+    tables::value_problems(conn, &mut first)?;
+    let values_wrong = !first.is_empty();
+    tables::schema_problems(conn, &mut first)?;
+    let table_gone = first.iter().any(|p| {
+        matches!(&p.kind, ProblemKind::SchemaMissing(what) if what.starts_with("table "))
+            || matches!(p.kind, ProblemKind::SchemaVersion { .. })
+    });
+    if values_wrong || table_gone {
+        first.truncate(MAX_PROBLEMS);
+        let head = super::head_of(conn).ok().flatten();
+        return Ok(VerifyReport { entries: 0, sales: 0, head, problems: first, witness: None });
+    }
 
     let witness = match std::fs::read_to_string(witness_path) {
         // No witness, or one created but not yet written (a power cut right after the first
@@ -547,13 +562,11 @@ pub(super) fn verify(
         push(&mut problems, None, ProblemKind::WitnessAhead { witness_seq: *wseq, head_seq });
     }
 
-    let mut more = Vec::new();
-    tables::value_problems(conn, &mut more)?;
+    let mut more = first;
     tables::ownership_problems(conn, &mut more)?;
     tables::z_problems(conn, &mut more)?;
     tables::working_problems(conn, &mut more)?;
     tables::in_progress_problems(conn, &mut more)?;
-    tables::schema_problems(conn, &mut more)?;
     tables::anchor_problems(anchors, &anchored, head_seq, &mut more);
     for p in more {
         push(&mut problems, p.seq, p.kind);

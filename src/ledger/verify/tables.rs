@@ -63,7 +63,8 @@ pub fn schema_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result
     let expected_version = schema::MIGRATIONS.len() as i64;
     // An older version (a backup from before an upgrade) is checked against its own schema; a
     // file with tables but version 0, or a version the till does not know, is named.
-    if !(1..=expected_version).contains(&version) {
+    let set_back = version < schema::TIED_FROM && version > 0 && schema::holds_tied_entries(conn)?;
+    if !(1..=expected_version).contains(&version) || set_back {
         push(problems, None, ProblemKind::SchemaVersion { found: version, expected: expected_version });
     }
     let expected = schema::expected(usize::try_from(version).unwrap_or(0).max(1))?;
@@ -209,6 +210,10 @@ pub fn z_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), 
             entries.entry(day).or_default().push((kind, n));
         }
     }
+    // The hours are the register's local hours: read in another zone they come out turned by the
+    // zones' difference — one turn for the whole ledger, found from the Zs whose hours differ.
+    let mut compared = Vec::new();
+    let mut turns: Option<Vec<usize>> = None;
     for (seq, z_no, day, training, body) in rows {
         let Some(kept) = crate::ledger::DayFigures::from_text(&body) else {
             push(problems, Some(seq), ProblemKind::ZDiffers { z_no, detail: "figures unreadable".into() });
@@ -218,28 +223,46 @@ pub fn z_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), 
         let mut live = crate::ledger::settlement::live_figures_with(conn, day, day, training, Some(day_entries))?;
         // The Z's own entry is in its day but was posted after its figures were computed.
         live.entries.retain(|(kind, _)| kind != "day_close");
-        // The hours are the register's local hours: read in another zone they come out turned
-        // by the zones' difference, which changes nothing else.
-        if let Some(turn) = (0..24).find(|k| {
-            let mut turned = live.by_hour;
-            turned.rotate_left(*k);
-            turned == kept.by_hour
-        }) {
-            live.by_hour.rotate_left(turn);
+        if live.by_hour != kept.by_hour && kept.by_hour.iter().any(|h| h.0 != 0) {
+            let fits: Vec<usize> = (1..24)
+                .filter(|k| {
+                    let mut turned = live.by_hour;
+                    turned.rotate_left(*k);
+                    turned == kept.by_hour
+                })
+                .collect();
+            turns = Some(match turns {
+                None => fits,
+                Some(before) => before.into_iter().filter(|k| fits.contains(k)).collect(),
+            });
         }
-        // A Z kept before its cashiers were kept by id (they were kept by name then).
-        if kept.cashiers != live.cashiers {
-            let names = cashier_names(conn)?;
-            let mut named = live.cashiers.clone();
-            for row in &mut named {
-                if let Some(name) = names.get(&row.0) {
-                    row.0 = name.clone();
-                }
+        compared.push((seq, z_no, training, kept, live));
+    }
+    let turn = turns.and_then(|t| t.first().copied());
+    for (seq, z_no, training, kept, mut live) in compared {
+        if let Some(k) = turn {
+            let mut turned = live.by_hour;
+            turned.rotate_left(k);
+            if turned == kept.by_hour {
+                live.by_hour = turned;
             }
-            named.sort();
-            let mut kept_sorted = kept.cashiers.clone();
-            kept_sorted.sort();
-            if named == kept_sorted {
+        }
+        // A Z kept before its cashiers were kept by id (they were kept by name then): each id
+        // may stand for any name its user went by.
+        if kept.cashiers != live.cashiers && live.cashiers.len() == kept.cashiers.len() {
+            let names = cashier_names(conn)?;
+            let mut left = kept.cashiers.clone();
+            let all_found = live.cashiers.iter().all(|(id, n, a)| {
+                let candidates = names.get(id).cloned().unwrap_or_default();
+                match left.iter().position(|(k, kn, ka)| kn == n && ka == a && (k == id || candidates.contains(k))) {
+                    Some(i) => {
+                        left.remove(i);
+                        true
+                    }
+                    None => false,
+                }
+            });
+            if all_found {
                 live.cashiers = kept.cashiers.clone();
             }
         }
@@ -251,14 +274,24 @@ pub fn z_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), 
     Ok(())
 }
 
-/// Every name a user id went by (the users' journal, and training's demo users).
-fn cashier_names(conn: &Connection) -> Result<std::collections::HashMap<String, String>, LedgerError> {
-    let mut names: std::collections::HashMap<String, String> =
-        crate::auth::demo_users().into_iter().map(|u| (u.id, u.name)).collect();
+/// Every name a user id went by: each `user_saved` entry's, the users table's, training's demo
+/// users'.
+fn cashier_names(conn: &Connection) -> Result<std::collections::HashMap<String, Vec<String>>, LedgerError> {
+    let mut names: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    for u in crate::auth::demo_users() {
+        names.entry(u.id).or_default().push(u.name);
+    }
     let mut stmt = conn.prepare("SELECT id, name FROM users")?;
     for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
         let (id, name) = row?;
-        names.insert(id, name);
+        names.entry(id).or_default().push(name);
+    }
+    let mut stmt = conn.prepare("SELECT payload FROM journal WHERE kind = 'user_saved'")?;
+    for payload in stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))? {
+        let payload = payload?;
+        if let (Some(id), Some(name)) = (field_of(&payload, "user"), field_of(&payload, "name")) {
+            names.entry(id).or_default().push(name);
+        }
     }
     Ok(names)
 }
