@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use till::printer::emulator::Decoder;
 use till::printer::escpos::encode;
-use till::printer::layout::{Align, Block, Document, printable};
+use till::printer::layout::{Align, Document, printable};
 use till::printer::profile::Profile;
 
 proptest! {
@@ -27,7 +27,10 @@ proptest! {
         let align = if center { Align::Center } else { Align::Left };
         // What the layout hands the encoder: printable in its mode (€ is `?` for GBK firmware).
         let shown = printable(text.trim_end(), chinese, Profile::generic_80());
-        let doc = Document { profile: Profile::generic(80), chinese, blocks: vec![Block::Text { text: shown, align, bold: false, double: false }] };
+        // Laid out as the layout does (wrapped at the paper's columns: in Chinese mode é and the
+        // Hanzi take two, and thirty of them are wider than a line).
+        let mut doc = Document::new(Profile::generic(80), chinese);
+        doc.text(&shown, align, false, false);
         let mut d = Decoder::new(Profile::generic(80));
         d.feed(&encode(&doc).unwrap());
         prop_assert_eq!(d.text, doc.to_text());
