@@ -103,7 +103,7 @@ fn verify_fixture() -> PathBuf {
     };
     // v3: each sale through a sale in progress as at the counter (its save and its end are
     // entries too), with a Z every 10,000 sales (verify recomputes each Z from its day's rows).
-    let dir = base.join("verify-100k-v3");
+    let dir = base.join("verify-100k-v4");
     let done = dir.join("complete");
     if done.exists() {
         return dir;

@@ -373,3 +373,46 @@ fn a_training_receipt_is_never_refunded_as_a_real_one() {
     ledger.post_sale(&mut practice, &training, Utc::now()).unwrap();
     assert!(ledger.verify().unwrap().is_sound());
 }
+
+#[test]
+fn a_product_saved_at_the_till_hashes_its_range_and_each_range_answers_for_itself() {
+    use till::catalog::{Product, SoldBy, Text};
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = open(dir.path());
+    let product = |i: usize| Product {
+        sku: Text::from(format!("P{i:05}").as_str()),
+        barcodes: vec![Text::from(format!("2{i:012}").as_str())],
+        name_zh: Text::from("商品"),
+        name_en: Text::from(format!("Product {i}").as_str()),
+        price: Money::from_minor(100 + i as i64, till::money::Currency::CNY).unwrap(),
+        tax_class: Text::from("A"),
+        category: Text::from("misc"),
+        quick_key: None,
+        sold_by: SoldBy::Piece,
+    };
+    // Three ranges of products (1,024 each at most).
+    let products: Vec<Product> = (0..3000).map(product).collect();
+    let import = ledger.save_products(&products, "test", Utc::now()).unwrap();
+    let mut edited = product(1500);
+    edited.price = Money::from_minor(999, till::money::Currency::CNY).unwrap();
+    let saved = ledger.save_product(&edited, "MGR", Utc::now()).unwrap();
+    let payload: String = Connection::open(config::ledger_path(dir.path()))
+        .unwrap()
+        .query_row("SELECT CAST(payload AS TEXT) FROM journal WHERE seq = ?1", [saved], |r| r.get(0))
+        .unwrap();
+    assert!(
+        payload.contains("\nrange=") && !payload.contains("catalog_sha256"),
+        "its range, not the catalog: {payload}"
+    );
+    let report = ledger.verify().unwrap();
+    assert!(report.is_sound(), "{:?}", report.problems);
+    drop(ledger);
+    // A price changed behind the journal's back, in the saved product's range and in another.
+    let conn = Connection::open(config::ledger_path(dir.path())).unwrap();
+    conn.execute("UPDATE products SET price_minor = 1 WHERE sku IN ('P01500', 'P00007')", []).unwrap();
+    drop(conn);
+    let report = open(dir.path()).verify().unwrap();
+    let named: Vec<Option<i64>> =
+        report.problems.iter().filter(|p| p.kind == till::ledger::ProblemKind::CatalogDiffers).map(|p| p.seq).collect();
+    assert_eq!(named, vec![Some(import), Some(saved)], "{:?}", report.problems);
+}

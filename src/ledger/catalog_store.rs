@@ -17,18 +17,18 @@ impl Ledger {
         source: &str,
         now: DateTime<Utc>,
     ) -> Result<i64, LedgerError> {
-        // The products are written first, so that the entry can carry the digest of the whole
-        // catalog they leave: `verify` compares the products table with the last such digest.
-        let digest = std::cell::OnceCell::new();
+        // The products are written first, so that the entry can carry the digests of the whole
+        // catalog they leave, range by range: `verify` compares the products with them.
+        let ranges = std::cell::OnceCell::new();
         let write = |tx: &rusqlite::Transaction<'_>| {
             upsert(tx, products)?;
-            let _ = digest.set(catalog_digest(tx)?);
+            let _ = ranges.set(range_digests(tx)?);
             Ok(())
         };
         let payload = |h: &super::records::EntryHeader| {
             let mut c = Canon::new(h);
             c.field("source", source).field("products", products.len());
-            c.field("catalog_sha256", digest.get().map_or("", String::as_str));
+            c.field("catalog_ranges", ranges.get().map(|r| ranges_text(r)).unwrap_or_default());
             c.into_bytes()
         };
         let (seq, ()) = self.post_entry("catalog_import", Content::InPayload, now, write, payload, |_, _| Ok(()))?;
@@ -42,10 +42,19 @@ impl Ledger {
             .conn
             .query_row("SELECT price_minor FROM products WHERE sku = ?1", [product.sku.as_str()], |r| r.get(0))
             .optional()?;
+        // Only the product's range of the catalog is hashed again (about `RANGE` products): the
+        // ranges are the last import's. Without one (products only ever added at the till, a
+        // small catalog) the whole catalog is.
         let digest = std::cell::OnceCell::new();
         let write = |tx: &rusqlite::Transaction<'_>| {
             upsert(tx, std::slice::from_ref(product))?;
-            let _ = digest.set(catalog_digest(tx)?);
+            let _ = digest.set(match last_ranges(tx)? {
+                Some(starts) => {
+                    let (lo, hi) = range_of(&starts, product.sku.as_str());
+                    ("range", format!("{}={}", hex_of(&lo), range_digest(tx, &lo, hi.as_deref())?))
+                }
+                None => ("catalog_sha256", catalog_digest(tx)?),
+            });
             Ok(())
         };
         let payload = |h: &super::records::EntryHeader| {
@@ -54,8 +63,10 @@ impl Ledger {
                 .field("name_zh", product.name_zh.as_str())
                 .field("price_minor", product.price.minor())
                 .field("old_price_minor", old.map_or_else(|| "new".to_string(), |p| p.to_string()))
-                .field("by", by)
-                .field("catalog_sha256", digest.get().map_or("", String::as_str));
+                .field("by", by);
+            if let Some((key, value)) = digest.get() {
+                c.field(key, value);
+            }
             c.into_bytes()
         };
         let (seq, ()) = self.post_entry("product_saved", Content::InPayload, now, write, payload, |_, _| Ok(()))?;
@@ -116,7 +127,116 @@ impl Ledger {
     }
 }
 
-/// The SHA-256 of the whole catalog as stored: every product's columns (SKU order) and every
+/// Products per range of the catalog's digests: a product saved at the till hashes its range
+/// again, not the catalog.
+const RANGE: usize = 1024;
+
+/// One product's row and its barcodes (sorted), as the digests take them: each value with a type
+/// tag and its length, so that none can forge another.
+const PRODUCT_ROWS: &str = "SELECT p.sku, p.name_zh, p.name_en, p.price_minor, p.tax_class, p.category, p.quick_key, \
+     p.sold_by, p.position, (SELECT group_concat(barcode, ' ') FROM \
+       (SELECT barcode FROM product_barcodes b WHERE b.sku = p.sku ORDER BY barcode)) FROM products p";
+
+fn hash_row(hasher: &mut sha2::Sha256, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
+    use sha2::Digest;
+    for i in 0..10 {
+        let (tag, bytes): (u8, Vec<u8>) = match r.get_ref(i)? {
+            rusqlite::types::ValueRef::Null => (0, Vec::new()),
+            rusqlite::types::ValueRef::Integer(v) => (1, v.to_string().into_bytes()),
+            rusqlite::types::ValueRef::Real(f) => (2, f.to_string().into_bytes()),
+            rusqlite::types::ValueRef::Text(t) => (3, t.to_vec()),
+            rusqlite::types::ValueRef::Blob(t) => (4, t.to_vec()),
+        };
+        hasher.update([tag]);
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+    }
+    Ok(())
+}
+
+fn hex_of(text: &str) -> String {
+    super::records::hex(text.as_bytes())
+}
+
+fn unhex_text(text: &str) -> Option<String> {
+    String::from_utf8(super::records::unhex(text)?).ok()
+}
+
+/// The catalog's digests range by range: (first SKU of the range, SHA-256 of its products), the
+/// first range starting at "" so that every SKU falls in one.
+pub(super) fn range_digests(conn: &rusqlite::Connection) -> Result<Vec<(String, String)>, LedgerError> {
+    use sha2::{Digest, Sha256};
+    let mut out = Vec::new();
+    let mut stmt = conn.prepare(&format!("{PRODUCT_ROWS} ORDER BY p.sku"))?;
+    let mut rows = stmt.query([])?;
+    let (mut hasher, mut start, mut n) = (Sha256::new(), String::new(), 0usize);
+    while let Some(r) = rows.next()? {
+        if n == RANGE {
+            out.push((std::mem::take(&mut start), super::records::hex(&std::mem::take(&mut hasher).finalize())));
+            start = r.get(0)?;
+            n = 0;
+        }
+        hash_row(&mut hasher, r)?;
+        n += 1;
+    }
+    out.push((start, super::records::hex(&hasher.finalize())));
+    Ok(out)
+}
+
+/// The digest of the products whose SKU is in `lo..hi` (`hi` None: to the end).
+pub(super) fn range_digest(conn: &rusqlite::Connection, lo: &str, hi: Option<&str>) -> Result<String, LedgerError> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let mut stmt = conn
+        .prepare_cached(&format!("{PRODUCT_ROWS} WHERE p.sku >= ?1 AND (?2 IS NULL OR p.sku < ?2) ORDER BY p.sku"))?;
+    let mut rows = stmt.query(params![lo, hi])?;
+    while let Some(r) = rows.next()? {
+        hash_row(&mut hasher, r)?;
+    }
+    Ok(super::records::hex(&hasher.finalize()))
+}
+
+/// `start=digest` pairs, the start in hex (a SKU may hold any character), comma-separated.
+fn ranges_text(ranges: &[(String, String)]) -> String {
+    ranges.iter().map(|(start, digest)| format!("{}={digest}", hex_of(start))).collect::<Vec<_>>().join(",")
+}
+
+/// The ranges an entry's `catalog_ranges` field names, in order.
+pub(super) fn parse_ranges(text: &str) -> Option<Vec<(String, String)>> {
+    text.split(',')
+        .map(|pair| {
+            let (start, digest) = pair.split_once('=')?;
+            Some((unhex_text(start)?, digest.to_string()))
+        })
+        .collect()
+}
+
+/// A `range` field (`start=digest`) as (start, digest).
+pub(super) fn parse_range(text: &str) -> Option<(String, String)> {
+    let (start, digest) = text.split_once('=')?;
+    Some((unhex_text(start)?, digest.to_string()))
+}
+
+/// The range `sku` falls in: (its start, the next range's start).
+pub(super) fn range_of(starts: &[String], sku: &str) -> (String, Option<String>) {
+    let i = starts.partition_point(|s| s.as_str() <= sku).saturating_sub(1);
+    (starts.get(i).cloned().unwrap_or_default(), starts.get(i + 1).cloned())
+}
+
+/// The range starts of the last catalog import, when it recorded ranges.
+fn last_ranges(conn: &rusqlite::Connection) -> Result<Option<Vec<String>>, LedgerError> {
+    let payload: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT payload FROM journal WHERE kind = 'catalog_import' ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(payload
+        .and_then(|p| super::records::field_of(&p, "catalog_ranges"))
+        .and_then(|t| parse_ranges(&t))
+        .map(|r| r.into_iter().map(|(s, _)| s).collect()))
+}
+
+/// The SHA-256 of the whole catalog as stored (catalogs journaled before ranges, and ledgers with
+/// no import): every product's columns (SKU order) and every
 /// barcode with its owner (barcode order), each value length-prefixed so none can forge another.
 pub(super) fn catalog_digest(conn: &rusqlite::Connection) -> Result<String, LedgerError> {
     use sha2::{Digest, Sha256};

@@ -747,10 +747,12 @@ fn baseline_in(tx: &Transaction<'_>, register: &str) -> Result<(), LedgerError> 
         }
     }
     let products: i64 = tx.query_row("SELECT COUNT(*) FROM products", [], |r| r.get(0))?;
-    let digest = catalog_store::catalog_digest(tx)?;
+    let ranges = catalog_store::range_digests(tx)?;
+    let ranges =
+        ranges.iter().map(|(s, d)| format!("{}={d}", records::hex(s.as_bytes()))).collect::<Vec<_>>().join(",");
     entry(
         "catalog_import",
-        vec![("source", "upgrade baseline".into()), ("products", products.to_string()), ("catalog_sha256", digest)],
+        vec![("source", "upgrade baseline".into()), ("products", products.to_string()), ("catalog_ranges", ranges)],
     )?;
     let mut stmt = tx.prepare("SELECT id, origin, state, body, updated_at FROM sales_in_progress ORDER BY id")?;
     let carts: Vec<(i64, String, String, String, String)> = stmt

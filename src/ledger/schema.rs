@@ -253,6 +253,8 @@ CREATE TABLE restores (
     receipt_floor  INTEGER NOT NULL,
     z_floor        INTEGER NOT NULL
 );
+-- The last catalog import at once (a product saved at the till hashes its range of it again).
+CREATE INDEX journal_catalog_import ON journal(seq) WHERE kind = 'catalog_import';
 "#,
 ];
 
@@ -320,9 +322,13 @@ pub(super) const TIED_FROM: i64 = 5;
 /// older had its version set back.
 pub(super) fn holds_tied_entries(conn: &rusqlite::Connection) -> rusqlite::Result<bool> {
     conn.query_row(
+        // Fields begin a line of the canonical bytes (a value cannot: newlines are escaped).
         "SELECT EXISTS (SELECT 1 FROM journal WHERE kind IN ('in_progress_saved', 'in_progress_closed', 'restored') \
-           OR (kind = 'user_saved' AND instr(CAST(payload AS TEXT), 'pin_sha256=') > 0) \
-           OR (kind IN ('catalog_import', 'product_saved') AND instr(CAST(payload AS TEXT), 'catalog_sha256=') > 0))",
+           OR (kind = 'user_saved' AND instr(CAST(payload AS TEXT), char(10) || 'pin_sha256=') > 0) \
+           OR (kind IN ('catalog_import', 'product_saved') \
+               AND (instr(CAST(payload AS TEXT), char(10) || 'catalog_sha256=') > 0 \
+                 OR instr(CAST(payload AS TEXT), char(10) || 'catalog_ranges=') > 0 \
+                 OR instr(CAST(payload AS TEXT), char(10) || 'range=') > 0)))",
         [],
         |r| r.get(0),
     )
