@@ -435,10 +435,9 @@ fn catalog_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<()
                 Recorded::Ranges(ranges.into_iter().map(|(start, digest)| (start, (seq, digest))).collect())
             }
             ("product_saved", _, Some((start, digest)), _, Recorded::Ranges(mut map)) => {
-                if map.contains_key(&start) {
-                    map.insert(start, (seq, digest));
-                } else {
-                    push(problems, Some(seq), ProblemKind::CatalogDiffers);
+                match map.get_mut(&start) {
+                    Some(slot) => *slot = (seq, digest),
+                    None => push(problems, Some(seq), ProblemKind::CatalogDiffers),
                 }
                 Recorded::Ranges(map)
             }
