@@ -13,26 +13,8 @@ fn till(dir: &Path, args: &[&str]) -> Output {
     till_with(dir, args, "")
 }
 
-/// The till with `input` on its standard input (where the shell reads PINs from).
-fn till_with(dir: &Path, args: &[&str], input: &str) -> Output {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_till"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
-    child.wait_with_output().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
+mod shell;
+use shell::{run as till_with, text};
 
 const HEADER: &str = "sku,barcodes,name_zh,name_en,price,tax_class,category,quick_key,sold_by\n";
 

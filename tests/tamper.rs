@@ -7,7 +7,7 @@
 //! the chain, with the anchor that was printed before it.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -171,24 +171,11 @@ fn copy() -> tempfile::TempDir {
     dir
 }
 
-fn till(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_till"))
-        .args(["--lang", "en"])
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    child.wait_with_output().unwrap()
-}
+mod shell;
+use shell::text;
 
-fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+fn till(dir: &Path, args: &[&str], input: &str) -> Output {
+    shell::in_english(dir, args, input)
 }
 
 /// `till ledger verify [--anchor A]…`: (sound, what it said).

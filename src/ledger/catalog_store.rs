@@ -137,19 +137,25 @@ const PRODUCT_ROWS: &str = "SELECT p.sku, p.name_zh, p.name_en, p.price_minor, p
      p.sold_by, p.position, (SELECT group_concat(barcode, ' ') FROM \
        (SELECT barcode FROM product_barcodes b WHERE b.sku = p.sku ORDER BY barcode)) FROM products p";
 
-fn hash_row(hasher: &mut sha2::Sha256, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
+/// One value as the digests take it: a type tag, the length, the bytes.
+fn hash_value(hasher: &mut sha2::Sha256, value: rusqlite::types::ValueRef<'_>) {
+    use rusqlite::types::ValueRef;
     use sha2::Digest;
+    let (tag, bytes): (u8, Vec<u8>) = match value {
+        ValueRef::Null => (0, Vec::new()),
+        ValueRef::Integer(v) => (1, v.to_string().into_bytes()),
+        ValueRef::Real(f) => (2, f.to_string().into_bytes()),
+        ValueRef::Text(t) => (3, t.to_vec()),
+        ValueRef::Blob(t) => (4, t.to_vec()),
+    };
+    hasher.update([tag]);
+    hasher.update((bytes.len() as u64).to_le_bytes());
+    hasher.update(&bytes);
+}
+
+fn hash_row(hasher: &mut sha2::Sha256, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
     for i in 0..10 {
-        let (tag, bytes): (u8, Vec<u8>) = match r.get_ref(i)? {
-            rusqlite::types::ValueRef::Null => (0, Vec::new()),
-            rusqlite::types::ValueRef::Integer(v) => (1, v.to_string().into_bytes()),
-            rusqlite::types::ValueRef::Real(f) => (2, f.to_string().into_bytes()),
-            rusqlite::types::ValueRef::Text(t) => (3, t.to_vec()),
-            rusqlite::types::ValueRef::Blob(t) => (4, t.to_vec()),
-        };
-        hasher.update([tag]);
-        hasher.update((bytes.len() as u64).to_le_bytes());
-        hasher.update(&bytes);
+        hash_value(hasher, r.get_ref(i)?);
     }
     Ok(())
 }
@@ -241,19 +247,7 @@ fn last_ranges(conn: &rusqlite::Connection) -> Result<Option<Vec<String>>, Ledge
 pub(super) fn catalog_digest(conn: &rusqlite::Connection) -> Result<String, LedgerError> {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
-    let mut put = |v: rusqlite::types::ValueRef<'_>| {
-        // A type tag, the length, the bytes.
-        let (tag, bytes): (u8, Vec<u8>) = match v {
-            rusqlite::types::ValueRef::Null => (0, Vec::new()),
-            rusqlite::types::ValueRef::Integer(i) => (1, i.to_string().into_bytes()),
-            rusqlite::types::ValueRef::Real(f) => (2, f.to_string().into_bytes()),
-            rusqlite::types::ValueRef::Text(t) => (3, t.to_vec()),
-            rusqlite::types::ValueRef::Blob(t) => (4, t.to_vec()),
-        };
-        hasher.update([tag]);
-        hasher.update((bytes.len() as u64).to_le_bytes());
-        hasher.update(&bytes);
-    };
+    let mut put = |v: rusqlite::types::ValueRef<'_>| hash_value(&mut hasher, v);
     for (sql, columns) in [
         (
             "SELECT sku, name_zh, name_en, price_minor, tax_class, category, quick_key, sold_by, position \

@@ -239,6 +239,8 @@ pub fn z_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), 
         compared.push((seq, z_no, training, kept, live));
     }
     let turn = turns.and_then(|t| t.first().copied());
+    // Read once, and only when some Z kept its cashiers by name.
+    let (mut names, no_names) = (None, std::collections::HashMap::new());
     for (seq, z_no, training, kept, mut live) in compared {
         if let Some(k) = turn {
             let mut turned = live.by_hour;
@@ -250,7 +252,10 @@ pub fn z_problems(conn: &Connection, problems: &mut Vec<Problem>) -> Result<(), 
         // A Z kept before its cashiers were kept by id (they were kept by name then): each id
         // may stand for any name its user went by.
         if kept.cashiers != live.cashiers && live.cashiers.len() == kept.cashiers.len() {
-            let names = cashier_names(conn)?;
+            if names.is_none() {
+                names = Some(cashier_names(conn)?);
+            }
+            let names = names.as_ref().unwrap_or(&no_names);
             let mut left = kept.cashiers.clone();
             let all_found = live.cashiers.iter().all(|(id, n, a)| {
                 let candidates = names.get(id).cloned().unwrap_or_default();
