@@ -23,5 +23,6 @@ pub mod sale;
 pub mod setup;
 pub mod simulate;
 pub mod soak;
+pub mod store;
 pub mod terminal;
 pub mod ui;

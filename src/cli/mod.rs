@@ -4,6 +4,7 @@
 mod approve;
 mod print;
 mod report;
+mod store;
 mod terminal;
 
 use std::path::{Path, PathBuf};
@@ -44,6 +45,11 @@ pub enum Command {
     Catalog {
         #[command(subcommand)]
         action: CatalogCommand,
+    },
+    /// The store's head office (PostgreSQL): set it up, ship to it, read the store's day.
+    Store {
+        #[command(subcommand)]
+        action: store::StoreCommand,
     },
     /// Check the ledger.
     Ledger {
@@ -327,7 +333,12 @@ pub fn main() -> ExitCode {
             catalog_import(&data_dir, &store, &file, by.as_deref(), &locale)
         }
         Some(Command::Ledger { action: LedgerCommand::Verify { anchor } }) => {
-            ledger_verify(&data_dir, &anchor, &locale)
+            let head_office = settings.as_ref().and_then(|s| s.head_office.as_ref());
+            ledger_verify(&data_dir, &anchor, head_office, &locale)
+        }
+        Some(Command::Store { action }) => {
+            let head_office = settings.as_ref().and_then(|s| s.head_office.as_ref());
+            store::run(&data_dir, &store, head_office, &action, &locale)
         }
         Some(Command::Ledger { action: LedgerCommand::Anchors }) => {
             ledger_anchors(&data_dir, &backup_settings, &locale)
@@ -762,12 +773,34 @@ fn catalog_import(data_dir: &Path, store: &StoreSettings, file: &Path, by: Optio
     }
 }
 
-fn ledger_verify(data_dir: &Path, anchors: &[String], locale: &str) -> ExitCode {
+fn ledger_verify(
+    data_dir: &Path,
+    anchors: &[String],
+    head_office: Option<&crate::store::HeadOffice>,
+    locale: &str,
+) -> ExitCode {
     let mut parsed = Vec::new();
     for a in anchors {
         match crate::ledger::Anchor::parse(a) {
             Some(anchor) => parsed.push(anchor),
             None => return fail(t!("cli.bad_anchor", locale = locale, value = a)),
+        }
+    }
+    // The head office's copy is the anchor of record: the chain must still hold what it shipped.
+    if let Some(ho) = head_office {
+        let held = crate::store::connect(&ho.url, ho.password_file.as_deref())
+            .and_then(|mut c| crate::store::ship::held_head(&mut c));
+        match held {
+            Ok(held) if held.seq > 0 => match <[u8; 32]>::try_from(held.hash.as_slice()) {
+                Ok(hash) => {
+                    let anchor = crate::ledger::Head { seq: held.seq, hash }.anchor();
+                    println!("{}", t!("store.verify_against", locale = locale, anchor = anchor.to_string()));
+                    parsed.push(anchor);
+                }
+                Err(_) => eprintln!("{}", t!("store.verify_unreachable", locale = locale, detail = "bad hash")),
+            },
+            Ok(_) => {}
+            Err(e) => eprintln!("{}", t!("store.verify_unreachable", locale = locale, detail = e.localized(locale))),
         }
     }
     let path = config::ledger_path(data_dir);

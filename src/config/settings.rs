@@ -28,6 +28,9 @@
 //!                                 # (or latin1, utf8: what the terminal prints in)
 //! [printer]                       # optional: serial:PATH[:BAUD[:8N1]] or file:/dev/usb/lp0
 //! device = "serial:/dev/ttyUSB1:115200"
+//! [head_office]                   # optional: the store's PostgreSQL (see store)
+//! url = "postgres://till_1_r2@ho.example:5432/store?sslrootcert=/etc/till/ca.pem"
+//! password_file = "/etc/till/head-office.password"   # the register's, mode 0600
 //! [backup]                        # optional: where the backup after each Z goes
 //! folder = "/media/usb"           # (beside the ledger when not set); keep = 30
 //! ```
@@ -72,6 +75,8 @@ pub struct Settings {
     /// A printer spec: serial:PATH[:BAUD[:FRAMING]] or file:PATH.
     pub printer: Option<String>,
     pub backup: BackupSettings,
+    /// The store's head office, when the till ships to one.
+    pub head_office: Option<crate::store::HeadOffice>,
 }
 
 /// Backups kept after each Z unless the settings say otherwise.
@@ -111,6 +116,8 @@ pub enum Problem {
     /// A serial port or device file that does not exist.
     BadPort(String),
     BadPrinterSpec(String),
+    /// A head office url that is not `postgres://…`.
+    BadUrl(String),
     /// The terminal reported another id than the acquirer gave.
     IdentityMismatch {
         reported: String,
@@ -163,6 +170,7 @@ impl SettingsError {
             Problem::BadAmount(a) => t!("settings.bad_amount", locale = locale, value = a),
             Problem::BadPort(p) => t!("settings.bad_port", locale = locale, port = p),
             Problem::BadPrinterSpec(s) => t!("settings.bad_printer", locale = locale, value = s),
+            Problem::BadUrl(s) => t!("settings.bad_head_office_url", locale = locale, value = s),
             Problem::IdentityMismatch { reported, expected } => {
                 t!("setup.terminal_mismatch", locale = locale, reported = reported, expected = expected)
             }
@@ -308,6 +316,7 @@ pub fn parse(text: &str) -> Result<Settings, Vec<SettingsError>> {
     let terminal_table = top.table("terminal");
     let printer_table = top.table("printer");
     let backup_table = top.table("backup");
+    let head_office_table = top.table("head_office");
     if store_table.is_none() && !top.problems.iter().any(|p| p.key == "store") {
         top.problem("store", Problem::Missing);
     }
@@ -526,7 +535,20 @@ pub fn parse(text: &str) -> Result<Settings, Vec<SettingsError>> {
         BackupSettings { folder, keep }
     });
 
-    if problems.is_empty() { Ok(Settings { store, terminal, printer, backup }) } else { Err(problems) }
+    let head_office = head_office_table.and_then(|t| {
+        let mut r = Reader::new("head_office", t, &mut problems);
+        let url = r.required_string("url");
+        let password_file = r.string("password_file").filter(|f| !f.trim().is_empty()).map(PathBuf::from);
+        if let Some(u) = &url
+            && !(u.starts_with("postgres://") || u.starts_with("postgresql://"))
+        {
+            r.problem("url", Problem::BadUrl(u.clone()));
+        }
+        r.finish();
+        Some(crate::store::HeadOffice { url: url?, password_file })
+    });
+
+    if problems.is_empty() { Ok(Settings { store, terminal, printer, backup, head_office }) } else { Err(problems) }
 }
 
 /// Reads and checks the settings file; `Ok(None)` when there is none (training mode).

@@ -143,6 +143,57 @@ pub fn pdf(
     document.finish().map_err(|e| PdfError::Write(format!("{e:?}")))
 }
 
+/// A plain report as PDF: a title, then (heading, rows) sections of label and value — the store's
+/// day at the head office.
+pub fn rows_pdf(title: &str, sections: &[(String, Vec<(String, String)>)]) -> Result<Vec<u8>, PdfError> {
+    let bytes: &'static [u8] = crate::fonts::CJK_FONT_BYTES;
+    let font = Font::new(bytes.into(), 0).ok_or(PdfError::Font)?;
+    let ink = rgb::Color::new(0x22, 0x22, 0x26);
+    let muted = rgb::Color::new(0x6b, 0x6b, 0x75);
+    let accent = rgb::Color::new(0x1c, 0x87, 0x45);
+    let lines: Vec<(Option<&str>, &str, &str)> = sections
+        .iter()
+        .flat_map(|(heading, rows)| {
+            std::iter::once((Some(heading.as_str()), "", ""))
+                .chain(rows.iter().map(|(l, v)| (None, l.as_str(), v.as_str())))
+        })
+        .collect();
+    let mut document = Document::new();
+    let mut next = 0;
+    while next == 0 || next < lines.len() {
+        let mut page = document.start_page_with(PageSettings::from_wh(WIDTH, HEIGHT).ok_or(PdfError::Font)?);
+        let mut surface = page.surface();
+        let measure = Measure(FontRef::try_from_slice_and_index(bytes, 0).map_err(|_| PdfError::Font)?);
+        let mut w = Writer { font: font.clone(), measure, y: MARGIN + 20.0 };
+        if next == 0 {
+            w.text(&mut surface, MARGIN, title, 20.0, ink);
+            w.y += LINE * 2.0;
+        }
+        while next < lines.len() && w.y < HEIGHT - MARGIN {
+            match lines[next] {
+                (Some(heading), _, _) => {
+                    w.y += LINE * 0.6;
+                    rect(&mut surface, MARGIN, w.y - 11.0, WIDTH - 2.0 * MARGIN, 0.6, muted);
+                    w.y += 4.0;
+                    w.text(&mut surface, MARGIN, heading, 12.0, accent);
+                }
+                (None, label, value) => {
+                    w.text(&mut surface, MARGIN, label, 10.0, ink);
+                    w.right(&mut surface, WIDTH - MARGIN, value, 10.0, ink);
+                }
+            }
+            w.y += LINE;
+            next += 1;
+        }
+        surface.finish();
+        page.finish();
+        if lines.is_empty() {
+            break;
+        }
+    }
+    document.finish().map_err(|e| PdfError::Write(format!("{e:?}")))
+}
+
 /// Sales by hour as bars, the busiest hour full height, hours marked every three.
 fn chart(surface: &mut Surface<'_>, w: &mut Writer<'_>, report: &Report, locale: &str) {
     let hours = &report.figures.by_hour;

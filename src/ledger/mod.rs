@@ -224,6 +224,15 @@ impl std::fmt::Display for Anchor {
     }
 }
 
+/// One journal entry as the chain hashes it: SHA-256(prev_hash ‖ canonical) = hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainEntry {
+    pub seq: i64,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+    pub canonical: Vec<u8>,
+}
+
 pub struct Ledger {
     conn: Connection,
     path: PathBuf,
@@ -534,6 +543,41 @@ impl Ledger {
     /// The canonical bytes the chain hashes for entry `seq` (None when there is no such entry).
     pub fn canonical_bytes(&self, seq: i64) -> Result<Option<Vec<u8>>, LedgerError> {
         verify::canonical_bytes(&self.conn, seq)
+    }
+
+    /// Up to `limit` entries after `after`, in order, as the chain hashes them: what the head
+    /// office is shipped (it checks each link and hash again).
+    pub fn entries_after(&self, after: i64, limit: usize) -> Result<Vec<ChainEntry>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached("SELECT seq, prev_hash, hash FROM journal WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let heads = stmt
+            .query_map(rusqlite::params![after, limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<Vec<(i64, Vec<u8>, Vec<u8>)>, _>>()?;
+        heads
+            .into_iter()
+            .map(|(seq, prev_hash, hash)| {
+                let canonical = verify::canonical_bytes(&self.conn, seq)?.unwrap_or_default();
+                Ok(ChainEntry { seq, prev_hash, hash, canonical })
+            })
+            .collect()
+    }
+
+    /// The hash of entry `seq`, if the chain has it.
+    pub fn entry_hash(&self, seq: i64) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self.conn.prepare_cached("SELECT hash FROM journal WHERE seq = ?1")?.query_row([seq], |r| r.get(0)).optional()?)
+    }
+
+    /// The newest `source` of a catalog import that begins with `prefix` (the head office's
+    /// versions are journaled that way), newest first.
+    pub fn last_catalog_source(&self, prefix: &str) -> Result<Option<String>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached("SELECT payload FROM journal WHERE kind = 'catalog_import' ORDER BY seq DESC")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let payload: Vec<u8> = row.get(0)?;
+            if let Some(source) = records::field_of(&payload, "source").filter(|s| s.starts_with(prefix)) {
+                return Ok(Some(source));
+            }
+        }
+        Ok(None)
     }
 
     /// The anchor of the chain's newest entry.

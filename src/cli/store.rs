@@ -1,0 +1,319 @@
+//! `till store …`: the head office from a shell — its schema, its registers, a catalog published,
+//! the store's day, the chains checked; and `till store sync`, a till shipping what waits.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Args, Subcommand};
+use rust_i18n::t;
+
+use super::{fail, open_ledger};
+use crate::config::{self, StoreSettings};
+use crate::money::{Currency, Money};
+use crate::store::{self, HeadOffice, StoreError, office, ship};
+
+#[derive(Subcommand, Debug)]
+pub enum StoreCommand {
+    /// Make the head office's schema, roles and functions in an empty database.
+    Init {
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// The store's id (its registers ship under it).
+        #[arg(long, default_value = "1")]
+        store: String,
+    },
+    /// Add a register: its PostgreSQL role, which may only ship its own journal.
+    AddRegister {
+        /// The register's id, as its till's settings name it (`[store] register`).
+        register: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// Another store of the chain than the one `init` named.
+        #[arg(long)]
+        store: Option<String>,
+        /// Write the new role's password to this file (mode 0600) instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        password_out: Option<PathBuf>,
+    },
+    /// Ship what waits to the head office and apply its newest catalog; exits 0 once up to date.
+    Sync,
+    /// Is the head office of the settings reachable, and does it know this register?
+    Check,
+    /// Publish a catalog (CSV, as `till catalog import` reads it) as the next version.
+    PublishCatalog {
+        file: PathBuf,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// The store's day: every register's Z, the store's totals, what has not arrived yet.
+    Report {
+        /// The business date, YYYY-MM-DD.
+        #[arg(long)]
+        day: NaiveDate,
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// Registers whose last shipment is older than this many minutes are named.
+        #[arg(long, default_value_t = 15)]
+        late_minutes: i64,
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        pdf: Option<PathBuf>,
+    },
+    /// Walk every register's chain at the head office.
+    Verify {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+/// The head office's administrator: a url (libpq's form, `sslrootcert=` for the authority) and
+/// the password, in the url or a file.
+#[derive(Args, Debug)]
+pub struct AdminArgs {
+    #[arg(long)]
+    pub url: String,
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+impl AdminArgs {
+    fn connect(&self, locale: &str) -> Result<postgres::Client, ExitCode> {
+        store::connect(&self.url, self.password_file.as_deref()).map_err(|e| fail(e.localized(locale)))
+    }
+}
+
+pub fn run(
+    data_dir: &Path,
+    store: &StoreSettings,
+    head_office: Option<&HeadOffice>,
+    action: &StoreCommand,
+    locale: &str,
+) -> ExitCode {
+    match run_inner(data_dir, store, head_office, action, locale) {
+        Ok(code) => code,
+        Err(code) => code,
+    }
+}
+
+fn run_inner(
+    data_dir: &Path,
+    settings_store: &StoreSettings,
+    head_office: Option<&HeadOffice>,
+    action: &StoreCommand,
+    locale: &str,
+) -> Result<ExitCode, ExitCode> {
+    let err = |e: StoreError| fail(e.localized(locale));
+    match action {
+        StoreCommand::Init { admin, store } => {
+            let mut client = admin.connect(locale)?;
+            office::init(&mut client, store).map_err(err)?;
+            println!("{}", t!("store.initialized", locale = locale, store = store));
+        }
+        StoreCommand::AddRegister { register, admin, store, password_out } => {
+            let mut client = admin.connect(locale)?;
+            let c = office::add_register(&mut client, store.as_deref(), register).map_err(err)?;
+            println!("{}", t!("store.register_added", locale = locale, register = &c.register, role = &c.role));
+            match password_out {
+                Some(file) => {
+                    config::write_private(file, format!("{}\n", c.password).as_bytes(), false).map_err(|e| {
+                        fail(t!("cli.cannot_write", locale = locale, file = file.display(), detail = e.to_string()))
+                    })?;
+                    println!("{}", t!("store.password_written", locale = locale, file = file.display()));
+                }
+                None => println!("{}", t!("store.password", locale = locale, password = &c.password)),
+            }
+        }
+        StoreCommand::Sync => {
+            let head_office = head_office.ok_or_else(|| fail(t!("store.not_configured", locale = locale)))?;
+            let mut ledger = open_ledger(data_dir, settings_store, locale)?;
+            let mut client = store::connect(&head_office.url, head_office.password_file.as_deref()).map_err(err)?;
+            let ack = ship::AckFile::beside(ledger.path());
+            let synced = ship::sync(&mut client, &mut ledger, settings_store, &ack).map_err(err)?;
+            if let Some(v) = synced.catalog {
+                println!("{}", t!("store.catalog_applied", locale = locale, version = v));
+            }
+            println!("{}", t!("store.up_to_date", locale = locale, seq = synced.head));
+        }
+        StoreCommand::Check => {
+            let head_office = head_office.ok_or_else(|| fail(t!("store.not_configured", locale = locale)))?;
+            let mut client = store::connect(&head_office.url, head_office.password_file.as_deref()).map_err(err)?;
+            let held = ship::held_head(&mut client).map_err(err)?;
+            println!(
+                "{}",
+                t!("store.reachable", locale = locale, register = &held.register, store = &held.store, seq = held.seq)
+            );
+            if let Some(flag) = held.flag {
+                return Err(fail(StoreError::Flagged(flag).localized(locale)));
+            }
+        }
+        StoreCommand::PublishCatalog { file, admin } => {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                fail(t!("cli.cannot_read", locale = locale, file = file.display(), detail = e.to_string()))
+            })?;
+            // Checked here as each till will check it, so a bad file never reaches the registers.
+            let none = |_: &str| None;
+            let parsed = crate::catalog::import::parse_csv(
+                text.as_bytes(),
+                settings_store.currency,
+                &settings_store.tax_class_codes(),
+                &none,
+            );
+            if let Err(errors) = parsed {
+                for e in &errors {
+                    eprintln!("{}", e.localized(locale));
+                }
+                return Err(fail(t!("cli.import_refused", locale = locale, count = errors.len())));
+            }
+            let mut client = admin.connect(locale)?;
+            let version = office::publish_catalog(&mut client, &text).map_err(err)?;
+            println!("{}", t!("store.published", locale = locale, version = version));
+        }
+        StoreCommand::Verify { admin } => {
+            let mut client = admin.connect(locale)?;
+            let mut sound = true;
+            for c in office::verify_chains(&mut client).map_err(err)? {
+                let line = match (&c.first_bad, &c.flag) {
+                    (Some(seq), _) => {
+                        sound = false;
+                        t!("store.chain_bad", locale = locale, register = &c.register, seq = seq)
+                    }
+                    (None, Some(flag)) => {
+                        sound = false;
+                        t!("store.chain_flagged", locale = locale, register = &c.register, detail = flag)
+                    }
+                    (None, None) => t!("store.chain_ok", locale = locale, register = &c.register, entries = c.entries),
+                };
+                println!("{line}");
+            }
+            if !sound {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        StoreCommand::Report { day, admin, late_minutes, csv, pdf } => {
+            let mut client = admin.connect(locale)?;
+            let store_day =
+                office::store_day(&mut client, *day, chrono::Duration::minutes(*late_minutes)).map_err(err)?;
+            let rows = report_rows(&store_day, locale);
+            print!("{}", report_text(&store_day, &rows, locale));
+            if let Some(file) = csv {
+                let bytes = report_csv(&rows).map_err(|e| fail(e.to_string()))?;
+                config::write_private(file, &bytes, false).map_err(|e| {
+                    fail(t!("cli.cannot_write", locale = locale, file = file.display(), detail = e.to_string()))
+                })?;
+            }
+            if let Some(file) = pdf {
+                let title = t!("store.report.title", locale = locale, date = day.to_string()).into_owned();
+                let bytes = crate::dayclose::pdf::rows_pdf(&title, &rows_for_pdf(&rows, locale))
+                    .map_err(|e| fail(e.to_string()))?;
+                config::write_private(file, &bytes, false).map_err(|e| {
+                    fail(t!("cli.cannot_write", locale = locale, file = file.display(), detail = e.to_string()))
+                })?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line of the store's day: its section, what it is, and the figure (already in words).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRow {
+    pub section: &'static str,
+    pub label: String,
+    pub value: String,
+}
+
+fn report_rows(d: &office::StoreDay, locale: &str) -> Vec<ReportRow> {
+    let currency = d.currency.as_deref().and_then(|c| Currency::from_code(c).ok()).unwrap_or(Currency::CNY);
+    let m = |minor: i64| Money::from_minor(minor, currency).map(|m| m.to_string()).unwrap_or_else(|_| minor.to_string());
+    let mut rows = Vec::new();
+    let mut push = |section, label: String, value: String| rows.push(ReportRow { section, label, value });
+    for r in &d.registers {
+        let z = match r.z {
+            Some((z_no, net)) => t!("store.report.z", locale = locale, z = z_no, net = m(net)).into_owned(),
+            None => t!("store.report.not_closed", locale = locale).into_owned(),
+        };
+        push("registers", r.register.clone(), z);
+        push(
+            "registers",
+            t!("store.report.sales", locale = locale).into_owned(),
+            format!("{}  {}", r.sales, m(r.net)),
+        );
+        let terminal = match r.card_terminal {
+            Some(total) if total == r.card_ledger => {
+                t!("store.report.terminal_agrees", locale = locale, amount = m(total)).into_owned()
+            }
+            Some(total) => t!(
+                "store.report.terminal_differs",
+                locale = locale,
+                ledger = m(r.card_ledger),
+                terminal = m(total)
+            )
+            .into_owned(),
+            None => t!("store.report.terminal_none", locale = locale, ledger = m(r.card_ledger)).into_owned(),
+        };
+        push("registers", t!("store.report.terminal", locale = locale).into_owned(), terminal);
+        let drawer = r.drawer_difference.map_or_else(|| t!("store.report.not_counted", locale = locale).into_owned(), m);
+        push("registers", t!("store.report.drawer", locale = locale).into_owned(), drawer);
+        if let Some(flag) = &r.flag {
+            push("registers", t!("store.report.flagged", locale = locale).into_owned(), flag.clone());
+        }
+    }
+    for (kind, n, amount) in &d.tenders {
+        push("tenders", kind.clone(), format!("{n}  {}", m(*amount)));
+    }
+    for (rate, amount, tax) in &d.taxes {
+        push("taxes", format!("{rate}%"), format!("{}  {}", m(*amount), m(*tax)));
+    }
+    for (card, n, amount) in &d.cards {
+        push("cards", crate::dayclose::output::spreadsheet_safe(card), format!("{n}  {}", m(*amount)));
+    }
+    for register in &d.late {
+        push("late", register.clone(), t!("store.report.not_arrived", locale = locale).into_owned());
+    }
+    rows
+}
+
+fn report_text(d: &office::StoreDay, rows: &[ReportRow], locale: &str) -> String {
+    let mut out = format!("{}\n", t!("store.report.title", locale = locale, date = d.date.to_string()));
+    let mut section = "";
+    for r in rows {
+        if r.section != section {
+            section = r.section;
+            let key = format!("store.report.section.{section}");
+            out.push_str(&format!("\n{}\n", t!(&key, locale = locale)));
+        }
+        out.push_str(&format!("  {:<28} {}\n", r.label, r.value));
+    }
+    out
+}
+
+fn report_csv(rows: &[ReportRow]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["section", "label", "value"])?;
+    for r in rows {
+        w.write_record([
+            r.section,
+            &crate::dayclose::output::spreadsheet_safe(&r.label),
+            &crate::dayclose::output::spreadsheet_safe(&r.value),
+        ])?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+fn rows_for_pdf(rows: &[ReportRow], locale: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    let mut section = "";
+    for r in rows {
+        if r.section != section || sections.is_empty() {
+            section = r.section;
+            let key = format!("store.report.section.{section}");
+            sections.push((t!(&key, locale = locale).into_owned(), Vec::new()));
+        }
+        if let Some(last) = sections.last_mut() {
+            last.1.push((r.label.clone(), r.value.clone()));
+        }
+    }
+    sections
+}

@@ -1,0 +1,232 @@
+//! The head office's side: its schema made, registers added, catalogs published, chains checked
+//! and the store's day added up — what `till store …` does with an administrator's connection.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use postgres::Client;
+
+use super::StoreError;
+use crate::ledger::records;
+
+/// The schema, roles and functions (one transaction).
+pub const SCHEMA: &str = include_str!("schema.sql");
+
+/// Makes the head office's schema in an empty database; `store` is the id its registers ship
+/// under unless `add-register` names another.
+pub fn init(client: &mut Client, store: &str) -> Result<(), StoreError> {
+    let exists: bool = client.query_one("SELECT to_regnamespace('till') IS NOT NULL", &[])?.get(0);
+    if exists {
+        return Err(StoreError::Database("the database has a head office already (schema till)".into()));
+    }
+    let mut tx = client.transaction()?;
+    tx.batch_execute(SCHEMA)?;
+    tx.execute("INSERT INTO till.meta(key, value) VALUES ('store', $1)", &[&store])?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// A register's credentials, to be given to its till once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub store: String,
+    pub register: String,
+    pub role: String,
+    pub password: String,
+}
+
+/// Adds a register: its row, and a role that may log in and call the ingest path (and nothing
+/// else: no table of the schema is granted to it).
+pub fn add_register(client: &mut Client, store: Option<&str>, register: &str) -> Result<Credentials, StoreError> {
+    if register.is_empty() || register.len() > 32 || !register.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(StoreError::BadUrl(format!("register id {register:?}: letters, digits and - only")));
+    }
+    let store = match store {
+        Some(s) => s.to_string(),
+        None => client
+            .query_opt("SELECT value FROM till.meta WHERE key = 'store'", &[])?
+            .map(|r| r.get(0))
+            .ok_or_else(|| StoreError::Database("no head office in this database (till store init)".into()))?,
+    };
+    let role = super::role_name(&store, register);
+    let password = new_password();
+    let mut tx = client.transaction()?;
+    // Role names and passwords cannot be bound as parameters: the role is made of [a-z0-9_] and
+    // the password of hex digits, both quoted all the same.
+    tx.batch_execute(&format!(
+        "CREATE ROLE {role} LOGIN PASSWORD '{password}' IN ROLE till_register; \
+         ALTER ROLE {role} SET search_path = pg_catalog"
+    ))?;
+    tx.execute("INSERT INTO till.registers(store, register, role) VALUES ($1, $2, $3)", &[&store, &register, &role])?;
+    tx.commit()?;
+    Ok(Credentials { store, register: register.to_string(), role, password })
+}
+
+/// 32 hex digits from the system's random source.
+fn new_password() -> String {
+    use password_hash::rand_core::{OsRng, RngCore};
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    records::hex(&bytes)
+}
+
+/// Publishes a catalog version: the CSV as the tills will import it. Returns its number.
+pub fn publish_catalog(client: &mut Client, csv: &str) -> Result<i64, StoreError> {
+    let digest = records::hex(&<sha2::Sha256 as sha2::Digest>::digest(csv.as_bytes()));
+    Ok(client
+        .query_one("INSERT INTO till.versions(kind, body, sha256) VALUES ('catalog', $1, $2) RETURNING version", &[
+            &csv, &digest,
+        ])?
+        .get(0))
+}
+
+/// One register's chain as the head office holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainCheck {
+    pub store: String,
+    pub register: String,
+    pub entries: i64,
+    pub head: i64,
+    /// The first entry whose seq, link or hash is wrong.
+    pub first_bad: Option<i64>,
+    pub flag: Option<String>,
+}
+
+/// Walks every register's chain at the head office: each seq the one after the last, each entry
+/// linked to the hash before it, each hash SHA-256(prev ‖ canonical) — PostgreSQL's own sha256.
+pub fn verify_chains(client: &mut Client) -> Result<Vec<ChainCheck>, StoreError> {
+    Ok(client
+        .query(
+            "SELECT r.store, r.register, COALESCE(c.entries, 0), r.head_seq, c.first_bad, r.flag_reason
+               FROM till.registers r
+               LEFT JOIN (
+                 SELECT store, register, count(*) AS entries,
+                        min(seq) FILTER (WHERE seq <> n OR prev_hash <> before OR sha256(prev_hash || canonical) <> hash)
+                          AS first_bad
+                   FROM (SELECT j.*, row_number() OVER w AS n,
+                                coalesce(lag(hash) OVER w, decode(repeat('00', 32), 'hex')) AS before
+                           FROM till.journal j WINDOW w AS (PARTITION BY store, register ORDER BY seq)) x
+                  GROUP BY store, register) c USING (store, register)
+              ORDER BY r.store, r.register",
+            &[],
+        )?
+        .into_iter()
+        .map(|r| ChainCheck {
+            store: r.get(0),
+            register: r.get(1),
+            entries: r.get(2),
+            head: r.get(3),
+            first_bad: r.get(4),
+            flag: r.get(5),
+        })
+        .collect())
+}
+
+/// One register's day at the head office.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterDay {
+    pub store: String,
+    pub register: String,
+    /// The Z's number and net, when the day is closed.
+    pub z: Option<(i64, i64)>,
+    pub sales: i64,
+    pub net: i64,
+    /// Card payments in the ledger's sales, and the terminal's end-of-day total, if it ran.
+    pub card_ledger: i64,
+    pub card_terminal: Option<i64>,
+    /// The last drawer count's counted − expected.
+    pub drawer_difference: Option<i64>,
+    pub last_shipment: Option<DateTime<Utc>>,
+    pub flag: Option<String>,
+}
+
+/// The store's day: every register's, and the store's totals (real sales, not training).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreDay {
+    pub date: NaiveDate,
+    pub currency: Option<String>,
+    pub registers: Vec<RegisterDay>,
+    /// (tender kind, count, amount).
+    pub tenders: Vec<(String, i64, i64)>,
+    /// (tax rate, amount, tax).
+    pub taxes: Vec<(String, i64, i64)>,
+    /// (card name, count, amount).
+    pub cards: Vec<(String, i64, i64)>,
+    /// Registers whose last shipment is older than the limit asked (or that never shipped).
+    pub late: Vec<String>,
+}
+
+pub fn store_day(client: &mut Client, date: NaiveDate, late_after: chrono::Duration) -> Result<StoreDay, StoreError> {
+    let now = Utc::now();
+    let mut registers = Vec::new();
+    let mut late = Vec::new();
+    let rows = client.query(
+        "SELECT r.store, r.register, r.last_shipment_at, r.flag_reason,
+                (SELECT max(z_no) FROM till.day_closes z JOIN till.business_days d USING (store, register, day_no)
+                  WHERE z.store = r.store AND z.register = r.register AND d.business_date = $1),
+                (SELECT sum(net)::bigint FROM till.day_closes z JOIN till.business_days d USING (store, register, day_no)
+                  WHERE z.store = r.store AND z.register = r.register AND d.business_date = $1),
+                (SELECT count(*) FROM till.sales s WHERE s.store = r.store AND s.register = r.register
+                    AND s.business_date = $1 AND NOT s.training),
+                (SELECT coalesce(sum(total), 0)::bigint FROM till.sales s WHERE s.store = r.store
+                    AND s.register = r.register AND s.business_date = $1 AND NOT s.training),
+                (SELECT coalesce(sum(p.amount), 0)::bigint FROM till.payments p JOIN till.sales s
+                    USING (store, register, seq, business_date)
+                  WHERE p.store = r.store AND p.register = r.register AND p.business_date = $1
+                    AND p.kind = 'card' AND NOT s.training),
+                (SELECT sum(e.total)::bigint FROM till.terminal_eods e JOIN till.business_days d
+                    USING (store, register, day_no)
+                  WHERE e.store = r.store AND e.register = r.register AND d.business_date = $1),
+                (SELECT c.counted - c.expected FROM till.drawer_counts c JOIN till.business_days d
+                    USING (store, register, day_no)
+                  WHERE c.store = r.store AND c.register = r.register AND d.business_date = $1
+                  ORDER BY c.seq DESC LIMIT 1)
+           FROM till.registers r ORDER BY r.store, r.register",
+        &[&date],
+    )?;
+    for r in rows {
+        let register: String = r.get(1);
+        let last_shipment: Option<DateTime<Utc>> = r.get(2);
+        if last_shipment.is_none_or(|at| now - at > late_after) {
+            late.push(register.clone());
+        }
+        let z_no: Option<i64> = r.get(4);
+        let z_net: Option<i64> = r.get(5);
+        registers.push(RegisterDay {
+            store: r.get(0),
+            register,
+            z: z_no.map(|n| (n, z_net.unwrap_or(0))),
+            sales: r.get(6),
+            net: r.get(7),
+            card_ledger: r.get(8),
+            card_terminal: r.get(9),
+            drawer_difference: r.get(10),
+            last_shipment,
+            flag: r.get(3),
+        });
+    }
+    let triples = |client: &mut Client, sql: &str| -> Result<Vec<(String, i64, i64)>, StoreError> {
+        Ok(client.query(sql, &[&date])?.into_iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    };
+    let tenders = triples(
+        client,
+        "SELECT p.kind, count(*), sum(p.amount)::bigint FROM till.payments p
+           JOIN till.sales s USING (store, register, seq, business_date)
+          WHERE p.business_date = $1 AND NOT s.training GROUP BY p.kind ORDER BY p.kind",
+    )?;
+    let taxes = triples(
+        client,
+        "SELECT l.tax_rate::text, sum(l.amount)::bigint, sum(l.tax)::bigint FROM till.sale_lines l
+           JOIN till.sales s USING (store, register, seq, business_date)
+          WHERE l.business_date = $1 AND NOT s.training GROUP BY l.tax_rate ORDER BY l.tax_rate",
+    )?;
+    let cards = triples(
+        client,
+        "SELECT coalesce(p.card_name, '?'), count(*), sum(p.amount)::bigint FROM till.payments p
+           JOIN till.sales s USING (store, register, seq, business_date)
+          WHERE p.business_date = $1 AND p.kind = 'card' AND NOT s.training
+          GROUP BY p.card_name ORDER BY p.card_name",
+    )?;
+    let currency = client
+        .query_opt("SELECT currency FROM till.sales WHERE business_date = $1 LIMIT 1", &[&date])?
+        .map(|r| r.get(0));
+    Ok(StoreDay { date, currency, registers, tenders, taxes, cards, late })
+}

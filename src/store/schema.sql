@@ -1,0 +1,508 @@
+-- The head office's schema (`till store init`): one PostgreSQL database for a store or a chain.
+-- Registers ship their journal into it through `till.ingest`, and read back only their own head
+-- and the published versions. Everything else is the head office's (the accountant's SQL).
+-- Run once, in one transaction, by a role that may create roles.
+
+CREATE SCHEMA till;
+REVOKE ALL ON SCHEMA till FROM PUBLIC;
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'till_register') THEN
+        CREATE ROLE till_register NOLOGIN;
+    END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA till TO till_register;
+
+CREATE TABLE till.meta (
+    key   text PRIMARY KEY,
+    value text NOT NULL
+);
+
+-- One row a register: the role that ships for it, and the head of its chain as held here.
+CREATE TABLE till.registers (
+    store            text NOT NULL,
+    register         text NOT NULL,
+    role             name NOT NULL UNIQUE,
+    head_seq         bigint NOT NULL DEFAULT 0,
+    head_hash        bytea NOT NULL DEFAULT decode(repeat('00', 32), 'hex'),
+    last_shipment_at timestamptz,
+    -- Set when a shipment does not extend the chain held here (a rewritten ledger); nothing of
+    -- that register is taken again until the head office clears it.
+    flagged_at       timestamptz,
+    flag_reason      text,
+    PRIMARY KEY (store, register)
+);
+
+-- Every entry as the till hashed it: SHA-256(prev_hash ‖ canonical) = hash.
+CREATE TABLE till.journal (
+    store       text   NOT NULL,
+    register    text   NOT NULL,
+    seq         bigint NOT NULL,
+    kind        text   NOT NULL,
+    day_no      bigint,
+    recorded_at text   NOT NULL,
+    prev_hash   bytea  NOT NULL,
+    hash        bytea  NOT NULL,
+    canonical   bytea  NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (store, register, seq)
+);
+
+-- The rows below are read out of the hashed canonical bytes as they arrive: nothing here is
+-- taken from the till that its chain does not cover.
+CREATE TABLE till.business_days (
+    store         text   NOT NULL,
+    register      text   NOT NULL,
+    day_no        bigint NOT NULL,
+    business_date date   NOT NULL,
+    float_minor   bigint NOT NULL,
+    opened_seq    bigint NOT NULL,
+    PRIMARY KEY (store, register, day_no)
+);
+
+-- The three tables that grow with every sale are partitioned by business date, a partition a
+-- month, made as the first sale of the month arrives (`till.ensure_month`).
+CREATE TABLE till.sales (
+    store         text    NOT NULL,
+    register      text    NOT NULL,
+    seq           bigint  NOT NULL,
+    business_date date    NOT NULL,
+    day_no        bigint  NOT NULL,
+    receipt_no    bigint  NOT NULL,
+    kind          text    NOT NULL,
+    refund_of     bigint,
+    currency      text    NOT NULL,
+    tax_included  boolean NOT NULL,
+    gross         bigint  NOT NULL,
+    discount      bigint  NOT NULL,
+    tax           bigint  NOT NULL,
+    total         bigint  NOT NULL,
+    rounding      bigint  NOT NULL,
+    cashier       text    NOT NULL,
+    training      boolean NOT NULL,
+    completed_at  text    NOT NULL,
+    PRIMARY KEY (store, register, seq, business_date)
+) PARTITION BY RANGE (business_date);
+
+CREATE TABLE till.sale_lines (
+    store             text    NOT NULL,
+    register          text    NOT NULL,
+    seq               bigint  NOT NULL,
+    business_date     date    NOT NULL,
+    line_no           bigint  NOT NULL,
+    sku               text    NOT NULL,
+    name_zh           text    NOT NULL,
+    name_en           text    NOT NULL,
+    qty_milli         bigint  NOT NULL,
+    unit_price        bigint  NOT NULL,
+    sold_by           text    NOT NULL,
+    tax_class         text    NOT NULL,
+    tax_rate          numeric NOT NULL,
+    gross             bigint  NOT NULL,
+    line_discount     bigint  NOT NULL,
+    sale_discount     bigint  NOT NULL,
+    amount            bigint  NOT NULL,
+    tax               bigint  NOT NULL,
+    price_overridden  boolean NOT NULL,
+    refund_of_receipt bigint,
+    refund_of_line    bigint,
+    PRIMARY KEY (store, register, seq, line_no, business_date)
+) PARTITION BY RANGE (business_date);
+
+CREATE TABLE till.payments (
+    store         text   NOT NULL,
+    register      text   NOT NULL,
+    seq           bigint NOT NULL,
+    business_date date   NOT NULL,
+    tender_no     bigint NOT NULL,
+    kind          text   NOT NULL,
+    amount        bigint NOT NULL,
+    given         bigint NOT NULL,
+    change        bigint NOT NULL,
+    reference     text,
+    masked_pan    text,
+    card_name     text,
+    card_receipt  bigint,
+    card_trace    bigint,
+    terminal_id   text,
+    aid           text,
+    PRIMARY KEY (store, register, seq, tender_no, business_date)
+) PARTITION BY RANGE (business_date);
+
+-- A handful of rows a register a day: not partitioned.
+CREATE TABLE till.card_results (
+    store        text   NOT NULL,
+    register     text   NOT NULL,
+    seq          bigint NOT NULL,
+    day_no       bigint,
+    intent       bigint NOT NULL,
+    outcome      text   NOT NULL,
+    result_code  bigint,
+    amount       bigint,
+    masked_pan   text,
+    card_name    text,
+    card_receipt bigint,
+    trace        bigint,
+    terminal_id  text,
+    card_type    bigint,
+    PRIMARY KEY (store, register, seq)
+);
+
+CREATE TABLE till.drawer_counts (
+    store    text    NOT NULL,
+    register text    NOT NULL,
+    seq      bigint  NOT NULL,
+    day_no   bigint  NOT NULL,
+    counted  bigint  NOT NULL,
+    expected bigint  NOT NULL,
+    blind    boolean NOT NULL,
+    note     text    NOT NULL,
+    PRIMARY KEY (store, register, seq)
+);
+
+CREATE TABLE till.cash_movements (
+    store       text   NOT NULL,
+    register    text   NOT NULL,
+    seq         bigint NOT NULL,
+    day_no      bigint NOT NULL,
+    direction   text   NOT NULL,
+    amount      bigint NOT NULL,
+    reason      text   NOT NULL,
+    approved_by text   NOT NULL,
+    PRIMARY KEY (store, register, seq)
+);
+
+-- The terminal's end-of-day: its totals by card family ("family:count:amount ...").
+CREATE TABLE till.terminal_eods (
+    store    text   NOT NULL,
+    register text   NOT NULL,
+    seq      bigint NOT NULL,
+    day_no   bigint NOT NULL,
+    by_card  text   NOT NULL,
+    total    bigint NOT NULL,
+    PRIMARY KEY (store, register, seq)
+);
+
+-- The Zs.
+CREATE TABLE till.day_closes (
+    store       text   NOT NULL,
+    register    text   NOT NULL,
+    seq         bigint NOT NULL,
+    day_no      bigint NOT NULL,
+    z_no        bigint NOT NULL,
+    net         bigint NOT NULL,
+    grand_total bigint NOT NULL,
+    PRIMARY KEY (store, register, seq)
+);
+
+-- What the head office ships back: numbered versions of the catalog (the CSV the till imports),
+-- applied by each till between sales.
+CREATE TABLE till.versions (
+    version      bigserial PRIMARY KEY,
+    kind         text NOT NULL CHECK (kind IN ('catalog')),
+    body         text NOT NULL,
+    sha256       text NOT NULL,
+    published_at timestamptz NOT NULL DEFAULT now(),
+    published_by text NOT NULL DEFAULT session_user
+);
+
+-- A value of canonical bytes, unescaped (the till escapes \ and newline).
+CREATE FUNCTION till.unescape(v text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN strpos(v, '\') = 0 THEN v
+                ELSE replace(replace(replace(v, '\\', chr(1)), '\n', chr(10)), chr(1), '\') END
+$$;
+
+-- An optional value: "-" is none.
+CREATE FUNCTION till.opt(v text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT NULLIF(v, '-') $$;
+
+-- The month's partitions of the partitioned tables, made when missing.
+CREATE FUNCTION till.ensure_month(month date) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t text;
+    first date := date_trunc('month', month)::date;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['sales', 'sale_lines', 'payments'] LOOP
+        IF to_regclass(format('till.%I', t || '_' || to_char(first, 'YYYYMM'))) IS NULL THEN
+            -- Two registers may arrive at a new month at once: one makes it, the other waits.
+            PERFORM pg_advisory_xact_lock(hashtext('till.ensure_month'));
+            IF to_regclass(format('till.%I', t || '_' || to_char(first, 'YYYYMM'))) IS NULL THEN
+                EXECUTE format('CREATE TABLE till.%I PARTITION OF till.%I FOR VALUES FROM (%L) TO (%L)',
+                               t || '_' || to_char(first, 'YYYYMM'), t, first, (first + interval '1 month')::date);
+            END IF;
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- A register's shipment: entries in order, each its seq, the hash before it, its hash and its
+-- canonical bytes. The register is the caller's role's; nothing else is taken from it.
+-- Entries already held must be the same (a second delivery changes nothing); new ones must extend
+-- the chain held here, each hash SHA-256(prev ‖ canonical), each header naming its seq and this
+-- register. A shipment that does not extend the chain flags the register and is refused.
+-- Returns the status ('ok', 'refused', 'flagged', 'gap'), the head held after it and a detail.
+CREATE FUNCTION till.ingest(p_seq bigint[], p_prev bytea[], p_hash bytea[], p_canonical bytea[])
+RETURNS TABLE (status text, head_seq bigint, head_hash bytea, detail text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r       till.registers%ROWTYPE;
+    bad     record;
+    month   date;
+    new_head bigint;
+    new_hash bytea;
+BEGIN
+    SELECT * INTO r FROM till.registers WHERE role = session_user FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'role % ships for no register', session_user;
+    END IF;
+    IF r.flagged_at IS NOT NULL THEN
+        RETURN QUERY SELECT 'flagged'::text, r.head_seq, r.head_hash, r.flag_reason;
+        RETURN;
+    END IF;
+    IF cardinality(p_seq) IS DISTINCT FROM cardinality(p_prev)
+       OR cardinality(p_seq) IS DISTINCT FROM cardinality(p_hash)
+       OR cardinality(p_seq) IS DISTINCT FROM cardinality(p_canonical) THEN
+        RAISE EXCEPTION 'a shipment''s arrays differ in length';
+    END IF;
+
+    DROP TABLE IF EXISTS pg_temp.ingest_batch;
+    CREATE TEMP TABLE ingest_batch ON COMMIT DROP AS
+    SELECT u.ord, u.seq, u.prev, u.hash, u.canonical,
+           split_part(t.text, E'\n', 2) AS seq_line,
+           till.unescape(substr(split_part(t.text, E'\n', 3), 10)) AS register_field,
+           split_part(t.text, E'\n', 3) LIKE 'register=%' AS register_line,
+           substr(split_part(t.text, E'\n', 4), 6) AS kind,
+           till.opt(substr(split_part(t.text, E'\n', 5), 5))::bigint AS day_no,
+           till.unescape(substr(split_part(t.text, E'\n', 6), 4)) AS recorded_at,
+           t.text
+    FROM unnest(p_seq, p_prev, p_hash, p_canonical) WITH ORDINALITY AS u(seq, prev, hash, canonical, ord)
+    CROSS JOIN LATERAL (SELECT convert_from(u.canonical, 'UTF8') AS text) t;
+
+    -- Entries held already: the same bytes, or the ledger was rewritten after it shipped them.
+    SELECT b.seq INTO bad FROM ingest_batch b
+    JOIN till.journal j ON j.store = r.store AND j.register = r.register AND j.seq = b.seq
+    WHERE j.hash <> b.hash OR j.canonical <> b.canonical
+    ORDER BY b.seq LIMIT 1;
+    IF FOUND THEN
+        UPDATE till.registers SET flagged_at = now(),
+               flag_reason = format('entry %s differs from the one shipped before: the ledger was rewritten', bad.seq)
+        WHERE store = r.store AND register = r.register;
+        RETURN QUERY SELECT 'refused'::text, r.head_seq, r.head_hash,
+            format('entry %s differs from the one shipped before: the ledger was rewritten', bad.seq);
+        RETURN;
+    END IF;
+    DELETE FROM ingest_batch b WHERE b.seq <= r.head_seq;
+
+    -- New entries: from head + 1 on, without a gap, each linked to the one before.
+    SELECT n.seq, n.expected, n.prev, n.before, n.hash, n.computed, n.seq_line, n.register_field,
+           n.register_line, n.kind
+      INTO bad
+      FROM (SELECT b.*, r.head_seq + row_number() OVER w AS expected,
+                   coalesce(lag(b.hash) OVER w, r.head_hash) AS before,
+                   sha256(b.prev || b.canonical) AS computed
+              FROM ingest_batch b WINDOW w AS (ORDER BY b.ord)) n
+     WHERE n.seq <> n.expected OR n.prev <> n.before OR n.hash <> n.computed
+        OR n.seq_line <> 'seq=' || n.seq OR NOT n.register_line OR n.register_field <> r.register
+        OR n.kind = '' OR n.recorded_at = ''
+     ORDER BY n.ord LIMIT 1;
+    IF FOUND THEN
+        IF bad.seq <> bad.expected AND bad.expected = r.head_seq + 1 AND bad.seq > bad.expected THEN
+            -- Entries missing before this shipment: the till sends again from the head.
+            RETURN QUERY SELECT 'gap'::text, r.head_seq, r.head_hash,
+                format('entries %s to %s are missing', bad.expected, bad.seq - 1);
+            RETURN;
+        END IF;
+        UPDATE till.registers SET flagged_at = now(),
+               flag_reason = CASE
+                   WHEN bad.prev <> bad.before THEN format(
+                       'entry %s does not link to entry %s held here: the ledger was rewritten', bad.seq, bad.seq - 1)
+                   WHEN bad.hash <> bad.computed THEN format('entry %s: its hash is not that of its bytes', bad.seq)
+                   ELSE format('entry %s: its header is not this register''s next entry', bad.seq) END
+        WHERE store = r.store AND register = r.register;
+        RETURN QUERY SELECT 'refused'::text, r.head_seq, r.head_hash,
+            (SELECT flag_reason FROM till.registers WHERE store = r.store AND register = r.register);
+        RETURN;
+    END IF;
+
+    SELECT b.seq, b.hash INTO new_head, new_hash FROM ingest_batch b ORDER BY b.ord DESC LIMIT 1;
+    IF NOT FOUND THEN
+        UPDATE till.registers SET last_shipment_at = now() WHERE store = r.store AND register = r.register;
+        RETURN QUERY SELECT 'ok'::text, r.head_seq, r.head_hash, ''::text;
+        RETURN;
+    END IF;
+
+    INSERT INTO till.journal (store, register, seq, kind, day_no, recorded_at, prev_hash, hash, canonical)
+    SELECT r.store, r.register, b.seq, b.kind, b.day_no, b.recorded_at, b.prev, b.hash, b.canonical
+      FROM ingest_batch b ORDER BY b.ord;
+
+    -- The fields of the entries that have rows here, each in its place in the entry; `grp` counts
+    -- the sale's lines and tenders (each begins with its `line` or `tender` field).
+    DROP TABLE IF EXISTS pg_temp.ingest_fields;
+    CREATE TEMP TABLE ingest_fields ON COMMIT DROP AS
+    SELECT x.seq, x.kind, x.day_no, x.k, x.v,
+           sum(CASE WHEN x.k IN ('line', 'tender') THEN 1 ELSE 0 END) OVER (PARTITION BY x.seq ORDER BY x.ord) AS grp
+      FROM (SELECT b.seq, b.kind, b.day_no, f.ord, split_part(f.line, '=', 1) AS k,
+                   till.unescape(substr(f.line, strpos(f.line, '=') + 1)) AS v
+              FROM ingest_batch b
+             CROSS JOIN LATERAL string_to_table(b.text, E'\n') WITH ORDINALITY AS f(line, ord)
+             WHERE b.kind IN ('sale', 'refund', 'day_open', 'day_close', 'card_result', 'drawer_count',
+                              'cash_in', 'cash_out', 'terminal_eod')
+               AND f.ord > 6 AND f.line <> '') x;
+
+    INSERT INTO till.business_days (store, register, day_no, business_date, float_minor, opened_seq)
+    SELECT r.store, r.register, f.day_no, max(f.v) FILTER (WHERE f.k = 'business_date')::date,
+           max(f.v) FILTER (WHERE f.k = 'float')::bigint, f.seq
+      FROM ingest_fields f WHERE f.kind = 'day_open' GROUP BY f.seq, f.day_no;
+
+    DROP TABLE IF EXISTS pg_temp.ingest_sales;
+    CREATE TEMP TABLE ingest_sales ON COMMIT DROP AS
+    SELECT f.seq, f.day_no, d.business_date,
+           max(f.v) FILTER (WHERE f.k = 'receipt')::bigint AS receipt_no,
+           max(f.v) FILTER (WHERE f.k = 'sale_kind') AS kind,
+           till.opt(max(f.v) FILTER (WHERE f.k = 'refund_of'))::bigint AS refund_of,
+           max(f.v) FILTER (WHERE f.k = 'currency') AS currency,
+           max(f.v) FILTER (WHERE f.k = 'tax_included') = '1' AS tax_included,
+           max(f.v) FILTER (WHERE f.k = 'gross')::bigint AS gross,
+           max(f.v) FILTER (WHERE f.k = 'discount')::bigint AS discount,
+           max(f.v) FILTER (WHERE f.k = 'tax')::bigint AS tax,
+           max(f.v) FILTER (WHERE f.k = 'total')::bigint AS total,
+           max(f.v) FILTER (WHERE f.k = 'rounding')::bigint AS rounding,
+           max(f.v) FILTER (WHERE f.k = 'cashier') AS cashier,
+           max(f.v) FILTER (WHERE f.k = 'training') = '1' AS training,
+           max(f.v) FILTER (WHERE f.k = 'completed_at') AS completed_at
+      FROM ingest_fields f
+      JOIN till.business_days d ON d.store = r.store AND d.register = r.register AND d.day_no = f.day_no
+     WHERE f.kind IN ('sale', 'refund') AND f.grp = 0
+     GROUP BY f.seq, f.day_no, d.business_date;
+
+    FOR month IN SELECT DISTINCT date_trunc('month', s.business_date)::date FROM ingest_sales s LOOP
+        PERFORM till.ensure_month(month);
+    END LOOP;
+
+    INSERT INTO till.sales (store, register, seq, business_date, day_no, receipt_no, kind, refund_of, currency,
+                            tax_included, gross, discount, tax, total, rounding, cashier, training, completed_at)
+    SELECT r.store, r.register, s.seq, s.business_date, s.day_no, s.receipt_no, s.kind, s.refund_of, s.currency,
+           s.tax_included, s.gross, s.discount, s.tax, s.total, s.rounding, s.cashier, s.training, s.completed_at
+      FROM ingest_sales s;
+
+    INSERT INTO till.sale_lines (store, register, seq, business_date, line_no, sku, name_zh, name_en, qty_milli,
+                                 unit_price, sold_by, tax_class, tax_rate, gross, line_discount, sale_discount,
+                                 amount, tax, price_overridden, refund_of_receipt, refund_of_line)
+    SELECT r.store, r.register, f.seq, s.business_date,
+           max(f.v) FILTER (WHERE f.k = 'line')::bigint,
+           max(f.v) FILTER (WHERE f.k = 'sku'),
+           max(f.v) FILTER (WHERE f.k = 'name_zh'),
+           max(f.v) FILTER (WHERE f.k = 'name_en'),
+           max(f.v) FILTER (WHERE f.k = 'qty_milli')::bigint,
+           max(f.v) FILTER (WHERE f.k = 'unit_price')::bigint,
+           max(f.v) FILTER (WHERE f.k = 'sold_by'),
+           max(f.v) FILTER (WHERE f.k = 'tax_class'),
+           max(f.v) FILTER (WHERE f.k = 'tax_rate')::numeric,
+           max(f.v) FILTER (WHERE f.k = 'gross')::bigint,
+           max(f.v) FILTER (WHERE f.k = 'line_discount')::bigint,
+           max(f.v) FILTER (WHERE f.k = 'sale_discount')::bigint,
+           max(f.v) FILTER (WHERE f.k = 'amount')::bigint,
+           max(f.v) FILTER (WHERE f.k = 'line_tax')::bigint,
+           max(f.v) FILTER (WHERE f.k = 'price_overridden') = '1',
+           till.opt(max(f.v) FILTER (WHERE f.k = 'refund_of_receipt'))::bigint,
+           till.opt(max(f.v) FILTER (WHERE f.k = 'refund_of_line'))::bigint
+      FROM ingest_fields f JOIN ingest_sales s ON s.seq = f.seq
+     WHERE f.grp > 0
+     GROUP BY f.seq, f.grp, s.business_date
+    HAVING count(*) FILTER (WHERE f.k = 'line') = 1;
+
+    INSERT INTO till.payments (store, register, seq, business_date, tender_no, kind, amount, given, change,
+                               reference, masked_pan, card_name, card_receipt, card_trace, terminal_id, aid)
+    SELECT r.store, r.register, f.seq, s.business_date,
+           max(f.v) FILTER (WHERE f.k = 'tender')::bigint,
+           max(f.v) FILTER (WHERE f.k = 'tender_kind'),
+           max(f.v) FILTER (WHERE f.k = 'amount')::bigint,
+           max(f.v) FILTER (WHERE f.k = 'given')::bigint,
+           max(f.v) FILTER (WHERE f.k = 'change')::bigint,
+           till.opt(max(f.v) FILTER (WHERE f.k = 'reference')),
+           till.opt(max(f.v) FILTER (WHERE f.k = 'masked_pan')),
+           till.opt(max(f.v) FILTER (WHERE f.k = 'card_name')),
+           till.opt(max(f.v) FILTER (WHERE f.k = 'card_receipt'))::bigint,
+           till.opt(max(f.v) FILTER (WHERE f.k = 'card_trace'))::bigint,
+           till.opt(max(f.v) FILTER (WHERE f.k = 'terminal_id')),
+           till.opt(max(f.v) FILTER (WHERE f.k = 'aid'))
+      FROM ingest_fields f JOIN ingest_sales s ON s.seq = f.seq
+     WHERE f.grp > 0
+     GROUP BY f.seq, f.grp, s.business_date
+    HAVING count(*) FILTER (WHERE f.k = 'tender') = 1;
+
+    INSERT INTO till.card_results (store, register, seq, day_no, intent, outcome, result_code, amount, masked_pan,
+                                   card_name, card_receipt, trace, terminal_id, card_type)
+    SELECT r.store, r.register, f.seq, f.day_no,
+           max(f.v) FILTER (WHERE f.k = 'intent')::bigint,
+           max(f.v) FILTER (WHERE f.k = 'outcome'),
+           till.opt(max(f.v) FILTER (WHERE f.k = 'result_code'))::bigint,
+           till.opt(max(f.v) FILTER (WHERE f.k = 'amount'))::bigint,
+           till.opt(max(f.v) FILTER (WHERE f.k = 'masked_pan')),
+           till.opt(max(f.v) FILTER (WHERE f.k = 'card_name')),
+           till.opt(max(f.v) FILTER (WHERE f.k = 'card_receipt'))::bigint,
+           till.opt(max(f.v) FILTER (WHERE f.k = 'trace'))::bigint,
+           till.opt(max(f.v) FILTER (WHERE f.k = 'terminal_id')),
+           max(f.v) FILTER (WHERE f.k = 'card_type')::bigint
+      FROM ingest_fields f WHERE f.kind = 'card_result' GROUP BY f.seq, f.day_no;
+
+    INSERT INTO till.drawer_counts (store, register, seq, day_no, counted, expected, blind, note)
+    SELECT r.store, r.register, f.seq, f.day_no,
+           max(f.v) FILTER (WHERE f.k = 'counted')::bigint,
+           max(f.v) FILTER (WHERE f.k = 'expected')::bigint,
+           max(f.v) FILTER (WHERE f.k = 'blind') IN ('1', 'true'),
+           coalesce(max(f.v) FILTER (WHERE f.k = 'note'), '')
+      FROM ingest_fields f WHERE f.kind = 'drawer_count' GROUP BY f.seq, f.day_no;
+
+    INSERT INTO till.cash_movements (store, register, seq, day_no, direction, amount, reason, approved_by)
+    SELECT r.store, r.register, f.seq, f.day_no,
+           max(f.v) FILTER (WHERE f.k = 'direction'),
+           max(f.v) FILTER (WHERE f.k = 'amount')::bigint,
+           coalesce(max(f.v) FILTER (WHERE f.k = 'reason'), ''),
+           coalesce(max(f.v) FILTER (WHERE f.k = 'approved_by'), '')
+      FROM ingest_fields f WHERE f.kind IN ('cash_in', 'cash_out') GROUP BY f.seq, f.day_no;
+
+    INSERT INTO till.terminal_eods (store, register, seq, day_no, by_card, total)
+    SELECT r.store, r.register, f.seq, f.day_no, max(f.v) FILTER (WHERE f.k = 'by_card'),
+           coalesce((SELECT sum(split_part(p, ':', 3)::bigint)
+                       FROM string_to_table(max(f.v) FILTER (WHERE f.k = 'by_card'), ' ') AS p
+                      WHERE p <> ''), 0)
+      FROM ingest_fields f WHERE f.kind = 'terminal_eod' GROUP BY f.seq, f.day_no;
+
+    INSERT INTO till.day_closes (store, register, seq, day_no, z_no, net, grand_total)
+    SELECT r.store, r.register, f.seq, f.day_no,
+           max(f.v) FILTER (WHERE f.k = 'z_no')::bigint,
+           max(f.v) FILTER (WHERE f.k = 'net')::bigint,
+           max(f.v) FILTER (WHERE f.k = 'grand_total')::bigint
+      FROM ingest_fields f WHERE f.kind = 'day_close' GROUP BY f.seq, f.day_no;
+
+    UPDATE till.registers SET head_seq = new_head, head_hash = new_hash, last_shipment_at = now()
+     WHERE store = r.store AND register = r.register;
+    RETURN QUERY SELECT 'ok'::text, new_head, new_hash, ''::text;
+END
+$$;
+
+-- The head held for the caller's register, and whether it is flagged.
+CREATE FUNCTION till.my_head()
+RETURNS TABLE (store text, register text, head_seq bigint, head_hash bytea, flag_reason text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT r.store, r.register, r.head_seq, r.head_hash, r.flag_reason FROM till.registers r WHERE r.role = session_user
+$$;
+
+-- The newest version of each kind published after `after`.
+CREATE FUNCTION till.versions_after(after bigint)
+RETURNS TABLE (version bigint, kind text, body text, sha256 text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT DISTINCT ON (v.kind) v.version, v.kind, v.body, v.sha256
+      FROM till.versions v WHERE v.version > after AND EXISTS (SELECT 1 FROM till.registers r WHERE r.role = session_user)
+     ORDER BY v.kind, v.version DESC
+$$;
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA till FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION till.ingest(bigint[], bytea[], bytea[], bytea[]) TO till_register;
+GRANT EXECUTE ON FUNCTION till.my_head() TO till_register;
+GRANT EXECUTE ON FUNCTION till.versions_after(bigint) TO till_register;

@@ -1,0 +1,203 @@
+//! The till's side of the head office: its journal shipped, entry by entry in order, in batches,
+//! and the head office's versions taken back.
+//!
+//! The protocol (ARCHITECTURE.md, "The head office"): ask the head office which entry of this
+//! register it holds last (`till.my_head`); ship from that entry on — the entry itself again, so a
+//! ledger rewritten under it is seen even when nothing new waits — in batches of [`BATCH`], each
+//! one `till.ingest` call, one transaction. The head office's answer is the acknowledgement: a
+//! shipper killed mid-batch loses nothing (the batch was not committed, or it was and the next
+//! ask says so), and a batch delivered twice changes nothing.
+
+use std::path::{Path, PathBuf};
+
+use postgres::Client;
+
+use super::StoreError;
+use crate::catalog::import;
+use crate::config::StoreSettings;
+use crate::ledger::{ChainEntry, Ledger, records};
+
+/// Entries a shipment carries: big enough that a week offline ships in seconds, small enough
+/// that one shipment is a short transaction at the head office.
+pub const BATCH: usize = 2000;
+
+/// How the till journals a catalog version it applied (the catalog import's `source`).
+pub const CATALOG_SOURCE: &str = "head office catalog version ";
+
+/// What the head office holds of this register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldHead {
+    pub store: String,
+    pub register: String,
+    pub seq: i64,
+    pub hash: Vec<u8>,
+    pub flag: Option<String>,
+}
+
+pub fn held_head(client: &mut Client) -> Result<HeldHead, StoreError> {
+    let row = client
+        .query_opt("SELECT store, register, head_seq, head_hash, flag_reason FROM till.my_head()", &[])?
+        .ok_or(StoreError::NotARegister)?;
+    Ok(HeldHead { store: row.get(0), register: row.get(1), seq: row.get(2), hash: row.get(3), flag: row.get(4) })
+}
+
+/// Ships what the head office lacks of `ledger`; `acked` hears each acknowledged head. Returns
+/// the head the head office holds after it.
+pub fn ship(client: &mut Client, ledger: &Ledger, mut acked: impl FnMut(i64, &[u8])) -> Result<i64, StoreError> {
+    let held = held_head(client)?;
+    if let Some(reason) = held.flag {
+        return Err(StoreError::Flagged(reason));
+    }
+    if held.register != ledger.register() {
+        return Err(StoreError::WrongRegister { ours: ledger.register().to_string(), theirs: held.register });
+    }
+    let ours = ledger.head()?.map_or(0, |h| h.seq);
+    if held.seq > ours {
+        return Err(StoreError::LedgerBehind { held: held.seq, ours });
+    }
+    acked(held.seq, &held.hash);
+    // From the entry held last: the head office compares it with what it holds.
+    let mut from = (held.seq - 1).max(0);
+    let mut head = held.seq;
+    loop {
+        let batch = ledger.entries_after(from, BATCH)?;
+        let Some(last) = batch.last().map(|e| e.seq) else { return Ok(head) };
+        let (new_head, hash) = ingest(client, &batch)?;
+        acked(new_head, &hash);
+        if new_head >= ours {
+            return Ok(new_head);
+        }
+        if new_head <= head && last > head {
+            // The head office took nothing new and said why not (a gap it holds less than it
+            // said before): once more from what it holds now, then stop rather than loop.
+            if from == new_head {
+                return Err(StoreError::Refused(format!("the head office holds {new_head} and takes nothing after it")));
+            }
+        }
+        head = new_head;
+        from = new_head;
+    }
+}
+
+/// One shipment: `till.ingest`, and its answer.
+fn ingest(client: &mut Client, batch: &[ChainEntry]) -> Result<(i64, Vec<u8>), StoreError> {
+    let seqs: Vec<i64> = batch.iter().map(|e| e.seq).collect();
+    let prevs: Vec<&[u8]> = batch.iter().map(|e| e.prev_hash.as_slice()).collect();
+    let hashes: Vec<&[u8]> = batch.iter().map(|e| e.hash.as_slice()).collect();
+    let bytes: Vec<&[u8]> = batch.iter().map(|e| e.canonical.as_slice()).collect();
+    let row = client.query_one(
+        "SELECT status, head_seq, head_hash, detail FROM till.ingest($1, $2, $3, $4)",
+        &[&seqs, &prevs, &hashes, &bytes],
+    )?;
+    let status: String = row.get(0);
+    let detail: String = row.get::<_, Option<String>>(3).unwrap_or_default();
+    match status.as_str() {
+        "ok" | "gap" => Ok((row.get(1), row.get(2))),
+        "flagged" => Err(StoreError::Flagged(detail)),
+        _ => Err(StoreError::Refused(detail)),
+    }
+}
+
+/// A version the head office published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    pub version: i64,
+    pub kind: String,
+    pub body: String,
+    pub sha256: String,
+}
+
+/// The newest version of each kind published after `after`.
+pub fn versions_after(client: &mut Client, after: i64) -> Result<Vec<Version>, StoreError> {
+    Ok(client
+        .query("SELECT version, kind, body, sha256 FROM till.versions_after($1)", &[&after])?
+        .into_iter()
+        .map(|r| Version { version: r.get(0), kind: r.get(1), body: r.get(2), sha256: r.get(3) })
+        .collect())
+}
+
+/// The head office's catalog version this till applied last (0: none).
+pub fn applied_catalog(ledger: &Ledger) -> Result<i64, StoreError> {
+    Ok(ledger
+        .last_catalog_source(CATALOG_SOURCE)?
+        .and_then(|s| s[CATALOG_SOURCE.len()..].split_whitespace().next().and_then(|n| n.parse().ok()))
+        .unwrap_or(0))
+}
+
+/// Applies a catalog version: its CSV checked as an import is, then saved with its journal entry
+/// (which names the version) in one transaction. A version that does not read is refused whole;
+/// the till sells on the catalog it has.
+pub fn apply_catalog(ledger: &mut Ledger, store: &StoreSettings, v: &Version) -> Result<usize, StoreError> {
+    let digest = records::hex(&<sha2::Sha256 as sha2::Digest>::digest(v.body.as_bytes()));
+    if digest != v.sha256 {
+        return Err(StoreError::BadVersion { version: v.version, detail: "its digest does not match".into() });
+    }
+    let products = {
+        let owner = |code: &str| ledger.barcode_owner(code).ok().flatten();
+        import::parse_csv(v.body.as_bytes(), store.currency, &store.tax_class_codes(), &owner).map_err(|errors| {
+            StoreError::BadVersion {
+                version: v.version,
+                detail: errors.iter().map(|e| e.localized("en")).collect::<Vec<_>>().join("; "),
+            }
+        })?
+    };
+    let source = format!("{CATALOG_SOURCE}{} sha256:{digest}", v.version);
+    ledger.save_products(&products, &source, chrono::Utc::now())?;
+    Ok(products.len())
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Synced {
+    /// The head the head office holds.
+    pub head: i64,
+    /// The catalog version applied, if a newer one was.
+    pub catalog: Option<i64>,
+}
+
+/// Ships what waits, applies the newest catalog version, and ships that too.
+pub fn sync(
+    client: &mut Client,
+    ledger: &mut Ledger,
+    store: &StoreSettings,
+    ack: &AckFile,
+) -> Result<Synced, StoreError> {
+    let record = |seq: i64, hash: &[u8]| ack.write(seq, hash);
+    let mut head = ship(client, ledger, record)?;
+    let mut catalog = None;
+    let applied = applied_catalog(ledger)?;
+    for v in versions_after(client, applied)? {
+        if v.kind == "catalog" {
+            apply_catalog(ledger, store, &v)?;
+            catalog = Some(v.version);
+        }
+    }
+    if catalog.is_some() {
+        head = ship(client, ledger, record)?;
+    }
+    Ok(Synced { head, catalog })
+}
+
+/// The head office's last acknowledgement, kept beside the ledger, so that the till can say how
+/// much waits while the head office is out of reach.
+#[derive(Debug, Clone)]
+pub struct AckFile(PathBuf);
+
+impl AckFile {
+    pub fn beside(ledger: &Path) -> AckFile {
+        AckFile(ledger.with_file_name("head-office.ack"))
+    }
+
+    pub fn write(&self, seq: i64, hash: &[u8]) {
+        // Only a hint for the status bar: the head office's own answer is the acknowledgement.
+        let _ = crate::config::settings::write_atomically(&self.0, &format!("{seq} {}\n", records::hex(hash)));
+    }
+
+    /// The acknowledged seq (0 when nothing was ever acknowledged).
+    pub fn seq(&self) -> i64 {
+        std::fs::read_to_string(&self.0)
+            .ok()
+            .and_then(|t| t.split_whitespace().next().and_then(|n| n.parse().ok()))
+            .unwrap_or(0)
+    }
+}
