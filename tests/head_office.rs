@@ -1,0 +1,296 @@
+//! The head office against a real PostgreSQL (a throwaway cluster, `tests/pg`): tills as separate
+//! processes ship their journals, the head office checks every chain, keeps its own tables, and
+//! ships the catalog back. What it holds is compared with each till's SQLite ledger, not with
+//! what the tills said they did.
+
+mod pg;
+mod shell;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use pg::Cluster;
+use shell::{in_english, text};
+
+const INSTALLER_PIN: &str = "135790";
+
+/// A till in its own directory: settings naming its register and the head office.
+struct Till {
+    dir: tempfile::TempDir,
+    register: String,
+}
+
+impl Till {
+    fn new(cluster: &Cluster, register: &str) -> Till {
+        let dir = tempfile::tempdir().unwrap();
+        let password = dir.path().join("head-office.password");
+        let out = in_english(dir.path(), &[
+            "store",
+            "add-register",
+            register,
+            "--url",
+            &cluster.admin_url(),
+            "--password-out",
+            password.to_str().unwrap(),
+        ], "");
+        assert!(out.status.success(), "{}", text(&out));
+        let role = till::store::role_name("1", register);
+        let settings = till::config::settings::template().replace("register = \"R1\"", &format!("register = \"{register}\""))
+            + &format!(
+                "\n[head_office]\nurl = \"{}\"\npassword_file = \"{}\"\n",
+                cluster.register_url(&role),
+                password.display()
+            );
+        std::fs::write(dir.path().join("till.toml"), settings).unwrap();
+        let added = in_english(dir.path(), &["users", "add", "ins", "--name", "Installer", "--role", "installer"], &format!("{INSTALLER_PIN}\n"));
+        assert!(added.status.success(), "{}", text(&added));
+        let till = Till { dir, register: register.to_string() };
+        // The day is opened at the till, with its float.
+        let mut ledger = till.ledger();
+        let now = chrono::Utc::now();
+        ledger
+            .open_day(till::money::Money::from_minor(50_000, till::money::Currency::CNY).unwrap(), now.date_naive(), now)
+            .unwrap();
+        till
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn ledger_path(&self) -> PathBuf {
+        self.path().join("ledger.db")
+    }
+
+    fn ledger(&self) -> till::ledger::Ledger {
+        till::ledger::Ledger::open(&self.ledger_path(), &self.register, till::money::Currency::CNY).unwrap()
+    }
+
+    fn run(&self, args: &[&str], input: &str) -> std::process::Output {
+        in_english(self.path(), args, input)
+    }
+
+    fn simulate(&self, sales: u32, seed: u64) {
+        let out = self.run(
+            &["simulate", "--sales", &sales.to_string(), "--seed", &seed.to_string(), "--by", "ins"],
+            &format!("{INSTALLER_PIN}\n"),
+        );
+        assert!(out.status.success(), "{}", text(&out));
+    }
+
+    fn sync(&self) -> std::process::Output {
+        self.run(&["store", "sync"], "")
+    }
+
+    /// The ledger's own figures: (entries, sales, Σ totals, Σ payments by kind).
+    fn figures(&self) -> (i64, i64, i64, Vec<(String, i64)>) {
+        let c = rusqlite::Connection::open(self.ledger_path()).unwrap();
+        let entries = c.query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0)).unwrap();
+        let (sales, total) =
+            c.query_row("SELECT COUNT(*), COALESCE(SUM(total_minor), 0) FROM sales", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let tenders = c
+            .prepare("SELECT kind, SUM(amount_minor) FROM payments GROUP BY kind ORDER BY kind")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        (entries, sales, total, tenders)
+    }
+}
+
+/// What the head office holds of a register: (entries, sales, Σ totals, Σ payments by kind).
+fn held(client: &mut postgres::Client, register: &str) -> (i64, i64, i64, Vec<(String, i64)>) {
+    let entries: i64 =
+        client.query_one("SELECT count(*) FROM till.journal WHERE register = $1", &[&register]).unwrap().get(0);
+    let row = client
+        .query_one("SELECT count(*), coalesce(sum(total), 0)::bigint FROM till.sales WHERE register = $1", &[&register])
+        .unwrap();
+    let tenders = client
+        .query("SELECT kind, sum(amount)::bigint FROM till.payments WHERE register = $1 GROUP BY kind ORDER BY kind", &[
+            &register,
+        ])
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    (entries, row.get(0), row.get(1), tenders)
+}
+
+fn init(cluster: &Cluster) {
+    let out = in_english(Path::new("/nonexistent-till-dir"), &["store", "init", "--url", &cluster.admin_url()], "");
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn a_till_ships_its_journal_once_and_the_head_office_checks_it() {
+    let cluster = Cluster::start();
+    init(&cluster);
+    let r1 = Till::new(&cluster, "R1");
+    r1.simulate(30, 1);
+    let synced = r1.sync();
+    assert!(synced.status.success(), "{}", text(&synced));
+    assert!(text(&synced).contains("up to date"), "{}", text(&synced));
+    let mut admin = cluster.admin();
+    assert_eq!(held(&mut admin, "R1"), r1.figures());
+    // A second delivery changes nothing.
+    let again = r1.sync();
+    assert!(again.status.success(), "{}", text(&again));
+    assert_eq!(held(&mut admin, "R1"), r1.figures());
+    // The rows read out of the bytes are the ledger's rows: every line, to the cent.
+    let lines: i64 = admin.query_one("SELECT sum(amount)::bigint FROM till.sale_lines", &[]).unwrap().get(0);
+    let c = rusqlite::Connection::open(r1.ledger_path()).unwrap();
+    let ours: i64 = c.query_row("SELECT SUM(amount_minor) FROM sale_lines", [], |r| r.get(0)).unwrap();
+    assert_eq!(lines, ours);
+    // The partitions are by business date, a month each.
+    let partitions: i64 = admin
+        .query_one("SELECT count(*) FROM pg_inherits WHERE inhparent = 'till.sales'::regclass", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(partitions, 1);
+    // The head office's chain walk, and the till's own verify against the head office's head.
+    let verify = in_english(r1.path(), &["store", "verify", "--url", &cluster.admin_url()], "");
+    assert!(verify.status.success() && text(&verify).contains("R1:"), "{}", text(&verify));
+    let local = r1.run(&["ledger", "verify"], "");
+    assert!(local.status.success(), "{}", text(&local));
+    assert!(text(&local).contains("Checked against the head office's head"), "{}", text(&local));
+}
+
+#[test]
+fn a_registers_role_may_only_ship_its_own_journal() {
+    let cluster = Cluster::start();
+    init(&cluster);
+    let r1 = Till::new(&cluster, "R1");
+    let r2 = Till::new(&cluster, "R2");
+    r1.simulate(5, 1);
+    r2.simulate(5, 2);
+    assert!(r1.sync().status.success());
+    assert!(r2.sync().status.success());
+    let password = std::fs::read_to_string(r1.path().join("head-office.password")).unwrap();
+    let url = cluster.register_url(&till::store::role_name("1", "R1"));
+    let mut r1_client = till::store::connect(&url, Some(&r1.path().join("head-office.password"))).unwrap();
+    assert!(!password.is_empty());
+    for sql in [
+        "SELECT * FROM till.sales WHERE register = 'R2'",
+        "SELECT * FROM till.journal",
+        "SELECT * FROM till.registers",
+        "UPDATE till.sales SET total = 0 WHERE register = 'R1'",
+        "DELETE FROM till.journal WHERE register = 'R1'",
+        "INSERT INTO till.journal(store, register, seq, kind, recorded_at, prev_hash, hash, canonical) \
+         VALUES ('1', 'R2', 999, 'x', 't', '\\x00', '\\x00', '\\x00')",
+        "UPDATE till.registers SET head_seq = 0",
+        "TRUNCATE till.sales",
+        "SELECT till.ensure_month('2030-01-01')",
+        "CREATE TABLE till.mine (x int)",
+    ] {
+        let e = r1_client.batch_execute(sql).expect_err(sql);
+        let code = e.code().map(|c| c.code().to_string()).unwrap_or_default();
+        assert_eq!(code, "42501", "{sql}: {e}");
+    }
+    // Its own head only, and the ingest path is its own register's: R2's entries shipped with
+    // R1's credentials are refused (and flag R1, whose till is not who it says).
+    let head = till::store::ship::held_head(&mut r1_client).unwrap();
+    assert_eq!(head.register, "R1");
+    let theirs = r2.ledger().entries_after(0, 10).unwrap();
+    let seqs: Vec<i64> = theirs.iter().map(|e| e.seq + head.seq).collect();
+    let prevs: Vec<&[u8]> = theirs.iter().map(|e| e.prev_hash.as_slice()).collect();
+    let hashes: Vec<&[u8]> = theirs.iter().map(|e| e.hash.as_slice()).collect();
+    let bytes: Vec<&[u8]> = theirs.iter().map(|e| e.canonical.as_slice()).collect();
+    let row = r1_client
+        .query_one("SELECT status FROM till.ingest($1, $2, $3, $4)", &[&seqs, &prevs, &hashes, &bytes])
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "refused");
+    let mut admin = cluster.admin();
+    assert_eq!(held(&mut admin, "R2"), r2.figures(), "R2's rows are untouched");
+}
+
+/// Rewrites who rang up the first sale in the ledger file and re-hashes the chain from it on, as
+/// someone with the file and the till's code would: the chain holds together locally, but no
+/// longer extends what the head office holds.
+fn rehash(ledger: &Path) {
+    let c = rusqlite::Connection::open(ledger).unwrap();
+    let triggers: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for t in triggers {
+        c.execute(&format!("DROP TRIGGER {t}"), []).unwrap();
+    }
+    let seq: i64 = c.query_row("SELECT seq FROM sales ORDER BY seq LIMIT 1", [], |r| r.get(0)).unwrap();
+    c.execute("UPDATE sales SET cashier = 'someone else' WHERE seq = ?1", [seq]).unwrap();
+    let view = till::ledger::Ledger::open_read_only(ledger).unwrap();
+    let entries = view.entries_after(seq - 1, 1 << 30).unwrap();
+    drop(view);
+    let mut prev: Vec<u8> = c.query_row("SELECT prev_hash FROM journal WHERE seq = ?1", [seq], |r| r.get(0)).unwrap();
+    for e in entries {
+        let link: [u8; 32] = prev.as_slice().try_into().unwrap();
+        let hash = till::ledger::records::chain_hash(&link, &e.canonical).to_vec();
+        c.execute("UPDATE journal SET prev_hash = ?1, hash = ?2 WHERE seq = ?3", rusqlite::params![prev, hash, e.seq])
+            .unwrap();
+        prev = hash;
+    }
+    // The witness beside the ledger would name the new head: it is rewritten too.
+    let _ = std::fs::remove_file(till::ledger::witness_path(ledger));
+}
+
+#[test]
+fn a_till_rehashed_after_shipping_is_refused_and_flagged() {
+    let cluster = Cluster::start();
+    init(&cluster);
+    let r1 = Till::new(&cluster, "R1");
+    r1.simulate(10, 3);
+    assert!(r1.sync().status.success());
+    let mut admin = cluster.admin();
+    let before = held(&mut admin, "R1");
+    rehash(&r1.ledger_path());
+    let refused = r1.sync();
+    assert!(!refused.status.success(), "{}", text(&refused));
+    assert!(text(&refused).contains("rewritten"), "{}", text(&refused));
+    let flag: Option<String> =
+        admin.query_one("SELECT flag_reason FROM till.registers WHERE register = 'R1'", &[]).unwrap().get(0);
+    assert!(flag.is_some_and(|f| f.contains("rewritten")));
+    assert_eq!(held(&mut admin, "R1"), before, "nothing of the rewritten ledger was taken");
+    // Flagged, it is refused from then on, new entries or not; the head office's walk names it.
+    r1.simulate(2, 4);
+    let still = r1.sync();
+    assert!(!still.status.success() && text(&still).contains("flagged"), "{}", text(&still));
+    let verify = in_english(r1.path(), &["store", "verify", "--url", &cluster.admin_url()], "");
+    assert!(!verify.status.success() && text(&verify).contains("flagged"), "{}", text(&verify));
+    // And the till's own verify, against the head office's head, names the rewrite.
+    let local = r1.run(&["ledger", "verify"], "");
+    assert!(!local.status.success(), "{}", text(&local));
+}
+
+#[test]
+fn the_connection_is_tls_verified_and_the_password_file_private() {
+    let cluster = Cluster::start();
+    init(&cluster);
+    // Without TLS the server refuses; with another authority the till refuses the server.
+    let plain = cluster.admin_url().replace("sslmode=verify-full", "sslmode=disable");
+    assert!(matches!(till::store::connect(&plain, None), Err(till::store::StoreError::NotTls)));
+    let other = tempfile::tempdir().unwrap();
+    let wrong_ca = other.path().join("ca.pem");
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
+        .args(["-keyout", "k.pem", "-out", "ca.pem", "-days", "1", "-subj", "/CN=someone else"])
+        .current_dir(other.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let url = cluster.admin_url().replace(cluster.ca().to_str().unwrap(), wrong_ca.to_str().unwrap());
+    assert!(matches!(till::store::connect(&url, None), Err(till::store::StoreError::Unreachable(_))));
+    // The name is checked too: the certificate is for 127.0.0.1 and localhost only.
+    let r1 = Till::new(&cluster, "R1");
+    let file = r1.path().join("head-office.password");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let open = r1.sync();
+    assert!(!open.status.success() && text(&open).contains("can be read by others"), "{}", text(&open));
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(r1.sync().status.success());
+}
