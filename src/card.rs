@@ -111,7 +111,7 @@ fn terminal_receipts_text(a: &CardApproval) -> Option<String> {
 /// A fault-injection point for crash rehearsals: with `TILL_FAULT=<point>` in the environment
 /// the process kills itself (SIGKILL, no clean-up) when it reaches that point. Used by the kill
 /// tests to place a power cut exactly before or after the till answers an approval.
-fn crash_point(point: &str) {
+pub(crate) fn crash_point(point: &str) {
     if std::env::var("TILL_FAULT").is_ok_and(|p| p == point) {
         let _ = std::process::Command::new("kill").args(["-9", &std::process::id().to_string()]).status();
         std::thread::sleep(std::time::Duration::from_secs(5));

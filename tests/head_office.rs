@@ -294,3 +294,171 @@ fn the_connection_is_tls_verified_and_the_password_file_private() {
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert!(r1.sync().status.success());
 }
+
+/// `till store sync` for a till, as its own process.
+fn spawn_sync(till: &Till, fault: Option<&str>) -> std::process::Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_till"));
+    cmd.args(["--lang", "en", "store", "sync", "--data-dir"]).arg(till.path());
+    if let Some(point) = fault {
+        cmd.env("TILL_FAULT", point);
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+fn spawn_simulate(till: &Till, sales: u32, seed: u64) -> std::process::Child {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_till"))
+        .args(["--lang", "en", "simulate", "--sales", &sales.to_string(), "--seed", &seed.to_string(), "--by", "ins"])
+        .arg("--data-dir")
+        .arg(till.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{INSTALLER_PIN}\n").as_bytes()).unwrap();
+    child
+}
+
+/// The demo catalog with every price doubled, and the new prices in minor units by SKU.
+fn doubled_catalog() -> (String, std::collections::HashMap<String, i64>) {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-catalog.csv")).unwrap();
+    let mut out = String::new();
+    let mut prices = std::collections::HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        if i == 0 {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+        let price: rust_decimal::Decimal = cells[4].parse().unwrap();
+        let doubled = price * rust_decimal::Decimal::from(2);
+        cells[4] = format!("{doubled:.2}");
+        prices.insert(cells[0].clone(), (doubled * rust_decimal::Decimal::from(100)).try_into().unwrap());
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    (out, prices)
+}
+
+#[test]
+fn three_tills_sell_and_ship_through_an_outage_and_a_kill() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let cluster = Cluster::start();
+    init(&cluster);
+    let tills: Vec<Arc<Till>> = ["R1", "R2", "R3"].iter().map(|r| Arc::new(Till::new(&cluster, r))).collect();
+
+    // Three tills sell at once, each shipping every 100 ms, while the head office stops and starts.
+    let selling = Arc::new(AtomicBool::new(true));
+    let shippers: Vec<_> = tills
+        .iter()
+        .map(|t| {
+            let (t, selling) = (t.clone(), selling.clone());
+            std::thread::spawn(move || {
+                let mut failures = Vec::new();
+                while selling.load(Ordering::SeqCst) {
+                    let out = t.sync();
+                    if !out.status.success() {
+                        failures.push(text(&out));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                failures
+            })
+        })
+        .collect();
+    let sellers: Vec<_> = tills.iter().enumerate().map(|(i, t)| spawn_simulate(t, 150, 10 + i as u64)).collect();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    cluster.stop();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    cluster.start_again();
+    for s in sellers {
+        let out = s.wait_with_output().unwrap();
+        assert!(out.status.success(), "the tills sell with the head office down: {}", text(&out));
+    }
+    selling.store(false, Ordering::SeqCst);
+    let failures: Vec<String> = shippers.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    assert!(
+        failures.iter().any(|f| f.contains("cannot be reached")),
+        "the outage was seen by the shippers: {failures:?}"
+    );
+    assert!(failures.iter().all(|f| f.contains("cannot be reached")), "{failures:?}");
+
+    // A week offline on R1, then its shipper killed while a batch is in flight at the head office.
+    tills[0].simulate(800, 20);
+    let mut admin = cluster.admin();
+    let role = till::store::role_name("1", "R1");
+    let mut child = spawn_sync(&tills[0], None);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let in_flight: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%ingest%'",
+                &[&role],
+            )
+            .unwrap()
+            .get(0);
+        if in_flight > 0 {
+            child.kill().unwrap();
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no shipment was seen in flight");
+        assert!(child.try_wait().unwrap().is_none(), "the shipper finished before it could be killed");
+    }
+    let _ = child.wait();
+    let head: i64 = admin.query_one("SELECT head_seq FROM till.registers WHERE register = 'R1'", &[]).unwrap().get(0);
+    assert!(head < tills[0].figures().0, "the kill left entries to ship");
+    // Killed after the head office committed a batch, before the till noted it.
+    let killed = spawn_sync(&tills[0], Some("ship_after_ingest")).wait_with_output().unwrap();
+    assert!(!killed.status.success());
+
+    for t in &tills {
+        let out = t.sync();
+        assert!(out.status.success(), "{}", text(&out));
+        assert_eq!(held(&mut admin, &t.register), t.figures(), "register {}", t.register);
+    }
+    let doubled: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM (SELECT 1 FROM till.journal GROUP BY store, register, seq HAVING count(*) > 1) d",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(doubled, 0);
+    let verify = in_english(tills[0].path(), &["store", "verify", "--url", &cluster.admin_url()], "");
+    assert!(verify.status.success(), "{}", text(&verify));
+    assert_eq!(text(&verify).matches("chain sound").count(), 3, "{}", text(&verify));
+
+    // A catalog version published at the head office is sold at its prices by all three.
+    let (csv, prices) = doubled_catalog();
+    let file = tills[0].path().join("new-prices.csv");
+    std::fs::write(&file, csv).unwrap();
+    let published =
+        tills[0].run(&["store", "publish-catalog", file.to_str().unwrap(), "--url", &cluster.admin_url()], "");
+    assert!(published.status.success(), "{}", text(&published));
+    for (i, t) in tills.iter().enumerate() {
+        let out = t.sync();
+        assert!(text(&out).contains("Catalog version 1 of the head office applied"), "{}", text(&out));
+        let applied: i64 = rusqlite::Connection::open(t.ledger_path())
+            .unwrap()
+            .query_row("SELECT MAX(seq) FROM journal WHERE kind = 'catalog_import'", [], |r| r.get(0))
+            .unwrap();
+        t.simulate(20, 40 + i as u64);
+        assert!(t.sync().status.success());
+        let lines = admin
+            .query(
+                "SELECT sku, unit_price, price_overridden FROM till.sale_lines WHERE register = $1 AND seq > $2",
+                &[&t.register, &applied],
+            )
+            .unwrap();
+        assert!(lines.len() >= 20);
+        for l in lines {
+            let sku: String = l.get(0);
+            assert!(!l.get::<_, bool>(2));
+            assert_eq!(l.get::<_, i64>(1), prices[&sku], "{sku} on {}", t.register);
+        }
+        assert_eq!(held(&mut admin, &t.register), t.figures());
+    }
+}

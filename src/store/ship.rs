@@ -63,6 +63,8 @@ pub fn ship(client: &mut Client, ledger: &Ledger, mut acked: impl FnMut(i64, &[u
         let batch = ledger.entries_after(from, BATCH)?;
         let Some(last) = batch.last().map(|e| e.seq) else { return Ok(head) };
         let (new_head, hash) = ingest(client, &batch)?;
+        // The head office has committed; a till stopped here learns it from the next ask.
+        crate::card::crash_point("ship_after_ingest");
         acked(new_head, &hash);
         if new_head >= ours {
             return Ok(new_head);
