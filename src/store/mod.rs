@@ -19,7 +19,7 @@ use std::time::Duration;
 use rust_i18n::t;
 
 /// The `[head_office]` section of the settings file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HeadOffice {
     /// `postgres://ROLE@HOST:PORT/DB?sslrootcert=/etc/till/ca.pem` (libpq's form).
     pub url: String,

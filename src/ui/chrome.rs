@@ -204,6 +204,10 @@ fn status_bar(till: &Till) -> Element<'_, Message> {
         text(day).size(SMALL).color(theme::MUTED),
     ]
     .spacing(12);
+    let devices = match super::head_office::status_text(till.head_office, l) {
+        Some((words, warn)) => devices.push(text(words).size(SMALL).color(if warn { theme::WARN } else { theme::MUTED })),
+        None => devices,
+    };
     let mut bar =
         row![column![text(first).size(SMALL), devices].width(Length::Fill)].spacing(12).align_y(Alignment::Center);
     if till.queued_prints > 0 {

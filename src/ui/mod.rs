@@ -13,6 +13,7 @@ mod bell;
 mod chrome;
 pub mod devices;
 pub mod drive;
+pub mod head_office;
 pub mod manager;
 pub mod payment;
 pub mod products;
@@ -280,6 +281,8 @@ pub struct PrintReport {
 
 #[derive(Debug, Clone)]
 pub enum Message {
+    /// The head office's shipper and the catalog versions it brings.
+    HeadOffice(head_office::Msg),
     // sign-in
     PickUser(usize),
     PinChanged(String),
@@ -481,6 +484,9 @@ pub struct Till {
     pub(crate) settings: Option<crate::config::settings::Settings>,
     /// The ZVT timers of the wizard's terminal tests.
     pub(crate) setup_timers: crate::terminal::zvt::transport::Timers,
+    /// What the head office's shipper said last; a catalog version being applied.
+    pub(crate) head_office: head_office::Status,
+    pub(crate) applying_catalog: bool,
 }
 
 fn t(key: &str, locale: &str) -> String {
@@ -540,6 +546,8 @@ impl Till {
             place: None,
             settings: None,
             setup_timers: crate::terminal::zvt::transport::Timers::default(),
+            head_office: head_office::Status::default(),
+            applying_catalog: false,
         }
     }
 
@@ -1049,6 +1057,15 @@ impl Till {
         } else {
             keys
         };
+        // The head office's shipper, when the settings name one.
+        let keys = match (&self.place, self.settings.as_ref().and_then(|s| s.head_office.as_ref())) {
+            (Some(place), Some(ho)) => {
+                let data = (crate::config::ledger_path(&place.data_dir), ho.clone());
+                let shipper = Subscription::run_with(data, |(path, ho)| head_office::shipper(path.clone(), ho.clone()));
+                Subscription::batch([keys, shipper])
+            }
+            _ => keys,
+        };
         if probing() { Subscription::batch([keys, iced::window::frames().map(|_| Message::Frame)]) } else { keys }
     }
 
@@ -1125,6 +1142,7 @@ impl Till {
             Message::OpenProducts => self.ask_manager(Pending::Catalog),
             Message::Users(msg) => return users::update(self, msg),
             Message::Products(msg) => return products::update(self, msg),
+            Message::HeadOffice(msg) => return head_office::update(self, msg),
             Message::Trainer(what) => {
                 use crate::printer::emulator::{Paper, PaperControl};
                 use crate::terminal::emulator::{Control, Scenario};
