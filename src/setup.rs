@@ -104,6 +104,9 @@ pub struct Draft {
     /// Where the backup after each Z goes (a USB stick, say); empty: beside the ledger.
     pub backup_folder: String,
     pub backups_kept: String,
+    /// The head office's url (empty: none) and the register's password file.
+    pub head_office_url: String,
+    pub head_office_password_file: String,
 }
 
 impl Draft {
@@ -168,6 +171,13 @@ impl Draft {
             printer: PrinterDraft { port: printer_port, device_file, baud, framing },
             backup_folder: s.backup.folder.as_ref().map(|f| f.display().to_string()).unwrap_or_default(),
             backups_kept: s.backup.keep.to_string(),
+            head_office_url: s.head_office.as_ref().map(|h| h.url.clone()).unwrap_or_default(),
+            head_office_password_file: s
+                .head_office
+                .as_ref()
+                .and_then(|h| h.password_file.as_ref())
+                .map(|f| f.display().to_string())
+                .unwrap_or_default(),
         }
     }
 
@@ -208,6 +218,8 @@ impl Draft {
             },
             backup_folder: String::new(),
             backups_kept: settings::DEFAULT_BACKUPS_KEPT.to_string(),
+            head_office_url: String::new(),
+            head_office_password_file: String::new(),
         }
     }
 
@@ -291,6 +303,14 @@ impl Draft {
         }
         backup.insert("keep".into(), number(&self.backups_kept));
         top.insert("backup".into(), Value::Table(backup));
+        if !self.head_office_url.trim().is_empty() {
+            let mut head_office = Table::new();
+            head_office.insert("url".into(), text(&self.head_office_url));
+            if !self.head_office_password_file.trim().is_empty() {
+                head_office.insert("password_file".into(), text(&self.head_office_password_file));
+            }
+            top.insert("head_office".into(), Value::Table(head_office));
+        }
         toml::to_string(&top).unwrap_or_default()
     }
 
@@ -602,4 +622,21 @@ pub fn finish(
     }
     settings::write_atomically(config_path, &draft.to_toml())?;
     Ok(Finished { settings, installer: saved })
+}
+
+/// The wizard's connection test of the head office, in words: who it knows this till as and how
+/// much of its journal it holds, or what stands in the way.
+pub fn test_head_office(url: &str, password_file: &str, register: &str, locale: &str) -> Result<String, String> {
+    let file = Some(password_file.trim()).filter(|f| !f.is_empty()).map(std::path::Path::new);
+    let mut client = crate::store::connect(url.trim(), file).map_err(|e| e.localized(locale))?;
+    let held = crate::store::ship::held_head(&mut client).map_err(|e| e.localized(locale))?;
+    if held.register != register.trim() {
+        return Err(crate::store::StoreError::WrongRegister { ours: register.trim().to_string(), theirs: held.register }
+            .localized(locale));
+    }
+    if let Some(flag) = held.flag {
+        return Err(crate::store::StoreError::Flagged(flag).localized(locale));
+    }
+    Ok(rust_i18n::t!("store.reachable", locale = locale, register = &held.register, store = &held.store, seq = held.seq)
+        .into_owned())
 }

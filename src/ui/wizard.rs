@@ -27,6 +27,7 @@ pub enum Page {
     Receipt,
     Terminal,
     Printer,
+    HeadOffice,
     Installer,
     Review,
 }
@@ -39,6 +40,7 @@ impl Page {
             Page::Receipt => "wizard.page.receipt",
             Page::Terminal => "wizard.page.terminal",
             Page::Printer => "wizard.page.printer",
+            Page::HeadOffice => "wizard.page.head_office",
             Page::Installer => "wizard.page.installer",
             Page::Review => "wizard.page.review",
         }
@@ -62,6 +64,7 @@ impl Page {
             Page::Receipt => RECEIPT.contains(&key),
             Page::Terminal => key.starts_with("terminal"),
             Page::Printer => key.starts_with("printer"),
+            Page::HeadOffice => key.starts_with("head_office"),
             Page::Installer => false,
             Page::Review => true,
         }
@@ -93,6 +96,8 @@ pub enum Field {
     PrinterPort,
     PrinterBaud,
     PrinterFraming,
+    HeadOfficeUrl,
+    HeadOfficePasswordFile,
     UserId,
     UserName,
     Pin,
@@ -124,6 +129,8 @@ impl Field {
             Field::PrinterPort => "wizard-printer-port",
             Field::PrinterBaud => "wizard-printer-baud",
             Field::PrinterFraming => "wizard-printer-framing",
+            Field::HeadOfficeUrl => "wizard-head-office-url",
+            Field::HeadOfficePasswordFile => "wizard-head-office-password-file",
             Field::UserId => "wizard-user-id",
             Field::UserName => "wizard-user-name",
             Field::Pin => "wizard-pin",
@@ -158,6 +165,8 @@ impl Field {
             "terminal.terminal_id" => Field::TerminalId,
             "terminal.merchant_no" => Field::TerminalMerchant,
             "printer.device" => Field::PrinterPort,
+            "head_office.url" => Field::HeadOfficeUrl,
+            "head_office.password_file" => Field::HeadOfficePasswordFile,
             _ => return None,
         })
     }
@@ -231,6 +240,8 @@ pub enum Msg {
     UseReportedId,
     TestPrinter(bool),
     PrinterTested(Result<String, String>),
+    TestHeadOffice,
+    HeadOfficeTested(Result<String, String>),
     Finish,
     Finished(Result<Applied, String>),
     Cancel,
@@ -289,14 +300,24 @@ pub struct State {
     /// The last test's answer in words: Ok, or what went wrong.
     pub terminal_answer: Option<Result<String, String>>,
     pub printer_answer: Option<Result<String, String>>,
+    pub head_office_answer: Option<Result<String, String>>,
     /// The problems of the page shown, each beside its field.
     pub problems: Vec<Problem>,
     pub busy: bool,
 }
 
-const PAGES_FIRST: [Page; 7] =
-    [Page::Store, Page::Taxes, Page::Receipt, Page::Terminal, Page::Printer, Page::Installer, Page::Review];
-const PAGES_LATER: [Page; 6] = [Page::Store, Page::Taxes, Page::Receipt, Page::Terminal, Page::Printer, Page::Review];
+const PAGES_FIRST: [Page; 8] = [
+    Page::Store,
+    Page::Taxes,
+    Page::Receipt,
+    Page::Terminal,
+    Page::Printer,
+    Page::HeadOffice,
+    Page::Installer,
+    Page::Review,
+];
+const PAGES_LATER: [Page; 7] =
+    [Page::Store, Page::Taxes, Page::Receipt, Page::Terminal, Page::Printer, Page::HeadOffice, Page::Review];
 
 impl State {
     /// A page's name: the installer's page asks for an approval when the ledger has an installer.
@@ -323,6 +344,7 @@ pub fn focus(page: Page) -> &'static str {
         Page::Receipt => Field::Header.id(),
         Page::Terminal => Field::TerminalPort.id(),
         Page::Printer => Field::PrinterPort.id(),
+        Page::HeadOffice => Field::HeadOfficeUrl.id(),
         Page::Installer => Field::UserName.id(),
         Page::Review => "",
     }
@@ -377,6 +399,7 @@ pub fn open(till: &mut Till, approval: Option<Approval>) -> Vec<Job> {
         ports: Vec::new(),
         terminal_answer: None,
         printer_answer: None,
+        head_office_answer: None,
         problems: Vec::new(),
         busy: false,
     });
@@ -433,6 +456,8 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                 Field::DiscountOver => d.discount_approval_over = value,
                 Field::BackupFolder => d.backup_folder = value,
                 Field::BackupsKept => d.backups_kept = value,
+                Field::HeadOfficeUrl => d.head_office_url = value,
+                Field::HeadOfficePasswordFile => d.head_office_password_file = value,
                 Field::Header => d.receipt_header = value,
                 Field::Footer => d.receipt_footer = value,
                 Field::TerminalPort => d.terminal.port = value,
@@ -562,6 +587,26 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
         Msg::PrinterTested(result) => {
             state.busy = false;
             state.printer_answer = Some(result);
+        }
+        Msg::TestHeadOffice => {
+            if state.busy {
+                return Vec::new();
+            }
+            if d.head_office_url.trim().is_empty() {
+                state.head_office_answer = Some(Err(t("wizard.no_head_office", &l)));
+                return Vec::new();
+            }
+            state.busy = true;
+            state.head_office_answer = Some(Ok(t("wizard.testing", &l)));
+            let (url, file, register) =
+                (d.head_office_url.clone(), d.head_office_password_file.clone(), d.register.clone());
+            return vec![off_loop(move || {
+                Message::Wizard(Msg::HeadOfficeTested(setup::test_head_office(&url, &file, &register, &l)))
+            })];
+        }
+        Msg::HeadOfficeTested(result) => {
+            state.busy = false;
+            state.head_office_answer = Some(result);
         }
         Msg::Finish => {
             let pages = state.pages();
@@ -851,6 +896,19 @@ fn printer_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
     .into()
 }
 
+fn head_office_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
+    let d = &s.draft;
+    column![
+        text(t("wizard.head_office_help", l)).size(SMALL).color(theme::MUTED),
+        field(s, Field::HeadOfficeUrl, &d.head_office_url, l),
+        field(s, Field::HeadOfficePasswordFile, &d.head_office_password_file, l),
+        theme::action(t("wizard.test_head_office", l), (!s.busy).then_some(Message::Wizard(Msg::TestHeadOffice))),
+        answer(&s.head_office_answer),
+    ]
+    .spacing(10)
+    .into()
+}
+
 fn installer_page<'a>(s: &State, l: &str) -> Element<'a, Message> {
     let i = &s.installer;
     if s.existing_installer {
@@ -906,6 +964,10 @@ fn review_page<'a>(s: &State, l: &str, settings_file: Option<&std::path::Path>) 
             },
         ),
         (tr("wizard.page.printer"), d.printer.spec().unwrap_or_else(none)),
+        (
+            tr("wizard.page.head_office"),
+            Some(d.head_office_url.trim()).filter(|u| !u.is_empty()).map_or_else(none, str::to_string),
+        ),
     ];
     let mut list = column![text(t("wizard.review_help", l)).size(SMALL).color(theme::MUTED)].spacing(6);
     for (label, value) in lines {
@@ -951,6 +1013,7 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         Page::Receipt => receipt_page(s, l),
         Page::Terminal => terminal_page(s, l),
         Page::Printer => printer_page(s, l),
+        Page::HeadOffice => head_office_page(s, l),
         Page::Installer => installer_page(s, l),
         Page::Review => review_page(s, l, till.place.as_ref().map(|p| p.config_path.as_path())),
     };
