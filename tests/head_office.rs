@@ -462,3 +462,37 @@ fn three_tills_sell_and_ship_through_an_outage_and_a_kill() {
         assert_eq!(held(&mut admin, &t.register), t.figures());
     }
 }
+
+#[test]
+fn the_stores_users_are_published_once_and_every_till_takes_them() {
+    let cluster = Cluster::start();
+    init(&cluster);
+    let r1 = Till::new(&cluster, "R1");
+    let r2 = Till::new(&cluster, "R2");
+    let add = ["users", "add", "li", "--name", "Li 李", "--role", "manager", "--by", "ins"];
+    let added = r1.run(&add, &format!("{INSTALLER_PIN}\n864213\n"));
+    assert!(added.status.success(), "{}", text(&added));
+    let published = r1.run(&["store", "publish-users", "--url", &cluster.admin_url()], "");
+    assert!(published.status.success(), "{}", text(&published));
+    // The version carries hashes, never a PIN.
+    let mut admin = cluster.admin();
+    let body: String = admin.query_one("SELECT body FROM till.versions WHERE kind = 'users'", &[]).unwrap().get(0);
+    assert!(body.contains("$argon2id$") && !body.contains("864213"), "{body}");
+    let synced = r2.sync();
+    assert!(text(&synced).contains("Users version 1 of the head office applied"), "{}", text(&synced));
+    let li = r2.ledger().users().unwrap().into_iter().find(|u| u.id == "li").expect("li reached R2");
+    assert_eq!(li.role, till::auth::Role::Manager);
+    assert!(till::auth::approve(&li, "864213", till::auth::Permission::Settlement).is_ok());
+    // Applied once: a second sync takes nothing again; and R2's ledger verifies with them.
+    let again = r2.sync();
+    assert!(again.status.success() && !text(&again).contains("Users version"), "{}", text(&again));
+    let verify = r2.run(&["ledger", "verify"], "");
+    assert!(verify.status.success(), "{}", text(&verify));
+    // A version that is not users is refused whole, and changes nothing.
+    admin
+        .execute("INSERT INTO till.versions(kind, body, sha256) VALUES ('users', 'x\ty', encode(sha256('x\ty'), 'hex'))", &[])
+        .unwrap();
+    let refused = r2.sync();
+    assert!(!refused.status.success() && text(&refused).contains("version 2"), "{}", text(&refused));
+    assert_eq!(r2.ledger().users().unwrap().len(), 2);
+}

@@ -46,6 +46,11 @@ pub enum StoreCommand {
         #[command(flatten)]
         admin: AdminArgs,
     },
+    /// Publish this till's users (names, roles, PIN hashes) as the store's next users version.
+    PublishUsers {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
     /// The store's day: every register's Z, the store's totals, what has not arrived yet.
     Report {
         /// The business date, YYYY-MM-DD.
@@ -134,6 +139,9 @@ fn run_inner(
             if let Some(v) = synced.catalog {
                 println!("{}", t!("store.catalog_applied", locale = locale, version = v));
             }
+            if let Some(v) = synced.users {
+                println!("{}", t!("store.users_applied", locale = locale, version = v));
+            }
             println!("{}", t!("store.up_to_date", locale = locale, seq = synced.head));
         }
         StoreCommand::Check => {
@@ -169,6 +177,13 @@ fn run_inner(
             let mut client = admin.connect(locale)?;
             let version = office::publish_catalog(&mut client, &text).map_err(err)?;
             println!("{}", t!("store.published", locale = locale, version = version));
+        }
+        StoreCommand::PublishUsers { admin } => {
+            let ledger = open_ledger(data_dir, settings_store, locale)?;
+            let users = ledger.users().map_err(|e| fail(e.localized(locale)))?;
+            let mut client = admin.connect(locale)?;
+            let version = office::publish_users(&mut client, &users).map_err(err)?;
+            println!("{}", t!("store.users_published", locale = locale, version = version, count = users.len()));
         }
         StoreCommand::Verify { admin } => {
             let mut client = admin.connect(locale)?;

@@ -566,15 +566,15 @@ impl Ledger {
         Ok(self.conn.prepare_cached("SELECT hash FROM journal WHERE seq = ?1")?.query_row([seq], |r| r.get(0)).optional()?)
     }
 
-    /// The newest `source` of a catalog import that begins with `prefix` (the head office's
-    /// versions are journaled that way), newest first.
-    pub fn last_catalog_source(&self, prefix: &str) -> Result<Option<String>, LedgerError> {
-        let mut stmt = self.conn.prepare_cached("SELECT payload FROM journal WHERE kind = 'catalog_import' ORDER BY seq DESC")?;
-        let mut rows = stmt.query([])?;
+    /// The newest value of `field` in an entry of `kind` that begins with `prefix` (how the head
+    /// office's versions are journaled: a catalog import's `source`, a user's `by`).
+    pub fn last_journaled(&self, kind: &str, field: &str, prefix: &str) -> Result<Option<String>, LedgerError> {
+        let mut stmt = self.conn.prepare_cached("SELECT payload FROM journal WHERE kind = ?1 ORDER BY seq DESC")?;
+        let mut rows = stmt.query([kind])?;
         while let Some(row) = rows.next()? {
             let payload: Vec<u8> = row.get(0)?;
-            if let Some(source) = records::field_of(&payload, "source").filter(|s| s.starts_with(prefix)) {
-                return Ok(Some(source));
+            if let Some(value) = records::field_of(&payload, field).filter(|s| s.starts_with(prefix)) {
+                return Ok(Some(value));
             }
         }
         Ok(None)

@@ -12,7 +12,7 @@ pub const MAX_FAILED: i64 = 5;
 /// How long a lockout lasts.
 pub const LOCKOUT_MINUTES: i64 = 5;
 
-fn role_code(role: Role) -> &'static str {
+pub fn role_code(role: Role) -> &'static str {
     match role {
         Role::Cashier => "cashier",
         Role::Manager => "manager",
@@ -84,7 +84,7 @@ impl Lockout {
     }
 }
 
-fn role_of(code: &str) -> Option<Role> {
+pub fn role_of(code: &str) -> Option<Role> {
     Some(match code {
         "cashier" => Role::Cashier,
         "manager" => Role::Manager,
@@ -139,6 +139,37 @@ impl Ledger {
             Ok(())
         };
         self.post_entry("user_saved", super::Content::InPayload, now, |_| Ok(()), payload, row)?;
+        Ok(())
+    }
+
+    /// Saves several users in one transaction, each with its `user_saved` entry: a version of the
+    /// store's users from the head office, applied whole or not at all.
+    pub fn save_users(&mut self, users: &[User], by: &str, now: DateTime<Utc>) -> Result<(), LedgerError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let day = super::current_day_of(&tx, self.currency)?.map(|d| d.day_no);
+        let mut head = None;
+        for user in users {
+            let (seq, hash) = super::append_in(&tx, &self.register, "user_saved", day, now, super::Content::InPayload, |h| {
+                let mut c = super::records::Canon::new(h);
+                c.field("user", &user.id)
+                    .field("name", &user.name)
+                    .field("role", role_code(user.role))
+                    .field("by", by)
+                    .field("pin_sha256", pin_digest(user.pin_hash()));
+                c.into_bytes()
+            })?;
+            tx.execute(
+                "INSERT INTO users(id, name, role, pin_hash) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT(id) DO UPDATE SET name = excluded.name, role = excluded.role, \
+                 pin_hash = excluded.pin_hash, failed = 0, locked_until = NULL, active = 1",
+                params![user.id, user.name, role_code(user.role), user.pin_hash()],
+            )?;
+            head = Some(super::Head { seq, hash });
+        }
+        tx.commit()?;
+        if head.is_some() {
+            self.write_witness(head);
+        }
         Ok(())
     }
 

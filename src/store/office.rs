@@ -78,6 +78,20 @@ pub fn publish_catalog(client: &mut Client, csv: &str) -> Result<i64, StoreError
         .get(0))
 }
 
+/// Publishes the store's users (with their argon2 PIN hashes) as the next version.
+pub fn publish_users(client: &mut Client, users: &[crate::auth::User]) -> Result<i64, StoreError> {
+    let body = super::ship::users_body(users).map_err(StoreError::Io)?;
+    if users.is_empty() {
+        return Err(StoreError::Io("no users to publish".into()));
+    }
+    let digest = records::hex(&<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes()));
+    Ok(client
+        .query_one("INSERT INTO till.versions(kind, body, sha256) VALUES ('users', $1, $2) RETURNING version", &[
+            &body, &digest,
+        ])?
+        .get(0))
+}
+
 /// One register's chain as the head office holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainCheck {

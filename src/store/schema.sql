@@ -197,11 +197,12 @@ CREATE TABLE till.day_closes (
     PRIMARY KEY (store, register, seq)
 );
 
--- What the head office ships back: numbered versions of the catalog (the CSV the till imports),
--- applied by each till between sales.
+-- What the head office ships back: numbered versions of the catalog (the CSV the till imports)
+-- and of the store's users (id, name, role and argon2 PIN hash, a line each), applied by each
+-- till between sales.
 CREATE TABLE till.versions (
     version      bigserial PRIMARY KEY,
-    kind         text NOT NULL CHECK (kind IN ('catalog')),
+    kind         text NOT NULL CHECK (kind IN ('catalog', 'users')),
     body         text NOT NULL,
     sha256       text NOT NULL,
     published_at timestamptz NOT NULL DEFAULT now(),

@@ -120,10 +120,63 @@ pub fn versions_after(client: &mut Client, after: i64) -> Result<Vec<Version>, S
 
 /// The head office's catalog version this till applied last (0: none).
 pub fn applied_catalog(ledger: &Ledger) -> Result<i64, StoreError> {
-    Ok(ledger
-        .last_catalog_source(CATALOG_SOURCE)?
-        .and_then(|s| s[CATALOG_SOURCE.len()..].split_whitespace().next().and_then(|n| n.parse().ok()))
-        .unwrap_or(0))
+    Ok(version_in(ledger.last_journaled("catalog_import", "source", CATALOG_SOURCE)?, CATALOG_SOURCE))
+}
+
+/// The head office's users version this till applied last (0: none).
+pub fn applied_users(ledger: &Ledger) -> Result<i64, StoreError> {
+    Ok(version_in(ledger.last_journaled("user_saved", "by", USERS_SOURCE)?, USERS_SOURCE))
+}
+
+fn version_in(journaled: Option<String>, prefix: &str) -> i64 {
+    journaled
+        .and_then(|s| s[prefix.len()..].split_whitespace().next().and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// How the till journals a users version it applied (each user's `by`).
+pub const USERS_SOURCE: &str = "head office users version ";
+
+/// The store's users as a version carries them: `id TAB name TAB role TAB argon2 PHC hash`, a
+/// line each. The PINs themselves never leave a till.
+pub fn users_body(users: &[crate::auth::User]) -> Result<String, String> {
+    let mut out = String::new();
+    for u in users {
+        if [&u.id, &u.name].iter().any(|s| s.contains(['\t', '\n', '\r'])) {
+            return Err(format!("user {}: a tab or line break in the id or name", u.id));
+        }
+        out.push_str(&format!("{}\t{}\t{}\t{}\n", u.id, u.name, crate::ledger::users::role_code(u.role), u.pin_hash()));
+    }
+    Ok(out)
+}
+
+/// Reads a users version back; every line must be a user with an argon2 hash.
+pub fn parse_users(body: &str) -> Result<Vec<crate::auth::User>, String> {
+    body.lines()
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(i, line)| {
+            let cells: Vec<&str> = line.split('\t').collect();
+            let [id, name, role, hash] = cells[..] else { return Err(format!("line {}: not four cells", i + 1)) };
+            let role = crate::ledger::users::role_of(role).ok_or_else(|| format!("line {}: no role {role}", i + 1))?;
+            let parsed = password_hash::PasswordHash::new(hash).map_err(|e| format!("line {}: {e}", i + 1))?;
+            if parsed.algorithm.as_str() != "argon2id" || id.is_empty() {
+                return Err(format!("line {}: not an argon2id hash", i + 1));
+            }
+            Ok(crate::auth::User::new(id, name, role, hash.to_string()))
+        })
+        .collect()
+}
+
+/// Applies a users version: every user of it saved with their hash, in one transaction.
+pub fn apply_users(ledger: &mut Ledger, v: &Version) -> Result<usize, StoreError> {
+    let digest = records::hex(&<sha2::Sha256 as sha2::Digest>::digest(v.body.as_bytes()));
+    if digest != v.sha256 {
+        return Err(StoreError::BadVersion { version: v.version, detail: "its digest does not match".into() });
+    }
+    let users = parse_users(&v.body).map_err(|detail| StoreError::BadVersion { version: v.version, detail })?;
+    ledger.save_users(&users, &format!("{USERS_SOURCE}{} sha256:{digest}", v.version), chrono::Utc::now())?;
+    Ok(users.len())
 }
 
 /// Applies a catalog version: its CSV checked as an import is, then saved with its journal entry
@@ -155,6 +208,8 @@ pub struct Synced {
     pub head: i64,
     /// The catalog version applied, if a newer one was.
     pub catalog: Option<i64>,
+    /// The users version applied, if a newer one was.
+    pub users: Option<i64>,
 }
 
 /// Ships what waits, applies the newest catalog version, and ships that too.
@@ -166,18 +221,22 @@ pub fn sync(
 ) -> Result<Synced, StoreError> {
     let record = |seq: i64, hash: &[u8]| ack.write(seq, hash);
     let mut head = ship(client, ledger, record)?;
-    let mut catalog = None;
-    let applied = applied_catalog(ledger)?;
+    let (mut catalog, mut users) = (None, None);
+    // Each kind from after the version this till applied of it (the numbers are shared).
+    let applied = applied_catalog(ledger)?.min(applied_users(ledger)?);
     for v in versions_after(client, applied)? {
-        if v.kind == "catalog" {
+        if v.kind == "catalog" && v.version > applied_catalog(ledger)? {
             apply_catalog(ledger, store, &v)?;
             catalog = Some(v.version);
+        } else if v.kind == "users" && v.version > applied_users(ledger)? {
+            apply_users(ledger, &v)?;
+            users = Some(v.version);
         }
     }
-    if catalog.is_some() {
+    if catalog.is_some() || users.is_some() {
         head = ship(client, ledger, record)?;
     }
-    Ok(Synced { head, catalog })
+    Ok(Synced { head, catalog, users })
 }
 
 /// The head office's last acknowledgement, kept beside the ledger, so that the till can say how

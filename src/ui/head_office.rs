@@ -36,9 +36,16 @@ pub enum Status {
 
 #[derive(Debug, Clone)]
 pub enum Msg {
-    /// A round of the shipper: the status, and a newer catalog version if there is one.
-    Shipped(Status, Option<ship::Version>),
-    Applied(Result<(i64, Handed<Arc<Catalog>>), String>),
+    /// A round of the shipper: the status, and the newer versions there are (catalog, users).
+    Shipped(Status, Vec<ship::Version>),
+    Applied(Result<Handed<Applied>, String>),
+}
+
+/// What a version changed at the counter: the catalog rebuilt, the users read again.
+pub struct Applied {
+    pub versions: Vec<i64>,
+    pub catalog: Option<Arc<Catalog>>,
+    pub users: Option<Vec<crate::auth::User>>,
 }
 
 /// The shipper's rounds, as messages.
@@ -67,70 +74,96 @@ fn round(
     head_office: &HeadOffice,
     ack: &ship::AckFile,
     client: &mut Option<postgres::Client>,
-) -> (Status, Option<ship::Version>) {
-    let Ok(ledger) = Ledger::open_read_only(ledger_path) else { return (Status::Unknown, None) };
+) -> (Status, Vec<ship::Version>) {
+    let Ok(ledger) = Ledger::open_read_only(ledger_path) else { return (Status::Unknown, Vec::new()) };
     let ours = ledger.head().ok().flatten().map_or(0, |h| h.seq);
     let unreachable = || Status::Unreachable((ours - ack.seq()).max(0));
     if client.as_ref().is_none_or(|c| c.is_closed()) {
         *client = store::connect(&head_office.url, head_office.password_file.as_deref()).ok();
     }
-    let Some(c) = client.as_mut() else { return (unreachable(), None) };
+    let Some(c) = client.as_mut() else { return (unreachable(), Vec::new()) };
     match ship::ship(c, &ledger, |seq, hash| ack.write(seq, hash)) {
         Ok(head) => {
             let status = if head >= ours { Status::UpToDate } else { Status::Waiting(ours - head) };
-            let applied = ship::applied_catalog(&ledger).unwrap_or(0);
-            let version = ship::versions_after(c, applied).ok().and_then(|v| v.into_iter().find(|v| v.kind == "catalog"));
-            (status, version)
+            let catalog = ship::applied_catalog(&ledger).unwrap_or(i64::MAX);
+            let users = ship::applied_users(&ledger).unwrap_or(i64::MAX);
+            let newer = ship::versions_after(c, catalog.min(users))
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|v| match v.kind.as_str() {
+                    "catalog" => v.version > catalog,
+                    "users" => v.version > users,
+                    _ => false,
+                })
+                .collect();
+            (status, newer)
         }
-        Err(StoreError::Flagged(_) | StoreError::Refused(_)) => (Status::Flagged, None),
+        Err(StoreError::Flagged(_) | StoreError::Refused(_)) => (Status::Flagged, Vec::new()),
         Err(_) => {
             *client = None;
-            (unreachable(), None)
+            (unreachable(), Vec::new())
         }
     }
 }
 
 pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
     match msg {
-        Msg::Shipped(status, version) => {
+        Msg::Shipped(status, versions) => {
             till.head_office = status;
             // Between sales only: a cart keeps the prices it was rung up at.
             let idle = till.counter.sale().lines().is_empty() && till.posting.is_empty();
-            if let Some(v) = version
-                && idle
-                && !till.applying_catalog
-            {
+            if !versions.is_empty() && idle && !till.applying_catalog {
                 till.applying_catalog = true;
                 let store: StoreSettings = till.counter.store().clone();
                 let l = till.locale.clone();
                 return vec![till.devices.ledger.call(move |ledger| {
                     let mut ledger = workers::lock(ledger);
-                    let applied = ship::apply_catalog(&mut ledger, &store, &v)
-                        .map_err(|e| e.localized(&l))
-                        .and_then(|_| {
-                            let products = ledger.load_products().map_err(|e| e.localized(&l))?;
-                            Ok(Arc::new(Catalog::new(store.currency, products, store.embedded_barcodes.clone())))
-                        })
-                        .map(|catalog| (v.version, Handed::new(catalog)));
+                    let applied = apply(&mut ledger, &store, &versions).map_err(|e| e.localized(&l)).map(Handed::new);
                     Message::HeadOffice(Msg::Applied(applied))
                 })];
             }
         }
         Msg::Applied(result) => {
             till.applying_catalog = false;
-            match result {
-                Ok((version, catalog)) => {
-                    if let Some(catalog) = catalog.take() {
+            match result.map(|h| h.take()) {
+                Ok(Some(applied)) => {
+                    if let Some(catalog) = applied.catalog {
                         till.counter.set_catalog(catalog);
                     }
+                    if let Some(users) = applied.users {
+                        till.users = users;
+                    }
                     let l = till.locale.clone();
-                    till.info(rust_i18n::t!("store.catalog_applied", locale = &l, version = version).into_owned());
+                    let versions = applied.versions.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+                    till.info(rust_i18n::t!("store.versions_applied", locale = &l, versions = versions).into_owned());
                 }
+                Ok(None) => {}
                 Err(e) => till.error(e),
             }
         }
     }
     Vec::new()
+}
+
+/// Applies the versions the shipper brought, each in its own transaction, on the ledger's worker.
+fn apply(ledger: &mut Ledger, store: &StoreSettings, versions: &[ship::Version]) -> Result<Applied, StoreError> {
+    let mut applied = Applied { versions: Vec::new(), catalog: None, users: None };
+    for v in versions {
+        match v.kind.as_str() {
+            "catalog" => {
+                ship::apply_catalog(ledger, store, v)?;
+                let products = ledger.load_products()?;
+                applied.catalog = Some(Arc::new(Catalog::new(store.currency, products, store.embedded_barcodes.clone())));
+            }
+            "users" => {
+                ship::apply_users(ledger, v)?;
+                applied.users = Some(ledger.users()?);
+            }
+            _ => continue,
+        }
+        applied.versions.push(v.version);
+    }
+    Ok(applied)
 }
 
 /// The status bar's words and whether they warn.
