@@ -631,12 +631,21 @@ pub fn test_head_office(url: &str, password_file: &str, register: &str, locale: 
     let mut client = crate::store::connect(url.trim(), file).map_err(|e| e.localized(locale))?;
     let held = crate::store::ship::held_head(&mut client).map_err(|e| e.localized(locale))?;
     if held.register != register.trim() {
-        return Err(crate::store::StoreError::WrongRegister { ours: register.trim().to_string(), theirs: held.register }
-            .localized(locale));
+        return Err(crate::store::StoreError::WrongRegister {
+            ours: register.trim().to_string(),
+            theirs: held.register,
+        }
+        .localized(locale));
     }
     if let Some(flag) = held.flag {
         return Err(crate::store::StoreError::Flagged(flag).localized(locale));
     }
-    Ok(rust_i18n::t!("store.reachable", locale = locale, register = &held.register, store = &held.store, seq = held.seq)
-        .into_owned())
+    Ok(rust_i18n::t!(
+        "store.reachable",
+        locale = locale,
+        register = &held.register,
+        store = &held.store,
+        seq = held.seq
+    )
+    .into_owned())
 }

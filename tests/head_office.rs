@@ -24,32 +24,45 @@ impl Till {
     fn new(cluster: &Cluster, register: &str) -> Till {
         let dir = tempfile::tempdir().unwrap();
         let password = dir.path().join("head-office.password");
-        let out = in_english(dir.path(), &[
-            "store",
-            "add-register",
-            register,
-            "--url",
-            &cluster.admin_url(),
-            "--password-out",
-            password.to_str().unwrap(),
-        ], "");
+        let out = in_english(
+            dir.path(),
+            &[
+                "store",
+                "add-register",
+                register,
+                "--url",
+                &cluster.admin_url(),
+                "--password-out",
+                password.to_str().unwrap(),
+            ],
+            "",
+        );
         assert!(out.status.success(), "{}", text(&out));
         let role = till::store::role_name("1", register);
-        let settings = till::config::settings::template().replace("register = \"R1\"", &format!("register = \"{register}\""))
+        let settings = till::config::settings::template()
+            .replace("register = \"R1\"", &format!("register = \"{register}\""))
             + &format!(
                 "\n[head_office]\nurl = \"{}\"\npassword_file = \"{}\"\n",
                 cluster.register_url(&role),
                 password.display()
             );
         std::fs::write(dir.path().join("till.toml"), settings).unwrap();
-        let added = in_english(dir.path(), &["users", "add", "ins", "--name", "Installer", "--role", "installer"], &format!("{INSTALLER_PIN}\n"));
+        let added = in_english(
+            dir.path(),
+            &["users", "add", "ins", "--name", "Installer", "--role", "installer"],
+            &format!("{INSTALLER_PIN}\n"),
+        );
         assert!(added.status.success(), "{}", text(&added));
         let till = Till { dir, register: register.to_string() };
         // The day is opened at the till, with its float.
         let mut ledger = till.ledger();
         let now = chrono::Utc::now();
         ledger
-            .open_day(till::money::Money::from_minor(50_000, till::money::Currency::CNY).unwrap(), now.date_naive(), now)
+            .open_day(
+                till::money::Money::from_minor(50_000, till::money::Currency::CNY).unwrap(),
+                now.date_naive(),
+                now,
+            )
             .unwrap();
         till
     }
@@ -86,8 +99,9 @@ impl Till {
     fn figures(&self) -> (i64, i64, i64, Vec<(String, i64)>) {
         let c = rusqlite::Connection::open(self.ledger_path()).unwrap();
         let entries = c.query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0)).unwrap();
-        let (sales, total) =
-            c.query_row("SELECT COUNT(*), COALESCE(SUM(total_minor), 0) FROM sales", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let (sales, total) = c
+            .query_row("SELECT COUNT(*), COALESCE(SUM(total_minor), 0) FROM sales", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
         let tenders = c
             .prepare("SELECT kind, SUM(amount_minor) FROM payments GROUP BY kind ORDER BY kind")
             .unwrap()
@@ -107,9 +121,10 @@ fn held(client: &mut postgres::Client, register: &str) -> (i64, i64, i64, Vec<(S
         .query_one("SELECT count(*), coalesce(sum(total), 0)::bigint FROM till.sales WHERE register = $1", &[&register])
         .unwrap();
     let tenders = client
-        .query("SELECT kind, sum(amount)::bigint FROM till.payments WHERE register = $1 GROUP BY kind ORDER BY kind", &[
-            &register,
-        ])
+        .query(
+            "SELECT kind, sum(amount)::bigint FROM till.payments WHERE register = $1 GROUP BY kind ORDER BY kind",
+            &[&register],
+        )
         .unwrap()
         .into_iter()
         .map(|r| (r.get(0), r.get(1)))
@@ -490,7 +505,10 @@ fn the_stores_users_are_published_once_and_every_till_takes_them() {
     assert!(verify.status.success(), "{}", text(&verify));
     // A version that is not users is refused whole, and changes nothing.
     admin
-        .execute("INSERT INTO till.versions(kind, body, sha256) VALUES ('users', 'x\ty', encode(sha256('x\ty'), 'hex'))", &[])
+        .execute(
+            "INSERT INTO till.versions(kind, body, sha256) VALUES ('users', 'x\ty', encode(sha256('x\ty'), 'hex'))",
+            &[],
+        )
         .unwrap();
     let refused = r2.sync();
     assert!(!refused.status.success() && text(&refused).contains("version 2"), "{}", text(&refused));

@@ -126,3 +126,35 @@ pub fn percentile(sorted_ns: &[u128], p: f64) -> u128 {
 pub fn qty(milli: i64) -> Decimal {
     Decimal::new(milli, 3)
 }
+
+/// A ledger of `n` random cash sales, each through a sale in progress as at the counter (three
+/// entries a sale), built once and kept on a tmpfs where there is one: what a till that was
+/// offline for a while has to ship.
+pub fn counter_sales_ledger(n: u32) -> std::path::PathBuf {
+    use till::config::StoreSettings;
+    use till::ledger::{Ledger, PostContext};
+    let base = if std::path::Path::new("/dev/shm").is_dir() {
+        std::path::PathBuf::from("/dev/shm/till-bench")
+    } else {
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("till-bench")
+    };
+    let dir = base.join(format!("counter-sales-{n}-v1"));
+    let path = dir.join("ledger.db");
+    if dir.join("complete").exists() {
+        return path;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = StoreSettings::demo();
+    let mut ledger = Ledger::open(&path, "R1", store.currency).unwrap();
+    let catalog = till::demo::load_catalog(&mut ledger, &store, true).unwrap();
+    let mut rng = Rng::new(u64::from(n));
+    let ctx = PostContext { cashier: "bench".into(), training: false };
+    for _ in 0..n {
+        let mut sale = till::simulate::random_paid_sale(&catalog, &store.sale_settings(), &mut rng).unwrap();
+        let id = ledger.save_in_progress(None, "bench", &sale, chrono::Utc::now()).unwrap();
+        ledger.post_in_progress(id, &mut sale, &ctx, chrono::Utc::now()).unwrap();
+    }
+    std::fs::write(dir.join("complete"), "").unwrap();
+    path
+}

@@ -241,7 +241,8 @@ pub struct ReportRow {
 
 fn report_rows(d: &office::StoreDay, locale: &str) -> Vec<ReportRow> {
     let currency = d.currency.as_deref().and_then(|c| Currency::from_code(c).ok()).unwrap_or(Currency::CNY);
-    let m = |minor: i64| Money::from_minor(minor, currency).map(|m| m.to_string()).unwrap_or_else(|_| minor.to_string());
+    let m =
+        |minor: i64| Money::from_minor(minor, currency).map(|m| m.to_string()).unwrap_or_else(|_| minor.to_string());
     let mut rows = Vec::new();
     let mut push = |section, label: String, value: String| rows.push(ReportRow { section, label, value });
     for r in &d.registers {
@@ -250,26 +251,20 @@ fn report_rows(d: &office::StoreDay, locale: &str) -> Vec<ReportRow> {
             None => t!("store.report.not_closed", locale = locale).into_owned(),
         };
         push("registers", r.register.clone(), z);
-        push(
-            "registers",
-            t!("store.report.sales", locale = locale).into_owned(),
-            format!("{}  {}", r.sales, m(r.net)),
-        );
+        push("registers", t!("store.report.sales", locale = locale).into_owned(), format!("{}  {}", r.sales, m(r.net)));
         let terminal = match r.card_terminal {
             Some(total) if total == r.card_ledger => {
                 t!("store.report.terminal_agrees", locale = locale, amount = m(total)).into_owned()
             }
-            Some(total) => t!(
-                "store.report.terminal_differs",
-                locale = locale,
-                ledger = m(r.card_ledger),
-                terminal = m(total)
-            )
-            .into_owned(),
+            Some(total) => {
+                t!("store.report.terminal_differs", locale = locale, ledger = m(r.card_ledger), terminal = m(total))
+                    .into_owned()
+            }
             None => t!("store.report.terminal_none", locale = locale, ledger = m(r.card_ledger)).into_owned(),
         };
         push("registers", t!("store.report.terminal", locale = locale).into_owned(), terminal);
-        let drawer = r.drawer_difference.map_or_else(|| t!("store.report.not_counted", locale = locale).into_owned(), m);
+        let drawer =
+            r.drawer_difference.map_or_else(|| t!("store.report.not_counted", locale = locale).into_owned(), m);
         push("registers", t!("store.report.drawer", locale = locale).into_owned(), drawer);
         if let Some(flag) = &r.flag {
             push("registers", t!("store.report.flagged", locale = locale).into_owned(), flag.clone());

@@ -548,22 +548,76 @@ impl Ledger {
     /// Up to `limit` entries after `after`, in order, as the chain hashes them: what the head
     /// office is shipped (it checks each link and hash again).
     pub fn entries_after(&self, after: i64, limit: usize) -> Result<Vec<ChainEntry>, LedgerError> {
-        let mut stmt = self.conn.prepare_cached("SELECT seq, prev_hash, hash FROM journal WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, prev_hash, hash, kind FROM journal WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
         let heads = stmt
-            .query_map(rusqlite::params![after, limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<Vec<(i64, Vec<u8>, Vec<u8>)>, _>>()?;
+            .query_map(rusqlite::params![after, limit as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?))
+            })?
+            .collect::<Result<Vec<(i64, Vec<u8>, Vec<u8>, String)>, _>>()?;
+        let mut sales = heads.iter().filter(|h| h.3 == "sale" || h.3 == "refund").map(|h| h.0);
+        let receipts = match (sales.clone().next(), sales.next_back()) {
+            (Some(first), Some(last)) => self.receipts_between(first, last)?,
+            _ => std::collections::HashMap::new(),
+        };
         heads
             .into_iter()
-            .map(|(seq, prev_hash, hash)| {
-                let canonical = verify::canonical_bytes(&self.conn, seq)?.unwrap_or_default();
+            .map(|(seq, prev_hash, hash, _)| {
+                let canonical =
+                    verify::canonical_bytes_with(&self.conn, seq, receipts.get(&seq).copied())?.unwrap_or_default();
                 Ok(ChainEntry { seq, prev_hash, hash, canonical })
             })
             .collect()
     }
 
+    /// The receipts of the sales whose entries lie in `first..=last`, by seq. Receipts are numbered
+    /// in the order their entries are posted, so the first is found by halving the receipts (the
+    /// table's rowid) and the rest follow in order; a sale this misses is looked up by its seq.
+    fn receipts_between(&self, first: i64, last: i64) -> Result<std::collections::HashMap<i64, i64>, LedgerError> {
+        let mut at = self
+            .conn
+            .prepare_cached("SELECT receipt_no, seq FROM sales WHERE receipt_no >= ?1 ORDER BY receipt_no LIMIT 1")?;
+        let (mut lo, mut hi): (i64, i64) = self.conn.query_row(
+            "SELECT COALESCE(MIN(receipt_no), 0), COALESCE(MAX(receipt_no), -1) FROM sales",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        // The smallest receipt whose entry is at or after `first`.
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let found: Option<(i64, i64)> = at.query_row([mid], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+            match found {
+                // Every receipt up to this one is of an entry before `first`.
+                Some((receipt, seq)) if seq < first => lo = receipt + 1,
+                // The one sought is this one or before `mid` (none lies between them).
+                Some(_) => hi = mid,
+                None => break,
+            }
+        }
+        let mut out = std::collections::HashMap::new();
+        let mut rows =
+            self.conn.prepare_cached("SELECT receipt_no, seq FROM sales WHERE receipt_no >= ?1 ORDER BY receipt_no")?;
+        let mut rows = rows.query([lo])?;
+        while let Some(row) = rows.next()? {
+            let (receipt, seq): (i64, i64) = (row.get(0)?, row.get(1)?);
+            if seq > last {
+                break;
+            }
+            if seq >= first {
+                out.insert(seq, receipt);
+            }
+        }
+        Ok(out)
+    }
+
     /// The hash of entry `seq`, if the chain has it.
     pub fn entry_hash(&self, seq: i64) -> Result<Option<Vec<u8>>, LedgerError> {
-        Ok(self.conn.prepare_cached("SELECT hash FROM journal WHERE seq = ?1")?.query_row([seq], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .prepare_cached("SELECT hash FROM journal WHERE seq = ?1")?
+            .query_row([seq], |r| r.get(0))
+            .optional()?)
     }
 
     /// The newest value of `field` in an entry of `kind` that begins with `prefix` (how the head

@@ -149,15 +149,16 @@ impl Ledger {
         let day = super::current_day_of(&tx, self.currency)?.map(|d| d.day_no);
         let mut head = None;
         for user in users {
-            let (seq, hash) = super::append_in(&tx, &self.register, "user_saved", day, now, super::Content::InPayload, |h| {
-                let mut c = super::records::Canon::new(h);
-                c.field("user", &user.id)
-                    .field("name", &user.name)
-                    .field("role", role_code(user.role))
-                    .field("by", by)
-                    .field("pin_sha256", pin_digest(user.pin_hash()));
-                c.into_bytes()
-            })?;
+            let (seq, hash) =
+                super::append_in(&tx, &self.register, "user_saved", day, now, super::Content::InPayload, |h| {
+                    let mut c = super::records::Canon::new(h);
+                    c.field("user", &user.id)
+                        .field("name", &user.name)
+                        .field("role", role_code(user.role))
+                        .field("by", by)
+                        .field("pin_sha256", pin_digest(user.pin_hash()));
+                    c.into_bytes()
+                })?;
             tx.execute(
                 "INSERT INTO users(id, name, role, pin_hash) VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT(id) DO UPDATE SET name = excluded.name, role = excluded.role, \

@@ -102,6 +102,11 @@ impl StoreError {
 impl From<postgres::Error> for StoreError {
     fn from(e: postgres::Error) -> Self {
         match e.as_db_error() {
+            // The server shutting down (57P0x) or the connection failing (08xxx) is an outage,
+            // not a refusal: the till ships again when the head office is back.
+            Some(db) if db.code().code().starts_with("57") || db.code().code().starts_with("08") => {
+                StoreError::Unreachable(db.message().to_string())
+            }
             Some(db) => StoreError::Database(db.message().to_string()),
             None => StoreError::Unreachable(e.to_string()),
         }
@@ -127,7 +132,9 @@ pub fn connect(url: &str, password_file: Option<&Path>) -> Result<postgres::Clie
                 "verify-full" => {}
                 "disable" => no_tls = true,
                 other => {
-                    return Err(StoreError::BadUrl(format!("sslmode={other} (verify-full is the only one the till uses)")));
+                    return Err(StoreError::BadUrl(format!(
+                        "sslmode={other} (verify-full is the only one the till uses)"
+                    )));
                 }
             },
             "sslrootcert" => root_file = Some(PathBuf::from(value)),

@@ -72,9 +72,10 @@ fn new_password() -> String {
 pub fn publish_catalog(client: &mut Client, csv: &str) -> Result<i64, StoreError> {
     let digest = records::hex(&<sha2::Sha256 as sha2::Digest>::digest(csv.as_bytes()));
     Ok(client
-        .query_one("INSERT INTO till.versions(kind, body, sha256) VALUES ('catalog', $1, $2) RETURNING version", &[
-            &csv, &digest,
-        ])?
+        .query_one(
+            "INSERT INTO till.versions(kind, body, sha256) VALUES ('catalog', $1, $2) RETURNING version",
+            &[&csv, &digest],
+        )?
         .get(0))
 }
 
@@ -86,9 +87,10 @@ pub fn publish_users(client: &mut Client, users: &[crate::auth::User]) -> Result
     }
     let digest = records::hex(&<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes()));
     Ok(client
-        .query_one("INSERT INTO till.versions(kind, body, sha256) VALUES ('users', $1, $2) RETURNING version", &[
-            &body, &digest,
-        ])?
+        .query_one(
+            "INSERT INTO till.versions(kind, body, sha256) VALUES ('users', $1, $2) RETURNING version",
+            &[&body, &digest],
+        )?
         .get(0))
 }
 

@@ -216,6 +216,15 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                 ELSE replace(replace(replace(v, '\\', chr(1)), '\n', chr(10)), chr(1), '\') END
 $$;
 
+-- Stops a shipment: a part of an entry this head office cannot read (called where a row does not
+-- have the form it must, so the check costs nothing more than the read).
+CREATE FUNCTION till.refuse(why text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '%', why;
+END
+$$;
+
 -- An optional value: "-" is none.
 CREATE FUNCTION till.opt(v text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT NULLIF(v, '-') $$;
@@ -248,7 +257,13 @@ $$;
 -- Returns the status ('ok', 'refused', 'flagged', 'gap'), the head held after it and a detail.
 CREATE FUNCTION till.ingest(p_seq bigint[], p_prev bytea[], p_hash bytea[], p_canonical bytea[])
 RETURNS TABLE (status text, head_seq bigint, head_hash bytea, detail text)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- The acknowledgement need not be on disk before it is given: a till always asks where to resume
+-- and keeps every entry, so a shipment the server lost in a crash is simply shipped again.
+SET synchronous_commit = off
+-- The planner guesses a thousand lines a sale and would compile each statement for seconds: a
+-- shipment's statements are short, so no JIT.
+SET jit = off AS $$
 DECLARE
     r       till.registers%ROWTYPE;
     bad     record;
@@ -273,29 +288,33 @@ BEGIN
     DROP TABLE IF EXISTS pg_temp.ingest_batch;
     CREATE TEMP TABLE ingest_batch ON COMMIT DROP AS
     SELECT u.ord, u.seq, u.prev, u.hash, u.canonical,
-           split_part(t.text, E'\n', 2) AS seq_line,
-           till.unescape(substr(split_part(t.text, E'\n', 3), 10)) AS register_field,
-           split_part(t.text, E'\n', 3) LIKE 'register=%' AS register_line,
-           substr(split_part(t.text, E'\n', 4), 6) AS kind,
-           till.opt(substr(split_part(t.text, E'\n', 5), 5))::bigint AS day_no,
-           till.unescape(substr(split_part(t.text, E'\n', 6), 4)) AS recorded_at,
+           x.h[2] AS seq_line,
+           till.unescape(substr(x.h[3], 10)) AS register_field,
+           x.h[1] LIKE 'v=%' AND x.h[3] LIKE 'register=%' AND x.h[4] LIKE 'kind=%' AND x.h[5] LIKE 'day=%'
+               AND x.h[6] LIKE 'at=%' AS register_line,
+           substr(x.h[4], 6) AS kind,
+           till.opt(substr(x.h[5], 5))::bigint AS day_no,
+           till.unescape(substr(x.h[6], 4)) AS recorded_at,
            t.text
-    FROM unnest(p_seq, p_prev, p_hash, p_canonical) WITH ORDINALITY AS u(seq, prev, hash, canonical, ord)
-    CROSS JOIN LATERAL (SELECT convert_from(u.canonical, 'UTF8') AS text) t;
+      FROM unnest(p_seq, p_prev, p_hash, p_canonical) WITH ORDINALITY AS u(seq, prev, hash, canonical, ord)
+     -- `OFFSET 0`: each entry decoded and its header split once, not once a column.
+     CROSS JOIN LATERAL (SELECT convert_from(u.canonical, 'UTF8') AS text OFFSET 0) t
+     CROSS JOIN LATERAL (SELECT string_to_array(left(t.text, 1024), E'\n') AS h OFFSET 0) x;
 
-    -- Entries held already: the same bytes, or the ledger was rewritten after it shipped them.
-    SELECT b.seq INTO bad FROM ingest_batch b
-    JOIN till.journal j ON j.store = r.store AND j.register = r.register AND j.seq = b.seq
-    WHERE j.hash <> b.hash OR j.canonical <> b.canonical
-    ORDER BY b.seq LIMIT 1;
-    IF FOUND THEN
-        UPDATE till.registers SET flagged_at = now(),
-               flag_reason = format('entry %s differs from the one shipped before: the ledger was rewritten', bad.seq)
-        WHERE store = r.store AND register = r.register;
-        RETURN QUERY SELECT 'refused'::text, r.head_seq, r.head_hash,
-            format('entry %s differs from the one shipped before: the ledger was rewritten', bad.seq);
-        RETURN;
-    END IF;
+    -- Entries held already (the one held last, shipped again on purpose): the same bytes, or the
+    -- ledger was rewritten after it shipped them. One primary-key look-up each.
+    FOR bad IN SELECT b.seq, b.hash, b.canonical FROM ingest_batch b WHERE b.seq <= r.head_seq ORDER BY b.seq LOOP
+        IF NOT EXISTS (SELECT 1 FROM till.journal j
+                        WHERE j.store = r.store AND j.register = r.register AND j.seq = bad.seq
+                          AND j.hash = bad.hash AND j.canonical = bad.canonical) THEN
+            UPDATE till.registers SET flagged_at = now(),
+                   flag_reason = format('entry %s differs from the one shipped before: the ledger was rewritten', bad.seq)
+            WHERE store = r.store AND register = r.register;
+            RETURN QUERY SELECT 'refused'::text, r.head_seq, r.head_hash,
+                format('entry %s differs from the one shipped before: the ledger was rewritten', bad.seq);
+            RETURN;
+        END IF;
+    END LOOP;
     DELETE FROM ingest_batch b WHERE b.seq <= r.head_seq;
 
     -- New entries: from head + 1 on, without a gap, each linked to the one before.
@@ -340,45 +359,70 @@ BEGIN
     SELECT r.store, r.register, b.seq, b.kind, b.day_no, b.recorded_at, b.prev, b.hash, b.canonical
       FROM ingest_batch b ORDER BY b.ord;
 
-    -- The fields of the entries that have rows here, each in its place in the entry; `grp` counts
-    -- the sale's lines and tenders (each begins with its `line` or `tender` field).
+    -- The fields of the entries with a few rows a day (days, Zs, card results, counts...).
     DROP TABLE IF EXISTS pg_temp.ingest_fields;
     CREATE TEMP TABLE ingest_fields ON COMMIT DROP AS
-    SELECT x.seq, x.kind, x.day_no, x.k, x.v,
-           sum(CASE WHEN x.k IN ('line', 'tender') THEN 1 ELSE 0 END) OVER (PARTITION BY x.seq ORDER BY x.ord) AS grp
-      FROM (SELECT b.seq, b.kind, b.day_no, f.ord, split_part(f.line, '=', 1) AS k,
-                   till.unescape(substr(f.line, strpos(f.line, '=') + 1)) AS v
-              FROM ingest_batch b
-             CROSS JOIN LATERAL string_to_table(b.text, E'\n') WITH ORDINALITY AS f(line, ord)
-             WHERE b.kind IN ('sale', 'refund', 'day_open', 'day_close', 'card_result', 'drawer_count',
-                              'cash_in', 'cash_out', 'terminal_eod')
-               AND f.ord > 6 AND f.line <> '') x;
-
+    SELECT b.seq, b.kind, b.day_no, split_part(f.line, '=', 1) AS k,
+           till.unescape(substr(f.line, strpos(f.line, '=') + 1)) AS v
+      FROM ingest_batch b
+     CROSS JOIN LATERAL string_to_table(b.text, E'\n') WITH ORDINALITY AS f(line, ord)
+     WHERE b.kind IN ('day_open', 'day_close', 'card_result', 'drawer_count', 'cash_in', 'cash_out', 'terminal_eod')
+       AND f.ord > 6 AND f.line <> '';
     INSERT INTO till.business_days (store, register, day_no, business_date, float_minor, opened_seq)
     SELECT r.store, r.register, f.day_no, max(f.v) FILTER (WHERE f.k = 'business_date')::date,
            max(f.v) FILTER (WHERE f.k = 'float')::bigint, f.seq
       FROM ingest_fields f WHERE f.kind = 'day_open' GROUP BY f.seq, f.day_no;
 
+    -- A sale's canonical bytes in three parts: its own fields, then its lines (each begins
+    -- `line=`), then its tenders (each `tender=`). The order of the fields is fixed: each part must
+    -- have every key in its place or the shipment is refused — a form this head office does not
+    -- know is never half read — and is then read by position. (`OFFSET 0` keeps each split done
+    -- once a row, not once a column.)
+    DROP TABLE IF EXISTS pg_temp.ingest_parts;
+    CREATE TEMP TABLE ingest_parts ON COMMIT DROP AS
+    SELECT b.seq, b.day_no, d.business_date, string_to_array(q.head, E'\n') AS h,
+           CASE WHEN q.t = 0 THEN rtrim(q.rest, E'\n') ELSE substr(q.rest, 1, q.t - 1) END AS lines,
+           CASE WHEN q.t = 0 THEN NULL ELSE rtrim(substr(q.rest, q.t + 8), E'\n') END AS tenders
+      FROM ingest_batch b
+     CROSS JOIN LATERAL (SELECT strpos(b.text, E'\nline=') AS at OFFSET 0) l
+     CROSS JOIN LATERAL (SELECT x.head, x.rest, strpos(x.rest, E'\ntender=') AS t
+                           FROM (SELECT substr(b.text, 1, l.at - 1) AS head, substr(b.text, l.at + 6) AS rest
+                                 OFFSET 0) x OFFSET 0) q
+      LEFT JOIN till.business_days d ON d.store = r.store AND d.register = r.register AND d.day_no = b.day_no
+     WHERE b.kind IN ('sale', 'refund');
+    IF EXISTS (SELECT 1 FROM ingest_parts p
+                WHERE NOT (cardinality(p.h) = 20 AND p.h[1] LIKE 'v=%' AND p.h[2] LIKE 'seq=%' AND p.h[3] LIKE 'register=%'
+                      AND p.h[4] LIKE 'kind=%' AND p.h[5] LIKE 'day=%' AND p.h[6] LIKE 'at=%'
+                      AND p.h[7] LIKE 'receipt=%' AND p.h[8] LIKE 'sale_day=%' AND p.h[9] LIKE 'sale_kind=%'
+                      AND p.h[10] LIKE 'refund_of=%' AND p.h[11] LIKE 'currency=%' AND p.h[12] LIKE 'tax_included=%'
+                      AND p.h[13] LIKE 'gross=%' AND p.h[14] LIKE 'discount=%' AND p.h[15] LIKE 'tax=%'
+                      AND p.h[16] LIKE 'total=%' AND p.h[17] LIKE 'rounding=%' AND p.h[18] LIKE 'cashier=%'
+                      AND p.h[19] LIKE 'training=%' AND p.h[20] LIKE 'completed_at=%')) THEN
+        RAISE EXCEPTION 'a sale of this shipment is not in the form this head office reads';
+    END IF;
+
     DROP TABLE IF EXISTS pg_temp.ingest_sales;
     CREATE TEMP TABLE ingest_sales ON COMMIT DROP AS
-    SELECT f.seq, f.day_no, d.business_date,
-           max(f.v) FILTER (WHERE f.k = 'receipt')::bigint AS receipt_no,
-           max(f.v) FILTER (WHERE f.k = 'sale_kind') AS kind,
-           till.opt(max(f.v) FILTER (WHERE f.k = 'refund_of'))::bigint AS refund_of,
-           max(f.v) FILTER (WHERE f.k = 'currency') AS currency,
-           max(f.v) FILTER (WHERE f.k = 'tax_included') = '1' AS tax_included,
-           max(f.v) FILTER (WHERE f.k = 'gross')::bigint AS gross,
-           max(f.v) FILTER (WHERE f.k = 'discount')::bigint AS discount,
-           max(f.v) FILTER (WHERE f.k = 'tax')::bigint AS tax,
-           max(f.v) FILTER (WHERE f.k = 'total')::bigint AS total,
-           max(f.v) FILTER (WHERE f.k = 'rounding')::bigint AS rounding,
-           max(f.v) FILTER (WHERE f.k = 'cashier') AS cashier,
-           max(f.v) FILTER (WHERE f.k = 'training') = '1' AS training,
-           max(f.v) FILTER (WHERE f.k = 'completed_at') AS completed_at
-      FROM ingest_fields f
-      JOIN till.business_days d ON d.store = r.store AND d.register = r.register AND d.day_no = f.day_no
-     WHERE f.kind IN ('sale', 'refund') AND f.grp = 0
-     GROUP BY f.seq, f.day_no, d.business_date;
+    SELECT p.seq, p.day_no, p.business_date,
+           substr(p.h[7], 9)::bigint AS receipt_no,
+           till.unescape(substr(p.h[9], 11)) AS kind,
+           till.opt(substr(p.h[10], 11))::bigint AS refund_of,
+           till.unescape(substr(p.h[11], 10)) AS currency,
+           till.unescape(substr(p.h[12], 14)) = '1' AS tax_included,
+           substr(p.h[13], 7)::bigint AS gross,
+           substr(p.h[14], 10)::bigint AS discount,
+           substr(p.h[15], 5)::bigint AS tax,
+           substr(p.h[16], 7)::bigint AS total,
+           substr(p.h[17], 10)::bigint AS rounding,
+           till.unescape(substr(p.h[18], 9)) AS cashier,
+           till.unescape(substr(p.h[19], 10)) = '1' AS training,
+           till.unescape(substr(p.h[20], 14)) AS completed_at
+      FROM ingest_parts p WHERE p.business_date IS NOT NULL;
+    -- Every sale must land in the tables: one whose business day is not held here is refused
+    -- (the shipment rolls back and comes again), never dropped.
+    IF (SELECT count(*) FROM ingest_sales) <> (SELECT count(*) FROM ingest_batch WHERE kind IN ('sale', 'refund')) THEN
+        RAISE EXCEPTION 'a sale of this shipment has no business day held here';
+    END IF;
 
     FOR month IN SELECT DISTINCT date_trunc('month', s.business_date)::date FROM ingest_sales s LOOP
         PERFORM till.ensure_month(month);
@@ -393,48 +437,41 @@ BEGIN
     INSERT INTO till.sale_lines (store, register, seq, business_date, line_no, sku, name_zh, name_en, qty_milli,
                                  unit_price, sold_by, tax_class, tax_rate, gross, line_discount, sale_discount,
                                  amount, tax, price_overridden, refund_of_receipt, refund_of_line)
-    SELECT r.store, r.register, f.seq, s.business_date,
-           max(f.v) FILTER (WHERE f.k = 'line')::bigint,
-           max(f.v) FILTER (WHERE f.k = 'sku'),
-           max(f.v) FILTER (WHERE f.k = 'name_zh'),
-           max(f.v) FILTER (WHERE f.k = 'name_en'),
-           max(f.v) FILTER (WHERE f.k = 'qty_milli')::bigint,
-           max(f.v) FILTER (WHERE f.k = 'unit_price')::bigint,
-           max(f.v) FILTER (WHERE f.k = 'sold_by'),
-           max(f.v) FILTER (WHERE f.k = 'tax_class'),
-           max(f.v) FILTER (WHERE f.k = 'tax_rate')::numeric,
-           max(f.v) FILTER (WHERE f.k = 'gross')::bigint,
-           max(f.v) FILTER (WHERE f.k = 'line_discount')::bigint,
-           max(f.v) FILTER (WHERE f.k = 'sale_discount')::bigint,
-           max(f.v) FILTER (WHERE f.k = 'amount')::bigint,
-           max(f.v) FILTER (WHERE f.k = 'line_tax')::bigint,
-           max(f.v) FILTER (WHERE f.k = 'price_overridden') = '1',
-           till.opt(max(f.v) FILTER (WHERE f.k = 'refund_of_receipt'))::bigint,
-           till.opt(max(f.v) FILTER (WHERE f.k = 'refund_of_line'))::bigint
-      FROM ingest_fields f JOIN ingest_sales s ON s.seq = f.seq
-     WHERE f.grp > 0
-     GROUP BY f.seq, f.grp, s.business_date
-    HAVING count(*) FILTER (WHERE f.k = 'line') = 1;
+    SELECT r.store, r.register, l.seq, l.business_date, l.a[1]::bigint,
+           till.unescape(substr(l.a[2], 5)), till.unescape(substr(l.a[3], 9)), till.unescape(substr(l.a[4], 9)),
+           substr(l.a[5], 11)::bigint, substr(l.a[6], 12)::bigint,
+           till.unescape(substr(l.a[7], 9)), till.unescape(substr(l.a[8], 11)), substr(l.a[9], 10)::numeric,
+           substr(l.a[10], 7)::bigint, substr(l.a[11], 15)::bigint, substr(l.a[12], 15)::bigint,
+           substr(l.a[13], 8)::bigint, substr(l.a[14], 10)::bigint, till.unescape(substr(l.a[15], 18)) = '1',
+           till.opt(substr(l.a[16], 19))::bigint, till.opt(substr(l.a[17], 16))::bigint
+      FROM ingest_parts p
+     CROSS JOIN LATERAL string_to_table(p.lines, E'\nline=') AS c(chunk)
+     CROSS JOIN LATERAL (SELECT p.seq, p.business_date, string_to_array(c.chunk, E'\n') AS a OFFSET 0) l
+     -- Every line must have each key in its place; one that does not stops the shipment.
+     WHERE CASE WHEN cardinality(l.a) = 17 AND l.a[2] LIKE 'sku=%' AND l.a[3] LIKE 'name_zh=%'
+                 AND l.a[4] LIKE 'name_en=%' AND l.a[5] LIKE 'qty_milli=%' AND l.a[6] LIKE 'unit_price=%'
+                 AND l.a[7] LIKE 'sold_by=%' AND l.a[8] LIKE 'tax_class=%' AND l.a[9] LIKE 'tax_rate=%'
+                 AND l.a[10] LIKE 'gross=%' AND l.a[11] LIKE 'line_discount=%' AND l.a[12] LIKE 'sale_discount=%'
+                 AND l.a[13] LIKE 'amount=%' AND l.a[14] LIKE 'line_tax=%' AND l.a[15] LIKE 'price_overridden=%'
+                 AND l.a[16] LIKE 'refund_of_receipt=%' AND l.a[17] LIKE 'refund_of_line=%'
+                THEN true ELSE till.refuse('a sale''s line in this shipment is not in the form this head office reads') END;
 
     INSERT INTO till.payments (store, register, seq, business_date, tender_no, kind, amount, given, change,
                                reference, masked_pan, card_name, card_receipt, card_trace, terminal_id, aid)
-    SELECT r.store, r.register, f.seq, s.business_date,
-           max(f.v) FILTER (WHERE f.k = 'tender')::bigint,
-           max(f.v) FILTER (WHERE f.k = 'tender_kind'),
-           max(f.v) FILTER (WHERE f.k = 'amount')::bigint,
-           max(f.v) FILTER (WHERE f.k = 'given')::bigint,
-           max(f.v) FILTER (WHERE f.k = 'change')::bigint,
-           till.opt(max(f.v) FILTER (WHERE f.k = 'reference')),
-           till.opt(max(f.v) FILTER (WHERE f.k = 'masked_pan')),
-           till.opt(max(f.v) FILTER (WHERE f.k = 'card_name')),
-           till.opt(max(f.v) FILTER (WHERE f.k = 'card_receipt'))::bigint,
-           till.opt(max(f.v) FILTER (WHERE f.k = 'card_trace'))::bigint,
-           till.opt(max(f.v) FILTER (WHERE f.k = 'terminal_id')),
-           till.opt(max(f.v) FILTER (WHERE f.k = 'aid'))
-      FROM ingest_fields f JOIN ingest_sales s ON s.seq = f.seq
-     WHERE f.grp > 0
-     GROUP BY f.seq, f.grp, s.business_date
-    HAVING count(*) FILTER (WHERE f.k = 'tender') = 1;
+    SELECT r.store, r.register, l.seq, l.business_date, l.a[1]::bigint,
+           till.unescape(substr(l.a[2], 13)), substr(l.a[3], 8)::bigint, substr(l.a[4], 7)::bigint, substr(l.a[5], 8)::bigint,
+           till.opt(till.unescape(substr(l.a[6], 11))), till.opt(till.unescape(substr(l.a[7], 12))), till.opt(till.unescape(substr(l.a[8], 11))),
+           till.opt(substr(l.a[9], 14))::bigint, till.opt(substr(l.a[10], 12))::bigint,
+           till.opt(till.unescape(substr(l.a[11], 13))), till.opt(till.unescape(substr(l.a[12], 5)))
+      FROM ingest_parts p
+     CROSS JOIN LATERAL string_to_table(p.tenders, E'\ntender=') AS c(chunk)
+     CROSS JOIN LATERAL (SELECT p.seq, p.business_date, string_to_array(c.chunk, E'\n') AS a OFFSET 0) l
+     -- Every tender must have each key in its place; one that does not stops the shipment.
+     WHERE CASE WHEN cardinality(l.a) = 12 AND l.a[2] LIKE 'tender_kind=%' AND l.a[3] LIKE 'amount=%'
+                 AND l.a[4] LIKE 'given=%' AND l.a[5] LIKE 'change=%' AND l.a[6] LIKE 'reference=%'
+                 AND l.a[7] LIKE 'masked_pan=%' AND l.a[8] LIKE 'card_name=%' AND l.a[9] LIKE 'card_receipt=%'
+                 AND l.a[10] LIKE 'card_trace=%' AND l.a[11] LIKE 'terminal_id=%' AND l.a[12] LIKE 'aid=%'
+                THEN true ELSE till.refuse('a sale''s tender in this shipment is not in the form this head office reads') END;
 
     INSERT INTO till.card_results (store, register, seq, day_no, intent, outcome, result_code, amount, masked_pan,
                                    card_name, card_receipt, trace, terminal_id, card_type)

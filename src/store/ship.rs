@@ -60,25 +60,65 @@ pub fn ship(client: &mut Client, ledger: &Ledger, mut acked: impl FnMut(i64, &[u
     let mut from = (held.seq - 1).max(0);
     let mut head = held.seq;
     loop {
-        let batch = ledger.entries_after(from, BATCH)?;
-        let Some(last) = batch.last().map(|e| e.seq) else { return Ok(head) };
-        let (new_head, hash) = ingest(client, &batch)?;
-        // The head office has committed; a till stopped here learns it from the next ask.
-        crate::card::crash_point("ship_after_ingest");
-        acked(new_head, &hash);
-        if new_head >= ours {
-            return Ok(new_head);
-        }
-        if new_head <= head && last > head {
-            // The head office took nothing new and said why not (a gap it holds less than it
-            // said before): once more from what it holds now, then stop rather than loop.
-            if from == new_head {
-                return Err(StoreError::Refused(format!("the head office holds {new_head} and takes nothing after it")));
+        // The next batch is read from the ledger (a connection of its own, on a thread of its
+        // own) while the head office takes this one: the two halves of a shipment overlap.
+        let pass = std::thread::scope(|scope| -> Result<Pass, StoreError> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<ChainEntry>, StoreError>>(1);
+            let path = ledger.path().to_path_buf();
+            scope.spawn(move || {
+                let reader = match Ledger::open_read_only(&path) {
+                    Ok(r) => r,
+                    Err(e) => return drop(tx.send(Err(e.into()))),
+                };
+                let mut at = from;
+                loop {
+                    let batch = reader.entries_after(at, BATCH).map_err(StoreError::from);
+                    let last = batch.as_ref().ok().and_then(|b| b.last().map(|e| e.seq));
+                    let done = last.is_none();
+                    if tx.send(batch).is_err() || done {
+                        return;
+                    }
+                    at = last.unwrap_or(at);
+                }
+            });
+            for batch in rx {
+                let batch = batch?;
+                let Some(last) = batch.last().map(|e| e.seq) else { return Ok(Pass::Done(head)) };
+                let (new_head, hash) = ingest(client, &batch)?;
+                // The head office has committed; a till stopped here learns it from the next ask.
+                crate::card::crash_point("ship_after_ingest");
+                acked(new_head, &hash);
+                if new_head >= ours {
+                    return Ok(Pass::Done(new_head));
+                }
+                if new_head != last {
+                    // The head office holds less than was shipped up to (a gap answer): the
+                    // reader is ahead; start again from what the head office holds.
+                    return Ok(Pass::Again(new_head));
+                }
+                head = new_head;
+            }
+            Ok(Pass::Done(head))
+        })?;
+        match pass {
+            Pass::Done(h) => return Ok(h),
+            Pass::Again(h) if h == from => {
+                return Err(StoreError::Refused(format!("the head office holds {h} and takes nothing after it")));
+            }
+            Pass::Again(h) => {
+                head = h;
+                from = h;
             }
         }
-        head = new_head;
-        from = new_head;
     }
+}
+
+/// How a pass of the shipper ended.
+enum Pass {
+    /// Everything shipped; the head the head office holds.
+    Done(i64),
+    /// To be shipped again from this head.
+    Again(i64),
 }
 
 /// One shipment: `till.ingest`, and its answer.
@@ -129,9 +169,7 @@ pub fn applied_users(ledger: &Ledger) -> Result<i64, StoreError> {
 }
 
 fn version_in(journaled: Option<String>, prefix: &str) -> i64 {
-    journaled
-        .and_then(|s| s[prefix.len()..].split_whitespace().next().and_then(|n| n.parse().ok()))
-        .unwrap_or(0)
+    journaled.and_then(|s| s[prefix.len()..].split_whitespace().next().and_then(|n| n.parse().ok())).unwrap_or(0)
 }
 
 /// How the till journals a users version it applied (each user's `by`).

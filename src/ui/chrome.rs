@@ -205,7 +205,9 @@ fn status_bar(till: &Till) -> Element<'_, Message> {
     ]
     .spacing(12);
     let devices = match super::head_office::status_text(till.head_office, l) {
-        Some((words, warn)) => devices.push(text(words).size(SMALL).color(if warn { theme::WARN } else { theme::MUTED })),
+        Some((words, warn)) => {
+            devices.push(text(words).size(SMALL).color(if warn { theme::WARN } else { theme::MUTED }))
+        }
         None => devices,
     };
     let mut bar =

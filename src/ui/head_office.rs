@@ -153,7 +153,8 @@ fn apply(ledger: &mut Ledger, store: &StoreSettings, versions: &[ship::Version])
             "catalog" => {
                 ship::apply_catalog(ledger, store, v)?;
                 let products = ledger.load_products()?;
-                applied.catalog = Some(Arc::new(Catalog::new(store.currency, products, store.embedded_barcodes.clone())));
+                applied.catalog =
+                    Some(Arc::new(Catalog::new(store.currency, products, store.embedded_barcodes.clone())));
             }
             "users" => {
                 ship::apply_users(ledger, v)?;

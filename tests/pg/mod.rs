@@ -36,8 +36,8 @@ fn bin_dir() -> PathBuf {
     if let Some((_, dir)) = versions.pop() {
         return dir;
     }
-    let on_path = std::env::var_os("PATH")
-        .and_then(|paths| std::env::split_paths(&paths).find(|p| p.join("initdb").exists()));
+    let on_path =
+        std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).find(|p| p.join("initdb").exists()));
     on_path.expect("PostgreSQL's server binaries (initdb) are not installed: apt-get install postgresql")
 }
 
@@ -52,7 +52,12 @@ fn free_port() -> u16 {
 
 fn run(cmd: &mut Command) {
     let out = cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 impl Cluster {
@@ -115,7 +120,11 @@ impl Cluster {
 
     /// A register's url (its password goes in a file).
     pub fn register_url(&self, role: &str) -> String {
-        format!("postgres://{role}@127.0.0.1:{}/store?sslmode=verify-full&sslrootcert={}", self.port, self.ca().display())
+        format!(
+            "postgres://{role}@127.0.0.1:{}/store?sslmode=verify-full&sslrootcert={}",
+            self.port,
+            self.ca().display()
+        )
     }
 
     pub fn admin(&self) -> postgres::Client {
@@ -220,7 +229,8 @@ impl Drop for Cluster {
                 }
                 None => Command::new(program),
             };
-            let _ = cmd.args(["-D"]).arg(&data).args(["-m", "immediate", "stop"]).current_dir(self.root.path()).output();
+            let _ =
+                cmd.args(["-D"]).arg(&data).args(["-m", "immediate", "stop"]).current_dir(self.root.path()).output();
         }
     }
 }

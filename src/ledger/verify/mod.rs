@@ -284,14 +284,17 @@ fn payment_row(r: &Row<'_>) -> rusqlite::Result<(i64, PaymentRecord)> {
 
 /// Reads one posted sale with its lines and payments.
 pub(super) fn read_sale(conn: &Connection, receipt_no: i64) -> Result<SaleRecord, LedgerError> {
+    // Cached statements: a shipment reads thousands of sales one by one.
     let (seq, mut sale) = conn
-        .query_row(&format!("SELECT {SALE_COLUMNS} FROM sales WHERE receipt_no = ?1"), [receipt_no], sale_header)
+        .prepare_cached(&format!("SELECT {SALE_COLUMNS} FROM sales WHERE receipt_no = ?1"))?
+        .query_row([receipt_no], sale_header)
         .optional()?
         .ok_or(LedgerError::UnknownReceipt(receipt_no))?;
-    let mut stmt = conn.prepare(&format!("SELECT {LINE_COLUMNS} FROM sale_lines WHERE seq = ?1 ORDER BY line_no"))?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {LINE_COLUMNS} FROM sale_lines WHERE seq = ?1 ORDER BY line_no"))?;
     sale.lines = stmt.query_map([seq], line_row)?.map(|r| r.map(|(_, l)| l)).collect::<Result<_, _>>()?;
     let mut stmt =
-        conn.prepare(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE seq = ?1 ORDER BY tender_no"))?;
+        conn.prepare_cached(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE seq = ?1 ORDER BY tender_no"))?;
     sale.payments = stmt.query_map([seq], payment_row)?.map(|r| r.map(|(_, p)| p)).collect::<Result<_, _>>()?;
     Ok(sale)
 }
@@ -579,8 +582,19 @@ pub(super) fn verify(
 /// where it has them, else its payload. The bytes are documented (`records.rs`) and the hash is
 /// unkeyed: anyone with the file can compute them, which is why the anchors exist.
 pub(super) fn canonical_bytes(conn: &Connection, seq: i64) -> Result<Option<Vec<u8>>, LedgerError> {
+    canonical_bytes_with(conn, seq, None)
+}
+
+/// `canonical_bytes`, told the receipt of a sale's entry when the caller knows it (`sales` has no
+/// index by seq: a shipment maps a batch's receipts in one pass instead).
+pub(super) fn canonical_bytes_with(
+    conn: &Connection,
+    seq: i64,
+    receipt: Option<i64>,
+) -> Result<Option<Vec<u8>>, LedgerError> {
     let row = conn
-        .query_row("SELECT register, kind, day_no, recorded_at, payload FROM journal WHERE seq = ?1", [seq], |r| {
+        .prepare_cached("SELECT register, kind, day_no, recorded_at, payload FROM journal WHERE seq = ?1")?
+        .query_row([seq], |r| {
             Ok((
                 EntryHeader { seq, register: r.get(0)?, kind: r.get(1)?, day_no: r.get(2)?, recorded_at: r.get(3)? },
                 r.get::<_, Vec<u8>>(4)?,
@@ -593,8 +607,13 @@ pub(super) fn canonical_bytes(conn: &Connection, seq: i64) -> Result<Option<Vec<
     }
     let bytes = match header.kind.as_str() {
         "sale" | "refund" => {
-            let receipt: Option<i64> =
-                conn.query_row("SELECT receipt_no FROM sales WHERE seq = ?1", [seq], |r| r.get(0)).optional()?;
+            let receipt: Option<i64> = match receipt {
+                Some(r) => Some(r),
+                None => conn
+                    .prepare_cached("SELECT receipt_no FROM sales WHERE seq = ?1")?
+                    .query_row([seq], |r| r.get(0))
+                    .optional()?,
+            };
             match receipt {
                 Some(receipt) => records::sale_canonical(&header, &read_sale(conn, receipt)?),
                 None => Vec::new(),
