@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use till::ledger::Ledger;
 
 #[path = "../tests/pg/mod.rs"]
@@ -14,13 +14,6 @@ mod pg;
 mod support;
 
 const SALES: u32 = 15_000;
-
-/// A new register of its own store for the fixture's "R1", and a connection as its role.
-pub fn fresh_register(cluster: &pg::Cluster, admin: &mut postgres::Client, n: usize) -> postgres::Client {
-    let creds = till::store::office::add_register(admin, Some(&format!("bench{n}")), "R1").unwrap();
-    let url = cluster.register_url(&creds.role).replace("@127.0.0.1", &format!(":{}@127.0.0.1", creds.password));
-    till::store::connect(&url, None).unwrap()
-}
 
 fn bench(c: &mut Criterion) {
     let path = support::counter_sales_ledger(SALES);
@@ -32,13 +25,14 @@ fn bench(c: &mut Criterion) {
     let mut n = 0;
     let mut times = Vec::new();
     let mut group = c.benchmark_group("head_office");
-    group.sample_size(10).measurement_time(Duration::from_secs(60));
+    // One shipment a sample: each is seconds long.
+    group.sample_size(10).sampling_mode(SamplingMode::Flat).measurement_time(Duration::from_secs(30));
     group.bench_function("catch_up_15000_sales", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 n += 1;
-                let mut client = fresh_register(&cluster, &mut admin, n);
+                let mut client = cluster.fresh_register(&mut admin, &format!("bench{n}"));
                 let started = Instant::now();
                 let head = till::store::ship::ship(&mut client, &ledger, |_, _| {}).unwrap();
                 let took = started.elapsed();

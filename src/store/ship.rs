@@ -121,6 +121,17 @@ enum Pass {
     Again(i64),
 }
 
+/// Lowers the calling thread's priority (and so its shipment's reader's, which inherits it): at
+/// the counter, the cashier's scans come first and shipping takes what is left.
+pub fn lower_priority() {
+    // SAFETY: gettid and setpriority take plain integers; setpriority on one's own thread id
+    // changes only this thread's nice value (Linux keeps it per thread).
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
 /// One shipment: `till.ingest`, and its answer.
 fn ingest(client: &mut Client, batch: &[ChainEntry]) -> Result<(i64, Vec<u8>), StoreError> {
     let seqs: Vec<i64> = batch.iter().map(|e| e.seq).collect();

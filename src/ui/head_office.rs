@@ -52,6 +52,7 @@ pub struct Applied {
 pub fn shipper(ledger_path: PathBuf, head_office: HeadOffice) -> BoxStream<'static, Message> {
     let (tx, rx) = stream_channel::unbounded();
     let spawned = std::thread::Builder::new().name("head-office".into()).spawn(move || {
+        ship::lower_priority();
         let mut client = None;
         let ack = ship::AckFile::beside(&ledger_path);
         loop {

@@ -17,6 +17,7 @@ pub struct Cluster {
     /// The unprivileged user the server runs as, when the tests run as root.
     user: Option<String>,
     pub port: u16,
+    niced: bool,
 }
 
 /// The server binaries: `TILL_PG_BIN`, else Debian's newest `/usr/lib/postgresql/N/bin`, else
@@ -63,12 +64,22 @@ fn run(cmd: &mut Command) {
 impl Cluster {
     /// A new cluster, started, with an empty database `store`.
     pub fn start() -> Cluster {
+        Cluster::start_with(false)
+    }
+
+    /// A cluster whose server runs at the lowest priority: a bench of the till with the head
+    /// office on the same two cores, as if it were the other machine it is in a store.
+    pub fn start_elsewhere() -> Cluster {
+        Cluster::start_with(true)
+    }
+
+    fn start_with(niced: bool) -> Cluster {
         let root = tempfile::Builder::new().prefix("till-pg-").tempdir().unwrap();
         let user = is_root().then(|| {
             let exists = |u: &str| Command::new("id").arg(u).output().is_ok_and(|o| o.status.success());
             if exists("postgres") { "postgres".to_string() } else { "nobody".to_string() }
         });
-        let cluster = Cluster { bin: bin_dir(), user, port: free_port(), root };
+        let cluster = Cluster { bin: bin_dir(), user, port: free_port(), root, niced };
         cluster.make_certificates();
         std::fs::write(cluster.path("pwfile"), ADMIN_PASSWORD).unwrap();
         cluster.chown_all();
@@ -127,6 +138,14 @@ impl Cluster {
         )
     }
 
+    /// A new register "R1" of a store of its own, and a connection as its role (the benches ship
+    /// one ledger again and again, each time to a register that holds nothing yet).
+    pub fn fresh_register(&self, admin: &mut postgres::Client, store: &str) -> postgres::Client {
+        let creds = till::store::office::add_register(admin, Some(store), "R1").unwrap();
+        let url = self.register_url(&creds.role).replace("@127.0.0.1", &format!(":{}@127.0.0.1", creds.password));
+        till::store::connect(&url, None).unwrap()
+    }
+
     pub fn admin(&self) -> postgres::Client {
         till::store::connect(&self.admin_url(), None).unwrap()
     }
@@ -169,13 +188,23 @@ impl Cluster {
 
     fn as_server(&self, args: &[&str]) {
         let program = self.bin.join(args[0]);
-        let mut cmd = match &self.user {
-            Some(user) => {
+        let mut cmd = match (&self.user, self.niced) {
+            (Some(user), false) => {
                 let mut c = Command::new("runuser");
                 c.args(["-u", user, "--"]).arg(program);
                 c
             }
-            None => Command::new(program),
+            (Some(user), true) => {
+                let mut c = Command::new("nice");
+                c.args(["-n", "19", "runuser", "-u", user, "--"]).arg(program);
+                c
+            }
+            (None, false) => Command::new(program),
+            (None, true) => {
+                let mut c = Command::new("nice");
+                c.args(["-n", "19"]).arg(program);
+                c
+            }
         };
         cmd.args(&args[1..]).current_dir(self.root.path());
         run(&mut cmd);
