@@ -3,6 +3,7 @@
 //! ships the catalog back. What it holds is compared with each till's SQLite ledger, not with
 //! what the tills said they did.
 
+mod books;
 mod pg;
 mod shell;
 
@@ -513,4 +514,131 @@ fn the_stores_users_are_published_once_and_every_till_takes_them() {
     let refused = r2.sync();
     assert!(!refused.status.success() && text(&refused).contains("version 2"), "{}", text(&refused));
     assert_eq!(r2.ledger().users().unwrap().len(), 2);
+}
+
+#[test]
+fn a_stores_books_arrive_whole_and_the_stores_day_adds_them_up() {
+    let cluster = Cluster::start();
+    init(&cluster);
+    // The books of a store (tests/books): card sales through the emulator, a reversal, cash in
+    // and out, a drawer count, the terminal's end-of-day and a Z, a second day, a restore.
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(books::template()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let password = dir.path().join("head-office.password");
+    let url = cluster.admin_url();
+    let added = in_english(
+        dir.path(),
+        &["store", "add-register", "R1", "--url", &url, "--password-out", password.to_str().unwrap()],
+        "",
+    );
+    assert!(added.status.success(), "{}", text(&added));
+    let settings = till::config::settings::template()
+        + &format!(
+            "\n[head_office]\nurl = \"{}\"\npassword_file = \"{}\"\n",
+            cluster.register_url(&till::store::role_name("1", "R1")),
+            password.display()
+        );
+    std::fs::write(dir.path().join("till.toml"), settings).unwrap();
+    let synced = in_english(dir.path(), &["store", "sync"], "");
+    assert!(synced.status.success(), "{}", text(&synced));
+
+    // Row for row, what the ledger holds.
+    let ledger = rusqlite::Connection::open(dir.path().join("ledger.db")).unwrap();
+    let mut admin = cluster.admin();
+    let ours = |sql: &str| -> Vec<Vec<i64>> {
+        let mut stmt = ledger.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([], |r| (0..n).map(|i| r.get::<_, i64>(i)).collect()).unwrap().map(Result::unwrap).collect()
+    };
+    let theirs = |admin: &mut postgres::Client, sql: &str| -> Vec<Vec<i64>> {
+        admin.query(sql, &[]).unwrap().into_iter().map(|r| (0..r.len()).map(|i| r.get::<_, i64>(i)).collect()).collect()
+    };
+    for (mine, head_office) in [
+        (
+            "SELECT seq, receipt_no, total_minor, tax_minor, training FROM sales ORDER BY seq",
+            "SELECT seq, receipt_no, total, tax, training::int::bigint FROM till.sales ORDER BY seq",
+        ),
+        (
+            "SELECT seq, line_no, qty_milli, unit_price_minor, amount_minor, tax_minor FROM sale_lines ORDER BY seq, line_no",
+            "SELECT seq, line_no, qty_milli, unit_price, amount, tax FROM till.sale_lines ORDER BY seq, line_no",
+        ),
+        (
+            "SELECT seq, tender_no, amount_minor, COALESCE(card_receipt, -1) FROM payments ORDER BY seq, tender_no",
+            "SELECT seq, tender_no, amount, coalesce(card_receipt, -1) FROM till.payments ORDER BY seq, tender_no",
+        ),
+        (
+            "SELECT seq, intent_id FROM card_results ORDER BY seq",
+            "SELECT seq, intent FROM till.card_results ORDER BY seq",
+        ),
+        (
+            "SELECT seq, counted_minor, expected_minor FROM drawer_counts ORDER BY seq",
+            "SELECT seq, counted, expected FROM till.drawer_counts ORDER BY seq",
+        ),
+        (
+            "SELECT seq, amount_minor FROM cash_movements ORDER BY seq",
+            "SELECT seq, amount FROM till.cash_movements ORDER BY seq",
+        ),
+        (
+            "SELECT seq, z_no, net_minor, grand_total_minor FROM day_closes ORDER BY seq",
+            "SELECT seq, z_no, net, grand_total FROM till.day_closes ORDER BY seq",
+        ),
+    ] {
+        let (a, b) = (ours(mine), theirs(&mut admin, head_office));
+        assert!(!a.is_empty(), "{mine}");
+        assert_eq!(a, b, "{head_office}");
+    }
+    // Across the parts: the terminal's own end-of-day total, as the head office read it from the
+    // shipped bytes, is the day's card sales in the ledger.
+    let day1_cards = ours(
+        "SELECT COALESCE(SUM(p.amount_minor), 0) FROM payments p JOIN sales s ON s.seq = p.seq \
+         WHERE s.day_no = 1 AND p.kind = 'card'",
+    );
+    let eod = theirs(&mut admin, "SELECT total FROM till.terminal_eods WHERE day_no = 1");
+    assert_eq!(eod, day1_cards);
+    assert!(day1_cards[0][0] > 0);
+
+    // The store's day, from the shell and as the register's role sees it (the manager's screen).
+    let date: chrono::NaiveDate =
+        admin.query_one("SELECT business_date FROM till.business_days WHERE day_no = 1", &[]).unwrap().get(0);
+    let csv = dir.path().join("day.csv");
+    let pdf = dir.path().join("day.pdf");
+    let report = in_english(
+        dir.path(),
+        &[
+            "store",
+            "report",
+            "--day",
+            &date.to_string(),
+            "--url",
+            &url,
+            "--csv",
+            csv.to_str().unwrap(),
+            "--pdf",
+            pdf.to_str().unwrap(),
+        ],
+        "",
+    );
+    let words = text(&report);
+    assert!(report.status.success(), "{words}");
+    assert!(words.contains("Z 1, net"), "{words}");
+    assert!(words.contains("agrees:"), "{words}");
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
+    assert!(std::fs::read_to_string(&csv).unwrap().contains("registers,R1,"));
+    let mut register =
+        till::store::connect(&cluster.register_url(&till::store::role_name("1", "R1")), Some(&password)).unwrap();
+    let day = till::store::office::store_day(&mut register, date, chrono::Duration::minutes(15)).unwrap();
+    assert_eq!(day.registers.len(), 1);
+    assert_eq!(day.registers[0].z.map(|z| z.0), Some(1));
+    // The terminal's end-of-day covered day 1; day 2 is still open with card sales of its own.
+    assert_eq!(day.registers[0].card_terminal, Some(day.registers[0].card_closed));
+    assert!(day.registers[0].card_ledger > day.registers[0].card_closed);
+    assert!(words.contains("13%"), "{words}");
+    assert_eq!(day.registers[0].drawer_difference, Some(0));
+    let net: i64 = day.tenders.iter().map(|t| t.2).sum();
+    assert_eq!(net, day.registers[0].net);
 }

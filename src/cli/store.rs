@@ -10,8 +10,7 @@ use rust_i18n::t;
 
 use super::{fail, open_ledger};
 use crate::config::{self, StoreSettings};
-use crate::money::{Currency, Money};
-use crate::store::{self, HeadOffice, StoreError, office, ship};
+use crate::store::{self, HeadOffice, StoreError, office, report, ship};
 
 #[derive(Subcommand, Debug)]
 pub enum StoreCommand {
@@ -210,17 +209,17 @@ fn run_inner(
             let mut client = admin.connect(locale)?;
             let store_day =
                 office::store_day(&mut client, *day, chrono::Duration::minutes(*late_minutes)).map_err(err)?;
-            let rows = report_rows(&store_day, locale);
-            print!("{}", report_text(&store_day, &rows, locale));
+            let rows = report::rows(&store_day, locale);
+            print!("{}", report::text(&store_day, &rows, locale));
             if let Some(file) = csv {
-                let bytes = report_csv(&rows).map_err(|e| fail(e.to_string()))?;
+                let bytes = report::csv(&rows).map_err(|e| fail(e.to_string()))?;
                 config::write_private(file, &bytes, false).map_err(|e| {
                     fail(t!("cli.cannot_write", locale = locale, file = file.display(), detail = e.to_string()))
                 })?;
             }
             if let Some(file) = pdf {
                 let title = t!("store.report.title", locale = locale, date = day.to_string()).into_owned();
-                let bytes = crate::dayclose::pdf::rows_pdf(&title, &rows_for_pdf(&rows, locale))
+                let bytes = crate::dayclose::pdf::rows_pdf(&title, &report::sections(&rows, locale))
                     .map_err(|e| fail(e.to_string()))?;
                 config::write_private(file, &bytes, false).map_err(|e| {
                     fail(t!("cli.cannot_write", locale = locale, file = file.display(), detail = e.to_string()))
@@ -229,101 +228,4 @@ fn run_inner(
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// One line of the store's day: its section, what it is, and the figure (already in words).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportRow {
-    pub section: &'static str,
-    pub label: String,
-    pub value: String,
-}
-
-fn report_rows(d: &office::StoreDay, locale: &str) -> Vec<ReportRow> {
-    let currency = d.currency.as_deref().and_then(|c| Currency::from_code(c).ok()).unwrap_or(Currency::CNY);
-    let m =
-        |minor: i64| Money::from_minor(minor, currency).map(|m| m.to_string()).unwrap_or_else(|_| minor.to_string());
-    let mut rows = Vec::new();
-    let mut push = |section, label: String, value: String| rows.push(ReportRow { section, label, value });
-    for r in &d.registers {
-        let z = match r.z {
-            Some((z_no, net)) => t!("store.report.z", locale = locale, z = z_no, net = m(net)).into_owned(),
-            None => t!("store.report.not_closed", locale = locale).into_owned(),
-        };
-        push("registers", r.register.clone(), z);
-        push("registers", t!("store.report.sales", locale = locale).into_owned(), format!("{}  {}", r.sales, m(r.net)));
-        let terminal = match r.card_terminal {
-            Some(total) if total == r.card_ledger => {
-                t!("store.report.terminal_agrees", locale = locale, amount = m(total)).into_owned()
-            }
-            Some(total) => {
-                t!("store.report.terminal_differs", locale = locale, ledger = m(r.card_ledger), terminal = m(total))
-                    .into_owned()
-            }
-            None => t!("store.report.terminal_none", locale = locale, ledger = m(r.card_ledger)).into_owned(),
-        };
-        push("registers", t!("store.report.terminal", locale = locale).into_owned(), terminal);
-        let drawer =
-            r.drawer_difference.map_or_else(|| t!("store.report.not_counted", locale = locale).into_owned(), m);
-        push("registers", t!("store.report.drawer", locale = locale).into_owned(), drawer);
-        if let Some(flag) = &r.flag {
-            push("registers", t!("store.report.flagged", locale = locale).into_owned(), flag.clone());
-        }
-    }
-    for (kind, n, amount) in &d.tenders {
-        push("tenders", kind.clone(), format!("{n}  {}", m(*amount)));
-    }
-    for (rate, amount, tax) in &d.taxes {
-        push("taxes", format!("{rate}%"), format!("{}  {}", m(*amount), m(*tax)));
-    }
-    for (card, n, amount) in &d.cards {
-        push("cards", crate::dayclose::output::spreadsheet_safe(card), format!("{n}  {}", m(*amount)));
-    }
-    for register in &d.late {
-        push("late", register.clone(), t!("store.report.not_arrived", locale = locale).into_owned());
-    }
-    rows
-}
-
-fn report_text(d: &office::StoreDay, rows: &[ReportRow], locale: &str) -> String {
-    let mut out = format!("{}\n", t!("store.report.title", locale = locale, date = d.date.to_string()));
-    let mut section = "";
-    for r in rows {
-        if r.section != section {
-            section = r.section;
-            let key = format!("store.report.section.{section}");
-            out.push_str(&format!("\n{}\n", t!(&key, locale = locale)));
-        }
-        out.push_str(&format!("  {:<28} {}\n", r.label, r.value));
-    }
-    out
-}
-
-fn report_csv(rows: &[ReportRow]) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["section", "label", "value"])?;
-    for r in rows {
-        w.write_record([
-            r.section,
-            &crate::dayclose::output::spreadsheet_safe(&r.label),
-            &crate::dayclose::output::spreadsheet_safe(&r.value),
-        ])?;
-    }
-    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
-}
-
-fn rows_for_pdf(rows: &[ReportRow], locale: &str) -> Vec<(String, Vec<(String, String)>)> {
-    let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
-    let mut section = "";
-    for r in rows {
-        if r.section != section || sections.is_empty() {
-            section = r.section;
-            let key = format!("store.report.section.{section}");
-            sections.push((t!(&key, locale = locale).into_owned(), Vec::new()));
-        }
-        if let Some(last) = sections.last_mut() {
-            last.1.push((r.label.clone(), r.value.clone()));
-        }
-    }
-    sections
 }

@@ -10,6 +10,7 @@
 //! `sslmode=verify-full`), the password read from a file only the till's user can read.
 
 pub mod office;
+pub mod report;
 pub mod ship;
 
 use std::path::{Path, PathBuf};

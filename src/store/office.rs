@@ -145,9 +145,11 @@ pub struct RegisterDay {
     pub z: Option<(i64, i64)>,
     pub sales: i64,
     pub net: i64,
-    /// Card payments in the ledger's sales, and the terminal's end-of-day total, if it ran.
+    /// Card payments in the ledger's sales; the terminal's end-of-day total, if it ran, and the
+    /// card payments of the days it covered (what it must equal).
     pub card_ledger: i64,
     pub card_terminal: Option<i64>,
+    pub card_closed: i64,
     /// The last drawer count's counted − expected.
     pub drawer_difference: Option<i64>,
     pub last_shipment: Option<DateTime<Utc>>,
@@ -170,32 +172,16 @@ pub struct StoreDay {
     pub late: Vec<String>,
 }
 
+/// The store's day, from the head office's functions: the administrator sees every store's
+/// registers, a register its own store's (the manager's screen at any till).
 pub fn store_day(client: &mut Client, date: NaiveDate, late_after: chrono::Duration) -> Result<StoreDay, StoreError> {
     let now = Utc::now();
     let mut registers = Vec::new();
     let mut late = Vec::new();
     let rows = client.query(
-        "SELECT r.store, r.register, r.last_shipment_at, r.flag_reason,
-                (SELECT max(z_no) FROM till.day_closes z JOIN till.business_days d USING (store, register, day_no)
-                  WHERE z.store = r.store AND z.register = r.register AND d.business_date = $1),
-                (SELECT sum(net)::bigint FROM till.day_closes z JOIN till.business_days d USING (store, register, day_no)
-                  WHERE z.store = r.store AND z.register = r.register AND d.business_date = $1),
-                (SELECT count(*) FROM till.sales s WHERE s.store = r.store AND s.register = r.register
-                    AND s.business_date = $1 AND NOT s.training),
-                (SELECT coalesce(sum(total), 0)::bigint FROM till.sales s WHERE s.store = r.store
-                    AND s.register = r.register AND s.business_date = $1 AND NOT s.training),
-                (SELECT coalesce(sum(p.amount), 0)::bigint FROM till.payments p JOIN till.sales s
-                    USING (store, register, seq, business_date)
-                  WHERE p.store = r.store AND p.register = r.register AND p.business_date = $1
-                    AND p.kind = 'card' AND NOT s.training),
-                (SELECT sum(e.total)::bigint FROM till.terminal_eods e JOIN till.business_days d
-                    USING (store, register, day_no)
-                  WHERE e.store = r.store AND e.register = r.register AND d.business_date = $1),
-                (SELECT c.counted - c.expected FROM till.drawer_counts c JOIN till.business_days d
-                    USING (store, register, day_no)
-                  WHERE c.store = r.store AND c.register = r.register AND d.business_date = $1
-                  ORDER BY c.seq DESC LIMIT 1)
-           FROM till.registers r ORDER BY r.store, r.register",
+        "SELECT store, register, last_shipment_at, flag_reason, z_no, z_net, sales, net, card_ledger, card_terminal,
+                drawer_difference, card_closed
+           FROM till.store_day_registers($1)",
         &[&date],
     )?;
     for r in rows {
@@ -214,35 +200,25 @@ pub fn store_day(client: &mut Client, date: NaiveDate, late_after: chrono::Durat
             net: r.get(7),
             card_ledger: r.get(8),
             card_terminal: r.get(9),
+            card_closed: r.get(11),
             drawer_difference: r.get(10),
             last_shipment,
             flag: r.get(3),
         });
     }
-    let triples = |client: &mut Client, sql: &str| -> Result<Vec<(String, i64, i64)>, StoreError> {
-        Ok(client.query(sql, &[&date])?.into_iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
-    };
-    let tenders = triples(
-        client,
-        "SELECT p.kind, count(*), sum(p.amount)::bigint FROM till.payments p
-           JOIN till.sales s USING (store, register, seq, business_date)
-          WHERE p.business_date = $1 AND NOT s.training GROUP BY p.kind ORDER BY p.kind",
-    )?;
-    let taxes = triples(
-        client,
-        "SELECT l.tax_rate::text, sum(l.amount)::bigint, sum(l.tax)::bigint FROM till.sale_lines l
-           JOIN till.sales s USING (store, register, seq, business_date)
-          WHERE l.business_date = $1 AND NOT s.training GROUP BY l.tax_rate ORDER BY l.tax_rate",
-    )?;
-    let cards = triples(
-        client,
-        "SELECT coalesce(p.card_name, '?'), count(*), sum(p.amount)::bigint FROM till.payments p
-           JOIN till.sales s USING (store, register, seq, business_date)
-          WHERE p.business_date = $1 AND p.kind = 'card' AND NOT s.training
-          GROUP BY p.card_name ORDER BY p.card_name",
-    )?;
-    let currency = client
-        .query_opt("SELECT currency FROM till.sales WHERE business_date = $1 LIMIT 1", &[&date])?
-        .map(|r| r.get(0));
-    Ok(StoreDay { date, currency, registers, tenders, taxes, cards, late })
+    let mut day =
+        StoreDay { date, currency: None, registers, tenders: Vec::new(), taxes: Vec::new(), cards: Vec::new(), late };
+    for r in client.query("SELECT section, label, count, amount FROM till.store_day_totals($1)", &[&date])? {
+        let (section, label): (String, String) = (r.get(0), r.get(1));
+        let (count, amount): (Option<i64>, Option<i64>) = (r.get(2), r.get(3));
+        let row = (label.clone(), count.unwrap_or(0), amount.unwrap_or(0));
+        match section.as_str() {
+            "tenders" => day.tenders.push(row),
+            "taxes" => day.taxes.push(row),
+            "cards" => day.cards.push(row),
+            "currency" => day.currency = Some(label),
+            _ => {}
+        }
+    }
+    Ok(day)
 }

@@ -540,7 +540,80 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
      ORDER BY v.kind, v.version DESC
 $$;
 
+-- The store's day, register by register: its Z (if closed), its real sales, its card payments
+-- against the terminal's end-of-day, its last drawer count's difference, its last shipment and
+-- flag. Figures only, no rows: what the manager's screen of any till of the store shows.
+CREATE FUNCTION till.store_day_registers(day date)
+RETURNS TABLE (store text, register text, last_shipment_at timestamptz, flag_reason text, z_no bigint,
+               z_net bigint, sales bigint, net bigint, card_ledger bigint, card_terminal bigint,
+               drawer_difference bigint, card_closed bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT r.store, r.register, r.last_shipment_at, r.flag_reason,
+           (SELECT max(z.z_no) FROM till.day_closes z JOIN till.business_days d USING (store, register, day_no)
+             WHERE z.store = r.store AND z.register = r.register AND d.business_date = day),
+           (SELECT sum(z.net)::bigint FROM till.day_closes z JOIN till.business_days d USING (store, register, day_no)
+             WHERE z.store = r.store AND z.register = r.register AND d.business_date = day),
+           (SELECT count(*) FROM till.sales s WHERE s.store = r.store AND s.register = r.register
+               AND s.business_date = day AND NOT s.training),
+           (SELECT coalesce(sum(s.total), 0)::bigint FROM till.sales s WHERE s.store = r.store
+               AND s.register = r.register AND s.business_date = day AND NOT s.training),
+           (SELECT coalesce(sum(p.amount), 0)::bigint FROM till.payments p JOIN till.sales s
+               USING (store, register, seq, business_date)
+             WHERE p.store = r.store AND p.register = r.register AND p.business_date = day
+               AND p.kind = 'card' AND NOT s.training),
+           (SELECT sum(e.total)::bigint FROM till.terminal_eods e JOIN till.business_days d
+               USING (store, register, day_no)
+             WHERE e.store = r.store AND e.register = r.register AND d.business_date = day),
+           (SELECT c.counted - c.expected FROM till.drawer_counts c JOIN till.business_days d
+               USING (store, register, day_no)
+             WHERE c.store = r.store AND c.register = r.register AND d.business_date = day
+             ORDER BY c.seq DESC LIMIT 1),
+           -- The card sales of the business days the terminal's end-of-day covered: what its
+           -- total must equal (a day still open has no end-of-day yet).
+           (SELECT coalesce(sum(p.amount), 0)::bigint FROM till.payments p JOIN till.sales s
+               USING (store, register, seq, business_date)
+             WHERE p.store = r.store AND p.register = r.register AND p.business_date = day
+               AND p.kind = 'card' AND NOT s.training
+               AND EXISTS (SELECT 1 FROM till.terminal_eods e
+                            WHERE e.store = s.store AND e.register = s.register AND e.day_no = s.day_no))
+      FROM till.registers r
+     -- A register sees its own store's registers; the head office's administrator all of them.
+     WHERE NOT EXISTS (SELECT 1 FROM till.registers me WHERE me.role = session_user)
+        OR r.store = (SELECT me.store FROM till.registers me WHERE me.role = session_user)
+     ORDER BY r.store, r.register
+$$;
+
+-- The store's totals of a day (real sales): by tender, by tax rate (amount, tax) and by card.
+CREATE FUNCTION till.store_day_totals(day date)
+RETURNS TABLE (section text, label text, count bigint, amount bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH mine AS (
+        SELECT r.store FROM till.registers r
+         WHERE NOT EXISTS (SELECT 1 FROM till.registers me WHERE me.role = session_user)
+            OR r.store = (SELECT me.store FROM till.registers me WHERE me.role = session_user)
+         GROUP BY r.store
+    ), sales AS (
+        SELECT s.* FROM till.sales s JOIN mine USING (store) WHERE s.business_date = day AND NOT s.training
+    )
+    SELECT 'tenders', p.kind, count(*), sum(p.amount)::bigint
+      FROM till.payments p JOIN sales s USING (store, register, seq, business_date)
+     WHERE p.business_date = day GROUP BY p.kind
+    UNION ALL
+    SELECT 'taxes', l.tax_rate::text, sum(l.amount)::bigint, sum(l.tax)::bigint
+      FROM till.sale_lines l JOIN sales s USING (store, register, seq, business_date)
+     WHERE l.business_date = day GROUP BY l.tax_rate
+    UNION ALL
+    SELECT 'cards', coalesce(p.card_name, '?'), count(*), sum(p.amount)::bigint
+      FROM till.payments p JOIN sales s USING (store, register, seq, business_date)
+     WHERE p.business_date = day AND p.kind = 'card' GROUP BY p.card_name
+    UNION ALL
+    SELECT 'currency', min(s.currency), NULL, NULL FROM sales s HAVING count(*) > 0
+     ORDER BY 1, 2
+$$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA till FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION till.ingest(bigint[], bytea[], bytea[], bytea[]) TO till_register;
 GRANT EXECUTE ON FUNCTION till.my_head() TO till_register;
 GRANT EXECUTE ON FUNCTION till.versions_after(bigint) TO till_register;
+GRANT EXECUTE ON FUNCTION till.store_day_registers(date) TO till_register;
+GRANT EXECUTE ON FUNCTION till.store_day_totals(date) TO till_register;

@@ -47,6 +47,9 @@ pub enum Msg {
     /// The answer in words and the terminal's receipts (each as its lines).
     Diagnosed(Result<(String, Vec<Vec<String>>), String>),
     Close,
+    /// The store's day from the head office (every register of the store), or back from it.
+    StoreDay,
+    StoreDayLoaded(Result<(String, Vec<crate::store::report::ReportRow>), String>),
     /// A tick while the screen is open: after `IDLE_LOCK` without a touch it locks (closes).
     IdleCheck,
 }
@@ -73,6 +76,8 @@ pub struct State {
     pub reason: String,
     /// The last time the manager touched the screen.
     pub last_used: std::time::Instant,
+    /// The store's day as the head office has it (title and rows), when asked for.
+    pub store_day: Option<(String, Vec<crate::store::report::ReportRow>)>,
 }
 
 fn load(till: &Till, day: Option<i64>) -> Job {
@@ -105,6 +110,7 @@ pub fn open(till: &mut Till, approval: crate::auth::Approval) -> Vec<Job> {
         amount: String::new(),
         reason: String::new(),
         last_used: std::time::Instant::now(),
+        store_day: None,
     });
     vec![load(till, None)]
 }
@@ -141,6 +147,7 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
         Msg::PickDay(day) => {
             state.busy = true;
             state.count = None;
+            state.store_day = None;
             return vec![load(till, Some(day))];
         }
         Msg::Print => {
@@ -401,12 +408,63 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             }
         }
         Msg::Back if state.count.is_some() => state.count = None,
+        Msg::Back if state.store_day.is_some() => state.store_day = None,
+        Msg::StoreDay => {
+            let Some(ho) = till.settings.as_ref().and_then(|s| s.head_office.clone()) else { return Vec::new() };
+            if state.busy {
+                return Vec::new();
+            }
+            state.busy = true;
+            // The open day's date, else today's: the store's day is by business date.
+            let date = till
+                .day
+                .as_ref()
+                .and_then(|d| d.1.parse::<chrono::NaiveDate>().ok())
+                .unwrap_or_else(|| chrono::Local::now().date_naive());
+            let l = l.clone();
+            // On a thread of its own: the head office may take seconds to answer, or not answer.
+            return vec![workers::off_loop(move || {
+                let loaded = crate::store::connect(&ho.url, ho.password_file.as_deref())
+                    .and_then(|mut c| crate::store::office::store_day(&mut c, date, chrono::Duration::minutes(15)))
+                    .map(|day| {
+                        let title =
+                            rust_i18n::t!("store.report.title", locale = &l, date = date.to_string()).into_owned();
+                        (title, crate::store::report::rows(&day, &l))
+                    })
+                    .map_err(|e| e.localized(&l));
+                Message::Manager(Msg::StoreDayLoaded(loaded))
+            })];
+        }
+        Msg::StoreDayLoaded(result) => {
+            state.busy = false;
+            match result {
+                Ok(day) => state.store_day = Some(day),
+                Err(e) => till.error(e),
+            }
+        }
         Msg::Back | Msg::Close => {
             till.manager = None;
             till.screen = Screen::Sale;
         }
     }
     Vec::new()
+}
+
+/// The store's day as the head office has it: every register's Z and checks, the store's totals.
+fn store_day_view<'a>(state: &'a State, l: &str) -> Element<'a, Message> {
+    let Some((title, rows)) = &state.store_day else { return column![].into() };
+    let mut list = column![text(title.clone()).size(TEXT)].spacing(4);
+    let mut section = "";
+    for r in rows {
+        if r.section != section {
+            section = r.section;
+            let key = format!("store.report.section.{section}");
+            list = list.push(text(rust_i18n::t!(&key, locale = l).into_owned()).size(SMALL).color(theme::MUTED));
+        }
+        list =
+            list.push(row![text(r.label.clone()).size(SMALL).width(Length::Fill), text(r.value.clone()).size(SMALL)]);
+    }
+    scrollable(list).height(Length::Fill).into()
 }
 
 fn chart(report: &Report) -> Element<'_, Message> {
@@ -551,6 +609,7 @@ pub fn view(till: &Till) -> Element<'_, Message> {
         .style(theme::panel(Color::WHITE));
     let middle: Element<'_, Message> = match (&state.count, &state.report) {
         (Some(_), _) => count_view(till, state),
+        (None, _) if state.store_day.is_some() => store_day_view(state, l),
         (None, Some(report)) => report_view(till, report),
         (None, None) if state.busy => text(t("manager.loading", l)).size(TEXT).into(),
         (None, None) => text(t("manager.no_days", l)).size(TEXT).into(),
@@ -594,6 +653,11 @@ pub fn view(till: &Till) -> Element<'_, Message> {
             (idle && till.devices.terminal.is_some()).then_some(Message::Manager(Msg::Diagnosis))
         ),
         theme::action(t("manager.setup", l), (idle && till.place.is_some()).then_some(Message::OpenSetup)),
+        theme::action(
+            t("manager.store_day", l),
+            (idle && till.settings.as_ref().is_some_and(|s| s.head_office.is_some()))
+                .then_some(Message::Manager(Msg::StoreDay))
+        ),
     ]
     .spacing(8)
     .padding(iced::Padding { right: 12.0, ..iced::Padding::ZERO });

@@ -14,7 +14,7 @@ use iced::{Alignment, Color, Element, Length};
 
 use super::devices::{Devices, PortDevices};
 use super::theme::{self, LARGE, SMALL, TEXT};
-use super::workers::Handed;
+use super::workers::{self, Handed};
 use super::{Job, Message, Screen, Till, t};
 use crate::auth::{Approval, Role};
 use crate::config::settings::Settings;
@@ -350,19 +350,9 @@ pub fn focus(page: Page) -> &'static str {
     }
 }
 
-/// A job run on a thread of its own (a device test must not wait behind the till's workers).
-fn off_loop(f: impl FnOnce() -> Message + Send + 'static) -> Job {
-    use iced::futures::StreamExt;
-    let (tx, rx) = iced::futures::channel::oneshot::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    iced::futures::stream::once(rx).filter_map(|m| async move { m.ok() }).boxed()
-}
-
 fn list_ports(locale: &str) -> Job {
     let l = locale.to_string();
-    off_loop(move || Message::Wizard(Msg::Ports(setup::ports(&l))))
+    workers::off_loop(move || Message::Wizard(Msg::Ports(setup::ports(&l))))
 }
 
 /// Opens the wizard: on a fresh till (`approval` None) to set it up, later with an installer's
@@ -531,7 +521,7 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             let (draft, currency) = (d.terminal.clone(), crate::money::Currency::from_code(&d.currency));
             let currency = currency.map_or(156, |c| c.numeric);
             let timers = till.setup_timers;
-            return vec![off_loop(move || {
+            return vec![workers::off_loop(move || {
                 let answer = setup::test_terminal(&draft, currency, test, timers)
                     .map(|info| {
                         // A diagnosis brings the terminal's own receipt: shown under the answer
@@ -578,7 +568,7 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             state.printer_answer = Some(Ok(t("wizard.testing", &l)));
             let profile = d.printer_profile();
             let locale = d.receipt_locale.clone();
-            return vec![off_loop(move || {
+            return vec![workers::off_loop(move || {
                 let answer = setup::test_printer(&spec, profile, page.then_some(locale.as_str()), &l)
                     .map_err(|e| e.localized(&l));
                 Message::Wizard(Msg::PrinterTested(answer))
@@ -600,7 +590,7 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             state.head_office_answer = Some(Ok(t("wizard.testing", &l)));
             let (url, file, register) =
                 (d.head_office_url.clone(), d.head_office_password_file.clone(), d.register.clone());
-            return vec![off_loop(move || {
+            return vec![workers::off_loop(move || {
                 Message::Wizard(Msg::HeadOfficeTested(setup::test_head_office(&url, &file, &register, &l)))
             })];
         }
@@ -628,7 +618,7 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             let Some(place) = till.place.clone() else { return Vec::new() };
             let (draft, installer, approval) = (state.draft.clone(), state.installer.clone(), state.approval.clone());
             let first = state.first;
-            return vec![off_loop(move || {
+            return vec![workers::off_loop(move || {
                 let applied = (|| {
                     let done = setup::finish(
                         &place.config_path,

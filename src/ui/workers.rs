@@ -143,3 +143,14 @@ impl<T> std::fmt::Debug for Handed<T> {
         f.write_str("Handed")
     }
 }
+
+/// A job run on a thread of its own (a device test or the head office must not wait behind the
+/// till's workers).
+pub fn off_loop<M: Send + 'static>(f: impl FnOnce() -> M + Send + 'static) -> BoxStream<'static, M> {
+    use iced::futures::StreamExt;
+    let (tx, rx) = iced::futures::channel::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    iced::futures::stream::once(rx).filter_map(|m| async move { m.ok() }).boxed()
+}
