@@ -642,3 +642,35 @@ fn a_stores_books_arrive_whole_and_the_stores_day_adds_them_up() {
     let net: i64 = day.tenders.iter().map(|t| t.2).sum();
     assert_eq!(net, day.registers[0].net);
 }
+
+#[test]
+fn the_stores_settings_are_published_and_each_till_keeps_its_register() {
+    let cluster = Cluster::start();
+    init(&cluster);
+    let r2 = Till::new(&cluster, "R2");
+    let url = cluster.admin_url();
+    let file = r2.path().join("store.toml");
+    // A register's id is each till's own: a version naming one is refused before it is published.
+    std::fs::write(&file, "[store]\nname = \"Chain 连锁\"\nregister = \"R9\"\ncurrency = \"CNY\"\n").unwrap();
+    let refused = r2.run(&["store", "publish-settings", file.to_str().unwrap(), "--url", &url], "");
+    assert!(!refused.status.success() && text(&refused).contains("store.register"), "{}", text(&refused));
+    let store = "[store]\nname = \"Chain Store 连锁店\"\ncurrency = \"CNY\"\nprices_include_tax = true\n\
+                 receipt_footer = [\"Thank you 谢谢\"]\n\n[[tax_class]]\ncode = \"A\"\nrate = \"13\"\n\n\
+                 [[tax_class]]\ncode = \"B\"\nrate = \"9\"\n\n[[tax_class]]\ncode = \"C\"\nrate = \"6\"\n\n\
+                 [[tax_class]]\ncode = \"Z\"\nrate = \"0\"\n\n[[tax_class]]\ncode = \"D\"\nrate = \"5\"\n";
+    std::fs::write(&file, store).unwrap();
+    let published = r2.run(&["store", "publish-settings", file.to_str().unwrap(), "--url", &url], "");
+    assert!(published.status.success(), "{}", text(&published));
+    let synced = r2.sync();
+    assert!(text(&synced).contains("Store settings version 1 of the head office applied"), "{}", text(&synced));
+    let settings = till::config::settings::load(&r2.path().join("till.toml")).unwrap().unwrap();
+    assert_eq!(settings.store.store_name, "Chain Store 连锁店");
+    assert_eq!(settings.store.register, "R2");
+    assert_eq!(settings.store.tax_classes.len(), 5);
+    assert!(settings.head_office.is_some(), "the rest of the file is as it was");
+    // Journaled with its number; taken once; the ledger verifies.
+    let again = r2.sync();
+    assert!(again.status.success() && !text(&again).contains("Store settings"), "{}", text(&again));
+    let verify = r2.run(&["ledger", "verify"], "");
+    assert!(verify.status.success(), "{}", text(&verify));
+}

@@ -338,7 +338,7 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Store { action }) => {
             let head_office = settings.as_ref().and_then(|s| s.head_office.as_ref());
-            store::run(&data_dir, &store, head_office, &action, &locale)
+            store::run(&data_dir, &config_path, &store, head_office, &action, &locale)
         }
         Some(Command::Ledger { action: LedgerCommand::Anchors }) => {
             ledger_anchors(&data_dir, &backup_settings, &locale)

@@ -45,6 +45,13 @@ pub enum StoreCommand {
         #[command(flatten)]
         admin: AdminArgs,
     },
+    /// Publish the store's settings (a TOML file with `[store]`, without `register`, and the
+    /// `[[tax_class]]` list) as the next version.
+    PublishSettings {
+        file: PathBuf,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
     /// Publish this till's users (names, roles, PIN hashes) as the store's next users version.
     PublishUsers {
         #[command(flatten)]
@@ -90,12 +97,13 @@ impl AdminArgs {
 
 pub fn run(
     data_dir: &Path,
+    settings_path: &Path,
     store: &StoreSettings,
     head_office: Option<&HeadOffice>,
     action: &StoreCommand,
     locale: &str,
 ) -> ExitCode {
-    match run_inner(data_dir, store, head_office, action, locale) {
+    match run_inner(data_dir, settings_path, store, head_office, action, locale) {
         Ok(code) => code,
         Err(code) => code,
     }
@@ -103,6 +111,7 @@ pub fn run(
 
 fn run_inner(
     data_dir: &Path,
+    settings_path: &Path,
     settings_store: &StoreSettings,
     head_office: Option<&HeadOffice>,
     action: &StoreCommand,
@@ -134,7 +143,11 @@ fn run_inner(
             let mut ledger = open_ledger(data_dir, settings_store, locale)?;
             let mut client = store::connect(&head_office.url, head_office.password_file.as_deref()).map_err(err)?;
             let ack = ship::AckFile::beside(ledger.path());
-            let synced = ship::sync(&mut client, &mut ledger, settings_store, &ack).map_err(err)?;
+            let path = Some(settings_path).filter(|p| p.exists());
+            let synced = ship::sync(&mut client, &mut ledger, settings_store, path, &ack).map_err(err)?;
+            if let Some(v) = synced.settings {
+                println!("{}", t!("store.settings_applied", locale = locale, version = v));
+            }
             if let Some(v) = synced.catalog {
                 println!("{}", t!("store.catalog_applied", locale = locale, version = v));
             }
@@ -176,6 +189,22 @@ fn run_inner(
             let mut client = admin.connect(locale)?;
             let version = office::publish_catalog(&mut client, &text).map_err(err)?;
             println!("{}", t!("store.published", locale = locale, version = version));
+        }
+        StoreCommand::PublishSettings { file, admin } => {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                fail(t!("cli.cannot_read", locale = locale, file = file.display(), detail = e.to_string()))
+            })?;
+            // Checked here as each till will check it, so a bad file never reaches the registers.
+            if let Err(problems) = config::settings::check_store_version(&text) {
+                eprintln!("{}", t!("settings.header", locale = locale, file = file.display()));
+                for p in problems {
+                    eprintln!("  {}", p.localized(locale));
+                }
+                return Err(ExitCode::FAILURE);
+            }
+            let mut client = admin.connect(locale)?;
+            let version = office::publish_settings(&mut client, &text).map_err(err)?;
+            println!("{}", t!("store.settings_published", locale = locale, version = version));
         }
         StoreCommand::PublishUsers { admin } => {
             let ledger = open_ledger(data_dir, settings_store, locale)?;

@@ -581,6 +581,64 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The store's settings as the head office publishes them: the `[store]` table (without the
+/// register's id, which is each till's own) and the tax classes, as TOML. Checked as a settings
+/// file would be, with a register filled in.
+pub fn check_store_version(text: &str) -> Result<(), Vec<SettingsError>> {
+    let syntax = |e: toml::de::Error| {
+        vec![SettingsError { key: FILE.into(), problem: Problem::Syntax(e.message().to_string()) }]
+    };
+    let table: Table = text.parse().map_err(syntax)?;
+    let mut problems = Vec::new();
+    for key in table.keys().filter(|k| *k != "store" && *k != "tax_class") {
+        problems.push(SettingsError { key: key.clone(), problem: Problem::UnknownKey });
+    }
+    match table.get("store").and_then(Value::as_table) {
+        Some(store) if store.contains_key("register") => {
+            problems.push(SettingsError { key: "store.register".into(), problem: Problem::UnknownKey });
+        }
+        Some(_) => {}
+        None => problems.push(SettingsError { key: "store".into(), problem: Problem::Missing }),
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut whole = table;
+    if let Some(Value::Table(store)) = whole.get_mut("store") {
+        store.insert("register".into(), Value::String("R1".into()));
+    }
+    whole.insert("version".into(), Value::Integer(VERSION));
+    let text = toml::to_string(&whole)
+        .map_err(|e| vec![SettingsError { key: "store".into(), problem: Problem::Syntax(e.to_string()) }])?;
+    parse(&text).map(|_| ())
+}
+
+/// Applies a store settings version to the settings file: its `[store]` (the register's id kept)
+/// and its tax classes, the rest of the file as it was; written only if the result is valid.
+pub fn apply_store_version(path: &Path, version: &str) -> Result<Settings, Vec<SettingsError>> {
+    let io = |e: std::io::Error| {
+        vec![SettingsError { key: path.display().to_string(), problem: Problem::Io(e.to_string()) }]
+    };
+    let syntax = |e: toml::de::Error| {
+        vec![SettingsError { key: FILE.into(), problem: Problem::Syntax(e.message().to_string()) }]
+    };
+    check_store_version(version)?;
+    let mut table: Table = std::fs::read_to_string(path).map_err(io)?.parse().map_err(syntax)?;
+    let new: Table = version.parse().map_err(syntax)?;
+    let register = table.get("store").and_then(|s| s.get("register")).cloned();
+    for (key, value) in new {
+        table.insert(key, value);
+    }
+    if let (Some(register), Some(Value::Table(store))) = (register, table.get_mut("store")) {
+        store.insert("register".into(), register);
+    }
+    let text = toml::to_string(&table)
+        .map_err(|e| vec![SettingsError { key: "store".into(), problem: Problem::Syntax(e.to_string()) }])?;
+    let settings = parse(&text)?;
+    write_atomically(path, &text).map_err(io)?;
+    Ok(settings)
+}
+
 /// Sets one section of the settings file (the installer's `till setup terminal|printer`): the file
 /// must exist, and is written back only if the result is valid. Comments are not kept.
 pub fn set_section(path: &Path, section: &str, value: Table) -> Result<(), Vec<SettingsError>> {

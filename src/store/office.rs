@@ -79,6 +79,18 @@ pub fn publish_catalog(client: &mut Client, csv: &str) -> Result<i64, StoreError
         .get(0))
 }
 
+/// Publishes the store's settings (`[store]` without a register, and the tax classes) as the
+/// next version.
+pub fn publish_settings(client: &mut Client, toml: &str) -> Result<i64, StoreError> {
+    let digest = records::hex(&<sha2::Sha256 as sha2::Digest>::digest(toml.as_bytes()));
+    Ok(client
+        .query_one(
+            "INSERT INTO till.versions(kind, body, sha256) VALUES ('settings', $1, $2) RETURNING version",
+            &[&toml, &digest],
+        )?
+        .get(0))
+}
+
 /// Publishes the store's users (with their argon2 PIN hashes) as the next version.
 pub fn publish_users(client: &mut Client, users: &[crate::auth::User]) -> Result<i64, StoreError> {
     let body = super::ship::users_body(users).map_err(StoreError::Io)?;

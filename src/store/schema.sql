@@ -198,11 +198,11 @@ CREATE TABLE till.day_closes (
 );
 
 -- What the head office ships back: numbered versions of the catalog (the CSV the till imports)
--- and of the store's users (id, name, role and argon2 PIN hash, a line each), applied by each
--- till between sales.
+-- of the store's users (id, name, role and argon2 PIN hash, a line each) and of the store's
+-- settings (its `[store]` table and tax classes, as TOML), applied by each till between sales.
 CREATE TABLE till.versions (
     version      bigserial PRIMARY KEY,
-    kind         text NOT NULL CHECK (kind IN ('catalog', 'users')),
+    kind         text NOT NULL CHECK (kind IN ('catalog', 'users', 'settings')),
     body         text NOT NULL,
     sha256       text NOT NULL,
     published_at timestamptz NOT NULL DEFAULT now(),

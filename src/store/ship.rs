@@ -183,6 +183,35 @@ fn version_in(journaled: Option<String>, prefix: &str) -> i64 {
     journaled.and_then(|s| s[prefix.len()..].split_whitespace().next().and_then(|n| n.parse().ok())).unwrap_or(0)
 }
 
+/// The head office's settings version this till applied last (0: none).
+pub fn applied_settings(ledger: &Ledger) -> Result<i64, StoreError> {
+    Ok(version_in(ledger.last_journaled("settings_written", "source", SETTINGS_SOURCE)?, SETTINGS_SOURCE))
+}
+
+/// How the till journals a settings version it applied (the `settings_written` entry's `source`).
+pub const SETTINGS_SOURCE: &str = "head office settings version ";
+
+/// Applies a settings version to the settings file at `path` (written whole, atomically, only if
+/// valid), then journals it. Returns the settings now in force.
+pub fn apply_settings(
+    ledger: &mut Ledger,
+    path: &Path,
+    v: &Version,
+) -> Result<crate::config::settings::Settings, StoreError> {
+    let digest = records::hex(&<sha2::Sha256 as sha2::Digest>::digest(v.body.as_bytes()));
+    if digest != v.sha256 {
+        return Err(StoreError::BadVersion { version: v.version, detail: "its digest does not match".into() });
+    }
+    let settings =
+        crate::config::settings::apply_store_version(path, &v.body).map_err(|problems| StoreError::BadVersion {
+            version: v.version,
+            detail: problems.iter().map(|p| p.localized("en")).collect::<Vec<_>>().join("; "),
+        })?;
+    let source = format!("{SETTINGS_SOURCE}{} sha256:{digest}", v.version);
+    ledger.append("settings_written", &[("section", "store".to_string()), ("source", source)], chrono::Utc::now())?;
+    Ok(settings)
+}
+
 /// How the till journals a users version it applied (each user's `by`).
 pub const USERS_SOURCE: &str = "head office users version ";
 
@@ -259,33 +288,64 @@ pub struct Synced {
     pub catalog: Option<i64>,
     /// The users version applied, if a newer one was.
     pub users: Option<i64>,
+    /// The settings version applied, if a newer one was.
+    pub settings: Option<i64>,
 }
 
-/// Ships what waits, applies the newest catalog version, and ships that too.
+/// The versions published after the ones this till applied, newest of each kind; settings
+/// first (a catalog version is read with the tax classes it comes with).
+pub fn newer_versions(client: &mut Client, ledger: &Ledger) -> Result<Vec<Version>, StoreError> {
+    let (catalog, users, settings) = (applied_catalog(ledger)?, applied_users(ledger)?, applied_settings(ledger)?);
+    let mut newer: Vec<Version> = versions_after(client, catalog.min(users).min(settings))?
+        .into_iter()
+        .filter(|v| match v.kind.as_str() {
+            "catalog" => v.version > catalog,
+            "users" => v.version > users,
+            "settings" => v.version > settings,
+            _ => false,
+        })
+        .collect();
+    newer.sort_by_key(|v| (v.kind != "settings", v.version));
+    Ok(newer)
+}
+
+/// Ships what waits, applies the newest versions (settings to the file at `settings_path`, when
+/// the till has one), and ships their entries too.
 pub fn sync(
     client: &mut Client,
     ledger: &mut Ledger,
     store: &StoreSettings,
+    settings_path: Option<&Path>,
     ack: &AckFile,
 ) -> Result<Synced, StoreError> {
     let record = |seq: i64, hash: &[u8]| ack.write(seq, hash);
     let mut head = ship(client, ledger, record)?;
-    let (mut catalog, mut users) = (None, None);
-    // Each kind from after the version this till applied of it (the numbers are shared).
-    let applied = applied_catalog(ledger)?.min(applied_users(ledger)?);
-    for v in versions_after(client, applied)? {
-        if v.kind == "catalog" && v.version > applied_catalog(ledger)? {
-            apply_catalog(ledger, store, &v)?;
-            catalog = Some(v.version);
-        } else if v.kind == "users" && v.version > applied_users(ledger)? {
-            apply_users(ledger, &v)?;
-            users = Some(v.version);
+    let mut synced = Synced::default();
+    let mut store = store.clone();
+    for v in newer_versions(client, ledger)? {
+        match v.kind.as_str() {
+            "settings" => {
+                if let Some(path) = settings_path {
+                    store = apply_settings(ledger, path, &v)?.store;
+                    synced.settings = Some(v.version);
+                }
+            }
+            "catalog" => {
+                apply_catalog(ledger, &store, &v)?;
+                synced.catalog = Some(v.version);
+            }
+            "users" => {
+                apply_users(ledger, &v)?;
+                synced.users = Some(v.version);
+            }
+            _ => {}
         }
     }
-    if catalog.is_some() || users.is_some() {
+    if synced != Synced::default() {
         head = ship(client, ledger, record)?;
     }
-    Ok(Synced { head, catalog, users })
+    synced.head = head;
+    Ok(synced)
 }
 
 /// The head office's last acknowledgement, kept beside the ledger, so that the till can say how

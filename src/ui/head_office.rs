@@ -41,9 +41,10 @@ pub enum Msg {
     Applied(Result<Handed<Applied>, String>),
 }
 
-/// What a version changed at the counter: the catalog rebuilt, the users read again.
+/// What a version changed at the counter: the settings, the catalog rebuilt, the users.
 pub struct Applied {
     pub versions: Vec<i64>,
+    pub settings: Option<crate::config::settings::Settings>,
     pub catalog: Option<Arc<Catalog>>,
     pub users: Option<Vec<crate::auth::User>>,
 }
@@ -86,18 +87,7 @@ fn round(
     match ship::ship(c, &ledger, |seq, hash| ack.write(seq, hash)) {
         Ok(head) => {
             let status = if head >= ours { Status::UpToDate } else { Status::Waiting(ours - head) };
-            let catalog = ship::applied_catalog(&ledger).unwrap_or(i64::MAX);
-            let users = ship::applied_users(&ledger).unwrap_or(i64::MAX);
-            let newer = ship::versions_after(c, catalog.min(users))
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|v| match v.kind.as_str() {
-                    "catalog" => v.version > catalog,
-                    "users" => v.version > users,
-                    _ => false,
-                })
-                .collect();
-            (status, newer)
+            (status, ship::newer_versions(c, &ledger).unwrap_or_default())
         }
         Err(StoreError::Flagged(_) | StoreError::Refused(_)) => (Status::Flagged, Vec::new()),
         Err(_) => {
@@ -116,10 +106,13 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             if !versions.is_empty() && idle && !till.applying_catalog {
                 till.applying_catalog = true;
                 let store: StoreSettings = till.counter.store().clone();
+                let settings_path = till.place.as_ref().map(|p| p.config_path.clone());
                 let l = till.locale.clone();
                 return vec![till.devices.ledger.call(move |ledger| {
                     let mut ledger = workers::lock(ledger);
-                    let applied = apply(&mut ledger, &store, &versions).map_err(|e| e.localized(&l)).map(Handed::new);
+                    let applied = apply(&mut ledger, store, settings_path.as_deref(), &versions)
+                        .map_err(|e| e.localized(&l))
+                        .map(Handed::new);
                     Message::HeadOffice(Msg::Applied(applied))
                 })];
             }
@@ -128,6 +121,13 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             till.applying_catalog = false;
             match result.map(|h| h.take()) {
                 Ok(Some(applied)) => {
+                    // Between sales (the cart was empty when it was asked for): the next sale is
+                    // rung up under the new settings.
+                    if let Some(settings) = applied.settings
+                        && till.counter.set_store(settings.store.clone()).is_ok()
+                    {
+                        till.settings = Some(settings);
+                    }
                     if let Some(catalog) = applied.catalog {
                         till.counter.set_catalog(catalog);
                     }
@@ -147,12 +147,23 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
 }
 
 /// Applies the versions the shipper brought, each in its own transaction, on the ledger's worker.
-fn apply(ledger: &mut Ledger, store: &StoreSettings, versions: &[ship::Version]) -> Result<Applied, StoreError> {
-    let mut applied = Applied { versions: Vec::new(), catalog: None, users: None };
+fn apply(
+    ledger: &mut Ledger,
+    mut store: StoreSettings,
+    settings_path: Option<&std::path::Path>,
+    versions: &[ship::Version],
+) -> Result<Applied, StoreError> {
+    let mut applied = Applied { versions: Vec::new(), settings: None, catalog: None, users: None };
     for v in versions {
         match v.kind.as_str() {
+            "settings" => {
+                let Some(path) = settings_path else { continue };
+                let settings = ship::apply_settings(ledger, path, v)?;
+                store = settings.store.clone();
+                applied.settings = Some(settings);
+            }
             "catalog" => {
-                ship::apply_catalog(ledger, store, v)?;
+                ship::apply_catalog(ledger, &store, v)?;
                 let products = ledger.load_products()?;
                 applied.catalog =
                     Some(Arc::new(Catalog::new(store.currency, products, store.embedded_barcodes.clone())));
