@@ -1634,3 +1634,33 @@ fn a_scan_code_sale_is_refunded_by_its_channel_with_the_refunds_reference() {
     assert_eq!(paid, vec![("scan_code", -350, "ALIREFUND0001".to_string())]);
     assert!(c.ledger().verify().unwrap().is_sound());
 }
+
+#[test]
+fn a_head_office_catalog_waits_for_the_cart_to_empty_and_the_status_bar_says_what_waits() {
+    use till::store::ship::{self, Version};
+    use till::ui::head_office::{Msg, Status};
+    let mut c = fast();
+    c.sign_in();
+    c.scan("6912345000376"); // water 2.00
+    let body = "sku,barcodes,name_zh,name_en,price,tax_class,category,quick_key,sold_by\n\
+                DRK001,6912345000376,农夫山泉,Nongfu Spring water,2.50,A,drinks,1,piece\n";
+    let sha256 = till::ledger::records::hex(&<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes()));
+    let version = Version { version: 7, kind: "catalog".into(), body: body.into(), sha256 };
+    // The head office out of reach, with a newer catalog known from before: the cart keeps its
+    // prices, nothing is applied under it.
+    c.send(Message::HeadOffice(Msg::Shipped(Status::Unreachable(3), vec![version.clone()])));
+    assert!(c.sees("head office: out of reach, 3 entries waiting"));
+    assert_eq!(ship::applied_catalog(&c.ledger()).unwrap(), 0);
+    c.click("F12 Pay");
+    c.enter(CASH_FIELD, "2");
+    assert!(c.till.counter().sale().lines().is_empty());
+    // Between sales the next round applies it, journaled with its number.
+    c.send(Message::HeadOffice(Msg::Shipped(Status::Waiting(1), vec![version])));
+    assert!(c.sees("head office: 1 entry waiting"));
+    assert!(c.sees("Catalog version 7 of the head office applied."), "{:?}", c.till.notice());
+    assert_eq!(ship::applied_catalog(&c.ledger()).unwrap(), 7);
+    c.scan("6912345000376");
+    assert!(c.sees("¥2.50"));
+    c.send(Message::HeadOffice(Msg::Shipped(Status::UpToDate, Vec::new())));
+    assert!(c.sees("head office: up to date"));
+}

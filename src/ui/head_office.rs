@@ -43,7 +43,8 @@ pub enum Msg {
 
 /// What a version changed at the counter: the settings, the catalog rebuilt, the users.
 pub struct Applied {
-    pub versions: Vec<i64>,
+    /// (kind, number) of each version applied.
+    pub versions: Vec<(String, i64)>,
     pub settings: Option<crate::config::settings::Settings>,
     pub catalog: Option<Arc<Catalog>>,
     pub users: Option<Vec<crate::auth::User>>,
@@ -135,8 +136,15 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
                         till.users = users;
                     }
                     let l = till.locale.clone();
-                    let versions = applied.versions.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-                    till.info(rust_i18n::t!("store.versions_applied", locale = &l, versions = versions).into_owned());
+                    let said: Vec<String> = applied
+                        .versions
+                        .iter()
+                        .map(|(kind, v)| {
+                            let key = format!("store.{kind}_applied");
+                            rust_i18n::t!(&key, locale = &l, version = v).into_owned()
+                        })
+                        .collect();
+                    till.info(said.join(" "));
                 }
                 Ok(None) => {}
                 Err(e) => till.error(e),
@@ -174,7 +182,7 @@ fn apply(
             }
             _ => continue,
         }
-        applied.versions.push(v.version);
+        applied.versions.push((v.kind.clone(), v.version));
     }
     Ok(applied)
 }
@@ -185,9 +193,13 @@ pub fn status_text(status: Status, locale: &str) -> Option<(String, bool)> {
     match status {
         Status::Unknown => None,
         Status::UpToDate => Some((rust_i18n::t!("store.status_up_to_date", locale = l).into_owned(), false)),
-        Status::Waiting(n) => Some((rust_i18n::t!("store.status_waiting", locale = l, count = n).into_owned(), false)),
+        Status::Waiting(n) => {
+            let key = if n == 1 { "store.status_waiting_one" } else { "store.status_waiting" };
+            Some((rust_i18n::t!(key, locale = l, count = n).into_owned(), false))
+        }
         Status::Unreachable(n) => {
-            Some((rust_i18n::t!("store.status_unreachable", locale = l, count = n).into_owned(), true))
+            let key = if n == 1 { "store.status_unreachable_one" } else { "store.status_unreachable" };
+            Some((rust_i18n::t!(key, locale = l, count = n).into_owned(), true))
         }
         Status::Flagged => Some((rust_i18n::t!("store.status_flagged", locale = l).into_owned(), true)),
     }

@@ -622,6 +622,11 @@ pub fn view(till: &Till) -> Element<'_, Message> {
             t("manager.export", l),
             (idle && state.report.is_some()).then_some(Message::Manager(Msg::Export))
         ),
+        theme::action(
+            t("manager.store_day", l),
+            (idle && till.settings.as_ref().is_some_and(|s| s.head_office.is_some()))
+                .then_some(Message::Manager(Msg::StoreDay))
+        ),
         theme::action(t("manager.count", l), (idle && open_day).then_some(Message::Manager(Msg::StartCount))),
         row![
             text(t("manager.blind", l)).size(SMALL).width(Length::Fill),
@@ -653,11 +658,6 @@ pub fn view(till: &Till) -> Element<'_, Message> {
             (idle && till.devices.terminal.is_some()).then_some(Message::Manager(Msg::Diagnosis))
         ),
         theme::action(t("manager.setup", l), (idle && till.place.is_some()).then_some(Message::OpenSetup)),
-        theme::action(
-            t("manager.store_day", l),
-            (idle && till.settings.as_ref().is_some_and(|s| s.head_office.is_some()))
-                .then_some(Message::Manager(Msg::StoreDay))
-        ),
     ]
     .spacing(8)
     .padding(iced::Padding { right: 12.0, ..iced::Padding::ZERO });
