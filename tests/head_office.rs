@@ -158,12 +158,20 @@ fn a_till_ships_its_journal_once_and_the_head_office_checks_it() {
     let c = rusqlite::Connection::open(r1.ledger_path()).unwrap();
     let ours: i64 = c.query_row("SELECT SUM(amount_minor) FROM sale_lines", [], |r| r.get(0)).unwrap();
     assert_eq!(lines, ours);
-    // The partitions are by business date, a month each.
+    // The partitions are by business date, a month each, made ahead for a year; the day's sales
+    // are all in this month's.
     let partitions: i64 = admin
         .query_one("SELECT count(*) FROM pg_inherits WHERE inhparent = 'till.sales'::regclass", &[])
         .unwrap()
         .get(0);
-    assert_eq!(partitions, 1);
+    assert_eq!(partitions, 13);
+    let holding: Vec<String> = admin
+        .query("SELECT DISTINCT tableoid::regclass::text FROM till.sales", &[])
+        .unwrap()
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(holding, vec![format!("till.sales_{}", chrono::Local::now().format("%Y%m"))]);
     // The head office's chain walk, and the till's own verify against the head office's head.
     let verify = in_english(r1.path(), &["store", "verify", "--url", &cluster.admin_url()], "");
     assert!(verify.status.success() && text(&verify).contains("R1:"), "{}", text(&verify));
@@ -198,6 +206,7 @@ fn a_registers_role_may_only_ship_its_own_journal() {
         "TRUNCATE till.sales",
         "SELECT till.ensure_month('2030-01-01')",
         "CREATE TABLE till.mine (x int)",
+        "CREATE TEMP TABLE mine (x int)",
     ] {
         let e = r1_client.batch_execute(sql).expect_err(sql);
         let code = e.code().map(|c| c.code().to_string()).unwrap_or_default();
@@ -218,6 +227,23 @@ fn a_registers_role_may_only_ship_its_own_journal() {
     assert_eq!(row.get::<_, String>(0), "refused");
     let mut admin = cluster.admin();
     assert_eq!(held(&mut admin, "R2"), r2.figures(), "R2's rows are untouched");
+
+    // The store's day, as figures: a register sees its own store's registers only, and a role of
+    // the registers' group without a register sees nothing.
+    let other =
+        in_english(r1.path(), &["store", "add-register", "R1", "--store", "2", "--url", &cluster.admin_url()], "");
+    assert!(other.status.success(), "{}", text(&other));
+    let today = chrono::Local::now().date_naive();
+    let mine = till::store::office::store_day(&mut r1_client, today, Some("2"), chrono::Duration::minutes(15)).unwrap();
+    let seen: Vec<(String, String)> = mine.registers.iter().map(|r| (r.store.clone(), r.register.clone())).collect();
+    assert_eq!(seen, vec![("1".to_string(), "R1".to_string()), ("1".to_string(), "R2".to_string())]);
+    admin.batch_execute("CREATE ROLE ghost LOGIN PASSWORD 'ghost-password' IN ROLE till_register").unwrap();
+    let ghost_url = cluster.register_url("ghost").replace("ghost@", "ghost:ghost-password@");
+    let mut ghost = till::store::connect(&ghost_url, None).unwrap();
+    let nothing = till::store::office::store_day(&mut ghost, today, None, chrono::Duration::minutes(15)).unwrap();
+    assert!(nothing.registers.is_empty() && nothing.tenders.is_empty());
+    let everyone = till::store::office::store_day(&mut admin, today, None, chrono::Duration::minutes(15)).unwrap();
+    assert_eq!(everyone.registers.len(), 3, "the administrator sees the chain");
 }
 
 /// Rewrites who rang up the first sale in the ledger file and re-hashes the chain from it on, as
@@ -385,8 +411,10 @@ fn three_tills_sell_and_ship_through_an_outage_and_a_kill() {
             })
         })
         .collect();
-    let sellers: Vec<_> = tills.iter().enumerate().map(|(i, t)| spawn_simulate(t, 150, 10 + i as u64)).collect();
+    let mut sellers: Vec<_> = tills.iter().enumerate().map(|(i, t)| spawn_simulate(t, 300, 10 + i as u64)).collect();
     std::thread::sleep(std::time::Duration::from_millis(700));
+    // The head office goes down while all three are still selling.
+    assert!(sellers.iter_mut().all(|s| s.try_wait().unwrap().is_none()), "the tills finished before the outage");
     cluster.stop();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     cluster.start_again();
@@ -435,14 +463,18 @@ fn three_tills_sell_and_ship_through_an_outage_and_a_kill() {
         assert!(out.status.success(), "{}", text(&out));
         assert_eq!(held(&mut admin, &t.register), t.figures(), "register {}", t.register);
     }
-    let doubled: i64 = admin
-        .query_one(
-            "SELECT count(*) FROM (SELECT 1 FROM till.journal GROUP BY store, register, seq HAVING count(*) > 1) d",
+    // Every register's entries at the head office are 1..=head without a gap (the ledger's own
+    // count was compared above), and its head is the ledger's.
+    for row in admin
+        .query(
+            "SELECT register, count(*), min(seq), max(seq) FROM till.journal GROUP BY register ORDER BY register",
             &[],
         )
         .unwrap()
-        .get(0);
-    assert_eq!(doubled, 0);
+    {
+        let (count, min, max): (i64, i64, i64) = (row.get(1), row.get(2), row.get(3));
+        assert_eq!((min, max), (1, count), "register {}", row.get::<_, String>(0));
+    }
     let verify = in_english(tills[0].path(), &["store", "verify", "--url", &cluster.admin_url()], "");
     assert!(verify.status.success(), "{}", text(&verify));
     assert_eq!(text(&verify).matches("chain sound").count(), 3, "{}", text(&verify));
@@ -514,6 +546,16 @@ fn the_stores_users_are_published_once_and_every_till_takes_them() {
     let refused = r2.sync();
     assert!(!refused.status.success() && text(&refused).contains("version 2"), "{}", text(&refused));
     assert_eq!(r2.ledger().users().unwrap().len(), 2);
+    // Li leaves the store: the next version no longer lists them. R2 removes the user the head
+    // office brought, and keeps its own installer.
+    let ins = r1.ledger().users().unwrap().into_iter().filter(|u| u.id == "ins").collect::<Vec<_>>();
+    till::store::office::publish_users(&mut admin, None, &ins).unwrap();
+    let synced = r2.sync();
+    assert!(text(&synced).contains("Users version 3 of the head office applied"), "{}", text(&synced));
+    let ids: Vec<String> = r2.ledger().users().unwrap().into_iter().map(|u| u.id).collect();
+    assert_eq!(ids, vec!["ins".to_string()]);
+    let verify = r2.run(&["ledger", "verify"], "");
+    assert!(verify.status.success(), "{}", text(&verify));
 }
 
 #[test]
@@ -631,7 +673,7 @@ fn a_stores_books_arrive_whole_and_the_stores_day_adds_them_up() {
     assert!(std::fs::read_to_string(&csv).unwrap().contains("registers,R1,"));
     let mut register =
         till::store::connect(&cluster.register_url(&till::store::role_name("1", "R1")), Some(&password)).unwrap();
-    let day = till::store::office::store_day(&mut register, date, chrono::Duration::minutes(15)).unwrap();
+    let day = till::store::office::store_day(&mut register, date, None, chrono::Duration::minutes(15)).unwrap();
     assert_eq!(day.registers.len(), 1);
     assert_eq!(day.registers[0].z.map(|z| z.0), Some(1));
     // The terminal's end-of-day covered day 1; day 2 is still open with card sales of its own.
@@ -648,6 +690,12 @@ fn the_stores_settings_are_published_and_each_till_keeps_its_register() {
     let cluster = Cluster::start();
     init(&cluster);
     let r2 = Till::new(&cluster, "R2");
+    // This counter's own printer and language.
+    let own = std::fs::read_to_string(r2.path().join("till.toml"))
+        .unwrap()
+        .replace("printer_model = \"generic-80\"", "printer_model = \"epson-tm-t88\"")
+        .replace("screen_locale = \"zh-CN\"", "screen_locale = \"en\"");
+    std::fs::write(r2.path().join("till.toml"), own).unwrap();
     let url = cluster.admin_url();
     let file = r2.path().join("store.toml");
     // A register's id is each till's own: a version naming one is refused before it is published.
@@ -665,6 +713,9 @@ fn the_stores_settings_are_published_and_each_till_keeps_its_register() {
     assert!(text(&synced).contains("Store settings version 1 of the head office applied"), "{}", text(&synced));
     let settings = till::config::settings::load(&r2.path().join("till.toml")).unwrap().unwrap();
     assert_eq!(settings.store.store_name, "Chain Store 连锁店");
+    // What the version does not set stays this till's own (its printer, its screen's language).
+    assert_eq!(settings.store.printer_model.id, "epson-tm-t88");
+    assert_eq!(settings.store.screen_locale, "en");
     assert_eq!(settings.store.register, "R2");
     assert_eq!(settings.store.tax_classes.len(), 5);
     assert!(settings.head_office.is_some(), "the rest of the file is as it was");

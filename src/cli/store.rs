@@ -44,6 +44,9 @@ pub enum StoreCommand {
         file: PathBuf,
         #[command(flatten)]
         admin: AdminArgs,
+        /// For one store of the chain only (default: every store).
+        #[arg(long)]
+        store: Option<String>,
     },
     /// Publish the store's settings (a TOML file with `[store]`, without `register`, and the
     /// `[[tax_class]]` list) as the next version.
@@ -51,11 +54,17 @@ pub enum StoreCommand {
         file: PathBuf,
         #[command(flatten)]
         admin: AdminArgs,
+        /// For one store of the chain only (default: every store).
+        #[arg(long)]
+        store: Option<String>,
     },
     /// Publish this till's users (names, roles, PIN hashes) as the store's next users version.
     PublishUsers {
         #[command(flatten)]
         admin: AdminArgs,
+        /// For one store of the chain only (default: every store).
+        #[arg(long)]
+        store: Option<String>,
     },
     /// The store's day: every register's Z, the store's totals, what has not arrived yet.
     Report {
@@ -67,6 +76,9 @@ pub enum StoreCommand {
         /// Registers whose last shipment is older than this many minutes are named.
         #[arg(long, default_value_t = 15)]
         late_minutes: i64,
+        /// One store of the chain (default: every store in the database).
+        #[arg(long)]
+        store: Option<String>,
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
         #[arg(long, value_name = "FILE")]
@@ -168,7 +180,7 @@ fn run_inner(
                 return Err(fail(StoreError::Flagged(flag).localized(locale)));
             }
         }
-        StoreCommand::PublishCatalog { file, admin } => {
+        StoreCommand::PublishCatalog { file, admin, store } => {
             let text = std::fs::read_to_string(file).map_err(|e| {
                 fail(t!("cli.cannot_read", locale = locale, file = file.display(), detail = e.to_string()))
             })?;
@@ -187,10 +199,10 @@ fn run_inner(
                 return Err(fail(t!("cli.import_refused", locale = locale, count = errors.len())));
             }
             let mut client = admin.connect(locale)?;
-            let version = office::publish_catalog(&mut client, &text).map_err(err)?;
+            let version = office::publish_catalog(&mut client, store.as_deref(), &text).map_err(err)?;
             println!("{}", t!("store.published", locale = locale, version = version));
         }
-        StoreCommand::PublishSettings { file, admin } => {
+        StoreCommand::PublishSettings { file, admin, store } => {
             let text = std::fs::read_to_string(file).map_err(|e| {
                 fail(t!("cli.cannot_read", locale = locale, file = file.display(), detail = e.to_string()))
             })?;
@@ -203,14 +215,14 @@ fn run_inner(
                 return Err(ExitCode::FAILURE);
             }
             let mut client = admin.connect(locale)?;
-            let version = office::publish_settings(&mut client, &text).map_err(err)?;
+            let version = office::publish_settings(&mut client, store.as_deref(), &text).map_err(err)?;
             println!("{}", t!("store.settings_published", locale = locale, version = version));
         }
-        StoreCommand::PublishUsers { admin } => {
+        StoreCommand::PublishUsers { admin, store } => {
             let ledger = open_ledger(data_dir, settings_store, locale)?;
             let users = ledger.users().map_err(|e| fail(e.localized(locale)))?;
             let mut client = admin.connect(locale)?;
-            let version = office::publish_users(&mut client, &users).map_err(err)?;
+            let version = office::publish_users(&mut client, store.as_deref(), &users).map_err(err)?;
             println!("{}", t!("store.users_published", locale = locale, version = version, count = users.len()));
         }
         StoreCommand::Verify { admin } => {
@@ -234,10 +246,10 @@ fn run_inner(
                 return Ok(ExitCode::FAILURE);
             }
         }
-        StoreCommand::Report { day, admin, late_minutes, csv, pdf } => {
+        StoreCommand::Report { day, admin, late_minutes, store, csv, pdf } => {
             let mut client = admin.connect(locale)?;
-            let store_day =
-                office::store_day(&mut client, *day, chrono::Duration::minutes(*late_minutes)).map_err(err)?;
+            let late = chrono::Duration::minutes(*late_minutes);
+            let store_day = office::store_day(&mut client, *day, store.as_deref(), late).map_err(err)?;
             let rows = report::rows(&store_day, locale);
             print!("{}", report::text(&store_day, &rows, locale));
             if let Some(file) = csv {

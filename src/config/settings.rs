@@ -613,8 +613,8 @@ pub fn check_store_version(text: &str) -> Result<(), Vec<SettingsError>> {
     parse(&text).map(|_| ())
 }
 
-/// Applies a store settings version to the settings file: its `[store]` (the register's id kept)
-/// and its tax classes, the rest of the file as it was; written only if the result is valid.
+/// Applies a store settings version to the settings file: each key of its `[store]` and its tax
+/// classes, the rest of the file as it was; written only if the result is valid.
 pub fn apply_store_version(path: &Path, version: &str) -> Result<Settings, Vec<SettingsError>> {
     let io = |e: std::io::Error| {
         vec![SettingsError { key: path.display().to_string(), problem: Problem::Io(e.to_string()) }]
@@ -625,12 +625,19 @@ pub fn apply_store_version(path: &Path, version: &str) -> Result<Settings, Vec<S
     check_store_version(version)?;
     let mut table: Table = std::fs::read_to_string(path).map_err(io)?.parse().map_err(syntax)?;
     let new: Table = version.parse().map_err(syntax)?;
-    let register = table.get("store").and_then(|s| s.get("register")).cloned();
+    // Key by key: what the version sets replaces what the till had; what it does not set (the
+    // register, this counter's printer model, drawer pin, logo, screen language…) stays.
     for (key, value) in new {
-        table.insert(key, value);
-    }
-    if let (Some(register), Some(Value::Table(store))) = (register, table.get_mut("store")) {
-        store.insert("register".into(), register);
+        match (key.as_str(), value, table.get_mut("store")) {
+            ("store", Value::Table(keys), Some(Value::Table(store))) => {
+                for (k, v) in keys {
+                    store.insert(k, v);
+                }
+            }
+            (_, value, _) => {
+                table.insert(key, value);
+            }
+        }
     }
     let text = toml::to_string(&table)
         .map_err(|e| vec![SettingsError { key: "store".into(), problem: Problem::Syntax(e.to_string()) }])?;

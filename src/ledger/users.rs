@@ -143,11 +143,50 @@ impl Ledger {
     }
 
     /// Saves several users in one transaction, each with its `user_saved` entry: a version of the
-    /// store's users from the head office, applied whole or not at all.
-    pub fn save_users(&mut self, users: &[User], by: &str, now: DateTime<Utc>) -> Result<(), LedgerError> {
+    /// store's users from the head office, applied whole or not at all. Users an earlier version
+    /// brought (their last entry's `by` begins with `shipped_by`) and this one no longer lists are
+    /// removed in the same transaction; users of the till's own are left as they are. A user whose
+    /// PIN did not change keeps their failed PINs and lockout.
+    pub fn save_users(
+        &mut self,
+        users: &[User],
+        by: &str,
+        shipped_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let day = super::current_day_of(&tx, self.currency)?.map(|d| d.day_no);
         let mut head = None;
+        // Who brought each user last.
+        let mut brought_by = std::collections::HashMap::new();
+        {
+            let mut stmt = tx.prepare("SELECT payload FROM journal WHERE kind = 'user_saved' ORDER BY seq")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let payload: Vec<u8> = row.get(0)?;
+                if let Some(id) = super::records::field_of(&payload, "user") {
+                    brought_by.insert(id, super::records::field_of(&payload, "by").unwrap_or_default());
+                }
+            }
+        }
+        let retired: Vec<String> = tx
+            .prepare("SELECT id FROM users WHERE active ORDER BY rowid")?
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .filter(|id| !users.iter().any(|u| &u.id == id))
+            .filter(|id| brought_by.get(id).is_some_and(|b| b.starts_with(shipped_by)))
+            .collect();
+        for id in &retired {
+            let (seq, hash) =
+                super::append_in(&tx, &self.register, "user_removed", day, now, super::Content::InPayload, |h| {
+                    let mut c = super::records::Canon::new(h);
+                    c.field("user", id).field("by", by);
+                    c.into_bytes()
+                })?;
+            tx.execute("UPDATE users SET active = 0 WHERE id = ?1", [id])?;
+            head = Some(super::Head { seq, hash });
+        }
         for user in users {
             let (seq, hash) =
                 super::append_in(&tx, &self.register, "user_saved", day, now, super::Content::InPayload, |h| {
@@ -162,7 +201,9 @@ impl Ledger {
             tx.execute(
                 "INSERT INTO users(id, name, role, pin_hash) VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT(id) DO UPDATE SET name = excluded.name, role = excluded.role, \
-                 pin_hash = excluded.pin_hash, failed = 0, locked_until = NULL, active = 1",
+                 failed = CASE WHEN users.pin_hash = excluded.pin_hash THEN users.failed ELSE 0 END, \
+                 locked_until = CASE WHEN users.pin_hash = excluded.pin_hash THEN users.locked_until END, \
+                 pin_hash = excluded.pin_hash, active = 1",
                 params![user.id, user.name, role_code(user.role), user.pin_hash()],
             )?;
             head = Some(super::Head { seq, hash });

@@ -44,6 +44,8 @@ pub enum StoreError {
     Unreachable(String),
     #[error("the head office refused: {0}")]
     Database(String),
+    #[error("not an id: {0}")]
+    BadId(String),
     #[error("this role ships for no register")]
     NotARegister,
     #[error("these credentials are register {theirs}'s; this till is register {ours}")]
@@ -82,6 +84,7 @@ impl StoreError {
             StoreError::Unreachable(d) => t!("store.error.unreachable", locale = l, detail = d).into(),
             StoreError::Database(d) => t!("store.error.database", locale = l, detail = d).into(),
             StoreError::NotARegister => t!("store.error.not_a_register", locale = l).into(),
+            StoreError::BadId(d) => t!("store.error.bad_id", locale = l, detail = d).into(),
             StoreError::WrongRegister { ours, theirs } => {
                 t!("store.error.wrong_register", locale = l, ours = ours, theirs = theirs).into()
             }
@@ -154,6 +157,9 @@ pub fn connect(url: &str, password_file: Option<&Path>) -> Result<postgres::Clie
         config.password(read_password(file)?);
     }
     config.connect_timeout(Duration::from_secs(5));
+    // A head office that vanishes mid-shipment is noticed in seconds, not TCP's quarter hour.
+    config.keepalives(true).keepalives_idle(Duration::from_secs(15)).tcp_user_timeout(Duration::from_secs(30));
+    config.options("-c statement_timeout=120000");
     config.application_name("till");
     if local && no_tls {
         return config.connect(postgres::NoTls).map_err(StoreError::from);

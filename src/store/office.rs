@@ -13,6 +13,12 @@ pub const SCHEMA: &str = include_str!("schema.sql");
 /// Makes the head office's schema in an empty database; `store` is the id its registers ship
 /// under unless `add-register` names another.
 pub fn init(client: &mut Client, store: &str) -> Result<(), StoreError> {
+    check_id("store", store)?;
+    // string_to_table (the ingest's) and the default privileges this relies on: 14 or newer.
+    let version: i32 = client.query_one("SELECT current_setting('server_version_num')::int", &[])?.get(0);
+    if version < 140_000 {
+        return Err(StoreError::Database(format!("PostgreSQL {version} is too old: 14 or newer")));
+    }
     let exists: bool = client.query_one("SELECT to_regnamespace('till') IS NOT NULL", &[])?.get(0);
     if exists {
         return Err(StoreError::Database("the database has a head office already (schema till)".into()));
@@ -20,6 +26,12 @@ pub fn init(client: &mut Client, store: &str) -> Result<(), StoreError> {
     let mut tx = client.transaction()?;
     tx.batch_execute(SCHEMA)?;
     tx.execute("INSERT INTO till.meta(key, value) VALUES ('store', $1)", &[&store])?;
+    // This month's partitions and the next twelve, made now: a register's shipment that has to
+    // make one holds the big tables locked until it commits.
+    tx.batch_execute(
+        "SELECT till.ensure_month((date_trunc('month', now()) + make_interval(months => m))::date)
+           FROM generate_series(0, 12) AS m",
+    )?;
     tx.commit()?;
     Ok(())
 }
@@ -36,9 +48,7 @@ pub struct Credentials {
 /// Adds a register: its row, and a role that may log in and call the ingest path (and nothing
 /// else: no table of the schema is granted to it).
 pub fn add_register(client: &mut Client, store: Option<&str>, register: &str) -> Result<Credentials, StoreError> {
-    if register.is_empty() || register.len() > 32 || !register.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(StoreError::BadUrl(format!("register id {register:?}: letters, digits and - only")));
-    }
+    check_id("register", register)?;
     let store = match store {
         Some(s) => s.to_string(),
         None => client
@@ -46,18 +56,30 @@ pub fn add_register(client: &mut Client, store: Option<&str>, register: &str) ->
             .map(|r| r.get(0))
             .ok_or_else(|| StoreError::Database("no head office in this database (till store init)".into()))?,
     };
+    check_id("store", &store)?;
     let role = super::role_name(&store, register);
     let password = new_password();
+    // Only the SCRAM verifier reaches the server (never the password itself, which its logs
+    // could keep). Role names and verifiers cannot be bound as parameters: the role is made of
+    // [a-z0-9_], the verifier of base64 and `$:`, with no quote in either.
+    let verifier = postgres_protocol::password::scram_sha_256(password.as_bytes());
     let mut tx = client.transaction()?;
-    // Role names and passwords cannot be bound as parameters: the role is made of [a-z0-9_] and
-    // the password of hex digits, both quoted all the same.
     tx.batch_execute(&format!(
-        "CREATE ROLE {role} LOGIN PASSWORD '{password}' IN ROLE till_register; \
+        "CREATE ROLE {role} LOGIN PASSWORD '{verifier}' IN ROLE till_register; \
          ALTER ROLE {role} SET search_path = pg_catalog"
     ))?;
     tx.execute("INSERT INTO till.registers(store, register, role) VALUES ($1, $2, $3)", &[&store, &register, &role])?;
     tx.commit()?;
     Ok(Credentials { store, register: register.to_string(), role, password })
+}
+
+/// Store and register ids: ASCII letters, digits and `-`, up to 20 characters (a role name
+/// made of both stays within PostgreSQL's 63 bytes and means one register only).
+fn check_id(what: &str, id: &str) -> Result<(), StoreError> {
+    if id.is_empty() || id.len() > 20 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(StoreError::BadId(format!("{what} {id:?}")));
+    }
+    Ok(())
 }
 
 /// 32 hex digits from the system's random source.
@@ -69,41 +91,34 @@ fn new_password() -> String {
 }
 
 /// Publishes a catalog version: the CSV as the tills will import it. Returns its number.
-pub fn publish_catalog(client: &mut Client, csv: &str) -> Result<i64, StoreError> {
-    let digest = records::hex(&<sha2::Sha256 as sha2::Digest>::digest(csv.as_bytes()));
-    Ok(client
-        .query_one(
-            "INSERT INTO till.versions(kind, body, sha256) VALUES ('catalog', $1, $2) RETURNING version",
-            &[&csv, &digest],
-        )?
-        .get(0))
+pub fn publish_catalog(client: &mut Client, store: Option<&str>, csv: &str) -> Result<i64, StoreError> {
+    publish(client, store, "catalog", csv)
 }
 
 /// Publishes the store's settings (`[store]` without a register, and the tax classes) as the
 /// next version.
-pub fn publish_settings(client: &mut Client, toml: &str) -> Result<i64, StoreError> {
-    let digest = records::hex(&<sha2::Sha256 as sha2::Digest>::digest(toml.as_bytes()));
+pub fn publish_settings(client: &mut Client, store: Option<&str>, toml: &str) -> Result<i64, StoreError> {
+    publish(client, store, "settings", toml)
+}
+
+/// A version of `kind` for one store (or, `None`, every store of the chain); its number.
+fn publish(client: &mut Client, store: Option<&str>, kind: &str, body: &str) -> Result<i64, StoreError> {
+    let digest = records::hex(&<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes()));
     Ok(client
         .query_one(
-            "INSERT INTO till.versions(kind, body, sha256) VALUES ('settings', $1, $2) RETURNING version",
-            &[&toml, &digest],
+            "INSERT INTO till.versions(store, kind, body, sha256) VALUES ($1, $2, $3, $4) RETURNING version",
+            &[&store, &kind, &body, &digest],
         )?
         .get(0))
 }
 
 /// Publishes the store's users (with their argon2 PIN hashes) as the next version.
-pub fn publish_users(client: &mut Client, users: &[crate::auth::User]) -> Result<i64, StoreError> {
-    let body = super::ship::users_body(users).map_err(StoreError::Io)?;
+pub fn publish_users(client: &mut Client, store: Option<&str>, users: &[crate::auth::User]) -> Result<i64, StoreError> {
     if users.is_empty() {
         return Err(StoreError::Io("no users to publish".into()));
     }
-    let digest = records::hex(&<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes()));
-    Ok(client
-        .query_one(
-            "INSERT INTO till.versions(kind, body, sha256) VALUES ('users', $1, $2) RETURNING version",
-            &[&body, &digest],
-        )?
-        .get(0))
+    let body = super::ship::users_body(users).map_err(StoreError::Io)?;
+    publish(client, store, "users", &body)
 }
 
 /// One register's chain as the head office holds it.
@@ -186,15 +201,20 @@ pub struct StoreDay {
 
 /// The store's day, from the head office's functions: the administrator sees every store's
 /// registers, a register its own store's (the manager's screen at any till).
-pub fn store_day(client: &mut Client, date: NaiveDate, late_after: chrono::Duration) -> Result<StoreDay, StoreError> {
+pub fn store_day(
+    client: &mut Client,
+    date: NaiveDate,
+    store: Option<&str>,
+    late_after: chrono::Duration,
+) -> Result<StoreDay, StoreError> {
     let now = Utc::now();
     let mut registers = Vec::new();
     let mut late = Vec::new();
     let rows = client.query(
         "SELECT store, register, last_shipment_at, flag_reason, z_no, z_net, sales, net, card_ledger, card_terminal,
                 drawer_difference, card_closed
-           FROM till.store_day_registers($1)",
-        &[&date],
+           FROM till.store_day_registers($1, $2)",
+        &[&date, &store],
     )?;
     for r in rows {
         let register: String = r.get(1);
@@ -220,7 +240,9 @@ pub fn store_day(client: &mut Client, date: NaiveDate, late_after: chrono::Durat
     }
     let mut day =
         StoreDay { date, currency: None, registers, tenders: Vec::new(), taxes: Vec::new(), cards: Vec::new(), late };
-    for r in client.query("SELECT section, label, count, amount FROM till.store_day_totals($1)", &[&date])? {
+    for r in
+        client.query("SELECT section, label, count, amount FROM till.store_day_totals($1, $2)", &[&date, &store])?
+    {
         let (section, label): (String, String) = (r.get(0), r.get(1));
         let (count, amount): (Option<i64>, Option<i64>) = (r.get(2), r.get(3));
         let row = (label.clone(), count.unwrap_or(0), amount.unwrap_or(0));

@@ -20,13 +20,17 @@ pub fn rows(d: &office::StoreDay, locale: &str) -> Vec<ReportRow> {
         |minor: i64| Money::from_minor(minor, currency).map(|m| m.to_string()).unwrap_or_else(|_| minor.to_string());
     let mut rows = Vec::new();
     let mut push = |section, label: String, value: String| rows.push(ReportRow { section, label, value });
+    // Each register's rows carry its name (a CSV row must stand alone); in a chain, its store's.
+    let chain = d.registers.iter().any(|r| d.registers.first().is_some_and(|f| f.store != r.store));
     for r in &d.registers {
+        let who = if chain { format!("{}/{}", r.store, r.register) } else { r.register.clone() };
+        let label = |key: &str| format!("{who} · {}", t!(key, locale = locale));
         let z = match r.z {
             Some((z_no, net)) => t!("store.report.z", locale = locale, z = z_no, net = m(net)).into_owned(),
             None => t!("store.report.not_closed", locale = locale).into_owned(),
         };
-        push("registers", r.register.clone(), z);
-        push("registers", t!("store.report.sales", locale = locale).into_owned(), format!("{}  {}", r.sales, m(r.net)));
+        push("registers", who.clone(), z);
+        push("registers", label("store.report.sales"), format!("{}  {}", r.sales, m(r.net)));
         let terminal = match r.card_terminal {
             Some(total) if total == r.card_closed => {
                 t!("store.report.terminal_agrees", locale = locale, amount = m(total)).into_owned()
@@ -37,12 +41,12 @@ pub fn rows(d: &office::StoreDay, locale: &str) -> Vec<ReportRow> {
             }
             None => t!("store.report.terminal_none", locale = locale, ledger = m(r.card_ledger)).into_owned(),
         };
-        push("registers", t!("store.report.terminal", locale = locale).into_owned(), terminal);
+        push("registers", label("store.report.terminal"), terminal);
         let drawer =
             r.drawer_difference.map_or_else(|| t!("store.report.not_counted", locale = locale).into_owned(), m);
-        push("registers", t!("store.report.drawer", locale = locale).into_owned(), drawer);
+        push("registers", label("store.report.drawer"), drawer);
         if let Some(flag) = &r.flag {
-            push("registers", t!("store.report.flagged", locale = locale).into_owned(), flag.clone());
+            push("registers", label("store.report.flagged"), flag.clone());
         }
     }
     for (kind, n, amount) in &d.tenders {

@@ -5,6 +5,17 @@
 
 CREATE SCHEMA till;
 REVOKE ALL ON SCHEMA till FROM PUBLIC;
+-- Registers work through the functions only: no temporary tables of their own either (the
+-- functions' are their owner's).
+-- Nor anything else by default: the registers' group may connect to this database (and, by the
+-- server's pg_hba.conf, to no other); nobody may create objects in `public` (a trap for the
+-- administrator's search_path; already so from PostgreSQL 15).
+DO $$
+BEGIN
+    EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
+END
+$$;
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 
 DO $$
 BEGIN
@@ -14,6 +25,11 @@ BEGIN
 END
 $$;
 GRANT USAGE ON SCHEMA till TO till_register;
+DO $$
+BEGIN
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO till_register', current_database());
+END
+$$;
 
 CREATE TABLE till.meta (
     key   text PRIMARY KEY,
@@ -202,6 +218,8 @@ CREATE TABLE till.day_closes (
 -- settings (its `[store]` table and tax classes, as TOML), applied by each till between sales.
 CREATE TABLE till.versions (
     version      bigserial PRIMARY KEY,
+    -- The store it is for; none: every store of the chain.
+    store        text,
     kind         text NOT NULL CHECK (kind IN ('catalog', 'users', 'settings')),
     body         text NOT NULL,
     sha256       text NOT NULL,
@@ -258,9 +276,6 @@ $$;
 CREATE FUNCTION till.ingest(p_seq bigint[], p_prev bytea[], p_hash bytea[], p_canonical bytea[])
 RETURNS TABLE (status text, head_seq bigint, head_hash bytea, detail text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
--- The acknowledgement need not be on disk before it is given: a till always asks where to resume
--- and keeps every entry, so a shipment the server lost in a crash is simply shipped again.
-SET synchronous_commit = off
 -- The planner guesses a thousand lines a sale and would compile each statement for seconds: a
 -- shipment's statements are short, so no JIT.
 SET jit = off AS $$
@@ -536,14 +551,30 @@ CREATE FUNCTION till.versions_after(after bigint)
 RETURNS TABLE (version bigint, kind text, body text, sha256 text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT DISTINCT ON (v.kind) v.version, v.kind, v.body, v.sha256
-      FROM till.versions v WHERE v.version > after AND EXISTS (SELECT 1 FROM till.registers r WHERE r.role = session_user)
+      FROM till.versions v JOIN till.registers r ON r.role = session_user
+     WHERE v.version > after AND (v.store IS NULL OR v.store = r.store)
      ORDER BY v.kind, v.version DESC
+$$;
+
+-- The stores whose day the caller may see: a register its own store's (whatever it asks); anyone
+-- else in the registers' group nothing; the head office's administrator the store asked for, or
+-- every store.
+CREATE FUNCTION till.stores_seen(of_store text) RETURNS SETOF text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT me.store FROM till.registers me WHERE me.role = session_user
+    UNION
+    SELECT DISTINCT r.store FROM till.registers r
+     -- (Membership as granted: pg_has_role would count a superuser in.)
+     WHERE NOT EXISTS (SELECT 1 FROM pg_auth_members m
+                         JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+                        WHERE g.rolname = 'till_register' AND u.rolname = session_user)
+       AND (of_store IS NULL OR r.store = of_store)
 $$;
 
 -- The store's day, register by register: its Z (if closed), its real sales, its card payments
 -- against the terminal's end-of-day, its last drawer count's difference, its last shipment and
 -- flag. Figures only, no rows: what the manager's screen of any till of the store shows.
-CREATE FUNCTION till.store_day_registers(day date)
+CREATE FUNCTION till.store_day_registers(day date, of_store text DEFAULT NULL)
 RETURNS TABLE (store text, register text, last_shipment_at timestamptz, flag_reason text, z_no bigint,
                z_net bigint, sales bigint, net bigint, card_ledger bigint, card_terminal bigint,
                drawer_difference bigint, card_closed bigint)
@@ -577,21 +608,16 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
                AND EXISTS (SELECT 1 FROM till.terminal_eods e
                             WHERE e.store = s.store AND e.register = s.register AND e.day_no = s.day_no))
       FROM till.registers r
-     -- A register sees its own store's registers; the head office's administrator all of them.
-     WHERE NOT EXISTS (SELECT 1 FROM till.registers me WHERE me.role = session_user)
-        OR r.store = (SELECT me.store FROM till.registers me WHERE me.role = session_user)
+     WHERE r.store IN (SELECT till.stores_seen(of_store))
      ORDER BY r.store, r.register
 $$;
 
 -- The store's totals of a day (real sales): by tender, by tax rate (amount, tax) and by card.
-CREATE FUNCTION till.store_day_totals(day date)
+CREATE FUNCTION till.store_day_totals(day date, of_store text DEFAULT NULL)
 RETURNS TABLE (section text, label text, count bigint, amount bigint)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     WITH mine AS (
-        SELECT r.store FROM till.registers r
-         WHERE NOT EXISTS (SELECT 1 FROM till.registers me WHERE me.role = session_user)
-            OR r.store = (SELECT me.store FROM till.registers me WHERE me.role = session_user)
-         GROUP BY r.store
+        SELECT till.stores_seen(of_store) AS store
     ), sales AS (
         SELECT s.* FROM till.sales s JOIN mine USING (store) WHERE s.business_date = day AND NOT s.training
     )
@@ -615,5 +641,5 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA till FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION till.ingest(bigint[], bytea[], bytea[], bytea[]) TO till_register;
 GRANT EXECUTE ON FUNCTION till.my_head() TO till_register;
 GRANT EXECUTE ON FUNCTION till.versions_after(bigint) TO till_register;
-GRANT EXECUTE ON FUNCTION till.store_day_registers(date) TO till_register;
-GRANT EXECUTE ON FUNCTION till.store_day_totals(date) TO till_register;
+GRANT EXECUTE ON FUNCTION till.store_day_registers(date, text) TO till_register;
+GRANT EXECUTE ON FUNCTION till.store_day_totals(date, text) TO till_register;

@@ -253,7 +253,12 @@ pub fn apply_users(ledger: &mut Ledger, v: &Version) -> Result<usize, StoreError
         return Err(StoreError::BadVersion { version: v.version, detail: "its digest does not match".into() });
     }
     let users = parse_users(&v.body).map_err(|detail| StoreError::BadVersion { version: v.version, detail })?;
-    ledger.save_users(&users, &format!("{USERS_SOURCE}{} sha256:{digest}", v.version), chrono::Utc::now())?;
+    ledger.save_users(
+        &users,
+        &format!("{USERS_SOURCE}{} sha256:{digest}", v.version),
+        USERS_SOURCE,
+        chrono::Utc::now(),
+    )?;
     Ok(users.len())
 }
 
@@ -322,30 +327,33 @@ pub fn sync(
     let mut head = ship(client, ledger, record)?;
     let mut synced = Synced::default();
     let mut store = store.clone();
+    // Each version on its own: one that does not read is refused (and said), the others applied.
+    let mut refused = None;
     for v in newer_versions(client, ledger)? {
-        match v.kind.as_str() {
-            "settings" => {
-                if let Some(path) = settings_path {
-                    store = apply_settings(ledger, path, &v)?.store;
+        let done = match v.kind.as_str() {
+            "settings" => match settings_path {
+                Some(path) => apply_settings(ledger, path, &v).map(|s| {
+                    store = s.store;
                     synced.settings = Some(v.version);
-                }
-            }
-            "catalog" => {
-                apply_catalog(ledger, &store, &v)?;
-                synced.catalog = Some(v.version);
-            }
-            "users" => {
-                apply_users(ledger, &v)?;
-                synced.users = Some(v.version);
-            }
-            _ => {}
+                }),
+                None => Ok(()),
+            },
+            "catalog" => apply_catalog(ledger, &store, &v).map(|_| synced.catalog = Some(v.version)),
+            "users" => apply_users(ledger, &v).map(|_| synced.users = Some(v.version)),
+            _ => Ok(()),
+        };
+        if let Err(e) = done {
+            refused.get_or_insert(e);
         }
     }
     if synced != Synced::default() {
         head = ship(client, ledger, record)?;
     }
     synced.head = head;
-    Ok(synced)
+    match refused {
+        Some(e) => Err(e),
+        None => Ok(synced),
+    }
 }
 
 /// The head office's last acknowledgement, kept beside the ledger, so that the till can say how

@@ -204,7 +204,7 @@ fn status_bar(till: &Till) -> Element<'_, Message> {
         text(day).size(SMALL).color(theme::MUTED),
     ]
     .spacing(12);
-    let devices = match super::head_office::status_text(till.head_office, l) {
+    let devices = match super::head_office::status_text(&till.head_office, l) {
         Some((words, warn)) => {
             devices.push(text(words).size(SMALL).color(if warn { theme::WARN } else { theme::MUTED }))
         }

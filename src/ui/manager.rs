@@ -425,7 +425,9 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             // On a thread of its own: the head office may take seconds to answer, or not answer.
             return vec![workers::off_loop(move || {
                 let loaded = crate::store::connect(&ho.url, ho.password_file.as_deref())
-                    .and_then(|mut c| crate::store::office::store_day(&mut c, date, chrono::Duration::minutes(15)))
+                    .and_then(|mut c| {
+                        crate::store::office::store_day(&mut c, date, None, chrono::Duration::minutes(15))
+                    })
                     .map(|day| {
                         let title =
                             rust_i18n::t!("store.report.title", locale = &l, date = date.to_string()).into_owned();

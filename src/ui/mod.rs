@@ -486,7 +486,7 @@ pub struct Till {
     pub(crate) setup_timers: crate::terminal::zvt::transport::Timers,
     /// What the head office's shipper said last; a catalog version being applied.
     pub(crate) head_office: head_office::Status,
-    pub(crate) applying_catalog: bool,
+    pub(crate) head_office_pending: head_office::Pending,
 }
 
 fn t(key: &str, locale: &str) -> String {
@@ -547,7 +547,7 @@ impl Till {
             settings: None,
             setup_timers: crate::terminal::zvt::transport::Timers::default(),
             head_office: head_office::Status::default(),
-            applying_catalog: false,
+            head_office_pending: head_office::Pending::default(),
         }
     }
 
@@ -1060,11 +1060,20 @@ impl Till {
         // The head office's shipper, when the settings name one.
         let keys = match (&self.place, self.settings.as_ref().and_then(|s| s.head_office.as_ref())) {
             (Some(place), Some(ho)) => {
-                let data = (crate::config::ledger_path(&place.data_dir), ho.clone());
-                let shipper = Subscription::run_with(data, |(path, ho)| head_office::shipper(path.clone(), ho.clone()));
+                let data = (crate::config::ledger_path(&place.data_dir), ho.clone(), self.locale.clone());
+                let shipper = Subscription::run_with(data, |(path, ho, locale)| {
+                    head_office::shipper(path.clone(), ho.clone(), locale.clone())
+                });
                 Subscription::batch([keys, shipper])
             }
             _ => keys,
+        };
+        // Versions waiting for the cart to empty look again every two seconds.
+        let keys = if self.head_office_pending.waits() {
+            let tick = || workers::ticks(head_office::PENDING_CHECK, Message::HeadOffice(head_office::Msg::Tick));
+            Subscription::batch([keys, Subscription::run(tick)])
+        } else {
+            keys
         };
         if probing() { Subscription::batch([keys, iced::window::frames().map(|_| Message::Frame)]) } else { keys }
     }

@@ -105,7 +105,15 @@ impl Cluster {
         )
         .unwrap();
         cluster.chown_all();
-        cluster.start_again();
+        // A free port, taken by the time the server binds it (tests start clusters in parallel):
+        // another one.
+        let mut cluster = cluster;
+        let mut attempts = 0;
+        while !cluster.try_start() {
+            attempts += 1;
+            assert!(attempts < 5, "the server does not start: {}", cluster.log());
+            cluster.port = free_port();
+        }
         let mut admin = cluster.admin_socket("postgres");
         admin.batch_execute("CREATE DATABASE store").unwrap();
         cluster
@@ -164,6 +172,14 @@ impl Cluster {
     }
 
     pub fn start_again(&self) {
+        assert!(self.try_start(), "the server does not start again: {}", self.log());
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.path("server.log")).unwrap_or_default()
+    }
+
+    fn try_start(&self) -> bool {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file={} -c ssl_key_file={} \
              -c max_connections=60",
@@ -172,21 +188,16 @@ impl Cluster {
             self.path("server.crt").display(),
             self.path("server.key").display()
         );
-        let log = self.path("server.log");
-        self.as_server(&[
-            "pg_ctl",
-            "-D",
-            self.path("data").to_str().unwrap(),
-            "-l",
-            log.to_str().unwrap(),
-            "-o",
-            &options,
-            "-w",
-            "start",
-        ]);
+        let (log, data) = (self.path("server.log"), self.path("data"));
+        let args = ["pg_ctl", "-D", data.to_str().unwrap(), "-l", log.to_str().unwrap(), "-o", &options, "-w", "start"];
+        self.server_command(&args).stdin(Stdio::null()).output().is_ok_and(|o| o.status.success())
     }
 
     fn as_server(&self, args: &[&str]) {
+        run(&mut self.server_command(args));
+    }
+
+    fn server_command(&self, args: &[&str]) -> Command {
         let program = self.bin.join(args[0]);
         let mut cmd = match (&self.user, self.niced) {
             (Some(user), false) => {
@@ -207,7 +218,7 @@ impl Cluster {
             }
         };
         cmd.args(&args[1..]).current_dir(self.root.path());
-        run(&mut cmd);
+        cmd
     }
 
     fn chown_all(&self) {
