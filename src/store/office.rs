@@ -59,6 +59,8 @@ pub fn add_register(client: &mut Client, store: Option<&str>, register: &str) ->
     check_id("store", &store)?;
     let role = super::role_name(&store, register);
     let password = new_password();
+    // Its shipments commit without waiting for the disk: a till asks where to resume and keeps
+    // every entry, so one the server lost in a crash is shipped again.
     // Only the SCRAM verifier reaches the server (never the password itself, which its logs
     // could keep). Role names and verifiers cannot be bound as parameters: the role is made of
     // [a-z0-9_], the verifier of base64 and `$:`, with no quote in either.
@@ -66,7 +68,8 @@ pub fn add_register(client: &mut Client, store: Option<&str>, register: &str) ->
     let mut tx = client.transaction()?;
     tx.batch_execute(&format!(
         "CREATE ROLE {role} LOGIN PASSWORD '{verifier}' IN ROLE till_register; \
-         ALTER ROLE {role} SET search_path = pg_catalog"
+         ALTER ROLE {role} SET search_path = pg_catalog; \
+         ALTER ROLE {role} SET synchronous_commit = off"
     ))?;
     tx.execute("INSERT INTO till.registers(store, register, role) VALUES ($1, $2, $3)", &[&store, &register, &role])?;
     tx.commit()?;
