@@ -335,6 +335,14 @@ fn the_connection_is_tls_verified_and_the_password_file_private() {
     assert!(!open.status.success() && text(&open).contains("can be read by others"), "{}", text(&open));
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert!(r1.sync().status.success());
+    // The wizard's connection test, in words: who the head office takes this till for, or why not.
+    let url = cluster.register_url(&till::store::role_name("1", "R1"));
+    let said = till::setup::test_head_office(&url, file.to_str().unwrap(), "R1", "en").unwrap();
+    assert!(said.contains("register R1 of store 1"), "{said}");
+    let wrong = till::setup::test_head_office(&url, file.to_str().unwrap(), "R9", "en").unwrap_err();
+    assert!(wrong.contains("register R1's, but this till is register R9"), "{wrong}");
+    let nobody = till::setup::test_head_office(&url.replace(&cluster.port.to_string(), "1"), "", "R1", "en");
+    assert!(nobody.unwrap_err().starts_with("The head office cannot be reached"));
 }
 
 /// `till store sync` for a till, as its own process.
