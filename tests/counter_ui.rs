@@ -1644,7 +1644,7 @@ fn a_head_office_catalog_waits_for_the_cart_to_empty_and_the_status_bar_says_wha
     c.scan("6912345000376"); // water 2.00
     let body = "sku,barcodes,name_zh,name_en,price,tax_class,category,quick_key,sold_by\n\
                 DRK001,6912345000376,农夫山泉,Nongfu Spring water,2.50,A,drinks,1,piece\n";
-    let sha256 = till::ledger::records::hex(&<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes()));
+    let sha256 = till::ledger::records::sha256_hex(body.as_bytes());
     let version = Version { version: 7, kind: "catalog".into(), body: body.into(), sha256 };
     // The head office out of reach, with a newer catalog known from before: the cart keeps its
     // prices, nothing is applied under it.

@@ -15,6 +15,36 @@ use shell::{in_english, text};
 
 const INSTALLER_PIN: &str = "135790";
 
+/// Adds `register` at the head office (its password written beside the till's data) and writes
+/// the till's settings: the template's, naming the register and the head office. Returns the
+/// password file.
+fn join_head_office(cluster: &Cluster, dir: &Path, register: &str) -> PathBuf {
+    let password = dir.join("head-office.password");
+    let out = in_english(
+        dir,
+        &[
+            "store",
+            "add-register",
+            register,
+            "--url",
+            &cluster.admin_url(),
+            "--password-out",
+            password.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let settings = till::config::settings::template()
+        .replace("register = \"R1\"", &format!("register = \"{register}\""))
+        + &format!(
+            "\n[head_office]\nurl = \"{}\"\npassword_file = \"{}\"\n",
+            cluster.register_url(&till::store::role_name("1", register)),
+            password.display()
+        );
+    std::fs::write(dir.join("till.toml"), settings).unwrap();
+    password
+}
+
 /// A till in its own directory: settings naming its register and the head office.
 struct Till {
     dir: tempfile::TempDir,
@@ -24,30 +54,7 @@ struct Till {
 impl Till {
     fn new(cluster: &Cluster, register: &str) -> Till {
         let dir = tempfile::tempdir().unwrap();
-        let password = dir.path().join("head-office.password");
-        let out = in_english(
-            dir.path(),
-            &[
-                "store",
-                "add-register",
-                register,
-                "--url",
-                &cluster.admin_url(),
-                "--password-out",
-                password.to_str().unwrap(),
-            ],
-            "",
-        );
-        assert!(out.status.success(), "{}", text(&out));
-        let role = till::store::role_name("1", register);
-        let settings = till::config::settings::template()
-            .replace("register = \"R1\"", &format!("register = \"{register}\""))
-            + &format!(
-                "\n[head_office]\nurl = \"{}\"\npassword_file = \"{}\"\n",
-                cluster.register_url(&role),
-                password.display()
-            );
-        std::fs::write(dir.path().join("till.toml"), settings).unwrap();
+        join_head_office(cluster, dir.path(), register);
         let added = in_english(
             dir.path(),
             &["users", "add", "ins", "--name", "Installer", "--role", "installer"],
@@ -572,28 +579,9 @@ fn a_stores_books_arrive_whole_and_the_stores_day_adds_them_up() {
     init(&cluster);
     // The books of a store (tests/books): card sales through the emulator, a reversal, cash in
     // and out, a drawer count, the terminal's end-of-day and a Z, a second day, a restore.
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(books::template()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    let password = dir.path().join("head-office.password");
+    let dir = books::copy();
+    let password = join_head_office(&cluster, dir.path(), "R1");
     let url = cluster.admin_url();
-    let added = in_english(
-        dir.path(),
-        &["store", "add-register", "R1", "--url", &url, "--password-out", password.to_str().unwrap()],
-        "",
-    );
-    assert!(added.status.success(), "{}", text(&added));
-    let settings = till::config::settings::template()
-        + &format!(
-            "\n[head_office]\nurl = \"{}\"\npassword_file = \"{}\"\n",
-            cluster.register_url(&till::store::role_name("1", "R1")),
-            password.display()
-        );
-    std::fs::write(dir.path().join("till.toml"), settings).unwrap();
     let synced = in_english(dir.path(), &["store", "sync"], "");
     assert!(synced.status.success(), "{}", text(&synced));
 

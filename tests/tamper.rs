@@ -18,19 +18,7 @@ use till::ledger::{Ledger, PostContext};
 use till::simulate::{self, Rng};
 
 mod books;
-use books::{INSTALLER_PIN, template};
-
-/// A copy of the template's data directory (ledger and witness).
-fn copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(template()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    dir
-}
+use books::{INSTALLER_PIN, copy, template};
 
 mod shell;
 use shell::text;

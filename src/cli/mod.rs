@@ -761,7 +761,7 @@ fn catalog_import(data_dir: &Path, store: &StoreSettings, file: &Path, by: Optio
             return fail(t!("cli.import_refused", locale = locale, count = errors.len()));
         }
     };
-    let digest = crate::ledger::records::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let digest = crate::ledger::records::sha256_hex(&bytes);
     let by = approval.as_ref().map_or("no installer yet", |a| a.by());
     let source = format!("{} sha256:{digest} by {by}", file.display());
     match ledger.save_products(&products, &source, Utc::now()) {

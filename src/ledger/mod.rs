@@ -611,15 +611,6 @@ impl Ledger {
         Ok(out)
     }
 
-    /// The hash of entry `seq`, if the chain has it.
-    pub fn entry_hash(&self, seq: i64) -> Result<Option<Vec<u8>>, LedgerError> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT hash FROM journal WHERE seq = ?1")?
-            .query_row([seq], |r| r.get(0))
-            .optional()?)
-    }
-
     /// The newest value of `field` in an entry of `kind` that begins with `prefix` (how the head
     /// office's versions are journaled: a catalog import's `source`, a user's `by`).
     pub fn last_journaled(&self, kind: &str, field: &str, prefix: &str) -> Result<Option<String>, LedgerError> {

@@ -106,7 +106,7 @@ pub fn publish_settings(client: &mut Client, store: Option<&str>, toml: &str) ->
 
 /// A version of `kind` for one store (or, `None`, every store of the chain); its number.
 fn publish(client: &mut Client, store: Option<&str>, kind: &str, body: &str) -> Result<i64, StoreError> {
-    let digest = records::hex(&<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes()));
+    let digest = records::sha256_hex(body.as_bytes());
     Ok(client
         .query_one(
             "INSERT INTO till.versions(store, kind, body, sha256) VALUES ($1, $2, $3, $4) RETURNING version",

@@ -160,6 +160,17 @@ pub struct Version {
     pub sha256: String,
 }
 
+impl Version {
+    /// Its body's digest, which must be the one the head office published with it.
+    fn checked_digest(&self) -> Result<String, StoreError> {
+        let digest = records::sha256_hex(self.body.as_bytes());
+        if digest != self.sha256 {
+            return Err(StoreError::BadVersion { version: self.version, detail: "its digest does not match".into() });
+        }
+        Ok(digest)
+    }
+}
+
 /// The newest version of each kind published after `after`.
 pub fn versions_after(client: &mut Client, after: i64) -> Result<Vec<Version>, StoreError> {
     Ok(client
@@ -198,10 +209,7 @@ pub fn apply_settings(
     path: &Path,
     v: &Version,
 ) -> Result<crate::config::settings::Settings, StoreError> {
-    let digest = records::hex(&<sha2::Sha256 as sha2::Digest>::digest(v.body.as_bytes()));
-    if digest != v.sha256 {
-        return Err(StoreError::BadVersion { version: v.version, detail: "its digest does not match".into() });
-    }
+    let digest = v.checked_digest()?;
     let settings =
         crate::config::settings::apply_store_version(path, &v.body).map_err(|problems| StoreError::BadVersion {
             version: v.version,
@@ -248,10 +256,7 @@ pub fn parse_users(body: &str) -> Result<Vec<crate::auth::User>, String> {
 
 /// Applies a users version: every user of it saved with their hash, in one transaction.
 pub fn apply_users(ledger: &mut Ledger, v: &Version) -> Result<usize, StoreError> {
-    let digest = records::hex(&<sha2::Sha256 as sha2::Digest>::digest(v.body.as_bytes()));
-    if digest != v.sha256 {
-        return Err(StoreError::BadVersion { version: v.version, detail: "its digest does not match".into() });
-    }
+    let digest = v.checked_digest()?;
     let users = parse_users(&v.body).map_err(|detail| StoreError::BadVersion { version: v.version, detail })?;
     ledger.save_users(
         &users,
@@ -266,10 +271,7 @@ pub fn apply_users(ledger: &mut Ledger, v: &Version) -> Result<usize, StoreError
 /// (which names the version) in one transaction. A version that does not read is refused whole;
 /// the till sells on the catalog it has.
 pub fn apply_catalog(ledger: &mut Ledger, store: &StoreSettings, v: &Version) -> Result<usize, StoreError> {
-    let digest = records::hex(&<sha2::Sha256 as sha2::Digest>::digest(v.body.as_bytes()));
-    if digest != v.sha256 {
-        return Err(StoreError::BadVersion { version: v.version, detail: "its digest does not match".into() });
-    }
+    let digest = v.checked_digest()?;
     let products = {
         let owner = |code: &str| ledger.barcode_owner(code).ok().flatten();
         import::parse_csv(v.body.as_bytes(), store.currency, &store.tax_class_codes(), &owner).map_err(|errors| {
@@ -282,6 +284,43 @@ pub fn apply_catalog(ledger: &mut Ledger, store: &StoreSettings, v: &Version) ->
     let source = format!("{CATALOG_SOURCE}{} sha256:{digest}", v.version);
     ledger.save_products(&products, &source, chrono::Utc::now())?;
     Ok(products.len())
+}
+
+/// What applying a version took.
+pub enum Took {
+    /// The settings now in force (the file written).
+    Settings(Box<crate::config::settings::Settings>),
+    Catalog,
+    Users,
+    /// A kind this till does not take (or settings, for a till without a settings file).
+    Nothing,
+}
+
+/// Applies one version of any kind: settings to the file at `settings_path` (then `store` is
+/// theirs, for the catalog after them), the catalog with `store`'s currency and tax classes, the
+/// users.
+pub fn apply_version(
+    ledger: &mut Ledger,
+    store: &mut StoreSettings,
+    settings_path: Option<&Path>,
+    v: &Version,
+) -> Result<Took, StoreError> {
+    Ok(match (v.kind.as_str(), settings_path) {
+        ("settings", Some(path)) => {
+            let settings = apply_settings(ledger, path, v)?;
+            *store = settings.store.clone();
+            Took::Settings(Box::new(settings))
+        }
+        ("catalog", _) => {
+            apply_catalog(ledger, store, v)?;
+            Took::Catalog
+        }
+        ("users", _) => {
+            apply_users(ledger, v)?;
+            Took::Users
+        }
+        _ => Took::Nothing,
+    })
 }
 
 /// What a sync did.
@@ -330,20 +369,14 @@ pub fn sync(
     // Each version on its own: one that does not read is refused (and said), the others applied.
     let mut refused = None;
     for v in newer_versions(client, ledger)? {
-        let done = match v.kind.as_str() {
-            "settings" => match settings_path {
-                Some(path) => apply_settings(ledger, path, &v).map(|s| {
-                    store = s.store;
-                    synced.settings = Some(v.version);
-                }),
-                None => Ok(()),
-            },
-            "catalog" => apply_catalog(ledger, &store, &v).map(|_| synced.catalog = Some(v.version)),
-            "users" => apply_users(ledger, &v).map(|_| synced.users = Some(v.version)),
-            _ => Ok(()),
-        };
-        if let Err(e) = done {
-            refused.get_or_insert(e);
+        match apply_version(ledger, &mut store, settings_path, &v) {
+            Ok(Took::Settings(_)) => synced.settings = Some(v.version),
+            Ok(Took::Catalog) => synced.catalog = Some(v.version),
+            Ok(Took::Users) => synced.users = Some(v.version),
+            Ok(Took::Nothing) => {}
+            Err(e) => {
+                refused.get_or_insert(e);
+            }
         }
     }
     if synced != Synced::default() {

@@ -225,28 +225,22 @@ fn apply(
 ) -> Applied {
     let mut applied = Applied { versions: Vec::new(), settings: None, catalog: None, users: None, refused: Vec::new() };
     for v in versions {
-        let done = match v.kind.as_str() {
-            "settings" => match settings_path {
-                Some(path) => ship::apply_settings(ledger, path, v).map(|settings| {
-                    store = settings.store.clone();
-                    applied.settings = Some(settings);
-                }),
-                None => continue,
-            },
-            "catalog" => ship::apply_catalog(ledger, &store, v).and_then(|_| {
-                let products = ledger.load_products()?;
-                applied.catalog =
-                    Some(Arc::new(Catalog::new(store.currency, products, store.embedded_barcodes.clone())));
-                Ok(())
-            }),
-            "users" => ship::apply_users(ledger, v).and_then(|_| {
-                applied.users = Some(ledger.users()?);
-                Ok(())
-            }),
-            _ => continue,
-        };
-        match done {
-            Ok(()) => applied.versions.push((v.kind.clone(), v.version)),
+        let took = ship::apply_version(ledger, &mut store, settings_path, v).and_then(|took| {
+            match took {
+                ship::Took::Settings(settings) => applied.settings = Some(*settings),
+                ship::Took::Catalog => {
+                    let products = ledger.load_products()?;
+                    applied.catalog =
+                        Some(Arc::new(Catalog::new(store.currency, products, store.embedded_barcodes.clone())));
+                }
+                ship::Took::Users => applied.users = Some(ledger.users()?),
+                ship::Took::Nothing => return Ok(false),
+            }
+            Ok(true)
+        });
+        match took {
+            Ok(true) => applied.versions.push((v.kind.clone(), v.version)),
+            Ok(false) => {}
             Err(e) => applied.refused.push(((v.kind.clone(), v.version), e.localized(locale))),
         }
     }

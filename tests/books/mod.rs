@@ -155,3 +155,15 @@ impl Seller<'_> {
         post.then(|| ledger.post_in_progress(id, &mut sale, &ctx, Utc::now()).unwrap().receipt_no)
     }
 }
+
+/// A copy of the template's data directory (ledger and witness).
+pub fn copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(template()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    dir
+}
