@@ -68,7 +68,7 @@ pub fn flag_text(flag: &RiskFlag, report: &Report, locale: &str) -> String {
     }
 }
 
-fn tender_label(kind: &str, locale: &str) -> String {
+pub fn tender_label(kind: &str, locale: &str) -> String {
     let key = format!("report.tender.{kind}");
     let text = t(&key, locale);
     if text == key { kind.to_string() } else { text }

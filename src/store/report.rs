@@ -50,7 +50,7 @@ pub fn rows(d: &office::StoreDay, locale: &str) -> Vec<ReportRow> {
         }
     }
     for (kind, n, amount) in &d.tenders {
-        push("tenders", kind.clone(), format!("{n}  {}", m(*amount)));
+        push("tenders", crate::dayclose::output::tender_label(kind, locale), format!("{n}  {}", m(*amount)));
     }
     for (rate, amount, tax) in &d.taxes {
         // Rates are kept as fractions (0.13); the report says 13%.
