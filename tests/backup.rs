@@ -1,6 +1,6 @@
 //! Backups: taken online while another connection keeps posting sales, each one verifies and
 //! restores to a ledger that verifies; a restore refuses a copy that does not verify and never
-//! replaces a ledger without backing it up first.
+//! replaces a ledger without backing it up first (a damaged one too, kept as it was).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,6 +68,8 @@ fn backups_taken_while_sales_are_written_restore_to_a_ledger_that_verifies() {
     // Restore the last backup in place: the current ledger is backed up first.
     let (safety, plan) = restore(last, &db, &backups, &installer(), true, later).unwrap();
     let safety = safety.unwrap();
+    assert_eq!(safety.problems, 0);
+    let safety = safety.copy;
     assert_eq!(plan.receipts_lost, posted - in_backup);
     assert_eq!(plan.receipt_floor, posted);
     assert!(Ledger::open_read_only(&safety).unwrap().verify().unwrap().is_sound());
@@ -115,6 +117,42 @@ fn a_copy_that_does_not_verify_is_not_restored() {
     assert!(matches!(refused, Err(BackupError::DoesNotVerify { .. })), "{refused:?}");
     assert!(!dir.path().join("backups").exists(), "nothing touched");
     assert!(Ledger::open_read_only(&db).unwrap().verify().unwrap().is_sound());
+}
+
+#[test]
+fn a_damaged_ledger_is_replaced_by_a_sound_backup_and_kept_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreSettings::demo();
+    let db = dir.path().join("ledger.db");
+    let mut ledger = Ledger::open(&db, "R1", store.currency).unwrap();
+    let catalog = till::demo::load_catalog(&mut ledger, &store, true).unwrap();
+    let mut rng = Rng::new(2);
+    let ctx = PostContext { cashier: "c".into(), training: false };
+    let mut sale = random_paid_sale(&catalog, &store.sale_settings(), &mut rng).unwrap();
+    ledger.post_sale(&mut sale, &ctx, Utc::now()).unwrap();
+    let copy = dir.path().join("copy.db");
+    ledger.backup_to(&copy).unwrap();
+    let mut sale = random_paid_sale(&catalog, &store.sale_settings(), &mut rng).unwrap();
+    ledger.post_sale(&mut sale, &ctx, Utc::now()).unwrap();
+    drop(ledger);
+    // Someone edits the ledger itself: the backup is what the shop has left.
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch(
+        "DROP TRIGGER sales_no_update; UPDATE sales SET total_minor = 1 WHERE seq = (SELECT max(seq) FROM sales);",
+    )
+    .unwrap();
+    drop(c);
+    let backups = dir.path().join("backups");
+    let (replaced, plan) = restore(&copy, &db, &backups, &installer(), true, Utc::now()).unwrap();
+    let replaced = replaced.unwrap();
+    assert!(replaced.problems > 0 && plan.receipts_lost == 1, "{replaced:?} {plan:?}");
+    // The damaged ledger is kept as it was, the edit in it; the restored one verifies.
+    let kept = rusqlite::Connection::open(&replaced.copy).unwrap();
+    let edited: i64 = kept.query_row("SELECT count(*) FROM sales WHERE total_minor = 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(edited, 1);
+    let restored = Ledger::open_read_only(&db).unwrap();
+    assert!(restored.verify().unwrap().is_sound());
+    assert_eq!(restored.counts().unwrap().1, 1);
 }
 
 #[test]

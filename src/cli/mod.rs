@@ -723,8 +723,11 @@ fn restore(
     };
     drop(approver);
     match backup::restore(file, &db, &data_dir.join("backups"), &approval, older, Utc::now()) {
-        Ok((Some(safety), _)) => {
-            println!("{}", t!("backup.restored", locale = locale, file = safety.display()));
+        Ok((Some(replaced), _)) => {
+            println!("{}", t!("backup.restored", locale = locale, file = replaced.copy.display()));
+            if replaced.problems > 0 {
+                println!("{}", t!("backup.replaced_unsound", locale = locale, problems = replaced.problems));
+            }
             ExitCode::SUCCESS
         }
         Ok((None, _)) => {

@@ -237,6 +237,12 @@ impl Ledger {
     /// Copies the ledger, as one consistent snapshot, to `target` (which must not exist yet), with
     /// a witness beside it, and checks the copy verifies.
     pub fn backup_to(&self, target: &Path) -> Result<(), BackupError> {
+        self.copy_to(target)?;
+        verify_file(target)
+    }
+
+    /// The copy of `backup_to`, sound or not.
+    fn copy_to(&self, target: &Path) -> Result<(), BackupError> {
         if target.exists() {
             return Err(BackupError::Exists(target.to_path_buf()));
         }
@@ -248,9 +254,16 @@ impl Ledger {
         self.conn.execute("VACUUM INTO ?1", [text]).map_err(LedgerError::from)?;
         // VACUUM INTO creates the file with the process's umask: the copy is the till's alone.
         super::make_private(target).map_err(|e| BackupError::Io(target.to_path_buf(), e))?;
-        write_witness_for(target)?;
-        verify_file(target)
+        write_witness_for(target)
     }
+}
+
+/// The ledger a restore replaced: where its copy is, and how many problems its verification
+/// found (0: it was sound).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replaced {
+    pub copy: PathBuf,
+    pub problems: usize,
 }
 
 /// A backup into `dir` named by the time; keeps the newest `keep` backups there.
@@ -279,7 +292,7 @@ pub fn backup_into(ledger: &Ledger, dir: &Path, keep: usize, now: DateTime<Utc>)
 /// says what is lost), and only after the current ledger (if any) was itself backed up into
 /// `safety_dir`. Then a `restored` entry is posted in the restored ledger: from which backup, by
 /// whom, what was lost, and the receipt and Z numbers printed before, after which numbering goes
-/// on. The till must not be running on `db`. Returns the safety copy's path and the plan.
+/// on. The till must not be running on `db`. Returns the ledger replaced (its copy) and the plan.
 pub fn restore(
     from: &Path,
     db: &Path,
@@ -287,7 +300,7 @@ pub fn restore(
     approval: &Approval,
     older: bool,
     now: DateTime<Utc>,
-) -> Result<(Option<PathBuf>, RestorePlan), BackupError> {
+) -> Result<(Option<Replaced>, RestorePlan), BackupError> {
     if !approval.covers(Permission::Settings) {
         return Err(BackupError::NotPermitted);
     }
@@ -298,8 +311,11 @@ pub fn restore(
     let safety = if db.exists() {
         let current = Ledger::open_read_only(db)?;
         let copy = safety_dir.join(format!("before-restore-{}", anchored_name(now, current.head()?)));
-        current.backup_to(&copy)?;
-        Some(copy)
+        // Kept as it is, sound or not: a damaged ledger is when a backup is restored, and its copy
+        // is the evidence of what happened to it.
+        current.copy_to(&copy)?;
+        let problems = current.verify()?.problems.len();
+        Some(Replaced { copy, problems })
     } else {
         None
     };
