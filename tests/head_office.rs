@@ -294,6 +294,9 @@ fn a_till_rehashed_after_shipping_is_refused_and_flagged() {
     assert!(r1.sync().status.success());
     let mut admin = cluster.admin();
     let before = held(&mut admin, "R1");
+    let backup = r1.path().join("as-shipped.db");
+    let backed_up = r1.run(&["backup", backup.to_str().unwrap()], "");
+    assert!(backed_up.status.success(), "{}", text(&backed_up));
     rehash(&r1.ledger_path());
     let refused = r1.sync();
     assert!(!refused.status.success(), "{}", text(&refused));
@@ -311,6 +314,55 @@ fn a_till_rehashed_after_shipping_is_refused_and_flagged() {
     // And the till's own verify, against the head office's head, names the rewrite.
     let local = r1.run(&["ledger", "verify"], "");
     assert!(!local.status.success(), "{}", text(&local));
+
+    // The administrator clears the flag, saying why; while the ledger is still the rewritten one,
+    // its next shipment flags it again.
+    let unflag = |note: &str| {
+        in_english(r1.path(), &["store", "unflag", "R1", "--url", &cluster.admin_url(), "--note", note], "")
+    };
+    let no_note = unflag("  ");
+    assert!(!no_note.status.success() && text(&no_note).contains("--note"), "{}", text(&no_note));
+    let cleared = unflag("asked the shop about it");
+    assert!(cleared.status.success() && text(&cleared).contains("may ship again"), "{}", text(&cleared));
+    let again = r1.sync();
+    assert!(!again.status.success() && text(&again).contains("rewritten"), "{}", text(&again));
+    assert_eq!(held(&mut admin, "R1"), before);
+
+    // The backup taken when it had shipped is restored: the till is back on the chain held.
+    let restored =
+        r1.run(&["restore", backup.to_str().unwrap(), "--by", "ins", "--older"], &format!("{INSTALLER_PIN}\n"));
+    assert!(restored.status.success() && text(&restored).contains("did not verify"), "{}", text(&restored));
+    // A head office whose own copy of the chain is damaged keeps the flag.
+    let damage = "UPDATE till.journal SET canonical = canonical || '\\x20'::bytea WHERE register = 'R1' AND seq = 3";
+    assert_eq!(admin.execute(damage, &[]).unwrap(), 1);
+    let kept = unflag("restored the backup taken after shipping");
+    assert!(!kept.status.success() && text(&kept).contains("entry 3"), "{}", text(&kept));
+    let repair = "UPDATE till.journal SET canonical = substring(canonical FROM 1 FOR length(canonical) - 1)
+                   WHERE register = 'R1' AND seq = 3";
+    assert_eq!(admin.execute(repair, &[]).unwrap(), 1);
+    let cleared = unflag("restored the backup taken after shipping");
+    assert!(cleared.status.success(), "{}", text(&cleared));
+    // It ships on: what it sells from now on arrives, and the head office holds its ledger.
+    let resumed = r1.sync();
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    r1.simulate(3, 5);
+    let resumed = r1.sync();
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    assert_eq!(held(&mut admin, "R1"), r1.figures());
+    let verify = in_english(r1.path(), &["store", "verify", "--url", &cluster.admin_url()], "");
+    assert!(verify.status.success() && text(&verify).contains("chain sound"), "{}", text(&verify));
+    // Each clearing is kept, with its flag and its note; one not flagged is not cleared.
+    let kept: Vec<(String, String)> = admin
+        .query("SELECT flag_reason, note FROM till.flag_clearances WHERE register = 'R1' ORDER BY cleared_at", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(kept.iter().all(|(flag, _)| flag.contains("rewritten")), "{kept:?}");
+    assert_eq!(kept[1].1, "restored the backup taken after shipping");
+    let not_flagged = unflag("again");
+    assert!(!not_flagged.status.success() && text(&not_flagged).contains("not flagged"), "{}", text(&not_flagged));
 }
 
 #[test]

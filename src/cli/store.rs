@@ -84,6 +84,20 @@ pub enum StoreCommand {
         #[arg(long, value_name = "FILE")]
         pdf: Option<PathBuf>,
     },
+    /// Clear a register's flag (after the cause is dealt with: its till put back on the chain
+    /// shipped, say by restoring a backup). It is flagged again at its next shipment if its ledger
+    /// still does not extend what the head office holds.
+    Unflag {
+        register: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// The register's store, where several stores have a register of that name.
+        #[arg(long)]
+        store: Option<String>,
+        /// Why the flag is cleared (kept at the head office with the flag, who and when).
+        #[arg(long)]
+        note: String,
+    },
     /// Walk every register's chain at the head office.
     Verify {
         #[command(flatten)]
@@ -224,6 +238,21 @@ fn run_inner(
             let mut client = admin.connect(locale)?;
             let version = office::publish_users(&mut client, store.as_deref(), &users).map_err(err)?;
             println!("{}", t!("store.users_published", locale = locale, version = version, count = users.len()));
+        }
+        StoreCommand::Unflag { register, admin, store, note } => {
+            let mut client = admin.connect(locale)?;
+            let done = office::unflag(&mut client, store.as_deref(), register, note).map_err(err)?;
+            println!(
+                "{}",
+                t!(
+                    "store.unflagged",
+                    locale = locale,
+                    register = &done.register,
+                    store = &done.store,
+                    seq = done.head,
+                    flag = &done.flag
+                )
+            );
         }
         StoreCommand::Verify { admin } => {
             let mut client = admin.connect(locale)?;

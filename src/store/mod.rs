@@ -62,6 +62,16 @@ pub enum StoreError {
     Ledger(#[from] crate::ledger::LedgerError),
     #[error("catalog version {version}: {detail}")]
     BadVersion { version: i64, detail: String },
+    #[error("the head office has no register {0}")]
+    NoSuchRegister(String),
+    #[error("register {0} is in several stores: name one with --store")]
+    RegisterInStores(String),
+    #[error("register {0} is not flagged")]
+    NotFlagged(String),
+    #[error("a note of why the flag is cleared is needed")]
+    NoteNeeded,
+    #[error("the head office's own chain of {register} breaks at entry {seq}")]
+    HeldChainBroken { register: String, seq: i64 },
     #[error("{0}")]
     Io(String),
 }
@@ -97,6 +107,13 @@ impl StoreError {
             StoreError::Ledger(e) => e.localized(l),
             StoreError::BadVersion { version, detail } => {
                 t!("store.error.bad_version", locale = l, version = version, detail = detail).into()
+            }
+            StoreError::NoSuchRegister(r) => t!("store.error.no_such_register", locale = l, register = r).into(),
+            StoreError::RegisterInStores(r) => t!("store.error.register_in_stores", locale = l, register = r).into(),
+            StoreError::NotFlagged(r) => t!("store.error.not_flagged", locale = l, register = r).into(),
+            StoreError::NoteNeeded => t!("store.error.note_needed", locale = l).into(),
+            StoreError::HeldChainBroken { register, seq } => {
+                t!("store.error.held_chain_broken", locale = l, register = register, seq = seq).into()
             }
             StoreError::Io(d) => d.clone(),
         }

@@ -2,7 +2,7 @@
 //! and the store's day added up — what `till store …` does with an administrator's connection.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use postgres::Client;
+use postgres::{Client, GenericClient};
 
 use super::StoreError;
 use crate::ledger::records;
@@ -138,7 +138,13 @@ pub struct ChainCheck {
 
 /// Walks every register's chain at the head office: each seq the one after the last, each entry
 /// linked to the hash before it, each hash SHA-256(prev ‖ canonical) — PostgreSQL's own sha256.
-pub fn verify_chains(client: &mut Client) -> Result<Vec<ChainCheck>, StoreError> {
+pub fn verify_chains(client: &mut impl GenericClient) -> Result<Vec<ChainCheck>, StoreError> {
+    chains(client, None)
+}
+
+/// The chains of every register, or of one (store, register).
+fn chains(client: &mut impl GenericClient, one: Option<(&str, &str)>) -> Result<Vec<ChainCheck>, StoreError> {
+    let (store, register) = one.unzip();
     Ok(client
         .query(
             "SELECT r.store, r.register, COALESCE(c.entries, 0), r.head_seq, c.first_bad, r.flag_reason
@@ -149,10 +155,13 @@ pub fn verify_chains(client: &mut Client) -> Result<Vec<ChainCheck>, StoreError>
                           AS first_bad
                    FROM (SELECT j.*, row_number() OVER w AS n,
                                 coalesce(lag(hash) OVER w, decode(repeat('00', 32), 'hex')) AS before
-                           FROM till.journal j WINDOW w AS (PARTITION BY store, register ORDER BY seq)) x
+                           FROM till.journal j
+                          WHERE ($1::text IS NULL OR j.store = $1) AND ($2::text IS NULL OR j.register = $2)
+                         WINDOW w AS (PARTITION BY store, register ORDER BY seq)) x
                   GROUP BY store, register) c USING (store, register)
+              WHERE ($1::text IS NULL OR r.store = $1) AND ($2::text IS NULL OR r.register = $2)
               ORDER BY r.store, r.register",
-            &[],
+            &[&store, &register],
         )?
         .into_iter()
         .map(|r| ChainCheck {
@@ -164,6 +173,60 @@ pub fn verify_chains(client: &mut Client) -> Result<Vec<ChainCheck>, StoreError>
             flag: r.get(5),
         })
         .collect())
+}
+
+/// A flag cleared: the register, what it had been flagged for, and the head it ships on from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unflagged {
+    pub store: String,
+    pub register: String,
+    pub flag: String,
+    pub head: i64,
+}
+
+/// Clears a register's flag, with the administrator's note of why (kept in
+/// `till.flag_clearances` with the flag, who and when). Only when the chain held here is sound:
+/// the register then ships on from it, and is flagged again at once if its ledger still does not
+/// extend it — so a till put back on its shipped chain (a backup restored) sells and ships again,
+/// and a rewritten one does not.
+pub fn unflag(client: &mut Client, store: Option<&str>, register: &str, note: &str) -> Result<Unflagged, StoreError> {
+    check_id("register", register)?;
+    let note = note.trim();
+    if note.is_empty() {
+        return Err(StoreError::NoteNeeded);
+    }
+    let mut tx = client.transaction()?;
+    // Locked as `till.ingest` locks it, so no shipment of the register runs meanwhile.
+    let rows = tx.query(
+        "SELECT store, flagged_at, flag_reason FROM till.registers
+          WHERE register = $1 AND ($2::text IS NULL OR store = $2) ORDER BY store FOR UPDATE",
+        &[&register, &store],
+    )?;
+    let row = match rows.as_slice() {
+        [] => return Err(StoreError::NoSuchRegister(register.to_string())),
+        [row] => row,
+        _ => return Err(StoreError::RegisterInStores(register.to_string())),
+    };
+    let store: String = row.get(0);
+    let (Some(flagged_at), Some(flag)) = (row.get::<_, Option<DateTime<Utc>>>(1), row.get::<_, Option<String>>(2))
+    else {
+        return Err(StoreError::NotFlagged(register.to_string()));
+    };
+    let chain = chains(&mut tx, Some((&store, register)))?;
+    let check = chain.first().ok_or_else(|| StoreError::NoSuchRegister(register.to_string()))?;
+    if let Some(seq) = check.first_bad {
+        return Err(StoreError::HeldChainBroken { register: register.to_string(), seq });
+    }
+    tx.execute(
+        "INSERT INTO till.flag_clearances(store, register, flagged_at, flag_reason, note) VALUES ($1, $2, $3, $4, $5)",
+        &[&store, &register, &flagged_at, &flag, &note],
+    )?;
+    tx.execute(
+        "UPDATE till.registers SET flagged_at = NULL, flag_reason = NULL WHERE store = $1 AND register = $2",
+        &[&store, &register],
+    )?;
+    tx.commit()?;
+    Ok(Unflagged { store, register: register.to_string(), flag, head: check.head })
 }
 
 /// One register's day at the head office.

@@ -51,6 +51,19 @@ CREATE TABLE till.registers (
     PRIMARY KEY (store, register)
 );
 
+-- Every flag the administrator cleared (`till store unflag`): the flag, who cleared it, when and
+-- why. A cleared flag is not forgotten.
+CREATE TABLE till.flag_clearances (
+    store       text NOT NULL,
+    register    text NOT NULL,
+    flagged_at  timestamptz NOT NULL,
+    flag_reason text NOT NULL,
+    cleared_at  timestamptz NOT NULL DEFAULT now(),
+    cleared_by  name NOT NULL DEFAULT session_user,
+    note        text NOT NULL CHECK (note <> ''),
+    FOREIGN KEY (store, register) REFERENCES till.registers
+);
+
 -- Every entry as the till hashed it: SHA-256(prev_hash ‖ canonical) = hash.
 CREATE TABLE till.journal (
     store       text   NOT NULL,
