@@ -137,7 +137,8 @@ pub struct ChainCheck {
 }
 
 /// Walks every register's chain at the head office: each seq the one after the last, each entry
-/// linked to the hash before it, each hash SHA-256(prev ‖ canonical) — PostgreSQL's own sha256.
+/// linked to the hash before it, each hash SHA-256(prev ‖ canonical) — PostgreSQL's own sha256 —
+/// and the head held (what the till resumes from) the chain's last entry.
 pub fn verify_chains(client: &mut impl GenericClient) -> Result<Vec<ChainCheck>, StoreError> {
     chains(client, None)
 }
@@ -147,10 +148,15 @@ fn chains(client: &mut impl GenericClient, one: Option<(&str, &str)>) -> Result<
     let (store, register) = one.unzip();
     Ok(client
         .query(
-            "SELECT r.store, r.register, COALESCE(c.entries, 0), r.head_seq, c.first_bad, r.flag_reason
+            "SELECT r.store, r.register, COALESCE(c.entries, 0), r.head_seq,
+                    COALESCE(c.first_bad,
+                             CASE WHEN COALESCE(c.entries, 0) <> r.head_seq
+                                  THEN least(COALESCE(c.entries, 0), r.head_seq) + 1
+                                  WHEN r.head_seq > 0 AND c.last_hash <> r.head_hash THEN r.head_seq END),
+                    r.flag_reason
                FROM till.registers r
                LEFT JOIN (
-                 SELECT store, register, count(*) AS entries,
+                 SELECT store, register, count(*) AS entries, (array_agg(hash ORDER BY seq DESC))[1] AS last_hash,
                         min(seq) FILTER (WHERE seq <> n OR prev_hash <> before OR sha256(prev_hash || canonical) <> hash)
                           AS first_bad
                    FROM (SELECT j.*, row_number() OVER w AS n,
