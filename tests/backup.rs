@@ -119,8 +119,8 @@ fn a_copy_that_does_not_verify_is_not_restored() {
     assert!(Ledger::open_read_only(&db).unwrap().verify().unwrap().is_sound());
 }
 
-#[test]
-fn a_damaged_ledger_is_replaced_by_a_sound_backup_and_kept_as_it_was() {
+/// A ledger of three sales, backed up after the first; the ledger, the backup and the directory.
+fn three_sales_backed_up_after_one() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let store = StoreSettings::demo();
     let db = dir.path().join("ledger.db");
@@ -128,31 +128,87 @@ fn a_damaged_ledger_is_replaced_by_a_sound_backup_and_kept_as_it_was() {
     let catalog = till::demo::load_catalog(&mut ledger, &store, true).unwrap();
     let mut rng = Rng::new(2);
     let ctx = PostContext { cashier: "c".into(), training: false };
-    let mut sale = random_paid_sale(&catalog, &store.sale_settings(), &mut rng).unwrap();
-    ledger.post_sale(&mut sale, &ctx, Utc::now()).unwrap();
     let copy = dir.path().join("copy.db");
-    ledger.backup_to(&copy).unwrap();
-    let mut sale = random_paid_sale(&catalog, &store.sale_settings(), &mut rng).unwrap();
-    ledger.post_sale(&mut sale, &ctx, Utc::now()).unwrap();
-    drop(ledger);
-    // Someone edits the ledger itself: the backup is what the shop has left.
-    let c = rusqlite::Connection::open(&db).unwrap();
-    c.execute_batch(
-        "DROP TRIGGER sales_no_update; UPDATE sales SET total_minor = 1 WHERE seq = (SELECT max(seq) FROM sales);",
-    )
-    .unwrap();
-    drop(c);
+    for n in 1..=3 {
+        let mut sale = random_paid_sale(&catalog, &store.sale_settings(), &mut rng).unwrap();
+        ledger.post_sale(&mut sale, &ctx, Utc::now()).unwrap();
+        if n == 1 {
+            ledger.backup_to(&copy).unwrap();
+        }
+    }
+    (dir, db, copy)
+}
+
+/// Someone with the file: the triggers that keep rows from changing dropped, then `sql`.
+fn edit_ledger(db: &std::path::Path, sql: &str) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let triggers: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for t in triggers {
+        c.execute(&format!("DROP TRIGGER {t}"), []).unwrap();
+    }
+    c.execute_batch(sql).unwrap();
+}
+
+const LAST_SALE: &str = "(SELECT max(seq) FROM sales)";
+
+#[test]
+fn a_damaged_ledger_is_replaced_only_when_told_and_kept_as_it_was() {
+    let (dir, db, copy) = three_sales_backed_up_after_one();
+    // The last sale cut off the end, entry and rows: the chain still links, the witness beside
+    // the ledger remembers the head it had.
+    edit_ledger(
+        &db,
+        "CREATE TEMP TABLE cut AS SELECT max(seq) AS seq FROM sales;
+         DELETE FROM payments WHERE seq = (SELECT seq FROM cut);
+         DELETE FROM sale_lines WHERE seq = (SELECT seq FROM cut);
+         DELETE FROM sales WHERE seq = (SELECT seq FROM cut);
+         DELETE FROM journal WHERE seq >= (SELECT seq FROM cut);",
+    );
+    assert!(!Ledger::open_read_only(&db).unwrap().verify().unwrap().is_sound());
     let backups = dir.path().join("backups");
+    let refused = restore(&copy, &db, &backups, &installer(), false, Utc::now());
+    assert!(matches!(refused, Err(BackupError::ReplacedUnsound { problems }) if problems > 0), "{refused:?}");
+    assert!(!backups.exists(), "nothing touched");
     let (replaced, plan) = restore(&copy, &db, &backups, &installer(), true, Utc::now()).unwrap();
     let replaced = replaced.unwrap();
-    assert!(replaced.problems > 0 && plan.receipts_lost == 1, "{replaced:?} {plan:?}");
-    // The damaged ledger is kept as it was, the edit in it; the restored one verifies.
-    let kept = rusqlite::Connection::open(&replaced.copy).unwrap();
-    let edited: i64 = kept.query_row("SELECT count(*) FROM sales WHERE total_minor = 1", [], |r| r.get(0)).unwrap();
-    assert_eq!(edited, 1);
+    assert!(replaced.problems > 0 && plan.replaced_problems == replaced.problems, "{replaced:?} {plan:?}");
+    // The damaged ledger is kept as it was, witness and all: it still does not verify.
+    let kept = Ledger::open_read_only(&replaced.copy).unwrap();
+    let report = kept.verify().unwrap();
+    assert!(!report.is_sound(), "the kept copy hides the cut: {report:?}");
+    assert_eq!(kept.counts().unwrap().1, 2);
     let restored = Ledger::open_read_only(&db).unwrap();
     assert!(restored.verify().unwrap().is_sound());
     assert_eq!(restored.counts().unwrap().1, 1);
+}
+
+#[test]
+fn receipt_numbers_whose_rows_were_deleted_are_not_given_again_after_a_restore() {
+    let (_dir, db, copy) = three_sales_backed_up_after_one();
+    // Receipt 3's rows deleted; its journal entry stays.
+    edit_ledger(
+        &db,
+        &format!(
+            "DELETE FROM payments WHERE seq = {LAST_SALE}; DELETE FROM sale_lines WHERE seq = {LAST_SALE};
+             DELETE FROM sales WHERE seq = {LAST_SALE};"
+        ),
+    );
+    let backups = db.with_file_name("backups");
+    let (_, plan) = restore(&copy, &db, &backups, &installer(), true, Utc::now()).unwrap();
+    assert_eq!((plan.receipts_lost, plan.receipt_floor), (2, 3), "{plan:?}");
+    let store = StoreSettings::demo();
+    let mut ledger = Ledger::open(&db, "R1", store.currency).unwrap();
+    let catalog = till::demo::load_catalog(&mut ledger, &store, true).unwrap();
+    let mut sale = random_paid_sale(&catalog, &store.sale_settings(), &mut Rng::new(9)).unwrap();
+    let posted =
+        ledger.post_sale(&mut sale, &PostContext { cashier: "c".into(), training: false }, Utc::now()).unwrap();
+    assert_eq!(posted.receipt_no, 4);
 }
 
 #[test]

@@ -328,6 +328,33 @@ fn users_and_products_changed_behind_the_journal_are_named() {
     assert!(out.contains("the products are not what the last catalog entry recorded"), "{out}");
 }
 
+#[test]
+fn an_installer_slipped_into_a_damaged_ledger_cannot_approve_its_replacement() {
+    let dir = copy();
+    let d = dir.path();
+    let backup = d.join("backup.db");
+    assert!(till(d, &["backup", backup.to_str().unwrap()], "").status.success());
+    let hash = till::auth::hash_pin("471100").unwrap();
+    let conn = attacker(d);
+    conn.execute("INSERT INTO users(id, name, role, pin_hash) VALUES ('boss', 'Boss', 'installer', ?1)", [&hash])
+        .unwrap();
+    drop(conn);
+    let b = backup.to_str().unwrap();
+    // Damaged, it is replaced only when told, and said so before anyone is asked.
+    let untold = till(d, &["restore", b, "--by", "boss"], "471100\n");
+    assert!(!untold.status.success() && text(&untold).contains("does not verify"), "{}", text(&untold));
+    // The installer approves from the backup, which verifies: one slipped into the damaged
+    // ledger is nobody there.
+    let slipped = till(d, &["restore", b, "--by", "boss", "--older"], "471100\n");
+    assert!(!slipped.status.success(), "{}", text(&slipped));
+    assert!(verify(d, &[]).1.contains("user boss is not what the journal says"), "nothing was restored");
+    let approved = till(d, &["restore", b, "--by", "ins", "--older"], &format!("{INSTALLER_PIN}\n"));
+    assert!(approved.status.success(), "{}", text(&approved));
+    assert!(text(&approved).contains("kept as evidence"), "{}", text(&approved));
+    let (sound, out) = verify(d, &[]);
+    assert!(sound, "{out}");
+}
+
 /// One row's columns as SQL literals, and the table's primary key columns.
 fn columns(conn: &Connection, table: &str) -> Vec<(String, String, bool)> {
     conn.prepare(&format!("PRAGMA table_info({table})"))

@@ -98,7 +98,8 @@ pub enum Command {
         /// The installer who approves (their PIN is asked for, or read from standard input).
         #[arg(long, value_name = "ID")]
         by: Option<String>,
-        /// Restore although the backup is older than the ledger (entries and receipts are lost).
+        /// Restore although the backup is older than the ledger (entries and receipts are lost), or
+        /// the ledger does not verify (its copy is kept as it is; an installer of the backup approves).
         #[arg(long)]
         older: bool,
     },
@@ -702,11 +703,18 @@ fn restore(
             z = plan.z_floor + 1
         )
     );
+    if plan.replaced_problems > 0 {
+        if !older {
+            return fail(BackupError::ReplacedUnsound { problems: plan.replaced_problems }.localized(locale));
+        }
+        println!("{}", t!("backup.replacing_unsound", locale = locale, problems = plan.replaced_problems));
+    }
     if plan.entries_lost > 0 && !older {
         return fail(BackupError::Older { entries: plan.entries_lost, receipts: plan.receipts_lost }.localized(locale));
     }
-    // The installer approves from the ledger being replaced, or the backup's when there is none.
-    let approver_file = if db.exists() { db.clone() } else { file.to_path_buf() };
+    // The installer approves from the ledger being replaced; from the backup's (which verifies)
+    // when there is none, or when it does not verify: its users may have been edited too.
+    let approver_file = if db.exists() && plan.replaced_problems == 0 { db.clone() } else { file.to_path_buf() };
     let mut approver = match Ledger::open_read_only(&approver_file).map(|l| (l.register().to_string(), l.currency())) {
         Ok((register, currency)) if !register.is_empty() => match Ledger::open(&approver_file, &register, currency) {
             Ok(l) => l,
@@ -726,7 +734,7 @@ fn restore(
         Ok((Some(replaced), _)) => {
             println!("{}", t!("backup.restored", locale = locale, file = replaced.copy.display()));
             if replaced.problems > 0 {
-                println!("{}", t!("backup.replaced_unsound", locale = locale, problems = replaced.problems));
+                println!("{}", t!("backup.replaced_unsound", locale = locale));
             }
             ExitCode::SUCCESS
         }

@@ -28,6 +28,9 @@ pub enum BackupError {
     /// The backup is older than the ledger it would replace: entries and receipts would be lost.
     #[error("the backup is older than the ledger: {entries} entries and {receipts} receipts would be lost")]
     Older { entries: i64, receipts: i64 },
+    /// The ledger to be replaced does not verify: replaced only when `--older` says so.
+    #[error("the ledger to be replaced does not verify ({problems} problems)")]
+    ReplacedUnsound { problems: usize },
 }
 
 impl BackupError {
@@ -45,6 +48,9 @@ impl BackupError {
             BackupError::NotPermitted => t!("backup.not_permitted", locale = locale).into_owned(),
             BackupError::Older { entries, receipts } => {
                 t!("backup.older", locale = locale, entries = entries, receipts = receipts).into_owned()
+            }
+            BackupError::ReplacedUnsound { problems } => {
+                t!("backup.replaced_unsound_refused", locale = locale, problems = problems).into_owned()
             }
         }
     }
@@ -88,6 +94,8 @@ pub struct RestorePlan {
     /// what earlier restores recorded): numbering goes on after them.
     pub receipt_floor: i64,
     pub z_floor: i64,
+    /// The problems `verify` finds in the ledger to be replaced (0: it is sound, or there is none).
+    pub replaced_problems: usize,
 }
 
 /// The highest receipt and Z numbers a ledger file printed or learned of from earlier restores.
@@ -137,9 +145,11 @@ pub fn plan_restore(from: &Path, db: &Path) -> Result<RestorePlan, BackupError> 
     let backup_head = backup.head()?;
     let (backup_receipts, backup_z) = high_numbers(&backup.conn)?;
     let (mut entries_lost, mut receipts_lost, mut receipt_floor, mut z_floor) = (0, 0, backup_receipts, backup_z);
+    let mut replaced_problems = 0;
     if db.exists() {
         let current = Ledger::open_read_only(db)?;
         if current.initialized {
+            replaced_problems = current.verify()?.problems.len();
             let head = current.head()?.map_or(0, |h| h.seq);
             let (receipts, z) = high_numbers(&current.conn)?;
             // What the current chain has beyond the last entry both share: a backup of this
@@ -147,15 +157,27 @@ pub fn plan_restore(from: &Path, db: &Path) -> Result<RestorePlan, BackupError> 
             // till's) shares less, and all the current chain holds after that is lost.
             let common = common_head(&backup.conn, &current.conn)?;
             entries_lost = head - common;
+            // Counted from the journal's entries, not the sales' rows: a damaged ledger may have
+            // lost rows, never the receipts they printed.
             receipts_lost = current
                 .conn
-                .query_row("SELECT COUNT(*) FROM sales WHERE seq > ?1", [common], |r| r.get(0))
+                .query_row(
+                    "SELECT COUNT(*) FROM journal WHERE seq > ?1 AND kind IN ('sale', 'refund')",
+                    [common],
+                    |r| r.get(0),
+                )
                 .map_err(LedgerError::from)?;
-            receipt_floor = receipt_floor.max(receipts);
+            // Each of those receipts took the next number after the shared history's highest
+            // (the backup's rows, which verify).
+            let shared: i64 = backup
+                .conn
+                .query_row("SELECT COALESCE(MAX(receipt_no), 0) FROM sales WHERE seq <= ?1", [common], |r| r.get(0))
+                .map_err(LedgerError::from)?;
+            receipt_floor = receipt_floor.max(receipts).max(shared + receipts_lost);
             z_floor = z_floor.max(z);
         }
     }
-    Ok(RestorePlan { backup_head, entries_lost, receipts_lost, receipt_floor, z_floor })
+    Ok(RestorePlan { backup_head, entries_lost, receipts_lost, receipt_floor, z_floor, replaced_problems })
 }
 
 /// A `restored` entry's canonical fields: one rendering for posting and for `verify`.
@@ -237,12 +259,6 @@ impl Ledger {
     /// Copies the ledger, as one consistent snapshot, to `target` (which must not exist yet), with
     /// a witness beside it, and checks the copy verifies.
     pub fn backup_to(&self, target: &Path) -> Result<(), BackupError> {
-        self.copy_to(target)?;
-        verify_file(target)
-    }
-
-    /// The copy of `backup_to`, sound or not.
-    fn copy_to(&self, target: &Path) -> Result<(), BackupError> {
         if target.exists() {
             return Err(BackupError::Exists(target.to_path_buf()));
         }
@@ -254,8 +270,35 @@ impl Ledger {
         self.conn.execute("VACUUM INTO ?1", [text]).map_err(LedgerError::from)?;
         // VACUUM INTO creates the file with the process's umask: the copy is the till's alone.
         super::make_private(target).map_err(|e| BackupError::Io(target.to_path_buf(), e))?;
-        write_witness_for(target)
+        write_witness_for(target)?;
+        verify_file(target)
     }
+}
+
+/// A ledger that does not verify, copied as it is — its database, write-ahead log and witness,
+/// byte for byte: the copy is the evidence of what happened to it, so nothing in it is rewritten
+/// (a new witness would hide entries cut off its end) or dropped.
+fn copy_as_is(db: &Path, target: &Path) -> Result<(), BackupError> {
+    if target.exists() {
+        return Err(BackupError::Exists(target.to_path_buf()));
+    }
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::config::create_private_dir(dir).map_err(|e| BackupError::Io(dir.to_path_buf(), e))?;
+    }
+    let wal = |p: &Path| {
+        let mut name = p.as_os_str().to_owned();
+        name.push("-wal");
+        PathBuf::from(name)
+    };
+    for (from, to) in
+        [(db.to_path_buf(), target.to_path_buf()), (wal(db), wal(target)), (witness_path(db), witness_path(target))]
+    {
+        if from.exists() {
+            fs::copy(&from, &to).map_err(|e| BackupError::Io(to.clone(), e))?;
+            super::make_private(&to).map_err(|e| BackupError::Io(to.clone(), e))?;
+        }
+    }
+    Ok(())
 }
 
 /// The ledger a restore replaced: where its copy is, and how many problems its verification
@@ -305,17 +348,23 @@ pub fn restore(
         return Err(BackupError::NotPermitted);
     }
     let plan = plan_restore(from, db)?;
+    if plan.replaced_problems > 0 && !older {
+        return Err(BackupError::ReplacedUnsound { problems: plan.replaced_problems });
+    }
     if plan.entries_lost > 0 && !older {
         return Err(BackupError::Older { entries: plan.entries_lost, receipts: plan.receipts_lost });
     }
     let safety = if db.exists() {
         let current = Ledger::open_read_only(db)?;
         let copy = safety_dir.join(format!("before-restore-{}", anchored_name(now, current.head()?)));
-        // Kept as it is, sound or not: a damaged ledger is when a backup is restored, and its copy
-        // is the evidence of what happened to it.
-        current.copy_to(&copy)?;
-        let problems = current.verify()?.problems.len();
-        Some(Replaced { copy, problems })
+        // A damaged ledger is when a backup is restored: it is kept as it is, as evidence.
+        if plan.replaced_problems > 0 {
+            drop(current);
+            copy_as_is(db, &copy)?;
+        } else {
+            current.backup_to(&copy)?;
+        }
+        Some(Replaced { copy, problems: plan.replaced_problems })
     } else {
         None
     };
