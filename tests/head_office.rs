@@ -332,6 +332,7 @@ fn a_till_rehashed_after_shipping_is_refused_and_flagged() {
     let restored =
         r1.run(&["restore", backup.to_str().unwrap(), "--by", "ins", "--older"], &format!("{INSTALLER_PIN}\n"));
     assert!(restored.status.success() && text(&restored).contains("does not verify"), "{}", text(&restored));
+    assert!(!text(&restored).contains("cannot ship"), "the backup holds the chain held: {}", text(&restored));
     // A head office whose own copy of the chain is damaged keeps the flag.
     let damage = "UPDATE till.journal SET canonical = canonical || '\\x20'::bytea WHERE register = 'R1' AND seq = 3";
     assert_eq!(admin.execute(damage, &[]).unwrap(), 1);
@@ -374,6 +375,39 @@ fn a_till_rehashed_after_shipping_is_refused_and_flagged() {
     assert_eq!(kept[1].1, "restored the backup taken after shipping");
     let not_flagged = unflag("again");
     assert!(!not_flagged.status.success() && text(&not_flagged).contains("not flagged"), "{}", text(&not_flagged));
+}
+
+#[test]
+fn a_backup_short_of_what_the_head_office_holds_is_restored_only_when_told() {
+    let cluster = Cluster::start();
+    init(&cluster);
+    let r1 = Till::new(&cluster, "R1");
+    r1.simulate(5, 6);
+    let backup = r1.path().join("yesterday.db");
+    let b = backup.to_str().unwrap();
+    assert!(r1.run(&["backup", b], "").status.success());
+    r1.simulate(5, 7);
+    assert!(r1.sync().status.success());
+    let held_entries = held(&mut cluster.admin(), "R1").0;
+    // The till's disk dies: its ledger is gone, and only the head office knows what the backup
+    // lacks.
+    let ledger = r1.ledger_path();
+    for gone in [ledger.clone(), ledger.with_extension("db-wal"), ledger.with_extension("db-shm")] {
+        let _ = std::fs::remove_file(gone);
+    }
+    let _ = std::fs::remove_file(till::ledger::witness_path(&ledger));
+    let pin = format!("{INSTALLER_PIN}\n");
+    let refused = r1.run(&["restore", b, "--by", "ins"], &pin);
+    let said = text(&refused);
+    assert!(!refused.status.success() && said.contains(&format!("up to {held_entries}")), "{said}");
+    assert!(said.contains("--older") && !ledger.exists(), "{said}");
+    let restored = r1.run(&["restore", b, "--by", "ins", "--older"], &pin);
+    let said = text(&restored);
+    assert!(restored.status.success() && said.contains("cannot ship to the head office again"), "{said}");
+    // As said: the register's shipments are refused, the head office keeps what it had.
+    let sync = r1.sync();
+    assert!(!sync.status.success() && text(&sync).contains("older backup restored"), "{}", text(&sync));
+    assert_eq!(held(&mut cluster.admin(), "R1").0, held_entries);
 }
 
 #[test]

@@ -384,7 +384,10 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Users { action }) => users(&data_dir, &store, &action, &locale),
         Some(Command::Backup { file }) => backup(&data_dir, &store, file.as_deref(), &locale),
-        Some(Command::Restore { file, by, older }) => restore(&data_dir, &store, &file, by.as_deref(), older, &locale),
+        Some(Command::Restore { file, by, older }) => {
+            let head_office = settings.as_ref().and_then(|s| s.head_office.as_ref());
+            restore(&data_dir, &store, head_office, &file, by.as_deref(), older, &locale)
+        }
         Some(Command::Report { which, output }) => {
             report::run(&data_dir, &store, &backup_settings, &which, &output, &locale)
         }
@@ -679,6 +682,7 @@ fn backup(data_dir: &Path, store: &StoreSettings, file: Option<&Path>, locale: &
 fn restore(
     data_dir: &Path,
     store: &StoreSettings,
+    head_office: Option<&crate::store::HeadOffice>,
     file: &Path,
     by: Option<&str>,
     older: bool,
@@ -712,6 +716,11 @@ fn restore(
     if plan.entries_lost > 0 && !older {
         return fail(BackupError::Older { entries: plan.entries_lost, receipts: plan.receipts_lost }.localized(locale));
     }
+    if let Some(ho) = head_office
+        && let Err(code) = restore_against_head_office(ho, file, older, locale)
+    {
+        return code;
+    }
     // The installer approves from the ledger being replaced; from the backup's (which verifies)
     // when there is none, or when it does not verify: its users may have been edited too.
     let approver_file = if db.exists() && plan.replaced_problems == 0 { db.clone() } else { file.to_path_buf() };
@@ -744,6 +753,45 @@ fn restore(
         }
         Err(e) => fail(e.localized(locale)),
     }
+}
+
+/// The head office holds what this register shipped: a backup that does not hold that chain (its
+/// head, with its hash) leaves the register unable to ship again — what it sells from then on is
+/// another history than the one held. Where the ledger itself is gone (a disk that died), only
+/// the head office knows what the backup lacks. Refused unless `older`, said either way.
+fn restore_against_head_office(
+    head_office: &crate::store::HeadOffice,
+    file: &Path,
+    older: bool,
+    locale: &str,
+) -> Result<(), ExitCode> {
+    let held = crate::store::connect(&head_office.url, head_office.password_file.as_deref())
+        .and_then(|mut c| crate::store::ship::held_head(&mut c));
+    let held = match held {
+        Ok(held) => held,
+        Err(e) => {
+            eprintln!("{}", t!("backup.head_office_unasked", locale = locale, detail = e.localized(locale)));
+            return Ok(());
+        }
+    };
+    if held.seq == 0 {
+        return Ok(());
+    }
+    let backup = Ledger::open_read_only(file).map_err(|e| fail(e.localized(locale)))?;
+    let ends = backup.head().map_err(|e| fail(e.localized(locale)))?.map_or(0, |h| h.seq);
+    let at_head = backup.entries_after(held.seq - 1, 1).map_err(|e| fail(e.localized(locale)))?;
+    let said = if ends < held.seq {
+        t!("backup.head_office_ahead", locale = locale, held = held.seq, ends = ends, from = ends + 1)
+    } else if at_head.first().is_none_or(|e| e.seq != held.seq || e.hash != held.hash) {
+        t!("backup.head_office_other", locale = locale, seq = held.seq)
+    } else {
+        return Ok(());
+    };
+    if !older {
+        return Err(fail(format!("{said} {}", t!("backup.head_office_older", locale = locale))));
+    }
+    println!("{said}");
+    Ok(())
 }
 
 fn catalog_import(data_dir: &Path, store: &StoreSettings, file: &Path, by: Option<&str>, locale: &str) -> ExitCode {
