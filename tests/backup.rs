@@ -56,17 +56,17 @@ fn backups_taken_while_sales_are_written_restore_to_a_ledger_that_verifies() {
 
     // The backup is older than the ledger: refused without --older, and a manager may not.
     let later = Utc::now() + chrono::Duration::seconds(60);
-    let refused = restore(last, &db, &backups, &installer(), false, later);
+    let refused = restore(last, &db, &backups, &installer(), false, (0, 0), later);
     assert!(
         matches!(refused, Err(BackupError::Older { entries, receipts }) if entries > 0 && receipts == posted - in_backup),
         "{refused:?}"
     );
     let manager = till::auth::User::new("m", "M", till::auth::Role::Manager, till::auth::hash_pin("246813").unwrap());
     let manager = till::auth::approve(&manager, "246813", till::auth::Permission::Users).unwrap();
-    assert!(matches!(restore(last, &db, &backups, &manager, true, later), Err(BackupError::NotPermitted)));
+    assert!(matches!(restore(last, &db, &backups, &manager, true, (0, 0), later), Err(BackupError::NotPermitted)));
 
     // Restore the last backup in place: the current ledger is backed up first.
-    let (safety, plan) = restore(last, &db, &backups, &installer(), true, later).unwrap();
+    let (safety, plan) = restore(last, &db, &backups, &installer(), true, (0, 0), later).unwrap();
     let safety = safety.unwrap();
     assert_eq!(safety.problems, 0);
     let safety = safety.copy;
@@ -113,7 +113,7 @@ fn a_copy_that_does_not_verify_is_not_restored() {
     let c = rusqlite::Connection::open(&copy).unwrap();
     c.execute_batch("DROP TRIGGER sales_no_update; UPDATE sales SET total_minor = total_minor - 100;").unwrap();
     drop(c);
-    let refused = restore(&copy, &db, &dir.path().join("backups"), &installer(), true, Utc::now());
+    let refused = restore(&copy, &db, &dir.path().join("backups"), &installer(), true, (0, 0), Utc::now());
     assert!(matches!(refused, Err(BackupError::DoesNotVerify { .. })), "{refused:?}");
     assert!(!dir.path().join("backups").exists(), "nothing touched");
     assert!(Ledger::open_read_only(&db).unwrap().verify().unwrap().is_sound());
@@ -172,10 +172,10 @@ fn a_damaged_ledger_is_replaced_only_when_told_and_kept_as_it_was() {
     );
     assert!(!Ledger::open_read_only(&db).unwrap().verify().unwrap().is_sound());
     let backups = dir.path().join("backups");
-    let refused = restore(&copy, &db, &backups, &installer(), false, Utc::now());
+    let refused = restore(&copy, &db, &backups, &installer(), false, (0, 0), Utc::now());
     assert!(matches!(refused, Err(BackupError::ReplacedUnsound { problems }) if problems > 0), "{refused:?}");
     assert!(!backups.exists(), "nothing touched");
-    let (replaced, plan) = restore(&copy, &db, &backups, &installer(), true, Utc::now()).unwrap();
+    let (replaced, plan) = restore(&copy, &db, &backups, &installer(), true, (0, 0), Utc::now()).unwrap();
     let replaced = replaced.unwrap();
     assert!(replaced.problems > 0 && plan.replaced_problems == replaced.problems, "{replaced:?} {plan:?}");
     // The damaged ledger is kept as it was, witness and all: it still does not verify.
@@ -186,6 +186,20 @@ fn a_damaged_ledger_is_replaced_only_when_told_and_kept_as_it_was() {
     let restored = Ledger::open_read_only(&db).unwrap();
     assert!(restored.verify().unwrap().is_sound());
     assert_eq!(restored.counts().unwrap().1, 1);
+}
+
+#[test]
+fn a_ledger_too_damaged_to_open_is_replaced_when_told_and_kept_byte_for_byte() {
+    let (dir, db, copy) = three_sales_backed_up_after_one();
+    let mut bytes = std::fs::read(&db).unwrap();
+    bytes[..100].fill(b'x');
+    std::fs::write(&db, &bytes).unwrap();
+    let backups = dir.path().join("backups");
+    let refused = restore(&copy, &db, &backups, &installer(), false, (0, 0), Utc::now());
+    assert!(matches!(refused, Err(BackupError::ReplacedUnsound { .. })), "{refused:?}");
+    let (replaced, _) = restore(&copy, &db, &backups, &installer(), true, (0, 0), Utc::now()).unwrap();
+    assert_eq!(std::fs::read(replaced.unwrap().copy).unwrap(), bytes);
+    assert!(Ledger::open_read_only(&db).unwrap().verify().unwrap().is_sound());
 }
 
 #[test]
@@ -200,7 +214,7 @@ fn receipt_numbers_whose_rows_were_deleted_are_not_given_again_after_a_restore()
         ),
     );
     let backups = db.with_file_name("backups");
-    let (_, plan) = restore(&copy, &db, &backups, &installer(), true, Utc::now()).unwrap();
+    let (_, plan) = restore(&copy, &db, &backups, &installer(), true, (0, 0), Utc::now()).unwrap();
     assert_eq!((plan.receipts_lost, plan.receipt_floor), (2, 3), "{plan:?}");
     let store = StoreSettings::demo();
     let mut ledger = Ledger::open(&db, "R1", store.currency).unwrap();

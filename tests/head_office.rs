@@ -352,6 +352,15 @@ fn a_till_rehashed_after_shipping_is_refused_and_flagged() {
     assert!(!verify.status.success() && text(&verify).contains(&missing), "{}", text(&verify));
     let unbump = "UPDATE till.registers SET head_seq = head_seq - 1 WHERE register = 'R1'";
     assert_eq!(admin.execute(unbump, &[]).unwrap(), 1);
+    let head_hash: Vec<u8> =
+        admin.query_one("SELECT head_hash FROM till.registers WHERE register = 'R1'", &[]).unwrap().get(0);
+    let other = "UPDATE till.registers SET head_hash = sha256('another') WHERE register = 'R1'";
+    assert_eq!(admin.execute(other, &[]).unwrap(), 1);
+    let kept = unflag("restored the backup taken after shipping");
+    let last = format!("entry {entries}");
+    assert!(!kept.status.success() && text(&kept).contains(&last), "{}", text(&kept));
+    let put_back = "UPDATE till.registers SET head_hash = $1 WHERE register = 'R1'";
+    assert_eq!(admin.execute(put_back, &[&head_hash]).unwrap(), 1);
     let cleared = unflag("restored the backup taken after shipping");
     assert!(cleared.status.success(), "{}", text(&cleared));
     // It ships on: what it sells from now on arrives, and the head office holds its ledger.
@@ -404,6 +413,16 @@ fn a_backup_short_of_what_the_head_office_holds_is_restored_only_when_told() {
     let restored = r1.run(&["restore", b, "--by", "ins", "--older"], &pin);
     let said = text(&restored);
     assert!(restored.status.success() && said.contains("cannot ship to the head office again"), "{said}");
+    // Numbering goes on above what the head office holds: the receipts printed after the backup
+    // are never printed again.
+    let mut admin = cluster.admin();
+    let highest: i64 =
+        admin.query_one("SELECT max(receipt_no)::bigint FROM till.sales WHERE register = 'R1'", &[]).unwrap().get(0);
+    let floor: i64 = rusqlite::Connection::open(&ledger)
+        .unwrap()
+        .query_row("SELECT receipt_floor FROM restores", [], |r| r.get(0))
+        .unwrap();
+    assert!(highest > 5 && floor == highest, "head office {highest}, floor {floor}");
     // As said: the register's shipments are refused, the head office keeps what it had.
     let sync = r1.sync();
     assert!(!sync.status.success() && text(&sync).contains("older backup restored"), "{}", text(&sync));

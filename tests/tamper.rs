@@ -646,7 +646,7 @@ fn restoring_an_older_backup_is_an_act_and_never_reuses_a_number() {
     drop(ledger);
     // The ledger from before the restore is longer than this one, but another history: going
     // back to it loses what was done since (the restore and the sale), and says so.
-    let plan = till::ledger::backup::plan_restore(&safety, &db).unwrap();
+    let plan = till::ledger::backup::plan_restore(&safety, &db, (0, 0)).unwrap();
     assert!(plan.entries_lost >= 2 && plan.receipts_lost == 1, "{plan:?}");
     let out = till(d, &["restore", safety.to_str().unwrap(), "--by", "ins"], "135790\n");
     assert!(!out.status.success() && text(&out).contains("1 receipts would be lost"), "{}", text(&out));
@@ -698,6 +698,7 @@ fn a_ledger_of_the_previous_version_verifies_upgrades_and_is_then_tied_whole() {
         &other.path().join("backups"),
         &installer,
         false,
+        (0, 0),
         Utc::now(),
     )
     .unwrap();

@@ -690,7 +690,9 @@ fn restore(
 ) -> ExitCode {
     use crate::ledger::backup::{self, BackupError};
     let db = config::ledger_path(data_dir);
-    let plan = match backup::plan_restore(file, &db) {
+    let held = head_office.and_then(|ho| ask_head_office(ho, locale));
+    let known = held.as_ref().map_or((0, 0), |(_, numbers)| *numbers);
+    let plan = match backup::plan_restore(file, &db, known) {
         Ok(p) => p,
         Err(e) => return fail(e.localized(locale)),
     };
@@ -716,8 +718,8 @@ fn restore(
     if plan.entries_lost > 0 && !older {
         return fail(BackupError::Older { entries: plan.entries_lost, receipts: plan.receipts_lost }.localized(locale));
     }
-    if let Some(ho) = head_office
-        && let Err(code) = restore_against_head_office(ho, file, older, locale)
+    if let Some((held, _)) = &held
+        && let Err(code) = backup_against_head_office(held, file, older, locale)
     {
         return code;
     }
@@ -739,7 +741,7 @@ fn restore(
         Err(code) => return code,
     };
     drop(approver);
-    match backup::restore(file, &db, &data_dir.join("backups"), &approval, older, Utc::now()) {
+    match backup::restore(file, &db, &data_dir.join("backups"), &approval, older, known, Utc::now()) {
         Ok((Some(replaced), _)) => {
             println!("{}", t!("backup.restored", locale = locale, file = replaced.copy.display()));
             if replaced.problems > 0 {
@@ -755,25 +757,34 @@ fn restore(
     }
 }
 
-/// The head office holds what this register shipped: a backup that does not hold that chain (its
-/// head, with its hash) leaves the register unable to ship again — what it sells from then on is
-/// another history than the one held. Where the ledger itself is gone (a disk that died), only
-/// the head office knows what the backup lacks. Refused unless `older`, said either way.
-fn restore_against_head_office(
+/// What the head office holds of this register before a restore: its head, and the highest
+/// receipt and Z numbers (where the ledger itself is gone — a disk that died — only the head
+/// office knows them). None, said, when it cannot be asked: the restore goes on without it.
+fn ask_head_office(
     head_office: &crate::store::HeadOffice,
+    locale: &str,
+) -> Option<(crate::store::ship::HeldHead, (i64, i64))> {
+    use crate::store::ship;
+    let asked = crate::store::connect(&head_office.url, head_office.password_file.as_deref())
+        .and_then(|mut c| Ok((ship::held_head(&mut c)?, ship::held_numbers(&mut c)?)));
+    match asked {
+        Ok(held) => Some(held),
+        Err(e) => {
+            eprintln!("{}", t!("backup.head_office_unasked", locale = locale, detail = e.localized(locale)));
+            None
+        }
+    }
+}
+
+/// A backup that does not hold the chain the head office holds of this register (its head, with
+/// its hash) leaves the register unable to ship again — what it sells from then on is another
+/// history than the one held. Refused unless `older`, said either way.
+fn backup_against_head_office(
+    held: &crate::store::ship::HeldHead,
     file: &Path,
     older: bool,
     locale: &str,
 ) -> Result<(), ExitCode> {
-    let held = crate::store::connect(&head_office.url, head_office.password_file.as_deref())
-        .and_then(|mut c| crate::store::ship::held_head(&mut c));
-    let held = match held {
-        Ok(held) => held,
-        Err(e) => {
-            eprintln!("{}", t!("backup.head_office_unasked", locale = locale, detail = e.localized(locale)));
-            return Ok(());
-        }
-    };
     if held.seq == 0 {
         return Ok(());
     }

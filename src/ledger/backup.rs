@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Local, Utc};
 use rusqlite::OptionalExtension;
 
-use super::records::{Canon, EntryHeader};
+use super::records::{Canon, EntryHeader, field_of};
 use super::{Anchor, Content, Head, Ledger, LedgerError, head_of, open_witness, witness_path, witness_record};
 use crate::auth::{Approval, Permission};
 
@@ -98,22 +98,6 @@ pub struct RestorePlan {
     pub replaced_problems: usize,
 }
 
-/// The highest receipt and Z numbers a ledger file printed or learned of from earlier restores.
-fn high_numbers(conn: &rusqlite::Connection) -> Result<(i64, i64), LedgerError> {
-    let has_restores = conn
-        .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'restores'", [], |_| Ok(()))
-        .optional()?
-        .is_some();
-    let one = |sql: &str| -> Result<i64, LedgerError> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
-    let mut receipts = one("SELECT COALESCE(MAX(receipt_no), 0) FROM sales")?;
-    let mut z = one("SELECT COALESCE(MAX(z_no), 0) FROM day_closes")?;
-    if has_restores {
-        receipts = receipts.max(one("SELECT COALESCE(MAX(receipt_floor), 0) FROM restores")?);
-        z = z.max(one("SELECT COALESCE(MAX(z_floor), 0) FROM restores")?);
-    }
-    Ok((receipts, z))
-}
-
 /// The last seq at which two ledgers hold the same entry (the same hash): 0 when none. Chains
 /// link, so once they part they stay apart; found by halving.
 fn common_head(a: &rusqlite::Connection, b: &rusqlite::Connection) -> Result<i64, LedgerError> {
@@ -138,46 +122,88 @@ fn common_head(a: &rusqlite::Connection, b: &rusqlite::Connection) -> Result<i64
     Ok(low)
 }
 
-/// Says what restoring `from` in place of the ledger at `db` would lose.
-pub fn plan_restore(from: &Path, db: &Path) -> Result<RestorePlan, BackupError> {
+/// Says what restoring `from` in place of the ledger at `db` would lose. `known` is the highest
+/// receipt and Z numbers known elsewhere (the head office's; (0, 0) when none): numbering goes on
+/// above them too.
+pub fn plan_restore(from: &Path, db: &Path, known: (i64, i64)) -> Result<RestorePlan, BackupError> {
     verify_file(from)?;
     let backup = Ledger::open_read_only(from)?;
     let backup_head = backup.head()?;
-    let (backup_receipts, backup_z) = high_numbers(&backup.conn)?;
-    let (mut entries_lost, mut receipts_lost, mut receipt_floor, mut z_floor) = (0, 0, backup_receipts, backup_z);
-    let mut replaced_problems = 0;
-    if db.exists() {
-        let current = Ledger::open_read_only(db)?;
-        if current.initialized {
-            replaced_problems = current.verify()?.problems.len();
-            let head = current.head()?.map_or(0, |h| h.seq);
-            let (receipts, z) = high_numbers(&current.conn)?;
-            // What the current chain has beyond the last entry both share: a backup of this
-            // chain shares all of its own; one of another history (restored before, or another
-            // till's) shares less, and all the current chain holds after that is lost.
-            let common = common_head(&backup.conn, &current.conn)?;
-            entries_lost = head - common;
-            // Counted from the journal's entries, not the sales' rows: a damaged ledger may have
-            // lost rows, never the receipts they printed.
-            receipts_lost = current
-                .conn
-                .query_row(
-                    "SELECT COUNT(*) FROM journal WHERE seq > ?1 AND kind IN ('sale', 'refund')",
-                    [common],
-                    |r| r.get(0),
-                )
-                .map_err(LedgerError::from)?;
-            // Each of those receipts took the next number after the shared history's highest
-            // (the backup's rows, which verify).
-            let shared: i64 = backup
-                .conn
-                .query_row("SELECT COALESCE(MAX(receipt_no), 0) FROM sales WHERE seq <= ?1", [common], |r| r.get(0))
-                .map_err(LedgerError::from)?;
-            receipt_floor = receipt_floor.max(receipts).max(shared + receipts_lost);
-            z_floor = z_floor.max(z);
+    let (backup_receipts, backup_z) = numbers_up_to(&backup.conn, i64::MAX)?;
+    let mut plan = RestorePlan {
+        backup_head,
+        entries_lost: 0,
+        receipts_lost: 0,
+        receipt_floor: backup_receipts.max(known.0),
+        z_floor: backup_z.max(known.1),
+        replaced_problems: 0,
+    };
+    if db.exists() && beside_current(&backup, db, &mut plan).is_err() {
+        // A ledger too damaged to be read is replaced as one that does not verify.
+        plan.replaced_problems = plan.replaced_problems.max(1);
+    }
+    Ok(plan)
+}
+
+/// What the current ledger at `db` adds to the plan of restoring `backup` over it.
+fn beside_current(backup: &Ledger, db: &Path, plan: &mut RestorePlan) -> Result<(), LedgerError> {
+    let current = Ledger::open_read_only(db)?;
+    if !current.initialized {
+        return Ok(());
+    }
+    plan.replaced_problems = current.verify()?.problems.len();
+    let head = current.head()?.map_or(0, |h| h.seq);
+    let (receipts, z) = numbers_up_to(&current.conn, i64::MAX)?;
+    // What the current chain has beyond the last entry both share: a backup of this chain shares
+    // all of its own; one of another history (restored before, or another till's) shares less,
+    // and all the current chain holds after that is lost.
+    let common = common_head(&backup.conn, &current.conn)?;
+    plan.entries_lost = head - common;
+    // The numbers printed are followed through the journal's entries after the shared history,
+    // not read off rows a damaged ledger may have lost: each sale or refund took the next receipt
+    // number, each day close the next Z, and a `restored` entry raised both to its floors. They
+    // start from the shared history's, as the backup (which verifies) has them.
+    let (mut receipt, mut z_no) = numbers_up_to(&backup.conn, common)?;
+    let mut stmt = current.conn.prepare(
+        "SELECT kind, payload FROM journal WHERE seq > ?1 AND kind IN ('sale', 'refund', 'day_close', 'restored') \
+         ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([common])?;
+    while let Some(row) = rows.next()? {
+        let kind: String = row.get(0)?;
+        match kind.as_str() {
+            "sale" | "refund" => {
+                receipt += 1;
+                plan.receipts_lost += 1;
+            }
+            "day_close" => z_no += 1,
+            _ => {
+                let payload: Vec<u8> = row.get(1)?;
+                let floor = |key| field_of(&payload, key).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+                receipt = receipt.max(floor("receipt_floor"));
+                z_no = z_no.max(floor("z_floor"));
+            }
         }
     }
-    Ok(RestorePlan { backup_head, entries_lost, receipts_lost, receipt_floor, z_floor, replaced_problems })
+    plan.receipt_floor = plan.receipt_floor.max(receipts).max(receipt);
+    plan.z_floor = plan.z_floor.max(z).max(z_no);
+    Ok(())
+}
+
+/// The highest receipt and Z numbers a ledger printed, or learned of from restores, up to `seq`.
+fn numbers_up_to(conn: &rusqlite::Connection, seq: i64) -> Result<(i64, i64), LedgerError> {
+    let one = |sql: &str| -> Result<i64, LedgerError> { Ok(conn.query_row(sql, [seq], |r| r.get(0))?) };
+    let mut receipts = one("SELECT COALESCE(MAX(receipt_no), 0) FROM sales WHERE seq <= ?1")?;
+    let mut z = one("SELECT COALESCE(MAX(z_no), 0) FROM day_closes WHERE seq <= ?1")?;
+    let has_restores = conn
+        .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'restores'", [], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if has_restores {
+        receipts = receipts.max(one("SELECT COALESCE(MAX(receipt_floor), 0) FROM restores WHERE seq <= ?1")?);
+        z = z.max(one("SELECT COALESCE(MAX(z_floor), 0) FROM restores WHERE seq <= ?1")?);
+    }
+    Ok((receipts, z))
 }
 
 /// A `restored` entry's canonical fields: one rendering for posting and for `verify`.
@@ -342,12 +368,13 @@ pub fn restore(
     safety_dir: &Path,
     approval: &Approval,
     older: bool,
+    known: (i64, i64),
     now: DateTime<Utc>,
 ) -> Result<(Option<Replaced>, RestorePlan), BackupError> {
     if !approval.covers(Permission::Settings) {
         return Err(BackupError::NotPermitted);
     }
-    let plan = plan_restore(from, db)?;
+    let plan = plan_restore(from, db, known)?;
     if plan.replaced_problems > 0 && !older {
         return Err(BackupError::ReplacedUnsound { problems: plan.replaced_problems });
     }
@@ -355,15 +382,18 @@ pub fn restore(
         return Err(BackupError::Older { entries: plan.entries_lost, receipts: plan.receipts_lost });
     }
     let safety = if db.exists() {
-        let current = Ledger::open_read_only(db)?;
-        let copy = safety_dir.join(format!("before-restore-{}", anchored_name(now, current.head()?)));
+        let name = |head| safety_dir.join(format!("before-restore-{}", anchored_name(now, head)));
         // A damaged ledger is when a backup is restored: it is kept as it is, as evidence.
-        if plan.replaced_problems > 0 {
-            drop(current);
+        let copy = if plan.replaced_problems > 0 {
+            let copy = name(Ledger::open_read_only(db).and_then(|l| l.head()).ok().flatten());
             copy_as_is(db, &copy)?;
+            copy
         } else {
+            let current = Ledger::open_read_only(db)?;
+            let copy = name(current.head()?);
             current.backup_to(&copy)?;
-        }
+            copy
+        };
         Some(Replaced { copy, problems: plan.replaced_problems })
     } else {
         None

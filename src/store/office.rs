@@ -152,11 +152,11 @@ fn chains(client: &mut impl GenericClient, one: Option<(&str, &str)>) -> Result<
                     COALESCE(c.first_bad,
                              CASE WHEN COALESCE(c.entries, 0) <> r.head_seq
                                   THEN least(COALESCE(c.entries, 0), r.head_seq) + 1
-                                  WHEN r.head_seq > 0 AND c.last_hash <> r.head_hash THEN r.head_seq END),
+                                  WHEN r.head_seq > 0 AND h.hash IS DISTINCT FROM r.head_hash THEN r.head_seq END),
                     r.flag_reason
                FROM till.registers r
                LEFT JOIN (
-                 SELECT store, register, count(*) AS entries, (array_agg(hash ORDER BY seq DESC))[1] AS last_hash,
+                 SELECT store, register, count(*) AS entries,
                         min(seq) FILTER (WHERE seq <> n OR prev_hash <> before OR sha256(prev_hash || canonical) <> hash)
                           AS first_bad
                    FROM (SELECT j.*, row_number() OVER w AS n,
@@ -165,6 +165,7 @@ fn chains(client: &mut impl GenericClient, one: Option<(&str, &str)>) -> Result<
                           WHERE ($1::text IS NULL OR j.store = $1) AND ($2::text IS NULL OR j.register = $2)
                          WINDOW w AS (PARTITION BY store, register ORDER BY seq)) x
                   GROUP BY store, register) c USING (store, register)
+               LEFT JOIN till.journal h ON h.store = r.store AND h.register = r.register AND h.seq = r.head_seq
               WHERE ($1::text IS NULL OR r.store = $1) AND ($2::text IS NULL OR r.register = $2)
               ORDER BY r.store, r.register",
             &[&store, &register],

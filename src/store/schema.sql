@@ -559,6 +559,18 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT r.store, r.register, r.head_seq, r.head_hash, r.flag_reason FROM till.registers r WHERE r.role = session_user
 $$;
 
+-- The highest receipt and Z numbers held of the caller's register: a till that restores a backup
+-- numbers on above them (its own ledger may be gone with what it printed).
+CREATE FUNCTION till.my_numbers()
+RETURNS TABLE (receipt_no bigint, z_no bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT (SELECT coalesce(max(s.receipt_no), 0) FROM till.sales s
+             WHERE s.store = r.store AND s.register = r.register),
+           (SELECT coalesce(max(d.z_no), 0) FROM till.day_closes d
+             WHERE d.store = r.store AND d.register = r.register)
+      FROM till.registers r WHERE r.role = session_user
+$$;
+
 -- The newest version of each kind published after `after`.
 CREATE FUNCTION till.versions_after(after bigint)
 RETURNS TABLE (version bigint, kind text, body text, sha256 text)
@@ -664,6 +676,7 @@ $$;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA till FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION till.ingest(bigint[], bytea[], bytea[], bytea[]) TO till_register;
 GRANT EXECUTE ON FUNCTION till.my_head() TO till_register;
+GRANT EXECUTE ON FUNCTION till.my_numbers() TO till_register;
 GRANT EXECUTE ON FUNCTION till.versions_after(bigint) TO till_register;
 GRANT EXECUTE ON FUNCTION till.store_day_registers(date, text) TO till_register;
 GRANT EXECUTE ON FUNCTION till.store_day_totals(date, text) TO till_register;

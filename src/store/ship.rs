@@ -41,6 +41,13 @@ pub fn held_head(client: &mut Client) -> Result<HeldHead, StoreError> {
     Ok(HeldHead { store: row.get(0), register: row.get(1), seq: row.get(2), hash: row.get(3), flag: row.get(4) })
 }
 
+/// The highest receipt and Z numbers the head office holds of this register.
+pub fn held_numbers(client: &mut Client) -> Result<(i64, i64), StoreError> {
+    let row =
+        client.query_opt("SELECT receipt_no, z_no FROM till.my_numbers()", &[])?.ok_or(StoreError::NotARegister)?;
+    Ok((row.get(0), row.get(1)))
+}
+
 /// Ships what the head office lacks of `ledger`; `acked` hears each acknowledged head. Returns
 /// the head the head office holds after it.
 pub fn ship(client: &mut Client, ledger: &Ledger, mut acked: impl FnMut(i64, &[u8])) -> Result<i64, StoreError> {

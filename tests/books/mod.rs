@@ -120,7 +120,8 @@ fn build() -> tempfile::TempDir {
         let mut l = Ledger::open(&db, &store.register, store.currency).unwrap();
         approval("ins", INSTALLER_PIN, Permission::Settings, &mut l)
     };
-    till::ledger::backup::restore(&copy, &db, &dir.path().join("backups"), &installer, false, Utc::now()).unwrap();
+    till::ledger::backup::restore(&copy, &db, &dir.path().join("backups"), &installer, false, (0, 0), Utc::now())
+        .unwrap();
     std::fs::remove_file(&copy).unwrap();
     let _ = std::fs::remove_file(till::ledger::witness_path(&copy));
     let report = Ledger::open_read_only(&db).unwrap().verify().unwrap();
