@@ -200,14 +200,16 @@ fn carrier(
                         byte ^= 1 << ((rng >> 32) % 8);
                     }
                 }
-                if to.write_all(&[byte]).is_err() {
-                    return;
-                }
+                // Counted and timed before it is written: whoever has read the byte sees it
+                // counted (a line that fails the write is dead anyway).
                 control.carried[direction].fetch_add(1, Ordering::SeqCst);
                 if direction == TO_TILL
                     && let Ok(mut w) = control.waiting_for_till.lock()
                 {
                     *w = Some(Instant::now());
+                }
+                if to.write_all(&[byte]).is_err() {
+                    return;
                 }
             }
         }
