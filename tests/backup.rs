@@ -2,6 +2,8 @@
 //! restores to a ledger that verifies; a restore refuses a copy that does not verify and never
 //! replaces a ledger without backing it up first (a damaged one too, kept as it was).
 
+mod books;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -142,16 +144,7 @@ fn three_sales_backed_up_after_one() -> (tempfile::TempDir, std::path::PathBuf, 
 /// Someone with the file: the triggers that keep rows from changing dropped, then `sql`.
 fn edit_ledger(db: &std::path::Path, sql: &str) {
     let c = rusqlite::Connection::open(db).unwrap();
-    let triggers: Vec<String> = c
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    for t in triggers {
-        c.execute(&format!("DROP TRIGGER {t}"), []).unwrap();
-    }
+    books::drop_triggers(&c);
     c.execute_batch(sql).unwrap();
 }
 

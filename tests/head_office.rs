@@ -258,16 +258,7 @@ fn a_registers_role_may_only_ship_its_own_journal() {
 /// longer extends what the head office holds.
 fn rehash(ledger: &Path) {
     let c = rusqlite::Connection::open(ledger).unwrap();
-    let triggers: Vec<String> = c
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    for t in triggers {
-        c.execute(&format!("DROP TRIGGER {t}"), []).unwrap();
-    }
+    books::drop_triggers(&c);
     let seq: i64 = c.query_row("SELECT seq FROM sales ORDER BY seq LIMIT 1", [], |r| r.get(0)).unwrap();
     c.execute("UPDATE sales SET cashier = 'someone else' WHERE seq = ?1", [seq]).unwrap();
     let view = till::ledger::Ledger::open_read_only(ledger).unwrap();

@@ -18,7 +18,7 @@ use till::ledger::{Ledger, PostContext};
 use till::simulate::{self, Rng};
 
 mod books;
-use books::{INSTALLER_PIN, copy, template};
+use books::{INSTALLER_PIN, copy, drop_triggers, template};
 
 mod shell;
 use shell::text;
@@ -61,22 +61,6 @@ fn attacker(dir: &Path) -> Connection {
 
 fn sql(dir: &Path, batch: &str) {
     attacker(dir).execute_batch(batch).unwrap();
-}
-
-/// What an attacker does first: the append-only triggers go. Returns their SQL, to put them
-/// back as they were when done.
-fn drop_triggers(conn: &Connection) -> Vec<String> {
-    let triggers: Vec<(String, String)> = conn
-        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    for (name, _) in &triggers {
-        conn.execute_batch(&format!("DROP TRIGGER {name}")).unwrap();
-    }
-    triggers.into_iter().map(|(_, sql)| sql).collect()
 }
 
 fn put_back(conn: &Connection, triggers: &[String]) {

@@ -765,8 +765,7 @@ fn ask_head_office(
     locale: &str,
 ) -> Option<(crate::store::ship::HeldHead, (i64, i64))> {
     use crate::store::ship;
-    let asked = crate::store::connect(&head_office.url, head_office.password_file.as_deref())
-        .and_then(|mut c| Ok((ship::held_head(&mut c)?, ship::held_numbers(&mut c)?)));
+    let asked = head_office.connect().and_then(|mut c| Ok((ship::held_head(&mut c)?, ship::held_numbers(&mut c)?)));
     match asked {
         Ok(held) => Some(held),
         Err(e) => {
@@ -858,8 +857,7 @@ fn ledger_verify(
     }
     // The head office's copy is the anchor of record: the chain must still hold what it shipped.
     if let Some(ho) = head_office {
-        let held = crate::store::connect(&ho.url, ho.password_file.as_deref())
-            .and_then(|mut c| crate::store::ship::held_head(&mut c));
+        let held = ho.connect().and_then(|mut c| crate::store::ship::held_head(&mut c));
         match held {
             Ok(held) if held.seq > 0 => match <[u8; 32]>::try_from(held.hash.as_slice()) {
                 Ok(hash) => {

@@ -167,7 +167,7 @@ fn run_inner(
         StoreCommand::Sync => {
             let head_office = head_office.ok_or_else(|| fail(t!("store.not_configured", locale = locale)))?;
             let mut ledger = open_ledger(data_dir, settings_store, locale)?;
-            let mut client = store::connect(&head_office.url, head_office.password_file.as_deref()).map_err(err)?;
+            let mut client = head_office.connect().map_err(err)?;
             let ack = ship::AckFile::beside(ledger.path());
             let path = Some(settings_path).filter(|p| p.exists());
             let synced = ship::sync(&mut client, &mut ledger, settings_store, path, &ack).map_err(err)?;
@@ -184,7 +184,7 @@ fn run_inner(
         }
         StoreCommand::Check => {
             let head_office = head_office.ok_or_else(|| fail(t!("store.not_configured", locale = locale)))?;
-            let mut client = store::connect(&head_office.url, head_office.password_file.as_deref()).map_err(err)?;
+            let mut client = head_office.connect().map_err(err)?;
             let held = ship::held_head(&mut client).map_err(err)?;
             println!(
                 "{}",

@@ -28,6 +28,13 @@ pub struct HeadOffice {
     pub password_file: Option<PathBuf>,
 }
 
+impl HeadOffice {
+    /// A connection to it, as [`connect`] opens one.
+    pub fn connect(&self) -> Result<postgres::Client, StoreError> {
+        connect(&self.url, self.password_file.as_deref())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("bad head office url: {0}")]

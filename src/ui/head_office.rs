@@ -17,7 +17,7 @@ use super::{Job, Message, Till};
 use crate::catalog::Catalog;
 use crate::config::StoreSettings;
 use crate::ledger::Ledger;
-use crate::store::{self, HeadOffice, StoreError, ship};
+use crate::store::{HeadOffice, StoreError, ship};
 
 /// How often the counter ships and asks for a newer catalog: a price changed at the head office
 /// is on sale within a minute.
@@ -112,7 +112,7 @@ fn round(
     let ours = ledger.head().ok().flatten().map_or(0, |h| h.seq);
     let unreachable = || Status::Unreachable((ours - ack.seq()).max(0));
     if client.as_ref().is_none_or(|c| c.is_closed()) {
-        *client = store::connect(&head_office.url, head_office.password_file.as_deref()).ok();
+        *client = head_office.connect().ok();
     }
     let Some(c) = client.as_mut() else { return (unreachable(), Vec::new()) };
     match ship::ship(c, &ledger, |seq, hash| ack.write(seq, hash)) {

@@ -424,7 +424,8 @@ pub fn update(till: &mut Till, msg: Msg) -> Vec<Job> {
             let l = l.clone();
             // On a thread of its own: the head office may take seconds to answer, or not answer.
             return vec![workers::off_loop(move || {
-                let loaded = crate::store::connect(&ho.url, ho.password_file.as_deref())
+                let loaded = ho
+                    .connect()
                     .and_then(|mut c| {
                         crate::store::office::store_day(&mut c, date, None, chrono::Duration::minutes(15))
                     })

@@ -168,3 +168,19 @@ pub fn copy() -> tempfile::TempDir {
     }
     dir
 }
+
+/// What an attacker does first: the append-only triggers go. Returns their SQL, to put them
+/// back as they were when done.
+pub fn drop_triggers(conn: &rusqlite::Connection) -> Vec<String> {
+    let triggers: Vec<(String, String)> = conn
+        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for (name, _) in &triggers {
+        conn.execute_batch(&format!("DROP TRIGGER {name}")).unwrap();
+    }
+    triggers.into_iter().map(|(_, sql)| sql).collect()
+}
